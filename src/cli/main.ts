@@ -1,0 +1,126 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { PolicyError, resolvePolicy } from '../core/policy/resolve.js';
+import { renderJson } from '../core/report/json.js';
+import { renderMarkdown } from '../core/report/markdown.js';
+import { renderSarif } from '../core/report/sarif.js';
+import { renderText } from '../core/report/text.js';
+import { exitCodeFor, scanPaths } from '../core/scan.js';
+import type { ScanReport } from '../core/types.js';
+import { VERSION } from '../core/version.js';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const FORMATS = ['text', 'json', 'sarif', 'markdown'] as const;
+type Format = (typeof FORMATS)[number];
+
+const USAGE = `Usage: modelgate scan [PATH ...] [options]
+
+Scans model files statically (never loading them) and gates them by policy.
+
+Options:
+  --format text|json|sarif|markdown   report format (default text)
+  --output FILE                       write the report to FILE instead of stdout
+  --config FILE                       policy file (YAML)
+  --profile NAME                      profile of the policy file
+  --max-score N                       block when a file's score exceeds N (default 49)
+  --allow-incomplete                  incomplete files do not block
+  --verbose                           text format: list every file and finding
+  --version, --help
+
+Exit codes: 0 pass or warn, 1 blocked by policy, 2 incomplete, 3 usage or internal error.`;
+
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+/** Runs the CLI; returns the exit code (never throws). */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      io.stdout(`${USAGE}\n`);
+      return command === undefined ? 3 : 0;
+    }
+    if (command === '--version') {
+      io.stdout(`${VERSION}\n`);
+      return 0;
+    }
+    if (command === 'scan') return await scanCommand(rest, io);
+    throw new UsageError(`unknown command '${command}' (expected: scan)`);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof PolicyError) {
+      io.stderr(`modelgate: ${err.message}\n\n${USAGE}\n`);
+      return 3;
+    }
+    io.stderr(
+      `modelgate: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    return 3;
+  }
+}
+
+async function scanCommand(args: string[], io: CliIo): Promise<number> {
+  let parsed: ReturnType<typeof parseScanArgs>;
+  try {
+    parsed = parseScanArgs(args);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values, positionals } = parsed;
+  const format = (values.format ?? 'text') as Format;
+  if (!FORMATS.includes(format))
+    throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got '${format}'`);
+  let maxScore: number | undefined;
+  if (values['max-score'] !== undefined) {
+    maxScore = Number(values['max-score']);
+    if (!Number.isInteger(maxScore) || maxScore < 0 || maxScore > 100) {
+      throw new UsageError(`--max-score must be an integer from 0 to 100, got '${values['max-score']}'`);
+    }
+  }
+  const policy = await resolvePolicy({
+    configFile: values.config,
+    profile: values.profile,
+    maxScore,
+    allowIncomplete: values['allow-incomplete'],
+  });
+  const paths = positionals.length > 0 ? positionals : ['.'];
+  const report = await scanPaths(paths, { policy });
+  const text = render(report, format, values.verbose ?? false);
+  if (values.output) await writeFile(values.output, text);
+  else io.stdout(text);
+  return exitCodeFor(report);
+}
+
+function parseScanArgs(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      format: { type: 'string' },
+      output: { type: 'string' },
+      config: { type: 'string' },
+      profile: { type: 'string' },
+      'max-score': { type: 'string' },
+      'allow-incomplete': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
+  });
+}
+
+export function render(report: ScanReport, format: Format, verbose: boolean): string {
+  switch (format) {
+    case 'json':
+      return renderJson(report);
+    case 'sarif':
+      return renderSarif(report);
+    case 'markdown':
+      return renderMarkdown(report, { details: true });
+    case 'text':
+      return renderText(report, { verbose });
+  }
+}

@@ -1,0 +1,85 @@
+import { type AnalysisContext, BudgetExceededError } from './context.js';
+import { type Detected, detectAll, extensionAccepts, makeProbe } from './detect.js';
+import type { Analyzer } from './formats/analyzer.js';
+import { ANALYZERS } from './formats/registry.js';
+import type { ByteSource } from './source.js';
+import type { FormatId } from './types.js';
+
+/**
+ * Detects what `ctx.source` is and runs every analyzer that recognises it. Two strong detections from
+ * different analyzers make a polyglot (MG006), and each reading is analysed. Errors never escape: a budget
+ * becomes MG001 and any other exception MG003, both `incomplete`, so one hostile file cannot stop a scan.
+ */
+export async function analyzeSource(
+  ctx: AnalysisContext,
+  analyzers: readonly Analyzer[] = ANALYZERS,
+): Promise<FormatId | undefined> {
+  let detected: Detected[];
+  let ext = '';
+  try {
+    const probe = await makeProbe(ctx.source, ctx.source.name);
+    ext = probe.ext;
+    detected = detectAll(probe, analyzers);
+  } catch (err) {
+    recordError(ctx, err);
+    return undefined;
+  }
+  if (detected.length === 0) return undefined;
+
+  const strong = uniqueByAnalyzer(detected.filter((d) => d.detection.strength !== 'name'));
+  const chosen = strong.length > 0 ? strong : [detected[0]!];
+  if (strong.length > 1) {
+    ctx.report(
+      'MG006',
+      `The content is valid as ${strong.map((d) => d.detection.format).join(' and ')}; each reading was scanned.`,
+    );
+  }
+  const primary = chosen[0]!.detection.format;
+  ctx.setFormat(primary);
+  for (const d of chosen) {
+    try {
+      await d.analyzer.analyze(ctx, d.detection);
+    } catch (err) {
+      recordError(ctx, err, d.analyzer.id);
+    }
+  }
+  const format = ctx.isTopLevel ? (ctx.file.format ?? primary) : primary;
+  if (!extensionAccepts(ext, format)) {
+    ctx.report('MG005', `The name ends in ${ext} but the content is ${format}.`);
+  }
+  return format;
+}
+
+/** The engine's implementation of ctx.scanNested: depth check, then the same detection and analysis. */
+export async function scanNested(
+  parent: AnalysisContext,
+  source: ByteSource,
+  member: string,
+): Promise<FormatId | undefined> {
+  const ctx = parent.child(source, member);
+  if (ctx.depth > parent.limits.maxDepth) {
+    ctx.budgetExceeded(
+      new BudgetExceededError('maxDepth', `nesting depth ${ctx.depth} > ${parent.limits.maxDepth}`),
+    );
+    return undefined;
+  }
+  return analyzeSource(ctx);
+}
+
+function recordError(ctx: AnalysisContext, err: unknown, analyzerId?: string): void {
+  if (err instanceof BudgetExceededError) {
+    ctx.budgetExceeded(err);
+    return;
+  }
+  const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  ctx.report('MG003', `${analyzerId ? `${analyzerId} analyzer failed` : 'Detection failed'}: ${msg}`);
+}
+
+function uniqueByAnalyzer(ds: Detected[]): Detected[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    if (seen.has(d.analyzer.id)) return false;
+    seen.add(d.analyzer.id);
+    return true;
+  });
+}

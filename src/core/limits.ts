@@ -1,0 +1,101 @@
+/**
+ * Analysis budgets. Every parser checks the ones that apply to it; exceeding one stops that part of the
+ * analysis with an `incomplete` finding (MG001) that names the limit. Defaults are documented in the README
+ * and can be overridden in the policy file under `limits`.
+ */
+export interface Limits {
+  /** Files larger than this are not analysed (incomplete). */
+  maxFileBytes: number;
+  /** Bytes produced by decompression, summed over everything nested in one file. */
+  maxDecompressedBytes: number;
+  /** Decompressed size divided by compressed size, per compressed stream or member. */
+  maxCompressionRatio: number;
+  /** Containers within containers (zip in zip, gzip in tar, pickle in pickle...). */
+  maxDepth: number;
+  /** Archive members, summed over one file. */
+  maxEntries: number;
+  /** Pickle opcodes, summed over one file. */
+  maxOpcodes: number;
+  /** Pickle memo entries alive at once. */
+  maxMemo: number;
+  /** Pickle stack plus mark-stack depth; also JSON/protobuf nesting depth. */
+  maxStackDepth: number;
+  /** A single string or byte payload kept in memory for analysis; longer ones are skipped by length. */
+  maxStringBytes: number;
+  /** A JSON, YAML or text document parsed whole (safetensors header, config.json, Keras config, templates). */
+  maxDocumentBytes: number;
+  /** Wall time per top-level file, in milliseconds. */
+  maxTimeMs: number;
+  /** Findings kept per file; beyond it one summary finding is kept. */
+  maxFindings: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxFileBytes: 256 * 2 ** 30,
+  maxDecompressedBytes: 8 * 2 ** 30,
+  maxCompressionRatio: 200,
+  maxDepth: 8,
+  maxEntries: 100_000,
+  maxOpcodes: 500_000_000,
+  maxMemo: 10_000_000,
+  maxStackDepth: 100_000,
+  maxStringBytes: 64 * 2 ** 20,
+  maxDocumentBytes: 128 * 2 ** 20,
+  maxTimeMs: 600_000,
+  maxFindings: 500,
+});
+
+export type LimitName = keyof Limits;
+
+export const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as LimitName[];
+
+/** Raised by a parser when a budget runs out; the engine turns it into an MG001 finding. */
+export class BudgetExceededError extends Error {
+  constructor(
+    readonly limit: LimitName,
+    readonly detail: string,
+  ) {
+    super(`${limit} exceeded: ${detail}`);
+    this.name = 'BudgetExceededError';
+  }
+}
+
+/** Shared counters for one top-level file and everything nested in it. */
+export class Budget {
+  private readonly counters = new Map<LimitName, number>();
+  readonly deadline: number;
+
+  constructor(
+    readonly limits: Readonly<Limits>,
+    now = Date.now(),
+  ) {
+    this.deadline = now + limits.maxTimeMs;
+  }
+
+  /** Adds `n` to a cumulative counter (decompressed bytes, entries, opcodes) and throws past its limit. */
+  consume(limit: 'maxDecompressedBytes' | 'maxEntries' | 'maxOpcodes', n: number): void {
+    const total = (this.counters.get(limit) ?? 0) + n;
+    this.counters.set(limit, total);
+    if (total > this.limits[limit]) {
+      throw new BudgetExceededError(limit, `${total} > ${this.limits[limit]}`);
+    }
+  }
+
+  used(limit: LimitName): number {
+    return this.counters.get(limit) ?? 0;
+  }
+
+  /** Throws when the per-file time budget is spent; call it every few thousand steps of any loop. */
+  checkTime(): void {
+    if (Date.now() > this.deadline) {
+      throw new BudgetExceededError('maxTimeMs', `analysis took longer than ${this.limits.maxTimeMs} ms`);
+    }
+  }
+
+  /** Throws when `value` exceeds a per-object limit (depth, memo, string length...). */
+  check(limit: LimitName, value: number, what: string): void {
+    if (value > this.limits[limit]) {
+      throw new BudgetExceededError(limit, `${what}: ${value} > ${this.limits[limit]}`);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import picomatch from 'picomatch';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
+import { getRule } from '../rules/catalogue.js';
+import { type Finding, type Severity, severityForScore, type Verdict } from '../types.js';
+
+/** A reviewed exception: the rule does not count for files matching `path` (and `sha256`, when bound). */
+export interface Waiver {
+  ruleId: string;
+  /** Glob over report paths (picomatch syntax, `**` crosses folders). */
+  path: string;
+  /** When set, the waiver covers only these exact bytes. */
+  sha256?: string;
+  reason: string;
+  /** Last day the waiver applies, YYYY-MM-DD (UTC). */
+  expires: string;
+}
+
+/** The resolved policy a scan runs under (after the policy file, its profile and CLI/action overrides). */
+export interface Policy {
+  /** A file blocks when its score exceeds this. */
+  maxScore: number;
+  /** Incomplete files block (exit 2 / failed job). */
+  failOnIncomplete: boolean;
+  /** Report everything, never fail. */
+  warnOnly: boolean;
+  /** Points per rule id, replacing the catalogue's default (never below it for non-waivable rules). */
+  ruleScores: Record<string, number>;
+  /** Extra exact pickle globals, each with the reason it was allowed. */
+  allow: Array<{ module: string; name: string; reason: string }>;
+  waivers: Waiver[];
+  limits: Limits;
+}
+
+export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
+  maxScore: 49,
+  failOnIncomplete: true,
+  warnOnly: false,
+  ruleScores: {},
+  allow: [],
+  waivers: [],
+  limits: { ...DEFAULT_LIMITS },
+});
+
+export interface FileEvaluation {
+  findings: Finding[];
+  score: number;
+  severity: Severity;
+  verdict: Verdict;
+  scoreBreakdown: Record<string, number>;
+  /** Waivers that matched but had expired (reported so that someone renews or removes them). */
+  expiredWaivers: Waiver[];
+}
+
+/**
+ * Applies the policy to one file's findings: rule score overrides, waivers, then the threat score as the sum
+ * of named parts capped at 100. A part is the rule's slug plus the symbol (`dangerous_callable:posix.system`);
+ * the same part found many times counts once, at its highest score, so a thousand tensors of one unknown
+ * class do not add up to a block while two different dangerous callables do.
+ */
+export function evaluateFile(
+  findings: readonly Finding[],
+  policy: Readonly<Policy>,
+  file: { path: string; sha256: string },
+  now: Date,
+): FileEvaluation {
+  const today = now.toISOString().slice(0, 10);
+  const expiredWaivers = new Set<Waiver>();
+  const out: Finding[] = [];
+  for (const f of findings) {
+    const rule = getRule(f.ruleId);
+    let score = f.score;
+    const override = policy.ruleScores[f.ruleId];
+    if (override !== undefined) score = rule.waivable ? override : Math.max(override, f.score);
+    const finding: Finding = { ...f, score, severity: f.severity };
+    if (rule.waivable) {
+      for (const w of policy.waivers) {
+        if (!waiverMatches(w, f.ruleId, file)) continue;
+        if (w.expires < today) {
+          expiredWaivers.add(w);
+          continue;
+        }
+        finding.waived = { reason: w.reason, expires: w.expires };
+        break;
+      }
+    }
+    out.push(finding);
+  }
+
+  const parts = new Map<string, number>();
+  for (const f of out) {
+    if (f.waived || f.score <= 0) continue;
+    const slug = getRule(f.ruleId).slug;
+    const key = f.location.symbol ? `${slug}:${f.location.symbol}` : slug;
+    parts.set(key, Math.max(parts.get(key) ?? 0, f.score));
+  }
+  const breakdown = Object.fromEntries([...parts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+  const score = Math.min(
+    100,
+    [...parts.values()].reduce((a, b) => a + b, 0),
+  );
+  const incomplete = out.some((f) => !f.waived && getRule(f.ruleId).kind === 'incomplete');
+  let verdict: Verdict = 'pass';
+  if (score > policy.maxScore) verdict = 'block';
+  else if (incomplete) verdict = 'incomplete';
+  else if (score > 0) verdict = 'warn';
+  return {
+    findings: out,
+    score,
+    severity: severityForScore(score),
+    verdict,
+    scoreBreakdown: breakdown,
+    expiredWaivers: [...expiredWaivers],
+  };
+}
+
+function waiverMatches(w: Waiver, ruleId: string, file: { path: string; sha256: string }): boolean {
+  if (w.ruleId !== ruleId) return false;
+  if (w.sha256 && w.sha256.toLowerCase() !== file.sha256) return false;
+  return picomatch.isMatch(file.path, w.path, { dot: true });
+}

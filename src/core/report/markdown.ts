@@ -1,0 +1,99 @@
+import { getRule } from '../rules/catalogue.js';
+import { type FileReport, type Finding, type ScanReport, severityRank } from '../types.js';
+import { escapeMarkdown, markdownCode, truncate } from './escape.js';
+
+const ICON = { pass: '✅', warn: '⚠️', block: '⛔', incomplete: '❓' } as const;
+
+export interface MarkdownOptions {
+  /** Include per-file detail sections (the job summary does; the PR comment keeps to the table). */
+  details?: boolean;
+  /** Findings named per file in the table. */
+  topFindings?: number;
+  /** Include files with nothing to say (format other, no findings). */
+  includeClean?: boolean;
+}
+
+/** A Markdown report: verdict line, a table of files, and optionally the findings per file. */
+export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): string {
+  const top = opts.topFindings ?? 3;
+  const out: string[] = [];
+  out.push(`### ${ICON[report.verdict]} modelgate: ${report.verdict}${report.blocked ? ' (blocking)' : ''}`);
+  out.push('');
+  const shown = report.files.filter(
+    (f) => opts.includeClean || f.findings.length > 0 || f.format !== 'other',
+  );
+  const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
+  for (const f of report.files) counts[f.verdict]++;
+  out.push(
+    `${report.files.length} files scanned: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed. Highest score ${report.maxScore}.`,
+  );
+  if (shown.length > 0) {
+    out.push('');
+    out.push('| File | Verdict | Score | Format | Top findings |');
+    out.push('| --- | --- | ---: | --- | --- |');
+    for (const f of sortFiles(shown)) {
+      const findings = topOf(f, top)
+        .map(
+          (x) =>
+            `${x.ruleId} ${escapeMarkdown(truncate(getRule(x.ruleId).title, 60))}${x.location.symbol ? ` ${markdownCode(truncate(x.location.symbol, 80))}` : ''}`,
+        )
+        .join('<br>');
+      out.push(
+        `| ${markdownCode(truncate(f.path, 120))} | ${ICON[f.verdict]} ${f.verdict} | ${f.score} | ${f.format} | ${findings || '—'} |`,
+      );
+    }
+  }
+  if (opts.details) {
+    for (const f of sortFiles(shown)) {
+      if (f.findings.length === 0) continue;
+      out.push('');
+      out.push(
+        `<details><summary>${ICON[f.verdict]} ${escapeMarkdown(truncate(f.path, 200))}: ${f.verdict}, score ${f.score}</summary>`,
+      );
+      out.push('');
+      out.push(`sha256 \`${f.sha256}\`, ${f.size} bytes. Score: ${breakdown(f)}`);
+      out.push('');
+      for (const x of [...f.findings].sort(bySeverity)) out.push(`- ${findingLine(x)}`);
+      out.push('');
+      out.push('</details>');
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function findingLine(x: Finding): string {
+  const rule = getRule(x.ruleId);
+  const where: string[] = [];
+  if (x.location.symbol) where.push(`symbol ${markdownCode(truncate(x.location.symbol, 120))}`);
+  if (x.location.member) where.push(`in ${markdownCode(truncate(x.location.member, 160))}`);
+  if (x.location.offset !== undefined) where.push(`at byte ${x.location.offset}`);
+  const waived = x.waived
+    ? ` _(waived until ${escapeMarkdown(x.waived.expires)}: ${escapeMarkdown(truncate(x.waived.reason, 200))})_`
+    : '';
+  return `**${x.ruleId}** ${x.severity} (${x.score}): ${escapeMarkdown(truncate(x.message, 400))}${where.length ? ` — ${where.join(', ')}` : ''}. ${escapeMarkdown(rule.remediation)}${waived}`;
+}
+
+function breakdown(f: FileReport): string {
+  const parts = Object.entries(f.scoreBreakdown);
+  return parts.length === 0
+    ? '0'
+    : parts.map(([k, v]) => `${markdownCode(truncate(k, 100))} ${v}`).join(' + ');
+}
+
+function topOf(f: FileReport, n: number): Finding[] {
+  return [...f.findings]
+    .filter((x) => !x.waived)
+    .sort(bySeverity)
+    .slice(0, n);
+}
+
+function bySeverity(a: Finding, b: Finding): number {
+  return severityRank(b.severity) - severityRank(a.severity) || b.score - a.score;
+}
+
+const ORDER = { block: 0, incomplete: 1, warn: 2, pass: 3 } as const;
+function sortFiles(files: FileReport[]): FileReport[] {
+  return [...files].sort(
+    (a, b) => ORDER[a.verdict] - ORDER[b.verdict] || b.score - a.score || a.path.localeCompare(b.path),
+  );
+}

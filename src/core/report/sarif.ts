@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { RULES } from '../rules/catalogue.js';
+import type { Rule } from '../rules/rule.js';
+import type { Finding, ScanReport, Severity } from '../types.js';
+
+/** GitHub ranks code-scanning alerts by security-severity: 9.0+ critical, 7.0+ high, 4.0+ medium, else low. */
+const SECURITY_SEVERITY: Record<Severity, string> = {
+  critical: '9.5',
+  high: '7.5',
+  medium: '5.0',
+  low: '2.0',
+  none: '0.0',
+};
+const LEVEL: Record<Severity, 'error' | 'warning' | 'note' | 'none'> = {
+  critical: 'error',
+  high: 'error',
+  medium: 'warning',
+  low: 'note',
+  none: 'note',
+};
+
+/**
+ * SARIF 2.1.0 for GitHub code scanning: one rule per catalogue entry, results on the repo-relative path of
+ * the model file (no region: models are binary), fingerprints stable across runs for the same finding.
+ */
+export function renderSarif(report: ScanReport, opts: { informationUri?: string } = {}): string {
+  const rules = RULES.map(sarifRule);
+  const index = new Map(RULES.map((r, i) => [r.id, i]));
+  const results = report.files.flatMap((file) =>
+    file.findings
+      .filter((f) => !f.waived)
+      .map((f) => {
+        const result: Record<string, unknown> = {
+          ruleId: f.ruleId,
+          ruleIndex: index.get(f.ruleId),
+          level: LEVEL[f.severity],
+          message: { text: messageText(f) },
+          locations: [
+            {
+              physicalLocation: { artifactLocation: { uri: encodeUri(file.path) } },
+              ...(f.location.member || f.location.symbol
+                ? {
+                    logicalLocations: [
+                      {
+                        fullyQualifiedName: [f.location.member, f.location.symbol].filter(Boolean).join('::'),
+                        kind: 'member',
+                      },
+                    ],
+                  }
+                : {}),
+            },
+          ],
+          partialFingerprints: { modelgateFindingHash: fingerprint(file.path, f) },
+          properties: {
+            score: f.score,
+            ...(f.severity !== ruleSeverity(f.ruleId)
+              ? { 'security-severity': SECURITY_SEVERITY[f.severity] }
+              : {}),
+            ...(f.location.offset !== undefined ? { offset: f.location.offset } : {}),
+            sha256: file.sha256,
+          },
+        };
+        return result;
+      }),
+  );
+  const doc = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'modelgate',
+            version: report.tool.version,
+            semanticVersion: report.tool.version,
+            informationUri: opts.informationUri ?? 'https://github.com/modelgate/modelgate',
+            rules,
+          },
+        },
+        results,
+        columnKind: 'utf16CodeUnits',
+      },
+    ],
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+function sarifRule(r: Rule): Record<string, unknown> {
+  return {
+    id: r.id,
+    name: toPascal(r.slug),
+    shortDescription: { text: r.title },
+    fullDescription: { text: r.description },
+    help: {
+      text: `${r.description}\n\nRemediation: ${r.remediation}`,
+      markdown: `${r.description}\n\n**Remediation:** ${r.remediation}`,
+    },
+    defaultConfiguration: { level: LEVEL[r.severity] },
+    properties: {
+      'security-severity': SECURITY_SEVERITY[r.severity],
+      tags: ['security', 'ml-model', r.kind, ...(r.cwe ? [`external/cwe/cwe-${r.cwe}`] : [])],
+      precision: r.kind === 'threat' ? 'high' : 'medium',
+    },
+  };
+}
+
+function ruleSeverity(id: string): Severity | undefined {
+  return RULES.find((r) => r.id === id)?.severity;
+}
+
+function messageText(f: Finding): string {
+  const where = [
+    f.location.member && `member ${f.location.member}`,
+    f.location.offset !== undefined && `offset ${f.location.offset}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return where ? `${f.message} (${where})` : f.message;
+}
+
+/** Same file, rule, place and symbol: same fingerprint, whatever the message wording or scanner version. */
+function fingerprint(path: string, f: Finding): string {
+  return createHash('sha256')
+    .update(
+      [
+        path,
+        f.ruleId,
+        f.location.member ?? '',
+        f.location.symbol ?? '',
+        String(f.location.offset ?? ''),
+      ].join('\u0000'),
+    )
+    .digest('hex')
+    .slice(0, 32);
+}
+
+function encodeUri(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+function toPascal(slug: string): string {
+  return slug.replace(/(^|_)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,51 @@
+import { getRule } from '../rules/catalogue.js';
+import { type Finding, type ScanReport, severityRank } from '../types.js';
+import { escapeControl } from './escape.js';
+
+const MARK = { pass: 'PASS ', warn: 'WARN ', block: 'BLOCK', incomplete: 'INCOMPLETE' } as const;
+
+/** One line per file (verdict, score, format, path), then its findings grouped by rule, most severe first. */
+export function renderText(report: ScanReport, opts: { verbose?: boolean } = {}): string {
+  const lines: string[] = [];
+  for (const f of report.files) {
+    if (!opts.verbose && f.format === 'other' && f.findings.length === 0) continue;
+    lines.push(
+      `${MARK[f.verdict].padEnd(10)} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(f.path)}`,
+    );
+    const groups = new Map<string, Finding[]>();
+    for (const x of [...f.findings].sort(bySeverity)) {
+      const g = groups.get(x.ruleId) ?? [];
+      g.push(x);
+      groups.set(x.ruleId, g);
+    }
+    for (const [ruleId, fs] of groups) {
+      const rule = getRule(ruleId);
+      lines.push(`    ${ruleId} ${fs[0]!.severity.toUpperCase()} ${rule.title}`);
+      const shown = opts.verbose ? fs : fs.slice(0, 5);
+      for (const x of shown)
+        lines.push(
+          `      - ${escapeControl(x.message)}${where(x)}${x.waived ? ` [waived: ${escapeControl(x.waived.reason)}]` : ''}`,
+        );
+      if (shown.length < fs.length) lines.push(`      … and ${fs.length - shown.length} more`);
+    }
+  }
+  const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
+  for (const f of report.files) counts[f.verdict]++;
+  lines.push('');
+  lines.push(
+    `modelgate ${report.tool.version}: ${report.verdict.toUpperCase()} (${report.files.length} files: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed; max score ${report.maxScore})`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function where(f: Finding): string {
+  const parts: string[] = [];
+  if (f.location.symbol) parts.push(`symbol ${f.location.symbol}`);
+  if (f.location.member) parts.push(`in ${f.location.member}`);
+  if (f.location.offset !== undefined) parts.push(`at byte ${f.location.offset}`);
+  return parts.length > 0 ? ` (${escapeControl(parts.join(', '))})` : '';
+}
+
+function bySeverity(a: Finding, b: Finding): number {
+  return severityRank(b.severity) - severityRank(a.severity) || b.score - a.score;
+}

@@ -1,0 +1,26 @@
+import { coreRules } from './core-rules.js';
+import type { Rule } from './rule.js';
+
+/**
+ * The rule catalogue: every rule modelgate can report. Each format defines its rules in its own folder
+ * (`src/core/formats/<format>/rules.ts`) and lists them here, so this file is the one index of them all.
+ */
+const ALL: Rule[] = [...coreRules];
+
+const byId = new Map<string, Rule>();
+for (const r of ALL) {
+  if (byId.has(r.id)) throw new Error(`rule id ${r.id} is defined twice`);
+  byId.set(r.id, r);
+}
+
+export const RULES: readonly Rule[] = ALL;
+
+export function getRule(id: string): Rule {
+  const r = byId.get(id);
+  if (!r) throw new Error(`unknown rule id ${id}: every finding must name a rule from the catalogue`);
+  return r;
+}
+
+export function hasRule(id: string): boolean {
+  return byId.has(id);
+}

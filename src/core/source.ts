@@ -1,0 +1,120 @@
+import { type FileHandle, open } from 'node:fs/promises';
+
+/**
+ * Bytes to analyse: a file on disk, an archive member, a decompressed stream or an in-memory buffer.
+ * Every analyzer reads through this interface so that the same code scans a top-level file and the same
+ * content nested five containers deep. Sources never load more than the caller asks for.
+ */
+export interface ByteSource {
+  /** Display name: the file's path or the member's name. */
+  readonly name: string;
+  /** Exact length in bytes, when known without reading the whole content. */
+  readonly size: number | undefined;
+  /** Sequential chunks of [start, end). Chunks are fresh buffers the caller may keep. */
+  stream(start?: number, end?: number): AsyncIterable<Uint8Array>;
+  /** Random access, for sources that support it (files, buffers, stored archive members). */
+  readonly random?: RandomAccess;
+}
+
+export interface RandomAccess {
+  readonly size: number;
+  /** Reads up to `length` bytes at `offset`; fewer only at the end of the source. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+export const CHUNK_SIZE = 1 << 20;
+
+export function bufferSource(name: string, data: Uint8Array): ByteSource {
+  const random: RandomAccess = {
+    size: data.length,
+    read: async (offset, length) =>
+      data.subarray(clamp(offset, data.length), clamp(offset + length, data.length)),
+  };
+  return {
+    name,
+    size: data.length,
+    random,
+    async *stream(start = 0, end = data.length) {
+      for (let p = clamp(start, data.length); p < clamp(end, data.length); p += CHUNK_SIZE) {
+        yield data.subarray(p, Math.min(p + CHUNK_SIZE, end));
+      }
+    },
+  };
+}
+
+/** A window [start, start+length) of a random-access source: a stored archive member, a raw storage. */
+export function sliceSource(name: string, parent: RandomAccess, start: number, length: number): ByteSource {
+  const size = Math.max(0, Math.min(length, parent.size - start));
+  const random: RandomAccess = {
+    size,
+    read: (offset, len) =>
+      parent.read(start + clamp(offset, size), clamp(offset + len, size) - clamp(offset, size)),
+  };
+  return {
+    name,
+    size,
+    random,
+    stream: (s = 0, e = size) => rangeStream(random, clamp(s, size), clamp(e, size)),
+  };
+}
+
+/** A source that can only be read once, front to back (a decompressor's output). */
+export function streamSource(name: string, open: () => AsyncIterable<Uint8Array>, size?: number): ByteSource {
+  return {
+    name,
+    size,
+    async *stream(start = 0, end = Number.POSITIVE_INFINITY) {
+      let pos = 0;
+      for await (const chunk of open()) {
+        const cStart = pos;
+        pos += chunk.length;
+        if (pos <= start) continue;
+        if (cStart >= end) return;
+        yield chunk.subarray(Math.max(0, start - cStart), Math.min(chunk.length, end - cStart));
+      }
+    },
+  };
+}
+
+/** A file on disk, read through one handle. Call close() when done. */
+export async function fileSource(
+  path: string,
+  name = path,
+): Promise<ByteSource & { close(): Promise<void> }> {
+  const fh: FileHandle = await open(path, 'r');
+  const { size } = await fh.stat();
+  const random: RandomAccess = {
+    size,
+    async read(offset, length) {
+      const n = Math.max(0, Math.min(length, size - offset));
+      const buf = Buffer.allocUnsafe(n);
+      let got = 0;
+      while (got < n) {
+        const { bytesRead } = await fh.read(buf, got, n - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === n ? buf : buf.subarray(0, got);
+    },
+  };
+  return {
+    name,
+    size,
+    random,
+    stream: (s = 0, e = size) => rangeStream(random, clamp(s, size), clamp(e, size)),
+    close: () => fh.close(),
+  };
+}
+
+async function* rangeStream(ra: RandomAccess, start: number, end: number): AsyncIterable<Uint8Array> {
+  for (let p = start; p < end; ) {
+    const chunk = await ra.read(p, Math.min(CHUNK_SIZE, end - p));
+    if (chunk.length === 0) return;
+    p += chunk.length;
+    yield chunk;
+  }
+}
+
+function clamp(n: number, max: number): number {
+  return Math.max(0, Math.min(n, max));
+}

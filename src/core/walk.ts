@@ -1,0 +1,87 @@
+import { lstat, readdir, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+export type WalkEntry =
+  | { kind: 'file'; absPath: string; relPath: string; root: string }
+  | { kind: 'skipped'; absPath: string; relPath: string; root: string; why: string };
+
+/**
+ * Lists the regular files under `root` (or `root` itself when it is a file), sorted, without following
+ * symbolic links. A link whose target stays inside the root is left out (its target is listed on its own);
+ * one that leaves the root, and FIFOs, sockets and devices, are listed as skipped so the report says so.
+ */
+export async function walk(target: string): Promise<WalkEntry[]> {
+  const abs = resolve(target);
+  const st = await lstat(abs);
+  if (!st.isDirectory()) {
+    // A file named on the command line is scanned even through a link: the user asked for it.
+    const root = resolve(abs, '..');
+    if (st.isSymbolicLink()) {
+      const real = await realpath(abs).catch(() => undefined);
+      if (real && (await lstat(real)).isFile())
+        return [{ kind: 'file', absPath: real, relPath: target, root }];
+    }
+    const entry = await classify(abs, root, target);
+    return entry ? [entry] : [];
+  }
+  const out: WalkEntry[] = [];
+  const stack = [abs];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    const names = (await readdir(dir)).sort();
+    for (const name of names) {
+      const p = join(dir, name);
+      const s = await lstat(p);
+      if (s.isDirectory()) stack.push(p);
+      else {
+        const e = await classify(p, abs, toPosix(relative(abs, p)));
+        if (e) out.push(e);
+      }
+    }
+  }
+  return out.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+}
+
+async function classify(absPath: string, root: string, relPath: string): Promise<WalkEntry | undefined> {
+  const s = await lstat(absPath);
+  if (s.isFile()) return { kind: 'file', absPath, relPath, root };
+  if (s.isSymbolicLink()) {
+    let target: string;
+    try {
+      target = await realpath(absPath);
+    } catch {
+      return {
+        kind: 'skipped',
+        absPath,
+        relPath,
+        root,
+        why: 'a symbolic link whose target does not resolve (dangling or a loop)',
+      };
+    }
+    if (isInside(target, await realpath(root))) return undefined;
+    return {
+      kind: 'skipped',
+      absPath,
+      relPath,
+      root,
+      why: 'a symbolic link that points outside the scanned folder',
+    };
+  }
+  const what = s.isFIFO()
+    ? 'a FIFO'
+    : s.isSocket()
+      ? 'a socket'
+      : s.isCharacterDevice() || s.isBlockDevice()
+        ? 'a device'
+        : 'not a regular file';
+  return { kind: 'skipped', absPath, relPath, root, why: what };
+}
+
+export function isInside(path: string, root: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+export function toPosix(p: string): string {
+  return p.split(sep).join('/');
+}
