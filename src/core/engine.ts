@@ -1,8 +1,7 @@
-import { type AnalysisContext, BudgetExceededError } from './context.js';
+import { type AnalysisContext, BudgetExceededError, type NestedScanner } from './context.js';
 import { type Detected, detectAll, extensionAccepts, makeProbe } from './detect.js';
 import type { Analyzer } from './formats/analyzer.js';
 import { ANALYZERS } from './formats/registry.js';
-import type { ByteSource } from './source.js';
 import type { FormatId } from './types.js';
 
 /**
@@ -50,21 +49,22 @@ export async function analyzeSource(
   return format;
 }
 
-/** The engine's implementation of ctx.scanNested: depth check, then the same detection and analysis. */
-export async function scanNested(
-  parent: AnalysisContext,
-  source: ByteSource,
-  member: string,
-): Promise<FormatId | undefined> {
-  const ctx = parent.child(source, member);
-  if (ctx.depth > parent.limits.maxDepth) {
-    ctx.budgetExceeded(
-      new BudgetExceededError('maxDepth', `nesting depth ${ctx.depth} > ${parent.limits.maxDepth}`),
-    );
-    return undefined;
-  }
-  return analyzeSource(ctx);
+/** The engine's implementation of ctx.scanNested over a given analyzer list: depth check, then analysis. */
+export function nestedScanner(analyzers: readonly Analyzer[] = ANALYZERS): NestedScanner {
+  return async (parent, source, member) => {
+    const ctx = parent.child(source, member);
+    if (ctx.depth > parent.limits.maxDepth) {
+      ctx.budgetExceeded(
+        new BudgetExceededError('maxDepth', `nesting depth ${ctx.depth} > ${parent.limits.maxDepth}`),
+      );
+      return undefined;
+    }
+    return analyzeSource(ctx, analyzers);
+  };
 }
+
+/** ctx.scanNested with every registered analyzer. */
+export const scanNested: NestedScanner = nestedScanner();
 
 function recordError(ctx: AnalysisContext, err: unknown, analyzerId?: string): void {
   if (err instanceof BudgetExceededError) {
