@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { lstat, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { PolicyError, resolvePolicy } from '../core/policy/resolve.js';
 import { renderJson } from '../core/report/json.js';
@@ -53,7 +53,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     throw new UsageError(`unknown command '${command}' (expected: scan)`);
   } catch (err) {
     if (err instanceof UsageError || err instanceof PolicyError) {
-      io.stderr(`modelgate: ${err.message}\n\n${USAGE}\n`);
+      io.stderr(`modelgate: ${err.message}\n\nRun 'modelgate --help' for usage.\n`);
       return 3;
     }
     io.stderr(
@@ -88,6 +88,13 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
     allowIncomplete: values['allow-incomplete'],
   });
   const paths = positionals.length > 0 ? positionals : ['.'];
+  for (const p of paths) {
+    try {
+      await lstat(p);
+    } catch {
+      throw new UsageError(`cannot scan ${p}: no such file or directory`);
+    }
+  }
   const report = await scanPaths(paths, { policy });
   const text = render(report, format, values.verbose ?? false);
   if (values.output) await writeFile(values.output, text);
