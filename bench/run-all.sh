@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every benchmark under bench/ (each bench/*.ts except lib.ts) one after the other and prints the
+# collected table. Inputs are generated into $BENCH_DIR (default /tmp/modelgate-bench) on the first run and
+# reused afterwards; rows are appended to bench/out/results.jsonl. Usage:
+#   bench/run-all.sh            # all benchmarks
+#   bench/run-all.sh pickle     # only those whose file name contains "pickle"
+set -u
+cd "$(dirname "$0")/.."
+mkdir -p bench/out
+stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+table=bench/out/table-$stamp.md
+{
+  echo "Benchmarks run $stamp on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'))," \
+    "node $(node --version), $(openssl version | cut -d' ' -f1-2), BENCH_REPEAT=${BENCH_REPEAT:-3}."
+  echo
+  echo '| benchmark | size | files | scan s | scan MB/s | openssl s | openssl MB/s | ratio | peak RSS MB | verdict |'
+  echo '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|'
+} >"$table"
+status=0
+for f in bench/*.ts; do
+  name=$(basename "$f" .ts)
+  [ "$name" = lib ] && continue
+  if [ $# -gt 0 ] && [[ "$name" != *"$1"* ]]; then continue; fi
+  echo "== $f" >&2
+  # Each benchmark prints its own header and rows; keep only the rows for the collected table.
+  if ! out=$(NODE_NO_WARNINGS=1 node --import tsx "$f" 2>&2); then
+    echo "| $name | failed | | | | | | | | |" >>"$table"
+    status=1
+    continue
+  fi
+  echo "$out" >&2
+  echo "$out" | grep '^| ' | grep -v '^| benchmark ' >>"$table" || true
+done
+echo
+cat "$table"
+exit $status
