@@ -1,7 +1,8 @@
 import picomatch from 'picomatch';
 import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { getRule } from '../rules/catalogue.js';
-import { type Finding, type Severity, severityForScore, type Verdict } from '../types.js';
+import { type Finding, type Severity, severityForScore, severityRank, type Verdict } from '../types.js';
+import type { PinChange, PinSet } from './pins.js';
 
 /** A reviewed exception: the rule does not count for files matching `path` (and `sha256`, when bound). */
 export interface Waiver {
@@ -29,6 +30,58 @@ export interface Policy {
   allow: Array<{ module: string; name: string; reason: string }>;
   waivers: Waiver[];
   limits: Limits;
+  /** Model signatures: off (not checked), warn (checked, problems warn), require (problems and unsigned folders block). */
+  signatures: SignatureMode;
+  /** Waivers cover findings up to this severity; above it they are refused (strict: medium). */
+  maxWaivedSeverity: Severity;
+  /** The profile applied (from --profile, or the branch pattern), if any. */
+  profile?: string;
+  /** Trusted signers and the Sigstore trusted root. */
+  trust: TrustSettings;
+  /** Approved artifacts: repository-relative path → sha256 (and size). */
+  pins: PinSet;
+  /** Absolute folder that pin paths are relative to (default: the current working directory). */
+  pinRoot?: string;
+  /** Pins changed in this change (base → head), reported on the files they cover; set by the action. */
+  pinChanges: PinChange[];
+  /** Allowed model publishers (Hugging Face org or org/name globs); undefined = not checked. */
+  publishers?: string[];
+  /** AI-BOM checks; undefined = SBOMs are only reported. */
+  sbom?: SbomPolicy;
+}
+
+export type SignatureMode = 'off' | 'warn' | 'require';
+
+/** A trusted public key (PEM SubjectPublicKeyInfo) or CA certificate (PEM), optionally for some paths only. */
+export interface TrustedKey {
+  name: string;
+  pem: string;
+  /** Globs over model folder paths (relative to the scanned root) this signer is trusted for; all when absent. */
+  paths?: string[];
+}
+
+/** A Sigstore keyless signer: the certificate identity (SAN) and OIDC issuer, both compared exactly. */
+export interface TrustedIdentity {
+  identity: string;
+  issuer: string;
+  paths?: string[];
+}
+
+export interface TrustSettings {
+  keys: TrustedKey[];
+  identities: TrustedIdentity[];
+  /** A Sigstore trusted_root.json (text); undefined = the one bundled with modelgate. */
+  trustedRoot?: string;
+  /** Where trustedRoot came from, for the report. */
+  trustedRootSource?: string;
+}
+
+export interface SbomPolicy {
+  require: boolean;
+  /** Allowed SPDX licence ids; undefined = any. */
+  licenses?: string[];
+  denyDatasets: string[];
+  denySensitiveData: boolean;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -39,7 +92,12 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   allow: [],
   waivers: [],
   limits: { ...DEFAULT_LIMITS },
-});
+  signatures: 'warn',
+  maxWaivedSeverity: 'critical',
+  trust: { keys: [], identities: [] },
+  pins: {},
+  pinChanges: [],
+}) as Readonly<Policy>;
 
 export interface FileEvaluation {
   findings: Finding[];
@@ -49,6 +107,8 @@ export interface FileEvaluation {
   scoreBreakdown: Record<string, number>;
   /** Waivers that matched but had expired (reported so that someone renews or removes them). */
   expiredWaivers: Waiver[];
+  /** Waivers that matched a finding above the policy's maxWaivedSeverity and were not applied. */
+  refusedWaivers: Waiver[];
 }
 
 /**
@@ -65,6 +125,8 @@ export function evaluateFile(
 ): FileEvaluation {
   const today = now.toISOString().slice(0, 10);
   const expiredWaivers = new Set<Waiver>();
+  const refusedWaivers = new Set<Waiver>();
+  const maxWaived = severityRank(policy.maxWaivedSeverity ?? 'critical');
   const out: Finding[] = [];
   for (const f of findings) {
     const rule = getRule(f.ruleId);
@@ -77,6 +139,10 @@ export function evaluateFile(
         if (!waiverMatches(w, f.ruleId, file)) continue;
         if (w.expires < today) {
           expiredWaivers.add(w);
+          continue;
+        }
+        if (severityRank(f.severity) > maxWaived) {
+          refusedWaivers.add(w);
           continue;
         }
         finding.waived = { reason: w.reason, expires: w.expires };
@@ -110,6 +176,7 @@ export function evaluateFile(
     verdict,
     scoreBreakdown: breakdown,
     expiredWaivers: [...expiredWaivers],
+    refusedWaivers: [...refusedWaivers],
   };
 }
 
