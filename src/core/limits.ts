@@ -85,8 +85,34 @@ export class Budget {
     return this.counters.get(limit) ?? 0;
   }
 
+  private abortedBy: string | undefined;
+
+  /**
+   * Ends the time budget now (the engine's watchdog does this when it abandons a file that overran its
+   * time): every later checkTime() throws, so an abandoned analysis stops at its next checkpoint.
+   */
+  abort(why = 'abandoned by the watchdog'): void {
+    this.abortedBy ??= why;
+  }
+
+  /** True once abort() was called. */
+  get aborted(): boolean {
+    return this.abortedBy !== undefined;
+  }
+
+  /** Milliseconds left before the deadline (negative once past it). */
+  remainingMs(now = Date.now()): number {
+    return this.deadline - now;
+  }
+
   /** Throws when the per-file time budget is spent; call it every few thousand steps of any loop. */
   checkTime(): void {
+    if (this.abortedBy !== undefined) {
+      throw new BudgetExceededError(
+        'maxTimeMs',
+        `analysis ${this.abortedBy} after ${this.limits.maxTimeMs} ms`,
+      );
+    }
     if (Date.now() > this.deadline) {
       throw new BudgetExceededError('maxTimeMs', `analysis took longer than ${this.limits.maxTimeMs} ms`);
     }

@@ -1,15 +1,13 @@
-import { stat } from 'node:fs/promises';
-import { AnalysisContext, type DiskLocation, FileState, type ScanSettings } from './context.js';
-import { isModelExtension } from './detect.js';
-import { analyzeSource, scanNested } from './engine.js';
-import { sha256File } from './hash.js';
-import { Budget, BudgetExceededError } from './limits.js';
+import type { ScanSettings } from './context.js';
 import { DEFAULT_POLICY, evaluateFile, type Policy } from './policy/policy.js';
-import { fileSource } from './source.js';
+import { mapConcurrent, scanFileOnDisk } from './scan-file.js';
 import type { FileReport, Finding, ScanReport, Verdict } from './types.js';
 import { worstVerdict } from './types.js';
 import { VERSION } from './version.js';
 import { type WalkEntry, walk } from './walk.js';
+
+/** Files scanned at once (large files still go one at a time). */
+export const SCAN_CONCURRENCY = 4;
 
 export interface ScanOptions {
   policy?: Readonly<Policy>;
@@ -44,8 +42,10 @@ export async function scanEntries(
 ): Promise<ScanReport> {
   const policy = opts.policy ?? DEFAULT_POLICY;
   const now = opts.now ?? new Date();
-  const files: FileReport[] = [];
-  for (const e of entries) files.push(await scanEntry(e, policy, now));
+  // Bounded concurrency: small files overlap their I/O; large ones take turns (see scan-file.ts).
+  const files: FileReport[] = await mapConcurrent(entries, SCAN_CONCURRENCY, (e) =>
+    scanEntry(e, policy, now),
+  );
   return buildReport(files, policy);
 }
 
@@ -79,43 +79,8 @@ async function scanEntry(e: WalkEntry, policy: Readonly<Policy>, now: Date): Pro
     return finish(e.relPath, 'other', 0, '', findings, {}, policy, now);
   }
   const settings: ScanSettings = { limits: policy.limits, allowGlobals: policy.allow };
-  const budget = new Budget(policy.limits);
-  const disk: DiskLocation = { root: e.root, absPath: e.absPath, relPath: e.relPath };
-  const state = new FileState(settings, budget, disk);
-  const { size } = await stat(e.absPath);
-  const hashing = sha256File(e.absPath);
-  if (size > policy.limits.maxFileBytes) {
-    const ctx = new AnalysisContext(state, { name: e.relPath, size, stream: emptyStream }, [], 0, scanNested);
-    ctx.budgetExceeded(
-      new BudgetExceededError('maxFileBytes', `file size ${size} > ${policy.limits.maxFileBytes}`),
-    );
-  } else {
-    const src = await fileSource(e.absPath, e.relPath);
-    try {
-      const ctx = new AnalysisContext(state, src, [], 0, scanNested);
-      const format = await analyzeSource(ctx);
-      if (format === undefined) {
-        const ext = e.relPath.toLowerCase().match(/\.[^./]+$/)?.[0] ?? '';
-        if (isModelExtension(ext) && size > 0) {
-          ctx.report('MG004', `Named like a model (${ext}) but the content matches no supported format.`);
-          state.format = 'unknown';
-        } else state.format = 'other';
-      }
-    } finally {
-      await src.close();
-    }
-  }
-  if (state.droppedFindings > 0) {
-    state.findings.push({
-      ruleId: 'MG001',
-      severity: 'medium',
-      score: 0,
-      message: `${state.droppedFindings} more findings were not recorded (limit maxFindings).`,
-      location: {},
-    });
-  }
-  const sha256 = await hashing;
-  return finish(e.relPath, state.format ?? 'other', size, sha256, state.findings, state.facts, policy, now);
+  const r = await scanFileOnDisk(e.absPath, e.relPath, e.root, { settings });
+  return finish(e.relPath, r.format, r.size, r.sha256, r.findings, r.facts, policy, now);
 }
 
 function finish(
@@ -143,5 +108,3 @@ function finish(
   if (Object.keys(facts).length > 0) report.facts = facts;
   return report;
 }
-
-async function* emptyStream(): AsyncIterable<Uint8Array> {}

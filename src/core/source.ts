@@ -1,3 +1,4 @@
+import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 
 /**
@@ -76,13 +77,37 @@ export function streamSource(name: string, open: () => AsyncIterable<Uint8Array>
   };
 }
 
-/** A file on disk, read through one handle. Call close() when done. */
+export interface FileSourceOptions {
+  /** Fail (ELOOP) instead of following a symbolic link at the last path component. */
+  noFollow?: boolean;
+}
+
+/** A file source: its descriptor is exposed for the hashing thread (threads share the descriptor table). */
+export type FileByteSource = ByteSource & {
+  readonly size: number;
+  readonly fd: number;
+  close(): Promise<void>;
+};
+
+/**
+ * A file on disk, read through one handle. Call close() when done. The file is opened non-blocking, so a
+ * path swapped for a FIFO after the walk does not hang the open (reads then fail instead of waiting);
+ * callers check that the handle is a regular file (`fh.stat()` via `stat()`).
+ */
 export async function fileSource(
   path: string,
   name = path,
-): Promise<ByteSource & { close(): Promise<void> }> {
-  const fh: FileHandle = await open(path, 'r');
-  const { size } = await fh.stat();
+  opts: FileSourceOptions = {},
+): Promise<FileByteSource & { stat(): Promise<Stats> }> {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0);
+  const fh: FileHandle = await open(path, flags);
+  let size: number;
+  try {
+    ({ size } = await fh.stat());
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
   const random: RandomAccess = {
     size,
     async read(offset, length) {
@@ -102,6 +127,8 @@ export async function fileSource(
     size,
     random,
     stream: (s = 0, e = size) => rangeStream(random, clamp(s, size), clamp(e, size)),
+    fd: fh.fd,
+    stat: () => fh.stat(),
     close: () => fh.close(),
   };
 }

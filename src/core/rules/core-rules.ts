@@ -94,4 +94,17 @@ export const coreRules = defineRules([
       'The path is a FIFO, socket, device or a symbolic link that leaves the scanned folder. modelgate does not open such paths (reading a FIFO can hang the job, and links outside the folder are not part of the change).',
     remediation: 'Replace it with a regular file if it is meant to be a model.',
   },
+  {
+    id: 'MG009',
+    slug: 'changed_during_scan',
+    title: 'File changed, vanished or could not be read during the scan',
+    severity: 'medium',
+    score: 0,
+    kind: 'incomplete',
+    cwe: 367,
+    description:
+      'Between listing the folder and finishing the analysis, the file disappeared, was replaced (by a link, a FIFO, another file), changed size or content, or could not be read (permissions, I/O error). What was analysed may not be what a loader reads, so the file cannot be called clean.',
+    remediation:
+      'Scan again once nothing else writes to the folder; make sure the scanner can read every file.',
+  },
 ]);

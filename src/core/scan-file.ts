@@ -1,0 +1,264 @@
+import { AnalysisContext, type DiskLocation, FileState, type ScanSettings } from './context.js';
+import { isModelExtension } from './detect.js';
+import { analyzeSource, scanNested } from './engine.js';
+import { type HashResult, hashPool, INLINE_HASH_BYTES, sha256Bytes } from './hash.js';
+import { Budget, BudgetExceededError, type Limits } from './limits.js';
+import { type ByteSource, bufferSource, fileSource } from './source.js';
+import type { Finding, FormatId } from './types.js';
+
+/** What scanning one file on disk produced, before the policy is applied. */
+export interface FileScanResult {
+  format: FormatId;
+  size: number;
+  sha256: string;
+  findings: Finding[];
+  facts: Record<string, unknown>;
+}
+
+export interface FileScanOptions {
+  settings: ScanSettings;
+  /** Analyzer list and nested scanner (tests inject their own); default: every registered analyzer. */
+  analyze?: (ctx: AnalysisContext) => Promise<FormatId | undefined>;
+  nested?: typeof scanNested;
+}
+
+/** Extra time after the cooperative deadline before the watchdog abandons an analysis. */
+export function watchdogGraceMs(limits: Readonly<Limits>): number {
+  return Math.min(5_000, Math.max(50, Math.round(limits.maxTimeMs / 10)));
+}
+
+/**
+ * Scans one regular file: opens it once (non-blocking, not following a link swapped in after the walk),
+ * hashes it while the analyzers parse it, and enforces the per-file budgets whatever the analyzers do.
+ *
+ * - Small files (up to INLINE_HASH_BYTES) are read whole in one call, hashed inline and analysed from memory.
+ * - Larger files are hashed on a worker thread (`hashPool`) through the same descriptor while the analyzers
+ *   read it on the main thread, so hashing and parsing run on two cores at once.
+ * - maxFileBytes: a larger file is hashed but not analysed (MG001 maxFileBytes).
+ * - maxTimeMs: analyzers call ctx.checkTime() cooperatively; in addition a watchdog timer races the analysis
+ *   and, past the deadline plus a grace period, records MG001 maxTimeMs, aborts the budget (every later
+ *   checkTime throws) and abandons the analysis: findings it adds afterwards are not reported. This catches
+ *   analyzers that await without checkpoints or wait on something that never comes. A synchronous loop
+ *   that never yields cannot be interrupted on the main thread by any timer; src/core/watchdog.ts covers
+ *   that case by ending the process (non-zero exit) so the gate cannot hang.
+ * - The file vanishing, being swapped for a link/FIFO/other file, changing size or mtime while scanned, or
+ *   being unreadable gives MG009 (incomplete); an error never escapes to the caller.
+ */
+export async function scanFileOnDisk(
+  absPath: string,
+  relPath: string,
+  root: string,
+  opts: FileScanOptions,
+): Promise<FileScanResult> {
+  const { settings } = opts;
+  const limits = settings.limits;
+  const disk: DiskLocation = { root, absPath, relPath };
+  // The budget (and its deadline) is made again once the file is open and any large-file lock is held.
+  let budget = new Budget(limits);
+  let state = new FileState(settings, budget, disk);
+  const nested = opts.nested ?? scanNested;
+  const topCtx = (src: ByteSource) => new AnalysisContext(state, src, [], 0, nested);
+  const fail = (message: string, size = 0, sha256 = ''): FileScanResult => {
+    topCtx(bufferSource(relPath, new Uint8Array(0))).report('MG009', message);
+    return { format: 'other', size, sha256, findings: [...state.findings], facts: { ...state.facts } };
+  };
+  let release: (() => void) | undefined;
+
+  let file: Awaited<ReturnType<typeof fileSource>>;
+  try {
+    file = await fileSource(absPath, relPath, { noFollow: true });
+  } catch (err) {
+    return fail(`The file could not be opened: ${describeError(err)}.`);
+  }
+  let sha256 = '';
+  let size = file.size;
+  let findings: Finding[] | undefined;
+  let hashing: Promise<HashResult> | undefined;
+  try {
+    const before = await file.stat();
+    if (!before.isFile()) {
+      return fail(
+        'The path was replaced by something that is not a regular file after the folder was listed.',
+      );
+    }
+    size = before.size;
+    if (size > LARGE_FILE_BYTES) release = await largeFiles.lock();
+    budget = new Budget(limits);
+    state = new FileState(settings, budget, disk);
+    let source: ByteSource = file;
+    if (size <= INLINE_HASH_BYTES) {
+      // One read of the whole small file (one byte more, to notice a file that grew since fstat).
+      const data = await file.random!.read(0, size + 1);
+      if (data.length !== size)
+        return fail(`The file changed size while it was read (${size} → ${data.length} bytes).`, size);
+      sha256 = sha256Bytes(data);
+      source = bufferSource(relPath, data);
+    } else {
+      hashing = hashPool().hashFd(file.fd);
+      hashing.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+    }
+
+    if (size > limits.maxFileBytes) {
+      topCtx(source).budgetExceeded(
+        new BudgetExceededError('maxFileBytes', `file size ${size} > ${limits.maxFileBytes}`),
+      );
+    } else {
+      const ctx = topCtx(source);
+      const analysis = (async () => {
+        const format = await (opts.analyze ?? ((c: AnalysisContext) => analyzeSource(c)))(ctx);
+        if (format === undefined) {
+          const ext = relPath.toLowerCase().match(/\.[^./]+$/)?.[0] ?? '';
+          if (isModelExtension(ext) && size > 0) {
+            ctx.report('MG004', `Named like a model (${ext}) but the content matches no supported format.`);
+            state.format = 'unknown';
+          } else state.format = 'other';
+        }
+      })();
+      const outcome = await raceDeadline(analysis, budget, watchdogGraceMs(limits));
+      if (outcome === 'timeout') {
+        budget.abort();
+        ctx.budgetExceeded(
+          new BudgetExceededError(
+            'maxTimeMs',
+            `analysis did not finish within ${limits.maxTimeMs} ms; it was abandoned by the watchdog`,
+          ),
+        );
+        // Freeze what was found so far: the abandoned analysis may still add findings to `state`.
+        findings = [...state.findings];
+        analysis.catch(() => {});
+      } else if (outcome instanceof Error) {
+        // analyzeSource never throws; an injected analyze function might.
+        ctx.report('MG003', `Analysis failed: ${outcome.name}: ${outcome.message}`);
+      }
+    }
+
+    if (hashing) {
+      try {
+        const h = await hashing;
+        sha256 = h.sha256;
+        if (h.bytes !== size) {
+          topCtx(source).report(
+            'MG009',
+            `The file changed size while it was scanned (${size} → ${h.bytes} bytes).`,
+          );
+        }
+      } catch (err) {
+        topCtx(source).report('MG009', `The file could not be hashed: ${describeError(err)}.`);
+      }
+    }
+    const after = await file.stat();
+    if (
+      after.size !== before.size ||
+      after.mtimeMs !== before.mtimeMs ||
+      Number(after.ino) !== Number(before.ino)
+    ) {
+      topCtx(source).report(
+        'MG009',
+        `The file was modified while it was scanned (size ${before.size} → ${after.size}, mtime changed: ${after.mtimeMs !== before.mtimeMs}); the analysis and the sha256 may describe different contents.`,
+      );
+    }
+  } catch (err) {
+    topCtx(bufferSource(relPath, new Uint8Array(0))).report(
+      'MG009',
+      `The file could not be read: ${describeError(err)}.`,
+    );
+  } finally {
+    // The hashing thread reads through this descriptor: never close it under a running hash.
+    if (hashing) await hashing.catch(() => {});
+    await file.close().catch(() => {});
+    release?.();
+  }
+  if (findings) {
+    // Keep the MG009 findings added after the freeze (they are about the file, not the abandoned analysis).
+    for (const f of state.findings) if (f.ruleId === 'MG009' && !findings.includes(f)) findings.push(f);
+  } else findings = [...state.findings];
+  if (state.droppedFindings > 0) {
+    findings.push({
+      ruleId: 'MG001',
+      severity: 'medium',
+      score: 0,
+      message: `${state.droppedFindings} more findings were not recorded (limit maxFindings).`,
+      location: {},
+    });
+  }
+  return { format: state.format ?? 'other', size, sha256, findings, facts: { ...state.facts } };
+}
+
+/** Resolves 'done', the error the analysis threw, or 'timeout' once the budget's deadline + grace passes. */
+async function raceDeadline(
+  analysis: Promise<void>,
+  budget: Budget,
+  graceMs: number,
+): Promise<'done' | 'timeout' | Error> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((res) => {
+    timer = setTimeout(() => res('timeout'), Math.max(0, budget.remainingMs()) + graceMs);
+  });
+  try {
+    return await Promise.race([
+      analysis.then(
+        () => 'done' as const,
+        (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describeError(err: unknown): string {
+  if (err && typeof err === 'object' && 'code' in err) {
+    const code = String((err as { code: unknown }).code);
+    const why: Record<string, string> = {
+      ENOENT: 'it no longer exists (removed after the folder was listed)',
+      ELOOP: 'it was replaced by a symbolic link after the folder was listed',
+      EACCES: 'permission denied',
+      EPERM: 'operation not permitted',
+      EISDIR: 'it is a directory',
+      EAGAIN: 'it is not a regular file (a read would block)',
+    };
+    return `${code}: ${why[code] ?? (err instanceof Error ? err.message : code)}`;
+  }
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/**
+ * Maps `items` with at most `limit` calls in flight; results keep the input order. Used to scan many small
+ * files at once (I/O overlaps parsing); large files take an exclusive slot so memory stays per-file bounded.
+ */
+export async function mapConcurrent<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, run));
+  return out;
+}
+
+/** Files above this size are analysed one at a time (the others wait), so peak memory stays per-file. */
+export const LARGE_FILE_BYTES = 64 * 2 ** 20;
+
+/** A lock for large files: one large file is analysed at a time whatever the concurrency. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async lock(): Promise<() => void> {
+    let release!: () => void;
+    const prev = this.tail;
+    this.tail = new Promise((r) => {
+      release = r;
+    });
+    await prev;
+    return release;
+  }
+}
+
+const largeFiles = new Mutex();
