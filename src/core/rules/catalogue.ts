@@ -1,5 +1,6 @@
 import { actionRules } from '../../action/rules.js';
 import { trustRules } from '../trust/rules.js';
+import { onnxRules } from '../formats/onnx/rules.js';
 import { coreRules } from './core-rules.js';
 import type { Rule } from './rule.js';
 
@@ -7,7 +8,7 @@ import type { Rule } from './rule.js';
  * The rule catalogue: every rule modelgate can report. Each format defines its rules in its own folder
  * (`src/core/formats/<format>/rules.ts`) and lists them here, so this file is the one index of them all.
  */
-const ALL: Rule[] = [...coreRules, ...actionRules, ...trustRules];
+const ALL: Rule[] = [...coreRules, ...onnxRules, ...actionRules, ...trustRules];
 
 const byId = new Map<string, Rule>();
 for (const r of ALL) {
