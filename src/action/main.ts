@@ -1,6 +1,436 @@
+import { readFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import * as core from '@actions/core';
+import picomatch from 'picomatch';
+import { sha256File } from '../core/hash.js';
+import { evaluateFile, type Policy } from '../core/policy/policy.js';
+import { escapeControl } from '../core/report/escape.js';
+import { renderJson } from '../core/report/json.js';
+import { mergeReports, parseReport } from '../core/report/merge.js';
+import { renderSarif } from '../core/report/sarif.js';
+import { buildReport, scanEntries } from '../core/scan.js';
+import type { FileReport, ScanReport } from '../core/types.js';
+import { isInside, toPosix, type WalkEntry, walk } from '../core/walk.js';
+import { actionsCache, cacheAvailable, type ResultCache } from './cache.js';
+import { type ChangedFile, changedFiles, makeFilter, normalizeRoot } from './changed.js';
+import { type EventInfo, readEvent } from './event.js';
+import { type Api, createApi, httpStatus } from './github.js';
+import { type ActionInputs, envInput, readInputs } from './inputs.js';
+import { fetchLfs, findPointers } from './lfs.js';
+import { type ActionPolicy, loadActionPolicy } from './policy.js';
+import {
+  commentMarker,
+  failureMessage,
+  hasFindings,
+  planAnnotations,
+  type RunContext,
+  renderComment,
+  renderErrorSummary,
+  renderResolvedComment,
+  renderSummary,
+} from './render.js';
 
-/** Placeholder orchestration until the action lands: fails loudly rather than pass anything. */
-export async function run(): Promise<void> {
-  core.setFailed('modelgate action: not built yet');
+const log = (m: string) => core.info(escapeControl(m));
+
+/** Orchestrates one run: inputs → policy (from the base on PRs) → changed files → LFS → cache → scan → reports → gate. */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const ctx: RunContext = { scopeText: 'nothing yet', policySource: 'not loaded', notes: [] };
+  let summary: string | undefined;
+  try {
+    const inputs = readInputs(envInput(env));
+    const workspace = resolve(env.GITHUB_WORKSPACE || process.cwd());
+    process.chdir(workspace);
+    const payload = readPayload(env.GITHUB_EVENT_PATH);
+    const ev = readEvent(env.GITHUB_EVENT_NAME ?? '', payload, env);
+    const api = inputs.token ? createApi(inputs.token, ev.owner, ev.repo) : undefined;
+    if (inputs.shard) ctx.shard = `${inputs.shard.index}/${inputs.shard.count}`;
+    ctx.commit = env.GITHUB_SHA;
+    if (env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY)
+      ctx.runUrl = `${env.GITHUB_SERVER_URL || 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+
+    const pol = await loadActionPolicy(workspace, inputs, ev, api);
+    ctx.policySource = pol.source;
+    ctx.notes.push(...pol.notes);
+
+    const report =
+      inputs.mergeReports.length > 0
+        ? await mergeMode(workspace, inputs, pol, ctx)
+        : await scanMode(workspace, inputs, ev, api, pol, ctx, env);
+    report.notes = [...new Set([...(report.notes ?? []), ...ctx.notes])];
+    if (report.notes.length === 0) delete report.notes;
+
+    await writeOut(workspace, inputs.reportFile, renderJson(report));
+    await writeOut(workspace, inputs.sarifFile, sarifWithCategory(report, ctx.shard));
+    if (inputs.annotations) annotate(report, pol.policy);
+
+    let commentId: number | undefined;
+    const pr = await prNumber(ev, api);
+    if (inputs.comment !== 'never' && pr !== undefined && api) {
+      commentId = await stickyComment(api, pr, report, ctx, inputs.comment);
+    } else if (inputs.comment !== 'never' && pr !== undefined && !api) {
+      core.warning('modelgate: no token, so no pull request comment; see the job summary.');
+    }
+
+    const findings = report.files.reduce((n, f) => n + f.findings.filter((x) => !x.waived).length, 0);
+    core.setOutput('verdict', report.verdict);
+    core.setOutput('max-score', String(report.maxScore));
+    core.setOutput('scanned', String(report.files.length));
+    core.setOutput('findings', String(findings));
+    core.setOutput('blocked', String(report.blocked));
+    core.setOutput('report-file', inputs.reportFile);
+    core.setOutput('sarif-file', inputs.sarifFile);
+    core.setOutput('comment-id', commentId !== undefined ? String(commentId) : '');
+
+    summary = renderSummary(report, ctx, pol.policy);
+    log(`modelgate: ${report.verdict}, ${report.files.length} files, max score ${report.maxScore}`);
+    if (report.blocked) core.setFailed(failureMessage(report, pol.policy));
+    else if (pol.policy.warnOnly && (report.verdict === 'block' || report.verdict === 'incomplete')) {
+      const strict = { ...pol.policy, warnOnly: false };
+      core.warning(`warn-only: this run would fail otherwise. ${failureMessage(report, strict)}`);
+    }
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    summary = renderErrorSummary(msg, ctx);
+    core.setFailed(`modelgate: ${escapeControl(msg)}`);
+    if (err instanceof Error && err.stack) core.debug(escapeControl(err.stack));
+  } finally {
+    if (summary !== undefined && env.GITHUB_STEP_SUMMARY) {
+      try {
+        await core.summary.addRaw(summary, true).write();
+      } catch (err) {
+        core.warning(`modelgate: could not write the job summary: ${escapeControl((err as Error).message)}`);
+      }
+    }
+  }
+}
+
+function readPayload(path: string | undefined): Record<string, unknown> {
+  if (!path) return {};
+  try {
+    const v: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+async function writeOut(workspace: string, rel: string, text: string): Promise<void> {
+  if (!rel) return;
+  const p = resolve(workspace, rel);
+  await mkdir(dirname(p), { recursive: true });
+  await writeFile(p, text);
+}
+
+function sarifWithCategory(report: ScanReport, shard: string | undefined): string {
+  const doc = JSON.parse(renderSarif(report)) as { runs: Array<Record<string, unknown>> };
+  const id = shard ? `modelgate/shard-${shard.replace('/', '-of-')}/` : 'modelgate/';
+  for (const r of doc.runs) r.automationDetails = { id };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+function annotate(report: ScanReport, policy: Readonly<Policy>): void {
+  for (const a of planAnnotations(report, policy)) {
+    const props = a.file ? { title: a.title, file: a.file } : { title: a.title };
+    if (a.level === 'error') core.error(a.message, props);
+    else if (a.level === 'warning') core.warning(a.message, props);
+    else core.notice(a.message, props);
+  }
+}
+
+async function prNumber(ev: EventInfo, api: Api | undefined): Promise<number | undefined> {
+  if (ev.prNumber !== undefined) return ev.prNumber;
+  const wr = ev.workflowRun;
+  if (!wr) return undefined;
+  if (wr.prNumbers.length > 0) return wr.prNumbers[0];
+  // A fork's run lists no pull requests: look the PR up by its head (taken from the event, not the artifact).
+  if (!api || !wr.headOwner || !wr.headBranch) return undefined;
+  try {
+    const prs = await api.findPulls(wr.headOwner, wr.headBranch);
+    return prs.find((p) => p.headSha === wr.headSha)?.number;
+  } catch {
+    return undefined;
+  }
+}
+
+const sameLogin = (a: string, b: string) =>
+  a.toLowerCase().replace(/\[bot\]$/, '') === b.toLowerCase().replace(/\[bot\]$/, '');
+
+/**
+ * One sticky comment per pull request: found by the hidden marker AND the token's own login (anyone can paste
+ * the marker), updated in place, created only when there is something to say (or comment: always). A clean
+ * run updates an earlier comment to say so. Permission errors (fork PRs) are warnings.
+ */
+async function stickyComment(
+  api: Api,
+  pr: number,
+  report: ScanReport,
+  ctx: RunContext,
+  mode: 'on-findings' | 'always',
+): Promise<number | undefined> {
+  const marker = commentMarker(ctx.shard);
+  try {
+    const login = (await api.viewerLogin()) ?? 'github-actions[bot]';
+    const existing = (await api.listComments(pr)).find(
+      (c) => c.body.includes(marker) && sameLogin(c.login, login),
+    );
+    const findings = hasFindings(report);
+    let body: string | undefined;
+    if (findings || mode === 'always') body = renderComment(report, ctx);
+    else if (existing) body = renderResolvedComment(report, ctx);
+    if (body === undefined) {
+      log('modelgate: nothing to report and no earlier comment: no pull request comment.');
+      return undefined;
+    }
+    if (existing) {
+      if (existing.body.trim() !== body.trim()) await api.updateComment(existing.id, body);
+      return existing.id;
+    }
+    return (await api.createComment(pr, body)).id;
+  } catch (err) {
+    const status = httpStatus(err);
+    core.warning(
+      status === 403 || status === 404
+        ? `modelgate: could not write the pull request comment (HTTP ${status}). Fork pull requests get a read-only token; grant 'pull-requests: write' or use the workflow_run pattern (see the docs). The job summary has the full report.`
+        : `modelgate: could not write the pull request comment: ${escapeControl((err as Error).message)}`,
+    );
+    return undefined;
+  }
+}
+
+async function mergeMode(
+  workspace: string,
+  inputs: ActionInputs,
+  pol: ActionPolicy,
+  ctx: RunContext,
+): Promise<ScanReport> {
+  const files = await expandGlobs(workspace, inputs.mergeReports);
+  if (files.length === 0)
+    throw new Error(`merge-reports: no report matches ${inputs.mergeReports.join(', ')}`);
+  const reports: ScanReport[] = [];
+  for (const f of files) reports.push(parseReport(await readFile(resolve(workspace, f), 'utf8'), f));
+  ctx.scopeText = `${reports.length} merged report${reports.length === 1 ? '' : 's'}`;
+  return mergeReports(reports, pol.policy);
+}
+
+/** Expands workspace-relative globs to files (sorted), without following links out of the workspace. */
+export async function expandGlobs(workspace: string, patterns: readonly string[]): Promise<string[]> {
+  const out = new Set<string>();
+  for (const pat of patterns) {
+    const segs = pat.replace(/^\.\//, '').split('/');
+    const fixed: string[] = [];
+    for (const s of segs) {
+      if (/[*?[\]{}!]/.test(s)) break;
+      fixed.push(s);
+    }
+    if (fixed.length === segs.length) {
+      out.add(fixed.join('/'));
+      continue;
+    }
+    const base = resolve(workspace, fixed.join('/') || '.');
+    if (!isInside(base, workspace)) continue;
+    const isMatch = picomatch(pat.replace(/^\.\//, ''), { dot: true });
+    let names: string[] = [];
+    try {
+      names = (await readdir(base, { recursive: true })) as string[];
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const rel = toPosix(join(fixed.join('/'), n)).replace(/^\.\//, '');
+      if (isMatch(rel) && (await lstat(resolve(workspace, rel))).isFile()) out.add(rel);
+    }
+  }
+  return [...out].sort();
+}
+
+async function scanMode(
+  workspace: string,
+  inputs: ActionInputs,
+  ev: EventInfo,
+  api: Api | undefined,
+  pol: ActionPolicy,
+  ctx: RunContext,
+  env: NodeJS.ProcessEnv,
+): Promise<ScanReport> {
+  const root = normalizeRoot(inputs.path);
+  const keep = makeFilter({
+    root,
+    include: inputs.include,
+    exclude: inputs.exclude,
+    ...(inputs.shard ? { shard: inputs.shard } : {}),
+  });
+  const scope = inputs.scope ?? (ev.kind === 'other' ? 'all' : 'changed');
+  const where = root === '' ? '' : ` under ${root}`;
+
+  let changed: ChangedFile[] | undefined;
+  if (scope === 'changed') {
+    const cs = await changedFiles(workspace, ev, api);
+    ctx.notes.push(...cs.notes);
+    changed = cs.files;
+    if (changed) {
+      const kind =
+        ev.kind === 'pull_request'
+          ? 'this pull request'
+          : ev.kind === 'merge_group'
+            ? 'this merge group'
+            : 'this push';
+      ctx.scopeText = `the files${where} added or modified by ${kind} (${changed.length} changed, from ${cs.source === 'git' ? 'git history' : 'the REST API'})`;
+    }
+  }
+  if (!changed)
+    ctx.scopeText = `every file${where} (${scope === 'all' ? `scope all, ${ev.name || 'manual'} event` : 'fallback'})`;
+  if (inputs.shard) ctx.scopeText += `, shard ${inputs.shard.index} of ${inputs.shard.count}`;
+
+  const entries: WalkEntry[] = [];
+  if (changed) {
+    const realWs = await realpath(workspace);
+    for (const c of changed) {
+      if (!keep(c.path)) continue;
+      if (c.mode === '160000') {
+        ctx.notes.push(
+          `${c.path} is a submodule; its content is not part of this repository and was not scanned.`,
+        );
+        continue;
+      }
+      const abs = resolve(workspace, c.path);
+      if (!isInside(abs, workspace)) continue;
+      const st = await lstat(abs).catch(() => undefined);
+      if (!st) {
+        ctx.notes.push(`${c.path} is listed as changed but is not in the workspace; not scanned.`);
+        continue;
+      }
+      if (st.isDirectory()) continue;
+      if (st.isSymbolicLink()) {
+        const target = await realpath(abs).catch(() => undefined);
+        if (target && isInside(target, realWs)) continue; // the target is scanned when it changes
+        entries.push({
+          kind: 'skipped',
+          absPath: abs,
+          relPath: c.path,
+          root: workspace,
+          why: 'a symbolic link that points outside the repository',
+        });
+        continue;
+      }
+      if (!st.isFile()) {
+        entries.push({
+          kind: 'skipped',
+          absPath: abs,
+          relPath: c.path,
+          root: workspace,
+          why: 'not a regular file',
+        });
+        continue;
+      }
+      entries.push({ kind: 'file', absPath: abs, relPath: c.path, root: workspace });
+    }
+  } else {
+    const base = resolve(workspace, root || '.');
+    for (const e of await walk(base)) {
+      const rel = root === '' ? e.relPath : `${root}/${e.relPath}`;
+      if (rel === '.git' || rel.startsWith('.git/') || rel.startsWith('.modelgate-cache/')) continue;
+      if (!keep(rel)) continue;
+      entries.push({ ...e, relPath: rel, root: workspace });
+    }
+  }
+  log(`modelgate: ${entries.length} files to scan`);
+
+  // Git LFS: fetch the objects behind pointers among the files to scan, checked against the pointer.
+  const lfsFailed = new Map<string, { ruleId: 'MG700' | 'MG701'; reason: string }>();
+  if (inputs.lfs === 'fetch') {
+    const pointers = await findPointers(
+      entries.filter((e) => e.kind === 'file').map((e) => ({ path: e.relPath, abs: e.absPath })),
+    );
+    if (pointers.length > 0) {
+      const repos = [
+        ...new Set([ev.headRepo, `${ev.owner}/${ev.repo}`].filter((r): r is string => !!r && r !== '/')),
+      ];
+      const results = await fetchLfs(pointers, {
+        cwd: workspace,
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        repos,
+        token: inputs.token,
+        log,
+      });
+      let ok = 0;
+      for (const [path, r] of results) {
+        if (r.ok) ok++;
+        else lfsFailed.set(path, r);
+      }
+      ctx.notes.push(
+        `Git LFS: ${pointers.length} pointer${pointers.length === 1 ? '' : 's'} among the files; ${ok} fetched and verified, ${lfsFailed.size} not.`,
+      );
+    }
+  }
+
+  // Cache: restore results for unchanged bytes; scan the rest.
+  let cache: ResultCache | undefined;
+  const now = new Date();
+  if (inputs.cache) {
+    if (cacheAvailable()) cache = actionsCache(pol.policy, pol.hash, now, log);
+    else {
+      core.notice('modelgate: the cache service is not available to this run; every file is scanned.');
+      ctx.notes.push('The cache service was not available: every file was scanned.');
+    }
+  }
+  const files: FileReport[] = [];
+  let misses: WalkEntry[] = entries;
+  if (cache) {
+    misses = [];
+    for (const e of entries) {
+      if (e.kind !== 'file' || lfsFailed.has(e.relPath)) {
+        misses.push(e);
+        continue;
+      }
+      const st = await lstat(e.absPath);
+      const hit = await cache.restore(e.relPath, await sha256File(e.absPath), st.size);
+      if (hit) files.push(hit);
+      else misses.push(e);
+    }
+  }
+  const scanned = (await scanEntries(misses, { policy: pol.policy, now })).files;
+  for (const f of scanned) {
+    const failed = lfsFailed.get(f.path);
+    if (failed) files.push(withFinding(f, failed.ruleId, failed.reason, pol.policy, now));
+    else files.push(f);
+  }
+  if (cache) {
+    if (ev.cacheSaveAllowed) for (const f of scanned) if (!lfsFailed.has(f.path)) await cache.save(f);
+    const s = cache.stats;
+    ctx.notes.push(
+      `Cache: ${s.hits} result${s.hits === 1 ? '' : 's'} reused, ${scanned.length} scanned${ev.cacheSaveAllowed ? `, ${s.saved} saved` : ' (results are saved only on trusted events: push to the default branch, merge_group, schedule)'}.`,
+    );
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return buildReport(files, pol.policy);
+}
+
+/** Adds an action-level finding (LFS) to a scanned file and applies the policy again. */
+function withFinding(
+  f: FileReport,
+  ruleId: string,
+  reason: string,
+  policy: Readonly<Policy>,
+  now: Date,
+): FileReport {
+  const findings = [
+    ...f.findings.map(({ waived: _w, ...x }) => x),
+    {
+      ruleId,
+      severity: ruleId === 'MG701' ? ('high' as const) : ('medium' as const),
+      score: 0,
+      message: reason,
+      location: {},
+    },
+  ];
+  const ev = evaluateFile(findings, policy, { path: f.path, sha256: f.sha256 }, now);
+  return {
+    ...f,
+    findings: ev.findings,
+    score: ev.score,
+    severity: ev.severity,
+    verdict: ev.verdict,
+    scoreBreakdown: ev.scoreBreakdown,
+  };
 }

@@ -11,6 +11,8 @@ export interface MarkdownOptions {
   topFindings?: number;
   /** Include files with nothing to say (format other, no findings). */
   includeClean?: boolean;
+  /** Rows in the table at most (most severe first); the rest are counted in one line. */
+  maxFiles?: number;
 }
 
 /** A Markdown report: verdict line, a table of files, and optionally the findings per file. */
@@ -31,7 +33,9 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
     out.push('');
     out.push('| File | Verdict | Score | Format | Top findings |');
     out.push('| --- | --- | ---: | --- | --- |');
-    for (const f of sortFiles(shown)) {
+    const sorted = sortFiles(shown);
+    const rows = opts.maxFiles !== undefined ? sorted.slice(0, opts.maxFiles) : sorted;
+    for (const f of rows) {
       const findings = topOf(f, top)
         .map(
           (x) =>
@@ -40,6 +44,12 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
         .join('<br>');
       out.push(
         `| ${markdownCode(truncate(f.path, 120))} | ${ICON[f.verdict]} ${f.verdict} | ${f.score} | ${f.format} | ${findings || '—'} |`,
+      );
+    }
+    if (rows.length < sorted.length) {
+      out.push('');
+      out.push(
+        `… and ${sorted.length - rows.length} more files (the least severe), listed in the full report.`,
       );
     }
   }

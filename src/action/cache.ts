@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import * as cache from '@actions/cache';
+import { z } from 'zod';
+import { evaluateFile, type Policy } from '../core/policy/policy.js';
+import { getRule, hasRule, RULES } from '../core/rules/catalogue.js';
+import type { FileReport, Finding } from '../core/types.js';
+import { SEVERITIES } from '../core/types.js';
+import { VERSION } from '../core/version.js';
+
+/**
+ * Per-file result cache over @actions/cache. The key is the content sha256 plus the scanner version, a hash of
+ * the rule catalogue and the policy hash, so a result is reused only for the same bytes scanned by the same
+ * scanner under the same policy. What is stored is the file's findings before waivers; a restored entry is
+ * validated (schema, sha256, size, known rules) and the policy is applied again, so waiver expiry stays
+ * current. Entries are written only on trusted events and never for incomplete results.
+ */
+export const CACHE_DIR = '.modelgate-cache';
+
+const RULES_HASH = createHash('sha256')
+  .update(RULES.map((r) => `${r.id}:${r.severity}:${r.score}:${r.kind}`).join(','))
+  .digest('hex')
+  .slice(0, 12);
+
+export function cacheKey(sha256: string, policyHash: string): string {
+  return `modelgate-v1-${VERSION}-${RULES_HASH}-${policyHash.slice(0, 16)}-${sha256}`;
+}
+
+const entrySchema = z.object({
+  v: z.literal(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+  format: z.string().max(40),
+  findings: z
+    .array(
+      z.object({
+        ruleId: z.string().max(16),
+        severity: z.enum(SEVERITIES),
+        score: z.number().min(0).max(100),
+        message: z.string().max(10_000),
+        location: z.object({
+          member: z.string().max(4096).optional(),
+          offset: z.number().int().nonnegative().optional(),
+          symbol: z.string().max(4096).optional(),
+        }),
+      }),
+    )
+    .max(10_000),
+  facts: z.record(z.string(), z.unknown()).optional(),
+});
+type Entry = z.infer<typeof entrySchema>;
+
+/** A result may be cached when nothing about it is incomplete (errors, budgets, unfetched content). */
+export function cacheable(f: FileReport): boolean {
+  return (
+    f.verdict !== 'incomplete' &&
+    f.format !== 'lfs-pointer' &&
+    /^[0-9a-f]{64}$/.test(f.sha256) &&
+    !f.findings.some((x) => getRule(x.ruleId).kind === 'incomplete')
+  );
+}
+
+export function toEntry(f: FileReport): Entry {
+  const e: Entry = {
+    v: 1,
+    sha256: f.sha256,
+    size: f.size,
+    format: f.format,
+    findings: f.findings.map(({ waived: _w, ...x }) => x),
+  };
+  if (f.facts) e.facts = f.facts;
+  return e;
+}
+
+/** Rebuilds a file report from a cache entry for `path`, or undefined when the entry cannot be trusted. */
+export function fromEntry(
+  raw: unknown,
+  expect: { path: string; sha256: string; size: number },
+  policy: Readonly<Policy>,
+  now: Date,
+): FileReport | undefined {
+  const parsed = entrySchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const e = parsed.data;
+  if (e.sha256 !== expect.sha256 || e.size !== expect.size) return undefined;
+  if (e.findings.some((f) => !hasRule(f.ruleId))) return undefined;
+  const ev = evaluateFile(e.findings as Finding[], policy, { path: expect.path, sha256: e.sha256 }, now);
+  const report: FileReport = {
+    path: expect.path,
+    format: e.format as FileReport['format'],
+    size: e.size,
+    sha256: e.sha256,
+    verdict: ev.verdict,
+    score: ev.score,
+    severity: ev.severity,
+    scoreBreakdown: ev.scoreBreakdown,
+    findings: ev.findings,
+  };
+  if (e.facts) report.facts = e.facts;
+  return report;
+}
+
+export interface ResultCache {
+  restore(path: string, sha256: string, size: number): Promise<FileReport | undefined>;
+  save(f: FileReport): Promise<void>;
+  stats: { hits: number; misses: number; saved: number; errors: number };
+}
+
+/** The cache service through @actions/cache; file paths are relative to the workspace (the cwd). */
+export function actionsCache(
+  policy: Readonly<Policy>,
+  policyHash: string,
+  now: Date,
+  log: (m: string) => void,
+): ResultCache {
+  const stats = { hits: 0, misses: 0, saved: 0, errors: 0 };
+  const file = (sha: string) => `${CACHE_DIR}/${sha}.json`;
+  return {
+    stats,
+    async restore(path, sha256, size) {
+      try {
+        await mkdir(CACHE_DIR, { recursive: true });
+        const hit = await cache.restoreCache([file(sha256)], cacheKey(sha256, policyHash));
+        if (!hit) {
+          stats.misses++;
+          return undefined;
+        }
+        const raw: unknown = JSON.parse(await readFile(file(sha256), 'utf8'));
+        const r = fromEntry(raw, { path, sha256, size }, policy, now);
+        if (r) stats.hits++;
+        else {
+          stats.misses++;
+          log(`cache entry for ${sha256.slice(0, 12)} failed validation; scanning instead`);
+        }
+        return r;
+      } catch (err) {
+        stats.errors++;
+        log(`cache restore failed: ${(err as Error).message}`);
+        return undefined;
+      }
+    },
+    async save(f) {
+      if (!cacheable(f)) return;
+      try {
+        await mkdir(CACHE_DIR, { recursive: true });
+        await writeFile(file(f.sha256), JSON.stringify(toEntry(f)));
+        await cache.saveCache([file(f.sha256)], cacheKey(f.sha256, policyHash));
+        stats.saved++;
+      } catch (err) {
+        // Entries are immutable: an existing key (another run wrote it first) is not a problem.
+        stats.errors++;
+        log(`cache save skipped: ${(err as Error).message}`);
+      }
+    },
+  };
+}
+
+export function cacheAvailable(): boolean {
+  try {
+    return cache.isFeatureAvailable();
+  } catch {
+    return false;
+  }
+}
