@@ -8,6 +8,7 @@ import { renderText } from '../core/report/text.js';
 import { exitCodeFor, scanPaths } from '../core/scan.js';
 import type { ScanReport } from '../core/types.js';
 import { VERSION } from '../core/version.js';
+import { TRUST_OPTIONS, TRUST_USAGE, trustOverrides, VerifyUsageError, verifyCommand } from './verify.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -17,6 +18,7 @@ const FORMATS = ['text', 'json', 'sarif', 'markdown'] as const;
 type Format = (typeof FORMATS)[number];
 
 const USAGE = `Usage: modelgate scan [PATH ...] [options]
+       modelgate verify DIR [options]    (verify a model folder's signature; see modelgate verify --help)
 
 Scans model files statically (never loading them) and gates them by policy.
 
@@ -27,6 +29,7 @@ Options:
   --profile NAME                      profile of the policy file
   --max-score N                       block when a file's score exceeds N (default 49)
   --allow-incomplete                  incomplete files do not block
+${TRUST_USAGE}
   --verbose                           text format: list every file and finding
   --version, --help
 
@@ -50,9 +53,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     if (command === 'scan') return await scanCommand(rest, io);
-    throw new UsageError(`unknown command '${command}' (expected: scan)`);
+    if (command === 'verify') return await verifyCommand(rest, io);
+    throw new UsageError(`unknown command '${command}' (expected: scan, verify)`);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof PolicyError) {
+    if (err instanceof UsageError || err instanceof VerifyUsageError || err instanceof PolicyError) {
       io.stderr(`modelgate: ${err.message}\n\nRun 'modelgate --help' for usage.\n`);
       return 3;
     }
@@ -81,11 +85,18 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
       throw new UsageError(`--max-score must be an integer from 0 to 100, got '${values['max-score']}'`);
     }
   }
+  let trust: ReturnType<typeof trustOverrides>;
+  try {
+    trust = trustOverrides(values);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const policy = await resolvePolicy({
     configFile: values.config,
     profile: values.profile,
     maxScore,
     allowIncomplete: values['allow-incomplete'],
+    ...trust,
   });
   const paths = positionals.length > 0 ? positionals : ['.'];
   for (const p of paths) {
@@ -115,6 +126,7 @@ function parseScanArgs(args: string[]) {
       'max-score': { type: 'string' },
       'allow-incomplete': { type: 'boolean' },
       verbose: { type: 'boolean' },
+      ...TRUST_OPTIONS,
     },
   });
 }

@@ -1,6 +1,7 @@
 import type { ScanSettings } from './context.js';
-import { DEFAULT_POLICY, evaluateFile, type Policy } from './policy/policy.js';
+import { DEFAULT_POLICY, evaluateFile, type Policy, waiverFindings } from './policy/policy.js';
 import { mapConcurrent, scanFileOnDisk } from './scan-file.js';
+import { runTrustPhase } from './trust/phase.js';
 import type { FileReport, Finding, ScanReport, Verdict } from './types.js';
 import { worstVerdict } from './types.js';
 import { VERSION } from './version.js';
@@ -46,7 +47,11 @@ export async function scanEntries(
   const files: FileReport[] = await mapConcurrent(entries, SCAN_CONCURRENCY, (e) =>
     scanEntry(e, policy, now),
   );
-  return buildReport(files, policy);
+  // Folder-level trust checks (signatures, pins, publishers, SBOMs) once every file is scanned.
+  const trust = await runTrustPhase(entries, files, policy, now);
+  const report = buildReport(files, policy, trust.notes);
+  report.trust = trust.summary;
+  return report;
 }
 
 export function buildReport(files: FileReport[], policy: Readonly<Policy>, notes: string[] = []): ScanReport {
@@ -103,7 +108,7 @@ function finish(
     score: ev.score,
     severity: ev.severity,
     scoreBreakdown: ev.scoreBreakdown,
-    findings: ev.findings,
+    findings: [...ev.findings, ...waiverFindings(ev)],
   };
   if (Object.keys(facts).length > 0) report.facts = facts;
   return report;

@@ -88,6 +88,8 @@ export interface ScanReport {
   files: FileReport[];
   /** Report-level notes (policy used, profile, signature summaries); never needed to interpret `files`. */
   notes?: string[];
+  /** Model signatures per folder, pins, publishers and AI-BOMs (src/core/trust/phase.ts). */
+  trust?: import('./trust/phase.js').TrustSummary;
 }
 
 export function severityForScore(score: number): Severity {

@@ -185,3 +185,27 @@ function waiverMatches(w: Waiver, ruleId: string, file: { path: string; sha256: 
   if (w.sha256 && w.sha256.toLowerCase() !== file.sha256) return false;
   return picomatch.isMatch(file.path, w.path, { dot: true });
 }
+
+/** Zero-point findings that report expired (MG620) and refused (MG621) waivers on the file they concern. */
+export function waiverFindings(ev: Pick<FileEvaluation, 'expiredWaivers' | 'refusedWaivers'>): Finding[] {
+  const out: Finding[] = [];
+  for (const w of ev.expiredWaivers) {
+    out.push({
+      ruleId: 'MG620',
+      severity: 'low',
+      score: 0,
+      message: `The waiver of ${w.ruleId} for ${w.path} expired on ${w.expires} and no longer applies (reason given: ${w.reason}).`,
+      location: { symbol: w.ruleId },
+    });
+  }
+  for (const w of ev.refusedWaivers) {
+    out.push({
+      ruleId: 'MG621',
+      severity: 'low',
+      score: 0,
+      message: `The waiver of ${w.ruleId} for ${w.path} was not applied: the active profile does not let waivers cover findings of that severity.`,
+      location: { symbol: w.ruleId },
+    });
+  }
+  return out;
+}
