@@ -337,7 +337,10 @@ async function scanMode(
   log(`modelgate: ${entries.length} files to scan`);
 
   // Git LFS: fetch the objects behind pointers among the files to scan, checked against the pointer.
-  const lfsFailed = new Map<string, { ruleId: 'MG700' | 'MG701'; reason: string }>();
+  const lfsFailed = new Map<
+    string,
+    { ruleId: 'MG700' | 'MG701'; reason: string; oid: string; size: number }
+  >();
   if (inputs.lfs === 'fetch') {
     const pointers = await findPointers(
       entries.filter((e) => e.kind === 'file').map((e) => ({ path: e.relPath, abs: e.absPath })),
@@ -354,9 +357,16 @@ async function scanMode(
         log,
       });
       let ok = 0;
-      for (const [path, r] of results) {
-        if (r.ok) ok++;
-        else lfsFailed.set(path, r);
+      for (const p of pointers) {
+        const r = results.get(p.path);
+        if (r?.ok) ok++;
+        else
+          lfsFailed.set(p.path, {
+            ruleId: r?.ruleId ?? 'MG700',
+            reason: r?.reason ?? 'not fetched',
+            oid: p.oid,
+            size: p.size,
+          });
       }
       ctx.notes.push(
         `Git LFS: ${pointers.length} pointer${pointers.length === 1 ? '' : 's'} among the files; ${ok} fetched and verified, ${lfsFailed.size} not.`,
@@ -375,11 +385,16 @@ async function scanMode(
     }
   }
   const files: FileReport[] = [];
-  let misses: WalkEntry[] = entries;
+  // A pointer whose object could not be had is reported as such; its few bytes of text are not the model.
+  for (const e of entries) {
+    const failed = lfsFailed.get(e.relPath);
+    if (failed) files.push(await lfsFailure(e, failed, pol.policy, now));
+  }
+  let misses: WalkEntry[] = entries.filter((e) => !lfsFailed.has(e.relPath));
   if (cache) {
     misses = [];
     for (const e of entries) {
-      if (e.kind !== 'file' || lfsFailed.has(e.relPath)) {
+      if (e.kind !== 'file') {
         misses.push(e);
         continue;
       }
@@ -390,13 +405,9 @@ async function scanMode(
     }
   }
   const scanned = (await scanEntries(misses, { policy: pol.policy, now })).files;
-  for (const f of scanned) {
-    const failed = lfsFailed.get(f.path);
-    if (failed) files.push(withFinding(f, failed.ruleId, failed.reason, pol.policy, now));
-    else files.push(f);
-  }
+  files.push(...scanned);
   if (cache) {
-    if (ev.cacheSaveAllowed) for (const f of scanned) if (!lfsFailed.has(f.path)) await cache.save(f);
+    if (ev.cacheSaveAllowed) for (const f of scanned) await cache.save(f);
     const s = cache.stats;
     ctx.notes.push(
       `Cache: ${s.hits} result${s.hits === 1 ? '' : 's'} reused, ${scanned.length} scanned${ev.cacheSaveAllowed ? `, ${s.saved} saved` : ' (results are saved only on trusted events: push to the default branch, merge_group, schedule)'}.`,
@@ -406,31 +417,38 @@ async function scanMode(
   return buildReport(files, pol.policy);
 }
 
-/** Adds an action-level finding (LFS) to a scanned file and applies the policy again. */
-function withFinding(
-  f: FileReport,
-  ruleId: string,
-  reason: string,
+/** The report of an LFS pointer whose object could not be fetched (MG700) or did not match (MG701). */
+async function lfsFailure(
+  e: WalkEntry,
+  failed: { ruleId: 'MG700' | 'MG701'; reason: string; oid: string; size: number },
   policy: Readonly<Policy>,
   now: Date,
-): FileReport {
+): Promise<FileReport> {
+  const sha256 = await sha256File(e.absPath);
+  const message =
+    failed.ruleId === 'MG700'
+      ? `Git LFS object sha256:${failed.oid} (${failed.size} bytes) could not be fetched: ${failed.reason}`
+      : `Git LFS object sha256:${failed.oid} (${failed.size} bytes) was refused: ${failed.reason}`;
   const findings = [
-    ...f.findings.map(({ waived: _w, ...x }) => x),
     {
-      ruleId,
-      severity: ruleId === 'MG701' ? ('high' as const) : ('medium' as const),
+      ruleId: failed.ruleId,
+      severity: failed.ruleId === 'MG701' ? ('high' as const) : ('medium' as const),
       score: 0,
-      message: reason,
+      message,
       location: {},
     },
   ];
-  const ev = evaluateFile(findings, policy, { path: f.path, sha256: f.sha256 }, now);
+  const ev = evaluateFile(findings, policy, { path: e.relPath, sha256 }, now);
   return {
-    ...f,
-    findings: ev.findings,
+    path: e.relPath,
+    format: 'lfs-pointer',
+    size: (await lstat(e.absPath)).size,
+    sha256,
+    verdict: ev.verdict,
     score: ev.score,
     severity: ev.severity,
-    verdict: ev.verdict,
     scoreBreakdown: ev.scoreBreakdown,
+    findings: ev.findings,
+    facts: { lfsOid: failed.oid, lfsSize: failed.size },
   };
 }
