@@ -1,0 +1,206 @@
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { AnalysisContext } from '../../context.js';
+import { isModelExtension } from '../../detect.js';
+import { type JsonObject, type JsonValue, decodeUtf8Strict, isJsonObject } from '../../json/tokenizer.js';
+import type { Analyzer, Detection, Probe } from '../analyzer.js';
+import { reportJsonIssues } from '../safetensors/analyzer.js';
+import { pathEscape } from '../safetensors/index.js';
+import { printable } from '../safetensors/text.js';
+import { reportTemplate } from '../template/analyze.js';
+import { readJsonDocument, readWhole, topLevelKeys } from './json-doc.js';
+import { scanPython } from './python.js';
+
+/**
+ * Hugging Face repository files, detected by content: config.json-style JSON (auto_map, custom_pipelines,
+ * architectures/model_type), tokenizer configs (chat_template, tokenizer_class), standalone Jinja templates
+ * and Python files shipped with a model. Plain JSON and text that carry none of these keys are not claimed.
+ */
+
+const CONFIG_KEYS = ['auto_map', 'custom_pipelines', 'architectures', 'model_type', 'transformers_version', 'trust_remote_code'];
+const TOKENIZER_KEYS = ['chat_template', 'tokenizer_class', 'added_tokens_decoder'];
+
+export const hfConfigAnalyzer: Analyzer = {
+  id: 'hf-config',
+  detect(probe: Probe): Detection | undefined {
+    const keys = topLevelKeys(probe.head);
+    if (keys.length === 0 || keys.includes('weight_map')) return undefined;
+    if (keys.some((k) => TOKENIZER_KEYS.includes(k))) return { format: 'hf-tokenizer-config', strength: 'structure' };
+    if (keys.some((k) => CONFIG_KEYS.includes(k))) return { format: 'hf-config', strength: 'structure' };
+    return undefined;
+  },
+  async analyze(ctx: AnalysisContext, detection: Detection): Promise<void> {
+    const what = detection.format === 'hf-tokenizer-config' ? 'tokenizer config' : 'model config';
+    const doc = await readJsonDocument(ctx, what);
+    if (!doc) return;
+    reportJsonIssues(ctx, doc.issues, what);
+    const root = doc.value;
+    if (!isJsonObject(root)) {
+      ctx.malformed(`The ${what} is not a JSON object.`);
+      return;
+    }
+    await checkRemoteCode(ctx, root, what);
+    const tmpl = root.get('chat_template');
+    if (tmpl !== undefined) checkChatTemplates(ctx, tmpl);
+    const mt = root.get('model_type');
+    if (typeof mt === 'string') ctx.fact('hf.model_type', printable(mt, 80));
+  },
+};
+
+function checkChatTemplates(ctx: AnalysisContext, tmpl: JsonValue): void {
+  if (typeof tmpl === 'string') {
+    reportTemplate(ctx, tmpl, 'chat_template', { symbol: 'chat_template' });
+    return;
+  }
+  if (Array.isArray(tmpl)) {
+    for (const [i, item] of tmpl.entries()) {
+      const name = isJsonObject(item) ? item.get('name') : undefined;
+      const text = isJsonObject(item) ? item.get('template') : undefined;
+      const label = `chat_template.${typeof name === 'string' ? printable(name, 60) : i}`;
+      if (typeof text === 'string') reportTemplate(ctx, text, label, { symbol: label });
+      else ctx.malformed(`${label} has no template string.`, { symbol: label });
+    }
+    return;
+  }
+  if (tmpl !== null) ctx.malformed('chat_template is neither a string nor a list of {name, template}.', { symbol: 'chat_template' });
+}
+
+interface CodeRef {
+  where: string;
+  reference: string;
+  repo?: string;
+  file?: string;
+  problem?: string;
+}
+
+/** Splits `module.Class` or `repo--module.Class` into the repository and the Python file it loads. */
+export function resolveClassReference(reference: string): { repo?: string; file?: string; problem?: string } {
+  let ref = reference;
+  let repo: string | undefined;
+  const dd = ref.indexOf('--');
+  if (dd >= 0) {
+    repo = ref.slice(0, dd);
+    ref = ref.slice(dd + 2);
+  }
+  const dot = ref.lastIndexOf('.');
+  if (dot <= 0 || dot === ref.length - 1) return { ...(repo ? { repo } : {}), problem: 'not of the form module.Class' };
+  const module = ref.slice(0, dot);
+  const file = `${module.replace(/\./g, '/')}.py`;
+  const esc = pathEscape(module) ?? (module.split('.').some((s) => s === '') ? 'empty module path segments' : undefined);
+  return { ...(repo ? { repo } : {}), file, ...(esc ? { problem: esc } : {}) };
+}
+
+async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: string): Promise<void> {
+  const refs: CodeRef[] = [];
+  const add = (where: string, v: JsonValue | undefined): void => {
+    if (typeof v === 'string') refs.push({ where, reference: v, ...resolveClassReference(v) });
+    else if (Array.isArray(v)) for (const x of v) add(where, x);
+  };
+  const autoMap = root.get('auto_map');
+  if (isJsonObject(autoMap)) for (const [k, v] of autoMap) add(`auto_map.${k}`, v);
+  else if (Array.isArray(autoMap)) add('auto_map', autoMap);
+  const pipes = root.get('custom_pipelines');
+  if (isJsonObject(pipes)) {
+    for (const [task, p] of pipes) if (isJsonObject(p)) add(`custom_pipelines.${task}`, p.get('impl'));
+  }
+  const trust = root.get('trust_remote_code');
+  if (refs.length === 0) {
+    if (trust === true)
+      ctx.report('MG460', `The ${what} sets trust_remote_code: true.`, { symbol: 'trust_remote_code' });
+    return;
+  }
+  const folder = ctx.disk ? dirname(ctx.disk.absPath) : undefined;
+  const byFile = new Map<string, CodeRef[]>();
+  for (const r of refs) {
+    const key = r.problem ? `!${r.reference}` : `${r.repo ?? ''}::${r.file}`;
+    byFile.set(key, [...(byFile.get(key) ?? []), r]);
+  }
+  ctx.fact('hf.remoteCode', [...new Set(refs.map((r) => printable(r.file ?? r.reference, 120)))]);
+  for (const group of byFile.values()) {
+    const r = group[0]!;
+    const uses = group.map((g) => `${printable(g.where, 60)} -> ${printable(g.reference, 80)}`).join(', ');
+    if (r.problem) {
+      ctx.report(
+        'MG460',
+        `${printable(r.where, 60)} references ${printable(r.reference, 100)}, which has ${r.problem}; transformers would resolve it to code outside the model.`,
+        { symbol: printable(r.reference, 120) },
+        { severity: 'critical', score: 100 },
+      );
+      continue;
+    }
+    if (r.repo) {
+      ctx.report(
+        'MG460',
+        `With trust_remote_code, transformers downloads and runs ${printable(r.file!, 80)} from another hub repository, ${printable(r.repo, 80)} (not scanned here): ${uses}.`,
+        { symbol: `${printable(r.repo, 80)}--${printable(r.file!, 80)}` },
+      );
+      continue;
+    }
+    let presence = '';
+    if (folder) {
+      const exists = await stat(join(folder, r.file!)).then(
+        (s) => s.isFile(),
+        () => false,
+      );
+      presence = exists ? ' (present next to the config; scanned as python-source)' : ' (not in this folder: it would be fetched from the hub repository)';
+    }
+    ctx.report('MG460', `With trust_remote_code, transformers imports and runs ${printable(r.file!, 80)}${presence}: ${uses}.`, {
+      symbol: printable(r.file!, 120),
+    });
+  }
+}
+
+/** Standalone Jinja templates (`chat_template.jinja`, `*.jinja`, `*.j2`). */
+export const jinjaTemplateAnalyzer: Analyzer = {
+  id: 'jinja-template',
+  detect(probe: Probe): Detection | undefined {
+    if (probe.ext === '.jinja' || probe.ext === '.j2' || probe.ext === '.jinja2') return { format: 'jinja-template', strength: 'name' };
+    return undefined;
+  },
+  async analyze(ctx: AnalysisContext): Promise<void> {
+    const bytes = await readWhole(ctx, 'template');
+    let text: string;
+    try {
+      text = decodeUtf8Strict(bytes);
+    } catch {
+      ctx.malformed('The template is not valid UTF-8 text.');
+      return;
+    }
+    reportTemplate(ctx, text, 'template');
+  },
+};
+
+const MODEL_NEIGHBOURS = /^(config\.json|tokenizer_config\.json|tokenizer\.json|generation_config\.json|.*\.safetensors(\.index\.json)?|.*\.bin\.index\.json)$/i;
+
+/** Python files: code that trust_remote_code (or a plugin loader) would run when it sits next to a model. */
+export const pythonSourceAnalyzer: Analyzer = {
+  id: 'python-source',
+  detect(probe: Probe): Detection | undefined {
+    if (probe.ext === '.py') return { format: 'python-source', strength: 'name' };
+    return undefined;
+  },
+  async analyze(ctx: AnalysisContext): Promise<void> {
+    let context: string | undefined;
+    if (!ctx.isTopLevel) context = 'inside a model container';
+    else if (ctx.disk) {
+      const dir = dirname(ctx.disk.absPath);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      const model = names.find((n) => {
+        const ext = n.toLowerCase().match(/\.[^.]+$/)?.[0] ?? '';
+        return MODEL_NEIGHBOURS.test(n) || (isModelExtension(ext) && ext !== '.py');
+      });
+      if (model) context = `next to ${printable(model, 80)}`;
+    }
+    if (!context) return; // ordinary source code, not shipped with a model
+    const bytes = await readWhole(ctx, 'Python source');
+    const text = new TextDecoder('utf-8').decode(bytes);
+    const hits = scanPython(text);
+    ctx.report(
+      'MG461',
+      `Python file ${context}: code that trust_remote_code (or a plugin loader) would import and run${hits.length > 0 ? `; it calls ${[...new Set(hits.map((h) => h.name))].slice(0, 6).join(', ')}` : ''}.`,
+    );
+    for (const h of hits.slice(0, 30)) {
+      ctx.report('MG462', `Line ${h.line}: ${h.why} (${printable(h.name, 60)}).`, { symbol: printable(h.name, 80), offset: h.offset }, h.severity ? { severity: h.severity, score: { none: 0, low: 10, medium: 30, high: 60, critical: 100 }[h.severity] } : {});
+    }
+  },
+};

@@ -1,0 +1,81 @@
+import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { AnalysisContext } from '../../context.js';
+import { isJsonObject } from '../../json/tokenizer.js';
+import type { Analyzer, Detection, Probe } from '../analyzer.js';
+import { jsonHeadHasKey, readJsonDocument } from '../huggingface/json-doc.js';
+import { reportJsonIssues } from './analyzer.js';
+import { printable } from './text.js';
+
+/**
+ * Why a relative path taken from a model file would leave the model folder when a loader joins it to the
+ * folder (absolute, `..`, drive letter, UNC, backslashes, NUL), or undefined when it stays inside.
+ */
+export function pathEscape(p: string): string | undefined {
+  if (p.length === 0) return 'an empty path';
+  if (p.includes('\u0000')) return 'a NUL byte';
+  if (/^[\\/]{2}/.test(p)) return 'a UNC or network path';
+  if (p.startsWith('/')) return 'an absolute path';
+  if (/^[A-Za-z]:/.test(p)) return 'a drive letter';
+  if (p.includes('\\')) return 'backslashes (a Windows path separator)';
+  if (p.split('/').some((seg) => seg === '..')) return 'a ".." segment';
+  if (/^~/.test(p)) return 'a home-directory path';
+  if (/^[a-z][a-z0-9+.-]*:/i.test(p)) return 'a URL scheme';
+  return undefined;
+}
+
+/** `*.safetensors.index.json` (and the same layout for `pytorch_model.bin.index.json`). */
+export const safetensorsIndexAnalyzer: Analyzer = {
+  id: 'safetensors-index',
+  detect(probe: Probe): Detection | undefined {
+    if (jsonHeadHasKey(probe.head, 'weight_map')) return { format: 'safetensors-index', strength: 'structure' };
+    if (/\.(safetensors|bin)\.index\.json$/i.test(probe.name)) return { format: 'safetensors-index', strength: 'name' };
+    return undefined;
+  },
+  async analyze(ctx: AnalysisContext): Promise<void> {
+    const doc = await readJsonDocument(ctx, 'sharded checkpoint index');
+    if (!doc) return;
+    reportJsonIssues(ctx, doc.issues, 'index');
+    const root = doc.value;
+    const map = isJsonObject(root) ? root.get('weight_map') : undefined;
+    if (!isJsonObject(map)) {
+      ctx.malformed('Sharded checkpoint index without a weight_map object.');
+      return;
+    }
+    const shards = new Map<string, number>();
+    for (const [tensor, target] of map) {
+      if (typeof target !== 'string') {
+        ctx.malformed(`weight_map entry ${printable(tensor, 80)} is not a file name.`, { symbol: printable(tensor, 200) });
+        continue;
+      }
+      shards.set(target, (shards.get(target) ?? 0) + 1);
+    }
+    ctx.fact('index.tensors', map.size);
+    ctx.fact('index.shards', [...shards.keys()].slice(0, 100).map((s) => printable(s, 200)));
+    const disk = ctx.disk;
+    for (const [shard, count] of shards) {
+      const why = pathEscape(shard);
+      if (why) {
+        ctx.report(
+          'MG412',
+          `weight_map names shard ${printable(shard, 160)} (${count} tensor(s)), which has ${why}: it resolves outside the model folder.`,
+          { symbol: printable(shard, 200) },
+        );
+        continue;
+      }
+      if (disk) {
+        const target = join(dirname(disk.absPath), shard);
+        const ok = await stat(target).then(
+          (s) => s.isFile(),
+          () => false,
+        );
+        if (!ok)
+          ctx.report(
+            'MG413',
+            `weight_map names shard ${printable(shard, 160)} (${count} tensor(s)), which is not next to the index.`,
+            { symbol: printable(shard, 200) },
+          );
+      }
+    }
+  },
+};

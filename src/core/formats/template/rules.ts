@@ -1,0 +1,70 @@
+import { defineRules } from '../../rules/rule.js';
+
+/** Jinja chat-template rules (MG440-MG459): GGUF metadata, tokenizer_config.json, *.jinja files. */
+export const templateRules = defineRules([
+  {
+    id: 'MG440',
+    slug: 'template_sandbox_escape',
+    title: 'Chat template reaches Python internals (template injection)',
+    severity: 'critical',
+    kind: 'threat',
+    cwe: 1336,
+    description:
+      'The Jinja chat template accesses dunder or private attributes (__class__, __globals__, __subclasses__, __mro__, __builtins__, __init__...), or names that lead to code execution (os, popen, system, mro, __import__, eval...). Chat templates only loop over messages and print text; these names are the steps of a sandbox escape. Loaders that render templates without a sandbox (llama-cpp-python before 0.2.72, CVE-2024-34359; vLLM and SGLang, CVE-2026-5760) execute the payload when the model is loaded or queried.',
+    remediation:
+      'Do not load the model. Replace the template with the one published by the model author, and render templates only in an ImmutableSandboxedEnvironment.',
+  },
+  {
+    id: 'MG441',
+    slug: 'template_computed_name',
+    title: 'Chat template builds a dangerous name from pieces',
+    severity: 'critical',
+    kind: 'threat',
+    cwe: 1336,
+    description:
+      'The template assembles a string (concatenation, ~, join, format, replace, %-formatting, reversed slices, escapes) that spells a dunder or dangerous name, or holds a double underscore that can spell one. Obfuscated names exist only to slip past scanners that look for the literal text.',
+    remediation: 'Do not load the model; replace the template with a known-good one.',
+  },
+  {
+    id: 'MG442',
+    slug: 'template_gadget_global',
+    title: 'Chat template uses a Jinja global that serves as an escape gadget',
+    severity: 'high',
+    kind: 'threat',
+    cwe: 1336,
+    description:
+      'The template refers to cycler, joiner, lipsum, self, config, request, url_for or a Python builtin, or accesses attributes of namespace/range/dict themselves. Chat templates do not need these; they are the usual starting points for reaching __globals__ and the os module.',
+    remediation: 'Review the template; replace it with the model author\'s template.',
+  },
+  {
+    id: 'MG443',
+    slug: 'template_attribute_filter',
+    title: 'Chat template reaches attributes through a filter',
+    severity: 'high',
+    kind: 'threat',
+    cwe: 1336,
+    description:
+      'The template uses the attr filter, or map/selectattr/sort/groupby with an attribute name that is computed or private. These look attributes up by a string, which is how sandboxed Jinja was escaped (CVE-2025-27516) and how scanners that check attribute syntax are bypassed.',
+    remediation: 'Review the template; normal chat templates index messages with ["key"] or .key only.',
+  },
+  {
+    id: 'MG444',
+    slug: 'template_unusual_construct',
+    title: 'Chat template uses a construct outside what chat templates need',
+    severity: 'medium',
+    kind: 'anomaly',
+    description:
+      'The template calls a method, filter, test or function outside the set normal chat templates use (message loops, role and content access, string methods, tojson, raise_exception...), formats strings with str.format or %, or looks up a name computed at render time. Not an escape by itself, but worth a human look.',
+    remediation: 'Review the template against the one published by the model author.',
+  },
+  {
+    id: 'MG445',
+    slug: 'template_unparsed',
+    title: 'Chat template could not be parsed',
+    severity: 'medium',
+    kind: 'anomaly',
+    description:
+      'The template does not parse with modelgate\'s Jinja parser (@huggingface/jinja, a subset of Jinja2). The real Jinja2 parser may still accept it, so it was checked token by token instead of structurally: a template that cannot be analysed is not clean.',
+    remediation: 'Review the template by hand, or replace it with the model author\'s template.',
+  },
+]);
