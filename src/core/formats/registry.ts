@@ -1,9 +1,18 @@
 import type { Analyzer } from './analyzer.js';
+import { ggufAnalyzer } from './gguf/analyzer.js';
+import {
+  hfConfigAnalyzer,
+  jinjaTemplateAnalyzer,
+  pythonSourceAnalyzer,
+} from './huggingface/analyzer.js';
+import { lfsAnalyzer } from './lfs/analyzer.js';
 import { onnxAnalyzer } from './onnx/analyzer.js';
+import { safetensorsAnalyzer } from './safetensors/analyzer.js';
+import { safetensorsIndexAnalyzer } from './safetensors/index.js';
 
 /**
  * Every format analyzer, in the order detection asks them. To add a format: create
  * `src/core/formats/<format>/` with its analyzer and rules, add the analyzer here and its rules to
  * `src/core/rules/catalogue.ts`.
  */
-export const ANALYZERS: readonly Analyzer[] = [onnxAnalyzer];
+export const ANALYZERS: readonly Analyzer[] = [onnxAnalyzer, safetensorsAnalyzer, ggufAnalyzer, lfsAnalyzer, safetensorsIndexAnalyzer, hfConfigAnalyzer, jinjaTemplateAnalyzer, pythonSourceAnalyzer];
