@@ -22,11 +22,11 @@ export function buildDist(): Promise<void> {
   return built;
 }
 
-/** A pickle calling posix.system('echo hi') (protocol 4; never loaded by the tests). */
-export const EVIL_PICKLE = Buffer.concat([
-  Buffer.from([0x80, 0x04, 0x95, 0x1d, 0, 0, 0, 0, 0, 0, 0]),
-  Buffer.from('\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x07echo hi\x94\x85\x94R\x94.', 'latin1'),
-]);
+/** A pickle calling posix.system('echo hi') (protocol 4, one frame; never loaded by the tests). */
+const PICKLE_BODY = Buffer.from('\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x07echo hi\x94\x85\x94R\x94.', 'latin1');
+const FRAME_LEN = Buffer.alloc(8);
+FRAME_LEN.writeBigUInt64LE(BigInt(PICKLE_BODY.length));
+export const EVIL_PICKLE = Buffer.concat([Buffer.from([0x80, 0x04, 0x95]), FRAME_LEN, PICKLE_BODY]);
 
 export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, {
