@@ -313,7 +313,7 @@ export async function checkFolder(
   for (const r of m.resources) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
   for (const [path, rs] of byPath) {
     const e = byRel.get(path);
-    if (!e || e.kind !== 'file' || isIgnored(path, m.ignorePaths, signatureName)) {
+    if (e?.kind !== 'file' || isIgnored(path, m.ignorePaths, signatureName)) {
       res.missing.push(path);
       continue;
     }

@@ -135,7 +135,7 @@ export async function runTrustPhase(
   const signedDirs = new Map<string, { root: string }>();
   for (const it of items) {
     const e = it.entry;
-    if (!e || e.kind !== 'file') continue;
+    if (e?.kind !== 'file') continue;
     let dir = dirname(e.absPath);
     for (;;) {
       if (await hasSig(dir)) {
@@ -254,7 +254,7 @@ export async function runTrustPhase(
   const unsigned = new Set<string>();
   for (const it of items) {
     const e = it.entry;
-    if (!e || e.kind !== 'file' || folderOf.has(it) || !isModelFile(it.report)) continue;
+    if (e?.kind !== 'file' || folderOf.has(it) || !isModelFile(it.report)) continue;
     const folder = display(relFolder(dirname(e.absPath), e.root));
     unsigned.add(folder);
     if (mode === 'require') {
@@ -269,7 +269,7 @@ export async function runTrustPhase(
   const modelDirs = new Map<string, { root: string; items: Item[] }>();
   for (const it of items) {
     const e = it.entry;
-    if (!e || e.kind !== 'file' || !isModelFile(it.report)) continue;
+    if (e?.kind !== 'file' || !isModelFile(it.report)) continue;
     const dir = folderOf.get(it)?.dir ?? dirname(e.absPath);
     const g = modelDirs.get(dir) ?? { root: e.root, items: [] };
     g.items.push(it);

@@ -38,7 +38,7 @@ export async function checkPins(
   if (Object.keys(policy.pins).length === 0 && changes.size === 0) return { report, findings };
   for (const item of items) {
     const e = item.entry;
-    if (!e || e.kind !== 'file' || !item.report.sha256) continue;
+    if (e?.kind !== 'file' || !item.report.sha256) continue;
     const path = toPosix(relative(root, e.absPath));
     const pin = policy.pins[path];
     const change = changes.get(path);
