@@ -98,39 +98,7 @@ export async function scanFileOnDisk(
       hashing.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
     }
 
-    if (size > limits.maxFileBytes) {
-      topCtx(source).budgetExceeded(
-        new BudgetExceededError('maxFileBytes', `file size ${size} > ${limits.maxFileBytes}`),
-      );
-    } else {
-      const ctx = topCtx(source);
-      const analysis = (async () => {
-        const format = await (opts.analyze ?? ((c: AnalysisContext) => analyzeSource(c)))(ctx);
-        if (format === undefined) {
-          const ext = relPath.toLowerCase().match(/\.[^./]+$/)?.[0] ?? '';
-          if (isModelExtension(ext) && size > 0) {
-            ctx.report('MG004', `Named like a model (${ext}) but the content matches no supported format.`);
-            state.format = 'unknown';
-          } else state.format = 'other';
-        }
-      })();
-      const outcome = await raceDeadline(analysis, budget, watchdogGraceMs(limits));
-      if (outcome === 'timeout') {
-        budget.abort();
-        ctx.budgetExceeded(
-          new BudgetExceededError(
-            'maxTimeMs',
-            `analysis did not finish within ${limits.maxTimeMs} ms; it was abandoned by the watchdog`,
-          ),
-        );
-        // Freeze what was found so far: the abandoned analysis may still add findings to `state`.
-        findings = [...state.findings];
-        analysis.catch(() => {});
-      } else if (outcome instanceof Error) {
-        // analyzeSource never throws; an injected analyze function might.
-        ctx.report('MG003', `Analysis failed: ${outcome.name}: ${outcome.message}`);
-      }
-    }
+    findings = await analyzeTopLevel(state, topCtx(source), relPath, size, opts);
 
     if (hashing) {
       try {
@@ -182,6 +150,85 @@ export async function scanFileOnDisk(
     });
   }
   return { format: state.format ?? 'other', size, sha256, findings, facts: { ...state.facts } };
+}
+
+/**
+ * The analysis of a top-level source under the per-file budgets: maxFileBytes before anything is read,
+ * then detection and analysis raced against the maxTimeMs watchdog, then MG004 for unknown content under a
+ * model name. Returns the findings frozen at the moment the watchdog abandoned the analysis, if it did.
+ */
+async function analyzeTopLevel(
+  state: FileState,
+  ctx: AnalysisContext,
+  relPath: string,
+  size: number,
+  opts: FileScanOptions,
+): Promise<Finding[] | undefined> {
+  const limits = state.settings.limits;
+  const budget = state.budget;
+  if (size > limits.maxFileBytes) {
+    ctx.budgetExceeded(new BudgetExceededError('maxFileBytes', `file size ${size} > ${limits.maxFileBytes}`));
+    return undefined;
+  }
+  const analysis = (async () => {
+    const format = await (opts.analyze ?? ((c: AnalysisContext) => analyzeSource(c)))(ctx);
+    if (format === undefined) {
+      const ext = relPath.toLowerCase().match(/\.[^./]+$/)?.[0] ?? '';
+      if (isModelExtension(ext) && size > 0) {
+        ctx.report('MG004', `Named like a model (${ext}) but the content matches no supported format.`);
+        state.format = 'unknown';
+      } else state.format = 'other';
+    }
+  })();
+  const outcome = await raceDeadline(analysis, budget, watchdogGraceMs(limits));
+  if (outcome === 'timeout') {
+    budget.abort();
+    ctx.budgetExceeded(
+      new BudgetExceededError(
+        'maxTimeMs',
+        `analysis did not finish within ${limits.maxTimeMs} ms; it was abandoned by the watchdog`,
+      ),
+    );
+    analysis.catch(() => {});
+    // Freeze what was found so far: the abandoned analysis may still add findings to `state`.
+    return [...state.findings];
+  }
+  if (outcome instanceof Error) {
+    // analyzeSource never throws; an injected analyze function might.
+    ctx.report('MG003', `Analysis failed: ${outcome.name}: ${outcome.message}`);
+  }
+  return undefined;
+}
+
+/**
+ * Scans bytes already in memory as a top-level file named `relPath` (no disk location): the same budgets,
+ * watchdog and MG004 rule as a file on disk. Used by the fuzzer and by tests.
+ */
+export async function scanBuffer(
+  relPath: string,
+  data: Uint8Array,
+  opts: FileScanOptions,
+): Promise<FileScanResult> {
+  const state = new FileState(opts.settings, new Budget(opts.settings.limits), undefined);
+  const ctx = new AnalysisContext(state, bufferSource(relPath, data), [], 0, opts.nested ?? scanNested);
+  const frozen = await analyzeTopLevel(state, ctx, relPath, data.length, opts);
+  const findings = frozen ?? [...state.findings];
+  if (state.droppedFindings > 0) {
+    findings.push({
+      ruleId: 'MG001',
+      severity: 'medium',
+      score: 0,
+      message: `${state.droppedFindings} more findings were not recorded (limit maxFindings).`,
+      location: {},
+    });
+  }
+  return {
+    format: state.format ?? 'other',
+    size: data.length,
+    sha256: sha256Bytes(data),
+    findings,
+    facts: { ...state.facts },
+  };
 }
 
 /** Resolves 'done', the error the analysis threw, or 'timeout' once the budget's deadline + grace passes. */
