@@ -8,6 +8,7 @@ import { renderText } from '../core/report/text.js';
 import { exitCodeFor, scanPaths } from '../core/scan.js';
 import type { ScanReport } from '../core/types.js';
 import { VERSION } from '../core/version.js';
+import { mergeCommand } from './merge.js';
 import { TRUST_OPTIONS, TRUST_USAGE, trustOverrides, VerifyUsageError, verifyCommand } from './verify.js';
 
 export class UsageError extends Error {
@@ -19,6 +20,7 @@ type Format = (typeof FORMATS)[number];
 
 const USAGE = `Usage: modelgate scan [PATH ...] [options]
        modelgate verify DIR [options]    (verify a model folder's signature; see modelgate verify --help)
+       modelgate merge REPORT.json ...   (combine JSON reports of shards; see modelgate merge --help)
 
 Scans model files statically (never loading them) and gates them by policy.
 
@@ -54,7 +56,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     if (command === 'scan') return await scanCommand(rest, io);
     if (command === 'verify') return await verifyCommand(rest, io);
-    throw new UsageError(`unknown command '${command}' (expected: scan, verify)`);
+    if (command === 'merge') return await mergeCommand(rest, io);
+    throw new UsageError(`unknown command '${command}' (expected: scan, verify, merge)`);
   } catch (err) {
     if (err instanceof UsageError || err instanceof VerifyUsageError || err instanceof PolicyError) {
       io.stderr(`modelgate: ${err.message}\n\nRun 'modelgate --help' for usage.\n`);
