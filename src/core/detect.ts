@@ -102,7 +102,8 @@ export function isModelExtension(ext: string): boolean {
 /** True when `format` is acceptable content for a file with extension `ext` (always true for other names). */
 export function extensionAccepts(ext: string, format: FormatId): boolean {
   const accepted = MODEL_EXTENSIONS[ext];
-  return accepted === undefined || accepted.includes(format);
+  // An LFS pointer stands in for any model file; MG007 already says the content was not scanned.
+  return accepted === undefined || accepted.includes(format) || format === 'lfs-pointer';
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
