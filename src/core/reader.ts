@@ -53,6 +53,12 @@ export class ByteReader {
     return this.buf[this.off + ahead];
   }
 
+  /** n buffered bytes as a view, without consuming them (valid until the next ensure/skip); ensure(n) first. */
+  peek(n: number): Uint8Array {
+    if (this.available < n) throw new RangeError(`ByteReader.peek(${n}) past the ensured window`);
+    return this.buf.subarray(this.off, this.off + n);
+  }
+
   /** n bytes as a view into the window (valid until the next ensure/skip); call ensure(n) first. */
   take(n: number): Uint8Array {
     if (this.available < n) throw new RangeError(`ByteReader.take(${n}) past the ensured window`);

@@ -7,6 +7,7 @@ import {
 } from './huggingface/analyzer.js';
 import { lfsAnalyzer } from './lfs/analyzer.js';
 import { onnxAnalyzer } from './onnx/analyzer.js';
+import { pickleAnalyzer } from './pickle/analyzer.js';
 import { hdf5Analyzer } from './hdf5/analyzer.js';
 import { safetensorsAnalyzer } from './safetensors/analyzer.js';
 import { safetensorsIndexAnalyzer } from './safetensors/index.js';
@@ -16,4 +17,4 @@ import { safetensorsIndexAnalyzer } from './safetensors/index.js';
  * `src/core/formats/<format>/` with its analyzer and rules, add the analyzer here and its rules to
  * `src/core/rules/catalogue.ts`.
  */
-export const ANALYZERS: readonly Analyzer[] = [onnxAnalyzer, hdf5Analyzer, safetensorsAnalyzer, ggufAnalyzer, lfsAnalyzer, safetensorsIndexAnalyzer, hfConfigAnalyzer, jinjaTemplateAnalyzer, pythonSourceAnalyzer];
+export const ANALYZERS: readonly Analyzer[] = [pickleAnalyzer, onnxAnalyzer, hdf5Analyzer, safetensorsAnalyzer, ggufAnalyzer, lfsAnalyzer, safetensorsIndexAnalyzer, hfConfigAnalyzer, jinjaTemplateAnalyzer, pythonSourceAnalyzer];

@@ -1,0 +1,1235 @@
+// A streaming, symbolic pickle virtual machine. It walks one pickle stream the way CPython's unpickler
+// does (stack, mark stack, memo, frames, every opcode of protocols 0-5) but never imports or calls
+// anything: imports become PyGlobal nodes, calls become PyCall nodes, and each is reported to a sink with
+// its byte offset. Memory is bounded: large payloads are skipped by length, containers and the memo keep
+// values only within a retention budget, and every count is checked against the scan's limits.
+
+import type { Budget } from '../../limits.js';
+import { BudgetExceededError } from '../../limits.js';
+import type { ByteReader } from '../../reader.js';
+import { OP, OPCODE_NAMES, VALID_OPCODE } from './opcodes.js';
+import {
+  type CallOpcode,
+  DROPPED,
+  OUT_OF_BAND,
+  PyBytes,
+  PyCall,
+  PyDict,
+  PyGlobal,
+  PyList,
+  PyPersistent,
+  PySet,
+  PyTuple,
+  PyUnknown,
+  type PyValue,
+} from './values.js';
+
+/** The stream cannot be read further the way the unpickler would read it (it would raise here). */
+export class BrokenStreamError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+  ) {
+    super(`${reason} at offset ${offset}`);
+    this.name = 'BrokenStreamError';
+  }
+}
+
+export type AnomalyKind =
+  | 'frame-straddle'
+  | 'frame-nested'
+  | 'frame-overrun'
+  | 'protocol-unsupported'
+  | 'protocol-misplaced'
+  | 'memo-overwrite';
+
+/** Receives what the VM finds. Called on rare events only (imports, calls, payloads), never per opcode. */
+export interface VmSink {
+  onImport(g: PyGlobal): void;
+  /** REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST (after onImport of the class). */
+  onCall(c: PyCall): void;
+  /** BUILD: `target.__setstate__(state)` or attribute updates. */
+  onBuild(target: PyValue, state: PyValue, offset: number): void;
+  /** APPEND(S), SETITEM(S), ADDITEMS on something that is not a plain list/dict/set built by the pickle. */
+  onMutate(target: PyValue, op: 'APPEND' | 'SETITEM' | 'ADDITEMS', offset: number): void;
+  onPersistent(p: PyPersistent, opcode: 'PERSID' | 'BINPERSID'): void;
+  /**
+   * A str/bytes payload worth a look for nested pickles. `data` is the payload (a copy) when it was read;
+   * for payloads too large to buffer it is undefined and `head` holds the first bytes.
+   */
+  onPayload(p: { offset: number; length: number; data?: Uint8Array; text?: string; head: Uint8Array }): void;
+  onAnomaly(kind: AnomalyKind, message: string, offset: number): void;
+  /** A joblib NumpyArrayWrapper's raw data was skipped, or its object array scanned inline. */
+  onJoblibArray?(info: { offset: number; bytes: number; dtype: string; shape: number[]; object: boolean }): void;
+}
+
+export interface VmOptions {
+  budget: Budget;
+  maxStringBytes: number;
+  maxMemo: number;
+  maxStackDepth: number;
+  /** Values kept in containers and the memo before further ones are dropped (security-relevant ones stay). */
+  maxRetained?: number;
+  /**
+   * `linear`: read every opcode argument contiguously, as pickle.loads(bytes) and pickletools do (frames are
+   * checked, not obeyed). `cfile`: model CPython's C unpickler reading a file without peek() (io.BytesIO, as
+   * torch.load does): a read that runs past the end of the current frame drops the rest of the frame and
+   * reads fresh bytes after it.
+   */
+  mode?: 'linear' | 'cfile';
+  /** Known end of the data (for frame-overrun checks). */
+  dataEnd?: number;
+  /** Follow joblib's NumpyArrayWrapper convention (raw array bytes after its BUILD). Default true. */
+  joblib?: boolean;
+  /** Minimum payload length passed to onPayload. */
+  minPayload?: number;
+}
+
+export interface StreamResult {
+  /** Absolute offset just past STOP. */
+  end: number;
+  value: PyValue;
+  protocol: number;
+  opcodes: number;
+  /** opcode byte → 1 when used in this stream. */
+  used: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+const OP_BATCH = 4096;
+const MAX_LINE = 1 << 20;
+const latin1 = new TextDecoder('latin1');
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+const utf8Lax = new TextDecoder('utf-8');
+
+/** Names that joblib uses for the wrapper whose BUILD is followed by raw array bytes. */
+const ARRAY_WRAPPERS = new Set([
+  'joblib.numpy_pickle.NumpyArrayWrapper',
+  'sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper',
+]);
+
+export class PickleVM {
+  // Input window (a view of the reader's buffer, not yet consumed from the reader).
+  private buf: Uint8Array = EMPTY;
+  private p = 0;
+  private bufAbs: number;
+  private lim = 0;
+  private frameEnd = -1;
+
+  private stack: PyValue[] = [];
+  private marks: number[] = [];
+  private fence = 0;
+  private memoArr: PyValue[] = [];
+  private memoMap: Map<number, PyValue> | undefined;
+  private memoCount = 0;
+  private retained = 0;
+  private readonly maxRetained: number;
+  private readonly mode: 'linear' | 'cfile';
+  protocol = 0;
+  private opStart = 0;
+  private ops = 0;
+  readonly used = new Uint8Array(256);
+  /** Set once a frame straddle or nested frame was seen (the C file reading may differ). */
+  frameDivergence = false;
+
+  constructor(
+    private readonly reader: ByteReader,
+    private readonly sink: VmSink,
+    private readonly opts: VmOptions,
+  ) {
+    this.bufAbs = reader.pos;
+    this.maxRetained = opts.maxRetained ?? 1_000_000;
+    this.mode = opts.mode ?? 'linear';
+  }
+
+  /** Absolute offset of the next byte. */
+  get pos(): number {
+    return this.bufAbs + this.p;
+  }
+
+  get opcodeCount(): number {
+    return this.ops;
+  }
+
+  /**
+   * Prepares the VM for the next stream of the same data after the reader was moved (findNextStream):
+   * stack, marks and frames reset; the memo is kept, as an Unpickler object that is asked to load() again
+   * keeps it (a second stream can GET what the first PUT).
+   */
+  resetForNextStream(): void {
+    this.stack = [];
+    this.marks = [];
+    this.fence = 0;
+    this.frameEnd = -1;
+    this.protocol = 0;
+    this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
+    this.p = 0;
+    this.bufAbs = this.reader.pos;
+    this.updateLim();
+  }
+
+  /** Hands the consumed bytes back to the reader (its position becomes this.pos). */
+  commit(): void {
+    if (this.p > 0) {
+      this.reader.take(this.p);
+      this.p = 0;
+      this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
+      this.bufAbs = this.reader.pos;
+      this.updateLim();
+    }
+  }
+
+  private updateLim(): void {
+    this.lim = this.frameEnd >= 0 ? Math.min(this.buf.length, this.frameEnd - this.bufAbs) : this.buf.length;
+    if (this.lim < this.p) this.lim = this.p;
+  }
+
+  private async refill(n: number): Promise<boolean> {
+    this.reader.take(this.p);
+    this.p = 0;
+    const ok = await this.reader.ensure(n);
+    this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
+    this.bufAbs = this.reader.pos;
+    this.updateLim();
+    return ok;
+  }
+
+  private broken(reason: string, at = this.opStart): never {
+    throw new BrokenStreamError(reason, at);
+  }
+
+  /** Frame bookkeeping for a read of n bytes starting at the current position that passes the frame end. */
+  private async crossFrame(n: number): Promise<void> {
+    const abs = this.pos;
+    if (abs >= this.frameEnd) {
+      this.frameEnd = -1; // the frame was consumed exactly
+      this.updateLim();
+      return;
+    }
+    if (abs + n <= this.frameEnd) return;
+    this.frameDivergence = true;
+    this.sink.onAnomaly(
+      'frame-straddle',
+      `${OPCODE_NAMES[this.buf[this.opStart - this.bufAbs] ?? -1] ?? 'an opcode'} reads ${n} bytes across the end of its frame (frame ends at ${this.frameEnd})`,
+      this.opStart,
+    );
+    if (this.mode === 'cfile') {
+      // The C unpickler drops what is left of the frame buffer and reads n fresh bytes after it.
+      await this.skipRaw(this.frameEnd - abs);
+    }
+    this.frameEnd = -1;
+    this.updateLim();
+  }
+
+  /** Makes n bytes readable at this.p (handling frames); returns the index in this.buf and advances. */
+  private async need(n: number): Promise<number> {
+    if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) await this.crossFrame(n);
+    if (this.p + n > this.buf.length) {
+      if (!(await this.refill(n))) this.broken(`pickle data was truncated (needed ${n} bytes)`);
+    }
+    this.updateLim();
+    const at = this.p;
+    this.p += n;
+    return at;
+  }
+
+  /** Skips n bytes without frame handling. Throws a broken stream at the end of the data. */
+  private async skipRaw(n: number): Promise<void> {
+    if (this.p + n <= this.buf.length) {
+      this.p += n;
+      return;
+    }
+    this.reader.take(this.p);
+    const got = await this.reader.skip(n - 0);
+    this.p = 0;
+    this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
+    this.bufAbs = this.reader.pos;
+    this.updateLim();
+    if (got < n) this.broken(`pickle data was truncated (payload of ${n} bytes)`);
+  }
+
+  /** Skips a payload of n bytes (frame-aware). */
+  private async skipPayload(n: number): Promise<void> {
+    if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) await this.crossFrame(n);
+    await this.skipRaw(n);
+  }
+
+  /** Reads a "\n"-terminated argument; returns [start, end) in this.buf (end excludes the newline). */
+  private async line(): Promise<[number, number]> {
+    for (;;) {
+      const cfileFrame = this.mode === 'cfile' && this.frameEnd >= 0;
+      const limit = cfileFrame ? Math.min(this.buf.length, this.frameEnd - this.bufAbs) : this.buf.length;
+      const idx = this.buf.subarray(0, limit).indexOf(0x0a, this.p);
+      if (idx >= 0) {
+        if (this.frameEnd >= 0 && this.bufAbs + idx + 1 > this.frameEnd) {
+          if (this.pos >= this.frameEnd) this.frameEnd = -1;
+          else await this.crossFrame(idx + 1 - this.p);
+          if (this.mode === 'cfile') continue;
+        }
+        const s = this.p;
+        this.p = idx + 1;
+        this.updateLim();
+        return [s, idx];
+      }
+      if (cfileFrame && this.frameEnd - this.bufAbs <= this.buf.length) {
+        // Newline not within the frame: the C unpickler drops the frame rest and reads a fresh line.
+        if (this.pos < this.frameEnd) await this.crossFrame(this.frameEnd - this.pos + 1);
+        else this.frameEnd = -1;
+        this.updateLim();
+        continue;
+      }
+      if (this.buf.length - this.p > MAX_LINE) this.broken('text opcode argument longer than 1 MiB');
+      if (!(await this.refill(this.buf.length - this.p + 1))) this.broken('pickle data was truncated (line)');
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // stack and memo
+
+  private push(v: PyValue): void {
+    this.stack.push(v);
+  }
+
+  private pop(): PyValue {
+    if (this.stack.length <= this.fence) this.broken('unpickling stack underflow');
+    return this.stack.pop() as PyValue;
+  }
+
+  private top(): PyValue {
+    if (this.stack.length <= this.fence) this.broken('unpickling stack underflow');
+    return this.stack[this.stack.length - 1] as PyValue;
+  }
+
+  private popMark(): PyValue[] {
+    if (this.marks.length === 0) this.broken('could not find MARK');
+    const m = this.marks.pop() as number;
+    this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0;
+    const items = this.stack.splice(m);
+    return items;
+  }
+
+  private keep(): boolean {
+    return ++this.retained <= this.maxRetained;
+  }
+
+  private memoPut(idx: number, v: PyValue): void {
+    if (idx < 0) this.broken('negative PUT argument');
+    let stored = v;
+    if (this.retained > this.maxRetained) {
+      // Past the retention budget only security-relevant values stay: globals, calls, persistent refs.
+      if (!(v instanceof PyGlobal || v instanceof PyCall || v instanceof PyPersistent)) stored = DROPPED;
+      else if (++this.retained > this.maxRetained * 4)
+        throw new BudgetExceededError('maxMemo', `retained pickle values: ${this.retained}`);
+    } else this.retained++;
+    if (idx < this.memoArr.length) {
+      if (this.memoArr[idx] === undefined) this.memoCount++;
+      this.memoArr[idx] = stored;
+    } else if (idx === this.memoArr.length && idx < 1 << 26) {
+      this.memoArr.push(stored);
+      this.memoCount++;
+    } else {
+      this.memoMap ??= new Map();
+      if (!this.memoMap.has(idx)) this.memoCount++;
+      this.memoMap.set(idx, stored);
+    }
+    if (this.memoCount > this.opts.maxMemo) {
+      throw new BudgetExceededError('maxMemo', `pickle memo entries: ${this.memoCount} > ${this.opts.maxMemo}`);
+    }
+  }
+
+  private memoGet(idx: number): PyValue {
+    let v: PyValue | undefined;
+    if (idx >= 0 && idx < this.memoArr.length) v = this.memoArr[idx];
+    else v = this.memoMap?.get(idx);
+    if (v === undefined) this.broken(`memo value not found at index ${idx}`);
+    return v;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // argument decoding helpers
+
+  private str(at: number, n: number, enc: 'utf8' | 'latin1'): string {
+    const b = this.buf;
+    if (n <= 32) {
+      let ascii = true;
+      for (let i = at; i < at + n; i++) {
+        if (b[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) return String.fromCharCode.apply(null, b.subarray(at, at + n) as unknown as number[]);
+    }
+    const view = b.subarray(at, at + n);
+    if (enc === 'latin1') return latin1.decode(view);
+    try {
+      return utf8Fatal.decode(view);
+    } catch {
+      return utf8Lax.decode(view); // CPython uses surrogatepass; keep analysing rather than stop
+    }
+  }
+
+  private lineText(s: number, e: number): string {
+    return this.str(s, e - s, 'latin1');
+  }
+
+  private checkLen(n: number | bigint, what: string): number {
+    if (typeof n === 'bigint') {
+      if (n > BigInt(Number.MAX_SAFE_INTEGER)) this.broken(`${what} length ${n} is impossible`);
+      n = Number(n);
+    }
+    if (this.opts.dataEnd !== undefined && this.pos + n > this.opts.dataEnd) {
+      this.broken(`pickle data was truncated (${what} of ${n} bytes past the end of the data)`);
+    }
+    return n;
+  }
+
+  /** Reads (or skips) a str/bytes payload of n bytes. */
+  private async payload(n: number, kind: 'utf8' | 'latin1' | 'bytes', bytearray = false): Promise<PyValue> {
+    const start = this.pos;
+    const minPayload = this.opts.minPayload ?? 16;
+    if (n > this.opts.maxStringBytes) {
+      // Too large to buffer: look at its head, then skip it by length.
+      if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) await this.crossFrame(n);
+      const headLen = Math.min(64, n);
+      if (this.p + headLen > this.buf.length) await this.refill(headLen);
+      const head = this.buf.slice(this.p, this.p + Math.min(headLen, this.buf.length - this.p));
+      this.sink.onPayload({ offset: this.pos, length: n, head });
+      await this.skipRaw(n);
+      return kind === 'bytes' ? new PyBytes(n, undefined, start, bytearray) : new PyUnknown('str payload not retained (larger than maxStringBytes)');
+    }
+    const at = this.p + n <= this.lim ? ((this.p += n), this.p - n) : await this.need(n);
+    if (kind === 'bytes') {
+      let data: Uint8Array | undefined;
+      if (n >= minPayload) {
+        data = this.buf.slice(at, at + n);
+        this.sink.onPayload({ offset: this.bufAbs + at, length: n, data, head: data.subarray(0, 64) });
+        if (n > 4096 && !this.keep()) data = undefined;
+      } else data = this.buf.slice(at, at + n);
+      return new PyBytes(n, data, start, bytearray);
+    }
+    const s = this.str(at, n, kind);
+    if (n >= minPayload) {
+      this.sink.onPayload({ offset: this.bufAbs + at, length: n, text: s, head: this.buf.subarray(at, at + Math.min(64, n)) });
+    }
+    return s;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // the interpreter loop
+
+  /** Runs one stream from the current reader position to STOP. Throws BrokenStreamError / budget errors. */
+  async run(): Promise<StreamResult> {
+    const budget = this.opts.budget;
+    let batch = 0;
+    let first = true;
+    for (;;) {
+      // Fetch the opcode byte.
+      if (this.p >= this.lim) {
+        if (this.frameEnd >= 0 && this.pos >= this.frameEnd) {
+          this.frameEnd = -1;
+          this.updateLim();
+        }
+        if (this.p >= this.buf.length && !(await this.refill(1))) {
+          this.opStart = this.pos;
+          this.broken(first ? 'empty pickle stream' : 'pickle data was truncated (no STOP)');
+        }
+      }
+      this.opStart = this.bufAbs + this.p;
+      const op = this.buf[this.p++]!;
+      this.used[op] = 1;
+      if (++batch >= OP_BATCH) {
+        budget.consume('maxOpcodes', batch);
+        this.ops += batch;
+        batch = 0;
+        budget.checkTime();
+        if (this.stack.length + this.marks.length > this.opts.maxStackDepth) {
+          throw new BudgetExceededError('maxStackDepth', `pickle stack depth ${this.stack.length + this.marks.length}`);
+        }
+      }
+      const wasFirst = first;
+      first = false;
+      switch (op) {
+        case OP.MARK:
+          this.marks.push(this.stack.length);
+          this.fence = this.stack.length;
+          if (this.marks.length > this.opts.maxStackDepth) {
+            throw new BudgetExceededError('maxStackDepth', `pickle mark stack depth ${this.marks.length}`);
+          }
+          break;
+        case OP.STOP: {
+          const value = this.pop();
+          budget.consume('maxOpcodes', batch);
+          this.ops += batch;
+          this.commit();
+          return { end: this.pos, value, protocol: this.protocol, opcodes: this.ops, used: this.used };
+        }
+        case OP.POP:
+          if (this.marks.length > 0 && this.marks[this.marks.length - 1] === this.stack.length) {
+            this.marks.pop();
+            this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0;
+          } else this.pop();
+          break;
+        case OP.POP_MARK:
+          this.popMark();
+          break;
+        case OP.DUP:
+          this.push(this.top());
+          break;
+        case OP.FLOAT: {
+          const [s, e] = await this.line();
+          const t = this.lineText(s, e).trim();
+          const f = Number(t);
+          if (t === '' || (Number.isNaN(f) && !/^[+-]?(nan|inf|infinity)$/i.test(t))) this.broken('could not convert string to float');
+          this.push(Number.isNaN(f) ? parseSpecialFloat(t) : f);
+          break;
+        }
+        case OP.INT: {
+          const [s, e] = await this.line();
+          const t = this.lineText(s, e);
+          if (t === '00') this.push(false);
+          else if (t === '01') this.push(true);
+          else this.push(this.parseInt(t));
+          break;
+        }
+        case OP.LONG: {
+          const [s, e] = await this.line();
+          let t = this.lineText(s, e);
+          if (t.endsWith('L')) t = t.slice(0, -1);
+          this.push(this.parseInt(t));
+          break;
+        }
+        case OP.BININT: {
+          const at = this.p + 4 <= this.lim ? ((this.p += 4), this.p - 4) : await this.need(4);
+          const b = this.buf;
+          this.push(b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24));
+          break;
+        }
+        case OP.BININT1: {
+          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          this.push(this.buf[at]!);
+          break;
+        }
+        case OP.BININT2: {
+          const at = this.p + 2 <= this.lim ? ((this.p += 2), this.p - 2) : await this.need(2);
+          this.push(this.buf[at]! | (this.buf[at + 1]! << 8));
+          break;
+        }
+        case OP.NONE:
+          this.push(null);
+          break;
+        case OP.NEWTRUE:
+          this.push(true);
+          break;
+        case OP.NEWFALSE:
+          this.push(false);
+          break;
+        case OP.BINFLOAT: {
+          const at = this.p + 8 <= this.lim ? ((this.p += 8), this.p - 8) : await this.need(8);
+          const b = this.buf;
+          for (let i = 0; i < 8; i++) F64_BYTES[i] = b[at + 7 - i]!;
+          this.push(F64[0]!);
+          break;
+        }
+        case OP.LONG1: {
+          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const n = this.buf[at]!;
+          const s = await this.need(n);
+          this.push(decodeLong(this.buf, s, n));
+          break;
+        }
+        case OP.LONG4: {
+          const at = await this.need(4);
+          const b = this.buf;
+          const n = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+          if (n < 0) this.broken('LONG pickle has negative byte count');
+          this.checkLen(n, 'LONG4');
+          if (n > 4096) {
+            await this.skipPayload(n);
+            this.push(new PyUnknown(`integer of ${n} bytes`));
+          } else {
+            const s = await this.need(n);
+            this.push(decodeLong(this.buf, s, n));
+          }
+          break;
+        }
+        case OP.STRING: {
+          const [s, e] = await this.line();
+          this.push(this.parseStringLiteral(this.lineText(s, e)));
+          break;
+        }
+        case OP.UNICODE: {
+          const [s, e] = await this.line();
+          const text = rawUnicodeEscape(this.lineText(s, e));
+          if (text.length >= (this.opts.minPayload ?? 16)) {
+            this.sink.onPayload({ offset: this.bufAbs + s, length: text.length, text, head: this.buf.slice(s, Math.min(e, s + 64)) });
+          }
+          this.push(text);
+          break;
+        }
+        case OP.BINSTRING: {
+          const at = await this.need(4);
+          const b = this.buf;
+          const n = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+          if (n < 0) this.broken('BINSTRING pickle has negative byte count');
+          this.push(await this.payload(this.checkLen(n, 'BINSTRING'), 'latin1'));
+          break;
+        }
+        case OP.SHORT_BINSTRING: {
+          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          this.push(await this.payload(this.buf[at]!, 'latin1'));
+          break;
+        }
+        case OP.BINUNICODE: {
+          const at = this.p + 4 <= this.lim ? ((this.p += 4), this.p - 4) : await this.need(4);
+          const b = this.buf;
+          const n = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+          this.push(await this.payload(this.checkLen(n, 'BINUNICODE'), 'utf8'));
+          break;
+        }
+        case OP.SHORT_BINUNICODE: {
+          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const n = this.buf[at]!;
+          if (n < (this.opts.minPayload ?? 16) && this.p + n <= this.lim) {
+            this.push(this.str(this.p, n, 'utf8'));
+            this.p += n;
+          } else this.push(await this.payload(n, 'utf8'));
+          break;
+        }
+        case OP.BINUNICODE8: {
+          const n = await this.u64();
+          this.push(await this.payload(this.checkLen(n, 'BINUNICODE8'), 'utf8'));
+          break;
+        }
+        case OP.BINBYTES: {
+          const at = await this.need(4);
+          const b = this.buf;
+          const n = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+          this.push(await this.payload(this.checkLen(n, 'BINBYTES'), 'bytes'));
+          break;
+        }
+        case OP.SHORT_BINBYTES: {
+          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          this.push(await this.payload(this.buf[at]!, 'bytes'));
+          break;
+        }
+        case OP.BINBYTES8: {
+          const n = await this.u64();
+          this.push(await this.payload(this.checkLen(n, 'BINBYTES8'), 'bytes'));
+          break;
+        }
+        case OP.BYTEARRAY8: {
+          const n = await this.u64();
+          this.push(await this.payload(this.checkLen(n, 'BYTEARRAY8'), 'bytes', true));
+          break;
+        }
+        case OP.NEXT_BUFFER:
+          // pickle.loads without buffers= raises here; with buffers the loader supplies the object.
+          this.push(OUT_OF_BAND);
+          break;
+        case OP.READONLY_BUFFER:
+          this.top();
+          break;
+        case OP.EMPTY_TUPLE:
+          this.push(new PyTuple([]));
+          break;
+        case OP.TUPLE1:
+          this.push(new PyTuple([this.pop()]));
+          break;
+        case OP.TUPLE2: {
+          const b = this.pop();
+          const a = this.pop();
+          this.push(new PyTuple([a, b]));
+          break;
+        }
+        case OP.TUPLE3: {
+          const c = this.pop();
+          const b = this.pop();
+          const a = this.pop();
+          this.push(new PyTuple([a, b, c]));
+          break;
+        }
+        case OP.TUPLE:
+          this.push(this.retainTuple(this.popMark()));
+          break;
+        case OP.EMPTY_LIST:
+          this.push(new PyList());
+          break;
+        case OP.LIST: {
+          const items = this.popMark();
+          const l = new PyList();
+          this.fill(l, items);
+          this.push(l);
+          break;
+        }
+        case OP.EMPTY_DICT:
+          this.push(new PyDict());
+          break;
+        case OP.DICT: {
+          const items = this.popMark();
+          if (items.length % 2 !== 0) this.broken('odd number of items for DICT');
+          const d = new PyDict();
+          this.setItems(d, items);
+          this.push(d);
+          break;
+        }
+        case OP.EMPTY_SET:
+          this.push(new PySet('set'));
+          break;
+        case OP.FROZENSET: {
+          const items = this.popMark();
+          const s = new PySet('frozenset');
+          this.fill(s, items);
+          this.push(s);
+          break;
+        }
+        case OP.APPEND: {
+          const item = this.pop();
+          this.appendTo(this.top(), [item], 'APPEND');
+          break;
+        }
+        case OP.APPENDS: {
+          const items = this.popMark();
+          this.appendTo(this.top(), items, 'APPEND');
+          break;
+        }
+        case OP.ADDITEMS: {
+          const items = this.popMark();
+          this.appendTo(this.top(), items, 'ADDITEMS');
+          break;
+        }
+        case OP.SETITEM: {
+          const v = this.pop();
+          const k = this.pop();
+          this.setItemsOn(this.top(), [k, v]);
+          break;
+        }
+        case OP.SETITEMS: {
+          const items = this.popMark();
+          if (items.length % 2 !== 0) this.broken('odd number of items for SETITEMS');
+          this.setItemsOn(this.top(), items);
+          break;
+        }
+        case OP.BINGET: {
+          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          this.push(this.memoGet(this.buf[at]!));
+          break;
+        }
+        case OP.LONG_BINGET: {
+          const at = this.p + 4 <= this.lim ? ((this.p += 4), this.p - 4) : await this.need(4);
+          const b = this.buf;
+          this.push(this.memoGet((b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000));
+          break;
+        }
+        case OP.GET: {
+          const [s, e] = await this.line();
+          this.push(this.memoGet(this.parseIndex(this.lineText(s, e))));
+          break;
+        }
+        case OP.BINPUT: {
+          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          this.memoPut(this.buf[at]!, this.top());
+          break;
+        }
+        case OP.LONG_BINPUT: {
+          const at = this.p + 4 <= this.lim ? ((this.p += 4), this.p - 4) : await this.need(4);
+          const b = this.buf;
+          this.memoPut((b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000, this.top());
+          break;
+        }
+        case OP.PUT: {
+          const [s, e] = await this.line();
+          this.memoPut(this.parseIndex(this.lineText(s, e)), this.top());
+          break;
+        }
+        case OP.MEMOIZE:
+          this.memoPut(this.memoCount, this.top());
+          break;
+        case OP.GLOBAL: {
+          const at = this.opStart;
+          const [ms, me] = await this.line();
+          const module = this.lineText(ms, me);
+          const [ns, ne] = await this.line();
+          const name = this.lineText(ns, ne);
+          const g = new PyGlobal(utf8Text(module), utf8Text(name), at, 'GLOBAL');
+          this.sink.onImport(g);
+          this.push(g);
+          break;
+        }
+        case OP.STACK_GLOBAL: {
+          const name = this.pop();
+          const module = this.pop();
+          const constant = (v: PyValue) => typeof v === 'string';
+          const computed = (v: PyValue) => v instanceof PyCall || v instanceof PyUnknown || v instanceof PyPersistent;
+          if ((!constant(module) && !computed(module)) || (!constant(name) && !computed(name))) {
+            this.broken('STACK_GLOBAL requires str');
+          }
+          const g = new PyGlobal(
+            typeof module === 'string' ? module : undefined,
+            typeof name === 'string' ? name : undefined,
+            this.opStart,
+            'STACK_GLOBAL',
+          );
+          this.sink.onImport(g);
+          this.push(g);
+          break;
+        }
+        case OP.INST: {
+          const at = this.opStart;
+          const [ms, me] = await this.line();
+          const module = this.lineText(ms, me);
+          const [ns, ne] = await this.line();
+          const name = this.lineText(ns, ne);
+          const g = new PyGlobal(utf8Text(module), utf8Text(name), at, 'INST');
+          this.sink.onImport(g);
+          const args = this.popMark();
+          this.call(g, this.retainTuple(args), 'INST', at);
+          break;
+        }
+        case OP.OBJ: {
+          const items = this.popMark();
+          if (items.length < 1) this.broken('unpickling stack underflow (OBJ without class)');
+          const cls = items.shift() as PyValue;
+          this.call(cls, this.retainTuple(items), 'OBJ', this.opStart);
+          break;
+        }
+        case OP.REDUCE: {
+          const args = this.pop();
+          const fn = this.pop();
+          this.call(fn, args, 'REDUCE', this.opStart);
+          break;
+        }
+        case OP.NEWOBJ: {
+          const args = this.pop();
+          const cls = this.pop();
+          this.call(cls, args, 'NEWOBJ', this.opStart);
+          break;
+        }
+        case OP.NEWOBJ_EX: {
+          const kwargs = this.pop();
+          const args = this.pop();
+          const cls = this.pop();
+          this.call(cls, args, 'NEWOBJ_EX', this.opStart, kwargs);
+          break;
+        }
+        case OP.BUILD: {
+          const state = this.pop();
+          const inst = this.top();
+          const at = this.opStart;
+          if (inst instanceof PyCall) inst.state = state;
+          this.sink.onBuild(inst, state, at);
+          if (
+            this.opts.joblib !== false &&
+            inst instanceof PyCall &&
+            inst.callee instanceof PyGlobal &&
+            ARRAY_WRAPPERS.has(`${inst.callee.module}.${inst.callee.name}`)
+          ) {
+            await this.joblibArray(inst, state, at);
+          }
+          break;
+        }
+        case OP.PERSID: {
+          const [s, e] = await this.line();
+          const p = new PyPersistent(this.lineText(s, e), this.opStart);
+          this.sink.onPersistent(p, 'PERSID');
+          this.push(p);
+          break;
+        }
+        case OP.BINPERSID: {
+          const pid = this.pop();
+          const p = new PyPersistent(pid, this.opStart);
+          this.sink.onPersistent(p, 'BINPERSID');
+          this.push(p);
+          break;
+        }
+        case OP.EXT1:
+        case OP.EXT2:
+        case OP.EXT4: {
+          const n = op === OP.EXT1 ? 1 : op === OP.EXT2 ? 2 : 4;
+          const at = await this.need(n);
+          const b = this.buf;
+          const code = n === 1 ? b[at]! : n === 2 ? b[at]! | (b[at + 1]! << 8) : b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+          if (code <= 0) this.broken('EXT specifies code <= 0');
+          const g = new PyGlobal(undefined, undefined, this.opStart, `EXT${n}:${code}`);
+          this.sink.onImport(g);
+          this.push(g);
+          break;
+        }
+        case OP.PROTO: {
+          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const v = this.buf[at]!;
+          if (!wasFirst) {
+            this.sink.onAnomaly('protocol-misplaced', `PROTO ${v} in the middle of the stream`, this.opStart);
+          }
+          if (v > 5) {
+            this.sink.onAnomaly(
+              'protocol-unsupported',
+              `pickle protocol ${v} is higher than any Python supports (5); current CPython refuses it, a future one may not`,
+              this.opStart,
+            );
+          }
+          this.protocol = v;
+          break;
+        }
+        case OP.FRAME: {
+          const at = this.opStart;
+          const n = this.checkFrameLen(await this.u64());
+          if (this.frameEnd >= 0 && this.pos < this.frameEnd) {
+            this.frameDivergence = true;
+            this.sink.onAnomaly('frame-nested', `FRAME at ${at} starts inside the previous frame (ends at ${this.frameEnd})`, at);
+            if (this.mode === 'cfile') {
+              if (this.pos + n <= this.frameEnd) break; // fits in the current buffer: C only rewinds
+              await this.skipRaw(this.frameEnd - this.pos);
+            }
+          }
+          if (this.opts.dataEnd !== undefined && this.pos + n > this.opts.dataEnd) {
+            this.sink.onAnomaly('frame-overrun', `FRAME declares ${n} bytes but only ${this.opts.dataEnd - this.pos} remain`, at);
+            if (this.mode === 'cfile') this.broken('pickle data was truncated (FRAME longer than the data)', at);
+          }
+          this.frameEnd = this.pos + n;
+          this.updateLim();
+          break;
+        }
+        default:
+          this.broken(`invalid load key 0x${op.toString(16).padStart(2, '0')}`);
+      }
+      void VALID_OPCODE;
+    }
+  }
+
+  private checkFrameLen(n: bigint): number {
+    if (n > BigInt(Number.MAX_SAFE_INTEGER)) this.broken(`FRAME length ${n} is impossible`);
+    return Number(n);
+  }
+
+  private async u64(): Promise<bigint> {
+    const at = await this.need(8);
+    const b = this.buf;
+    const lo = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+    const hi = (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16)) + b[at + 7]! * 0x1000000;
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  private parseInt(t: string): number | bigint {
+    const s = t.trim();
+    if (!/^[+-]?\d+$/.test(s)) this.broken(`invalid literal for int(): ${JSON.stringify(t.slice(0, 40))}`);
+    if (s.length < 16) return Number(s);
+    const b = BigInt(s);
+    return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+  }
+
+  private parseIndex(t: string): number {
+    const v = this.parseInt(t);
+    if (typeof v === 'bigint') this.broken('memo index out of range');
+    if (v < 0) this.broken('negative memo index');
+    return v;
+  }
+
+  private parseStringLiteral(t: string): string {
+    // CPython load_string: strip trailing whitespace? No: requires matching quotes, then escape-decodes.
+    const q = t[0];
+    if (t.length < 2 || (q !== "'" && q !== '"') || t[t.length - 1] !== q) {
+      this.broken('the STRING opcode argument must be quoted');
+    }
+    return pyEscapeDecode(t.slice(1, -1));
+  }
+
+  private retainTuple(items: PyValue[]): PyTuple {
+    if (items.length <= 8 || this.retained + items.length <= this.maxRetained) {
+      this.retained += items.length;
+      return new PyTuple(items);
+    }
+    return new PyTuple(items.slice(0, 8), items.length - 8);
+  }
+
+  private fill(c: PyList | PySet, items: PyValue[]): void {
+    for (const it of items) {
+      if (this.keep()) c.items.push(it);
+      else c.dropped++;
+    }
+  }
+
+  private setItems(d: PyDict, items: PyValue[]): void {
+    for (let i = 0; i + 1 < items.length; i += 2) {
+      if (this.keep()) {
+        d.keys.push(items[i]!);
+        d.values.push(items[i + 1]!);
+      } else d.dropped++;
+    }
+  }
+
+  private appendTo(target: PyValue, items: PyValue[], op: 'APPEND' | 'ADDITEMS'): void {
+    if (op === 'APPEND' ? target instanceof PyList : target instanceof PySet && target.kind === 'set') {
+      this.fill(target as PyList | PySet, items);
+      return;
+    }
+    this.sink.onMutate(target, op, this.opStart);
+    if (target instanceof PyCall) for (const it of items) if (this.keep()) target.items.push(it);
+  }
+
+  private setItemsOn(target: PyValue, items: PyValue[]): void {
+    if (target instanceof PyDict) {
+      this.setItems(target, items);
+      return;
+    }
+    this.sink.onMutate(target, 'SETITEM', this.opStart);
+    if (target instanceof PyCall) {
+      for (let i = 0; i + 1 < items.length; i += 2) {
+        if (this.keep()) target.items.push(new PyTuple([items[i]!, items[i + 1]!]));
+      }
+    }
+  }
+
+  private call(callee: PyValue, args: PyValue, opcode: CallOpcode, at: number, kwargs?: PyValue): void {
+    const c = new PyCall(callee, args, opcode, at, kwargs);
+    this.sink.onCall(c);
+    this.push(c);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // joblib: raw array bytes follow the BUILD of a NumpyArrayWrapper
+
+  private async joblibArray(wrapper: PyCall, state: PyValue, at: number): Promise<void> {
+    const info = describeWrapper(state);
+    if (!info) this.broken('joblib NumpyArrayWrapper state is not understood (cannot find its array bytes)', at);
+    if (info.object) {
+      // Object arrays are pickled inline as a complete protocol-2 pickle stream.
+      this.commit();
+      const sub = new PickleVM(this.reader, this.sink, { ...this.opts, dataEnd: this.opts.dataEnd });
+      const r = await sub.run();
+      this.ops += sub.opcodeCount;
+      this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
+      this.p = 0;
+      this.bufAbs = this.reader.pos;
+      this.updateLim();
+      this.sink.onJoblibArray?.({ offset: at, bytes: r.end - at, dtype: info.dtype, shape: info.shape, object: true });
+      return;
+    }
+    if (info.aligned) {
+      const a = await this.need(1);
+      const pad = this.buf[a]!;
+      if (pad > 0) await this.skipPayload(pad);
+    }
+    const bytes = info.bytes;
+    if (bytes > Number.MAX_SAFE_INTEGER) this.broken('joblib array size is impossible', at);
+    this.checkLen(bytes, 'joblib array');
+    await this.skipPayload(bytes);
+    void wrapper;
+    this.sink.onJoblibArray?.({ offset: at, bytes, dtype: info.dtype, shape: info.shape, object: false });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// helpers
+
+function parseSpecialFloat(t: string): number {
+  const s = t.toLowerCase();
+  if (s.includes('nan')) return Number.NaN;
+  return s.startsWith('-') ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+}
+
+/** Two's-complement little-endian integer (LONG1/LONG4). */
+export function decodeLong(b: Uint8Array, s: number, n: number): number | bigint {
+  if (n === 0) return 0;
+  let v = 0n;
+  for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[s + i]!);
+  if (b[s + n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+/** Re-decodes a latin1-read line as UTF-8 (GLOBAL/INST arguments are UTF-8 in Python 3). */
+function utf8Text(latin: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: checking for non-ASCII
+  if (/^[\x00-\x7f]*$/.test(latin)) return latin;
+  const bytes = Uint8Array.from(latin, (c) => c.charCodeAt(0));
+  return utf8Lax.decode(bytes);
+}
+
+/** Python's unicode_escape/string-escape decoding of a STRING literal body (latin1 in, code units out). */
+export function pyEscapeDecode(s: string): string {
+  if (!s.includes('\\')) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c !== '\\' || i + 1 >= s.length) {
+      out += c;
+      continue;
+    }
+    const d = s[++i]!;
+    switch (d) {
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case "'":
+        out += "'";
+        break;
+      case '"':
+        out += '"';
+        break;
+      case 'a':
+        out += '\x07';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\n':
+        break;
+      case 'x': {
+        const h = s.slice(i + 1, i + 3);
+        if (/^[0-9a-fA-F]{2}$/.test(h)) {
+          out += String.fromCharCode(Number.parseInt(h, 16));
+          i += 2;
+        } else out += '\\x';
+        break;
+      }
+      default:
+        if (d >= '0' && d <= '7') {
+          let j = i;
+          while (j < s.length && j < i + 3 && s[j]! >= '0' && s[j]! <= '7') j++;
+          out += String.fromCharCode(Number.parseInt(s.slice(i, j), 8) & 0xff);
+          i = j - 1;
+        } else out += `\\${d}`;
+    }
+  }
+  return out;
+}
+
+/** raw-unicode-escape decoding (UNICODE opcode): only \uXXXX and \UXXXXXXXX are escapes. */
+export function rawUnicodeEscape(latin: string): string {
+  const s = utf8TextMaybe(latin);
+  if (!s.includes('\\u') && !s.includes('\\U')) return s;
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string | undefined, b: string | undefined) => {
+    const cp = Number.parseInt((a ?? b)!, 16);
+    return cp <= 0x10ffff ? String.fromCodePoint(cp) : _m;
+  });
+}
+
+function utf8TextMaybe(latin: string): string {
+  // raw-unicode-escape treats bytes as latin-1 code points.
+  return latin;
+}
+
+export interface WrapperInfo {
+  shape: number[];
+  dtype: string;
+  itemsize: number;
+  bytes: number;
+  object: boolean;
+  aligned: boolean;
+}
+
+function dictGet(d: PyDict, key: string): PyValue | undefined {
+  for (let i = 0; i < d.keys.length; i++) if (d.keys[i] === key) return d.values[i];
+  return undefined;
+}
+
+/** Reads a joblib NumpyArrayWrapper BUILD state: shape, dtype (a numpy.dtype call), alignment flag. */
+export function describeWrapper(state: PyValue): WrapperInfo | undefined {
+  if (!(state instanceof PyDict)) return undefined;
+  const shapeV = dictGet(state, 'shape');
+  const dtypeV = dictGet(state, 'dtype');
+  if (!(shapeV instanceof PyTuple) || shapeV.dropped > 0) return undefined;
+  const shape: number[] = [];
+  let count = 1;
+  for (const d of shapeV.items) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) return undefined;
+    shape.push(d);
+    count *= d;
+  }
+  const dt = describeDtype(dtypeV);
+  if (!dt) return undefined;
+  return {
+    shape,
+    dtype: dt.descr,
+    itemsize: dt.itemsize,
+    bytes: count * dt.itemsize,
+    object: dt.object,
+    aligned: dictGet(state, 'numpy_array_alignment_bytes') !== undefined,
+  };
+}
+
+/** Item size and object-ness of a pickled numpy.dtype (REDUCE numpy.dtype(descr, align, copy) + BUILD state). */
+export function describeDtype(v: PyValue | undefined): { descr: string; itemsize: number; object: boolean } | undefined {
+  if (!(v instanceof PyCall) || !(v.callee instanceof PyGlobal) || v.callee.name !== 'dtype') return undefined;
+  const args = v.args;
+  if (!(args instanceof PyTuple) || typeof args.items[0] !== 'string') return undefined;
+  const descr = args.items[0] as string;
+  let object = /^[<>|=]?O/.test(descr);
+  let itemsize = descrItemsize(descr);
+  const st = v.state;
+  if (st instanceof PyTuple) {
+    const fields = st.items[4];
+    if (fields instanceof PyDict) {
+      for (const fv of fields.values) {
+        if (fv instanceof PyTuple && describeDtype(fv.items[0])?.object) object = true;
+      }
+    }
+    const elsize = st.items[5];
+    if (typeof elsize === 'number' && elsize > 0 && (itemsize === undefined || /^[<>|=]?V/.test(descr))) itemsize = elsize;
+  }
+  if (object) return { descr, itemsize: 8, object: true };
+  if (itemsize === undefined) return undefined;
+  return { descr, itemsize, object };
+}
+
+/** Item size of a numpy type string like `<f8`, `i4`, `U10`, `S3`, `V16`, `M8[ns]`, `b1`, `?`. */
+export function descrItemsize(descr: string): number | undefined {
+  const m = /^[<>|=]?([a-zA-Z?])(\d*)(\[\w+\])?$/.exec(descr);
+  if (!m) return undefined;
+  const kind = m[1]!;
+  const n = m[2] ? Number(m[2]) : undefined;
+  switch (kind) {
+    case 'b':
+    case 'i':
+    case 'u':
+    case 'f':
+    case 'c':
+    case 'M':
+    case 'm':
+      return n ?? (kind === 'b' ? 1 : undefined);
+    case '?':
+    case 'B':
+      return 1;
+    case 'S':
+    case 'a':
+    case 'V':
+      return n ?? 0;
+    case 'U':
+      return (n ?? 0) * 4;
+    case 'O':
+      return 8;
+    case 'e':
+    case 'h':
+    case 'H':
+      return 2;
+    case 'l':
+    case 'L':
+    case 'd':
+    case 'q':
+    case 'Q':
+    case 'g':
+      return 8;
+    case 'I':
+    case 'f4':
+      return 4;
+    default:
+      return undefined;
+  }
+}
