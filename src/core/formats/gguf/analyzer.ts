@@ -139,7 +139,14 @@ class GgufReader {
   /** Checks that `count` items of at least `unit` bytes fit in the rest of the file; MG420 otherwise. */
   bound(count: bigint, unit: number, what: string, at: number): number {
     const rest = BigInt(Math.max(0, this.remaining));
-    if (count * BigInt(unit) > rest) {
+    const need = count * BigInt(unit);
+    if (need > rest) {
+      // A claim within reach of the file size is most likely a truncated file; one far beyond it (or near
+      // the 2^32/2^64 wrap-around) is the overflow pattern of the ggml CVEs.
+      if (need <= 1n << 32n && need <= 16n * BigInt(Math.max(this.size, 1))) {
+        this.ctx.malformed(`GGUF file ends inside ${what} (${count} claimed, ${rest} byte(s) left): truncated.`, { offset: at });
+        throw new Stop();
+      }
       this.ctx.report(
         'MG420',
         `GGUF ${what} is ${count}, but only ${rest} byte(s) remain in the file (at least ${unit} byte(s) each).`,
@@ -356,18 +363,24 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
     }
   }
 
-  // Trailing bytes past the data (more than one alignment of padding).
-  const dataEnd = tensors.length > 0 ? dataStart + maxEnd : BigInt(infoEnd);
-  if (src.size !== undefined && fileLen > dataEnd + BigInt(alignment)) {
+  // Trailing bytes past the data and its padding (writers pad the last tensor to the alignment too).
+  const dataEnd = tensors.length > 0 ? alignUp(dataStart + maxEnd, BigInt(alignment)) : dataStart;
+  if (src.size !== undefined && fileLen > dataEnd) {
     const start = Number(dataEnd);
     const len = size - start;
-    ctx.report('MG428', `${len} byte(s) follow the last tensor (data ends at ${start}); they were scanned by content.`, {
-      offset: start,
-    });
     const trailing: ByteSource = src.random
       ? sliceSource(`${src.name}[trailing]`, src.random, start, len)
       : streamSource(`${src.name}[trailing]`, () => src.stream(start), len);
-    await ctx.scanNested(trailing, `trailing@${start}`);
+    const format = await ctx.scanNested(trailing, `trailing@${start}`);
+    if (format) ctx.fact('gguf.trailingFormat', format);
+    ctx.report(
+      'MG428',
+      format
+        ? `${len} byte(s) after the last tensor (from offset ${start}) are a ${format} file appended to the model (a polyglot).`
+        : `${len} byte(s) follow the last tensor and its padding (from offset ${start}); they were scanned by content.`,
+      { offset: start },
+      format ? { severity: 'high', score: 60 } : {},
+    );
   }
 
   checkSplit(ctx, kv);

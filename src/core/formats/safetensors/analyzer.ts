@@ -72,8 +72,9 @@ export const safetensorsAnalyzer: Analyzer = {
 
 interface TensorEntry {
   name: string;
-  dtype: string;
-  shape: bigint[];
+  /** Undefined when the dtype or shape is invalid (already reported): the layout is still checked. */
+  dtype: string | undefined;
+  shape: bigint[] | undefined;
   begin: bigint;
   end: bigint;
 }
@@ -183,7 +184,7 @@ async function analyzeSafetensors(ctx: AnalysisContext): Promise<void> {
     const t = checkEntry(ctx, name, entry);
     if (t) {
       tensors.push(t);
-      dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
+      if (t.dtype) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
     }
   }
   ctx.budget.consume('maxEntries', tensorCount);
@@ -212,7 +213,7 @@ async function analyzeSafetensors(ctx: AnalysisContext): Promise<void> {
       layout(`Tensor ${nm} starts at ${t.begin} but the previous data ends at ${prevEnd}: a hole of ${t.begin - prevEnd} bytes no tensor accounts for.`, t);
     if (t.end > dataLen)
       layout(`Tensor ${nm} ends at ${t.end}, beyond the data area (${dataLen} bytes): out of the file.`, t);
-    checkShape(ctx, t, dataStart);
+    if (t.dtype !== undefined && t.shape !== undefined) checkShape(ctx, t, dataStart);
     if (t.end > prevEnd) {
       prevEnd = t.end;
       prevName = t.name;
@@ -222,16 +223,18 @@ async function analyzeSafetensors(ctx: AnalysisContext): Promise<void> {
   if (prevEnd < dataLen) {
     const start = dataStart + Number(prevEnd);
     const len = size - start;
-    ctx.report(
-      'MG408',
-      `${len} byte(s) follow the last tensor (data ends at file offset ${start}, the file at ${size}); the trailing bytes were scanned by content.`,
-      { offset: start },
-    );
     const trailing: ByteSource = src.random
       ? sliceSource(`${src.name}[trailing]`, src.random, start, len)
       : streamSource(`${src.name}[trailing]`, () => src.stream(start), len);
     const format = await ctx.scanNested(trailing, `trailing@${start}`);
     if (format) ctx.fact('safetensors.trailingFormat', format);
+    ctx.report(
+      'MG408',
+      format
+        ? `${len} byte(s) after the last tensor (from file offset ${start}) are a ${format} file appended to the safetensors data (a polyglot); it was scanned.`
+        : `${len} byte(s) follow the last tensor (data ends at file offset ${start}, the file at ${size}); the trailing bytes were scanned by content.`,
+      { offset: start },
+    );
   }
 }
 
@@ -275,23 +278,25 @@ function checkEntry(ctx: AnalysisContext, name: string, entry: JsonValue): Tenso
   const shape = entry.get('shape');
   const offsets = entry.get('data_offsets');
   let ok = true;
+  let dtypeOk = true;
+  let shapeOk = true;
   if (typeof dtype !== 'string') {
     ctx.report('MG409', `Tensor ${nm} has dtype ${describeJson(dtype)}, not a string.`, { symbol: sym });
-    ok = false;
+    dtypeOk = false;
   } else if (!Object.hasOwn(DTYPE_BITS, dtype)) {
     ctx.report('MG405', `Tensor ${nm} has unknown dtype ${describeJson(dtype, 40)}.`, { symbol: sym });
-    ok = false;
+    dtypeOk = false;
   }
   const dims: bigint[] = [];
   if (!Array.isArray(shape)) {
     ctx.report('MG409', `Tensor ${nm} has shape ${describeJson(shape)}, not an array.`, { symbol: sym });
-    ok = false;
+    shapeOk = false;
   } else {
     for (const d of shape) {
       const b = toBig(d);
       if (b === undefined || b < 0n) {
         ctx.report('MG407', `Tensor ${nm} has an invalid dimension ${describeJson(d, 40)} in its shape.`, { symbol: sym });
-        ok = false;
+        shapeOk = false;
         break;
       }
       dims.push(b);
@@ -318,13 +323,13 @@ function checkEntry(ctx: AnalysisContext, name: string, entry: JsonValue): Tenso
     }
   }
   if (!ok) return undefined;
-  return { name, dtype: dtype as string, shape: dims, begin, end };
+  return { name, dtype: dtypeOk ? (dtype as string) : undefined, shape: shapeOk ? dims : undefined, begin, end };
 }
 
 function checkShape(ctx: AnalysisContext, t: TensorEntry, dataStart: number): void {
   let n = 1n;
-  for (const d of t.shape) n *= d;
-  const bits = n * BigInt(DTYPE_BITS[t.dtype]!);
+  for (const d of t.shape!) n *= d;
+  const bits = n * BigInt(DTYPE_BITS[t.dtype!]!);
   const nm = printable(t.name, 80);
   const loc = { symbol: printable(t.name, 200), offset: offsetOf(dataStart, t.begin) };
   if (n > BigInt(Number.MAX_SAFE_INTEGER) * 8n) {
@@ -339,7 +344,7 @@ function checkShape(ctx: AnalysisContext, t: TensorEntry, dataStart: number): vo
   if (t.end >= t.begin && bits / 8n !== span) {
     ctx.report(
       'MG407',
-      `Tensor ${nm} is ${t.dtype} [${t.shape.join(', ')}] = ${bits / 8n} bytes, but its data_offsets span ${span} bytes.`,
+      `Tensor ${nm} is ${t.dtype} [${t.shape!.join(', ')}] = ${bits / 8n} bytes, but its data_offsets span ${span} bytes.`,
       loc,
     );
   }
