@@ -38,14 +38,19 @@ export interface Detected {
 }
 
 /** Asks every analyzer; returns all that recognise the content, strongest first (stable order). */
-export function detectAll(probe: Probe, analyzers: readonly Analyzer[]): Detected[] {
+export function detectAll(
+  probe: Probe,
+  analyzers: readonly Analyzer[],
+  onError?: (analyzer: Analyzer, err: unknown) => void,
+): Detected[] {
   const found: Detected[] = [];
   for (const analyzer of analyzers) {
     let detection: Detection | undefined;
     try {
       detection = analyzer.detect(probe);
-    } catch {
-      detection = undefined; // detection is best effort; analysis reports real errors
+    } catch (err) {
+      detection = undefined; // the other detectors still run; the engine reports the error (fail closed)
+      onError?.(analyzer, err);
     }
     if (detection) found.push({ analyzer, detection });
   }

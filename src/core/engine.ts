@@ -18,7 +18,8 @@ export async function analyzeSource(
   try {
     const probe = await makeProbe(ctx.source, ctx.source.name);
     ext = probe.ext;
-    detected = detectAll(probe, analyzers);
+    // A detector that throws on this content is a scanner error, never a silent "not this format".
+    detected = detectAll(probe, analyzers, (a, err) => recordError(ctx, err, `${a.id} detector`));
   } catch (err) {
     recordError(ctx, err);
     return undefined;
@@ -72,7 +73,13 @@ function recordError(ctx: AnalysisContext, err: unknown, analyzerId?: string): v
     return;
   }
   const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  ctx.report('MG003', `${analyzerId ? `${analyzerId} analyzer failed` : 'Detection failed'}: ${msg}`);
+  const who =
+    analyzerId === undefined
+      ? 'Detection'
+      : analyzerId.endsWith(' detector')
+        ? analyzerId
+        : `${analyzerId} analyzer`;
+  ctx.report('MG003', `${who} failed: ${msg}`);
 }
 
 function uniqueByAnalyzer(ds: Detected[]): Detected[] {

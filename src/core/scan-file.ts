@@ -5,6 +5,7 @@ import { type HashResult, hashPool, INLINE_HASH_BYTES, sha256Bytes } from './has
 import { Budget, BudgetExceededError, type Limits } from './limits.js';
 import { type ByteSource, bufferSource, fileSource } from './source.js';
 import type { Finding, FormatId } from './types.js';
+import { watchdog } from './watchdog.js';
 
 /** What scanning one file on disk produced, before the policy is applied. */
 export interface FileScanResult {
@@ -40,7 +41,7 @@ export function watchdogGraceMs(limits: Readonly<Limits>): number {
  *   checkTime throws) and abandons the analysis: findings it adds afterwards are not reported. This catches
  *   analyzers that await without checkpoints or wait on something that never comes. A synchronous loop
  *   that never yields cannot be interrupted on the main thread by any timer; src/core/watchdog.ts covers
- *   that case by ending the process (non-zero exit) so the gate cannot hang.
+ *   that case from another thread by ending the process (non-zero exit) so the gate cannot hang.
  * - The file vanishing, being swapped for a link/FIFO/other file, changing size or mtime while scanned, or
  *   being unreadable gives MG009 (incomplete); an error never escapes to the caller.
  */
@@ -180,7 +181,8 @@ async function analyzeTopLevel(
       } else state.format = 'other';
     }
   })();
-  const outcome = await raceDeadline(analysis, budget, watchdogGraceMs(limits));
+  const leave = watchdog.enter(relPath, limits.maxTimeMs, watchdogGraceMs(limits));
+  const outcome = await raceDeadline(analysis, budget, watchdogGraceMs(limits)).finally(leave);
   if (outcome === 'timeout') {
     budget.abort();
     ctx.budgetExceeded(
