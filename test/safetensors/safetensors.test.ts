@@ -132,7 +132,7 @@ test('invalid entries: non-object entries, bad shapes, bad offsets, extra fields
     ['entry-not-object', { a: 5 }, 0, ['MG409']],
     ['negative-dim', { a: { dtype: 'U8', shape: [-1], data_offsets: [0, 1] } }, 1, ['MG407']],
     ['float-offset', { a: { dtype: 'U8', shape: [1], data_offsets: [0.5, 1] } }, 0, ['MG406']],
-    ['end-before-begin', { a: { dtype: 'U8', shape: [0], data_offsets: [4, 0] } }, 4, ['MG406']],
+    ['end-before-begin', { a: { dtype: 'U8', shape: [0], data_offsets: [4, 0] } }, 0, ['MG406']],
     ['extra-field', { a: { dtype: 'U8', shape: [1], data_offsets: [0, 1], x: 1 } }, 1, ['MG414']],
     ['misaligned-bits', { a: { dtype: 'F4', shape: [3], data_offsets: [0, 2] } }, 2, ['MG407']],
     ['overflow', { a: { dtype: 'F64', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 8] } }, 8, ['MG407']],
