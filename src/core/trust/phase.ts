@@ -2,7 +2,7 @@ import { lstat, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { isModelExtension } from '../detect.js';
 import { sha256File } from '../hash.js';
-import { evaluateFile, type Policy } from '../policy/policy.js';
+import { evaluateFile, type Policy, waiverFindings } from '../policy/policy.js';
 import { getRule } from '../rules/catalogue.js';
 import type { FileReport, Finding, FormatId, Severity } from '../types.js';
 import { isInside, toPosix, type WalkEntry } from '../walk.js';
@@ -305,7 +305,12 @@ export async function runTrustPhase(
     if (it.added.length === 0) continue;
     const r = it.report;
     const ev = evaluateFile([...r.findings, ...it.added], policy, { path: r.path, sha256: r.sha256 }, now);
-    r.findings = ev.findings;
+    // Waivers expired or refused for the new findings are reported like those of the file scan.
+    const seen = new Set(ev.findings.map((f) => `${f.ruleId}\u0000${f.message}`));
+    r.findings = [
+      ...ev.findings,
+      ...waiverFindings(ev).filter((f) => !seen.has(`${f.ruleId}\u0000${f.message}`)),
+    ];
     r.score = ev.score;
     r.severity = ev.severity;
     r.verdict = ev.verdict;
