@@ -148,7 +148,17 @@ export async function changedFiles(cwd: string, ev: EventInfo, api: Api | undefi
         'HEAD',
         '--',
       ]);
-      if (r.code === 0) return { files: parseRawDiffZ(r.stdout), source: 'git', notes };
+      if (r.code === 0) {
+        const files = parseRawDiffZ(r.stdout);
+        if (files.length === 0 && ev.kind === 'pull_request') {
+          const head = (await git(cwd, ['rev-parse', 'HEAD'])).stdout.trim();
+          if (head === ev.base)
+            notes.push(
+              'The checkout is the base commit itself, so the pull request changes nothing in it. With pull_request_target, check out the pull request head (persist-credentials: false) to scan its files.',
+            );
+        }
+        return { files, source: 'git', notes };
+      }
       notes.push(`git diff failed (${firstLine(r.stderr)}); asked the API instead.`);
     } else {
       notes.push(`The base commit ${ev.base.slice(0, 12)} could not be fetched; asked the API instead.`);
