@@ -8,6 +8,7 @@ import { huggingfaceRules } from '../formats/huggingface/rules.js';
 import { safetensorsRules } from '../formats/safetensors/rules.js';
 import { templateRules } from '../formats/template/rules.js';
 import { pickleRules } from '../formats/pickle/rules.js';
+import { numpyRules } from '../formats/numpy/rules.js';
 import { coreRules } from './core-rules.js';
 import type { Rule } from './rule.js';
 
@@ -15,7 +16,7 @@ import type { Rule } from './rule.js';
  * The rule catalogue: every rule modelgate can report. Each format defines its rules in its own folder
  * (`src/core/formats/<format>/rules.ts`) and lists them here, so this file is the one index of them all.
  */
-const ALL: Rule[] = [...coreRules, ...pickleRules, ...safetensorsRules, ...ggufRules, ...templateRules, ...huggingfaceRules, ...onnxRules, ...kerasRules, ...hdf5Rules, ...actionRules, ...trustRules];
+const ALL: Rule[] = [...coreRules, ...pickleRules, ...numpyRules, ...safetensorsRules, ...ggufRules, ...templateRules, ...huggingfaceRules, ...onnxRules, ...kerasRules, ...hdf5Rules, ...actionRules, ...trustRules];
 
 const byId = new Map<string, Rule>();
 for (const r of ALL) {

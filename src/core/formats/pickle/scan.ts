@@ -30,7 +30,7 @@ import {
   type PyValue,
   toPlain,
 } from './values.js';
-import { type AnomalyKind, BrokenStreamError, PickleVM, type VmSink } from './vm.js';
+import { type AnomalyKind, BrokenStreamError, JoblibArrayError, PickleVM, type VmSink } from './vm.js';
 
 export type ImportClass = 'dangerous' | 'computed' | 'private' | 'allowed' | 'unknown';
 
@@ -302,7 +302,7 @@ class Classifier implements VmSink {
     if (storage) this.torchLike = true;
     if (opcode === 'PERSID') this.woReasons.add('PERSID is not supported');
     else if (!storage && typeof p.pid !== 'number') this.woReasons.add('BINPERSID with an id other than a storage tuple or an int');
-    if (!(this.opts.persistentStorage && storage)) {
+    if (!storage) {
       this.report(
         'MG115',
         `${opcode} passes ${describePid(p.pid)} to the loader's persistent_load.`,
@@ -451,7 +451,9 @@ export async function scanPickle(
     } finally {
       for (let i = 0; i < 256; i++) used[i] = used[i]! | vm.used[i]!;
     }
-    if (streamBroken) {
+    if (streamBroken instanceof JoblibArrayError) {
+      ctx.report('MG303', `${streamBroken.reason}; the rest of the stream was not analysed.`, { ...member, offset: streamBroken.offset });
+    } else if (streamBroken) {
       if (cls.streamActivity > 0) {
         ctx.report(
           'MG107',

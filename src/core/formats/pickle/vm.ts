@@ -35,6 +35,14 @@ export class BrokenStreamError extends Error {
   }
 }
 
+/** A joblib NumpyArrayWrapper whose raw bytes cannot be located: the rest of the stream is not analysable. */
+export class JoblibArrayError extends BrokenStreamError {
+  constructor(reason: string, offset: number) {
+    super(reason, offset);
+    this.name = 'JoblibArrayError';
+  }
+}
+
 export type AnomalyKind =
   | 'frame-straddle'
   | 'frame-nested'
@@ -993,7 +1001,7 @@ export class PickleVM {
 
   private async joblibArray(wrapper: PyCall, state: PyValue, at: number): Promise<void> {
     const info = describeWrapper(state);
-    if (!info) this.broken('joblib NumpyArrayWrapper state is not understood (cannot find its array bytes)', at);
+    if (!info) throw new JoblibArrayError('joblib NumpyArrayWrapper state is not understood (cannot find its array bytes)', at);
     if (info.object) {
       // Object arrays are pickled inline as a complete protocol-2 pickle stream.
       this.commit();
@@ -1013,7 +1021,7 @@ export class PickleVM {
       if (pad > 0) await this.skipPayload(pad);
     }
     const bytes = info.bytes;
-    if (bytes > Number.MAX_SAFE_INTEGER) this.broken('joblib array size is impossible', at);
+    if (bytes > Number.MAX_SAFE_INTEGER) throw new JoblibArrayError('joblib array size is impossible', at);
     this.checkLen(bytes, 'joblib array');
     await this.skipPayload(bytes);
     void wrapper;
