@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { analyzeTemplate } from '../../src/core/formats/template/analyze.js';
+import { scanPaths } from '../../src/core/scan.js';
+import { FIXTURES, only } from '../helpers.js';
+
+const DIR = join(FIXTURES, 'template');
+const RANK = { none: 0, low: 1, medium: 2, high: 3, critical: 4 } as const;
+
+function worst(src: string): { sev: keyof typeof RANK; rules: string[]; symbols: string[] } {
+  const r = analyzeTemplate(src);
+  const sevOf = (id: string, s?: keyof typeof RANK): keyof typeof RANK =>
+    s ?? ({ MG440: 'critical', MG441: 'critical', MG442: 'high', MG443: 'high', MG444: 'medium', MG445: 'medium' } as const)[id as 'MG440'];
+  let sev: keyof typeof RANK = 'none';
+  for (const f of r.findings) {
+    const s = sevOf(f.ruleId, f.severity as keyof typeof RANK | undefined);
+    if (RANK[s] > RANK[sev]) sev = s;
+  }
+  return { sev, rules: [...new Set(r.findings.map((f) => f.ruleId))].sort(), symbols: r.findings.map((f) => f.symbol) };
+}
+
+test('real chat templates (Llama 2/3/3.1 tools, ChatML, Mistral, Gemma, Qwen2.5 tools, Phi-3, DeepSeek) are clean', async () => {
+  const files = readdirSync(DIR).filter((f) => f.endsWith('.jinja'));
+  assert.ok(files.length >= 9);
+  for (const f of files) {
+    const r = only(await scanPaths([join(DIR, f)]));
+    assert.equal(r.format, 'jinja-template', f);
+    assert.ok(r.findings.every((x) => x.severity === 'low'), `${f}: ${JSON.stringify(r.findings)}`);
+  }
+});
+
+test('every malicious template fixture is critical', async () => {
+  const files = readdirSync(join(DIR, 'malicious')).filter((f) => f.endsWith('.jinja'));
+  assert.ok(files.length >= 15);
+  for (const f of files) {
+    const r = only(await scanPaths([join(DIR, 'malicious', f)]));
+    assert.equal(r.severity, 'critical', `${f}: ${JSON.stringify(r.findings)}`);
+    assert.equal(r.verdict, 'block', f);
+  }
+});
+
+test('obfuscated names are folded to what they spell', () => {
+  const cases: Array<[string, string]> = [
+    ["{{ ''|attr('__cl' ~ 'ass__') }}", '__class__'],
+    ["{{ ''|attr('_'*2 ~ 'class' ~ '_'*2) }}", '__class__'],
+    ["{{ ''|attr('%c%c%s%c%c' % (95, 95, 'class', 95, 95)) }}", '__class__'],
+    ["{{ ''|attr(['__', 'class', '__']|join) }}", '__class__'],
+    ["{{ ''|attr(''.join(['__', 'class', '__'])) }}", '__class__'],
+    ["{{ ''|attr('__ssalc__'[::-1]) }}", '__class__'],
+    ["{{ ''|attr('{}class{}'.format('__', '__')) }}", '__class__'],
+    ["{{ ''|attr('..class..'|replace('.', '_')) }}", '__class__'],
+    ["{{ ''|attr('__CLASS__'|lower) }}", '__class__'],
+    ["{% set a = '__' %}{% set b = a ~ 'globals' ~ a %}{{ lipsum[b] }}", '__globals__'],
+    ["{% set x %}__class__{% endset %}{{ messages[x] }}", '__class__'],
+    ["{% macro u() %}__{% endmacro %}{{ messages[u() ~ 'class' ~ u()] }}", '__class__'],
+  ];
+  for (const [src, name] of cases) {
+    const w = worst(src);
+    assert.equal(w.sev, 'critical', `${src}: ${JSON.stringify(w)}`);
+    assert.ok(w.symbols.includes(name), `${src} should name ${name}: ${JSON.stringify(w.symbols)}`);
+  }
+});
+
+test('direct gadget chains and escapes are critical', () => {
+  for (const src of [
+    '{{ messages.__class__ }}',
+    "{{ messages['__class__'] }}",
+    "{{ ''['\\x5f\\x5fclass\\x5f\\x5f'] }}",
+    "{{ ''['\\u005f\\u005fclass\\u005f\\u005f'] }}",
+    "{{ ''['\\137\\137class\\137\\137'] }}",
+    "{{ ''['\\N{LOW LINE}\\N{LOW LINE}class__'] }}",
+    '{{ lipsum.__globals__.os.popen("id").read() }}',
+    '{{ namespace.__init__.__globals__ }}',
+    '{{ range.__self__ }}',
+    '{{ self._TemplateReference__context }}',
+    '{{ joiner.__init__ }}',
+    '{{ request.application }}',
+    "{{ x.mro() }}",
+    "{{ __import__('os').system('id') }}",
+    "{{ eval('1') }}",
+    "{{ messages|map(attribute='__class__')|list }}",
+    "{{ messages|selectattr('__class__')|list }}",
+    "{{ messages|attr(name) }}",
+    "{{ '{0.__class__}'.format(messages) }}",
+    "{{ config.items() }}",
+    "{% for c in ().__class__.__base__.__subclasses__() %}{% endfor %}",
+  ]) {
+    const w = worst(src);
+    assert.equal(w.sev, 'critical', `${src}: ${JSON.stringify(w)}`);
+  }
+});
+
+test('normal constructs stay clean', () => {
+  for (const src of [
+    "{{ messages|selectattr('role', 'equalto', 'user')|list|length }}",
+    "{{ tools|map(attribute='function')|map(attribute='name')|join(', ') }}",
+    '{% set ns = namespace(found=false) %}{% for m in messages %}{% if m.role == "system" %}{% set ns.found = true %}{% endif %}{% endfor %}',
+    "{{ loop.cycle('a', 'b') if loop is defined }}",
+    "{{ strftime_now('%d %b %Y') }}",
+    '{% for i in range(3) %}{{ i }}{% endfor %}',
+    "{{ message['content'].split('</think>')[-1].lstrip() }}",
+    '{{ messages[loop.index0 + 1].role if messages|length > 1 }}',
+    '{{ (message.content|string).startswith("<tool") }}',
+    '{{ message.tool_calls[0].function.arguments|tojson(indent=2) }}',
+    '{% macro render(t) %}{{ t.name }}{% endmacro %}{% for t in tools %}{{ render(t) }}{% endfor %}',
+    "{{ raise_exception('Only user and assistant roles are supported') }}",
+    '{{ dict(a=1).items()|list }}',
+    'Plain text with __double__ underscores outside code is just text.',
+  ]) {
+    const w = worst(src);
+    assert.ok(RANK[w.sev] <= RANK.low, `${src}: ${JSON.stringify(w)}`);
+  }
+});
+
+test('unknown methods, filters and functions are named (medium at most)', () => {
+  const m = worst('{{ message.content.encode() }}');
+  assert.equal(m.sev, 'medium');
+  assert.ok(m.symbols.includes('.encode()'));
+  const f = worst('{{ message.content|customfilter }}');
+  assert.ok(f.symbols.includes('|customfilter'));
+});
+
+test('a template that does not parse is suspicious (medium), and a payload in it is still critical', () => {
+  const raw = worst('{% raw %}{{ hello }}{% endraw %}');
+  assert.equal(raw.sev, 'medium');
+  assert.deepEqual(raw.rules, ['MG445']);
+  const evil = worst("{% raw %}{% endraw %}{{ cycler.__init__.__globals__.os.popen('id') }}");
+  assert.equal(evil.sev, 'critical');
+});
+
+test('pathological templates are bounded', () => {
+  const deep = `{{ ${'('.repeat(5000)}1${')'.repeat(5000)} }}`;
+  const r = analyzeTemplate(deep);
+  assert.ok(r.findings.length <= 40);
+  const wide = `{% for m in messages %}${'{{ m.content|trim }}'.repeat(20000)}{% endfor %}`;
+  assert.deepEqual(analyzeTemplate(wide).findings, []);
+});
