@@ -277,8 +277,9 @@ test('malformed envelopes and statements are invalid: two signatures, other payl
     { extraSignatures: 1 },
     { payloadType: 'application/json' },
     {
-      editStatement: (st: Record<string, unknown>) =>
-        void (st.predicateType = 'https://slsa.dev/provenance/v1'),
+      editStatement: (st: Record<string, unknown>) => {
+        st.predicateType = 'https://slsa.dev/provenance/v1';
+      },
     },
     {
       editStatement: (st: Record<string, unknown>) => {

@@ -98,27 +98,31 @@ export function readCycloneDx(json: Obj): { models: SbomModel[]; datasets: SbomD
   };
   const models: SbomModel[] = [];
   const datasets: SbomDataset[] = [];
+  const referenced = new Set<Obj>();
   for (const c of all) {
-    if (c.type === 'machine-learning-model') {
-      models.push({
-        name: str(c.name) ?? 'unnamed',
-        licenses: licenses(c),
-        hashes: arr(c.hashes)
-          .filter(isObj)
-          .map((h) => ({ alg: String(h.alg ?? ''), content: String(h.content ?? '').toLowerCase() })),
-      });
-      const params =
-        isObj(c.modelCard) && isObj(c.modelCard.modelParameters) ? c.modelCard.modelParameters : undefined;
-      for (const d of arr(params?.datasets)) {
-        if (!isObj(d)) continue;
-        const ref = str(d.ref);
-        const target = ref ? byRef.get(ref) : d;
-        if (target) datasets.push(...datasetOf(target, 'trainedOn'));
-        else if (ref) datasets.push({ name: ref, sensitive: false, relation: 'trainedOn' });
-      }
-    } else if (c.type === 'data' && !datasets.some((d) => d.name === str(c.name))) {
-      datasets.push(...datasetOf(c, 'data component'));
+    if (c.type !== 'machine-learning-model') continue;
+    models.push({
+      name: str(c.name) ?? 'unnamed',
+      licenses: licenses(c),
+      hashes: arr(c.hashes)
+        .filter(isObj)
+        .map((h) => ({ alg: String(h.alg ?? ''), content: String(h.content ?? '').toLowerCase() })),
+    });
+    const params =
+      isObj(c.modelCard) && isObj(c.modelCard.modelParameters) ? c.modelCard.modelParameters : undefined;
+    for (const d of arr(params?.datasets)) {
+      if (!isObj(d)) continue;
+      const ref = str(d.ref);
+      const target = ref ? byRef.get(ref) : d;
+      if (target) {
+        referenced.add(target);
+        datasets.push(...datasetOf(target, 'trainedOn'));
+      } else if (ref) datasets.push({ name: ref, sensitive: false, relation: 'trainedOn' });
     }
+  }
+  // Data components no model references are still declared datasets of the BOM.
+  for (const c of all) {
+    if (c.type === 'data' && !referenced.has(c)) datasets.push(...datasetOf(c, 'data component'));
   }
   return { models, datasets };
 }
