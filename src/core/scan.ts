@@ -79,7 +79,9 @@ export function exitCodeFor(report: ScanReport): 0 | 1 | 2 {
 async function scanEntry(e: WalkEntry, policy: Readonly<Policy>, now: Date): Promise<FileReport> {
   if (e.kind === 'skipped') {
     const findings: Finding[] = [
-      { ruleId: 'MG008', severity: 'low', score: 0, message: `Not scanned: ${e.why}.`, location: {} },
+      e.incomplete
+        ? { ruleId: 'MG009', severity: 'medium', score: 0, message: `Not scanned: ${e.why}.`, location: {} }
+        : { ruleId: 'MG008', severity: 'low', score: 0, message: `Not scanned: ${e.why}.`, location: {} },
     ];
     return finish(e.relPath, 'other', 0, '', findings, {}, policy, now);
   }

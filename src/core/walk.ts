@@ -3,7 +3,15 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export type WalkEntry =
   | { kind: 'file'; absPath: string; relPath: string; root: string }
-  | { kind: 'skipped'; absPath: string; relPath: string; root: string; why: string };
+  | {
+      kind: 'skipped';
+      absPath: string;
+      relPath: string;
+      root: string;
+      why: string;
+      /** Set when the path could not be examined (an unreadable folder, an I/O error): not clean. */
+      incomplete?: boolean;
+    };
 
 /**
  * Lists the regular files under `root` (or `root` itself when it is a file), sorted, without following
@@ -28,18 +36,46 @@ export async function walk(target: string): Promise<WalkEntry[]> {
   const stack = [abs];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    const names = (await readdir(dir)).sort();
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch (err) {
+      // An unreadable folder may hide models: say so (incomplete) instead of failing the whole scan.
+      out.push(unreadable(dir, abs, err));
+      continue;
+    }
     for (const name of names) {
       const p = join(dir, name);
-      const s = await lstat(p);
+      let s: Awaited<ReturnType<typeof lstat>>;
+      try {
+        s = await lstat(p);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ENOENT') continue; // removed since readdir: not there
+        out.push(unreadable(p, abs, err));
+        continue;
+      }
       if (s.isDirectory()) stack.push(p);
       else {
-        const e = await classify(p, abs, toPosix(relative(abs, p)));
+        const e = await classify(p, abs, toPosix(relative(abs, p))).catch((err: unknown) =>
+          (err as { code?: string }).code === 'ENOENT' ? undefined : unreadable(p, abs, err),
+        );
         if (e) out.push(e);
       }
     }
   }
   return out.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+}
+
+function unreadable(absPath: string, root: string, err: unknown): WalkEntry {
+  const code = (err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err));
+  return {
+    kind: 'skipped',
+    absPath,
+    relPath: toPosix(relative(root, absPath)) || '.',
+    root,
+    why: `a path that could not be read (${code})`,
+    incomplete: true,
+  };
 }
 
 async function classify(absPath: string, root: string, relPath: string): Promise<WalkEntry | undefined> {
