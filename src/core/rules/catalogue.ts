@@ -3,6 +3,7 @@ import { trustRules } from '../trust/rules.js';
 import { onnxRules } from '../formats/onnx/rules.js';
 import { kerasRules } from '../formats/keras/rules.js';
 import { hdf5Rules } from '../formats/hdf5/rules.js';
+import { tensorflowRules } from '../formats/tensorflow/rules.js';
 import { ggufRules } from '../formats/gguf/rules.js';
 import { huggingfaceRules } from '../formats/huggingface/rules.js';
 import { safetensorsRules } from '../formats/safetensors/rules.js';
@@ -16,7 +17,7 @@ import type { Rule } from './rule.js';
  * The rule catalogue: every rule modelgate can report. Each format defines its rules in its own folder
  * (`src/core/formats/<format>/rules.ts`) and lists them here, so this file is the one index of them all.
  */
-const ALL: Rule[] = [...coreRules, ...pickleRules, ...numpyRules, ...safetensorsRules, ...ggufRules, ...templateRules, ...huggingfaceRules, ...onnxRules, ...kerasRules, ...hdf5Rules, ...actionRules, ...trustRules];
+const ALL: Rule[] = [...coreRules, ...pickleRules, ...numpyRules, ...safetensorsRules, ...ggufRules, ...templateRules, ...huggingfaceRules, ...onnxRules, ...kerasRules, ...hdf5Rules, ...tensorflowRules, ...actionRules, ...trustRules];
 
 const byId = new Map<string, Rule>();
 for (const r of ALL) {

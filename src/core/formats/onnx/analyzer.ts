@@ -119,7 +119,13 @@ export function detectOnnx(probe: Probe): Detection | undefined {
     }
     return true;
   });
-  if (!ok || res === 'bad') return undefined;
+  if (!ok || res === 'bad') {
+    // A truncated or damaged .onnx that starts like a model is analysed (and reported malformed) by name.
+    if (probe.ext === '.onnx' && head[0] === 0x08 && (head[1] ?? 0) >= 1 && (head[1] ?? 0) <= 0x7f && ir) {
+      return { format: 'onnx', strength: 'name' };
+    }
+    return undefined;
+  }
   if (ir && (graph || (res === 'truncated' && probe.ext === '.onnx' && head.length >= 1024)))
     return { format: 'onnx', strength: 'structure' };
   return undefined;
