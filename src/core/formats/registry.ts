@@ -9,6 +9,10 @@ import { lfsAnalyzer } from './lfs/analyzer.js';
 import { onnxAnalyzer } from './onnx/analyzer.js';
 import { pickleAnalyzer } from './pickle/analyzer.js';
 import { numpyAnalyzer } from './numpy/analyzer.js';
+import { pytorchLegacyAnalyzer } from './pytorch/legacy.js';
+import { compressedAnalyzer, unsupportedArchiveAnalyzer } from './archive/compressed.js';
+import { tarAnalyzer } from './archive/tar.js';
+import { zipAnalyzer } from './zip/flavors.js';
 import { hdf5Analyzer } from './hdf5/analyzer.js';
 import { kerasMetadataAnalyzer, savedModelAnalyzer } from './tensorflow/analyzer.js';
 import { safetensorsAnalyzer } from './safetensors/analyzer.js';
@@ -19,4 +23,4 @@ import { safetensorsIndexAnalyzer } from './safetensors/index.js';
  * `src/core/formats/<format>/` with its analyzer and rules, add the analyzer here and its rules to
  * `src/core/rules/catalogue.ts`.
  */
-export const ANALYZERS: readonly Analyzer[] = [pickleAnalyzer, numpyAnalyzer, onnxAnalyzer, hdf5Analyzer, savedModelAnalyzer, kerasMetadataAnalyzer, safetensorsAnalyzer, ggufAnalyzer, lfsAnalyzer, safetensorsIndexAnalyzer, hfConfigAnalyzer, jinjaTemplateAnalyzer, pythonSourceAnalyzer];
+export const ANALYZERS: readonly Analyzer[] = [pickleAnalyzer, numpyAnalyzer, pytorchLegacyAnalyzer, zipAnalyzer, compressedAnalyzer, tarAnalyzer, unsupportedArchiveAnalyzer, onnxAnalyzer, hdf5Analyzer, savedModelAnalyzer, kerasMetadataAnalyzer, safetensorsAnalyzer, ggufAnalyzer, lfsAnalyzer, safetensorsIndexAnalyzer, hfConfigAnalyzer, jinjaTemplateAnalyzer, pythonSourceAnalyzer];

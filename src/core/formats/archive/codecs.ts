@@ -1,0 +1,174 @@
+// Streaming decoders for the compression formats modelgate unwraps, and the budget wrapper every decoded
+// stream goes through. Each decoder takes the compressed bytes as an async iterable and yields the decoded
+// bytes chunk by chunk, so nothing is held whole in memory.
+//
+// Codec choices (Node 20 has deflate/zlib/gzip/brotli only):
+//   - deflate, zlib, gzip: node:zlib streaming transforms.
+//   - bzip2: `unbzip2-stream` (pure JS, streaming; the de-facto bzip2 stream decoder on npm).
+//   - xz: `xz-decompress` (xz-embedded compiled to WASM, shipped inside the package; streaming Web streams).
+//   - lzma (the legacy "alone" format Python's lzma.FORMAT_ALONE and joblib's `.lzma` write): our own
+//     streaming LZMA decoder in ./lzma.ts (no well-kept streaming package exists; the ones on npm decode a
+//     whole buffer, which a bomb turns into an out-of-memory crash).
+//   - lz4 frame: our own streaming decoder in ./lz4.ts (the format is a few dozen lines; the npm
+//     packages are either native or whole-buffer).
+//   - zstd: `fzstd` (pure JS, streaming, by the author of fflate).
+import { Readable, type Transform } from 'node:stream';
+import zlib from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import type { AnalysisContext } from '../../context.js';
+import { BudgetExceededError } from '../../limits.js';
+import { decodeLz4Frame } from './lz4.js';
+import { decodeLzmaAlone } from './lzma.js';
+
+export type Codec = 'deflate-raw' | 'zlib' | 'gzip' | 'bzip2' | 'xz' | 'lzma' | 'lz4' | 'zstd';
+
+/** Decodes `input` with `codec`, yielding decoded chunks. */
+export function decode(codec: Codec, input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  switch (codec) {
+    case 'deflate-raw':
+      return viaTransform(input, zlib.createInflateRaw());
+    case 'zlib':
+      return viaTransform(input, zlib.createInflate());
+    case 'gzip':
+      return viaTransform(input, zlib.createGunzip());
+    case 'bzip2':
+      return bunzip2(input);
+    case 'xz':
+      return unxz(input);
+    case 'lzma':
+      return decodeLzmaAlone(input);
+    case 'lz4':
+      return decodeLz4Frame(input);
+    case 'zstd':
+      return unzstd(input);
+  }
+}
+
+async function* viaTransform(input: AsyncIterable<Uint8Array>, t: Transform): AsyncIterable<Uint8Array> {
+  const src = Readable.from(input, { objectMode: false });
+  src.on('error', (e) => t.destroy(e));
+  src.pipe(t);
+  try {
+    for await (const chunk of t) yield chunk as Uint8Array;
+  } finally {
+    src.destroy();
+    t.destroy();
+  }
+}
+
+async function* bunzip2(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  const mod = (await import('unbzip2-stream')) as unknown as { default: () => Transform };
+  yield* viaTransform(input, mod.default());
+}
+
+async function* unxz(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  const { XzReadableStream } = (await import('xz-decompress')) as unknown as {
+    XzReadableStream: new (s: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
+  };
+  const it = input[Symbol.asyncIterator]();
+  const inStream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const r = await it.next();
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
+  const reader = new XzReadableStream(inStream).getReader();
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function* unzstd(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  let out: Uint8Array[] = [];
+  const d = new ZstdDecompress((data) => {
+    out.push(data);
+  });
+  let sawInput = false;
+  for await (const chunk of input) {
+    sawInput = true;
+    // Feed in slices so that one push never produces an unbounded amount of output before we can yield.
+    for (let p = 0; p < chunk.length; p += 64 * 1024) {
+      d.push(chunk.subarray(p, Math.min(chunk.length, p + 64 * 1024)));
+      if (out.length > 0) {
+        const o = out;
+        out = [];
+        yield* o;
+      }
+    }
+  }
+  if (sawInput) d.push(new Uint8Array(0), true);
+  yield* out;
+}
+
+/** Past this many decoded bytes the ratio check applies (small, highly compressible data is fine). */
+export const RATIO_FLOOR = 16 * 2 ** 20;
+
+export interface BoundOptions {
+  /** Where the stream sits, for the bomb finding (relative to ctx). */
+  member?: string;
+  /** Compressed size when known upfront (zip members); otherwise the bytes read from `counter`. */
+  compressedSize?: number;
+  /** Live count of compressed bytes consumed so far (for streams whose size is unknown). */
+  counter?: { n: number };
+  /** Called with the decoded byte count at the end. */
+  onEnd?: (decoded: number) => void;
+  /** Called with each decoded chunk (CRC checks). */
+  onChunk?: (chunk: Uint8Array) => void;
+}
+
+/**
+ * Charges decoded bytes to the file's maxDecompressedBytes budget and enforces maxCompressionRatio. A bomb
+ * is reported (MG210) and stops this stream with a BudgetExceededError (the engine's MG001, incomplete).
+ */
+export async function* bounded(
+  ctx: AnalysisContext,
+  input: AsyncIterable<Uint8Array>,
+  opts: BoundOptions,
+): AsyncIterable<Uint8Array> {
+  let out = 0;
+  const ratio = ctx.limits.maxCompressionRatio;
+  for await (const chunk of input) {
+    out += chunk.length;
+    const compressed = opts.compressedSize ?? opts.counter?.n ?? 0;
+    if (out > RATIO_FLOOR && out > Math.max(1, compressed) * ratio) {
+      const msg = `Decompression bomb: ${out} bytes decoded from ${compressed} compressed bytes (ratio over ${ratio}); decoding stopped.`;
+      ctx.report('MG210', msg, opts.member ? { member: opts.member } : {});
+      throw new BudgetExceededError('maxCompressionRatio', `${out} / ${compressed} > ${ratio}`);
+    }
+    try {
+      ctx.budget.consume('maxDecompressedBytes', chunk.length);
+    } catch (err) {
+      ctx.report(
+        'MG210',
+        `Decompressed content exceeds the budget of ${ctx.limits.maxDecompressedBytes} bytes; decoding stopped.`,
+        opts.member ? { member: opts.member } : {},
+      );
+      throw err;
+    }
+    ctx.budget.checkTime();
+    opts.onChunk?.(chunk);
+    yield chunk;
+  }
+  opts.onEnd?.(out);
+}
+
+/** Wraps an input iterable, counting the bytes that pass. */
+export async function* counting(
+  input: AsyncIterable<Uint8Array>,
+  counter: { n: number },
+): AsyncIterable<Uint8Array> {
+  for await (const c of input) {
+    counter.n += c.length;
+    yield c;
+  }
+}

@@ -1,0 +1,68 @@
+// The one place where the PyTorch analyzers call the pickle engine (../pickle): scan one pickle stream
+// from a reader's position, get its STOP value and persistent ids as plain data. Errors never escape:
+// budgets become MG001 and anything else MG003 on the member's context.
+import { AnalysisContext, type FileState, type NestedScanner } from '../../context.js';
+import { BudgetExceededError } from '../../limits.js';
+import type { ByteReader } from '../../reader.js';
+import { type PickleScanOptions, scanPickle } from '../pickle/index.js';
+import type { PlainValue } from '../pickle/values.js';
+
+export interface PickleOutcome {
+  /** False when the stream could not be scanned to its STOP (malformed, budget). */
+  ok: boolean;
+  value: PlainValue | undefined;
+  persistentIds: PlainValue[];
+  /** Absolute offset just past the STOP opcode (or where scanning stopped). */
+  endOffset: number;
+}
+
+/** Scans one pickle stream at the reader's position; `ctx` is the context findings belong to. */
+export async function scanOnePickle(
+  ctx: AnalysisContext,
+  reader: ByteReader,
+  opts: PickleScanOptions = {},
+): Promise<PickleOutcome> {
+  const start = reader.pos;
+  try {
+    const r = await scanPickle(ctx, reader, { ...opts, allStreams: false });
+    return {
+      ok: r.broken === undefined,
+      value: r.value,
+      persistentIds: r.persistentIds.map((p) => p.pid),
+      endOffset: r.endOffset,
+    };
+  } catch (err) {
+    if (err instanceof BudgetExceededError) ctx.budgetExceeded(err, { offset: start });
+    else {
+      const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      ctx.report('MG003', `pickle analysis failed: ${msg}`, { offset: start });
+    }
+    return { ok: false, value: undefined, persistentIds: [], endOffset: reader.pos };
+  }
+}
+
+/**
+ * A view of `ctx` whose allowlist also holds `extra` exact globals (TorchScript class types, which the
+ * TorchScript unpickler resolves against the archive's own code, never as Python imports). Findings go
+ * to the same file.
+ */
+export function withExtraGlobals(
+  ctx: AnalysisContext,
+  extra: ReadonlyArray<{ module: string; name: string }>,
+): AnalysisContext {
+  if (extra.length === 0) return ctx;
+  const file = ctx.file;
+  const settings = { ...file.settings, allowGlobals: [...file.settings.allowGlobals, ...extra] };
+  const view = Object.create(file, { settings: { value: settings } }) as FileState;
+  // Hand the same sink to the view: findings, facts and format writes land on the real FileState.
+  Object.defineProperty(view, 'format', {
+    get: () => file.format,
+    set: (v) => {
+      file.format = v;
+    },
+  });
+  view.add = (f) => file.add(f);
+  // The engine's nested scanner of the original context (kept private by AnalysisContext).
+  const nested = (ctx as unknown as { nested: NestedScanner }).nested;
+  return new AnalysisContext(view, ctx.source, ctx.memberChain, ctx.depth, nested);
+}

@@ -1,0 +1,17 @@
+// The zip flavor table (see ./analyzer.ts for the contract). First match wins; add a flavor with one line.
+
+import { kerasZipFlavor } from '../keras/flavor.js';
+import { pytorchZipFlavor, torchPackageFlavor, torchscriptFlavor } from '../pytorch/zip.js';
+import { makeZipAnalyzer, plainZip, type ZipFlavor } from './analyzer.js';
+import { npzFlavor } from './npz.js';
+
+export const ZIP_FLAVORS: ZipFlavor[] = [
+  torchscriptFlavor, // TorchScript (constants.pkl / bytecode.pkl) before the checkpoint: both have data.pkl
+  pytorchZipFlavor,
+  torchPackageFlavor,
+  npzFlavor,
+  kerasZipFlavor, // Keras v3 `.keras` (src/core/formats/keras/)
+  plainZip,
+];
+
+export const zipAnalyzer = makeZipAnalyzer(() => ZIP_FLAVORS);
