@@ -41,7 +41,10 @@ test('benign GGUF files (every common chat template style, big-endian, v1, vocab
     assert.equal(f.verdict, 'pass', n);
   }
   const named = await scan('benign/named_templates.gguf');
-  assert.deepEqual(named.facts?.['gguf.templates'], ['tokenizer.chat_template', 'tokenizer.chat_template.tool_use']);
+  assert.deepEqual(named.facts?.['gguf.templates'], [
+    'tokenizer.chat_template',
+    'tokenizer.chat_template.tool_use',
+  ]);
   const be = await scan('benign/big_endian.gguf');
   assert.equal(be.facts?.['gguf.endianness'], 'big');
   assert.equal(be.facts?.['gguf.tensors'], 3);
@@ -49,17 +52,33 @@ test('benign GGUF files (every common chat template style, big-endian, v1, vocab
 });
 
 test('the chat template of every SSTI fixture is critical, with the key and the name as the location', async () => {
-  for (const n of ['cve_2024_34359', 'self_globals', 'cycler_globals', 'lipsum_attr_concat', 'format_chars', 'reversed_repeat']) {
+  for (const n of [
+    'cve_2024_34359',
+    'self_globals',
+    'cycler_globals',
+    'lipsum_attr_concat',
+    'format_chars',
+    'reversed_repeat',
+  ]) {
     const f = await scan(`malicious/ssti_${n}.gguf`);
     assert.equal(f.verdict, 'block', n);
     assert.equal(f.severity, 'critical', n);
     const crit = f.findings.filter((x) => x.severity === 'critical');
     assert.ok(crit.length > 0, n);
-    assert.ok(crit.every((x) => x.location.symbol?.startsWith('tokenizer.chat_template:')), n);
-    assert.ok(crit.every((x) => typeof x.location.offset === 'number'), n);
+    assert.ok(
+      crit.every((x) => x.location.symbol?.startsWith('tokenizer.chat_template:')),
+      n,
+    );
+    assert.ok(
+      crit.every((x) => typeof x.location.offset === 'number'),
+      n,
+    );
   }
   const cve = await scan('malicious/ssti_cve_2024_34359.gguf');
-  assert.ok(ruleIds(cve).includes('MG445'), 'the hf parser rejects ().__class__: parse failure is reported too');
+  assert.ok(
+    ruleIds(cve).includes('MG445'),
+    'the hf parser rejects ().__class__: parse failure is reported too',
+  );
   assert.ok(symbols(cve, 'MG440').includes('tokenizer.chat_template:__subclasses__'));
   const obf = await scan('malicious/ssti_format_chars.gguf');
   assert.ok(symbols(obf, 'MG441').includes('tokenizer.chat_template:__class__'));
@@ -89,10 +108,15 @@ test('alignment, misaligned, overlapping and out-of-file tensors', async () => {
   assert.ok(ruleIds(mis).includes('MG422'));
   assert.deepEqual(symbols(mis, 'MG422'), ['blk.0.attn_q.weight']);
   const ov = await scan('malicious/overlap.gguf');
-  assert.ok(ov.findings.some((x) => x.ruleId === 'MG424' && x.severity === 'high' && /overlaps/.test(x.message)));
+  assert.ok(
+    ov.findings.some((x) => x.ruleId === 'MG424' && x.severity === 'high' && /overlaps/.test(x.message)),
+  );
   const oof = await scan('malicious/out_of_file.gguf');
   assert.deepEqual(ruleIds(oof), ['MG423']);
-  assert.deepEqual(ruleIds(await scan('malicious/dims_overflow.gguf')).filter((r) => r !== 'MG428'), ['MG423']);
+  assert.deepEqual(
+    ruleIds(await scan('malicious/dims_overflow.gguf')).filter((r) => r !== 'MG428'),
+    ['MG423'],
+  );
   for (const n of ['bad_alignment', 'misaligned_tensor', 'overlap', 'out_of_file', 'dims_overflow']) {
     assert.equal((await scan(`malicious/${n}.gguf`)).verdict, 'block', n);
   }

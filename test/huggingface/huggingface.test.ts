@@ -80,7 +80,10 @@ test('Python with no model next to it is ordinary code: no finding', async () =>
 
 test('class references resolve to files', () => {
   assert.deepEqual(resolveClassReference('modeling_x.XModel'), { file: 'modeling_x.py' });
-  assert.deepEqual(resolveClassReference('org/repo--modeling_x.XModel'), { repo: 'org/repo', file: 'modeling_x.py' });
+  assert.deepEqual(resolveClassReference('org/repo--modeling_x.XModel'), {
+    repo: 'org/repo',
+    file: 'modeling_x.py',
+  });
   assert.ok(resolveClassReference('NoDot').problem);
   assert.ok(resolveClassReference('../x.Y').problem);
 });
@@ -89,7 +92,7 @@ test('python scanner: aliases, from-imports, strings and comments', () => {
   const src = [
     'from os import system as run_it',
     'import importlib',
-    "x = 'os.system(\"no\")'  # eval(1)",
+    'x = \'os.system("no")\'  # eval(1)',
     'run_it("echo hi")',
     "importlib.import_module('socket')",
     '"""',
@@ -103,7 +106,10 @@ test('python scanner: aliases, from-imports, strings and comments', () => {
 
 test('config JSON with duplicate keys or trust_remote_code set', async (t) => {
   const dir = tempDir((fn) => t.after(fn));
-  writeFileSync(join(dir, 'config.json'), '{"model_type": "llama", "auto_map": {}, "auto_map": {"AutoModel": "m.M"}}');
+  writeFileSync(
+    join(dir, 'config.json'),
+    '{"model_type": "llama", "auto_map": {}, "auto_map": {"AutoModel": "m.M"}}',
+  );
   const [f] = (await scanPaths([join(dir, 'config.json')])).files;
   assert.ok(ruleIds(f!).includes('MG401'));
   assert.ok(ruleIds(f!).includes('MG460'));

@@ -12,13 +12,27 @@ const RANK = { none: 0, low: 1, medium: 2, high: 3, critical: 4 } as const;
 function worst(src: string): { sev: keyof typeof RANK; rules: string[]; symbols: string[] } {
   const r = analyzeTemplate(src);
   const sevOf = (id: string, s?: keyof typeof RANK): keyof typeof RANK =>
-    s ?? ({ MG440: 'critical', MG441: 'critical', MG442: 'high', MG443: 'high', MG444: 'medium', MG445: 'medium' } as const)[id as 'MG440'];
+    s ??
+    (
+      {
+        MG440: 'critical',
+        MG441: 'critical',
+        MG442: 'high',
+        MG443: 'high',
+        MG444: 'medium',
+        MG445: 'medium',
+      } as const
+    )[id as 'MG440'];
   let sev: keyof typeof RANK = 'none';
   for (const f of r.findings) {
     const s = sevOf(f.ruleId, f.severity as keyof typeof RANK | undefined);
     if (RANK[s] > RANK[sev]) sev = s;
   }
-  return { sev, rules: [...new Set(r.findings.map((f) => f.ruleId))].sort(), symbols: r.findings.map((f) => f.symbol) };
+  return {
+    sev,
+    rules: [...new Set(r.findings.map((f) => f.ruleId))].sort(),
+    symbols: r.findings.map((f) => f.symbol),
+  };
 }
 
 test('real chat templates (Llama 2/3/3.1 tools, ChatML, Mistral, Gemma, Qwen2.5 tools, Phi-3, DeepSeek) are clean', async () => {
@@ -27,7 +41,10 @@ test('real chat templates (Llama 2/3/3.1 tools, ChatML, Mistral, Gemma, Qwen2.5 
   for (const f of files) {
     const r = only(await scanPaths([join(DIR, f)]));
     assert.equal(r.format, 'jinja-template', f);
-    assert.ok(r.findings.every((x) => x.severity === 'low'), `${f}: ${JSON.stringify(r.findings)}`);
+    assert.ok(
+      r.findings.every((x) => x.severity === 'low'),
+      `${f}: ${JSON.stringify(r.findings)}`,
+    );
   }
 });
 
@@ -53,7 +70,7 @@ test('obfuscated names are folded to what they spell', () => {
     ["{{ ''|attr('..class..'|replace('.', '_')) }}", '__class__'],
     ["{{ ''|attr('__CLASS__'|lower) }}", '__class__'],
     ["{% set a = '__' %}{% set b = a ~ 'globals' ~ a %}{{ lipsum[b] }}", '__globals__'],
-    ["{% set x %}__class__{% endset %}{{ messages[x] }}", '__class__'],
+    ['{% set x %}__class__{% endset %}{{ messages[x] }}', '__class__'],
     ["{% macro u() %}__{% endmacro %}{{ messages[u() ~ 'class' ~ u()] }}", '__class__'],
   ];
   for (const [src, name] of cases) {
@@ -77,15 +94,15 @@ test('direct gadget chains and escapes are critical', () => {
     '{{ self._TemplateReference__context }}',
     '{{ joiner.__init__ }}',
     '{{ request.application }}',
-    "{{ x.mro() }}",
+    '{{ x.mro() }}',
     "{{ __import__('os').system('id') }}",
     "{{ eval('1') }}",
     "{{ messages|map(attribute='__class__')|list }}",
     "{{ messages|selectattr('__class__')|list }}",
-    "{{ messages|attr(name) }}",
+    '{{ messages|attr(name) }}',
     "{{ '{0.__class__}'.format(messages) }}",
-    "{{ config.items() }}",
-    "{% for c in ().__class__.__base__.__subclasses__() %}{% endfor %}",
+    '{{ config.items() }}',
+    '{% for c in ().__class__.__base__.__subclasses__() %}{% endfor %}',
   ]) {
     const w = worst(src);
     assert.equal(w.sev, 'critical', `${src}: ${JSON.stringify(w)}`);

@@ -133,7 +133,8 @@ class Parser {
 
   private count(): void {
     this.values++;
-    if (this.values > this.maxValues) throw new JsonLimitError('maxValues', `more than ${this.maxValues} values`);
+    if (this.values > this.maxValues)
+      throw new JsonLimitError('maxValues', `more than ${this.maxValues} values`);
     if ((this.values & 0xfff) === 0) this.opts.onProgress?.();
   }
 
@@ -155,7 +156,10 @@ class Parser {
         return this.literal('null', null);
       default:
         if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number(path);
-        throw new JsonSyntaxError(c === undefined ? 'unexpected end' : `unexpected character ${JSON.stringify(c)}`, this.pos);
+        throw new JsonSyntaxError(
+          c === undefined ? 'unexpected end' : `unexpected character ${JSON.stringify(c)}`,
+          this.pos,
+        );
     }
   }
 

@@ -144,7 +144,10 @@ class GgufReader {
       // A claim within reach of the file size is most likely a truncated file; one far beyond it (or near
       // the 2^32/2^64 wrap-around) is the overflow pattern of the ggml CVEs.
       if (need <= 1n << 32n && need <= 16n * BigInt(Math.max(this.size, 1))) {
-        this.ctx.malformed(`GGUF file ends inside ${what} (${count} claimed, ${rest} byte(s) left): truncated.`, { offset: at });
+        this.ctx.malformed(
+          `GGUF file ends inside ${what} (${count} claimed, ${rest} byte(s) left): truncated.`,
+          { offset: at },
+        );
         throw new Stop();
       }
       this.ctx.report(
@@ -159,7 +162,10 @@ class GgufReader {
   }
 
   /** Reads a string, keeping at most `keep` bytes of it (skipping the rest); undefined when longer. */
-  async string(what: string, keep: number): Promise<{ text: string | undefined; length: number; valid: boolean }> {
+  async string(
+    what: string,
+    keep: number,
+  ): Promise<{ text: string | undefined; length: number; valid: boolean }> {
     const at = this.pos;
     const len = this.bound(await this.count(`${what} length`), 1, `${what} length`, at);
     if (len > keep) {
@@ -206,7 +212,9 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
     g.version = be;
     g.bigEndian = true;
   } else {
-    ctx.malformed(`Unsupported GGUF version ${le >>> 0} (readers know 1 to 3); the file was not analysed.`, { offset: 4 });
+    ctx.malformed(`Unsupported GGUF version ${le >>> 0} (readers know 1 to 3); the file was not analysed.`, {
+      offset: 4,
+    });
     return;
   }
   ctx.fact('gguf.version', g.version);
@@ -228,10 +236,14 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
   const kvCount = g.bound(kvCountRaw, minKv, 'metadata count', 8 + (v1 ? 4 : 8));
   const tensorCount = g.bound(tensorCountRaw, minTensor, 'tensor count', 8);
   if (tensorCount * minTensor + kvCount * minKv > g.remaining) {
-    ctx.report('MG420', `GGUF claims ${tensorCount} tensors and ${kvCount} metadata pairs, more than the file can hold.`, {
-      offset: 8,
-      symbol: 'header counts',
-    });
+    ctx.report(
+      'MG420',
+      `GGUF claims ${tensorCount} tensors and ${kvCount} metadata pairs, more than the file can hold.`,
+      {
+        offset: 8,
+        symbol: 'header counts',
+      },
+    );
     ctx.malformed('GGUF counts exceed the file; not analysed further.', { offset: 8 });
     return;
   }
@@ -265,7 +277,8 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
       });
     } else kv.set(name, { type, value, offset: valueAt });
     if (type === GGUF_VALUE.STRING && typeof value === 'string') {
-      if (templateKey || (/\{[{%]/.test(value) && /[}%]\}/.test(value))) templates.push({ key: name, text: value, offset: valueAt });
+      if (templateKey || (/\{[{%]/.test(value) && /[}%]\}/.test(value)))
+        templates.push({ key: name, text: value, offset: valueAt });
     }
   }
 
@@ -273,7 +286,8 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   const al = kv.get('general.alignment');
   if (al) {
-    const v = typeof al.value === 'bigint' ? Number(al.value) : typeof al.value === 'number' ? al.value : Number.NaN;
+    const v =
+      typeof al.value === 'bigint' ? Number(al.value) : typeof al.value === 'number' ? al.value : Number.NaN;
     if (al.type !== GGUF_VALUE.UINT32 || !Number.isInteger(v) || v <= 0 || (v & (v - 1)) !== 0) {
       ctx.report(
         'MG421',
@@ -298,28 +312,50 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
     const name = nm.text ?? `#${i}`;
     const sym = printable(name, 120);
     if (nm.text === undefined || nm.length >= GGML_MAX_NAME || !nm.valid) {
-      ctx.report('MG426', `Tensor #${i} has a name of ${nm.length} bytes${nm.valid ? '' : ' (not valid UTF-8)'}; ggml allows at most ${GGML_MAX_NAME - 1}.`, {
+      ctx.report(
+        'MG426',
+        `Tensor #${i} has a name of ${nm.length} bytes${nm.valid ? '' : ' (not valid UTF-8)'}; ggml allows at most ${GGML_MAX_NAME - 1}.`,
+        {
+          offset: at,
+          symbol: sym,
+        },
+      );
+    }
+    if (names.has(name))
+      ctx.report('MG425', `Tensor name ${printable(name, 80)} appears more than once.`, {
         offset: at,
         symbol: sym,
       });
-    }
-    if (names.has(name)) ctx.report('MG425', `Tensor name ${printable(name, 80)} appears more than once.`, { offset: at, symbol: sym });
     names.add(name);
     const nDims = await g.u32('tensor n_dims');
     if (nDims > GGML_MAX_DIMS) {
       g.bound(BigInt(nDims), v1 ? 4 : 8, `n_dims of tensor ${sym}`, at);
-      ctx.report('MG426', `Tensor ${printable(name, 80)} has ${nDims} dimensions; ggml allows at most ${GGML_MAX_DIMS}.`, {
+      ctx.report(
+        'MG426',
+        `Tensor ${printable(name, 80)} has ${nDims} dimensions; ggml allows at most ${GGML_MAX_DIMS}.`,
+        {
+          offset: at,
+          symbol: sym,
+        },
+      );
+      ctx.malformed('GGUF tensor table cannot be trusted past a tensor with too many dimensions.', {
         offset: at,
-        symbol: sym,
       });
-      ctx.malformed('GGUF tensor table cannot be trusted past a tensor with too many dimensions.', { offset: at });
       throw new Stop();
     }
     const dims: bigint[] = [];
-    for (let d = 0; d < nDims; d++) dims.push(v1 ? BigInt(await g.u32('a tensor dimension')) : await g.u64('a tensor dimension'));
+    for (let d = 0; d < nDims; d++)
+      dims.push(v1 ? BigInt(await g.u32('a tensor dimension')) : await g.u64('a tensor dimension'));
     const type = await g.u32('tensor type');
     const offset = await g.u64('tensor offset');
-    tensors.push({ name, type, dims, offset, nbytes: tensorBytes(ctx, name, type, dims, at), infoOffset: at });
+    tensors.push({
+      name,
+      type,
+      dims,
+      offset,
+      nbytes: tensorBytes(ctx, name, type, dims, at),
+      infoOffset: at,
+    });
   }
 
   // ----- layout -----
@@ -331,16 +367,29 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
   let reported = 0;
   const limited = (rule: string, msg: string, t: TensorInfo, severity?: 'medium'): void => {
     if (reported++ < 50)
-      ctx.report(rule, msg, { offset: t.infoOffset, symbol: printable(t.name, 120) }, severity ? { severity, score: 30 } : {});
+      ctx.report(
+        rule,
+        msg,
+        { offset: t.infoOffset, symbol: printable(t.name, 120) },
+        severity ? { severity, score: 30 } : {},
+      );
   };
   for (const t of tensors) {
     const nm = printable(t.name, 80);
     if (t.offset % BigInt(alignment) !== 0n)
-      limited('MG422', `Tensor ${nm} starts at data offset ${t.offset}, not a multiple of the alignment ${alignment}.`, t);
+      limited(
+        'MG422',
+        `Tensor ${nm} starts at data offset ${t.offset}, not a multiple of the alignment ${alignment}.`,
+        t,
+      );
     if (t.nbytes === undefined) continue;
     const end = dataStart + t.offset + t.nbytes;
     if (end > fileLen)
-      limited('MG423', `Tensor ${nm} spans file bytes [${dataStart + t.offset}, ${end}), past the end of the file (${size} bytes).`, t);
+      limited(
+        'MG423',
+        `Tensor ${nm} spans file bytes [${dataStart + t.offset}, ${end}), past the end of the file (${size} bytes).`,
+        t,
+      );
     if (t.offset !== expected)
       limited(
         'MG424',
@@ -350,13 +399,19 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
       );
     expected = alignUp(expected + t.nbytes, BigInt(alignment));
   }
-  const sorted = tensors.filter((t) => t.nbytes !== undefined).sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+  const sorted = tensors
+    .filter((t) => t.nbytes !== undefined)
+    .sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
   let maxEnd = 0n;
   let maxName = '';
   for (const t of sorted) {
     const end = t.offset + t.nbytes!;
     if (t.offset < maxEnd && t.nbytes! > 0n)
-      limited('MG424', `Tensor ${printable(t.name, 80)} [${t.offset}, ${end}) overlaps tensor ${printable(maxName, 80)} (ends at ${maxEnd}).`, t);
+      limited(
+        'MG424',
+        `Tensor ${printable(t.name, 80)} [${t.offset}, ${end}) overlaps tensor ${printable(maxName, 80)} (ends at ${maxEnd}).`,
+        t,
+      );
     if (end > maxEnd) {
       maxEnd = end;
       maxName = t.name;
@@ -387,9 +442,16 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
 
   for (const t of templates) {
     ctx.checkTime();
-    reportTemplate(ctx, t.text, `GGUF metadata ${printable(t.key, 80)}`, { offset: t.offset, symbol: printable(t.key, 80) });
+    reportTemplate(ctx, t.text, `GGUF metadata ${printable(t.key, 80)}`, {
+      offset: t.offset,
+      symbol: printable(t.key, 80),
+    });
   }
-  if (templates.length > 0) ctx.fact('gguf.templates', templates.map((t) => printable(t.key, 80)));
+  if (templates.length > 0)
+    ctx.fact(
+      'gguf.templates',
+      templates.map((t) => printable(t.key, 80)),
+    );
 }
 
 async function readValue(
@@ -406,7 +468,11 @@ async function readValue(
   if (type in GGUF_FIXED_SIZE) {
     const v = await g.fixed(type);
     if (type === GGUF_VALUE.BOOL && v !== 0 && v !== 1)
-      ctx.report('MG427', `Metadata ${printable(key, 80)} is a BOOL with value ${v} (only 0 and 1 are valid).`, { offset: at, symbol: sym });
+      ctx.report(
+        'MG427',
+        `Metadata ${printable(key, 80)} is a BOOL with value ${v} (only 0 and 1 are valid).`,
+        { offset: at, symbol: sym },
+      );
     return type === GGUF_VALUE.BOOL ? v === 1 : v;
   }
   if (type === GGUF_VALUE.STRING) {
@@ -419,17 +485,34 @@ async function readValue(
   }
   if (type === GGUF_VALUE.ARRAY) {
     if (depth >= 8) {
-      ctx.report('MG420', `Metadata ${printable(key, 80)} nests arrays more than 8 deep.`, { offset: at, symbol: sym });
+      ctx.report('MG420', `Metadata ${printable(key, 80)} nests arrays more than 8 deep.`, {
+        offset: at,
+        symbol: sym,
+      });
       ctx.malformed('GGUF arrays nested too deep; not analysed further.', { offset: at });
       throw new Stop();
     }
     const elemType = await g.u32('an array element type');
-    const unit = elemType in GGUF_FIXED_SIZE ? GGUF_FIXED_SIZE[elemType]! : elemType === GGUF_VALUE.STRING ? (g.version === 1 ? 4 : 8) : elemType === GGUF_VALUE.ARRAY ? (g.version === 1 ? 8 : 12) : 1;
+    const unit =
+      elemType in GGUF_FIXED_SIZE
+        ? GGUF_FIXED_SIZE[elemType]!
+        : elemType === GGUF_VALUE.STRING
+          ? g.version === 1
+            ? 4
+            : 8
+          : elemType === GGUF_VALUE.ARRAY
+            ? g.version === 1
+              ? 8
+              : 12
+            : 1;
     if (!(elemType in GGUF_FIXED_SIZE) && elemType !== GGUF_VALUE.STRING && elemType !== GGUF_VALUE.ARRAY) {
-      ctx.malformed(`Metadata ${printable(key, 80)} is an array of unknown type ${elemType}; not analysed further.`, {
-        offset: at,
-        symbol: sym,
-      });
+      ctx.malformed(
+        `Metadata ${printable(key, 80)} is an array of unknown type ${elemType}; not analysed further.`,
+        {
+          offset: at,
+          symbol: sym,
+        },
+      );
       throw new Stop();
     }
     const n = g.bound(await g.count(`array length of ${sym}`), unit, `array length of ${sym}`, at);
@@ -438,7 +521,10 @@ async function readValue(
         for (let i = 0; i < n; i++) {
           const v = await g.fixed(elemType);
           if (v !== 0 && v !== 1) {
-            ctx.report('MG427', `Metadata ${printable(key, 80)}[${i}] is a BOOL with value ${v}.`, { offset: at, symbol: sym });
+            ctx.report('MG427', `Metadata ${printable(key, 80)}[${i}] is a BOOL with value ${v}.`, {
+              offset: at,
+              symbol: sym,
+            });
             await g.skipExact(n - i - 1, 'a BOOL array');
             break;
           }
@@ -464,12 +550,22 @@ async function readValue(
   throw new Stop();
 }
 
-function tensorBytes(ctx: AnalysisContext, name: string, type: number, dims: bigint[], at: number): bigint | undefined {
+function tensorBytes(
+  ctx: AnalysisContext,
+  name: string,
+  type: number,
+  dims: bigint[],
+  at: number,
+): bigint | undefined {
   const nm = printable(name, 80);
   const loc = { offset: at, symbol: printable(name, 120) };
   const t = GGML_TYPES.get(type);
   if (!t) {
-    ctx.report('MG426', `Tensor ${nm} has ${GGML_REMOVED_TYPES.has(type) ? 'removed' : 'unknown'} ggml type ${type}.`, loc);
+    ctx.report(
+      'MG426',
+      `Tensor ${nm} has ${GGML_REMOVED_TYPES.has(type) ? 'removed' : 'unknown'} ggml type ${type}.`,
+      loc,
+    );
     return undefined;
   }
   let n = 1n;
@@ -480,13 +576,21 @@ function tensorBytes(ctx: AnalysisContext, name: string, type: number, dims: big
     }
     n *= d;
     if (n > INT64_MAX) {
-      ctx.report('MG423', `Tensor ${nm} dimensions [${dims.join(', ')}] overflow int64 (the element count wraps in C readers).`, loc);
+      ctx.report(
+        'MG423',
+        `Tensor ${nm} dimensions [${dims.join(', ')}] overflow int64 (the element count wraps in C readers).`,
+        loc,
+      );
       return undefined;
     }
   }
   const ne0 = dims[0] ?? 1n;
   if (ne0 % BigInt(t.blockSize) !== 0n) {
-    ctx.report('MG426', `Tensor ${nm} (${t.name}) has a first dimension ${ne0}, not a multiple of the block size ${t.blockSize}.`, loc);
+    ctx.report(
+      'MG426',
+      `Tensor ${nm} (${t.name}) has a first dimension ${ne0}, not a multiple of the block size ${t.blockSize}.`,
+      loc,
+    );
     return undefined;
   }
   const bytes = (n / BigInt(t.blockSize)) * BigInt(t.typeSize);
@@ -508,13 +612,19 @@ function checkSplit(ctx: AnalysisContext, kv: Map<string, KvValue>): void {
   const n = typeof no === 'bigint' ? Number(no) : typeof no === 'number' ? no : Number.NaN;
   const c = typeof count === 'bigint' ? Number(count) : typeof count === 'number' ? count : Number.NaN;
   if (!Number.isInteger(n) || !Number.isInteger(c) || c < 1 || n < 0 || n >= c) {
-    ctx.report('MG429', `split.no ${printable(String(no), 20)} and split.count ${printable(String(count), 20)} are inconsistent.`, {
-      symbol: 'split.no',
-    });
+    ctx.report(
+      'MG429',
+      `split.no ${printable(String(no), 20)} and split.count ${printable(String(count), 20)} are inconsistent.`,
+      {
+        symbol: 'split.no',
+      },
+    );
     return;
   }
   const m = /-(\d{5})-of-(\d{5})\.gguf$/i.exec(ctx.source.name);
   if (m && (Number(m[1]) !== n + 1 || Number(m[2]) !== c)) {
-    ctx.report('MG429', `The file name says part ${m[1]} of ${m[2]}, the metadata says ${n + 1} of ${c}.`, { symbol: 'split.no' });
+    ctx.report('MG429', `The file name says part ${m[1]} of ${m[2]}, the metadata says ${n + 1} of ${c}.`, {
+      symbol: 'split.no',
+    });
   }
 }

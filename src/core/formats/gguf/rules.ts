@@ -11,7 +11,7 @@ export const ggufRules = defineRules([
     cwe: 190,
     description:
       'A tensor count, key/value count, string length, array length or dimension claims more data than the rest of the file can hold. This is the pattern of the 2024 ggml GGUF parser overflows (CVE-2024-25664 to 25668 family) and later llama.cpp size overflows: readers that allocate or multiply the claimed count overflow and corrupt memory. Nothing past it was read.',
-    remediation: 'Do not load the file. Regenerate it with llama.cpp\'s converter from the original weights.',
+    remediation: "Do not load the file. Regenerate it with llama.cpp's converter from the original weights.",
   },
   {
     id: 'MG421',
@@ -32,7 +32,7 @@ export const ggufRules = defineRules([
     kind: 'anomaly',
     description:
       'A tensor data offset is not a multiple of the file alignment. Writers always align tensors; a misaligned offset points tensors at bytes chosen by hand and is rejected by ggml.',
-    remediation: 'Regenerate the file with llama.cpp\'s tools.',
+    remediation: "Regenerate the file with llama.cpp's tools.",
   },
   {
     id: 'MG423',
@@ -54,7 +54,7 @@ export const ggufRules = defineRules([
     cwe: 119,
     description:
       'Two tensors share bytes, or a tensor is not at the offset the reference reader expects (tensors follow each other in table order, each padded to the alignment). Overlaps alias memory between tensors; writers never produce them.',
-    remediation: 'Regenerate the file with llama.cpp\'s tools.',
+    remediation: "Regenerate the file with llama.cpp's tools.",
   },
   {
     id: 'MG425',
@@ -76,7 +76,7 @@ export const ggufRules = defineRules([
     cwe: 20,
     description:
       'A tensor has an unknown or removed ggml type, more than 4 dimensions, a name longer than 63 bytes, a negative or overflowing dimension, or a first dimension that is not a multiple of its quantisation block size. ggml rejects such files; readers that do not check compute wrong sizes.',
-    remediation: 'Regenerate the file with llama.cpp\'s tools.',
+    remediation: "Regenerate the file with llama.cpp's tools.",
   },
   {
     id: 'MG427',
@@ -86,7 +86,7 @@ export const ggufRules = defineRules([
     kind: 'anomaly',
     description:
       'A metadata value is invalid: a BOOL other than 0 or 1, a key that is empty, too long or not valid UTF-8, or a well-known key stored with the wrong type.',
-    remediation: 'Regenerate the file with llama.cpp\'s tools.',
+    remediation: "Regenerate the file with llama.cpp's tools.",
   },
   {
     id: 'MG428',

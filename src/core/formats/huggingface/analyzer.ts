@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AnalysisContext } from '../../context.js';
 import { isModelExtension } from '../../detect.js';
-import { type JsonObject, type JsonValue, decodeUtf8Strict, isJsonObject } from '../../json/tokenizer.js';
+import { decodeUtf8Strict, isJsonObject, type JsonObject, type JsonValue } from '../../json/tokenizer.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { reportJsonIssues } from '../safetensors/analyzer.js';
 import { pathEscape } from '../safetensors/index.js';
@@ -17,7 +17,14 @@ import { scanPython } from './python.js';
  * and Python files shipped with a model. Plain JSON and text that carry none of these keys are not claimed.
  */
 
-const CONFIG_KEYS = ['auto_map', 'custom_pipelines', 'architectures', 'model_type', 'transformers_version', 'trust_remote_code'];
+const CONFIG_KEYS = [
+  'auto_map',
+  'custom_pipelines',
+  'architectures',
+  'model_type',
+  'transformers_version',
+  'trust_remote_code',
+];
 const TOKENIZER_KEYS = ['chat_template', 'tokenizer_class', 'added_tokens_decoder'];
 
 export const hfConfigAnalyzer: Analyzer = {
@@ -25,7 +32,8 @@ export const hfConfigAnalyzer: Analyzer = {
   detect(probe: Probe): Detection | undefined {
     const keys = topLevelKeys(probe.head);
     if (keys.length === 0 || keys.includes('weight_map')) return undefined;
-    if (keys.some((k) => TOKENIZER_KEYS.includes(k))) return { format: 'hf-tokenizer-config', strength: 'structure' };
+    if (keys.some((k) => TOKENIZER_KEYS.includes(k)))
+      return { format: 'hf-tokenizer-config', strength: 'structure' };
     if (keys.some((k) => CONFIG_KEYS.includes(k))) return { format: 'hf-config', strength: 'structure' };
     return undefined;
   },
@@ -62,7 +70,10 @@ function checkChatTemplates(ctx: AnalysisContext, tmpl: JsonValue): void {
     }
     return;
   }
-  if (tmpl !== null) ctx.malformed('chat_template is neither a string nor a list of {name, template}.', { symbol: 'chat_template' });
+  if (tmpl !== null)
+    ctx.malformed('chat_template is neither a string nor a list of {name, template}.', {
+      symbol: 'chat_template',
+    });
 }
 
 interface CodeRef {
@@ -83,10 +94,13 @@ export function resolveClassReference(reference: string): { repo?: string; file?
     ref = ref.slice(dd + 2);
   }
   const dot = ref.lastIndexOf('.');
-  if (dot <= 0 || dot === ref.length - 1) return { ...(repo ? { repo } : {}), problem: 'not of the form module.Class' };
+  if (dot <= 0 || dot === ref.length - 1)
+    return { ...(repo ? { repo } : {}), problem: 'not of the form module.Class' };
   const module = ref.slice(0, dot);
   const file = `${module.replace(/\./g, '/')}.py`;
-  const esc = pathEscape(module) ?? (module.split('.').some((s) => s === '') ? 'empty module path segments' : undefined);
+  const esc =
+    pathEscape(module) ??
+    (module.split('.').some((s) => s === '') ? 'empty module path segments' : undefined);
   return { ...(repo ? { repo } : {}), file, ...(esc ? { problem: esc } : {}) };
 }
 
@@ -142,11 +156,17 @@ async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: str
         (s) => s.isFile(),
         () => false,
       );
-      presence = exists ? ' (present next to the config; scanned as python-source)' : ' (not in this folder: it would be fetched from the hub repository)';
+      presence = exists
+        ? ' (present next to the config; scanned as python-source)'
+        : ' (not in this folder: it would be fetched from the hub repository)';
     }
-    ctx.report('MG460', `With trust_remote_code, transformers imports and runs ${printable(r.file!, 80)}${presence}: ${uses}.`, {
-      symbol: printable(r.file!, 120),
-    });
+    ctx.report(
+      'MG460',
+      `With trust_remote_code, transformers imports and runs ${printable(r.file!, 80)}${presence}: ${uses}.`,
+      {
+        symbol: printable(r.file!, 120),
+      },
+    );
   }
 }
 
@@ -154,7 +174,8 @@ async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: str
 export const jinjaTemplateAnalyzer: Analyzer = {
   id: 'jinja-template',
   detect(probe: Probe): Detection | undefined {
-    if (probe.ext === '.jinja' || probe.ext === '.j2' || probe.ext === '.jinja2') return { format: 'jinja-template', strength: 'name' };
+    if (probe.ext === '.jinja' || probe.ext === '.j2' || probe.ext === '.jinja2')
+      return { format: 'jinja-template', strength: 'name' };
     return undefined;
   },
   async analyze(ctx: AnalysisContext): Promise<void> {
@@ -170,7 +191,8 @@ export const jinjaTemplateAnalyzer: Analyzer = {
   },
 };
 
-const MODEL_NEIGHBOURS = /^(config\.json|tokenizer_config\.json|tokenizer\.json|generation_config\.json|.*\.safetensors(\.index\.json)?|.*\.bin\.index\.json)$/i;
+const MODEL_NEIGHBOURS =
+  /^(config\.json|tokenizer_config\.json|tokenizer\.json|generation_config\.json|.*\.safetensors(\.index\.json)?|.*\.bin\.index\.json)$/i;
 
 /** Python files: code that trust_remote_code (or a plugin loader) would run when it sits next to a model. */
 export const pythonSourceAnalyzer: Analyzer = {
@@ -200,7 +222,17 @@ export const pythonSourceAnalyzer: Analyzer = {
       `Python file ${context}: code that trust_remote_code (or a plugin loader) would import and run${hits.length > 0 ? `; it calls ${[...new Set(hits.map((h) => h.name))].slice(0, 6).join(', ')}` : ''}.`,
     );
     for (const h of hits.slice(0, 30)) {
-      ctx.report('MG462', `Line ${h.line}: ${h.why} (${printable(h.name, 60)}).`, { symbol: printable(h.name, 80), offset: h.offset }, h.severity ? { severity: h.severity, score: { none: 0, low: 10, medium: 30, high: 60, critical: 100 }[h.severity] } : {});
+      ctx.report(
+        'MG462',
+        `Line ${h.line}: ${h.why} (${printable(h.name, 60)}).`,
+        { symbol: printable(h.name, 80), offset: h.offset },
+        h.severity
+          ? {
+              severity: h.severity,
+              score: { none: 0, low: 10, medium: 30, high: 60, critical: 100 }[h.severity],
+            }
+          : {},
+      );
     }
   },
 };

@@ -8,7 +8,8 @@ const latin1 = new TextDecoder('latin1');
 /** First non-whitespace byte is "{" (no BOM: Python's json and serde_json both reject one). */
 export function looksLikeJsonObject(head: Uint8Array): boolean {
   let p = 0;
-  while (p < head.length && (head[p] === 0x20 || head[p] === 0x0a || head[p] === 0x0d || head[p] === 0x09)) p++;
+  while (p < head.length && (head[p] === 0x20 || head[p] === 0x0a || head[p] === 0x0d || head[p] === 0x09))
+    p++;
   return head[p] === 0x7b;
 }
 
@@ -59,7 +60,11 @@ export async function readJsonDocument(ctx: AnalysisContext, what: string): Prom
   } catch (err) {
     if (err instanceof JsonLimitError) {
       throw new BudgetExceededError(
-        err.limit === 'maxDepth' ? 'maxStackDepth' : err.limit === 'maxChars' ? 'maxDocumentBytes' : 'maxEntries',
+        err.limit === 'maxDepth'
+          ? 'maxStackDepth'
+          : err.limit === 'maxChars'
+            ? 'maxDocumentBytes'
+            : 'maxEntries',
         `${what}: ${err.detail}`,
       );
     }

@@ -23,22 +23,55 @@ const NET = 'makes network connections';
 /** Qualified callables (module.function) and what they do; a trailing `*` matches any function of the module. */
 const CALLS: Array<[RegExp, string, Severity?]> = [
   [/^(eval|exec|compile|execfile)$/, EVAL],
-  [/^(__import__|importlib\.import_module|importlib\.__import__|imp\.load_source|imp\.load_module|runpy\.run_\w+)$/, EVAL],
+  [
+    /^(__import__|importlib\.import_module|importlib\.__import__|imp\.load_source|imp\.load_module|runpy\.run_\w+)$/,
+    EVAL,
+  ],
   [/^builtins\.(eval|exec|compile|__import__)$/, EVAL],
   [/^os\.(system|popen|popen[234]|exec\w*|spawn\w*|fork|forkpty|posix_spawn\w*)$/, SHELL],
   [/^(subprocess|commands|pty|sh|pexpect)\.\w+$/, SHELL],
   [/^(pickle|cPickle|_pickle|dill|cloudpickle|marshal|shelve)\.(loads?|Unpickler|open)$/, DESER],
   [/^(torch\.load|joblib\.load|numpy\.load|np\.load|yaml\.unsafe_load|yaml\.load)$/, DESER, 'medium'],
-  [/^(socket\.\w+|requests\.\w+|httpx\.\w+|urllib\.request\.\w+|urllib2\.\w+|urllib\.urlopen|http\.client\.\w+|ftplib\.\w+|smtplib\.\w+|paramiko\.\w+|telnetlib\.\w+|aiohttp\.\w+)$/, NET],
+  [
+    /^(socket\.\w+|requests\.\w+|httpx\.\w+|urllib\.request\.\w+|urllib2\.\w+|urllib\.urlopen|http\.client\.\w+|ftplib\.\w+|smtplib\.\w+|paramiko\.\w+|telnetlib\.\w+|aiohttp\.\w+)$/,
+    NET,
+  ],
   [/^(urlopen|urlretrieve)$/, NET],
   [/^(ctypes\.\w+|ctypes\.cdll\.\w+|cffi\.\w+)$/, 'loads native code'],
-  [/^(base64\.(b64decode|b32decode|b85decode|a85decode|decodebytes)|codecs\.decode|zlib\.decompress|bz2\.decompress|lzma\.decompress)$/, 'decodes embedded data (often a hidden payload)', 'medium'],
-  [/^(shutil\.rmtree|os\.remove|os\.unlink|os\.rmdir|os\.removedirs|os\.chmod|os\.setuid)$/, 'deletes files or changes permissions', 'medium'],
+  [
+    /^(base64\.(b64decode|b32decode|b85decode|a85decode|decodebytes)|codecs\.decode|zlib\.decompress|bz2\.decompress|lzma\.decompress)$/,
+    'decodes embedded data (often a hidden payload)',
+    'medium',
+  ],
+  [
+    /^(shutil\.rmtree|os\.remove|os\.unlink|os\.rmdir|os\.removedirs|os\.chmod|os\.setuid)$/,
+    'deletes files or changes permissions',
+    'medium',
+  ],
   [/^(getattr|setattr)$/, 'looks attributes up by computed names', 'low'],
   [/^(globals|locals|vars)$/, 'reads interpreter namespaces', 'low'],
 ];
 
-const RISKY_IMPORTS = new Set(['subprocess', 'socket', 'ctypes', 'pty', 'marshal', 'pickle', 'cPickle', 'dill', 'requests', 'urllib', 'urllib2', 'httpx', 'paramiko', 'pexpect', 'cffi', 'ftplib', 'smtplib', 'telnetlib']);
+const RISKY_IMPORTS = new Set([
+  'subprocess',
+  'socket',
+  'ctypes',
+  'pty',
+  'marshal',
+  'pickle',
+  'cPickle',
+  'dill',
+  'requests',
+  'urllib',
+  'urllib2',
+  'httpx',
+  'paramiko',
+  'pexpect',
+  'cffi',
+  'ftplib',
+  'smtplib',
+  'telnetlib',
+]);
 
 /** Replaces comments and string contents with spaces (keeping newlines and offsets). */
 export function blankStringsAndComments(src: string): string {
@@ -104,7 +137,13 @@ export function scanPython(src: string): PythonHit[] {
       const mod = mm[1]!;
       aliases.set(mm[2] ?? mod.split('.')[0]!, mm[2] ? mod : mod.split('.')[0]!);
       if (RISKY_IMPORTS.has(mod.split('.')[0]!))
-        hits.push({ name: `import ${mod}`, why: `imports ${mod}`, line: lineOf(m.index), offset: m.index, severity: 'medium' });
+        hits.push({
+          name: `import ${mod}`,
+          why: `imports ${mod}`,
+          line: lineOf(m.index),
+          offset: m.index,
+          severity: 'medium',
+        });
     }
   }
   // from a.b import c as d, e
@@ -117,17 +156,32 @@ export function scanPython(src: string): PythonHit[] {
       aliases.set(mm[2] ?? mm[1]!, `${mod}.${mm[1]}`);
     }
     if (RISKY_IMPORTS.has(mod.split('.')[0]!))
-      hits.push({ name: `from ${mod} import`, why: `imports from ${mod}`, line: lineOf(m.index), offset: m.index, severity: 'medium' });
+      hits.push({
+        name: `from ${mod} import`,
+        why: `imports from ${mod}`,
+        line: lineOf(m.index),
+        offset: m.index,
+        severity: 'medium',
+      });
   }
   const call = /(?<![\w.])([A-Za-z_]\w*(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)*)[ \t]*\(/g;
   for (let m = call.exec(code); m; m = call.exec(code)) {
     const dotted = m[1]!.replace(/\s+/g, '');
-    if (/^(def|class|if|while|for|return|print|not|and|or|in|elif|with|assert|lambda|yield|await)$/.test(dotted)) continue;
+    if (
+      /^(def|class|if|while|for|return|print|not|and|or|in|elif|with|assert|lambda|yield|await)$/.test(dotted)
+    )
+      continue;
     const [head, ...rest] = dotted.split('.');
     const q = [aliases.get(head!) ?? head!, ...rest].join('.');
     for (const [re, why, severity] of CALLS) {
       if (re.test(q)) {
-        hits.push({ name: q, why, line: lineOf(m.index), offset: m.index, ...(severity ? { severity } : {}) });
+        hits.push({
+          name: q,
+          why,
+          line: lineOf(m.index),
+          offset: m.index,
+          ...(severity ? { severity } : {}),
+        });
         break;
       }
     }

@@ -34,6 +34,7 @@ export const huggingfaceRules = defineRules([
     cwe: 78,
     description:
       'The Python file shipped with the model calls functions that run shell commands, evaluate or deserialise code (os.system, subprocess, eval/exec, __import__, pickle/marshal), open sockets or make HTTP requests. Modeling code has no need for them; they are how remote-code payloads act when trust_remote_code imports the file.',
-    remediation: 'Do not load the model with trust_remote_code until the file has been reviewed line by line.',
+    remediation:
+      'Do not load the model with trust_remote_code until the file has been reviewed line by line.',
   },
 ]);

@@ -29,7 +29,9 @@ export const lfsAnalyzer: Analyzer = {
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
-      ctx.malformed('Looks like a Git LFS pointer but is not valid UTF-8 text; the content was not scanned as a model.');
+      ctx.malformed(
+        'Looks like a Git LFS pointer but is not valid UTF-8 text; the content was not scanned as a model.',
+      );
       return;
     }
     const r = parseLfsPointer(text);

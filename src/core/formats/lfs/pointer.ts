@@ -5,7 +5,10 @@
  * the object named by the oid and scans it in place of the pointer).
  */
 
-export const LFS_VERSION_URLS = ['https://git-lfs.github.com/spec/v1', 'https://hawser.github.com/spec/v1'] as const;
+export const LFS_VERSION_URLS = [
+  'https://git-lfs.github.com/spec/v1',
+  'https://hawser.github.com/spec/v1',
+] as const;
 
 /** git-lfs only treats blobs smaller than this as possible pointers. */
 export const LFS_MAX_POINTER_BYTES = 1024;
@@ -23,7 +26,8 @@ export type LfsParse = { ok: true; pointer: LfsPointer } | { ok: false; reason: 
 
 /** Parses a pointer as git-lfs does, strictly. Returns why it is not a valid pointer otherwise. */
 export function parseLfsPointer(text: string): LfsParse {
-  if (text.length >= LFS_MAX_POINTER_BYTES) return { ok: false, reason: `larger than ${LFS_MAX_POINTER_BYTES} bytes` };
+  if (text.length >= LFS_MAX_POINTER_BYTES)
+    return { ok: false, reason: `larger than ${LFS_MAX_POINTER_BYTES} bytes` };
   if (!text.endsWith('\n')) return { ok: false, reason: 'the last line does not end with a newline' };
   if (text.includes('\r')) return { ok: false, reason: 'carriage returns in the pointer' };
   const lines = text.slice(0, -1).split('\n');
@@ -39,7 +43,8 @@ export function parseLfsPointer(text: string): LfsParse {
     return { ok: false, reason: `unknown pointer version ${JSON.stringify(first.value.slice(0, 80))}` };
   const rest = pairs.slice(1);
   for (let i = 1; i < rest.length; i++) {
-    if (rest[i - 1]!.key >= rest[i]!.key) return { ok: false, reason: 'keys are not in ascending order (or repeat)' };
+    if (rest[i - 1]!.key >= rest[i]!.key)
+      return { ok: false, reason: 'keys are not in ascending order (or repeat)' };
   }
   let oid: string | undefined;
   let size: number | undefined;
@@ -55,7 +60,8 @@ export function parseLfsPointer(text: string): LfsParse {
       if (!Number.isSafeInteger(n)) return { ok: false, reason: 'the size is beyond 2^53' };
       size = n;
     } else if (/^ext-\d+-[a-z0-9.-]+$/.test(key)) {
-      if (!/^sha256:[0-9a-f]{64}$/.test(value)) return { ok: false, reason: `extension ${key} has a bad oid` };
+      if (!/^sha256:[0-9a-f]{64}$/.test(value))
+        return { ok: false, reason: `extension ${key} has a bad oid` };
       extensions.push({ key, value });
     } else return { ok: false, reason: `unknown key ${JSON.stringify(key.slice(0, 40))}` };
   }
@@ -67,11 +73,15 @@ export function parseLfsPointer(text: string): LfsParse {
 const PREFIXES = LFS_VERSION_URLS.map((u) => `version ${u}`);
 
 /** True when the bytes start like a pointer (the version line), or are a small text with an `oid sha256:` line. */
-export function looksLikeLfsPointer(head: Uint8Array, size: number | undefined): 'pointer' | 'pointer-like' | undefined {
+export function looksLikeLfsPointer(
+  head: Uint8Array,
+  size: number | undefined,
+): 'pointer' | 'pointer-like' | undefined {
   if (size !== undefined && size > 4 * LFS_MAX_POINTER_BYTES) return undefined;
   const text = new TextDecoder('latin1').decode(head.subarray(0, 4 * LFS_MAX_POINTER_BYTES));
   if (PREFIXES.some((p) => text.startsWith(p))) return 'pointer';
   if (/^version https?:\/\/[^\s]*(?:git-lfs|hawser)[^\s]*/.test(text)) return 'pointer-like';
-  if (size !== undefined && /(?:^|\n)\s*oid sha256:/.test(text) && /(?:^|\n)\s*size \d/.test(text)) return 'pointer-like';
+  if (size !== undefined && /(?:^|\n)\s*oid sha256:/.test(text) && /(?:^|\n)\s*size \d/.test(text))
+    return 'pointer-like';
   return undefined;
 }

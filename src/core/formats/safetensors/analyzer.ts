@@ -1,13 +1,13 @@
 import type { AnalysisContext } from '../../context.js';
 import {
+  decodeUtf8Strict,
+  describeJson,
+  isJsonObject,
   type JsonIssue,
   JsonLimitError,
   type JsonObject,
   JsonSyntaxError,
   type JsonValue,
-  decodeUtf8Strict,
-  describeJson,
-  isJsonObject,
   parseJson,
 } from '../../json/tokenizer.js';
 import { BudgetExceededError } from '../../limits.js';
@@ -137,7 +137,11 @@ async function analyzeSafetensors(ctx: AnalysisContext): Promise<void> {
   } catch (err) {
     if (err instanceof JsonLimitError) {
       throw new BudgetExceededError(
-        err.limit === 'maxDepth' ? 'maxStackDepth' : err.limit === 'maxChars' ? 'maxDocumentBytes' : 'maxEntries',
+        err.limit === 'maxDepth'
+          ? 'maxStackDepth'
+          : err.limit === 'maxChars'
+            ? 'maxDocumentBytes'
+            : 'maxEntries',
         `safetensors header: ${err.detail}`,
       );
     }
@@ -192,14 +196,17 @@ async function analyzeSafetensors(ctx: AnalysisContext): Promise<void> {
   if (Object.keys(dtypes).length > 0) ctx.fact('safetensors.dtypes', dtypes);
 
   // Layout: sorted by offsets, contiguous from 0, each span equal to its shape times its dtype size.
-  tensors.sort((a, b) => (a.begin < b.begin ? -1 : a.begin > b.begin ? 1 : a.end < b.end ? -1 : a.end > b.end ? 1 : 0));
+  tensors.sort((a, b) =>
+    a.begin < b.begin ? -1 : a.begin > b.begin ? 1 : a.end < b.end ? -1 : a.end > b.end ? 1 : 0,
+  );
   const dataStart = 8 + headerLen;
   const dataLen = fileLen - BigInt(dataStart);
   let prevEnd = 0n;
   let prevName: string | undefined;
   let layoutFindings = 0;
   const layout = (msg: string, t: TensorEntry): void => {
-    if (layoutFindings++ < 50) ctx.report('MG406', msg, { symbol: printable(t.name, 200), offset: offsetOf(dataStart, t.begin) });
+    if (layoutFindings++ < 50)
+      ctx.report('MG406', msg, { symbol: printable(t.name, 200), offset: offsetOf(dataStart, t.begin) });
   };
   for (const t of tensors) {
     const nm = printable(t.name, 80);
@@ -210,7 +217,10 @@ async function analyzeSafetensors(ctx: AnalysisContext): Promise<void> {
         t,
       );
     else if (t.begin > prevEnd)
-      layout(`Tensor ${nm} starts at ${t.begin} but the previous data ends at ${prevEnd}: a hole of ${t.begin - prevEnd} bytes no tensor accounts for.`, t);
+      layout(
+        `Tensor ${nm} starts at ${t.begin} but the previous data ends at ${prevEnd}: a hole of ${t.begin - prevEnd} bytes no tensor accounts for.`,
+        t,
+      );
     if (t.end > dataLen)
       layout(`Tensor ${nm} ends at ${t.end}, beyond the data area (${dataLen} bytes): out of the file.`, t);
     if (t.dtype !== undefined && t.shape !== undefined) checkShape(ctx, t, dataStart);
@@ -263,14 +273,19 @@ function checkEntry(ctx: AnalysisContext, name: string, entry: JsonValue): Tenso
   const sym = printable(name, 200);
   const nm = printable(name, 80);
   if (!isJsonObject(entry)) {
-    ctx.report('MG409', `Entry ${nm} is ${describeJson(entry)}, not a tensor description object.`, { symbol: sym });
+    ctx.report('MG409', `Entry ${nm} is ${describeJson(entry)}, not a tensor description object.`, {
+      symbol: sym,
+    });
     return undefined;
   }
   const extra = [...entry.keys()].filter((k) => k !== 'dtype' && k !== 'shape' && k !== 'data_offsets');
   if (extra.length > 0) {
     ctx.report(
       'MG414',
-      `Tensor ${nm} has unexpected field(s): ${extra.slice(0, 5).map((k) => printable(k, 40)).join(', ')}.`,
+      `Tensor ${nm} has unexpected field(s): ${extra
+        .slice(0, 5)
+        .map((k) => printable(k, 40))
+        .join(', ')}.`,
       { symbol: sym },
     );
   }
@@ -295,7 +310,9 @@ function checkEntry(ctx: AnalysisContext, name: string, entry: JsonValue): Tenso
     for (const d of shape) {
       const b = toBig(d);
       if (b === undefined || b < 0n) {
-        ctx.report('MG407', `Tensor ${nm} has an invalid dimension ${describeJson(d, 40)} in its shape.`, { symbol: sym });
+        ctx.report('MG407', `Tensor ${nm} has an invalid dimension ${describeJson(d, 40)} in its shape.`, {
+          symbol: sym,
+        });
         shapeOk = false;
         break;
       }
@@ -305,7 +322,9 @@ function checkEntry(ctx: AnalysisContext, name: string, entry: JsonValue): Tenso
   let begin = 0n;
   let end = 0n;
   if (!Array.isArray(offsets) || offsets.length !== 2) {
-    ctx.report('MG409', `Tensor ${nm} has data_offsets ${describeJson(offsets)}, not a pair of integers.`, { symbol: sym });
+    ctx.report('MG409', `Tensor ${nm} has data_offsets ${describeJson(offsets)}, not a pair of integers.`, {
+      symbol: sym,
+    });
     ok = false;
   } else {
     const b = toBig(offsets[0]);
@@ -323,7 +342,13 @@ function checkEntry(ctx: AnalysisContext, name: string, entry: JsonValue): Tenso
     }
   }
   if (!ok) return undefined;
-  return { name, dtype: dtypeOk ? (dtype as string) : undefined, shape: shapeOk ? dims : undefined, begin, end };
+  return {
+    name,
+    dtype: dtypeOk ? (dtype as string) : undefined,
+    shape: shapeOk ? dims : undefined,
+    begin,
+    end,
+  };
 }
 
 function checkShape(ctx: AnalysisContext, t: TensorEntry, dataStart: number): void {
@@ -333,11 +358,19 @@ function checkShape(ctx: AnalysisContext, t: TensorEntry, dataStart: number): vo
   const nm = printable(t.name, 80);
   const loc = { symbol: printable(t.name, 200), offset: offsetOf(dataStart, t.begin) };
   if (n > BigInt(Number.MAX_SAFE_INTEGER) * 8n) {
-    ctx.report('MG407', `Tensor ${nm} has ${n} elements: the size computation overflows 64-bit readers.`, loc);
+    ctx.report(
+      'MG407',
+      `Tensor ${nm} has ${n} elements: the size computation overflows 64-bit readers.`,
+      loc,
+    );
     return;
   }
   if (bits % 8n !== 0n) {
-    ctx.report('MG407', `Tensor ${nm} (${t.dtype}, ${n} elements) does not fill a whole number of bytes.`, loc);
+    ctx.report(
+      'MG407',
+      `Tensor ${nm} (${t.dtype}, ${n} elements) does not fill a whole number of bytes.`,
+      loc,
+    );
     return;
   }
   const span = t.end - t.begin;
@@ -351,7 +384,8 @@ function checkShape(ctx: AnalysisContext, t: TensorEntry, dataStart: number): vo
 }
 
 const URL_RE = /\b(?:https?|ftp|file|data|javascript|vbscript|smb):/i;
-const MARKUP_RE = /<\s*(?:script|iframe|img|svg|object|embed|a\s|style|link|meta|form|body|html)\b|\bon[a-z]+\s*=|javascript:/i;
+const MARKUP_RE =
+  /<\s*(?:script|iframe|img|svg|object|embed|a\s|style|link|meta|form|body|html)\b|\bon[a-z]+\s*=|javascript:/i;
 const CODE_RE =
   /\b(?:__import__|eval\s*\(|exec\s*\(|os\.system|os\.popen|subprocess|pickle\.loads|marshal\.loads|base64\.b64decode|import\s+(?:os|sys|subprocess|socket)\b)|\$\([^)]*\)|`[^`\n]{1,200}`|\b(?:curl|wget)\s+\S|\brm\s+-rf\b|powershell|\/bin\/(?:sh|bash)|\{\{.*\}\}|\{%.*%\}/i;
 const CONTROL_RE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -360,7 +394,9 @@ const MAX_METADATA_VALUE = 1 << 20;
 function checkMetadata(ctx: AnalysisContext, meta: JsonValue): void {
   if (meta === null) return;
   if (!isJsonObject(meta)) {
-    ctx.report('MG410', `__metadata__ is ${describeJson(meta)}, not an object of strings.`, { symbol: '__metadata__' });
+    ctx.report('MG410', `__metadata__ is ${describeJson(meta)}, not an object of strings.`, {
+      symbol: '__metadata__',
+    });
     return;
   }
   ctx.fact('safetensors.metadataKeys', meta.size);
@@ -369,11 +405,15 @@ function checkMetadata(ctx: AnalysisContext, meta: JsonValue): void {
     const key = printable(k, 80);
     const sym = `__metadata__.${printable(k, 120)}`;
     if (typeof v !== 'string') {
-      ctx.report('MG410', `__metadata__ key ${key} holds ${describeJson(v, 40)}, not a string.`, { symbol: sym });
+      ctx.report('MG410', `__metadata__ key ${key} holds ${describeJson(v, 40)}, not a string.`, {
+        symbol: sym,
+      });
       continue;
     }
     if (k === 'format' && ['pt', 'tf', 'flax', 'np', 'mlx', 'paddle'].includes(v)) continue;
-    const why = suspiciousText(v) ?? (CONTROL_RE.test(k) ? 'control or bidirectional characters in the key' : undefined);
+    const why =
+      suspiciousText(v) ??
+      (CONTROL_RE.test(k) ? 'control or bidirectional characters in the key' : undefined);
     if (why && flagged++ < 20) {
       ctx.report('MG411', `__metadata__ key ${key} holds ${why}: ${printable(v, 120)}`, { symbol: sym });
     }
@@ -391,7 +431,12 @@ export function suspiciousText(v: string): string | undefined {
 }
 
 /** Reports duplicate keys, unsafe integers and lone surrogates found by the JSON tokenizer. */
-export function reportJsonIssues(ctx: AnalysisContext, issues: readonly JsonIssue[], what: string, baseOffset?: number): void {
+export function reportJsonIssues(
+  ctx: AnalysisContext,
+  issues: readonly JsonIssue[],
+  what: string,
+  baseOffset?: number,
+): void {
   const counts = { duplicateKey: 0, unsafeInteger: 0, loneSurrogate: 0 };
   for (const i of issues) {
     if (counts[i.kind]++ >= 20) continue;

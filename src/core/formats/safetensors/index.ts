@@ -28,8 +28,10 @@ export function pathEscape(p: string): string | undefined {
 export const safetensorsIndexAnalyzer: Analyzer = {
   id: 'safetensors-index',
   detect(probe: Probe): Detection | undefined {
-    if (jsonHeadHasKey(probe.head, 'weight_map')) return { format: 'safetensors-index', strength: 'structure' };
-    if (/\.(safetensors|bin)\.index\.json$/i.test(probe.name)) return { format: 'safetensors-index', strength: 'name' };
+    if (jsonHeadHasKey(probe.head, 'weight_map'))
+      return { format: 'safetensors-index', strength: 'structure' };
+    if (/\.(safetensors|bin)\.index\.json$/i.test(probe.name))
+      return { format: 'safetensors-index', strength: 'name' };
     return undefined;
   },
   async analyze(ctx: AnalysisContext): Promise<void> {
@@ -45,13 +47,18 @@ export const safetensorsIndexAnalyzer: Analyzer = {
     const shards = new Map<string, number>();
     for (const [tensor, target] of map) {
       if (typeof target !== 'string') {
-        ctx.malformed(`weight_map entry ${printable(tensor, 80)} is not a file name.`, { symbol: printable(tensor, 200) });
+        ctx.malformed(`weight_map entry ${printable(tensor, 80)} is not a file name.`, {
+          symbol: printable(tensor, 200),
+        });
         continue;
       }
       shards.set(target, (shards.get(target) ?? 0) + 1);
     }
     ctx.fact('index.tensors', map.size);
-    ctx.fact('index.shards', [...shards.keys()].slice(0, 100).map((s) => printable(s, 200)));
+    ctx.fact(
+      'index.shards',
+      [...shards.keys()].slice(0, 100).map((s) => printable(s, 200)),
+    );
     const disk = ctx.disk;
     for (const [shard, count] of shards) {
       const why = pathEscape(shard);

@@ -153,7 +153,14 @@ const GADGET_GLOBALS = new Set([
 ]);
 
 /** Callable globals that templates use legitimately (called, never taken apart). */
-const SAFE_CALLABLE_GLOBALS = new Set(['raise_exception', 'strftime_now', 'namespace', 'range', 'dict', 'caller']);
+const SAFE_CALLABLE_GLOBALS = new Set([
+  'raise_exception',
+  'strftime_now',
+  'namespace',
+  'range',
+  'dict',
+  'caller',
+]);
 const CONSTRUCTOR_GLOBALS = new Set(['namespace', 'range', 'dict']);
 
 const SAFE_METHODS = new Set([
@@ -362,7 +369,13 @@ function prune(findings: TemplateFinding[]): TemplateFinding[] {
   return findings.filter(
     (f) =>
       f.ruleId !== 'MG441' ||
-      !findings.some((o) => o !== f && (o.ruleId === 'MG441' || o.ruleId === 'MG440') && o.symbol.length > f.symbol.length && o.symbol.includes(f.symbol)),
+      !findings.some(
+        (o) =>
+          o !== f &&
+          (o.ruleId === 'MG441' || o.ruleId === 'MG440') &&
+          o.symbol.length > f.symbol.length &&
+          o.symbol.includes(f.symbol),
+      ),
   );
 }
 
@@ -400,7 +413,8 @@ class Walker {
   }
 
   private tick(depth: number): void {
-    if (++this.steps > 2_000_000 || depth > 400) throw new Error('template too large or too deeply nested to analyse');
+    if (++this.steps > 2_000_000 || depth > 400)
+      throw new Error('template too large or too deeply nested to analyse');
   }
 
   private collect(node: Node, depth: number): void {
@@ -447,7 +461,8 @@ class Walker {
         }
         break;
     }
-    for (const [k, v] of Object.entries(node)) if (k !== 'type' && typeof v === 'object') this.collect(v, depth + 1);
+    for (const [k, v] of Object.entries(node))
+      if (k !== 'type' && typeof v === 'object') this.collect(v, depth + 1);
   }
 
   private foldBody(body: Node[] | undefined): Folded {
@@ -495,8 +510,10 @@ class Walker {
           return undefined;
         }
         if (op === '*') {
-          if (typeof l === 'string' && typeof r === 'number') return r > 0 && l.length * r <= MAX_FOLD ? l.repeat(r) : '';
-          if (typeof r === 'string' && typeof l === 'number') return l > 0 && r.length * l <= MAX_FOLD ? r.repeat(l) : '';
+          if (typeof l === 'string' && typeof r === 'number')
+            return r > 0 && l.length * r <= MAX_FOLD ? l.repeat(r) : '';
+          if (typeof r === 'string' && typeof l === 'number')
+            return l > 0 && r.length * l <= MAX_FOLD ? r.repeat(l) : '';
           if (typeof l === 'number' && typeof r === 'number') return l * r;
           return undefined;
         }
@@ -508,8 +525,10 @@ class Walker {
         const v = this.fold(node.operand, depth + 1);
         if (v === undefined) return undefined;
         const f = node.filter;
-        const name: string = f.type === 'Identifier' ? f.value : f.callee?.type === 'Identifier' ? f.callee.value : '';
-        const args: Folded[] = f.type === 'CallExpression' ? f.args.map((a: Node) => this.fold(a, depth + 1)) : [];
+        const name: string =
+          f.type === 'Identifier' ? f.value : f.callee?.type === 'Identifier' ? f.callee.value : '';
+        const args: Folded[] =
+          f.type === 'CallExpression' ? f.args.map((a: Node) => this.fold(a, depth + 1)) : [];
         return applyStringOp(name, v, args);
       }
       case 'CallExpression': {
@@ -596,12 +615,14 @@ class Walker {
         this.stmts(node.defaultBlock, depth);
         return;
       case 'Set':
-        if (node.assignee?.type !== 'Identifier' && node.assignee?.type !== 'TupleLiteral') this.expr(node.assignee, depth);
+        if (node.assignee?.type !== 'Identifier' && node.assignee?.type !== 'TupleLiteral')
+          this.expr(node.assignee, depth);
         if (node.value) this.expr(node.value, depth);
         this.stmts(node.body, depth);
         return;
       case 'Macro':
-        for (const a of node.args ?? []) if (a.type === 'KeywordArgumentExpression') this.expr(a.value, depth);
+        for (const a of node.args ?? [])
+          if (a.type === 'KeywordArgumentExpression') this.expr(a.value, depth);
         this.stmts(node.body, depth);
         return;
       case 'FilterStatement':
@@ -707,7 +728,8 @@ class Walker {
         return;
       default:
         // Unknown node type (a newer parser version): walk every child generically.
-        for (const [k, v] of Object.entries(node)) if (k !== 'type' && v && typeof v === 'object') this.expr(v, depth + 1);
+        for (const [k, v] of Object.entries(node))
+          if (k !== 'type' && v && typeof v === 'object') this.expr(v, depth + 1);
     }
   }
 
@@ -730,7 +752,10 @@ class Walker {
     if (/\{[^{}]*[.[][^{}]*\}/.test(v) && /\{[0-9A-Za-z_]*[.[]/.test(v)) {
       // str.format field with attribute access: {0.__class__} (CVE-2024-56326 family).
       const field = /\{[^{}]*\}/.exec(v)?.[0] ?? v;
-      const inner = field.replace(/[{}]/g, '').split(/[.[\]!:]/).slice(1);
+      const inner = field
+        .replace(/[{}]/g, '')
+        .split(/[.[\]!:]/)
+        .slice(1);
       if (inner.some((p) => p && dangerousName(p))) {
         this.out.add({
           ruleId: 'MG440',
@@ -883,11 +908,19 @@ class Walker {
 
   private filter(f: Node, whole: Node | undefined, depth: number): void {
     const name: string | undefined =
-      f?.type === 'Identifier' ? f.value : f?.type === 'CallExpression' && f.callee?.type === 'Identifier' ? f.callee.value : undefined;
+      f?.type === 'Identifier'
+        ? f.value
+        : f?.type === 'CallExpression' && f.callee?.type === 'Identifier'
+          ? f.callee.value
+          : undefined;
     const args: Node[] = f?.type === 'CallExpression' ? f.args : [];
     for (const a of args) this.expr(a, depth + 1);
     if (name === undefined) {
-      this.out.add({ ruleId: 'MG444', message: `${this.out.where} applies a computed filter.`, symbol: 'computed-filter' });
+      this.out.add({
+        ruleId: 'MG444',
+        message: `${this.out.where} applies a computed filter.`,
+        symbol: 'computed-filter',
+      });
       return;
     }
     if (name === 'attr') {
@@ -915,7 +948,22 @@ class Walker {
       });
       return;
     }
-    if (whole && ['join', 'replace', 'reverse', 'string', 'lower', 'upper', 'title', 'capitalize', 'trim', 'first', 'last'].includes(name))
+    if (
+      whole &&
+      [
+        'join',
+        'replace',
+        'reverse',
+        'string',
+        'lower',
+        'upper',
+        'title',
+        'capitalize',
+        'trim',
+        'first',
+        'last',
+      ].includes(name)
+    )
       this.checkBuilt(whole, `the ${name} filter`);
     if (ATTRIBUTE_TAKING_FILTERS.has(name)) {
       for (const [i, a] of args.entries()) {
@@ -925,14 +973,19 @@ class Walker {
         const v = a.type === 'KeywordArgumentExpression' ? a.value : a;
         const k = this.fold(v, 0);
         if (isAttrArg) {
-          if (typeof k === 'string') this.attrName(k, `attribute (through |${name})`, v.type !== 'StringLiteral');
+          if (typeof k === 'string')
+            this.attrName(k, `attribute (through |${name})`, v.type !== 'StringLiteral');
           else if (k === undefined)
             this.out.add({
               ruleId: 'MG443',
               message: `${this.out.where} passes a computed attribute name to |${name}.`,
               symbol: `${name}(attribute)`,
             });
-        } else if (i === 0 && (name === 'map' || name === 'select' || name === 'reject') && typeof k === 'string') {
+        } else if (
+          i === 0 &&
+          (name === 'map' || name === 'select' || name === 'reject') &&
+          typeof k === 'string'
+        ) {
           // map('attr', ...) / map('format', ...) apply another filter by name.
           if (k === 'attr' || k === 'format' || !SAFE_FILTERS.has(k))
             this.out.add({
@@ -958,7 +1011,8 @@ class Walker {
 function bindingNames(n: Node): string[] {
   if (!n) return [];
   if (n.type === 'Identifier') return [n.value];
-  if (n.type === 'TupleLiteral' || n.type === 'ArrayLiteral') return (n.value as Node[]).flatMap(bindingNames);
+  if (n.type === 'TupleLiteral' || n.type === 'ArrayLiteral')
+    return (n.value as Node[]).flatMap(bindingNames);
   return [];
 }
 
@@ -1038,7 +1092,8 @@ function applyStringOp(name: string, v: Folded, args: Folded[]): Folded {
     case 'last':
       return v[v.length - 1];
     case 'replace':
-      if (typeof args[0] === 'string' && typeof args[1] === 'string') return cap(v.split(args[0]).join(args[1]));
+      if (typeof args[0] === 'string' && typeof args[1] === 'string')
+        return cap(v.split(args[0]).join(args[1]));
       return undefined;
     case 'format':
       return percentFormat(v, args);
@@ -1062,7 +1117,11 @@ function percentFormat(fmt: string, args: Folded[]): Folded {
     }
     switch (conv) {
       case 'c':
-        return typeof a === 'number' && a >= 0 && a <= 0x10ffff ? String.fromCodePoint(a) : typeof a === 'string' ? a : '';
+        return typeof a === 'number' && a >= 0 && a <= 0x10ffff
+          ? String.fromCodePoint(a)
+          : typeof a === 'string'
+            ? a
+            : '';
       case 'd':
       case 'i':
         return typeof a === 'number' ? String(Math.trunc(a)) : '';
@@ -1132,10 +1191,23 @@ function tokenScan(source: string, out: Collector): void {
       const afterDot = prev?.type === 'Dot';
       if (DUNDER_RE.test(t.value) || (afterDot && t.value.startsWith('_'))) {
         if (!out.hasSymbol(t.value))
-          out.add({ ruleId: 'MG440', message: `${out.where} uses the name ${printable(t.value, 60)}.`, symbol: printable(t.value, 80) });
+          out.add({
+            ruleId: 'MG440',
+            message: `${out.where} uses the name ${printable(t.value, 60)}.`,
+            symbol: printable(t.value, 80),
+          });
       } else if (afterDot && DANGEROUS_ATTRS.has(t.value) && !out.hasSymbol(t.value)) {
-        out.add({ ruleId: 'MG440', message: `${out.where} accesses the attribute ${t.value}.`, symbol: t.value });
-      } else if (!afterDot && GADGET_GLOBALS.has(t.value) && tokens[i + 1]?.type === 'Dot' && !out.hasSymbol(t.value)) {
+        out.add({
+          ruleId: 'MG440',
+          message: `${out.where} accesses the attribute ${t.value}.`,
+          symbol: t.value,
+        });
+      } else if (
+        !afterDot &&
+        GADGET_GLOBALS.has(t.value) &&
+        tokens[i + 1]?.type === 'Dot' &&
+        !out.hasSymbol(t.value)
+      ) {
         out.add({
           ruleId: 'MG442',
           severity: 'critical',
@@ -1182,35 +1254,64 @@ function regexScan(source: string, out: Collector): void {
   const decoded = code.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, (lit) => decodePyEscapes(lit));
   const dunder = /__[A-Za-z0-9_]*[A-Za-z0-9]__/.exec(decoded);
   if (dunder)
-    out.add({ ruleId: 'MG440', message: `${out.where} holds the name ${dunder[0]} in its code.`, symbol: printable(dunder[0], 80) });
+    out.add({
+      ruleId: 'MG440',
+      message: `${out.where} holds the name ${dunder[0]} in its code.`,
+      symbol: printable(dunder[0], 80),
+    });
   else if (decoded.includes('__'))
-    out.add({ ruleId: 'MG441', severity: 'high', message: `${out.where} holds a double underscore in its code.`, symbol: '__' });
+    out.add({
+      ruleId: 'MG441',
+      severity: 'high',
+      message: `${out.where} holds a double underscore in its code.`,
+      symbol: '__',
+    });
   if (/\\N\{/.test(code))
-    out.add({ ruleId: 'MG441', severity: 'high', message: `${out.where} uses \\N{...} named escapes in a string.`, symbol: '\\N{}' });
+    out.add({
+      ruleId: 'MG441',
+      severity: 'high',
+      message: `${out.where} uses \\N{...} named escapes in a string.`,
+      symbol: '\\N{}',
+    });
   const dot = /\.\s*([A-Za-z_][A-Za-z0-9_]*)/g;
   for (let m = dot.exec(decoded); m; m = dot.exec(decoded)) {
     const n = m[1]!;
     if (n.startsWith('_') || DANGEROUS_ATTRS.has(n))
-      out.add({ ruleId: 'MG440', message: `${out.where} accesses the attribute ${printable(n, 60)}.`, symbol: printable(n, 80) });
+      out.add({
+        ruleId: 'MG440',
+        message: `${out.where} accesses the attribute ${printable(n, 60)}.`,
+        symbol: printable(n, 80),
+      });
   }
   const gadget = /\b(cycler|joiner|lipsum|self|config|request|url_for)\b/.exec(decoded);
   if (gadget)
-    out.add({ ruleId: 'MG442', message: `${out.where} uses the Jinja global ${gadget[1]}.`, symbol: gadget[1]! });
-  if (/\|\s*attr\b/.test(decoded)) out.add({ ruleId: 'MG443', message: `${out.where} uses the attr filter.`, symbol: 'attr' });
+    out.add({
+      ruleId: 'MG442',
+      message: `${out.where} uses the Jinja global ${gadget[1]}.`,
+      symbol: gadget[1]!,
+    });
+  if (/\|\s*attr\b/.test(decoded))
+    out.add({ ruleId: 'MG443', message: `${out.where} uses the attr filter.`, symbol: 'attr' });
 }
 
 /** Decodes Python string-literal escapes (\xhh, \uXXXX, \UXXXXXXXX, octal) the way Jinja2 does. */
 export function decodePyEscapes(lit: string): string {
-  return lit.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|N\{[^}]{1,80}\}|.)/g, (_m, e: string) => {
-    const c = e[0]!;
-    if (c === 'N' && e.length > 1) return unicodeName(e.slice(2, -1)) ?? `\\${e}`;
-    if (c === 'x' || c === 'u' || c === 'U') {
-      const cp = Number.parseInt(e.slice(1), 16);
-      return cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
-    }
-    if (c >= '0' && c <= '7') return String.fromCharCode(Number.parseInt(e, 8));
-    return ({ n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"' } as Record<string, string>)[c] ?? `\\${e}`;
-  });
+  return lit.replace(
+    /\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|N\{[^}]{1,80}\}|.)/g,
+    (_m, e: string) => {
+      const c = e[0]!;
+      if (c === 'N' && e.length > 1) return unicodeName(e.slice(2, -1)) ?? `\\${e}`;
+      if (c === 'x' || c === 'u' || c === 'U') {
+        const cp = Number.parseInt(e.slice(1), 16);
+        return cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
+      }
+      if (c >= '0' && c <= '7') return String.fromCharCode(Number.parseInt(e, 8));
+      return (
+        ({ n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"' } as Record<string, string>)[c] ??
+        `\\${e}`
+      );
+    },
+  );
 }
 
 const DIGITS = ['ZERO', 'ONE', 'TWO', 'THREE', 'FOUR', 'FIVE', 'SIX', 'SEVEN', 'EIGHT', 'NINE'];
@@ -1221,8 +1322,8 @@ const NAMED: Record<string, string> = {
   'RIGHT SQUARE BRACKET': ']',
   'LEFT PARENTHESIS': '(',
   'RIGHT PARENTHESIS': ')',
-  'SPACE': ' ',
-  'APOSTROPHE': "'",
+  SPACE: ' ',
+  APOSTROPHE: "'",
   'QUOTATION MARK': '"',
 };
 
@@ -1238,10 +1339,20 @@ function unicodeName(name: string): string | undefined {
 }
 
 /** Analyses a template and reports its findings on the context at `location`. Returns whether it parsed. */
-export function reportTemplate(ctx: AnalysisContext, source: string, where: string, location: Location = {}): boolean {
+export function reportTemplate(
+  ctx: AnalysisContext,
+  source: string,
+  where: string,
+  location: Location = {},
+): boolean {
   const r = analyzeTemplate(source, where);
   for (const f of r.findings) {
-    ctx.report(f.ruleId, f.message, { ...location, symbol: location.symbol ? `${location.symbol}:${f.symbol}` : f.symbol }, f.severity ? { severity: f.severity, score: severityScore(f.severity) } : {});
+    ctx.report(
+      f.ruleId,
+      f.message,
+      { ...location, symbol: location.symbol ? `${location.symbol}:${f.symbol}` : f.symbol },
+      f.severity ? { severity: f.severity, score: severityScore(f.severity) } : {},
+    );
   }
   return r.parsed;
 }

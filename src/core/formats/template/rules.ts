@@ -34,7 +34,7 @@ export const templateRules = defineRules([
     cwe: 1336,
     description:
       'The template refers to cycler, joiner, lipsum, self, config, request, url_for or a Python builtin, or accesses attributes of namespace/range/dict themselves. Chat templates do not need these; they are the usual starting points for reaching __globals__ and the os module.',
-    remediation: 'Review the template; replace it with the model author\'s template.',
+    remediation: "Review the template; replace it with the model author's template.",
   },
   {
     id: 'MG443',
@@ -64,7 +64,7 @@ export const templateRules = defineRules([
     severity: 'medium',
     kind: 'anomaly',
     description:
-      'The template does not parse with modelgate\'s Jinja parser (@huggingface/jinja, a subset of Jinja2). The real Jinja2 parser may still accept it, so it was checked token by token instead of structurally: a template that cannot be analysed is not clean.',
-    remediation: 'Review the template by hand, or replace it with the model author\'s template.',
+      "The template does not parse with modelgate's Jinja parser (@huggingface/jinja, a subset of Jinja2). The real Jinja2 parser may still accept it, so it was checked token by token instead of structurally: a template that cannot be analysed is not clean.",
+    remediation: "Review the template by hand, or replace it with the model author's template.",
   },
 ]);
