@@ -37,3 +37,15 @@ export function markdownCode(s: string): string {
 export function truncate(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, Math.max(0, max - 1))}…`;
 }
+
+/**
+ * JSON.stringify, with the characters JSON leaves raw but terminals and viewers interpret (DEL, C1 controls,
+ * line/paragraph separators, bidi overrides and isolates) written as \uXXXX escapes. They can only occur
+ * inside strings, so the output parses to the same value.
+ */
+export function safeJsonStringify(value: unknown, space?: number): string {
+  return JSON.stringify(value, null, space).replace(
+    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

@@ -1,5 +1,6 @@
 import type { ScanReport } from '../types.js';
+import { safeJsonStringify } from './escape.js';
 
 export function renderJson(report: ScanReport): string {
-  return `${JSON.stringify(report, null, 2)}\n`;
+  return `${safeJsonStringify(report, 2)}\n`;
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { RULES } from '../rules/catalogue.js';
 import type { Rule } from '../rules/rule.js';
 import type { Finding, ScanReport, Severity } from '../types.js';
+import { safeJsonStringify } from './escape.js';
 
 /** GitHub ranks code-scanning alerts by security-severity: 9.0+ critical, 7.0+ high, 4.0+ medium, else low. */
 const SECURITY_SEVERITY: Record<Severity, string> = {
@@ -82,7 +83,7 @@ export function renderSarif(report: ScanReport, opts: { informationUri?: string 
       },
     ],
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  return `${safeJsonStringify(doc, 2)}\n`;
 }
 
 function sarifRule(r: Rule): Record<string, unknown> {
