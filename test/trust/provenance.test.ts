@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadPolicyText, resolvePolicy } from '../../src/core/policy/resolve.js';
 import { exitCodeFor, scanPaths } from '../../src/core/scan.js';
+import { bundlesIn, describeProvenance } from '../../src/core/trust/attestation.js';
 import { publisherAllowed } from '../../src/core/trust/publishers.js';
 import { licenseAllowed } from '../../src/core/trust/sbom.js';
 import type { ScanReport } from '../../src/core/types.js';
 import { tempDir } from '../helpers.js';
-import { writeModel } from './oms.js';
+import { OMS, writeModel } from './oms.js';
 
 // Declared publishers and AI-BOMs, through the real scan.
 
@@ -215,4 +218,109 @@ test('model folders: nested signed folders are their own, README.md outside mode
   const r = await scanWith(dir, 'publishers: [google]\n');
   // No model file and no model.sig: no model folder, so the README is not checked.
   assert.deepEqual(ids(r), []);
+});
+
+// Attestations: the v1.1.0-sigstore vector's bundle is a genuine public-good Sigstore DSSE bundle; its
+// statement's one subject digest is the SHA-256 of the two resource digests' raw bytes, so a file holding
+// exactly those bytes is "the artifact" the attestation names. That exercises the real verification path.
+const SIG_BUNDLE = readFileSync(join(OMS, 'v1.1.0-sigstore', 'model.sig'), 'utf8');
+const ARTIFACT = Buffer.from(
+  'f6310066c7320497ea554260c32c43660bff648cb2a61194832cc086077085e1' +
+    '32dcb1f8e1ae52d5963e56a6ba06ab58b424c15ed2a6b70d2feca1d089370028',
+  'hex',
+);
+
+test('attestation next to a model file: verified against the trusted root, subject matched, reported', async (t) => {
+  const dir = tempDir((fn) => t.after(fn));
+  writeModel(dir, {
+    'm/model.safetensors': safetensors('a'),
+    'm/artifact.bin': ARTIFACT,
+    'm/artifact.bin.sigstore.json': SIG_BUNDLE,
+  });
+  const r = await scanWith(dir, '');
+  assert.deepEqual(
+    ids(r).filter((i) => i === 'MG650'),
+    [],
+  );
+  const a = r.trust!.attestations[0]!;
+  assert.equal(a.verified, true);
+  assert.equal(a.identity, 'stefanb@us.ibm.com');
+  assert.equal(a.signedAt, '2025-10-10T02:12:20.000Z');
+  assert.deepEqual(
+    a.subjects.map((s) => s.file),
+    ['artifact.bin'],
+  );
+  assert.ok(r.notes?.some((n) => n.startsWith('attestation m/artifact.bin.sigstore.json: verified')));
+  // Identities configured and not matching: the attestation is not trusted.
+  const other = await scanWith(
+    dir,
+    'trust:\n  identities:\n    - identity: https://github.com/o/r/.github/workflows/b.yml@refs/heads/main\n      issuer: https://token.actions.githubusercontent.com\n',
+  );
+  assert.deepEqual(ids(other, 'm/artifact.bin.sigstore.json'), ['MG650']);
+});
+
+test('attestation: a changed artifact, a changed bundle, or garbage is reported (MG650)', async (t) => {
+  const dir = tempDir((fn) => t.after(fn));
+  const changed = Buffer.from(ARTIFACT);
+  changed[0] ^= 1;
+  writeModel(dir, {
+    'm/model.safetensors': safetensors('a'),
+    'm/artifact.bin': changed,
+    'm/a.sigstore.json': SIG_BUNDLE,
+  });
+  const r = await scanWith(dir, '');
+  assert.deepEqual(ids(r, 'm/a.sigstore.json'), ['MG650']);
+  assert.match(r.files.find((f) => f.path === 'm/a.sigstore.json')!.findings[0]!.message, /names no file/);
+  const b = JSON.parse(SIG_BUNDLE);
+  b.dsseEnvelope.payload = Buffer.from(
+    Buffer.from(b.dsseEnvelope.payload, 'base64').toString('utf8').replace('signme-1', 'signme-X'),
+  ).toString('base64');
+  writeModel(dir, {
+    'm/artifact.bin': ARTIFACT,
+    'm/a.sigstore.json': JSON.stringify(b),
+    'm/x.intoto.jsonl': '{"a":1}\n',
+  });
+  const bad = await scanWith(dir, '');
+  assert.deepEqual(ids(bad, 'm/a.sigstore.json'), ['MG650']);
+  assert.match(
+    bad.files.find((f) => f.path === 'm/a.sigstore.json')!.findings[0]!.message,
+    /does not verify/,
+  );
+  assert.deepEqual(ids(bad, 'm/x.intoto.jsonl'), ['MG650']);
+});
+
+test('SLSA provenance: the workflow that built the artifact is read from the predicate', () => {
+  const p = describeProvenance(
+    {
+      buildDefinition: {
+        buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+        externalParameters: {
+          workflow: {
+            ref: 'refs/heads/main',
+            repository: 'https://github.com/ourlab/models',
+            path: '.github/workflows/train.yml',
+          },
+        },
+        internalParameters: { github: { event_name: 'push', runner_environment: 'github-hosted' } },
+      },
+      runDetails: {
+        builder: { id: 'https://github.com/ourlab/models/.github/workflows/train.yml@refs/heads/main' },
+      },
+    },
+    'https://github.com/ourlab/models/.github/workflows/train.yml@refs/heads/main',
+  );
+  assert.deepEqual(p, {
+    workflow: 'https://github.com/ourlab/models/.github/workflows/train.yml@refs/heads/main',
+    buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+    repository: 'https://github.com/ourlab/models',
+    ref: 'refs/heads/main',
+    workflowPath: '.github/workflows/train.yml',
+    runnerEnvironment: 'github-hosted',
+    builderId: 'https://github.com/ourlab/models/.github/workflows/train.yml@refs/heads/main',
+  });
+  assert.deepEqual(bundlesIn('{"attestations":[{"bundle":{"a":1}},{"bundle":{"b":2}}]}'), [
+    { a: 1 },
+    { b: 2 },
+  ]);
+  assert.deepEqual(bundlesIn('{"a":1}\n{"b":2}\n'), [{ a: 1 }, { b: 2 }]);
 });

@@ -6,6 +6,7 @@ import { evaluateFile, type Policy, waiverFindings } from '../policy/policy.js';
 import { getRule } from '../rules/catalogue.js';
 import type { FileReport, Finding, FormatId, Severity } from '../types.js';
 import { isInside, toPosix, type WalkEntry } from '../walk.js';
+import { type AttestationReport, folderAttestations } from './attestation.js';
 import { type FolderVerification, SIGNATURE_FILE, verifyModelFolder } from './folder.js';
 import { checkPins, type PinReport } from './pins-check.js';
 import { checkPublishers, type PublisherReport } from './publishers.js';
@@ -77,6 +78,8 @@ export interface TrustSummary {
   pins: PinReport;
   publishers: PublisherReport[];
   sboms: SbomReport[];
+  /** Build attestations (GitHub artifact attestations / SLSA provenance) found in model folders. */
+  attestations: Array<AttestationReport & { folder: string }>;
 }
 
 interface Item {
@@ -279,6 +282,7 @@ export async function runTrustPhase(
     if (!modelDirs.has(dir)) modelDirs.set(dir, { root: signedDirs.get(dir)!.root, items: [] });
   const publishers: PublisherReport[] = [];
   const sboms: SbomReport[] = [];
+  const attestations: TrustSummary['attestations'] = [];
   for (const [dir, g] of [...modelDirs].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const folder = display(relFolder(dir, g.root));
     const target = (abs: string | undefined): Item | undefined =>
@@ -291,6 +295,23 @@ export async function runTrustPhase(
         const it = target(f.abs);
         if (it) add(it, 'MG630', f.message, f.symbol, false);
       }
+    }
+    const byDigest = new Map<string, string>();
+    for (const [abs, digest] of known) {
+      if (isInside(abs, dir) && !byDigest.has(digest)) byDigest.set(digest, toPosix(relative(dir, abs)));
+    }
+    for (const a of await folderAttestations(dir, policy.trust, byDigest)) {
+      attestations.push({ folder, ...a });
+      if (!a.problem) continue;
+      const it = target(join(dir, a.file));
+      if (it)
+        add(
+          it,
+          'MG650',
+          `${a.file}${a.index ? ` entry ${a.index}` : ''}: attestation ${a.problem}.`,
+          a.file,
+          false,
+        );
     }
     const sb = await checkSboms(dir, folder, policy, known);
     sboms.push(...sb.reports);
@@ -326,6 +347,16 @@ export async function runTrustPhase(
       `signature ${f.folder}: ${f.status}, ${f.method ?? 'unknown'} signature by ${who}${when}; covers ${f.signedFiles?.length ?? 0} files${f.problems.length ? `; ${f.problems.join('; ')}` : ''}`,
     );
   }
+  for (const a of attestations) {
+    const p = a.provenance;
+    const built = p
+      ? ` built by ${p.workflow ?? p.builderId ?? 'an unknown workflow'}${p.ref ? ` at ${p.ref}` : ''}`
+      : '';
+    const files = a.subjects.filter((x) => x.file).map((x) => x.file);
+    notes.push(
+      `attestation ${a.folder}/${a.file}: ${a.verified ? 'verified' : 'not verified'}${built}${files.length ? ` for ${files.join(', ')}` : ''}${a.problem ? `; ${a.problem}` : ''}`,
+    );
+  }
   if (unsigned.size > 0) notes.push(`unsigned model folders: ${[...unsigned].sort().join(', ')}`);
   for (const c of policy.pinChanges) {
     notes.push(
@@ -342,6 +373,7 @@ export async function runTrustPhase(
       pins: pinned.report,
       publishers,
       sboms,
+      attestations,
     },
     notes,
   };
