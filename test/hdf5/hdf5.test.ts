@@ -32,7 +32,7 @@ for (const name of BENIGN) {
     assert.equal(f.format, 'keras-h5');
     assert.deepEqual(f.findings, []);
     assert.equal(f.verdict, 'pass');
-    assert.ok((f.facts?.['keras.classes'] as string[]).includes('Dense'));
+    assert.ok(((f.facts?.['keras.classes'] as string[] | undefined) ?? []).includes('Dense'));
     if (name !== 'dense_big_config.h5') assert.equal(f.facts?.['keras.version'], '2.12.0');
   });
 }
