@@ -262,7 +262,7 @@ test('attestation next to a model file: verified against the trusted root, subje
 test('attestation: a changed artifact, a changed bundle, or garbage is reported (MG650)', async (t) => {
   const dir = tempDir((fn) => t.after(fn));
   const changed = Buffer.from(ARTIFACT);
-  changed[0] ^= 1;
+  changed[0] = changed[0]! ^ 1;
   writeModel(dir, {
     'm/model.safetensors': safetensors('a'),
     'm/artifact.bin': changed,
