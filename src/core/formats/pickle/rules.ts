@@ -187,4 +187,15 @@ export const pickleRules = defineRules([
       'The file looks like a PyTorch checkpoint but torch.load(weights_only=True) (the default since torch 2.6) would refuse it: it uses opcodes or globals outside the weights-only allowlist. Loading it needs weights_only=False, which executes arbitrary pickle code. The facts list the reasons.',
     remediation: 'Save the state_dict (not the model object), or store the weights as safetensors.',
   },
+  {
+    id: 'MG117',
+    slug: 'expansion_structure',
+    title: 'Pickle builds an exponentially shared structure (expansion attack)',
+    severity: 'high',
+    kind: 'anomaly',
+    cwe: 776,
+    description:
+      'Containers in the pickle reference the same memoised containers over and over, so the structure expands to orders of magnitude more elements than the file has opcodes (a "billion laughs"). Loading is cheap, but any code that walks, prints, copies or re-serialises the object exhausts memory or time.',
+    remediation: 'Do not load the file; legitimate model files do not nest shared references like this.',
+  },
 ]);

@@ -464,6 +464,14 @@ export async function scanPickle(
         ctx.report('MG108', `The pickle stream is invalid: ${streamBroken.reason}.`, { ...member, offset: streamBroken.offset });
       }
     }
+    if (vm.maxWeight > 1e9 && vm.maxWeight > 1e4 * Math.max(1, vm.opcodeCount + 4096)) {
+      ctx.report(
+        'MG117',
+        `Shared references make a container expand to about ${vm.maxWeight.toExponential(1)} elements from a few thousand opcodes.`,
+        { ...member, offset: start },
+      );
+      vm.maxWeight = 0;
+    }
     if (vm.frameDivergence) {
       // The C unpickler reading a file would execute a different opcode sequence: analyse that reading too.
       await rescanCFile(ctx, source, start, dataEnd, cls, vmOpts);

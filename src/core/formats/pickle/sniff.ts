@@ -3,7 +3,7 @@
 // (arguments, stack discipline, identifier-shaped GLOBAL names) strictly enough that text, JSON, CSV and
 // source code are not taken for pickles.
 
-import { OP, TORCH_LEGACY_MAGIC, startsWith } from './opcodes.js';
+import { OP, TORCH_LEGACY_MAGIC, startsWith, VALID_OPCODE } from './opcodes.js';
 
 /** Opcodes a protocol 0/1 pickle can start with. */
 const FIRST_OPS = new Set<number>([
@@ -20,16 +20,21 @@ export type SniffResult = 'pickle' | 'no' | 'undecided';
  * arguments. 'pickle' when it reaches STOP with exactly one value; 'undecided' when the data ends
  * before; 'no' on anything a real pickle would not contain.
  */
-export function trialParse(b: Uint8Array, start = 0, maxOps = 4096): { result: SniffResult; ops: number; end: number } {
+export function trialParse(
+  b: Uint8Array,
+  start = 0,
+  maxOps = 4096,
+): { result: SniffResult; ops: number; end: number; globals?: number } {
   let p = start;
+  let globals = 0;
   let depth = 0;
   const marks: number[] = [];
   let ops = 0;
   const fence = () => (marks.length > 0 ? marks[marks.length - 1]! : 0);
   const need = (k: number) => p + k <= b.length;
-  const line = (): string | undefined => {
+  const line = (max = 256): string | undefined => {
     const i = b.indexOf(0x0a, p);
-    if (i < 0 || i - p > 256) return undefined;
+    if (i < 0 || i - p > max) return undefined;
     let s = '';
     for (let j = p; j < i; j++) s += String.fromCharCode(b[j]!);
     p = i + 1;
@@ -41,13 +46,13 @@ export function trialParse(b: Uint8Array, start = 0, maxOps = 4096): { result: S
     return true;
   };
   while (ops < maxOps) {
-    if (p >= b.length) return { result: 'undecided', ops, end: p };
+    if (p >= b.length) return { result: 'undecided', ops, end: p, globals };
     const op = b[p++]!;
     ops++;
-    if (ops === 1 && start === 0 && b[0] !== OP.PROTO && !FIRST_OPS.has(op)) return { result: 'no', ops, end: p };
-    const text = (check: (s: string) => boolean): SniffResult | undefined => {
-      const s = line();
-      if (s === undefined) return p >= b.length - 256 && b.indexOf(0x0a, p) < 0 ? 'undecided' : 'no';
+    if (ops === 1 && start === 0 && b[0] !== OP.PROTO && !FIRST_OPS.has(op)) return { result: 'no', ops, end: p, globals };
+    const text = (check: (s: string) => boolean, max = 256): SniffResult | undefined => {
+      const s = line(max);
+      if (s === undefined) return b.indexOf(0x0a, p) < 0 ? 'undecided' : 'no';
       return check(s) ? undefined : 'no';
     };
     let r: SniffResult | undefined;
@@ -56,17 +61,18 @@ export function trialParse(b: Uint8Array, start = 0, maxOps = 4096): { result: S
         marks.push(depth);
         break;
       case OP.STOP:
-        return { result: depth === 1 && marks.length === 0 ? 'pickle' : 'no', ops, end: p };
+        // STOP pops the top; leftovers below it are legal (and used by crafted pickles).
+        return { result: depth >= 1 && depth > fence() ? 'pickle' : 'no', ops, end: p, globals };
       case OP.POP:
         if (marks.length > 0 && marks[marks.length - 1] === depth) marks.pop();
-        else if (!pop(1)) return { result: 'no', ops, end: p };
+        else if (!pop(1)) return { result: 'no', ops, end: p, globals };
         break;
       case OP.POP_MARK:
-        if (marks.length === 0) return { result: 'no', ops, end: p };
+        if (marks.length === 0) return { result: 'no', ops, end: p, globals };
         depth = marks.pop()!;
         break;
       case OP.DUP:
-        if (depth <= fence()) return { result: 'no', ops, end: p };
+        if (depth <= fence()) return { result: 'no', ops, end: p, globals };
         depth++;
         break;
       case OP.FLOAT:
@@ -84,14 +90,14 @@ export function trialParse(b: Uint8Array, start = 0, maxOps = 4096): { result: S
         break;
       case OP.PUT:
         r = text((s) => /^\d+$/.test(s));
-        if (depth <= fence()) return { result: 'no', ops, end: p };
+        if (depth <= fence()) return { result: 'no', ops, end: p, globals };
         break;
       case OP.STRING:
-        r = text((s) => s.length >= 2 && (s[0] === "'" || s[0] === '"') && s[s.length - 1] === s[0]);
+        r = text((s) => s.length >= 2 && (s[0] === "'" || s[0] === '"') && s[s.length - 1] === s[0], 1 << 20);
         depth++;
         break;
       case OP.UNICODE:
-        r = text(() => true);
+        r = text(() => true, 1 << 20);
         depth++;
         break;
       case OP.PERSID:
@@ -100,49 +106,51 @@ export function trialParse(b: Uint8Array, start = 0, maxOps = 4096): { result: S
         break;
       case OP.GLOBAL:
         r = text((s) => IDENT.test(s)) ?? text((s) => IDENT.test(s));
+        if (r === undefined) globals++;
         depth++;
         break;
       case OP.INST:
         r = text((s) => IDENT.test(s)) ?? text((s) => IDENT.test(s));
-        if (marks.length === 0) return { result: 'no', ops, end: p };
+        if (r === undefined) globals++;
+        if (marks.length === 0) return { result: 'no', ops, end: p, globals };
         depth = marks.pop()! + 1;
         break;
       case OP.BININT:
-        if (!need(4)) return { result: 'undecided', ops, end: p };
+        if (!need(4)) return { result: 'undecided', ops, end: p, globals };
         p += 4;
         depth++;
         break;
       case OP.BININT1:
       case OP.BINGET:
-        if (!need(1)) return { result: 'undecided', ops, end: p };
+        if (!need(1)) return { result: 'undecided', ops, end: p, globals };
         p += 1;
         depth++;
         break;
       case OP.BININT2:
-        if (!need(2)) return { result: 'undecided', ops, end: p };
+        if (!need(2)) return { result: 'undecided', ops, end: p, globals };
         p += 2;
         depth++;
         break;
       case OP.LONG_BINGET:
-        if (!need(4)) return { result: 'undecided', ops, end: p };
+        if (!need(4)) return { result: 'undecided', ops, end: p, globals };
         p += 4;
         depth++;
         break;
       case OP.BINPUT:
-        if (!need(1)) return { result: 'undecided', ops, end: p };
-        if (depth <= fence()) return { result: 'no', ops, end: p };
+        if (!need(1)) return { result: 'undecided', ops, end: p, globals };
+        if (depth <= fence()) return { result: 'no', ops, end: p, globals };
         p += 1;
         break;
       case OP.LONG_BINPUT:
-        if (!need(4)) return { result: 'undecided', ops, end: p };
-        if (depth <= fence()) return { result: 'no', ops, end: p };
+        if (!need(4)) return { result: 'undecided', ops, end: p, globals };
+        if (depth <= fence()) return { result: 'no', ops, end: p, globals };
         p += 4;
         break;
       case OP.MEMOIZE:
-        if (depth <= fence()) return { result: 'no', ops, end: p };
+        if (depth <= fence()) return { result: 'no', ops, end: p, globals };
         break;
       case OP.BINFLOAT:
-        if (!need(8)) return { result: 'undecided', ops, end: p };
+        if (!need(8)) return { result: 'undecided', ops, end: p, globals };
         p += 8;
         depth++;
         break;
@@ -160,10 +168,10 @@ export function trialParse(b: Uint8Array, start = 0, maxOps = 4096): { result: S
       case OP.SHORT_BINBYTES:
       case OP.SHORT_BINUNICODE:
       case OP.LONG1: {
-        if (!need(1)) return { result: 'undecided', ops, end: p };
+        if (!need(1)) return { result: 'undecided', ops, end: p, globals };
         const n = b[p]!;
         p += 1 + n;
-        if (p > b.length) return { result: 'undecided', ops, end: p };
+        if (p > b.length) return { result: 'undecided', ops, end: p, globals };
         depth++;
         break;
       }
@@ -171,12 +179,12 @@ export function trialParse(b: Uint8Array, start = 0, maxOps = 4096): { result: S
       case OP.BINUNICODE:
       case OP.BINBYTES:
       case OP.LONG4: {
-        if (!need(4)) return { result: 'undecided', ops, end: p };
+        if (!need(4)) return { result: 'undecided', ops, end: p, globals };
         const n = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
         p += 4;
-        if (n > 0x7fffffff) return { result: 'no', ops, end: p };
+        if (n > 0x7fffffff) return { result: 'no', ops, end: p, globals };
         p += n;
-        if (p > b.length) return { result: 'undecided', ops, end: p };
+        if (p > b.length) return { result: 'undecided', ops, end: p, globals };
         depth++;
         break;
       }
@@ -184,21 +192,21 @@ export function trialParse(b: Uint8Array, start = 0, maxOps = 4096): { result: S
       case OP.BINBYTES8:
       case OP.BYTEARRAY8:
       case OP.FRAME: {
-        if (!need(8)) return { result: 'undecided', ops, end: p };
+        if (!need(8)) return { result: 'undecided', ops, end: p, globals };
         let n = 0;
         for (let i = 7; i >= 0; i--) n = n * 256 + b[p + i]!;
         p += 8;
-        if (n > Number.MAX_SAFE_INTEGER) return { result: 'no', ops, end: p };
+        if (n > Number.MAX_SAFE_INTEGER) return { result: 'no', ops, end: p, globals };
         if (op !== OP.FRAME) {
           p += n;
-          if (p > b.length) return { result: 'undecided', ops, end: p };
+          if (p > b.length) return { result: 'undecided', ops, end: p, globals };
           depth++;
         }
         break;
       }
       case OP.PROTO:
-        if (!need(1)) return { result: 'undecided', ops, end: p };
-        if (b[p]! > 5) return { result: 'no', ops, end: p };
+        if (!need(1)) return { result: 'undecided', ops, end: p, globals };
+        if (b[p]! > 5) return { result: 'no', ops, end: p, globals };
         p += 1;
         break;
       case OP.APPEND:
@@ -206,58 +214,58 @@ export function trialParse(b: Uint8Array, start = 0, maxOps = 4096): { result: S
       case OP.REDUCE:
       case OP.NEWOBJ:
       case OP.STACK_GLOBAL:
-        if (!pop(1) || depth <= fence()) return { result: 'no', ops, end: p };
+        if (!pop(1) || depth <= fence()) return { result: 'no', ops, end: p, globals };
         break;
       case OP.SETITEM:
-        if (!pop(2) || depth <= fence()) return { result: 'no', ops, end: p };
+        if (!pop(2) || depth <= fence()) return { result: 'no', ops, end: p, globals };
         break;
       case OP.NEWOBJ_EX:
-        if (!pop(2) || depth <= fence()) return { result: 'no', ops, end: p };
+        if (!pop(2) || depth <= fence()) return { result: 'no', ops, end: p, globals };
         break;
       case OP.APPENDS:
       case OP.SETITEMS:
       case OP.ADDITEMS:
-        if (marks.length === 0) return { result: 'no', ops, end: p };
+        if (marks.length === 0) return { result: 'no', ops, end: p, globals };
         depth = marks.pop()!;
-        if (depth <= fence()) return { result: 'no', ops, end: p };
+        if (depth <= fence()) return { result: 'no', ops, end: p, globals };
         break;
       case OP.TUPLE:
       case OP.LIST:
       case OP.DICT:
       case OP.FROZENSET:
       case OP.OBJ:
-        if (marks.length === 0) return { result: 'no', ops, end: p };
+        if (marks.length === 0) return { result: 'no', ops, end: p, globals };
         depth = marks.pop()! + 1;
         break;
       case OP.TUPLE1:
       case OP.BINPERSID:
       case OP.READONLY_BUFFER:
-        if (depth <= fence()) return { result: 'no', ops, end: p };
+        if (depth <= fence()) return { result: 'no', ops, end: p, globals };
         break;
       case OP.TUPLE2:
-        if (!pop(2)) return { result: 'no', ops, end: p };
+        if (!pop(2)) return { result: 'no', ops, end: p, globals };
         depth++;
         break;
       case OP.TUPLE3:
-        if (!pop(3)) return { result: 'no', ops, end: p };
+        if (!pop(3)) return { result: 'no', ops, end: p, globals };
         depth++;
         break;
       case OP.EXT1:
       case OP.EXT2:
       case OP.EXT4: {
         const n = op === OP.EXT1 ? 1 : op === OP.EXT2 ? 2 : 4;
-        if (!need(n)) return { result: 'undecided', ops, end: p };
+        if (!need(n)) return { result: 'undecided', ops, end: p, globals };
         p += n;
         depth++;
         break;
       }
       default:
-        return { result: 'no', ops, end: p };
+        return { result: 'no', ops, end: p, globals };
     }
-    if (r === 'no') return { result: 'no', ops, end: p };
-    if (r === 'undecided') return { result: 'undecided', ops, end: p };
+    if (r === 'no') return { result: 'no', ops, end: p, globals };
+    if (r === 'undecided') return { result: 'undecided', ops, end: p, globals };
   }
-  return { result: 'undecided', ops, end: p };
+  return { result: 'undecided', ops, end: p, globals };
 }
 
 /** Does this prefix start a pickle? `strict` requires more evidence for headerless (protocol 0/1) data. */
@@ -270,13 +278,18 @@ export function looksLikePickle(head: Uint8Array, opts: { complete?: boolean } =
   if (head.length < 2) return undefined;
   const t = trialParse(head, 0);
   if (t.result === 'pickle') return 'text';
+  // A stream that imports an identifier-named global and goes on for a few opcodes before it breaks or the
+  // data ends is a pickle too (a broken or truncated one: the import still runs when loaded).
+  if ((t.globals ?? 0) > 0 && t.ops >= 3) return 'text';
   // A long prefix that parses without error is a pickle too, if the data goes on beyond the probe.
   if (t.result === 'undecided' && !opts.complete && t.ops >= 16 && t.end >= Math.min(head.length, 1024)) return 'text';
   return undefined;
 }
 
 function trialParseLenient(head: Uint8Array): boolean {
-  // PROTO > 5 is tolerated here (reported by the analysis), so walk from after the PROTO byte.
+  // PROTO 0-5 followed by a valid opcode is a pickle (broken or not: the analysis says which). Higher
+  // protocols (tolerated, reported by the analysis) need a few valid opcodes.
+  if (head[1]! <= 5) return head.length === 2 || VALID_OPCODE[head[2]!] === 1;
   const t = trialParse(head, 2);
   return t.result !== 'no' || t.ops >= 8;
 }

@@ -28,6 +28,8 @@ export class PyBytes {
 
 export class PyList {
   readonly kind = 'list' as const;
+  /** Expanded size (nodes reachable counting shared references every time), for expansion-attack checks. */
+  w = 1;
   readonly items: PyValue[] = [];
   /** Items not kept (retention budget); the real list has items.length + dropped entries. */
   dropped = 0;
@@ -35,20 +37,25 @@ export class PyList {
 
 export class PyTuple {
   readonly kind = 'tuple' as const;
+  w = 1;
   constructor(
     readonly items: PyValue[],
     readonly dropped = 0,
-  ) {}
+  ) {
+    for (const i of items) this.w += weight(i);
+  }
 }
 
 export class PyDict {
   readonly kind = 'dict' as const;
+  w = 1;
   readonly keys: PyValue[] = [];
   readonly values: PyValue[] = [];
   dropped = 0;
 }
 
 export class PySet {
+  w = 1;
   readonly items: PyValue[] = [];
   dropped = 0;
   constructor(readonly kind: 'set' | 'frozenset') {}
@@ -112,6 +119,13 @@ export class PyPersistent {
 export class PyUnknown {
   readonly kind = 'unknown' as const;
   constructor(readonly why: string) {}
+}
+
+/** Expanded size of a value (1 for scalars and non-containers). */
+export function weight(v: PyValue): number {
+  if (typeof v !== 'object' || v === null) return 1;
+  const w = (v as { w?: number }).w;
+  return w === undefined ? 1 : w;
 }
 
 export const DROPPED = new PyUnknown('value not retained (retention budget)');

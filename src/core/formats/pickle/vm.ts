@@ -22,6 +22,7 @@ import {
   PyTuple,
   PyUnknown,
   type PyValue,
+  weight,
 } from './values.js';
 
 /** The stream cannot be read further the way the unpickler would read it (it would raise here). */
@@ -139,6 +140,8 @@ export class PickleVM {
   private opStart = 0;
   private ops = 0;
   readonly used = new Uint8Array(256);
+  /** Largest expanded container size seen (shared references counted each time). */
+  maxWeight = 0;
   /** Set once a frame straddle or nested frame was seen (the C file reading may differ). */
   frameDivergence = false;
 
@@ -644,19 +647,19 @@ export class PickleVM {
           this.push(new PyTuple([]));
           break;
         case OP.TUPLE1:
-          this.push(new PyTuple([this.pop()]));
+          this.push(this.tuple(new PyTuple([this.pop()])));
           break;
         case OP.TUPLE2: {
           const b = this.pop();
           const a = this.pop();
-          this.push(new PyTuple([a, b]));
+          this.push(this.tuple(new PyTuple([a, b])));
           break;
         }
         case OP.TUPLE3: {
           const c = this.pop();
           const b = this.pop();
           const a = this.pop();
-          this.push(new PyTuple([a, b, c]));
+          this.push(this.tuple(new PyTuple([a, b, c])));
           break;
         }
         case OP.TUPLE:
@@ -907,6 +910,11 @@ export class PickleVM {
     }
   }
 
+  private tuple(t: PyTuple): PyTuple {
+    if (t.w > this.maxWeight) this.maxWeight = t.w;
+    return t;
+  }
+
   private checkFrameLen(n: bigint): number {
     if (n > BigInt(Number.MAX_SAFE_INTEGER)) this.broken(`FRAME length ${n} is impossible`);
     return Number(n);
@@ -945,14 +953,27 @@ export class PickleVM {
   }
 
   private retainTuple(items: PyValue[]): PyTuple {
+    let t: PyTuple;
     if (items.length <= 8 || this.retained + items.length <= this.maxRetained) {
       this.retained += items.length;
-      return new PyTuple(items);
+      t = new PyTuple(items);
+    } else {
+      t = new PyTuple(items.slice(0, 8), items.length - 8);
+      for (let i = 8; i < items.length; i++) t.w += weight(items[i]!);
     }
-    return new PyTuple(items.slice(0, 8), items.length - 8);
+    if (t.w > this.maxWeight) this.maxWeight = t.w;
+    return t;
+  }
+
+  private grow(c: PyList | PySet | PyDict, w: number): void {
+    c.w += w;
+    if (c.w > this.maxWeight) this.maxWeight = c.w;
   }
 
   private fill(c: PyList | PySet, items: PyValue[]): void {
+    let w = 0;
+    for (const it of items) w += weight(it);
+    this.grow(c, w);
     for (const it of items) {
       if (this.keep()) c.items.push(it);
       else c.dropped++;
@@ -960,6 +981,9 @@ export class PickleVM {
   }
 
   private setItems(d: PyDict, items: PyValue[]): void {
+    let w = 0;
+    for (const it of items) w += weight(it);
+    this.grow(d, w);
     for (let i = 0; i + 1 < items.length; i += 2) {
       if (this.keep()) {
         d.keys.push(items[i]!);
