@@ -42,12 +42,16 @@ function bad(ctx: AnalysisContext, msg: string, offset?: number): undefined {
 }
 
 /** Parses and checks a .npy header; reports MG300 and returns undefined when it is invalid. */
-export async function readNpyHeader(ctx: AnalysisContext, reader: ByteReader): Promise<NpyHeader | undefined> {
+export async function readNpyHeader(
+  ctx: AnalysisContext,
+  reader: ByteReader,
+): Promise<NpyHeader | undefined> {
   if (!(await reader.ensure(10))) return bad(ctx, 'The .npy file is shorter than its fixed preamble.', 0);
   const pre = reader.take(8);
   const major = pre[6]!;
   const minor = pre[7]!;
-  if (![1, 2, 3].includes(major) || minor !== 0) return bad(ctx, `Unknown .npy format version ${major}.${minor}.`, 6);
+  if (![1, 2, 3].includes(major) || minor !== 0)
+    return bad(ctx, `Unknown .npy format version ${major}.${minor}.`, 6);
   let hlen: number;
   if (major === 1) hlen = reader.u16le();
   else {
@@ -55,9 +59,11 @@ export async function readNpyHeader(ctx: AnalysisContext, reader: ByteReader): P
     hlen = reader.u32le();
   }
   const dataOffset = reader.pos + hlen;
-  if (hlen > MAX_HEADER) return bad(ctx, `The .npy header claims ${hlen} bytes (more than numpy accepts).`, 8);
+  if (hlen > MAX_HEADER)
+    return bad(ctx, `The .npy header claims ${hlen} bytes (more than numpy accepts).`, 8);
   const size = ctx.source.size;
-  if (size !== undefined && dataOffset > size) return bad(ctx, `The .npy header (${hlen} bytes) runs past the end of the file.`, 8);
+  if (size !== undefined && dataOffset > size)
+    return bad(ctx, `The .npy header (${hlen} bytes) runs past the end of the file.`, 8);
   const raw = await reader.bytes(hlen);
   if (!raw) return bad(ctx, 'The .npy header is truncated.', 8);
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(raw);
@@ -65,18 +71,27 @@ export async function readNpyHeader(ctx: AnalysisContext, reader: ByteReader): P
   try {
     lit = parseLiteral(text);
   } catch (err) {
-    return bad(ctx, `The .npy header is not a Python dict literal: ${err instanceof LiteralError ? err.message : String(err)}.`, 10);
+    return bad(
+      ctx,
+      `The .npy header is not a Python dict literal: ${err instanceof LiteralError ? err.message : String(err)}.`,
+      10,
+    );
   }
   if (!(lit instanceof Map)) return bad(ctx, 'The .npy header is not a dict.', 10);
   const keys = [...lit.keys()].sort();
   if (keys.join(',') !== 'descr,fortran_order,shape') {
-    return bad(ctx, `The .npy header keys are ${JSON.stringify(keys)}, not descr, fortran_order and shape.`, 10);
+    return bad(
+      ctx,
+      `The .npy header keys are ${JSON.stringify(keys)}, not descr, fortran_order and shape.`,
+      10,
+    );
   }
   const descr = lit.get('descr')!;
   const fortran = lit.get('fortran_order');
   const shapeL = lit.get('shape');
   if (typeof fortran !== 'boolean') return bad(ctx, 'fortran_order is not a bool.', 10);
-  if (!(shapeL && typeof shapeL === 'object' && 'tuple' in shapeL)) return bad(ctx, 'shape is not a tuple.', 10);
+  if (!(shapeL && typeof shapeL === 'object' && 'tuple' in shapeL))
+    return bad(ctx, 'shape is not a tuple.', 10);
   const shape: number[] = [];
   for (const d of shapeL.tuple) {
     if (typeof d !== 'number' || d < 0) return bad(ctx, `shape has an invalid dimension ${String(d)}.`, 10);
@@ -110,12 +125,18 @@ export function dtypeInfo(descr: PyLiteral, depth = 0): { itemsize: number; obje
     for (const f of descr) {
       if (!(f && typeof f === 'object' && 'tuple' in f)) return undefined;
       const [name, sub, shp] = f.tuple;
-      if (typeof name !== 'string' && !(name && typeof name === 'object' && 'tuple' in name)) return undefined;
+      if (typeof name !== 'string' && !(name && typeof name === 'object' && 'tuple' in name))
+        return undefined;
       const info = dtypeInfo(sub ?? null, depth + 1);
       if (!info) return undefined;
       let count = 1;
       if (shp !== undefined) {
-        const dims = typeof shp === 'number' ? [shp] : shp && typeof shp === 'object' && 'tuple' in shp ? shp.tuple : undefined;
+        const dims =
+          typeof shp === 'number'
+            ? [shp]
+            : shp && typeof shp === 'object' && 'tuple' in shp
+              ? shp.tuple
+              : undefined;
         if (!dims) return undefined;
         for (const d of dims) {
           if (typeof d !== 'number' || d < 0) return undefined;
@@ -134,15 +155,27 @@ export async function analyzeNpy(ctx: AnalysisContext): Promise<void> {
   const reader = new ByteReader(ctx.source);
   const h = await readNpyHeader(ctx, reader);
   if (!h) return;
-  ctx.fact('npy', { version: `${h.version[0]}.${h.version[1]}`, descr: h.descr, shape: h.shape, fortranOrder: h.fortranOrder, object: h.object });
+  ctx.fact('npy', {
+    version: `${h.version[0]}.${h.version[1]}`,
+    descr: h.descr,
+    shape: h.shape,
+    fortranOrder: h.fortranOrder,
+    object: h.object,
+  });
   const size = ctx.source.size;
   if (h.object) {
-    ctx.report('MG301', `The array (descr ${JSON.stringify(h.descr)}, shape ${JSON.stringify(h.shape)}) holds Python objects: its data is a pickle, analysed below.`, {
-      offset: h.dataOffset,
-    });
+    ctx.report(
+      'MG301',
+      `The array (descr ${JSON.stringify(h.descr)}, shape ${JSON.stringify(h.shape)}) holds Python objects: its data is a pickle, analysed below.`,
+      {
+        offset: h.dataOffset,
+      },
+    );
     const r = await scanPickle(ctx, reader, { refineFormat: false });
     if (!r.broken && size !== undefined && r.endOffset < size) {
-      ctx.report('MG302', `${size - r.endOffset} bytes follow the pickled object array.`, { offset: r.endOffset });
+      ctx.report('MG302', `${size - r.endOffset} bytes follow the pickled object array.`, {
+        offset: r.endOffset,
+      });
       // Scan what follows too: a second stream or payload hides there.
       await scanPickle(ctx, reader, { allStreams: true, refineFormat: false });
     }
@@ -153,11 +186,17 @@ export async function analyzeNpy(ctx: AnalysisContext): Promise<void> {
   if (size === undefined) return;
   const have = size - h.dataOffset;
   if (have < expected) {
-    ctx.report('MG300', `The array needs ${expected} bytes of data (shape ${JSON.stringify(h.shape)} x ${h.itemsize}) but only ${have} follow the header.`, {
-      offset: h.dataOffset,
-    });
+    ctx.report(
+      'MG300',
+      `The array needs ${expected} bytes of data (shape ${JSON.stringify(h.shape)} x ${h.itemsize}) but only ${have} follow the header.`,
+      {
+        offset: h.dataOffset,
+      },
+    );
   } else if (have > expected) {
-    ctx.report('MG302', `${have - expected} bytes follow the ${expected} bytes of array data.`, { offset: h.dataOffset + expected });
+    ctx.report('MG302', `${have - expected} bytes follow the ${expected} bytes of array data.`, {
+      offset: h.dataOffset + expected,
+    });
     // numpy.load never reads them; look for a pickle there anyway.
     const tail = new ByteReader(ctx.source, h.dataOffset + expected);
     if (await tail.ensure(2)) {

@@ -1,7 +1,15 @@
 // A tiny parser for the Python literal that a .npy header holds: dicts, lists, tuples, strings, ints,
 // True/False/None. Nothing is evaluated; anything else is a parse error.
 
-export type PyLiteral = string | number | bigint | boolean | null | PyLiteral[] | { tuple: PyLiteral[] } | Map<PyLiteral, PyLiteral>;
+export type PyLiteral =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | PyLiteral[]
+  | { tuple: PyLiteral[] }
+  | Map<PyLiteral, PyLiteral>;
 
 export class LiteralError extends Error {}
 

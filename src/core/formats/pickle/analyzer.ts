@@ -1,5 +1,5 @@
-import type { Analyzer } from '../analyzer.js';
 import { ByteReader } from '../../reader.js';
+import type { Analyzer } from '../analyzer.js';
 import { scanPickle } from './scan.js';
 import { isTorchLegacy, looksLikePickle } from './sniff.js';
 

@@ -28,8 +28,9 @@
  * The analyzer `pickleAnalyzer` handles raw pickle files; it does not claim files that start with the
  * legacy torch magic pickle (`isTorchLegacy`).
  */
-export { pickleAnalyzer } from './analyzer.js';
+
 export { allowProfile, WEIGHTS_ONLY_GLOBALS } from './allowlist.js';
+export { pickleAnalyzer } from './analyzer.js';
 export { DENY_FAMILIES, denyMatch } from './denylist.js';
 export { OP, TORCH_LEGACY_MAGIC } from './opcodes.js';
 export { pickleRules } from './rules.js';
@@ -44,4 +45,4 @@ export {
 } from './scan.js';
 export { decodeEncodedPickle, isTorchLegacy, looksLikePickle, trialParse } from './sniff.js';
 export { type PlainValue, toPlain } from './values.js';
-export { BrokenStreamError, describeDtype, descrItemsize, PickleVM, type VmSink } from './vm.js';
+export { BrokenStreamError, descrItemsize, describeDtype, PickleVM, type VmSink } from './vm.js';

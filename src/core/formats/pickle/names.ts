@@ -194,7 +194,9 @@ export function resolveForms(module: string, name: string): Resolved[] {
   if (parts.length > 1 || MODULE_ATTRS[name.replace(/^_+/, '')]) {
     for (let i = 0; i < parts.length; i++) {
       const attr = parts[i]!.replace(/^_+/, '');
-      const target = MODULE_ATTRS[attr] ?? (MODULE_ALIASES[parts[i]!] !== undefined ? MODULE_ALIASES[parts[i]!] : undefined);
+      const target =
+        MODULE_ATTRS[attr] ??
+        (MODULE_ALIASES[parts[i]!] !== undefined ? MODULE_ALIASES[parts[i]!] : undefined);
       if (target) add(canonModule(target), parts.slice(i + 1).join('.'));
     }
     // The module part plus leading name components may also be a module path (package.sub.func).

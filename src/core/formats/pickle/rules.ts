@@ -79,7 +79,7 @@ export const pickleRules = defineRules([
     kind: 'threat',
     cwe: 502,
     description:
-      'The pickle imports or instantiates (without constructor arguments) a global that is not on the allowlist. Loading it imports that module and may run the class\'s __setstate__/__reduce__ logic; it also means the file needs torch.load(weights_only=False) or plain pickle.',
+      "The pickle imports or instantiates (without constructor arguments) a global that is not on the allowlist. Loading it imports that module and may run the class's __setstate__/__reduce__ logic; it also means the file needs torch.load(weights_only=False) or plain pickle.",
     remediation:
       'Check the class. If it is your own trusted code, add its exact name to the policy allowlist (`allow`) with a reason.',
   },
@@ -114,7 +114,7 @@ export const pickleRules = defineRules([
     kind: 'anomaly',
     cwe: 436,
     description:
-      'A protocol 4/5 FRAME is inconsistent with the opcodes: an opcode argument runs past the end of its frame, a frame starts inside another, or a frame is longer than the data. pickle.dumps never writes this. CPython\'s C unpickler reading a file drops the rest of a frame when a read runs past it, so it executes different opcodes than a linear parser sees; both readings were analysed.',
+      "A protocol 4/5 FRAME is inconsistent with the opcodes: an opcode argument runs past the end of its frame, a frame starts inside another, or a frame is longer than the data. pickle.dumps never writes this. CPython's C unpickler reading a file drops the rest of a frame when a read runs past it, so it executes different opcodes than a linear parser sees; both readings were analysed.",
     remediation: 'Do not load the file; a legitimate writer never produces inconsistent frames.',
   },
   {
@@ -164,7 +164,8 @@ export const pickleRules = defineRules([
     title: 'PROTO opcode in the middle of a pickle stream',
     severity: 'low',
     kind: 'anomaly',
-    description: 'A PROTO opcode appears after the start of the stream. Picklers never write this; it confuses scanners that read the protocol once.',
+    description:
+      'A PROTO opcode appears after the start of the stream. Picklers never write this; it confuses scanners that read the protocol once.',
     remediation: 'Regenerate the file.',
   },
   {
@@ -174,7 +175,7 @@ export const pickleRules = defineRules([
     severity: 'low',
     kind: 'anomaly',
     description:
-      'PERSID/BINPERSID hand an identifier to the loader\'s persistent_load. PyTorch uses it for tensor storages (\'storage\', ...); elsewhere it calls whatever persistent_load the loading program defines, with attacker-chosen arguments.',
+      "PERSID/BINPERSID hand an identifier to the loader's persistent_load. PyTorch uses it for tensor storages ('storage', ...); elsewhere it calls whatever persistent_load the loading program defines, with attacker-chosen arguments.",
     remediation: 'Make sure the program that loads this file expects persistent ids.',
   },
   {

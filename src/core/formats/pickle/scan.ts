@@ -117,7 +117,10 @@ class Classifier implements VmSink {
   /** Imports/calls in the current stream (for broken-stream classification). */
   streamActivity = 0;
   firstActivity: string | undefined;
-  private readonly unknown = new Map<string, { rec: ImportRecord; calledWithArgs: boolean; reported: boolean }>();
+  private readonly unknown = new Map<
+    string,
+    { rec: ImportRecord; calledWithArgs: boolean; reported: boolean }
+  >();
   private readonly reported = new Set<string>();
 
   constructor(
@@ -150,7 +153,8 @@ class Classifier implements VmSink {
     if (g.module !== undefined && g.name !== undefined) {
       let q = `${g.module}.${g.name}`;
       q = WEIGHTS_ONLY_NAME_MAPPING[q] ?? q;
-      if (WEIGHTS_ONLY_BLOCKED_MODULES.has(g.module)) this.woReasons.add(`global ${q}: module ${g.module} is blocked`);
+      if (WEIGHTS_ONLY_BLOCKED_MODULES.has(g.module))
+        this.woReasons.add(`global ${q}: module ${g.module} is blocked`);
       else if (!WEIGHTS_ONLY_GLOBALS.has(q)) this.woReasons.add(`global ${q} is not allowed`);
     } else this.woReasons.add(`${g.opcode} import is not supported`);
   }
@@ -160,7 +164,9 @@ class Classifier implements VmSink {
     if (g.module === undefined || g.name === undefined) {
       this.dirty = true;
       const ext = g.opcode.startsWith('EXT');
-      const symbol = ext ? `copyreg.extension:${g.opcode.split(':')[1]}` : `${g.module ?? '<computed>'}.${g.name ?? '<computed>'}`;
+      const symbol = ext
+        ? `copyreg.extension:${g.opcode.split(':')[1]}`
+        : `${g.module ?? '<computed>'}.${g.name ?? '<computed>'}`;
       this.report(
         'MG102',
         ext
@@ -202,7 +208,12 @@ class Classifier implements VmSink {
     }
     if (priv && /^__\w+__$/.test(priv)) {
       this.dirty = true;
-      this.report('MG103', `${g.opcode} imports the dunder attribute ${g.module}.${g.name}.`, g.offset, symbol);
+      this.report(
+        'MG103',
+        `${g.opcode} imports the dunder attribute ${g.module}.${g.name}.`,
+        g.offset,
+        symbol,
+      );
       return { ...base, symbol, classification: 'private' };
     }
     this.dirty = true;
@@ -212,7 +223,10 @@ class Classifier implements VmSink {
   }
 
   private calleeName(v: PyValue): string {
-    if (v instanceof PyGlobal) return v.module !== undefined && v.name !== undefined ? canonicalName(v.module, v.name) : '<computed global>';
+    if (v instanceof PyGlobal)
+      return v.module !== undefined && v.name !== undefined
+        ? canonicalName(v.module, v.name)
+        : '<computed global>';
     if (v instanceof PyCall) return `${this.calleeName(v.callee)}(...)`;
     if (v instanceof PyPersistent) return 'persistent_load(...)';
     if (v instanceof PyUnknown) return `<${v.why}>`;
@@ -223,8 +237,12 @@ class Classifier implements VmSink {
   onCall(c: PyCall): void {
     const argc = c.args instanceof PyTuple ? c.args.items.length + c.args.dropped : c.args === null ? 0 : 1;
     const callee = c.callee;
-    const name = callee instanceof PyGlobal && callee.module !== undefined && callee.name !== undefined ? canonicalName(callee.module, callee.name) : undefined;
-    if (this.calls.length < MAX_RECORDS) this.calls.push({ callee: name, opcode: c.opcode, offset: c.offset, args: argc });
+    const name =
+      callee instanceof PyGlobal && callee.module !== undefined && callee.name !== undefined
+        ? canonicalName(callee.module, callee.name)
+        : undefined;
+    if (this.calls.length < MAX_RECORDS)
+      this.calls.push({ callee: name, opcode: c.opcode, offset: c.offset, args: argc });
     this.activity(`${c.opcode} call of ${this.calleeName(callee)}`);
     if (!(callee instanceof PyGlobal)) {
       this.dirty = true;
@@ -240,7 +258,12 @@ class Classifier implements VmSink {
     }
     const rec = callee.id >= 0 ? this.imports[callee.id] : undefined;
     if (c.opcode === 'NEWOBJ' || c.opcode === 'REDUCE') {
-      if (!rec || !WEIGHTS_ONLY_GLOBALS.has(WEIGHTS_ONLY_NAME_MAPPING[`${callee.module}.${callee.name}`] ?? `${callee.module}.${callee.name}`)) {
+      if (
+        !rec ||
+        !WEIGHTS_ONLY_GLOBALS.has(
+          WEIGHTS_ONLY_NAME_MAPPING[`${callee.module}.${callee.name}`] ?? `${callee.module}.${callee.name}`,
+        )
+      ) {
         this.woReasons.add(`${c.opcode} on ${name ?? 'a computed global'}`);
       }
     } else this.woReasons.add(`${c.opcode} is not supported`);
@@ -251,7 +274,12 @@ class Classifier implements VmSink {
       if (target !== undefined && !(target instanceof PyGlobal)) {
         this.dirty = true;
         const shown = this.calleeName(target);
-        this.report('MG101', `${rec.symbol} instantiates ${shown}, which is not a constant global.`, c.offset, shown);
+        this.report(
+          'MG101',
+          `${rec.symbol} instantiates ${shown}, which is not a constant global.`,
+          c.offset,
+          shown,
+        );
       }
       return;
     }
@@ -273,8 +301,12 @@ class Classifier implements VmSink {
         shown,
       );
     }
-    if (!(target instanceof PyCall && target.callee instanceof PyGlobal && isWeightsOnlyGlobal(target.callee))) {
-      this.woReasons.add(`BUILD on ${this.calleeName(target instanceof PyCall ? target.callee : target)}${target instanceof PyCall ? ' instance' : ''}`);
+    if (
+      !(target instanceof PyCall && target.callee instanceof PyGlobal && isWeightsOnlyGlobal(target.callee))
+    ) {
+      this.woReasons.add(
+        `BUILD on ${this.calleeName(target instanceof PyCall ? target.callee : target)}${target instanceof PyCall ? ' instance' : ''}`,
+      );
     }
     if (target instanceof PyCall && target.callee instanceof PyGlobal && target.callee.id >= 0) {
       // BUILD runs __setstate__: an invocation of the instance's class.
@@ -286,22 +318,35 @@ class Classifier implements VmSink {
     if (target instanceof PyGlobal) {
       this.dirty = true;
       const shown = this.calleeName(target);
-      this.report('MG104', `${op} modifies the global ${shown} itself (registry or attribute injection).`, offset, shown);
+      this.report(
+        'MG104',
+        `${op} modifies the global ${shown} itself (registry or attribute injection).`,
+        offset,
+        shown,
+      );
     }
     const okTarget =
       op === 'SETITEM'
-        ? target instanceof PyCall && target.callee instanceof PyGlobal && ['collections.OrderedDict', 'collections.Counter'].includes(`${target.callee.module}.${target.callee.name}`)
+        ? target instanceof PyCall &&
+          target.callee instanceof PyGlobal &&
+          ['collections.OrderedDict', 'collections.Counter'].includes(
+            `${target.callee.module}.${target.callee.name}`,
+          )
         : false;
-    if (!okTarget) this.woReasons.add(`${op} on ${this.calleeName(target instanceof PyCall ? target.callee : target)}${target instanceof PyCall ? ' instance' : ''}`);
+    if (!okTarget)
+      this.woReasons.add(
+        `${op} on ${this.calleeName(target instanceof PyCall ? target.callee : target)}${target instanceof PyCall ? ' instance' : ''}`,
+      );
   }
 
   onPersistent(p: PyPersistent, opcode: 'PERSID' | 'BINPERSID'): void {
     if (this.persistent.length < MAX_RECORDS) this.persistent.push({ offset: p.offset, pid: p.pid });
     this.activity(`${opcode} persistent_load`);
-    const storage = p.pid instanceof PyTuple && (p.pid.items[0] === 'storage');
+    const storage = p.pid instanceof PyTuple && p.pid.items[0] === 'storage';
     if (storage) this.torchLike = true;
     if (opcode === 'PERSID') this.woReasons.add('PERSID is not supported');
-    else if (!storage && typeof p.pid !== 'number') this.woReasons.add('BINPERSID with an id other than a storage tuple or an int');
+    else if (!storage && typeof p.pid !== 'number')
+      this.woReasons.add('BINPERSID with an id other than a storage tuple or an int');
     if (!storage) {
       this.report(
         'MG115',
@@ -325,7 +370,8 @@ class Classifier implements VmSink {
         return;
       }
       const decoded = decodeEncodedPickle(p.text, this.ctx.limits.maxStringBytes);
-      if (decoded) this.nested.push({ offset: p.offset, data: decoded, length: decoded.length, encoded: true });
+      if (decoded)
+        this.nested.push({ offset: p.offset, data: decoded, length: decoded.length, encoded: true });
       return;
     }
     if (!quickPickleHead(p.head)) return;
@@ -337,7 +383,13 @@ class Classifier implements VmSink {
   }
 
   onAnomaly(kind: AnomalyKind, message: string, offset: number): void {
-    const rule = kind.startsWith('frame') ? 'MG109' : kind === 'protocol-unsupported' ? 'MG113' : kind === 'protocol-misplaced' ? 'MG114' : undefined;
+    const rule = kind.startsWith('frame')
+      ? 'MG109'
+      : kind === 'protocol-unsupported'
+        ? 'MG113'
+        : kind === 'protocol-misplaced'
+          ? 'MG114'
+          : undefined;
     if (rule) this.report(rule, message, offset);
     if (kind.startsWith('frame')) this.dirty = true;
   }
@@ -355,9 +407,19 @@ class Classifier implements VmSink {
       if (u.reported) continue;
       u.reported = true;
       if (u.calledWithArgs) {
-        this.report('MG105', `${u.rec.opcode} imports ${symbol} and calls it with arguments; it is not on the allowlist.`, u.rec.offset, symbol);
+        this.report(
+          'MG105',
+          `${u.rec.opcode} imports ${symbol} and calls it with arguments; it is not on the allowlist.`,
+          u.rec.offset,
+          symbol,
+        );
       } else {
-        this.report('MG106', `${u.rec.opcode} imports ${symbol}, which is not on the allowlist.`, u.rec.offset, symbol);
+        this.report(
+          'MG106',
+          `${u.rec.opcode} imports ${symbol}, which is not on the allowlist.`,
+          u.rec.offset,
+          symbol,
+        );
       }
     }
   }
@@ -370,7 +432,8 @@ function isWeightsOnlyGlobal(g: PyGlobal): boolean {
 
 function describePid(pid: PyValue): string {
   if (typeof pid === 'string') return JSON.stringify(pid.slice(0, 60));
-  if (pid instanceof PyTuple) return `a ${pid.items.length}-tuple${typeof pid.items[0] === 'string' ? ` starting ${JSON.stringify(pid.items[0])}` : ''}`;
+  if (pid instanceof PyTuple)
+    return `a ${pid.items.length}-tuple${typeof pid.items[0] === 'string' ? ` starting ${JSON.stringify(pid.items[0])}` : ''}`;
   if (pid === null || typeof pid !== 'object') return String(pid);
   return `a ${pid.kind}`;
 }
@@ -390,7 +453,16 @@ function latin1Bytes(s: string): Uint8Array | undefined {
 function quickPickleHead(h: Uint8Array): boolean {
   if (h.length < 2) return false;
   if (h[0] === 0x80) return h[1]! <= 0x0f;
-  return h[0] === 0x28 || h[0] === 0x63 || h[0] === 0x7d || h[0] === 0x5d || h[0] === 0x29 || h[0] === 0x4e || h[0] === 0x53 || h[0] === 0x56;
+  return (
+    h[0] === 0x28 ||
+    h[0] === 0x63 ||
+    h[0] === 0x7d ||
+    h[0] === 0x5d ||
+    h[0] === 0x29 ||
+    h[0] === 0x4e ||
+    h[0] === 0x53 ||
+    h[0] === 0x56
+  );
 }
 
 /**
@@ -452,7 +524,10 @@ export async function scanPickle(
       for (let i = 0; i < 256; i++) used[i] = used[i]! | vm.used[i]!;
     }
     if (streamBroken instanceof JoblibArrayError) {
-      ctx.report('MG303', `${streamBroken.reason}; the rest of the stream was not analysed.`, { ...member, offset: streamBroken.offset });
+      ctx.report('MG303', `${streamBroken.reason}; the rest of the stream was not analysed.`, {
+        ...member,
+        offset: streamBroken.offset,
+      });
     } else if (streamBroken) {
       if (cls.streamActivity > 0) {
         ctx.report(
@@ -461,7 +536,10 @@ export async function scanPickle(
           { ...member, offset: streamBroken.offset },
         );
       } else {
-        ctx.report('MG108', `The pickle stream is invalid: ${streamBroken.reason}.`, { ...member, offset: streamBroken.offset });
+        ctx.report('MG108', `The pickle stream is invalid: ${streamBroken.reason}.`, {
+          ...member,
+          offset: streamBroken.offset,
+        });
       }
     }
     if (vm.maxWeight > 1e9 && vm.maxWeight > 1e4 * Math.max(1, vm.opcodeCount + 4096)) {
@@ -480,7 +558,12 @@ export async function scanPickle(
     cls.flushUnknown();
     if (!opts.allStreams) break;
     // Further streams: continue after STOP, or resynchronise after junk or a broken stream.
-    const next = await findNextStream(reader, streamBroken ? streamBroken.offset + 1 : reader.pos, dataEnd, ctx);
+    const next = await findNextStream(
+      reader,
+      streamBroken ? streamBroken.offset + 1 : reader.pos,
+      dataEnd,
+      ctx,
+    );
     if (next.junk > 0) {
       ctx.report(
         'MG111',
@@ -491,10 +574,14 @@ export async function scanPickle(
       );
     }
     if (!next.found) break;
-    ctx.report('MG110', `Another pickle stream starts at offset ${next.at} (stream ${streams + 1}); it was analysed too.`, {
-      ...member,
-      offset: next.at,
-    });
+    ctx.report(
+      'MG110',
+      `Another pickle stream starts at offset ${next.at} (stream ${streams + 1}); it was analysed too.`,
+      {
+        ...member,
+        offset: next.at,
+      },
+    );
     vm.resetForNextStream();
   }
 
@@ -523,10 +610,15 @@ export async function scanPickle(
   };
 }
 
-function weightsOnlyVerdict(used: Uint8Array, cls: Classifier, broken: PickleScanResult['broken']): WeightsOnlyVerdict {
+function weightsOnlyVerdict(
+  used: Uint8Array,
+  cls: Classifier,
+  broken: PickleScanResult['broken'],
+): WeightsOnlyVerdict {
   const reasons: string[] = [];
   for (let op = 0; op < 256; op++) {
-    if (used[op] && !WEIGHTS_ONLY_OPCODES.has(op)) reasons.push(`opcode ${OPCODE_NAMES[op] ?? `0x${op.toString(16)}`} is not supported`);
+    if (used[op] && !WEIGHTS_ONLY_OPCODES.has(op))
+      reasons.push(`opcode ${OPCODE_NAMES[op] ?? `0x${op.toString(16)}`} is not supported`);
   }
   for (const r of cls.woReasons) {
     if (reasons.length >= 20) break;
@@ -552,9 +644,13 @@ async function rescanCFile(
   } catch (err) {
     if (err instanceof BrokenStreamError) {
       if (cls.streamActivity > before) {
-        ctx.report('MG107', `Read as CPython's C unpickler reads a file, the stream breaks (${err.reason}) after imports or calls.`, {
-          offset: err.offset,
-        });
+        ctx.report(
+          'MG107',
+          `Read as CPython's C unpickler reads a file, the stream breaks (${err.reason}) after imports or calls.`,
+          {
+            offset: err.offset,
+          },
+        );
       }
       return;
     }
@@ -636,13 +732,18 @@ async function scanNestedPayloads(
     if (src) await ctx.scanNested(src, name);
     else {
       ctx.budgetExceeded(
-        new BudgetExceededError('maxStringBytes', `embedded pickle of ${n.length} bytes at ${n.offset} in a stream-only source`),
+        new BudgetExceededError(
+          'maxStringBytes',
+          `embedded pickle of ${n.length} bytes at ${n.offset} in a stream-only source`,
+        ),
         { offset: n.offset },
       );
     }
   }
   if (cls.nestedSkipped > 0) {
-    ctx.budgetExceeded(new BudgetExceededError('maxEntries', `${cls.nestedSkipped} further embedded pickles were not scanned`));
+    ctx.budgetExceeded(
+      new BudgetExceededError('maxEntries', `${cls.nestedSkipped} further embedded pickles were not scanned`),
+    );
   }
 }
 

@@ -3,12 +3,28 @@
 // (arguments, stack discipline, identifier-shaped GLOBAL names) strictly enough that text, JSON, CSV and
 // source code are not taken for pickles.
 
-import { OP, TORCH_LEGACY_MAGIC, startsWith, VALID_OPCODE } from './opcodes.js';
+import { OP, startsWith, TORCH_LEGACY_MAGIC, VALID_OPCODE } from './opcodes.js';
 
 /** Opcodes a protocol 0/1 pickle can start with. */
 const FIRST_OPS = new Set<number>([
-  OP.MARK, OP.GLOBAL, OP.EMPTY_DICT, OP.EMPTY_LIST, OP.EMPTY_TUPLE, OP.NONE, OP.INT, OP.LONG, OP.FLOAT, OP.STRING,
-  OP.UNICODE, OP.BININT, OP.BININT1, OP.BININT2, OP.BINFLOAT, OP.BINSTRING, OP.SHORT_BINSTRING, OP.BINUNICODE,
+  OP.MARK,
+  OP.GLOBAL,
+  OP.EMPTY_DICT,
+  OP.EMPTY_LIST,
+  OP.EMPTY_TUPLE,
+  OP.NONE,
+  OP.INT,
+  OP.LONG,
+  OP.FLOAT,
+  OP.STRING,
+  OP.UNICODE,
+  OP.BININT,
+  OP.BININT1,
+  OP.BININT2,
+  OP.BINFLOAT,
+  OP.BINSTRING,
+  OP.SHORT_BINSTRING,
+  OP.BINUNICODE,
 ]);
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
@@ -49,7 +65,8 @@ export function trialParse(
     if (p >= b.length) return { result: 'undecided', ops, end: p, globals };
     const op = b[p++]!;
     ops++;
-    if (ops === 1 && start === 0 && b[0] !== OP.PROTO && !FIRST_OPS.has(op)) return { result: 'no', ops, end: p, globals };
+    if (ops === 1 && start === 0 && b[0] !== OP.PROTO && !FIRST_OPS.has(op))
+      return { result: 'no', ops, end: p, globals };
     const text = (check: (s: string) => boolean, max = 256): SniffResult | undefined => {
       const s = line(max);
       if (s === undefined) return b.indexOf(0x0a, p) < 0 ? 'undecided' : 'no';
@@ -269,7 +286,10 @@ export function trialParse(
 }
 
 /** Does this prefix start a pickle? `strict` requires more evidence for headerless (protocol 0/1) data. */
-export function looksLikePickle(head: Uint8Array, opts: { complete?: boolean } = {}): 'proto' | 'text' | undefined {
+export function looksLikePickle(
+  head: Uint8Array,
+  opts: { complete?: boolean } = {},
+): 'proto' | 'text' | undefined {
   if (head.length >= 2 && head[0] === OP.PROTO && head[1]! <= 0x0f) {
     // A PROTO byte followed by a valid walk (or data that ends mid-walk).
     const t = trialParseLenient(head);
@@ -282,7 +302,8 @@ export function looksLikePickle(head: Uint8Array, opts: { complete?: boolean } =
   // data ends is a pickle too (a broken or truncated one: the import still runs when loaded).
   if ((t.globals ?? 0) > 0 && t.ops >= 3) return 'text';
   // A long prefix that parses without error is a pickle too, if the data goes on beyond the probe.
-  if (t.result === 'undecided' && !opts.complete && t.ops >= 16 && t.end >= Math.min(head.length, 1024)) return 'text';
+  if (t.result === 'undecided' && !opts.complete && t.ops >= 16 && t.end >= Math.min(head.length, 1024))
+    return 'text';
   return undefined;
 }
 
@@ -304,7 +325,14 @@ export function decodeEncodedPickle(text: string, maxBytes: number): Uint8Array 
   if (t.length < 16) return undefined;
   if (t.length % 2 === 0 && /^[0-9a-fA-F]+$/.test(t.slice(0, 64))) {
     const first = Number.parseInt(t.slice(0, 2), 16);
-    if ((first === 0x80 || first === OP.MARK || first === OP.GLOBAL || first === OP.EMPTY_DICT || first === OP.EMPTY_LIST) && /^[0-9a-fA-F]+$/.test(t)) {
+    if (
+      (first === 0x80 ||
+        first === OP.MARK ||
+        first === OP.GLOBAL ||
+        first === OP.EMPTY_DICT ||
+        first === OP.EMPTY_LIST) &&
+      /^[0-9a-fA-F]+$/.test(t)
+    ) {
       if (t.length / 2 > maxBytes) return undefined;
       const out = Buffer.from(t, 'hex');
       return looksLikePickle(out.subarray(0, 4096), { complete: out.length <= 4096 }) ? out : undefined;
@@ -312,7 +340,13 @@ export function decodeEncodedPickle(text: string, maxBytes: number): Uint8Array 
   }
   if (/^[A-Za-z0-9+/_-]{12}/.test(t)) {
     const head = Buffer.from(t.slice(0, 12).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    if (head.length > 0 && (head[0] === 0x80 || looksLikePickle(head) !== undefined || head[0] === OP.MARK || head[0] === OP.GLOBAL)) {
+    if (
+      head.length > 0 &&
+      (head[0] === 0x80 ||
+        looksLikePickle(head) !== undefined ||
+        head[0] === OP.MARK ||
+        head[0] === OP.GLOBAL)
+    ) {
       if (!/^[A-Za-z0-9+/_=\s-]+$/.test(t)) return undefined;
       if ((t.length * 3) / 4 > maxBytes) return undefined;
       const out = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');

@@ -219,7 +219,9 @@ export function toPlain(v: PyValue, maxNodes = 1_000_000): PlainValue {
         return out;
       }
       case 'bytes': {
-        const out: PlainValue = x.data ? { kind: 'bytes', length: x.length, data: x.data } : { kind: 'bytes', length: x.length };
+        const out: PlainValue = x.data
+          ? { kind: 'bytes', length: x.length, data: x.data }
+          : { kind: 'bytes', length: x.length };
         seen.set(x, out);
         return out;
       }

@@ -69,7 +69,13 @@ export interface VmSink {
   onPayload(p: { offset: number; length: number; data?: Uint8Array; text?: string; head: Uint8Array }): void;
   onAnomaly(kind: AnomalyKind, message: string, offset: number): void;
   /** A joblib NumpyArrayWrapper's raw data was skipped, or its object array scanned inline. */
-  onJoblibArray?(info: { offset: number; bytes: number; dtype: string; shape: number[]; object: boolean }): void;
+  onJoblibArray?(info: {
+    offset: number;
+    bytes: number;
+    dtype: string;
+    shape: number[];
+    object: boolean;
+  }): void;
 }
 
 export interface VmOptions {
@@ -234,6 +240,13 @@ export class PickleVM {
     this.updateLim();
   }
 
+  /** Consumes n bytes known to be in the window; returns where they start. */
+  private adv(n: number): number {
+    const at = this.p;
+    this.p = at + n;
+    return at;
+  }
+
   /** Makes n bytes readable at this.p (handling frames); returns the index in this.buf and advances. */
   private async need(n: number): Promise<number> {
     if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) await this.crossFrame(n);
@@ -346,7 +359,10 @@ export class PickleVM {
       this.memoMap.set(idx, stored);
     }
     if (this.memoCount > this.opts.maxMemo) {
-      throw new BudgetExceededError('maxMemo', `pickle memo entries: ${this.memoCount} > ${this.opts.maxMemo}`);
+      throw new BudgetExceededError(
+        'maxMemo',
+        `pickle memo entries: ${this.memoCount} > ${this.opts.maxMemo}`,
+      );
     }
   }
 
@@ -409,9 +425,11 @@ export class PickleVM {
       const head = this.buf.slice(this.p, this.p + Math.min(headLen, this.buf.length - this.p));
       this.sink.onPayload({ offset: this.pos, length: n, head });
       await this.skipRaw(n);
-      return kind === 'bytes' ? new PyBytes(n, undefined, start, bytearray) : new PyUnknown('str payload not retained (larger than maxStringBytes)');
+      return kind === 'bytes'
+        ? new PyBytes(n, undefined, start, bytearray)
+        : new PyUnknown('str payload not retained (larger than maxStringBytes)');
     }
-    const at = this.p + n <= this.lim ? ((this.p += n), this.p - n) : await this.need(n);
+    const at = this.p + n <= this.lim ? this.adv(n) : await this.need(n);
     if (kind === 'bytes') {
       let data: Uint8Array | undefined;
       if (n >= minPayload) {
@@ -423,7 +441,12 @@ export class PickleVM {
     }
     const s = this.str(at, n, kind);
     if (n >= minPayload) {
-      this.sink.onPayload({ offset: this.bufAbs + at, length: n, text: s, head: this.buf.subarray(at, at + Math.min(64, n)) });
+      this.sink.onPayload({
+        offset: this.bufAbs + at,
+        length: n,
+        text: s,
+        head: this.buf.subarray(at, at + Math.min(64, n)),
+      });
     }
     return s;
   }
@@ -457,7 +480,10 @@ export class PickleVM {
         batch = 0;
         budget.checkTime();
         if (this.stack.length + this.marks.length > this.opts.maxStackDepth) {
-          throw new BudgetExceededError('maxStackDepth', `pickle stack depth ${this.stack.length + this.marks.length}`);
+          throw new BudgetExceededError(
+            'maxStackDepth',
+            `pickle stack depth ${this.stack.length + this.marks.length}`,
+          );
         }
       }
       const wasFirst = first;
@@ -493,7 +519,8 @@ export class PickleVM {
           const [s, e] = await this.line();
           const t = this.lineText(s, e).trim();
           const f = Number(t);
-          if (t === '' || (Number.isNaN(f) && !/^[+-]?(nan|inf|infinity)$/i.test(t))) this.broken('could not convert string to float');
+          if (t === '' || (Number.isNaN(f) && !/^[+-]?(nan|inf|infinity)$/i.test(t)))
+            this.broken('could not convert string to float');
           this.push(Number.isNaN(f) ? parseSpecialFloat(t) : f);
           break;
         }
@@ -513,18 +540,18 @@ export class PickleVM {
           break;
         }
         case OP.BININT: {
-          const at = this.p + 4 <= this.lim ? ((this.p += 4), this.p - 4) : await this.need(4);
+          const at = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
           const b = this.buf;
           this.push(b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24));
           break;
         }
         case OP.BININT1: {
-          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           this.push(this.buf[at]!);
           break;
         }
         case OP.BININT2: {
-          const at = this.p + 2 <= this.lim ? ((this.p += 2), this.p - 2) : await this.need(2);
+          const at = this.p + 2 <= this.lim ? this.adv(2) : await this.need(2);
           this.push(this.buf[at]! | (this.buf[at + 1]! << 8));
           break;
         }
@@ -538,14 +565,14 @@ export class PickleVM {
           this.push(false);
           break;
         case OP.BINFLOAT: {
-          const at = this.p + 8 <= this.lim ? ((this.p += 8), this.p - 8) : await this.need(8);
+          const at = this.p + 8 <= this.lim ? this.adv(8) : await this.need(8);
           const b = this.buf;
           for (let i = 0; i < 8; i++) F64_BYTES[i] = b[at + 7 - i]!;
           this.push(F64[0]!);
           break;
         }
         case OP.LONG1: {
-          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           const n = this.buf[at]!;
           const s = await this.need(n);
           this.push(decodeLong(this.buf, s, n));
@@ -575,7 +602,12 @@ export class PickleVM {
           const [s, e] = await this.line();
           const text = rawUnicodeEscape(this.lineText(s, e));
           if (text.length >= (this.opts.minPayload ?? 16)) {
-            this.sink.onPayload({ offset: this.bufAbs + s, length: text.length, text, head: this.buf.slice(s, Math.min(e, s + 64)) });
+            this.sink.onPayload({
+              offset: this.bufAbs + s,
+              length: text.length,
+              text,
+              head: this.buf.slice(s, Math.min(e, s + 64)),
+            });
           }
           this.push(text);
           break;
@@ -589,19 +621,19 @@ export class PickleVM {
           break;
         }
         case OP.SHORT_BINSTRING: {
-          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           this.push(await this.payload(this.buf[at]!, 'latin1'));
           break;
         }
         case OP.BINUNICODE: {
-          const at = this.p + 4 <= this.lim ? ((this.p += 4), this.p - 4) : await this.need(4);
+          const at = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
           const b = this.buf;
           const n = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
           this.push(await this.payload(this.checkLen(n, 'BINUNICODE'), 'utf8'));
           break;
         }
         case OP.SHORT_BINUNICODE: {
-          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           const n = this.buf[at]!;
           if (n < (this.opts.minPayload ?? 16) && this.p + n <= this.lim) {
             this.push(this.str(this.p, n, 'utf8'));
@@ -622,7 +654,7 @@ export class PickleVM {
           break;
         }
         case OP.SHORT_BINBYTES: {
-          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           this.push(await this.payload(this.buf[at]!, 'bytes'));
           break;
         }
@@ -724,12 +756,12 @@ export class PickleVM {
           break;
         }
         case OP.BINGET: {
-          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           this.push(this.memoGet(this.buf[at]!));
           break;
         }
         case OP.LONG_BINGET: {
-          const at = this.p + 4 <= this.lim ? ((this.p += 4), this.p - 4) : await this.need(4);
+          const at = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
           const b = this.buf;
           this.push(this.memoGet((b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000));
           break;
@@ -740,14 +772,17 @@ export class PickleVM {
           break;
         }
         case OP.BINPUT: {
-          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           this.memoPut(this.buf[at]!, this.top());
           break;
         }
         case OP.LONG_BINPUT: {
-          const at = this.p + 4 <= this.lim ? ((this.p += 4), this.p - 4) : await this.need(4);
+          const at = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
           const b = this.buf;
-          this.memoPut((b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000, this.top());
+          this.memoPut(
+            (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000,
+            this.top(),
+          );
           break;
         }
         case OP.PUT: {
@@ -773,7 +808,8 @@ export class PickleVM {
           const name = this.pop();
           const module = this.pop();
           const constant = (v: PyValue) => typeof v === 'string';
-          const computed = (v: PyValue) => v instanceof PyCall || v instanceof PyUnknown || v instanceof PyPersistent;
+          const computed = (v: PyValue) =>
+            v instanceof PyCall || v instanceof PyUnknown || v instanceof PyPersistent;
           if ((!constant(module) && !computed(module)) || (!constant(name) && !computed(name))) {
             this.broken('STACK_GLOBAL requires str');
           }
@@ -861,7 +897,12 @@ export class PickleVM {
           const n = op === OP.EXT1 ? 1 : op === OP.EXT2 ? 2 : 4;
           const at = await this.need(n);
           const b = this.buf;
-          const code = n === 1 ? b[at]! : n === 2 ? b[at]! | (b[at + 1]! << 8) : b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+          const code =
+            n === 1
+              ? b[at]!
+              : n === 2
+                ? b[at]! | (b[at + 1]! << 8)
+                : b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
           if (code <= 0) this.broken('EXT specifies code <= 0');
           const g = new PyGlobal(undefined, undefined, this.opStart, `EXT${n}:${code}`);
           this.sink.onImport(g);
@@ -869,7 +910,7 @@ export class PickleVM {
           break;
         }
         case OP.PROTO: {
-          const at = this.p + 1 <= this.lim ? this.p++ : await this.need(1);
+          const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           const v = this.buf[at]!;
           if (!wasFirst) {
             this.sink.onAnomaly('protocol-misplaced', `PROTO ${v} in the middle of the stream`, this.opStart);
@@ -889,15 +930,24 @@ export class PickleVM {
           const n = this.checkFrameLen(await this.u64());
           if (this.frameEnd >= 0 && this.pos < this.frameEnd) {
             this.frameDivergence = true;
-            this.sink.onAnomaly('frame-nested', `FRAME at ${at} starts inside the previous frame (ends at ${this.frameEnd})`, at);
+            this.sink.onAnomaly(
+              'frame-nested',
+              `FRAME at ${at} starts inside the previous frame (ends at ${this.frameEnd})`,
+              at,
+            );
             if (this.mode === 'cfile') {
               if (this.pos + n <= this.frameEnd) break; // fits in the current buffer: C only rewinds
               await this.skipRaw(this.frameEnd - this.pos);
             }
           }
           if (this.opts.dataEnd !== undefined && this.pos + n > this.opts.dataEnd) {
-            this.sink.onAnomaly('frame-overrun', `FRAME declares ${n} bytes but only ${this.opts.dataEnd - this.pos} remain`, at);
-            if (this.mode === 'cfile') this.broken('pickle data was truncated (FRAME longer than the data)', at);
+            this.sink.onAnomaly(
+              'frame-overrun',
+              `FRAME declares ${n} bytes but only ${this.opts.dataEnd - this.pos} remain`,
+              at,
+            );
+            if (this.mode === 'cfile')
+              this.broken('pickle data was truncated (FRAME longer than the data)', at);
           }
           this.frameEnd = this.pos + n;
           this.updateLim();
@@ -1025,7 +1075,11 @@ export class PickleVM {
 
   private async joblibArray(wrapper: PyCall, state: PyValue, at: number): Promise<void> {
     const info = describeWrapper(state);
-    if (!info) throw new JoblibArrayError('joblib NumpyArrayWrapper state is not understood (cannot find its array bytes)', at);
+    if (!info)
+      throw new JoblibArrayError(
+        'joblib NumpyArrayWrapper state is not understood (cannot find its array bytes)',
+        at,
+      );
     if (info.object) {
       // Object arrays are pickled inline as a complete protocol-2 pickle stream.
       this.commit();
@@ -1036,7 +1090,13 @@ export class PickleVM {
       this.p = 0;
       this.bufAbs = this.reader.pos;
       this.updateLim();
-      this.sink.onJoblibArray?.({ offset: at, bytes: r.end - at, dtype: info.dtype, shape: info.shape, object: true });
+      this.sink.onJoblibArray?.({
+        offset: at,
+        bytes: r.end - at,
+        dtype: info.dtype,
+        shape: info.shape,
+        object: true,
+      });
       return;
     }
     if (info.aligned) {
@@ -1073,8 +1133,14 @@ export function decodeLong(b: Uint8Array, s: number, n: number): number | bigint
 
 /** Re-decodes a latin1-read line as UTF-8 (GLOBAL/INST arguments are UTF-8 in Python 3). */
 function utf8Text(latin: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: checking for non-ASCII
-  if (/^[\x00-\x7f]*$/.test(latin)) return latin;
+  let ascii = true;
+  for (let i = 0; i < latin.length; i++) {
+    if (latin.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return latin;
   const bytes = Uint8Array.from(latin, (c) => c.charCodeAt(0));
   return utf8Lax.decode(bytes);
 }
@@ -1147,10 +1213,13 @@ export function pyEscapeDecode(s: string): string {
 export function rawUnicodeEscape(latin: string): string {
   const s = utf8TextMaybe(latin);
   if (!s.includes('\\u') && !s.includes('\\U')) return s;
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string | undefined, b: string | undefined) => {
-    const cp = Number.parseInt((a ?? b)!, 16);
-    return cp <= 0x10ffff ? String.fromCodePoint(cp) : _m;
-  });
+  return s.replace(
+    /\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g,
+    (_m, a: string | undefined, b: string | undefined) => {
+      const cp = Number.parseInt((a ?? b)!, 16);
+      return cp <= 0x10ffff ? String.fromCodePoint(cp) : _m;
+    },
+  );
 }
 
 function utf8TextMaybe(latin: string): string {
@@ -1198,8 +1267,11 @@ export function describeWrapper(state: PyValue): WrapperInfo | undefined {
 }
 
 /** Item size and object-ness of a pickled numpy.dtype (REDUCE numpy.dtype(descr, align, copy) + BUILD state). */
-export function describeDtype(v: PyValue | undefined): { descr: string; itemsize: number; object: boolean } | undefined {
-  if (!(v instanceof PyCall) || !(v.callee instanceof PyGlobal) || v.callee.name !== 'dtype') return undefined;
+export function describeDtype(
+  v: PyValue | undefined,
+): { descr: string; itemsize: number; object: boolean } | undefined {
+  if (!(v instanceof PyCall) || !(v.callee instanceof PyGlobal) || v.callee.name !== 'dtype')
+    return undefined;
   const args = v.args;
   if (!(args instanceof PyTuple) || typeof args.items[0] !== 'string') return undefined;
   const descr = args.items[0] as string;
@@ -1214,7 +1286,8 @@ export function describeDtype(v: PyValue | undefined): { descr: string; itemsize
       }
     }
     const elsize = st.items[5];
-    if (typeof elsize === 'number' && elsize > 0 && (itemsize === undefined || /^[<>|=]?V/.test(descr))) itemsize = elsize;
+    if (typeof elsize === 'number' && elsize > 0 && (itemsize === undefined || /^[<>|=]?V/.test(descr)))
+      itemsize = elsize;
   }
   if (object) return { descr, itemsize: 8, object: true };
   if (itemsize === undefined) return undefined;
