@@ -57,8 +57,28 @@ async function* viaTransform(input: AsyncIterable<Uint8Array>, t: Transform): As
 }
 
 async function* bunzip2(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  // unbzip2-stream is a synchronous `through` stream: a write decodes the blocks it completes and emits
+  // them at once. Input is fed in small pieces so that one write completes few blocks (a bzip2 block
+  // decodes to at most ~45 MB), which keeps the memory between two budget checks bounded.
   const mod = (await import('unbzip2-stream')) as unknown as { default: () => Transform };
-  yield* viaTransform(input, mod.default());
+  const t = mod.default();
+  const queue: Uint8Array[] = [];
+  let failure: unknown;
+  t.on('data', (c: Uint8Array) => queue.push(c));
+  t.on('error', (e: unknown) => {
+    failure = e;
+  });
+  const PIECE = 256;
+  for await (const chunk of input) {
+    for (let p = 0; p < chunk.length; p += PIECE) {
+      t.write(Buffer.from(chunk.subarray(p, Math.min(chunk.length, p + PIECE))));
+      if (failure) throw failure;
+      while (queue.length > 0) yield queue.shift()!;
+    }
+  }
+  t.end();
+  if (failure) throw failure;
+  while (queue.length > 0) yield queue.shift()!;
 }
 
 async function* unxz(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
@@ -137,27 +157,48 @@ export async function* bounded(
 ): AsyncIterable<Uint8Array> {
   let out = 0;
   const ratio = ctx.limits.maxCompressionRatio;
-  for await (const chunk of input) {
-    out += chunk.length;
-    const compressed = opts.compressedSize ?? opts.counter?.n ?? 0;
-    if (out > RATIO_FLOOR && out > Math.max(1, compressed) * ratio) {
-      const msg = `Decompression bomb: ${out} bytes decoded from ${compressed} compressed bytes (ratio over ${ratio}); decoding stopped.`;
-      ctx.report('MG210', msg, opts.member ? { member: opts.member } : {});
-      throw new BudgetExceededError('maxCompressionRatio', `${out} / ${compressed} > ${ratio}`);
+  const loc = opts.member ? { member: opts.member } : {};
+  const it = input[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        if (err instanceof BudgetExceededError) throw err;
+        const msg = err instanceof Error ? err.message : String(err);
+        ctx.malformed(
+          `Corrupt compressed data${opts.member ? ` in "${opts.member}"` : ''}: ${msg}. Decoding stopped there; the rest was not analysed.`,
+          loc,
+        );
+        return;
+      }
+      if (r.done) break;
+      const chunk = r.value;
+      out += chunk.length;
+      const compressed = opts.compressedSize ?? opts.counter?.n ?? 0;
+      if (out > RATIO_FLOOR && out > Math.max(1, compressed) * ratio) {
+        const msg = `Decompression bomb: ${out} bytes decoded from ${compressed} compressed bytes (ratio over ${ratio}); decoding stopped.`;
+        ctx.report('MG210', msg, loc);
+        throw new BudgetExceededError('maxCompressionRatio', `${out} / ${compressed} > ${ratio}`);
+      }
+      try {
+        ctx.budget.consume('maxDecompressedBytes', chunk.length);
+      } catch (err) {
+        ctx.report(
+          'MG210',
+          `Decompressed content exceeds the budget of ${ctx.limits.maxDecompressedBytes} bytes; decoding stopped.`,
+          opts.member ? { member: opts.member } : {},
+        );
+        throw err;
+      }
+      ctx.budget.checkTime();
+      opts.onChunk?.(chunk);
+      yield chunk;
     }
-    try {
-      ctx.budget.consume('maxDecompressedBytes', chunk.length);
-    } catch (err) {
-      ctx.report(
-        'MG210',
-        `Decompressed content exceeds the budget of ${ctx.limits.maxDecompressedBytes} bytes; decoding stopped.`,
-        opts.member ? { member: opts.member } : {},
-      );
-      throw err;
-    }
-    ctx.budget.checkTime();
-    opts.onChunk?.(chunk);
-    yield chunk;
+  } finally {
+    // Close the decoder when the consumer stops early (a probe, a budget stop).
+    await it.return?.();
   }
   opts.onEnd?.(out);
 }

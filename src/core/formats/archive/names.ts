@@ -19,7 +19,7 @@ export function checkMemberName(ctx: AnalysisContext, name: string, loc: Locatio
   if (why.length > 0) {
     ctx.report(
       'MG208',
-      `Member name "${name}" has a ${why.join(', ')}; extracting it writes outside the target folder.`,
+      `Member name "${name}" is unsafe (${why.join(', ')}); extracting it writes outside the target folder.`,
       loc,
     );
   }

@@ -76,17 +76,23 @@ export const pytorchZipFlavor: ZipFlavor = {
     await checkCommon(ctx, zip, prefix);
     const handled = new Set<ZipEntry>();
     const storages = new Map<string, StorageRef>();
-    const dataPkl = record(zip, prefix, 'data.pkl')!;
-    const res = await scanTorchPickle(ctx, dataPkl, { torch: true, persistentStorage: true });
-    handled.add(dataPkl);
-    if (res) for (const [k, v] of collectStorages(res.persistentIds).byKey) storages.set(k, v);
+    // Every member named data.pkl (duplicates included: which one a loader picks is implementation-defined).
+    for (const dataPkl of zip.entries.filter((e) => e.name === `${prefix}/data.pkl`)) {
+      const res = await scanTorchPickle(ctx, dataPkl, { torch: true, persistentStorage: true });
+      handled.add(dataPkl);
+      if (res)
+        for (const [k, v] of collectStorages(res.persistentIds).byKey)
+          if (!storages.has(k)) storages.set(k, v);
+    }
     ctx.fact('pytorch.storages', storages.size);
     checkStorages(ctx, zip, prefix, 'data', storages, handled);
     const known = (e: ZipEntry) => {
       const rel = e.name.startsWith(`${prefix}/`) ? e.name.slice(prefix.length + 1) : undefined;
       return rel !== undefined && (TORCH_RECORDS.has(rel) || handled.has(e));
     };
-    const extra = zip.entries.filter((e) => !e.isDirectory && !known(e));
+    const extra = zip.entries.filter(
+      (e) => !e.isDirectory && !known(e) && !e.name.startsWith(`${prefix}/data/`), // data/: reported above
+    );
     if (extra.length > 0) {
       ctx.report(
         'MG310',

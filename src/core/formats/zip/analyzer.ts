@@ -13,7 +13,15 @@ import { isModelExtension } from '../../detect.js';
 import { BudgetExceededError } from '../../limits.js';
 import type { FormatId } from '../../types.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
-import { openZip, scanPrefix, tailHasEocd, type ZipArchive, type ZipEntry } from './reader.js';
+import { isTarHeader } from '../archive/tar.js';
+import {
+  openZip,
+  scanPrefix,
+  tailHasEocd,
+  verifyStoredCrcs,
+  type ZipArchive,
+  type ZipEntry,
+} from './reader.js';
 
 export interface ZipFlavor {
   /** Short id, reported as the fact `zip.flavor`. */
@@ -118,12 +126,16 @@ export function makeZipAnalyzer(flavors: () => readonly ZipFlavor[]): Analyzer {
     detect(probe: Probe): Detection | undefined {
       if (isZipHead(probe.head)) return { format: 'zip', strength: 'magic' };
       // A zip is found from its end: an end record in the tail makes the bytes a zip whatever the head.
-      if (probe.tail.length >= 22 && tailHasEocd(probe.tail)) return { format: 'zip', strength: 'magic' };
+      // (Not when the head is a tar header: a zip stored as a tar member is read, and scanned, as that member.)
+      if (probe.tail.length >= 22 && tailHasEocd(probe.tail) && !isTarHeader(probe.head)) {
+        return { format: 'zip', strength: 'magic' };
+      }
       return undefined;
     },
     async analyze(ctx: AnalysisContext): Promise<void> {
       const zip = await openZip(ctx);
       ctx.fact('zip.entries', zip.entries.length);
+      await verifyStoredCrcs(ctx, zip);
       await scanPrefix(ctx, zip);
       const flavor = flavors().find((f) => f.match(zip)) ?? plainZip;
       ctx.fact('zip.flavor', flavor.id);

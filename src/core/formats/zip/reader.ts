@@ -106,6 +106,9 @@ export function tailHasEocd(tail: Uint8Array): boolean {
   // plausibility: central directory size and entry counts are consistent
   const entries = u16(tail, i + 10);
   const cdSize = u32(tail, i + 12);
+  // Zero padding after the end record is a container's padding (a zip stored in a tar), not a zip file.
+  const end = i + 22 + u16(tail, i + 20);
+  if (tail.length - end >= 22 && tail.subarray(end).every((b) => b === 0)) return false;
   return entries === 0 ? cdSize === 0 : cdSize >= entries * 46 || cdSize === 0xffffffff;
 }
 
@@ -750,6 +753,36 @@ async function scanRegion(
   } catch (err) {
     if (err instanceof BudgetExceededError) ctx.budgetExceeded(err);
     else throw err;
+  }
+}
+
+/** Stored members up to this size have their CRC-32 verified eagerly (larger ones when streamed whole). */
+export const EAGER_CRC_BYTES = 16 * 2 ** 20;
+
+/**
+ * Verifies the CRC-32 of every small stored member (parsers read stored members by random access, which
+ * bypasses the streaming check). Deflated members are verified as they are inflated.
+ */
+export async function verifyStoredCrcs(ctx: AnalysisContext, zip: ZipArchive): Promise<void> {
+  const ra = zip.random;
+  if (!ra) return;
+  for (const e of zip.entries) {
+    if (e.method !== 0 || e.isDirectory || e.dataOffset === undefined) continue;
+    if (e.compressedSize > EAGER_CRC_BYTES || e.compressedSize !== e.uncompressedSize) continue;
+    ctx.checkTime();
+    let crc = 0;
+    for (let p = 0; p < e.compressedSize; p += 1 << 20) {
+      const c = await ra.read(e.dataOffset + p, Math.min(1 << 20, e.compressedSize - p));
+      crc = zlib.crc32(c, crc);
+      if (c.length === 0) break;
+    }
+    if (crc >>> 0 !== e.crc32 >>> 0) {
+      ctx.report(
+        'MG203',
+        `CRC-32 of "${e.name}" is ${hex(crc)} but the archive records ${hex(e.crc32)}; Python's zipfile refuses it, PyTorch loads it.`,
+        { member: e.name, offset: e.localOffset },
+      );
+    }
   }
 }
 
