@@ -105,11 +105,13 @@ waivers:
   - { ruleId: MG604, path: "**/NOTES.md", reason: notes are not loaded, expires: 2030-01-01 }
 `;
   const file0 = loadPolicyText(yaml, join(dir, 'p.yml'));
-  const relaxed = await scanPaths([dir], { policy: await resolvePolicy({ file: file0 }) });
+  const relaxed = await scanPaths([dir], { policy: await resolvePolicy({ file: file0, baseDir: dir }) });
   const notes = file(relaxed, 'model/NOTES.md');
   assert.ok(notes.findings.find((f) => f.ruleId === 'MG604')?.waived);
   assert.equal(exitCodeFor(relaxed), 0);
-  const strict = await scanPaths([dir], { policy: await resolvePolicy({ file: file0, profile: 'strict' }) });
+  const strict = await scanPaths([dir], {
+    policy: await resolvePolicy({ file: file0, baseDir: dir, profile: 'strict' }),
+  });
   const s = file(strict, 'model/NOTES.md');
   assert.ok(!s.findings.find((f) => f.ruleId === 'MG604')?.waived);
   assert.ok(s.findings.some((f) => f.ruleId === 'MG621'));
@@ -257,6 +259,6 @@ test('lockfile: sha256sum format with optional size comments, round trip, errors
     'models.lock': `${sha('abc')}  models/a.bin\n`,
     'p.yml': 'lockfile: models.lock\n',
   });
-  const policy = await resolvePolicy({ configFile: join(dir, 'p.yml'), pinRoot: dir });
+  const policy = await resolvePolicy({ configFile: join(dir, 'p.yml'), baseDir: dir, pinRoot: dir });
   assert.equal(exitCodeFor(await scanPaths([join(dir, 'models')], { policy })), 1);
 });

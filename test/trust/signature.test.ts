@@ -406,7 +406,9 @@ test('a trusted signer scoped to paths is trusted only there', async (t) => {
     policyFile,
     `signatures: require\ntrust:\n  keys:\n    - path: k.pem\n      paths: ["vision/**"]\n`,
   );
-  const r = await scanPaths([root], { policy: await resolvePolicy({ configFile: policyFile }) });
+  const r = await scanPaths([root], {
+    policy: await resolvePolicy({ configFile: policyFile, baseDir: root }),
+  });
   const byFolder = Object.fromEntries(r.trust!.folders.map((f) => [f.folder, f.status]));
   assert.deepEqual(byFolder, { 'nlp/m': 'untrusted', 'vision/m': 'verified' });
   assert.equal(exitCodeFor(r), 1);

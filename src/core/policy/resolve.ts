@@ -1,6 +1,6 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import picomatch from 'picomatch';
 import { BUILTIN_PROFILES } from './builtin.js';
 import { PolicyError } from './errors.js';
@@ -34,8 +34,9 @@ export interface PolicyOverrides {
   /** A Sigstore trusted_root.json path (relative to the current directory) replacing the bundled one. */
   trustedRoot?: string;
   /**
-   * Folder the policy file's relative paths (trust key files, lockfile, trustedRoot) resolve against.
-   * Default: the policy file's folder.
+   * Folder the policy file's relative paths (trust key files, lockfile, trustedRoot) resolve against: the
+   * repository root, as for pins. Default: the current working directory (the CLI run from the repository
+   * root; the action passes the workspace).
    */
   baseDir?: string;
   /**
@@ -64,7 +65,7 @@ export function chooseProfile(file: PolicyFile | undefined, branch: string | und
 export async function resolvePolicy(o: PolicyOverrides = {}): Promise<Policy> {
   const file = o.file ?? (o.configFile !== undefined ? await loadPolicyFile(o.configFile) : undefined);
   const policy: Policy = structuredClone(DEFAULT_POLICY) as Policy;
-  const baseDir = o.baseDir ?? (file ? dirname(resolvePath(file.source)) : process.cwd());
+  const baseDir = o.baseDir ?? process.cwd();
   const read = o.readFile ?? ((p: string) => fsReadFile(p, 'utf8'));
   const source = file?.source ?? 'policy';
 

@@ -44,7 +44,7 @@ const pin = z.union([sha256, z.strictObject({ sha256, size: z.number().int().min
 const trustedKey = z
   .strictObject({
     name: nonEmpty.optional(),
-    /** A PEM file (public key or CA certificate), relative to the policy file's folder. */
+    /** A PEM file (public key or CA certificate), relative to the repository root. */
     path: nonEmpty.optional(),
     /** The PEM text itself. */
     pem: nonEmpty.optional(),
@@ -61,7 +61,7 @@ const trustedIdentity = z.strictObject({
 const trust = z.strictObject({
   keys: z.array(trustedKey).optional(),
   identities: z.array(trustedIdentity).optional(),
-  /** A Sigstore trusted_root.json, relative to the policy file's folder (default: the bundled one). */
+  /** A Sigstore trusted_root.json, relative to the repository root (default: the bundled one). */
   trustedRoot: nonEmpty.optional(),
 });
 
