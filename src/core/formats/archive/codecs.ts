@@ -17,6 +17,7 @@ import zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import type { AnalysisContext } from '../../context.js';
 import { BudgetExceededError } from '../../limits.js';
+import type { ByteSource } from '../../source.js';
 import { decodeLz4Frame } from './lz4.js';
 import { decodeLzmaAlone } from './lzma.js';
 
@@ -212,4 +213,39 @@ export async function* counting(
     counter.n += c.length;
     yield c;
   }
+}
+
+/**
+ * Wraps a decoded, stream-only source to remember whether some reader consumed it to the end. After the
+ * nested scan, `drain()` decodes whatever nobody read (discarding it) so that a bomb is found even when
+ * no analyzer wanted the content: the loader would decode all of it.
+ */
+export function tracked(src: ByteSource): {
+  source: ByteSource;
+  drain(ctx: AnalysisContext, member?: string): Promise<void>;
+} {
+  let complete = false;
+  const source: ByteSource = {
+    name: src.name,
+    size: src.size,
+    random: src.random,
+    async *stream(start?: number, end?: number) {
+      for await (const c of src.stream(start, end)) yield c;
+      if ((start ?? 0) === 0 && (end === undefined || end >= (src.size ?? Number.POSITIVE_INFINITY))) complete = true;
+    },
+  };
+  return {
+    source,
+    async drain(ctx, member) {
+      if (complete || src.random) return;
+      try {
+        for await (const _ of src.stream()) {
+          // decoded and discarded; `bounded` charges the budget and checks the ratio
+        }
+      } catch (err) {
+        if (err instanceof BudgetExceededError) ctx.budgetExceeded(err, member ? { member } : {});
+        else throw err;
+      }
+    },
+  };
 }

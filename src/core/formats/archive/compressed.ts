@@ -7,7 +7,7 @@ import { streamSource } from '../../source.js';
 import type { FormatId } from '../../types.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { isArchiveFormat } from '../zip/analyzer.js';
-import { bounded, type Codec, counting, decode } from './codecs.js';
+import { bounded, type Codec, counting, decode, tracked } from './codecs.js';
 
 interface CodecInfo {
   codec: Codec;
@@ -92,7 +92,7 @@ export const compressedAnalyzer: Analyzer = {
     if (!info) return;
     const src = ctx.source;
     const name = innerName(src.name, info);
-    const inner = streamSource(name, () => {
+    const inner0 = streamSource(name, () => {
       const counter = { n: 0 };
       return bounded(ctx, decode(info.codec, counting(src.stream(), counter)), {
         counter,
@@ -100,7 +100,9 @@ export const compressedAnalyzer: Analyzer = {
       });
     });
     ctx.fact(`${info.format}.compressedBytes`, src.size);
-    const fmt = await ctx.scanNested(inner, name);
+    const t = tracked(inner0);
+    const fmt = await ctx.scanNested(t.source, name);
+    await t.drain(ctx, name);
     if (fmt === undefined) {
       // Decoded content no analyzer recognised: under a model name this is unknown content (fail closed).
       const ext = name.toLowerCase().match(/\.[^./\\]+$/)?.[0] ?? '';

@@ -13,6 +13,7 @@ import { isModelExtension } from '../../detect.js';
 import { BudgetExceededError } from '../../limits.js';
 import type { FormatId } from '../../types.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
+import { tracked } from '../archive/codecs.js';
 import { isTarHeader } from '../archive/tar.js';
 import {
   openZip,
@@ -77,11 +78,13 @@ export async function scanMembers(
 
 /** Scans one member by content; returns its detected format. */
 export async function scanEntry(ctx: AnalysisContext, e: ZipEntry): Promise<FormatId | undefined> {
-  const src = e.open();
-  if (!src) return undefined; // reported by the reader (unreadable header, unsupported method)
+  const opened = e.open();
+  if (!opened) return undefined; // reported by the reader (unreadable header, unsupported method)
+  const t = tracked(opened);
   let fmt: FormatId | undefined;
   try {
-    fmt = await ctx.scanNested(src, e.name);
+    fmt = await ctx.scanNested(t.source, e.name);
+    await t.drain(ctx, e.name);
   } catch (err) {
     if (err instanceof BudgetExceededError) {
       ctx.budgetExceeded(err, { member: e.name });
