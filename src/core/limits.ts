@@ -40,7 +40,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxMemo: 10_000_000,
   maxStackDepth: 100_000,
   maxStringBytes: 64 * 2 ** 20,
-  maxDocumentBytes: 128 * 2 ** 20,
+  // 48 MiB: the largest real tokenizer.json files (~34 MB) fit, and parsing one stays under 200 MB of RSS.
+  maxDocumentBytes: 48 * 2 ** 20,
   maxTimeMs: 600_000,
   maxFindings: 500,
 });

@@ -53,7 +53,7 @@ test('an exception inside a format module becomes MG003 naming the analyzer; oth
   // Two strong detections: a polyglot, both analysed; the second still runs after the first throws.
   await analyzeSource(ctx, [
     boom,
-    { ...ok, id: 'ok', detect: (p) => ({ format: 'zip', strength: 'magic' }) },
+    { ...ok, id: 'ok', detect: (_p) => ({ format: 'zip', strength: 'magic' }) },
   ]);
   const mg003 = state.findings.find((f) => f.ruleId === 'MG003');
   assert.ok(mg003, 'MG003 recorded');
