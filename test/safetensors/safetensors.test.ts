@@ -219,3 +219,9 @@ test('a pickle renamed .safetensors is not read as safetensors', async (t) => {
   assert.notEqual(f.format, 'safetensors');
   assert.notEqual(f.verdict, 'pass');
 });
+
+test('an index that maps a tensor to a shard without it', async () => {
+  const f = only(await scanPaths([join(DIR, 'sharded_mismatch', 'model.safetensors.index.json')]));
+  assert.deepEqual(ruleIds(f), ['MG415']);
+  assert.deepEqual(symbols(f, 'MG415'), ['layer.9.weight']);
+});

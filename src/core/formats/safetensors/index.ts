@@ -1,10 +1,10 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AnalysisContext } from '../../context.js';
-import { isJsonObject } from '../../json/tokenizer.js';
+import { decodeUtf8Strict, isJsonObject, parseJson } from '../../json/tokenizer.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { jsonHeadHasKey, readJsonDocument } from '../huggingface/json-doc.js';
-import { reportJsonIssues } from './analyzer.js';
+import { MAX_HEADER_BYTES, reportJsonIssues } from './analyzer.js';
 import { printable } from './text.js';
 
 /**
@@ -45,6 +45,7 @@ export const safetensorsIndexAnalyzer: Analyzer = {
       return;
     }
     const shards = new Map<string, number>();
+    const byShard = new Map<string, string[]>();
     for (const [tensor, target] of map) {
       if (typeof target !== 'string') {
         ctx.malformed(`weight_map entry ${printable(tensor, 80)} is not a file name.`, {
@@ -53,6 +54,9 @@ export const safetensorsIndexAnalyzer: Analyzer = {
         continue;
       }
       shards.set(target, (shards.get(target) ?? 0) + 1);
+      const list = byShard.get(target) ?? [];
+      list.push(tensor);
+      byShard.set(target, list);
     }
     ctx.fact('index.tensors', map.size);
     ctx.fact(
@@ -76,13 +80,57 @@ export const safetensorsIndexAnalyzer: Analyzer = {
           (s) => s.isFile(),
           () => false,
         );
-        if (!ok)
+        if (!ok) {
           ctx.report(
             'MG413',
             `weight_map names shard ${printable(shard, 160)} (${count} tensor(s)), which is not next to the index.`,
             { symbol: printable(shard, 200) },
           );
+        } else if (shard.endsWith('.safetensors')) {
+          await checkShardTensors(ctx, target, shard, byShard.get(shard) ?? []);
+        }
       }
     }
   },
 };
+
+/**
+ * Reads the header of a shard next to the index (bounded; the shard itself is scanned on its own) and checks
+ * that every tensor the index maps to it is there. A shard whose header cannot be read is left to its own
+ * scan, which reports why.
+ */
+async function checkShardTensors(
+  ctx: AnalysisContext,
+  path: string,
+  shard: string,
+  tensors: string[],
+): Promise<void> {
+  const fh = await open(path, 'r').catch(() => undefined);
+  if (!fh) return;
+  try {
+    const { size } = await fh.stat();
+    const lenBuf = Buffer.alloc(8);
+    if ((await fh.read(lenBuf, 0, 8, 0)).bytesRead < 8) return;
+    const n = lenBuf.readBigUInt64LE();
+    if (n > BigInt(Math.min(MAX_HEADER_BYTES, ctx.limits.maxDocumentBytes)) || n + 8n > BigInt(size)) return;
+    const hb = Buffer.alloc(Number(n));
+    await fh.read(hb, 0, hb.length, 8);
+    let header: ReturnType<typeof parseJson>['value'];
+    try {
+      header = parseJson(decodeUtf8Strict(hb), { maxDepth: 64, onProgress: () => ctx.checkTime() }).value;
+    } catch {
+      return;
+    }
+    if (!isJsonObject(header)) return;
+    const missing = tensors.filter((t) => t === '__metadata__' || !header.has(t));
+    for (const t of missing.slice(0, 20)) {
+      ctx.report(
+        'MG415',
+        `weight_map maps tensor ${printable(t, 80)} to ${printable(shard, 120)}, whose header has no such tensor.`,
+        { symbol: printable(t, 200) },
+      );
+    }
+  } finally {
+    await fh.close();
+  }
+}

@@ -162,4 +162,14 @@ export const safetensorsRules = defineRules([
       'A tensor entry has fields besides dtype, shape and data_offsets. Readers ignore them; writers never produce them.',
     remediation: 'Regenerate the file with the safetensors library.',
   },
+  {
+    id: 'MG415',
+    slug: 'safetensors_index_tensor_mismatch',
+    title: 'Sharded checkpoint index and shard disagree on a tensor',
+    severity: 'medium',
+    kind: 'anomaly',
+    description:
+      'The index maps a tensor to a shard whose header does not contain it. Loaders that trust the index fail or load a different tensor than the one reviewed; the shard may have been swapped.',
+    remediation: 'Regenerate the index and the shards together (save_pretrained).',
+  },
 ]);
