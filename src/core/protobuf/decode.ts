@@ -59,6 +59,11 @@ export interface DecodeOptions {
   /** Messages decoded in total (memory bound). */
   maxMessages: number;
   budget?: Budget;
+  /**
+   * Fields (`Message.field`) whose payload is never needed (tensor data): skipped by length whatever their size,
+   * so memory does not grow with the number of small tensors either.
+   */
+  skipFields?: ReadonlySet<string>;
 }
 
 export const DEFAULT_DECODE: DecodeOptions = {
@@ -197,6 +202,14 @@ export class ProtoDecoder {
   ): Promise<void> {
     const r = this.r;
     const name = field.name;
+    if (wt === 2 && this.opts.skipFields?.has(`${field.parent?.name}.${name}`)) {
+      const len = await this.length(end);
+      const at = r.pos;
+      if ((await r.skip(len)) !== len) throw new ProtoError('truncated field', at);
+      out.$counts = out.$counts ?? {};
+      out.$counts[`${name}:bytes`] = (out.$counts[`${name}:bytes`] ?? 0) + len;
+      return;
+    }
     const resolved = field.resolvedType;
     const isEnum = resolved instanceof protobuf.Enum;
     const t = isEnum ? 'int32' : field.type;

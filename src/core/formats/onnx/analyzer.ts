@@ -61,6 +61,12 @@ const EXTENSIONS_NATIVE = new Set(
     'FastGelu BiasGelu'
   ).split(' '),
 );
+/** Tensor payload fields, never needed by the analysis. */
+const TENSOR_PAYLOADS: ReadonlySet<string> = new Set(
+  ['raw_data', 'float_data', 'int32_data', 'string_data', 'int64_data', 'double_data', 'uint64_data'].map(
+    (f) => `Tensor.${f}`,
+  ),
+);
 const PYTHON_OP = /^(Python|Py)(Op|Func|Function)(Grad|V\d+)?$/i;
 
 type OnnxModel = PMessage;
@@ -153,6 +159,7 @@ async function analyze(ctx: AnalysisContext, _d: Detection): Promise<void> {
     budget: ctx.budget,
     maxStringBytes: Math.min(ctx.limits.maxStringBytes, 4 * 2 ** 20),
     maxDepth: Math.min(ctx.limits.maxStackDepth, 256),
+    skipFields: TENSOR_PAYLOADS,
   });
   const model: OnnxModel = { $offset: 0, $end: size ?? Number.POSITIVE_INFINITY };
   let complete = true;

@@ -140,6 +140,7 @@ async function decodeTop(ctx: AnalysisContext, type: 'SavedModel' | 'SavedMetada
     budget: ctx.budget,
     maxStringBytes: Math.min(ctx.limits.maxDocumentBytes, 64 * 2 ** 20),
     maxDepth: Math.min(ctx.limits.maxStackDepth, 256),
+    skipFields: new Set(['TensorProto.tensor_content']),
   });
   const out: PMessage = { $offset: 0, $end: size };
   try {
