@@ -231,7 +231,8 @@ export function tracked(src: ByteSource): {
     random: src.random,
     async *stream(start?: number, end?: number) {
       for await (const c of src.stream(start, end)) yield c;
-      if ((start ?? 0) === 0 && (end === undefined || end >= (src.size ?? Number.POSITIVE_INFINITY))) complete = true;
+      if ((start ?? 0) === 0 && (end === undefined || end >= (src.size ?? Number.POSITIVE_INFINITY)))
+        complete = true;
     },
   };
   return {

@@ -344,6 +344,7 @@ function checkStorages(
       continue;
     }
     handled.add(e);
+    zip.unread.add(e);
     if (s.elementSize !== undefined && s.numel !== undefined) {
       const want = s.numel * s.elementSize;
       if (want !== e.uncompressedSize) {

@@ -64,6 +64,8 @@ export interface ZipArchive {
   source: ByteSource;
   /** Random access to the archive bytes (the source's own, or an in-memory copy of a stream-only source). */
   random: RandomAccess | undefined;
+  /** Members a flavor deliberately skips by length (tensor storages): not read, so no CRC check either. */
+  unread: Set<ZipEntry>;
 }
 
 export interface OpenZipOptions {
@@ -151,6 +153,7 @@ export async function openZip(
     hasCentralDirectory: false,
     source,
     random: ra,
+    unread: new Set(),
   };
   if (!ra) {
     ctx.report(
@@ -767,7 +770,7 @@ export async function verifyStoredCrcs(ctx: AnalysisContext, zip: ZipArchive): P
   const ra = zip.random;
   if (!ra) return;
   for (const e of zip.entries) {
-    if (e.method !== 0 || e.isDirectory || e.dataOffset === undefined) continue;
+    if (e.method !== 0 || e.isDirectory || e.dataOffset === undefined || zip.unread.has(e)) continue;
     if (e.compressedSize > EAGER_CRC_BYTES || e.compressedSize !== e.uncompressedSize) continue;
     ctx.checkTime();
     let crc = 0;
