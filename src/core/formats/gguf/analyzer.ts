@@ -181,6 +181,45 @@ class GgufReader {
     }
   }
 
+  /**
+   * Skips `n` strings (vocabularies: 100k+ entries) with a synchronous fast path over the buffered window;
+   * each length is still bounded by the bytes left in the file.
+   */
+  async skipStrings(n: number, what: string): Promise<void> {
+    const width = this.version === 1 ? 4 : 8;
+    const r = this.r;
+    for (let i = 0; i < n; i++) {
+      if ((i & 0x3fff) === 0) this.ctx.checkTime();
+      if (r.available >= width) {
+        const at = r.pos;
+        const b = r.take(width);
+        let len: number;
+        if (width === 4)
+          len = this.bigEndian
+            ? b[0]! * 0x1000000 + ((b[1]! << 16) | (b[2]! << 8) | b[3]!)
+            : b[3]! * 0x1000000 + ((b[2]! << 16) | (b[1]! << 8) | b[0]!);
+        else {
+          const lo = this.bigEndian
+            ? b[4]! * 0x1000000 + ((b[5]! << 16) | (b[6]! << 8) | b[7]!)
+            : b[3]! * 0x1000000 + ((b[2]! << 16) | (b[1]! << 8) | b[0]!);
+          const hi = this.bigEndian
+            ? b[0]! * 0x1000000 + ((b[1]! << 16) | (b[2]! << 8) | b[3]!)
+            : b[7]! * 0x1000000 + ((b[6]! << 16) | (b[5]! << 8) | b[4]!);
+          if (hi >= 0x200000) {
+            this.bound((BigInt(hi) << 32n) | BigInt(lo), 1, `${what} length`, at);
+            throw new Stop(); // unreachable: bound() throws for anything this large
+          }
+          len = hi * 0x100000000 + lo;
+        }
+        if (len > this.size - r.pos) this.bound(BigInt(len), 1, `${what} length`, at);
+        if (r.available >= len) r.take(len);
+        else await this.skipExact(len, what);
+      } else {
+        await this.string(what, 0);
+      }
+    }
+  }
+
   async skipExact(n: number, what: string): Promise<void> {
     const got = await this.r.skip(n);
     if (got < n) {
@@ -530,6 +569,10 @@ async function readValue(
           }
         }
       } else await g.skipExact(n * unit, `array ${sym}`);
+      return undefined;
+    }
+    if (elemType === GGUF_VALUE.STRING && !templateKey) {
+      await g.skipStrings(n, `element of ${sym}`);
       return undefined;
     }
     for (let i = 0; i < n; i++) {
