@@ -154,3 +154,17 @@ test('pathological templates are bounded', () => {
   const wide = `{% for m in messages %}${'{{ m.content|trim }}'.repeat(20000)}{% endfor %}`;
   assert.deepEqual(analyzeTemplate(wide).findings, []);
 });
+
+test('loader statements and render-time exhaustion are high', () => {
+  for (const src of [
+    "{% include '/etc/passwd' %}",
+    "{% import 'x.j2' as x %}",
+    "{% extends 'base.html' %}",
+    "{{ 'A' * 1000000000 }}",
+    '{{ 10 ** 100000 }}',
+    '{% for i in range(100000000000) %}x{% endfor %}',
+  ]) {
+    const w = worst(src);
+    assert.ok(RANK[w.sev] >= RANK.high, `${src}: ${JSON.stringify(w)}`);
+  }
+});

@@ -688,6 +688,27 @@ class Walker {
         this.expr(node.left, depth + 1);
         this.expr(node.right, depth + 1);
         if (op === '~' || op === '+' || op === '*') this.checkBuilt(node, `the ${op} operator`);
+        if (op === '*' || op === '**') {
+          // 'x' * 10**9 or 10**10: memory and time exhaustion when the template is rendered.
+          const l = this.fold(node.left, 0);
+          const r = this.fold(node.right, 0);
+          const n = Math.max(typeof l === 'number' ? l : 0, typeof r === 'number' ? r : 0);
+          if (
+            (op === '**' && n > 64) ||
+            (op === '*' &&
+              n > 1_000_000 &&
+              (typeof l === 'string' ||
+                typeof r === 'string' ||
+                node.left?.type === 'StringLiteral' ||
+                node.right?.type === 'StringLiteral'))
+          )
+            this.out.add({
+              ruleId: 'MG444',
+              severity: 'high',
+              message: `${this.out.where} computes a huge value (${op} ${n}) when rendered: memory or time exhaustion.`,
+              symbol: `${op}${n}`,
+            });
+        }
         if (op === '%' && node.left?.type !== 'IntegerLiteral' && node.left?.type !== 'FloatLiteral') {
           const l = this.fold(node.left, 0);
           if (typeof l === 'string') {
@@ -847,7 +868,21 @@ class Walker {
     if (c?.type === 'Identifier') {
       const name: string = c.value;
       if (this.macros.has(name) || (this.locals.has(name) && !DANGEROUS_CALLABLES.has(name))) return;
-      if (SAFE_CALLABLE_GLOBALS.has(name)) return;
+      if (SAFE_CALLABLE_GLOBALS.has(name)) {
+        if (name === 'range') {
+          const big = (node.args ?? [])
+            .map((a: Node) => this.fold(a, 0))
+            .find((v: Folded) => typeof v === 'number' && v > 1_000_000);
+          if (big !== undefined)
+            this.out.add({
+              ruleId: 'MG444',
+              severity: 'high',
+              message: `${this.out.where} loops over range(${big}) when rendered: time exhaustion.`,
+              symbol: `range(${big})`,
+            });
+        }
+        return;
+      }
       this.identifier(name, 'call');
       if (!DANGEROUS_CALLABLES.has(name) && !GADGET_GLOBALS.has(name) && !name.startsWith('_')) {
         this.out.add({
@@ -1187,6 +1222,14 @@ function tokenScan(source: string, out: Collector): void {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     const prev = tokens[i - 1];
+    if (t.type === 'Identifier' && prev?.type === 'OpenStatement' && LOADER_STATEMENTS.has(t.value)) {
+      out.add({
+        ruleId: 'MG444',
+        severity: 'high',
+        message: `${out.where} uses {% ${t.value} %}, which loads other templates or files; chat templates are self-contained.`,
+        symbol: `{% ${t.value} %}`,
+      });
+    }
     if (t.type === 'Identifier') {
       const afterDot = prev?.type === 'Dot';
       if (DUNDER_RE.test(t.value) || (afterDot && t.value.startsWith('_'))) {
@@ -1248,8 +1291,21 @@ function tokenScan(source: string, out: Collector): void {
   }
 }
 
+/** Statements that read other templates (include/import/extends) or dump the context (debug). */
+const LOADER_STATEMENTS = new Set(['include', 'import', 'from', 'extends', 'debug']);
+
 function regexScan(source: string, out: Collector): void {
   const segments = source.match(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g) ?? [];
+  for (const seg of segments) {
+    const m = /^\{%[-+]?\s*(include|import|from|extends|debug)\b/.exec(seg);
+    if (m)
+      out.add({
+        ruleId: 'MG444',
+        severity: 'high',
+        message: `${out.where} uses {% ${m[1]} %}, which loads other templates or files; chat templates are self-contained.`,
+        symbol: `{% ${m[1]} %}`,
+      });
+  }
   const code = segments.join('\n');
   const decoded = code.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, (lit) => decodePyEscapes(lit));
   const dunder = /__[A-Za-z0-9_]*[A-Za-z0-9]__/.exec(decoded);
