@@ -46,11 +46,46 @@ export function decode(codec: Codec, input: AsyncIterable<Uint8Array>): AsyncIte
 }
 
 async function* viaTransform(input: AsyncIterable<Uint8Array>, t: Transform): AsyncIterable<Uint8Array> {
+  // Output is collected from 'data' events so that what was decoded before an error (trailing garbage
+  // after a gzip member, a truncated stream) is still delivered before the error is raised.
+  const queue: Uint8Array[] = [];
+  let failure: unknown;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  t.on('data', (c: Uint8Array) => {
+    queue.push(c);
+    if (queue.length > 4) t.pause();
+    signal();
+  });
+  t.on('error', (e: unknown) => {
+    failure = e;
+    signal();
+  });
+  t.on('end', () => {
+    ended = true;
+    signal();
+  });
   const src = Readable.from(input, { objectMode: false });
   src.on('error', (e) => t.destroy(e));
   src.pipe(t);
   try {
-    for await (const chunk of t) yield chunk as Uint8Array;
+    for (;;) {
+      if (queue.length > 0) {
+        yield queue.shift()!;
+        if (queue.length === 0 && t.isPaused()) t.resume();
+        continue;
+      }
+      if (failure) throw failure;
+      if (ended) return;
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+    }
   } finally {
     src.destroy();
     t.destroy();
