@@ -80,3 +80,22 @@ test('a truncated saved_model.pb is incomplete', async () => {
   assert.equal(f.verdict, 'incomplete');
   finding(f, 'MG002');
 });
+
+test('fingerprint.pb next to a SavedModel is recognised, not unknown content', async () => {
+  const f = await scan('benign_tf2', 'fingerprint.pb');
+  assert.equal(f.format, 'tf-savedmodel');
+  assert.deepEqual(f.findings, []);
+});
+
+test('saved_model.pbtxt (text format the loader falls back to) is analysed like the binary form', async () => {
+  const ok = await scan('text_benign', 'saved_model.pbtxt');
+  assert.equal(ok.format, 'tf-savedmodel');
+  assert.deepEqual(ok.findings, []);
+  const bad = await scan('text_read_file', 'saved_model.pbtxt');
+  assert.equal(bad.verdict, 'block');
+  // The octal escape \160 in the text literal decodes to "p".
+  assert.match(
+    finding(bad, 'MG561', 'function:__inference_serving_default_9/node:leak (ReadFile)').message,
+    /\/etc\/passwd/,
+  );
+});

@@ -14,7 +14,12 @@ import { compressedAnalyzer, unsupportedArchiveAnalyzer } from './archive/compre
 import { tarAnalyzer } from './archive/tar.js';
 import { zipAnalyzer } from './zip/flavors.js';
 import { hdf5Analyzer } from './hdf5/analyzer.js';
-import { kerasMetadataAnalyzer, savedModelAnalyzer } from './tensorflow/analyzer.js';
+import {
+  fingerprintAnalyzer,
+  kerasMetadataAnalyzer,
+  savedModelAnalyzer,
+  savedModelTextAnalyzer,
+} from './tensorflow/analyzer.js';
 import { safetensorsAnalyzer } from './safetensors/analyzer.js';
 import { safetensorsIndexAnalyzer } from './safetensors/index.js';
 
@@ -23,4 +28,4 @@ import { safetensorsIndexAnalyzer } from './safetensors/index.js';
  * `src/core/formats/<format>/` with its analyzer and rules, add the analyzer here and its rules to
  * `src/core/rules/catalogue.ts`.
  */
-export const ANALYZERS: readonly Analyzer[] = [pickleAnalyzer, numpyAnalyzer, pytorchLegacyAnalyzer, zipAnalyzer, compressedAnalyzer, tarAnalyzer, unsupportedArchiveAnalyzer, onnxAnalyzer, hdf5Analyzer, savedModelAnalyzer, kerasMetadataAnalyzer, safetensorsAnalyzer, ggufAnalyzer, lfsAnalyzer, safetensorsIndexAnalyzer, hfConfigAnalyzer, jinjaTemplateAnalyzer, pythonSourceAnalyzer];
+export const ANALYZERS: readonly Analyzer[] = [pickleAnalyzer, numpyAnalyzer, pytorchLegacyAnalyzer, zipAnalyzer, compressedAnalyzer, tarAnalyzer, unsupportedArchiveAnalyzer, onnxAnalyzer, hdf5Analyzer, savedModelAnalyzer, savedModelTextAnalyzer, fingerprintAnalyzer, kerasMetadataAnalyzer, safetensorsAnalyzer, ggufAnalyzer, lfsAnalyzer, safetensorsIndexAnalyzer, hfConfigAnalyzer, jinjaTemplateAnalyzer, pythonSourceAnalyzer];

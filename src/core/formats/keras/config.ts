@@ -40,10 +40,10 @@ const KERAS_PACKAGES = new Set(['keras', 'keras_hub', 'keras_cv', 'keras_nlp', '
 /** Modules whose import plus call is code execution or host access outright. */
 const DANGEROUS_MODULES = new Set(
   (
-    'os posix nt sys subprocess builtins __builtin__ __main__ shutil socket importlib pickle marshal ctypes runpy code codeop ' +
+    'os posix nt sys subprocess builtins __builtin__ shutil socket importlib pickle marshal ctypes runpy code codeop ' +
     'pty webbrowser requests urllib urllib2 urllib3 http httplib ftplib smtplib telnetlib tempfile pathlib io commands ' +
     'multiprocessing threading asyncio signal platform pip setuptools distutils glob fileinput zipfile tarfile ' +
-    'dill cloudpickle joblib torch numpy tensorflow jax IPython operator functools types inspect gc site'
+    'dill cloudpickle joblib IPython operator functools types inspect gc site'
   ).split(' '),
 );
 /** Keras APIs refused by safe mode since 3.11 (NON_MODELING_APIS), matched by their last name. */
@@ -210,7 +210,14 @@ export function analyzeKerasConfig(
       fnName !== undefined
         ? `function ${clip(module ?? '?')}.${clip(fnName)}`
         : `${clip(module ?? '?')}.${clip(cls)}`;
-    if (module !== undefined && module !== '' && !KERAS_PACKAGES.has(top)) {
+    if (module === '__main__') {
+      // A function or class of the loading script (Lambda(my_fn)): code outside the model, resolved at load time.
+      add({
+        ruleId: 'MG525',
+        message: `The config refers to ${what}, which only the loading script defines.`,
+        symbol: sym(path, 'module'),
+      });
+    } else if (module !== undefined && module !== '' && !KERAS_PACKAGES.has(top)) {
       if (DANGEROUS_MODULES.has(top)) {
         add({
           ruleId: 'MG521',
@@ -275,19 +282,36 @@ export function analyzeKerasConfig(
         else if (Array.isArray(f) && typeof f[0] === 'string' && t !== 'raw')
           lambdaCode(f[0], path, `config.${field}[0]`, true);
         else if (typeof f === 'string' && t === 'function') {
-          const fm = typeof cfg.module === 'string' ? cfg.module : '';
+          const modKey = field === 'function' ? 'module' : `${field}_module`;
+          const fm = typeof cfg[modKey] === 'string' ? (cfg[modKey] as string) : '';
           const ftop = fm.split('.')[0] ?? '';
+          const sy = sym(path, `config.${field}`);
+          const fq = `${clip(fm ? `${fm}.` : '')}${clip(f)}`;
           if (DANGEROUS_MODULES.has(ftop) || NON_MODELING.has(f)) {
             add({
               ruleId: 'MG521',
-              message: `Lambda ${clip(name ?? '')} calls the function ${clip(fm)}.${clip(f)}.`,
-              symbol: sym(path, `config.${field}`),
+              message: `Lambda ${clip(name ?? '')} calls the function ${fq}.`,
+              symbol: sy,
+            });
+          } else if (ftop === 'tensorflow' && TF_OP_DANGER.test(`${fm}.${f}`.replace(/^tensorflow\./, ''))) {
+            add({
+              ruleId: 'MG523',
+              message: `Lambda ${clip(name ?? '')} calls ${fq}, which acts on files, output or Python.`,
+              symbol: sy,
+            });
+          } else if (fm !== '' && fm !== '__main__' && !KERAS_PACKAGES.has(ftop) && ftop !== 'tensorflow') {
+            add({
+              ruleId: 'MG521',
+              message: `Lambda ${clip(name ?? '')} imports and calls ${fq} from a non-Keras module.`,
+              symbol: sy,
+              severity: 'high',
+              score: 60,
             });
           } else {
             add({
               ruleId: 'MG525',
-              message: `Lambda ${clip(name ?? '')} calls the named function ${clip(fm ? `${fm}.` : '')}${clip(f)}, resolved at load time.`,
-              symbol: sym(path, `config.${field}`),
+              message: `Lambda ${clip(name ?? '')} calls the named function ${fq}, resolved at load time.`,
+              symbol: sy,
             });
           }
         }

@@ -15,6 +15,7 @@ import { ByteReader } from '../../reader.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { parsePythonJson } from '../keras/json.js';
 import { reportConfig } from '../keras/report.js';
+import { parseTextFormat, TextFormatError } from './pbtxt.js';
 import { tfTypes } from './schema.js';
 
 const PY_OPS = new Set(['PyFunc', 'PyFuncStateless', 'EagerPyFunc']);
@@ -104,6 +105,26 @@ export function detectSavedModel(probe: Probe): Detection | undefined {
   return { format: 'tf-savedmodel', strength: 'structure' };
 }
 
+/**
+ * `fingerprint.pb` (TF >= 2.12 writes it next to saved_model.pb): FingerprintDef, five uint64 hashes and a
+ * VersionDef. Recognised so that it is not reported as unknown content under a .pb name; it holds no graph.
+ */
+export const fingerprintAnalyzer: Analyzer = {
+  id: 'tf-fingerprint',
+  detect(probe: Probe): Detection | undefined {
+    if (probe.name !== 'fingerprint.pb' || probe.size === undefined || probe.size > 4096) return undefined;
+    let ok = true;
+    const res = walkFields(probe.head, probe.size, (f, wt) => {
+      ok = (f >= 1 && f <= 5 && wt === 0) || (f === 6 && wt === 2);
+      return ok;
+    });
+    return ok && res === 'ok' ? { format: 'tf-savedmodel', strength: 'structure' } : undefined;
+  },
+  async analyze(ctx: AnalysisContext): Promise<void> {
+    ctx.fact('tf.fingerprint', true);
+  },
+};
+
 const TF_KERAS = new TextEncoder().encode('_tf_keras_');
 
 /** keras_metadata.pb: only field 1 (SavedObject) at the top level, each naming a `_tf_keras_*` identifier. */
@@ -157,7 +178,57 @@ async function decodeTop(ctx: AnalysisContext, type: 'SavedModel' | 'SavedMetada
 }
 
 async function analyzeSavedModel(ctx: AnalysisContext): Promise<void> {
-  const sm = await decodeTop(ctx, 'SavedModel');
+  analyzeSavedModelMessage(ctx, await decodeTop(ctx, 'SavedModel'));
+}
+
+/**
+ * `saved_model.pbtxt`: the text form TensorFlow loads when saved_model.pb is absent. Parsed with the same
+ * schema into the same message shape, then analysed exactly like the binary form.
+ */
+export const savedModelTextAnalyzer: Analyzer = {
+  id: 'tf-savedmodel-text',
+  detect(probe: Probe): Detection | undefined {
+    if (probe.ext !== '.pbtxt') return undefined;
+    const head = Buffer.from(probe.head.buffer, probe.head.byteOffset, probe.head.length).toString('latin1');
+    if (!/^\s*(#[^\n]*\n\s*)*(saved_model_schema_version|meta_graphs)\b/.test(head)) return undefined;
+    return { format: 'tf-savedmodel', strength: 'structure' };
+  },
+  async analyze(ctx: AnalysisContext): Promise<void> {
+    const max = ctx.limits.maxDocumentBytes;
+    const size = ctx.source.size;
+    if (size !== undefined && size > max) {
+      ctx.budgetExceeded(
+        new BudgetExceededError('maxDocumentBytes', `saved_model.pbtxt of ${size} bytes > ${max}`),
+      );
+      return;
+    }
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for await (const c of ctx.source.stream()) {
+      total += c.length;
+      if (total > max) {
+        ctx.budgetExceeded(
+          new BudgetExceededError('maxDocumentBytes', `saved_model.pbtxt larger than ${max} bytes`),
+        );
+        return;
+      }
+      parts.push(c);
+    }
+    let sm: PMessage;
+    try {
+      sm = parseTextFormat(Buffer.concat(parts).toString('utf8'), tfTypes().SavedModel, {
+        maxDepth: Math.min(ctx.limits.maxStackDepth, 256),
+      });
+    } catch (err) {
+      if (!(err instanceof TextFormatError)) throw err;
+      ctx.malformed(`The SavedModel text is malformed: ${err.message}.`, { offset: err.offset });
+      return;
+    }
+    analyzeSavedModelMessage(ctx, sm);
+  },
+};
+
+function analyzeSavedModelMessage(ctx: AnalysisContext, sm: PMessage): void {
   const metas = msgs(sm, 'meta_graphs');
   let nodes = 0;
   let functions = 0;
