@@ -13,7 +13,7 @@
  * Run a benchmark with `node --import tsx bench/<name>.ts`; all of them with `bench/run-all.sh`.
  * Environment: BENCH_DIR (default /tmp/modelgate-bench), BENCH_REPEAT (best of N runs, default 3).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -78,11 +78,26 @@ export async function writeRandom(write: Write, total: number, seed = 0x9e3779b9
 export interface OpensslResult {
   seconds: number;
   sha256: string;
+  /** User + system CPU seconds of the openssl process (load-independent), when /usr/bin/time is present. */
+  cpuSeconds?: number;
 }
+
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
 /** Times `openssl dgst -sha256 FILE` (wall clock, process start included). */
 export function opensslSha256(path: string): OpensslResult {
   const t0 = performance.now();
+  if (TIME) {
+    const r = spawnSync(TIME, ['-f', 'MGCPU %U %S', 'openssl', 'dgst', '-sha256', '-r', path], {
+      encoding: 'utf8',
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+    const m = r.stderr.match(/MGCPU ([\d.]+) ([\d.]+)/);
+    const res: OpensslResult = { seconds, sha256: r.stdout.split(/\s/)[0]! };
+    if (m) res.cpuSeconds = Number(m[1]) + Number(m[2]);
+    return res;
+  }
   const out = execFileSync('openssl', ['dgst', '-sha256', '-r', path], { encoding: 'utf8' });
   const seconds = (performance.now() - t0) / 1000;
   return { seconds, sha256: out.split(/\s/)[0]! };
@@ -91,6 +106,8 @@ export function opensslSha256(path: string): OpensslResult {
 export interface ScanResult {
   /** Seconds spent in scanPaths (module loading excluded). */
   seconds: number;
+  /** User + system CPU seconds of the whole child (every thread) during scanPaths. */
+  cpuSeconds: number;
   /** Seconds from process spawn to exit (module loading and tsx included). */
   processSeconds: number;
   /** Peak resident set size of the child process, in bytes. */
@@ -208,8 +225,8 @@ function opensslMany(files: string[]): OpensslResult {
 }
 
 export const HEADER =
-  '| benchmark | size | files | scan s | scan MB/s | openssl s | openssl MB/s | ratio | peak RSS MB | verdict |';
-export const RULE = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+  '| benchmark | size | files | scan s | scan MB/s | openssl s | openssl MB/s | ratio | CPU s scan / openssl | peak RSS MB | verdict |';
+export const RULE = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
 
 export function printHeader(): void {
   console.log(HEADER);
@@ -228,6 +245,7 @@ export function formatRow(c: Comparison): string {
     c.openssl.seconds.toFixed(3),
     (mb / c.openssl.seconds).toFixed(0),
     `${c.ratio.toFixed(2)}x`,
+    `${c.scan.cpuSeconds?.toFixed(2) ?? '?'} / ${c.openssl.cpuSeconds?.toFixed(2) ?? '?'}`,
     (c.scan.peakRss / 2 ** 20).toFixed(0),
     `${c.scan.verdict} (${c.scan.format})`,
   ];
@@ -251,12 +269,15 @@ if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === 
   const { scanPaths } = await import('../src/core/scan.js');
   const paths = process.argv.slice(3);
   const baseRss = process.memoryUsage().rss;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const report = await scanPaths(paths);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const first = report.files[0];
   const result: Omit<ScanResult, 'processSeconds'> = {
     seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     peakRss: process.resourceUsage().maxRSS * 1024,
     baseRss,
     verdict: report.verdict,

@@ -13,8 +13,8 @@ table=bench/out/table-$stamp.md
   echo "Benchmarks run $stamp on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'))," \
     "node $(node --version), $(openssl version | cut -d' ' -f1-2), BENCH_REPEAT=${BENCH_REPEAT:-3}."
   echo
-  echo '| benchmark | size | files | scan s | scan MB/s | openssl s | openssl MB/s | ratio | peak RSS MB | verdict |'
-  echo '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|'
+  echo '| benchmark | size | files | scan s | scan MB/s | openssl s | openssl MB/s | ratio | CPU s scan / openssl | peak RSS MB | verdict |'
+  echo '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'
 } >"$table"
 status=0
 for f in bench/*.ts; do
@@ -24,7 +24,7 @@ for f in bench/*.ts; do
   echo "== $f" >&2
   # Each benchmark prints its own header and rows; keep only the rows for the collected table.
   if ! out=$(NODE_NO_WARNINGS=1 node --import tsx "$f" 2>&2); then
-    echo "| $name | failed | | | | | | | | |" >>"$table"
+    echo "| $name | failed | | | | | | | | | |" >>"$table"
     status=1
     continue
   fi
