@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { analyzeKerasConfig } from '../../src/core/formats/keras/config.js';
 import { parsePythonJson } from '../../src/core/formats/keras/json.js';
 import { summarizeCode } from '../../src/core/formats/keras/marshal.js';
@@ -73,6 +74,15 @@ test('unsafe deserialization is caught together with the Lambda it enables', asy
   finding(f, 'MG520');
 });
 
+test('the pickle inside a TorchModuleWrapper is scanned as nested content', async () => {
+  const f = await scan('torch_module_wrapper.keras');
+  const nested = f.findings.filter((x) => x.location.member === 'config.json#torch_module_wrapper.module');
+  assert.ok(
+    nested.some((x) => x.severity === 'critical'),
+    JSON.stringify(f.findings, null, 1),
+  );
+});
+
 test('the URL vocabulary of TextVectorization is reported too', async () => {
   const f = await scan('vocabulary_path.keras');
   assert.match(finding(f, 'MG524', 'vec(TextVectorization)').message, /https:\/\/attacker\.example/);
@@ -143,5 +153,47 @@ test('marshal reader describes a Python 3.11 code object and rejects garbage', (
   assert.equal(
     summarizeCode(new Uint8Array([0x63, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])),
     undefined,
+  );
+});
+
+test('config analysis never throws on arbitrary JSON (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.jsonValue({ maxDepth: 8 }),
+      fc.constantFrom('keras', 'h5', 'tf-metadata' as const),
+      (v, origin) => {
+        const r = analyzeKerasConfig(v, origin as 'keras' | 'h5' | 'tf-metadata');
+        assert.ok(Array.isArray(r.issues));
+      },
+    ),
+    { seed: 20261122, numRuns: 300 },
+  );
+  // Keras-shaped objects with random fields.
+  const obj = fc.record({
+    class_name: fc.constantFrom(
+      'Lambda',
+      '__lambda__',
+      'Dense',
+      'TFOpLambda',
+      'TorchModuleWrapper',
+      'function',
+      'StringLookup',
+    ),
+    module: fc.option(fc.constantFrom('keras.layers', 'os', 'builtins', 'evil', '__main__', 'keras.utils'), {
+      nil: undefined,
+    }),
+    config: fc.oneof(
+      fc.string(),
+      fc.dictionary(
+        fc.constantFrom('name', 'function', 'code', 'module', 'vocabulary', 'function_type', 'value'),
+        fc.jsonValue({ maxDepth: 3 }),
+      ),
+    ),
+  });
+  fc.assert(
+    fc.property(fc.array(obj, { maxLength: 5 }), (layers) => {
+      analyzeKerasConfig({ class_name: 'Sequential', config: { name: 's', layers } }, 'keras');
+    }),
+    { seed: 20261122, numRuns: 300 },
   );
 });

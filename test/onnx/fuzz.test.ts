@@ -20,6 +20,11 @@ const SEEDS = [
   ['h5', join(FIXTURES, 'keras', 'dense_latest.h5'), 'model.h5'],
   ['pb', join(FIXTURES, 'tensorflow', 'cases', 'benign_tf2', 'saved_model.pb'), 'saved_model.pb'],
   ['pb', join(FIXTURES, 'tensorflow', 'cases', 'keras_lambda', 'keras_metadata.pb'), 'keras_metadata.pb'],
+  [
+    'pbtxt',
+    join(FIXTURES, 'tensorflow', 'cases', 'text_read_file', 'saved_model.pbtxt'),
+    'saved_model.pbtxt',
+  ],
 ] as const;
 
 const LIMITS = { ...DEFAULT_LIMITS, maxTimeMs: 5_000 };
