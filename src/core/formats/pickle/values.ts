@@ -27,31 +27,48 @@ export class PyBytes {
 }
 
 export class PyList {
-  readonly kind = 'list' as const;
+  declare readonly kind: 'list';
   /** Expanded size (nodes reachable counting shared references every time), for expansion-attack checks. */
-  w = 1;
-  readonly items: PyValue[] = [];
+  declare w: number;
+  declare readonly items: PyValue[];
   /** Items not kept (retention budget); the real list has items.length + dropped entries. */
-  dropped = 0;
+  declare dropped: number;
+  constructor() {
+    (this as { kind: string }).kind = 'list';
+    this.w = 1;
+    (this as { items: PyValue[] }).items = [];
+    this.dropped = 0;
+  }
 }
 
 export class PyTuple {
-  readonly kind = 'tuple' as const;
-  w = 1;
-  constructor(
-    readonly items: PyValue[],
-    readonly dropped = 0,
-  ) {
-    for (const i of items) this.w += weight(i);
+  declare readonly kind: 'tuple';
+  declare w: number;
+  declare readonly items: PyValue[];
+  declare readonly dropped: number;
+  constructor(items: PyValue[], dropped = 0) {
+    (this as { kind: string }).kind = 'tuple';
+    (this as { items: PyValue[] }).items = items;
+    (this as { dropped: number }).dropped = dropped;
+    let w = 1;
+    for (let i = 0; i < items.length; i++) w += weight(items[i]!);
+    this.w = w;
   }
 }
 
 export class PyDict {
-  readonly kind = 'dict' as const;
-  w = 1;
-  readonly keys: PyValue[] = [];
-  readonly values: PyValue[] = [];
-  dropped = 0;
+  declare readonly kind: 'dict';
+  declare w: number;
+  declare readonly keys: PyValue[];
+  declare readonly values: PyValue[];
+  declare dropped: number;
+  constructor() {
+    (this as { kind: string }).kind = 'dict';
+    this.w = 1;
+    (this as { keys: PyValue[] }).keys = [];
+    (this as { values: PyValue[] }).values = [];
+    this.dropped = 0;
+  }
 }
 
 export class PySet {

@@ -114,6 +114,9 @@ const EMPTY = new Uint8Array(0);
 const F64 = new Float64Array(1);
 const F64_BYTES = new Uint8Array(F64.buffer);
 const OP_BATCH = 4096;
+const MEMO_PAGE_BITS = 12;
+const MEMO_PAGE_MASK = (1 << MEMO_PAGE_BITS) - 1;
+const MEMO_PAGED = 1 << 26;
 const MAX_LINE = 1 << 20;
 const latin1 = new TextDecoder('latin1');
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
@@ -136,7 +139,8 @@ export class PickleVM {
   private stack: PyValue[] = [];
   private marks: number[] = [];
   private fence = 0;
-  private memoArr: PyValue[] = [];
+  /** The memo in pages of 4096 slots (indices below 2^26), a Map above: a huge index allocates nothing. */
+  private memoPages: Array<Array<PyValue | undefined> | undefined> = [];
   private memoMap: Map<number, PyValue> | undefined;
   private memoCount = 0;
   private retained = 0;
@@ -347,12 +351,16 @@ export class PickleVM {
       else if (++this.retained > this.maxRetained * 4)
         throw new BudgetExceededError('maxMemo', `retained pickle values: ${this.retained}`);
     } else this.retained++;
-    if (idx < this.memoArr.length) {
-      if (this.memoArr[idx] === undefined) this.memoCount++;
-      this.memoArr[idx] = stored;
-    } else if (idx === this.memoArr.length && idx < 1 << 26) {
-      this.memoArr.push(stored);
-      this.memoCount++;
+    if (idx < MEMO_PAGED) {
+      const pi = idx >>> MEMO_PAGE_BITS;
+      let page = this.memoPages[pi];
+      if (page === undefined) {
+        page = new Array(1 << MEMO_PAGE_BITS);
+        this.memoPages[pi] = page;
+      }
+      const slot = idx & MEMO_PAGE_MASK;
+      if (page[slot] === undefined) this.memoCount++;
+      page[slot] = stored;
     } else {
       this.memoMap ??= new Map();
       if (!this.memoMap.has(idx)) this.memoCount++;
@@ -368,7 +376,7 @@ export class PickleVM {
 
   private memoGet(idx: number): PyValue {
     let v: PyValue | undefined;
-    if (idx >= 0 && idx < this.memoArr.length) v = this.memoArr[idx];
+    if (idx >= 0 && idx < MEMO_PAGED) v = this.memoPages[idx >>> MEMO_PAGE_BITS]?.[idx & MEMO_PAGE_MASK];
     else v = this.memoMap?.get(idx);
     if (v === undefined) this.broken(`memo value not found at index ${idx}`);
     return v;
@@ -460,6 +468,9 @@ export class PickleVM {
     let batch = 0;
     let first = true;
     for (;;) {
+      // The common opcodes run in a small synchronous loop; it returns at the first opcode it does not
+      // handle, or whose bytes are not all in the window/frame, and the general code below runs that one.
+      if (!first && this.p < this.lim) batch = this.fast(batch);
       // Fetch the opcode byte.
       if (this.p >= this.lim) {
         if (this.frameEnd >= 0 && this.pos >= this.frameEnd) {
@@ -489,33 +500,35 @@ export class PickleVM {
       const wasFirst = first;
       first = false;
       switch (op) {
-        case OP.MARK:
+        case 0x28: // MARK
           this.marks.push(this.stack.length);
           this.fence = this.stack.length;
           if (this.marks.length > this.opts.maxStackDepth) {
             throw new BudgetExceededError('maxStackDepth', `pickle mark stack depth ${this.marks.length}`);
           }
           break;
-        case OP.STOP: {
+        case 0x2e: {
+          // STOP
           const value = this.pop();
           budget.consume('maxOpcodes', batch);
           this.ops += batch;
           this.commit();
           return { end: this.pos, value, protocol: this.protocol, opcodes: this.ops, used: this.used };
         }
-        case OP.POP:
+        case 0x30: // POP
           if (this.marks.length > 0 && this.marks[this.marks.length - 1] === this.stack.length) {
             this.marks.pop();
             this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0;
           } else this.pop();
           break;
-        case OP.POP_MARK:
+        case 0x31: // POP_MARK
           this.popMark();
           break;
-        case OP.DUP:
+        case 0x32: // DUP
           this.push(this.top());
           break;
-        case OP.FLOAT: {
+        case 0x46: {
+          // FLOAT
           const [s, e] = await this.line();
           const t = this.lineText(s, e).trim();
           const f = Number(t);
@@ -524,7 +537,8 @@ export class PickleVM {
           this.push(Number.isNaN(f) ? parseSpecialFloat(t) : f);
           break;
         }
-        case OP.INT: {
+        case 0x49: {
+          // INT
           const [s, e] = await this.line();
           const t = this.lineText(s, e);
           if (t === '00') this.push(false);
@@ -532,53 +546,60 @@ export class PickleVM {
           else this.push(this.parseInt(t));
           break;
         }
-        case OP.LONG: {
+        case 0x4c: {
+          // LONG
           const [s, e] = await this.line();
           let t = this.lineText(s, e);
           if (t.endsWith('L')) t = t.slice(0, -1);
           this.push(this.parseInt(t));
           break;
         }
-        case OP.BININT: {
+        case 0x4a: {
+          // BININT
           const at = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
           const b = this.buf;
           this.push(b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24));
           break;
         }
-        case OP.BININT1: {
+        case 0x4b: {
+          // BININT1
           const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           this.push(this.buf[at]!);
           break;
         }
-        case OP.BININT2: {
+        case 0x4d: {
+          // BININT2
           const at = this.p + 2 <= this.lim ? this.adv(2) : await this.need(2);
           this.push(this.buf[at]! | (this.buf[at + 1]! << 8));
           break;
         }
-        case OP.NONE:
+        case 0x4e: // NONE
           this.push(null);
           break;
-        case OP.NEWTRUE:
+        case 0x88: // NEWTRUE
           this.push(true);
           break;
-        case OP.NEWFALSE:
+        case 0x89: // NEWFALSE
           this.push(false);
           break;
-        case OP.BINFLOAT: {
+        case 0x47: {
+          // BINFLOAT
           const at = this.p + 8 <= this.lim ? this.adv(8) : await this.need(8);
           const b = this.buf;
           for (let i = 0; i < 8; i++) F64_BYTES[i] = b[at + 7 - i]!;
           this.push(F64[0]!);
           break;
         }
-        case OP.LONG1: {
+        case 0x8a: {
+          // LONG1
           const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           const n = this.buf[at]!;
           const s = await this.need(n);
           this.push(decodeLong(this.buf, s, n));
           break;
         }
-        case OP.LONG4: {
+        case 0x8b: {
+          // LONG4
           const at = await this.need(4);
           const b = this.buf;
           const n = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
@@ -593,12 +614,14 @@ export class PickleVM {
           }
           break;
         }
-        case OP.STRING: {
+        case 0x53: {
+          // STRING
           const [s, e] = await this.line();
           this.push(this.parseStringLiteral(this.lineText(s, e)));
           break;
         }
-        case OP.UNICODE: {
+        case 0x56: {
+          // UNICODE
           const [s, e] = await this.line();
           const text = rawUnicodeEscape(this.lineText(s, e));
           if (text.length >= (this.opts.minPayload ?? 16)) {
@@ -612,7 +635,8 @@ export class PickleVM {
           this.push(text);
           break;
         }
-        case OP.BINSTRING: {
+        case 0x54: {
+          // BINSTRING
           const at = await this.need(4);
           const b = this.buf;
           const n = b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
@@ -620,19 +644,22 @@ export class PickleVM {
           this.push(await this.payload(this.checkLen(n, 'BINSTRING'), 'latin1'));
           break;
         }
-        case OP.SHORT_BINSTRING: {
+        case 0x55: {
+          // SHORT_BINSTRING
           const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           this.push(await this.payload(this.buf[at]!, 'latin1'));
           break;
         }
-        case OP.BINUNICODE: {
+        case 0x58: {
+          // BINUNICODE
           const at = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
           const b = this.buf;
           const n = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
           this.push(await this.payload(this.checkLen(n, 'BINUNICODE'), 'utf8'));
           break;
         }
-        case OP.SHORT_BINUNICODE: {
+        case 0x8c: {
+          // SHORT_BINUNICODE
           const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           const n = this.buf[at]!;
           if (n < (this.opts.minPayload ?? 16) && this.p + n <= this.lim) {
@@ -641,76 +668,85 @@ export class PickleVM {
           } else this.push(await this.payload(n, 'utf8'));
           break;
         }
-        case OP.BINUNICODE8: {
+        case 0x8d: {
+          // BINUNICODE8
           const n = await this.u64();
           this.push(await this.payload(this.checkLen(n, 'BINUNICODE8'), 'utf8'));
           break;
         }
-        case OP.BINBYTES: {
+        case 0x42: {
+          // BINBYTES
           const at = await this.need(4);
           const b = this.buf;
           const n = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
           this.push(await this.payload(this.checkLen(n, 'BINBYTES'), 'bytes'));
           break;
         }
-        case OP.SHORT_BINBYTES: {
+        case 0x43: {
+          // SHORT_BINBYTES
           const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           this.push(await this.payload(this.buf[at]!, 'bytes'));
           break;
         }
-        case OP.BINBYTES8: {
+        case 0x8e: {
+          // BINBYTES8
           const n = await this.u64();
           this.push(await this.payload(this.checkLen(n, 'BINBYTES8'), 'bytes'));
           break;
         }
-        case OP.BYTEARRAY8: {
+        case 0x96: {
+          // BYTEARRAY8
           const n = await this.u64();
           this.push(await this.payload(this.checkLen(n, 'BYTEARRAY8'), 'bytes', true));
           break;
         }
-        case OP.NEXT_BUFFER:
+        case 0x97: // NEXT_BUFFER
           // pickle.loads without buffers= raises here; with buffers the loader supplies the object.
           this.push(OUT_OF_BAND);
           break;
-        case OP.READONLY_BUFFER:
+        case 0x98: // READONLY_BUFFER
           this.top();
           break;
-        case OP.EMPTY_TUPLE:
+        case 0x29: // EMPTY_TUPLE
           this.push(new PyTuple([]));
           break;
-        case OP.TUPLE1:
+        case 0x85: // TUPLE1
           this.push(this.tuple(new PyTuple([this.pop()])));
           break;
-        case OP.TUPLE2: {
+        case 0x86: {
+          // TUPLE2
           const b = this.pop();
           const a = this.pop();
           this.push(this.tuple(new PyTuple([a, b])));
           break;
         }
-        case OP.TUPLE3: {
+        case 0x87: {
+          // TUPLE3
           const c = this.pop();
           const b = this.pop();
           const a = this.pop();
           this.push(this.tuple(new PyTuple([a, b, c])));
           break;
         }
-        case OP.TUPLE:
+        case 0x74: // TUPLE
           this.push(this.retainTuple(this.popMark()));
           break;
-        case OP.EMPTY_LIST:
+        case 0x5d: // EMPTY_LIST
           this.push(new PyList());
           break;
-        case OP.LIST: {
+        case 0x6c: {
+          // LIST
           const items = this.popMark();
           const l = new PyList();
           this.fill(l, items);
           this.push(l);
           break;
         }
-        case OP.EMPTY_DICT:
+        case 0x7d: // EMPTY_DICT
           this.push(new PyDict());
           break;
-        case OP.DICT: {
+        case 0x64: {
+          // DICT
           const items = this.popMark();
           if (items.length % 2 !== 0) this.broken('odd number of items for DICT');
           const d = new PyDict();
@@ -718,65 +754,76 @@ export class PickleVM {
           this.push(d);
           break;
         }
-        case OP.EMPTY_SET:
+        case 0x8f: // EMPTY_SET
           this.push(new PySet('set'));
           break;
-        case OP.FROZENSET: {
+        case 0x91: {
+          // FROZENSET
           const items = this.popMark();
           const s = new PySet('frozenset');
           this.fill(s, items);
           this.push(s);
           break;
         }
-        case OP.APPEND: {
+        case 0x61: {
+          // APPEND
           const item = this.pop();
           this.appendTo(this.top(), [item], 'APPEND');
           break;
         }
-        case OP.APPENDS: {
+        case 0x65: {
+          // APPENDS
           const items = this.popMark();
           this.appendTo(this.top(), items, 'APPEND');
           break;
         }
-        case OP.ADDITEMS: {
+        case 0x90: {
+          // ADDITEMS
           const items = this.popMark();
           this.appendTo(this.top(), items, 'ADDITEMS');
           break;
         }
-        case OP.SETITEM: {
+        case 0x73: {
+          // SETITEM
           const v = this.pop();
           const k = this.pop();
           this.setItemsOn(this.top(), [k, v]);
           break;
         }
-        case OP.SETITEMS: {
+        case 0x75: {
+          // SETITEMS
           const items = this.popMark();
           if (items.length % 2 !== 0) this.broken('odd number of items for SETITEMS');
           this.setItemsOn(this.top(), items);
           break;
         }
-        case OP.BINGET: {
+        case 0x68: {
+          // BINGET
           const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           this.push(this.memoGet(this.buf[at]!));
           break;
         }
-        case OP.LONG_BINGET: {
+        case 0x6a: {
+          // LONG_BINGET
           const at = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
           const b = this.buf;
           this.push(this.memoGet((b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000));
           break;
         }
-        case OP.GET: {
+        case 0x67: {
+          // GET
           const [s, e] = await this.line();
           this.push(this.memoGet(this.parseIndex(this.lineText(s, e))));
           break;
         }
-        case OP.BINPUT: {
+        case 0x71: {
+          // BINPUT
           const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           this.memoPut(this.buf[at]!, this.top());
           break;
         }
-        case OP.LONG_BINPUT: {
+        case 0x72: {
+          // LONG_BINPUT
           const at = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
           const b = this.buf;
           this.memoPut(
@@ -785,15 +832,17 @@ export class PickleVM {
           );
           break;
         }
-        case OP.PUT: {
+        case 0x70: {
+          // PUT
           const [s, e] = await this.line();
           this.memoPut(this.parseIndex(this.lineText(s, e)), this.top());
           break;
         }
-        case OP.MEMOIZE:
+        case 0x94: // MEMOIZE
           this.memoPut(this.memoCount, this.top());
           break;
-        case OP.GLOBAL: {
+        case 0x63: {
+          // GLOBAL
           const at = this.opStart;
           const [ms, me] = await this.line();
           const module = this.lineText(ms, me);
@@ -804,7 +853,8 @@ export class PickleVM {
           this.push(g);
           break;
         }
-        case OP.STACK_GLOBAL: {
+        case 0x93: {
+          // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();
           const constant = (v: PyValue) => typeof v === 'string';
@@ -823,7 +873,8 @@ export class PickleVM {
           this.push(g);
           break;
         }
-        case OP.INST: {
+        case 0x69: {
+          // INST
           const at = this.opStart;
           const [ms, me] = await this.line();
           const module = this.lineText(ms, me);
@@ -835,33 +886,38 @@ export class PickleVM {
           this.call(g, this.retainTuple(args), 'INST', at);
           break;
         }
-        case OP.OBJ: {
+        case 0x6f: {
+          // OBJ
           const items = this.popMark();
           if (items.length < 1) this.broken('unpickling stack underflow (OBJ without class)');
           const cls = items.shift() as PyValue;
           this.call(cls, this.retainTuple(items), 'OBJ', this.opStart);
           break;
         }
-        case OP.REDUCE: {
+        case 0x52: {
+          // REDUCE
           const args = this.pop();
           const fn = this.pop();
           this.call(fn, args, 'REDUCE', this.opStart);
           break;
         }
-        case OP.NEWOBJ: {
+        case 0x81: {
+          // NEWOBJ
           const args = this.pop();
           const cls = this.pop();
           this.call(cls, args, 'NEWOBJ', this.opStart);
           break;
         }
-        case OP.NEWOBJ_EX: {
+        case 0x92: {
+          // NEWOBJ_EX
           const kwargs = this.pop();
           const args = this.pop();
           const cls = this.pop();
           this.call(cls, args, 'NEWOBJ_EX', this.opStart, kwargs);
           break;
         }
-        case OP.BUILD: {
+        case 0x62: {
+          // BUILD
           const state = this.pop();
           const inst = this.top();
           const at = this.opStart;
@@ -877,23 +933,26 @@ export class PickleVM {
           }
           break;
         }
-        case OP.PERSID: {
+        case 0x50: {
+          // PERSID
           const [s, e] = await this.line();
           const p = new PyPersistent(this.lineText(s, e), this.opStart);
           this.sink.onPersistent(p, 'PERSID');
           this.push(p);
           break;
         }
-        case OP.BINPERSID: {
+        case 0x51: {
+          // BINPERSID
           const pid = this.pop();
           const p = new PyPersistent(pid, this.opStart);
           this.sink.onPersistent(p, 'BINPERSID');
           this.push(p);
           break;
         }
-        case OP.EXT1:
-        case OP.EXT2:
-        case OP.EXT4: {
+        case 0x82: // EXT1
+        case 0x83: // EXT2
+        case 0x84: {
+          // EXT4
           const n = op === OP.EXT1 ? 1 : op === OP.EXT2 ? 2 : 4;
           const at = await this.need(n);
           const b = this.buf;
@@ -909,7 +968,8 @@ export class PickleVM {
           this.push(g);
           break;
         }
-        case OP.PROTO: {
+        case 0x80: {
+          // PROTO
           const at = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
           const v = this.buf[at]!;
           if (!wasFirst) {
@@ -925,7 +985,8 @@ export class PickleVM {
           this.protocol = v;
           break;
         }
-        case OP.FRAME: {
+        case 0x95: {
+          // FRAME
           const at = this.opStart;
           const n = this.checkFrameLen(await this.u64());
           if (this.frameEnd >= 0 && this.pos < this.frameEnd) {
@@ -963,6 +1024,245 @@ export class PickleVM {
   private tuple(t: PyTuple): PyTuple {
     if (t.w > this.maxWeight) this.maxWeight = t.w;
     return t;
+  }
+
+  /**
+   * The hot path: data-building opcodes whose arguments are already in the window (and the current frame).
+   * Semantics are identical to the general switch in run(); anything else is left to it. Returns the
+   * opcode count not yet charged to the budget.
+   */
+  private fast(batch: number): number {
+    const b = this.buf;
+    const lim = this.lim;
+    const st = this.stack;
+    const used = this.used;
+    const minPayload = this.opts.minPayload ?? 16;
+    let p = this.p;
+    while (p < lim) {
+      const os = p;
+      this.opStart = this.bufAbs + os;
+      const op = b[p++]!;
+      switch (op) {
+        case 0x4e: // NONE
+          st.push(null);
+          break;
+        case 0x88: // NEWTRUE
+          st.push(true);
+          break;
+        case 0x89: // NEWFALSE
+          st.push(false);
+          break;
+        case 0x28: // MARK
+          if (this.marks.length >= this.opts.maxStackDepth) {
+            this.p = os;
+            return batch;
+          }
+          this.marks.push(st.length);
+          this.fence = st.length;
+          break;
+        case 0x30: // POP
+          if (this.marks.length > 0 && this.marks[this.marks.length - 1] === st.length) {
+            this.marks.pop();
+            this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0;
+          } else {
+            this.p = p;
+            this.pop();
+          }
+          break;
+        case 0x4b: // BININT1
+          if (p + 1 > lim) {
+            this.p = os;
+            return batch;
+          }
+          st.push(b[p++]!);
+          break;
+        case 0x4d: // BININT2
+          if (p + 2 > lim) {
+            this.p = os;
+            return batch;
+          }
+          st.push(b[p]! | (b[p + 1]! << 8));
+          p += 2;
+          break;
+        case 0x4a: // BININT
+          if (p + 4 > lim) {
+            this.p = os;
+            return batch;
+          }
+          st.push(b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24));
+          p += 4;
+          break;
+        case 0x47: // BINFLOAT
+          if (p + 8 > lim) {
+            this.p = os;
+            return batch;
+          }
+          for (let i = 0; i < 8; i++) F64_BYTES[i] = b[p + 7 - i]!;
+          st.push(F64[0]!);
+          p += 8;
+          break;
+        case 0x8c: {
+          // SHORT_BINUNICODE (short ones; longer go through payload checks)
+          if (p + 1 > lim) {
+            this.p = os;
+            return batch;
+          }
+          const n = b[p]!;
+          if (n >= minPayload || p + 1 + n > lim) {
+            this.p = os;
+            return batch;
+          }
+          st.push(this.str(p + 1, n, 'utf8'));
+          p += 1 + n;
+          break;
+        }
+        case 0x7d: // EMPTY_DICT
+          st.push(new PyDict());
+          break;
+        case 0x5d: // EMPTY_LIST
+          st.push(new PyList());
+          break;
+        case 0x29: // EMPTY_TUPLE
+          st.push(new PyTuple([]));
+          break;
+        case 0x68: // BINGET
+          if (p + 1 > lim) {
+            this.p = os;
+            return batch;
+          }
+          this.p = p;
+          st.push(this.memoGet(b[p++]!));
+          break;
+        case 0x6a: // LONG_BINGET
+          if (p + 4 > lim) {
+            this.p = os;
+            return batch;
+          }
+          this.p = p;
+          st.push(this.memoGet((b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000));
+          p += 4;
+          break;
+        case 0x71: // BINPUT
+        case 0x72: // LONG_BINPUT
+        case 0x94: {
+          // MEMOIZE
+          const k = op === 0x71 ? 1 : op === 0x72 ? 4 : 0;
+          if (p + k > lim || st.length <= this.fence) {
+            this.p = os;
+            return batch;
+          }
+          const idx =
+            op === 0x94
+              ? this.memoCount
+              : k === 1
+                ? b[p]!
+                : (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
+          p += k;
+          this.memoPut(idx, st[st.length - 1] as PyValue);
+          break;
+        }
+        case 0x61: // APPEND
+        case 0x73: // SETITEM
+        case 0x65: // APPENDS
+        case 0x75: // SETITEMS
+        case 0x85: // TUPLE1
+        case 0x86: // TUPLE2
+        case 0x87: // TUPLE3
+        case 0x74: // TUPLE
+        case 0x6c: // LIST
+        case 0x64: // DICT
+          // Stack-shaping opcodes: the general code is exact; run it here without the async round trip.
+          this.p = p;
+          this.shape(op);
+          p = this.p;
+          break;
+        default:
+          this.p = os;
+          return batch;
+      }
+      used[op] = 1;
+      if (++batch >= OP_BATCH) {
+        this.p = p;
+        this.chargeBatch(batch);
+        batch = 0;
+      }
+    }
+    this.p = p;
+    return batch;
+  }
+
+  private chargeBatch(batch: number): void {
+    this.opts.budget.consume('maxOpcodes', batch);
+    this.ops += batch;
+    this.opts.budget.checkTime();
+    if (this.stack.length + this.marks.length > this.opts.maxStackDepth) {
+      throw new BudgetExceededError(
+        'maxStackDepth',
+        `pickle stack depth ${this.stack.length + this.marks.length}`,
+      );
+    }
+  }
+
+  /** Container-building opcodes (no arguments), shared by the hot loop. */
+  private shape(op: number): void {
+    switch (op) {
+      case 0x61: {
+        const item = this.pop();
+        this.appendTo(this.top(), [item], 'APPEND');
+        return;
+      }
+      case 0x65: {
+        const items = this.popMark();
+        this.appendTo(this.top(), items, 'APPEND');
+        return;
+      }
+      case 0x73: {
+        const v = this.pop();
+        const k = this.pop();
+        this.setItemsOn(this.top(), [k, v]);
+        return;
+      }
+      case 0x75: {
+        const items = this.popMark();
+        if (items.length % 2 !== 0) this.broken('odd number of items for SETITEMS');
+        this.setItemsOn(this.top(), items);
+        return;
+      }
+      case 0x85:
+        this.push(this.tuple(new PyTuple([this.pop()])));
+        return;
+      case 0x86: {
+        const b = this.pop();
+        const a = this.pop();
+        this.push(this.tuple(new PyTuple([a, b])));
+        return;
+      }
+      case 0x87: {
+        const c = this.pop();
+        const b = this.pop();
+        const a = this.pop();
+        this.push(this.tuple(new PyTuple([a, b, c])));
+        return;
+      }
+      case 0x74:
+        this.push(this.retainTuple(this.popMark()));
+        return;
+      case 0x6c: {
+        const items = this.popMark();
+        const l = new PyList();
+        this.fill(l, items);
+        this.push(l);
+        return;
+      }
+      case 0x64: {
+        const items = this.popMark();
+        if (items.length % 2 !== 0) this.broken('odd number of items for DICT');
+        const d = new PyDict();
+        this.setItems(d, items);
+        this.push(d);
+        return;
+      }
+    }
   }
 
   private checkFrameLen(n: bigint): number {
