@@ -168,3 +168,16 @@ test('loader statements and render-time exhaustion are high', () => {
     assert.ok(RANK[w.sev] >= RANK.high, `${src}: ${JSON.stringify(w)}`);
   }
 });
+
+test('names spelled from characters of object reprs or from unknown pieces are flagged', () => {
+  for (const u of ['{% set u = (()|select|string)[24] %}', '{% set u = ([]|select|string)[24] %}']) {
+    const a = worst(`${u}{{ messages[u*2 ~ 'class' ~ u*2] }}`);
+    assert.equal(a.sev, 'critical', JSON.stringify(a));
+    const b = worst(`${u}{{ messages|attr(u*2 ~ 'class' ~ u*2) }}`);
+    assert.equal(b.sev, 'critical', JSON.stringify(b));
+  }
+  const c = worst('{% set u = (lipsum|string|list)[30] %}{{ u }}');
+  assert.ok(RANK[c.sev] >= RANK.high, JSON.stringify(c));
+  // Ordinary indexing of message text is not character extraction.
+  assert.equal(worst('{{ (message.content|string)[0] }}').sev, 'none');
+});

@@ -354,13 +354,13 @@ export function analyzeTemplate(source: string, where = 'template'): TemplateAna
       message: `${where} does not parse (${printable(msg, 100)}); the real Jinja2 parser may accept it, so it was checked token by token.`,
       symbol: 'parse-error',
     });
-    tokenScan(source, out);
+    tokenScan(source, out, false);
     return { findings: prune(out.findings), parsed: false };
   }
   new Walker(out).run(program);
   // The structural walk is the analysis; the token scan is a safety net for constructs the parser
   // reads differently from Jinja2 (it only adds findings the walk did not already make).
-  tokenScan(source, out);
+  tokenScan(source, out, true);
   return { findings: prune(out.findings), parsed: true };
 }
 
@@ -837,18 +837,60 @@ class Walker {
     if (prop?.type === 'SliceExpression') {
       this.expr(prop, depth + 1);
       this.checkBuilt(node, 'a reversed or sliced string');
+      this.charExtraction(obj);
       return;
     }
     this.expr(prop, depth + 1);
     const k = this.fold(prop, 0);
     if (typeof k === 'string') this.attrName(k, 'key', prop.type !== 'StringLiteral');
+    else if (typeof k === 'number') this.charExtraction(obj);
     else if (k === undefined && isBuilding(prop)) {
-      this.out.add({
-        ruleId: 'MG444',
-        message: `${this.out.where} looks up a key or attribute whose name is assembled at render time.`,
-        symbol: 'computed-key',
-      });
+      // Jinja's subscript falls back to getattr, so a key assembled at render time is an attribute name.
+      const pieces = literalsIn(prop);
+      const bad = pieces.find((p) => DANGER_FRAGMENTS.has(p.replace(/_/g, '').toLowerCase()));
+      this.out.add(
+        bad !== undefined
+          ? {
+              ruleId: 'MG441',
+              message: `${this.out.where} looks up a key assembled at render time from pieces including ${JSON.stringify(printable(bad, 40))}.`,
+              symbol: printable(bad, 80),
+            }
+          : {
+              ruleId: 'MG444',
+              message: `${this.out.where} looks up a key or attribute whose name is assembled at render time.`,
+              symbol: 'computed-key',
+            },
+      );
     }
+  }
+
+  /**
+   * Indexing the text form of an object picks characters out of reprs such as "<generator object ...>" to
+   * spell names without writing them: `(()|select|string)[24]` is an underscore.
+   */
+  private charExtraction(obj: Node): void {
+    let o = obj;
+    if (o?.type === 'FilterExpression' && o.filter?.type === 'Identifier' && o.filter.value === 'list')
+      o = o.operand;
+    if (o?.type !== 'FilterExpression') return;
+    const f = o.filter?.type === 'Identifier' ? o.filter.value : o.filter?.callee?.value;
+    if (!['string', 'pprint', 'e', 'escape', 'tojson', 'urlencode'].includes(f)) return;
+    const inner = o.operand;
+    const suspicious =
+      inner?.type === 'FilterExpression' ||
+      inner?.type === 'TupleLiteral' ||
+      inner?.type === 'ArrayLiteral' ||
+      inner?.type === 'ObjectLiteral' ||
+      inner?.type === 'CallExpression' ||
+      (inner?.type === 'Identifier' &&
+        (GADGET_GLOBALS.has(inner.value) || CONSTRUCTOR_GLOBALS.has(inner.value)));
+    if (!suspicious) return;
+    this.out.add({
+      ruleId: 'MG441',
+      severity: 'high',
+      message: `${this.out.where} picks characters out of an object's text form (|${f}), a way to spell names without writing them.`,
+      symbol: `|${f}[index]`,
+    });
   }
 
   /** A name used as an attribute or key (`x.name`, `x['name']`, `|attr('name')`, `map(attribute='name')`). */
@@ -1043,6 +1085,39 @@ class Walker {
   }
 }
 
+/** Words that, once underscores are added, name the steps of a sandbox escape. */
+const DANGER_FRAGMENTS = new Set([
+  'class',
+  'base',
+  'bases',
+  'mro',
+  'subclasses',
+  'init',
+  'globals',
+  'builtins',
+  'import',
+  'getattribute',
+  'dict',
+  'func',
+  'module',
+  'loader',
+  'spec',
+  'os',
+  'popen',
+  'eval',
+  'exec',
+  'subprocess',
+]);
+
+/** String literals anywhere inside an expression. */
+function literalsIn(n: Node, out: string[] = [], depth = 0): string[] {
+  if (!n || typeof n !== 'object' || depth > 64) return out;
+  if (n.type === 'StringLiteral') out.push(n.value);
+  for (const [k, v] of Object.entries(n))
+    if (k !== 'type' && v && typeof v === 'object') literalsIn(v, out, depth + 1);
+  return out;
+}
+
 function bindingNames(n: Node): string[] {
   if (!n) return [];
   if (n.type === 'Identifier') return [n.value];
@@ -1211,7 +1286,7 @@ function pySlice(s: string, start: number | undefined, stop: number | undefined,
  * Checks the token stream (or, when the lexer fails, the raw code segments with Python escapes decoded):
  * dunder and private names, gadget globals, attr, strings that concatenate to dangerous names.
  */
-function tokenScan(source: string, out: Collector): void {
+function tokenScan(source: string, out: Collector, parsed: boolean): void {
   let tokens: Array<{ type: string; value: string }>;
   try {
     tokens = tokenize(source);
@@ -1222,6 +1297,22 @@ function tokenScan(source: string, out: Collector): void {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     const prev = tokens[i - 1];
+    if (
+      !parsed &&
+      t.type === 'Identifier' &&
+      ['string', 'pprint', 'list'].includes(t.value) &&
+      prev?.type === 'Pipe' &&
+      tokens[i + 1]?.type === 'CloseParen' &&
+      tokens[i + 2]?.type === 'OpenSquareBracket' &&
+      !out.hasSymbol('|string[index]')
+    ) {
+      out.add({
+        ruleId: 'MG441',
+        severity: 'high',
+        message: `${out.where} picks characters out of an object's text form (|${t.value})[...].`,
+        symbol: '|string[index]',
+      });
+    }
     if (t.type === 'Identifier' && prev?.type === 'OpenStatement' && LOADER_STATEMENTS.has(t.value)) {
       out.add({
         ruleId: 'MG444',
@@ -1261,6 +1352,21 @@ function tokenScan(source: string, out: Collector): void {
         out.add({ ruleId: 'MG443', message: `${out.where} uses the attr filter.`, symbol: 'attr' });
       }
     } else if (t.type === 'StringLiteral') {
+      const near = (k: number): boolean =>
+        tokens[k]?.type === 'AdditiveBinaryOperator' || tokens[k]?.type === 'MultiplicativeBinaryOperator';
+      if (
+        !parsed &&
+        (near(i - 1) || near(i + 1)) &&
+        DANGER_FRAGMENTS.has(t.value.replace(/_/g, '').toLowerCase()) &&
+        t.value !== '' &&
+        !out.hasSymbol(t.value)
+      ) {
+        out.add({
+          ruleId: 'MG441',
+          message: `${out.where} concatenates the piece ${JSON.stringify(printable(t.value, 40))} with other strings (a dangerous name in parts).`,
+          symbol: printable(t.value, 80),
+        });
+      }
       // Concatenated literals: 'a' ~ 'b' ~ 'c'.
       let s = t.value;
       let j = i;
