@@ -110,7 +110,7 @@ export async function runTrustPhase(
   const warnScore = (ruleId: string) =>
     mode === 'require' ? getRule(ruleId).score : Math.min(10, getRule(ruleId).score);
   const warnSeverity = (ruleId: string): Severity => (mode === 'require' ? getRule(ruleId).severity : 'low');
-  const add = (it: Item, ruleId: string, message: string, symbol?: string, scored = true) => {
+  const add = (it: { added: Finding[] }, ruleId: string, message: string, symbol?: string, scored = true) => {
     const rule = getRule(ruleId);
     it.added.push({
       ruleId,
@@ -197,7 +197,8 @@ export async function runTrustPhase(
       const v = await verifyModelFolder(dir, policy.trust, { folder, known });
       const { check, ...rest } = v;
       const summary: FolderSummary = { ...rest, folder: display(folder) };
-      const sig = await sigItem(dir, root);
+      // Findings about the folder as a whole go on its model.sig, whose report entry is added only if needed.
+      const sig: { added: Finding[] } = { added: [] };
       const fileItem = (rel: string) => byAbs.get(join(dir, rel));
       if (check) {
         if (check.extra.length) summary.extraFiles = check.extra;
@@ -249,6 +250,7 @@ export async function runTrustPhase(
           `Signature of ${display(folder)}: ${v.signerProblem ?? 'the signer is not trusted'}.`,
         );
       }
+      if (sig.added.length > 0) (await sigItem(dir, root)).added.push(...sig.added);
       folders.push(summary);
     }
   }
