@@ -174,3 +174,26 @@ test('entry budget: an archive over maxEntries is incomplete', async () => {
   assert.ok(f.findings.some((x) => x.ruleId === 'MG001' && x.message.includes('maxEntries')));
   assert.equal(f.verdict, 'incomplete');
 });
+
+test('data after the end of a gzip or zlib stream is reported and scanned; gzip members are all decoded', async () => {
+  const benign = Buffer.from('\x80\x02}q\x00.', 'latin1');
+  const g = join(dir, 'trail.pkl.gz');
+  writeFileSync(g, Buffer.concat([zlib.gzipSync(benign), PAYLOAD]));
+  const f = await scan(g);
+  assert.ok(ruleIds(f).includes('MG213'), JSON.stringify(f.findings));
+  assert.ok(
+    f.findings.some((x) => x.ruleId === 'MG100' && x.location.member?.startsWith('gzip-trailing-data@')),
+  );
+
+  const z = join(dir, 'trail.joblib.z');
+  writeFileSync(z, Buffer.concat([zlib.deflateSync(benign), PAYLOAD]));
+  const zf = await scan(z);
+  assert.ok(ruleIds(zf).includes('MG213'));
+  assert.ok(symbols(zf, 'MG100').includes('os.system'));
+
+  const m = join(dir, 'multi.pkl.gz');
+  writeFileSync(m, Buffer.concat([zlib.gzipSync(benign), zlib.gzipSync(PAYLOAD)]));
+  const mf = await scan(m);
+  assert.ok(!ruleIds(mf).includes('MG213'), 'a second gzip member is not trailing data');
+  assert.ok(symbols(mf, 'MG100').includes('os.system'), 'the second member is decoded too');
+});

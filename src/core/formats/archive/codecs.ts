@@ -18,20 +18,25 @@ import { Decompress as ZstdDecompress } from 'fzstd';
 import type { AnalysisContext } from '../../context.js';
 import { BudgetExceededError } from '../../limits.js';
 import type { ByteSource } from '../../source.js';
+import { decodeGzip, decodeZlib, type FramedOptions } from './framed.js';
 import { decodeLz4Frame } from './lz4.js';
 import { decodeLzmaAlone } from './lzma.js';
 
 export type Codec = 'deflate-raw' | 'zlib' | 'gzip' | 'bzip2' | 'xz' | 'lzma' | 'lz4' | 'zstd';
 
 /** Decodes `input` with `codec`, yielding decoded chunks. */
-export function decode(codec: Codec, input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+export function decode(
+  codec: Codec,
+  input: AsyncIterable<Uint8Array>,
+  opts: FramedOptions = {},
+): AsyncIterable<Uint8Array> {
   switch (codec) {
     case 'deflate-raw':
       return viaTransform(input, zlib.createInflateRaw());
     case 'zlib':
-      return viaTransform(input, zlib.createInflate());
+      return decodeZlib(input, opts);
     case 'gzip':
-      return viaTransform(input, zlib.createGunzip());
+      return decodeGzip(input, opts);
     case 'bzip2':
       return bunzip2(input);
     case 'xz':

@@ -3,7 +3,7 @@
 // the decompression budget, checked for bombs, and its content goes through ctx.scanNested as a stream-only
 // source, so a `.joblib.z`, `.pkl.xz` or `.tar.gz` is analysed by whatever its content is.
 import type { AnalysisContext } from '../../context.js';
-import { streamSource } from '../../source.js';
+import { sliceSource, streamSource } from '../../source.js';
 import type { FormatId } from '../../types.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { isArchiveFormat } from '../zip/analyzer.js';
@@ -92,9 +92,13 @@ export const compressedAnalyzer: Analyzer = {
     if (!info) return;
     const src = ctx.source;
     const name = innerName(src.name, info);
+    let trailing: number | undefined;
+    const onTrailing = (off: number) => {
+      trailing = off;
+    };
     const inner0 = streamSource(name, () => {
       const counter = { n: 0 };
-      return bounded(ctx, decode(info.codec, counting(src.stream(), counter)), {
+      return bounded(ctx, decode(info.codec, counting(src.stream(), counter), { onTrailing }), {
         counter,
         member: undefined,
       });
@@ -103,6 +107,18 @@ export const compressedAnalyzer: Analyzer = {
     const t = tracked(inner0);
     const fmt = await ctx.scanNested(t.source, name);
     await t.drain(ctx, name);
+    if (trailing !== undefined && trailing < (src.size ?? Number.POSITIVE_INFINITY)) {
+      const at = trailing;
+      ctx.report(
+        'MG213',
+        `Data follows the end of the ${info.format} stream at offset ${at}; decoders stop there. It was scanned by content.`,
+        { offset: at },
+      );
+      const rest = src.random
+        ? sliceSource(`${info.format}-trailing-data`, src.random, at, src.random.size - at)
+        : streamSource(`${info.format}-trailing-data`, () => src.stream(at));
+      await ctx.scanNested(rest, `${info.format}-trailing-data@${at}`);
+    }
     if (fmt === undefined) {
       // Decoded content no analyzer recognised: under a model name this is unknown content (fail closed).
       const ext = name.toLowerCase().match(/\.[^./\\]+$/)?.[0] ?? '';

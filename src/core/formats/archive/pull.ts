@@ -43,6 +43,23 @@ export class Pull {
     return v;
   }
 
+  /** Up to `max` bytes that are available now (reading one chunk if none is); undefined at the end. */
+  async some(max: number): Promise<Uint8Array | undefined> {
+    if (!(await this.ensure(1))) return undefined;
+    const n = Math.min(max, this.available);
+    const v = this.buf.subarray(this.off, this.off + n);
+    this.off += n;
+    this.consumed += n;
+    return v;
+  }
+
+  /** Puts back the last `n` bytes taken (they must still be in the window). */
+  unread(n: number): void {
+    if (n > this.off) throw new Error('Pull.unread past the window');
+    this.off -= n;
+    this.consumed -= n;
+  }
+
   /** The next byte, or undefined at the end. */
   async byte(): Promise<number | undefined> {
     if (!(await this.ensure(1))) return undefined;
