@@ -5,28 +5,6 @@
 
 import { OP, startsWith, TORCH_LEGACY_MAGIC, VALID_OPCODE } from './opcodes.js';
 
-/** Opcodes a protocol 0/1 pickle can start with. */
-const FIRST_OPS = new Set<number>([
-  OP.MARK,
-  OP.GLOBAL,
-  OP.EMPTY_DICT,
-  OP.EMPTY_LIST,
-  OP.EMPTY_TUPLE,
-  OP.NONE,
-  OP.INT,
-  OP.LONG,
-  OP.FLOAT,
-  OP.STRING,
-  OP.UNICODE,
-  OP.BININT,
-  OP.BININT1,
-  OP.BININT2,
-  OP.BINFLOAT,
-  OP.BINSTRING,
-  OP.SHORT_BINSTRING,
-  OP.BINUNICODE,
-]);
-
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 export type SniffResult = 'pickle' | 'no' | 'undecided';
@@ -65,8 +43,8 @@ export function trialParse(
     if (p >= b.length) return { result: 'undecided', ops, end: p, globals };
     const op = b[p++]!;
     ops++;
-    if (ops === 1 && start === 0 && b[0] !== OP.PROTO && !FIRST_OPS.has(op))
-      return { result: 'no', ops, end: p, globals };
+    // Any opcode may start a stream (PROTO is optional), so the first one is not restricted; what makes
+    // text fail is the argument and stack discipline below.
     const text = (check: (s: string) => boolean, max = 256): SniffResult | undefined => {
       const s = line(max);
       if (s === undefined) return b.indexOf(0x0a, p) < 0 ? 'undecided' : 'no';
@@ -226,11 +204,14 @@ export function trialParse(
         if (b[p]! > 5) return { result: 'no', ops, end: p, globals };
         p += 1;
         break;
+      case OP.STACK_GLOBAL:
+        if (!pop(1) || depth <= fence()) return { result: 'no', ops, end: p, globals };
+        globals++;
+        break;
       case OP.APPEND:
       case OP.BUILD:
       case OP.REDUCE:
       case OP.NEWOBJ:
-      case OP.STACK_GLOBAL:
         if (!pop(1) || depth <= fence()) return { result: 'no', ops, end: p, globals };
         break;
       case OP.SETITEM:
