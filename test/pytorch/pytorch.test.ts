@@ -192,3 +192,10 @@ test('TorchScript: file access in code and in bytecode, custom ops, classes, __s
   assert.ok(ruleIds(ck).includes('MG320'));
   assert.equal(ck.verdict, 'block');
 });
+
+test('torch.package archives are recognised as code', async () => {
+  const f = await scan(join(M, 'torch_package.pt'));
+  assert.equal(f.facts?.['zip.flavor'], 'torch-package');
+  assert.ok(f.findings.some((x) => x.ruleId === 'MG327' && x.location.member === 'torch_package/helper.py'));
+  assert.equal(f.verdict, 'block');
+});

@@ -55,7 +55,10 @@ export function detectCodec(h: Uint8Array): CodecInfo | undefined {
   }
   // lzma alone: properties < 225, dictionary size a power of two (or 2^n + 2^(n-1)), size known or -1,
   // and the range coder's first byte is zero.
-  if (h.length >= 14 && h[0]! < 225 && h[13] === 0) {
+  // (liblzma also requires lc + lp <= 4 for this format.)
+  const lc = h[0]! % 9;
+  const lp = Math.floor(h[0]! / 9) % 5;
+  if (h.length >= 14 && h[0]! < 225 && lc + lp <= 4 && h[13] === 0) {
     const dict = (h[1]! | (h[2]! << 8) | (h[3]! << 16)) + h[4]! * 0x1000000;
     const pow2 = dict > 0 && (dict & (dict - 1)) === 0;
     const pow2b = dict > 0 && (dict / 3) * 2 === 2 ** Math.round(Math.log2((dict / 3) * 2));
