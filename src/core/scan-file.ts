@@ -293,8 +293,12 @@ export async function mapConcurrent<T, R>(
   return out;
 }
 
-/** Files above this size are analysed one at a time (the others wait), so peak memory stays per-file. */
-export const LARGE_FILE_BYTES = 64 * 2 ** 20;
+/**
+ * Files above this size are analysed one at a time (the others wait), so peak memory stays per-file: up to
+ * SCAN_CONCURRENCY files under it (whose whole-document parses cost at most a few times their size) run
+ * alongside at most one larger file.
+ */
+export const LARGE_FILE_BYTES = 16 * 2 ** 20;
 
 /** A lock for large files: one large file is analysed at a time whatever the concurrency. */
 export class Mutex {
