@@ -90,6 +90,13 @@ for (const [name, rule, symbol, msg] of MALICIOUS) {
   });
 }
 
+test('two root attributes named model_config: both are analysed', async () => {
+  const f = await scan('duplicate_model_config.h5');
+  finding(f, 'MG528', 'model_config');
+  finding(f, 'MG520', 'lambda(Lambda)');
+  assert.equal(f.verdict, 'block');
+});
+
 test('an unregistered custom layer in H5 is medium', async () => {
   const f = await scan('custom_layer.h5');
   assert.equal(finding(f, 'MG525', 'custom(MyCustomLayer)').severity, 'medium');

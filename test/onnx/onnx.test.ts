@@ -117,6 +117,20 @@ test('operators that run Python or arbitrary kernels', async () => {
   assert.match(finding(custom, 'MG506', 'node:evil0').message, /com\.evil\.ops/);
 });
 
+test('a graph split into two graph fields is merged as the loader does', async () => {
+  const f = await scan(join(DIR, 'split_graph.onnx'));
+  assert.equal(f.verdict, 'block');
+  finding(f, 'MG504', 'node:hidden_py');
+  finding(f, 'MG511');
+});
+
+test('an unknown leading field does not evade ONNX detection', async () => {
+  const f = await scan(join(DIR, 'unknown_prefix.onnx'));
+  assert.equal(f.format, 'onnx');
+  finding(f, 'MG504', 'node:py0');
+  finding(f, 'MG511');
+});
+
 test('local function call cycles are detected', async () => {
   const f = await scan(join(DIR, 'function_cycle.onnx'));
   assert.equal(f.verdict, 'block');

@@ -32,6 +32,8 @@ export interface PMessage {
   $end: number;
   /** Fields the schema does not know, or known fields with an unexpected wire type. */
   $unknown?: number;
+  /** Singular message fields that occurred more than once (merged, as protobuf parsers do). */
+  $merged?: number;
   /** Repeated scalar fields whose values were counted but not all kept: field name → total count. */
   $counts?: Record<string, number>;
   [field: string]: unknown;
@@ -226,6 +228,15 @@ export class ProtoDecoder {
     if (resolved instanceof protobuf.Type) {
       if (wt !== 2) return this.mismatch(wt, end, out);
       const len = await this.length(end);
+      const prev = out[name] as PMessage | undefined;
+      if (!field.repeated && prev && typeof prev === 'object' && !Array.isArray(prev)) {
+        // A singular message field that occurs again is MERGED into the first (protobuf semantics): a graph
+        // split into two `graph` fields is one graph to the loader, so it is one graph here too.
+        out.$merged = ((out.$merged as number | undefined) ?? 0) + 1;
+        prev.$end = r.pos + len;
+        await this.decode(resolved, r.pos + len, prev, depth + 1);
+        return;
+      }
       const child: PMessage = { $offset: r.pos, $end: r.pos + len };
       push(child);
       await this.decode(resolved, r.pos + len, child, depth + 1);

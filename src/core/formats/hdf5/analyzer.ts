@@ -85,22 +85,30 @@ async function analyze(ctx: AnalysisContext, detection: Detection): Promise<void
   const model = attrs.get('model_config');
   if (model) ctx.setFormat('keras-h5');
   for (const key of ['model_config', 'training_config']) {
-    const a = attrs.get(key);
-    if (!a) continue;
-    const text =
-      typeof a.value === 'string'
-        ? a.value
-        : a.value instanceof Uint8Array
-          ? Buffer.from(a.value).toString('utf8')
-          : undefined;
-    if (text === undefined) {
-      ctx.report('MG527', `The ${key} attribute could not be decoded (${a.undecoded ?? 'not a string'}).`, {
-        offset: a.offset,
+    // Every attribute of that name is analysed: a file with two (compact and dense storage, or a crafted
+    // duplicate) must not hide one from the scanner whichever the loader picks.
+    const all = file.rootAttributes.filter((a) => a.name === key);
+    if (all.length > 1) {
+      ctx.report('MG528', `The root group has ${all.length} attributes named ${key}; each was analysed.`, {
         symbol: key,
       });
-      continue;
     }
-    await analyzeConfigText(ctx, text, 'h5', { offset: a.offset, rootPath: key });
+    for (const a of all) {
+      const text =
+        typeof a.value === 'string'
+          ? a.value
+          : a.value instanceof Uint8Array
+            ? Buffer.from(a.value).toString('utf8')
+            : undefined;
+      if (text === undefined) {
+        ctx.report('MG527', `The ${key} attribute could not be decoded (${a.undecoded ?? 'not a string'}).`, {
+          offset: a.offset,
+          symbol: key,
+        });
+        continue;
+      }
+      await analyzeConfigText(ctx, text, 'h5', { offset: a.offset, rootPath: key });
+    }
   }
   if (
     !model &&

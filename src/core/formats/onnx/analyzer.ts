@@ -92,8 +92,15 @@ export function detectOnnx(probe: Probe): Detection | undefined {
   let ir = false;
   let graph = false;
   let ok = true;
+  let unknown = 0;
   const res = walkFields(head, size, (f, wt, v) => {
-    if (MODEL_FIELD_WIRE.get(f) !== wt) {
+    const expected = MODEL_FIELD_WIRE.get(f);
+    if (expected === undefined && unknown < 4) {
+      // Loaders skip unknown fields; a few are tolerated so that prepending one does not evade detection.
+      unknown++;
+      return true;
+    }
+    if (expected !== wt) {
       ok = false;
       return false;
     }
@@ -176,6 +183,7 @@ async function analyze(ctx: AnalysisContext, _d: Detection): Promise<void> {
   }
   const walker = new OnnxWalker(ctx);
   walker.model(model);
+  reportStructure(ctx, model);
   await walker.checkExternal();
   if (complete && !model.graph) ctx.malformed('The ONNX model has no graph.');
 }
@@ -529,6 +537,42 @@ class OnnxWalker {
       }
     }
     ctx.fact('onnx.externalDataFiles', [...files].slice(0, 100).map(clip));
+  }
+}
+
+/** Merged singular messages anywhere in the model, and unknown top-level fields (MG511). */
+function reportStructure(ctx: AnalysisContext, model: PMessage): void {
+  let merged = 0;
+  let where = '';
+  const stack: Array<[unknown, string, number]> = [[model, 'model', 0]];
+  let seen = 0;
+  while (stack.length > 0 && seen++ < 5_000_000) {
+    const [v, path, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null || v instanceof Uint8Array || depth > 300) continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push([x, path, depth + 1]);
+      continue;
+    }
+    const m = v as PMessage;
+    if (m.$merged) {
+      merged += m.$merged;
+      if (!where) where = path;
+    }
+    for (const [k, x] of Object.entries(m)) {
+      if (!k.startsWith('$') && typeof x === 'object') stack.push([x, `${path}.${k}`, depth + 1]);
+    }
+  }
+  if (merged > 0) {
+    ctx.report(
+      'MG511',
+      `${merged} singular message field(s) occur more than once (first at ${clip(where)}); the loader merges them into one.`,
+      { symbol: clip(where) },
+    );
+  }
+  if (model.$unknown) {
+    ctx.report('MG511', `The model has ${model.$unknown} top-level field(s) unknown to the ONNX spec.`, {
+      symbol: 'model',
+    });
   }
 }
 

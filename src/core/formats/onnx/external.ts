@@ -66,7 +66,8 @@ export async function checkOnDisk(modelPath: string, loc: string): Promise<DiskC
     return { unresolved: 'is a dangling link' };
   }
   const rel = relative(realDir, realTarget);
-  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
+  if (rel === '') return { unresolved: 'is the model folder itself' };
+  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
     return { escape: `resolves through a link to ${realTarget}, outside the model folder` };
   }
   if (st.isSymbolicLink()) return { unresolved: 'is a symbolic link' };

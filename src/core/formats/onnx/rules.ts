@@ -122,4 +122,15 @@ export const onnxRules = defineRules([
       'A protobuf message is limited to 2 GiB, so ONNX loaders refuse a model file larger than that; models that big keep their weights in external data. Such a file was built by hand.',
     remediation: 'Save the model with external data.',
   },
+  {
+    id: 'MG511',
+    slug: 'onnx_structure_anomaly',
+    title: 'ONNX protobuf structure no writer produces',
+    severity: 'medium',
+    kind: 'anomaly',
+    description:
+      'A singular message (the graph, a node attribute graph, a tensor) occurs more than once, which protobuf parsers silently merge, or the model carries fields unknown to the ONNX spec. Scanners that keep only one occurrence, or stop at the unknown field, see a different model from the loader.',
+    remediation:
+      'Re-save the model with the onnx library (onnx.load then onnx.save) and review the difference.',
+  },
 ]);

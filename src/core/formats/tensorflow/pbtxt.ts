@@ -183,8 +183,31 @@ export function parseTextFormat(
         const arr = (out[field.name] as unknown[] | undefined) ?? [];
         arr.push(...values);
         out[field.name] = arr;
-      } else out[field.name] = values[values.length - 1];
+      } else {
+        const prev = out[field.name];
+        for (const v of values) {
+          if (isMsg(prev) && isMsg(v)) mergeInto(prev, v);
+          else out[field.name] = v;
+        }
+      }
     }
   };
   return parseMessage(type, undefined, 0, 0);
+}
+
+function isMsg(v: unknown): v is PMessage {
+  return (
+    typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && '$offset' in v
+  );
+}
+
+/** Merges a repeated occurrence of a singular message (repeated fields append, others are replaced). */
+function mergeInto(a: PMessage, b: PMessage): void {
+  for (const [k, v] of Object.entries(b)) {
+    if (k.startsWith('$')) continue;
+    const prev = a[k];
+    if (Array.isArray(prev) && Array.isArray(v)) prev.push(...v);
+    else if (isMsg(prev) && isMsg(v)) mergeInto(prev, v);
+    else a[k] = v;
+  }
 }
