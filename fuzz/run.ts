@@ -44,6 +44,7 @@ const { values } = parseArgs({
     'max-seed-bytes': { type: 'string', default: String(2 << 20) },
     replay: { type: 'string' },
     quiet: { type: 'boolean' },
+    totals: { type: 'boolean' },
   },
 });
 
@@ -343,6 +344,7 @@ interface Stats {
   ms: number;
 }
 const stats = new Map<string, Stats>();
+const startedAt = Date.now();
 const statFor = (p: string): Stats => {
   let s = stats.get(p);
   if (!s) {
@@ -574,6 +576,11 @@ async function slowAgain(scanner: Scanner, name: string, data: Uint8Array): Prom
 }
 
 function printSummary(): void {
+  printTable();
+  printFailures();
+}
+
+function printTable(): void {
   console.log(
     '\n| parser | iterations | exec/s | errors (MG003) | crashes | hangs | slow | silent passes | memory |',
   );
@@ -597,6 +604,9 @@ function printSummary(): void {
   console.log(
     `| total | ${total.iterations} | ${(total.iterations / Math.max(0.001, total.ms / 1000)).toFixed(0)} | ${total.errors} | ${total.crashes} | ${total.hangs} | ${total.slow} | ${total.silent} | ${total.memory} |`,
   );
+}
+
+function printFailures(): void {
   if (signatures.size > 0) {
     console.log('\nDistinct failures:');
     for (const s of signatures.values())
@@ -605,9 +615,26 @@ function printSummary(): void {
   mkdirSync(OUT, { recursive: true });
   appendFileSync(
     join(OUT, 'summary.jsonl'),
-    `${JSON.stringify({ date: new Date().toISOString(), runSeed, timeBudget, filter: values.format ?? null, stats: Object.fromEntries(stats), failures: [...signatures.values()] })}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), seconds: Math.round((Date.now() - startedAt) / 1000), runSeed, timeBudget, filter: values.format ?? null, stats: Object.fromEntries(stats), failures: [...signatures.values()] })}\n`,
   );
 }
 
+/** Adds up every run recorded in .fuzz/summary.jsonl: iterations and failures per parser, total time. */
+function totals(): void {
+  const lines = readFileSync(join(OUT, 'summary.jsonl'), 'utf8').split('\n').filter(Boolean);
+  let seconds = 0;
+  for (const l of lines) {
+    const run = JSON.parse(l) as { seconds?: number; stats: Record<string, Stats> };
+    seconds += run.seconds ?? 0;
+    for (const [p, s] of Object.entries(run.stats)) {
+      const t = statFor(p);
+      for (const k of Object.keys(t) as (keyof Stats)[]) t[k] += s[k] ?? 0;
+    }
+  }
+  console.log(`${lines.length} runs, ${(seconds / 60).toFixed(0)} minutes of fuzzing`);
+  printTable();
+}
+
 if (values.replay) await replay(values.replay);
+else if (values.totals) totals();
 else await fuzz();
