@@ -26,6 +26,9 @@ export class PyBytes {
   ) {}
 }
 
+/** Shared empty item array of containers that have kept nothing yet (allocated on the first kept item). */
+export const NO_ITEMS: PyValue[] = Object.freeze([]) as unknown as PyValue[];
+
 export class PyList {
   declare readonly kind: 'list';
   /** Expanded size (nodes reachable counting shared references every time), for expansion-attack checks. */
@@ -36,7 +39,7 @@ export class PyList {
   constructor() {
     (this as { kind: string }).kind = 'list';
     this.w = 1;
-    (this as { items: PyValue[] }).items = [];
+    (this as { items: PyValue[] }).items = NO_ITEMS;
     this.dropped = 0;
   }
 }
@@ -65,15 +68,15 @@ export class PyDict {
   constructor() {
     (this as { kind: string }).kind = 'dict';
     this.w = 1;
-    (this as { keys: PyValue[] }).keys = [];
-    (this as { values: PyValue[] }).values = [];
+    (this as { keys: PyValue[] }).keys = NO_ITEMS;
+    (this as { values: PyValue[] }).values = NO_ITEMS;
     this.dropped = 0;
   }
 }
 
 export class PySet {
   w = 1;
-  readonly items: PyValue[] = [];
+  readonly items: PyValue[] = NO_ITEMS;
   dropped = 0;
   constructor(readonly kind: 'set' | 'frozenset') {}
 }

@@ -11,6 +11,7 @@ import { OP, OPCODE_NAMES, VALID_OPCODE } from './opcodes.js';
 import {
   type CallOpcode,
   DROPPED,
+  NO_ITEMS,
   OUT_OF_BAND,
   PyBytes,
   PyCall,
@@ -141,6 +142,7 @@ export class PickleVM {
   private fence = 0;
   /** The memo in pages of 4096 slots (indices below 2^26), a Map above: a huge index allocates nothing. */
   private memoPages: Array<Array<PyValue | undefined> | undefined> = [];
+  private memoBits: Array<Uint8Array | undefined> = [];
   private memoMap: Map<number, PyValue> | undefined;
   private memoCount = 0;
   private retained = 0;
@@ -161,7 +163,7 @@ export class PickleVM {
     private readonly opts: VmOptions,
   ) {
     this.bufAbs = reader.pos;
-    this.maxRetained = opts.maxRetained ?? 1_000_000;
+    this.maxRetained = opts.maxRetained ?? 300_000;
     this.mode = opts.mode ?? 'linear';
   }
 
@@ -353,14 +355,29 @@ export class PickleVM {
     } else this.retained++;
     if (idx < MEMO_PAGED) {
       const pi = idx >>> MEMO_PAGE_BITS;
-      let page = this.memoPages[pi];
-      if (page === undefined) {
-        page = new Array(1 << MEMO_PAGE_BITS);
-        this.memoPages[pi] = page;
-      }
       const slot = idx & MEMO_PAGE_MASK;
-      if (page[slot] === undefined) this.memoCount++;
-      page[slot] = stored;
+      let page = this.memoPages[pi];
+      let bits = this.memoBits[pi];
+      const had =
+        (page !== undefined && page[slot] !== undefined) ||
+        (bits !== undefined && (bits[slot >>> 3]! & (1 << (slot & 7))) !== 0);
+      if (!had) this.memoCount++;
+      if (stored === DROPPED) {
+        // Values not retained only need to exist (a GET of them is legal): one bit each.
+        if (bits === undefined) {
+          bits = new Uint8Array(1 << (MEMO_PAGE_BITS - 3));
+          this.memoBits[pi] = bits;
+        }
+        bits[slot >>> 3]! |= 1 << (slot & 7);
+        if (page !== undefined) page[slot] = undefined;
+      } else {
+        if (page === undefined) {
+          page = new Array(1 << MEMO_PAGE_BITS);
+          this.memoPages[pi] = page;
+        }
+        page[slot] = stored;
+        if (bits !== undefined) bits[slot >>> 3]! &= ~(1 << (slot & 7));
+      }
     } else {
       this.memoMap ??= new Map();
       if (!this.memoMap.has(idx)) this.memoCount++;
@@ -376,8 +393,15 @@ export class PickleVM {
 
   private memoGet(idx: number): PyValue {
     let v: PyValue | undefined;
-    if (idx >= 0 && idx < MEMO_PAGED) v = this.memoPages[idx >>> MEMO_PAGE_BITS]?.[idx & MEMO_PAGE_MASK];
-    else v = this.memoMap?.get(idx);
+    if (idx >= 0 && idx < MEMO_PAGED) {
+      const pi = idx >>> MEMO_PAGE_BITS;
+      const slot = idx & MEMO_PAGE_MASK;
+      v = this.memoPages[pi]?.[slot];
+      if (v === undefined) {
+        const bits = this.memoBits[pi];
+        if (bits !== undefined && (bits[slot >>> 3]! & (1 << (slot & 7))) !== 0) v = DROPPED;
+      }
+    } else v = this.memoMap?.get(idx);
     if (v === undefined) this.broken(`memo value not found at index ${idx}`);
     return v;
   }
@@ -395,7 +419,13 @@ export class PickleVM {
           break;
         }
       }
-      if (ascii) return String.fromCharCode.apply(null, b.subarray(at, at + n) as unknown as number[]);
+      if (ascii) {
+        const slice = (b as { latin1Slice?: (s: number, e: number) => string }).latin1Slice;
+        if (slice !== undefined) return slice.call(b, at, at + n);
+        let out = '';
+        for (let i = at; i < at + n; i++) out += String.fromCharCode(b[i]!);
+        return out;
+      }
     }
     const view = b.subarray(at, at + n);
     if (enc === 'latin1') return latin1.decode(view);
@@ -1325,8 +1355,10 @@ export class PickleVM {
     for (const it of items) w += weight(it);
     this.grow(c, w);
     for (const it of items) {
-      if (this.keep()) c.items.push(it);
-      else c.dropped++;
+      if (this.keep()) {
+        if (c.items === NO_ITEMS) (c as { items: PyValue[] }).items = [];
+        c.items.push(it);
+      } else c.dropped++;
     }
   }
 
@@ -1336,6 +1368,10 @@ export class PickleVM {
     this.grow(d, w);
     for (let i = 0; i + 1 < items.length; i += 2) {
       if (this.keep()) {
+        if (d.keys === NO_ITEMS) {
+          (d as { keys: PyValue[] }).keys = [];
+          (d as { values: PyValue[] }).values = [];
+        }
         d.keys.push(items[i]!);
         d.values.push(items[i + 1]!);
       } else d.dropped++;
