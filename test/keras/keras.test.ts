@@ -114,6 +114,12 @@ test('duplicate JSON keys: the loader keeps the last (a Lambda), and the duplica
   assert.equal(f.verdict, 'block');
 });
 
+test('a duplicated config.json member: the copy Keras reads (the last) is analysed too', async () => {
+  const f = await scan('duplicate_member.keras');
+  assert.equal(f.verdict, 'block');
+  finding(f, 'MG520');
+});
+
 test('an unparseable config.json is incomplete', async () => {
   const f = await scan('bad_config.keras');
   assert.equal(f.verdict, 'incomplete');

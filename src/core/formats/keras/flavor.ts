@@ -29,9 +29,13 @@ const CODE_EXT =
 const EXPECTED = new Set(['metadata.json', 'config.json', 'model.weights.h5', 'model.weights.npz']);
 
 async function analyzeKerasZip(ctx: AnalysisContext, zip: ZipArchive): Promise<void> {
-  const config = zip.byName.get('config.json')!;
-  const text = await readMember(ctx, config);
-  if (text !== undefined) analyzeConfigText(ctx, text, 'keras', { member: 'config.json' });
+  // Python's zipfile (which Keras uses) reads the LAST member of a duplicated name; every copy is analysed so
+  // that neither the first nor the last can hide (the zip reader reports the duplicate itself).
+  const configs = zip.entries.filter((e) => e.name === 'config.json' && !e.isDirectory);
+  for (const config of configs) {
+    const text = await readMember(ctx, config);
+    if (text !== undefined) await analyzeConfigText(ctx, text, 'keras', { member: 'config.json' });
+  }
   const meta = zip.byName.get('metadata.json');
   if (meta) {
     const m = await readMember(ctx, meta);
@@ -59,7 +63,7 @@ async function analyzeKerasZip(ctx: AnalysisContext, zip: ZipArchive): Promise<v
       );
     }
   }
-  const skip = new Set<ZipEntry>([config, ...(meta ? [meta] : [])]);
+  const skip = new Set<ZipEntry>([...configs, ...zip.entries.filter((e) => e.name === 'metadata.json')]);
   const expectFormat: Record<string, FormatId[]> = {
     'model.weights.h5': ['hdf5', 'keras-h5'],
     'model.weights.npz': ['numpy-npz', 'zip'],
