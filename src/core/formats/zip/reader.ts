@@ -105,13 +105,21 @@ export function findEocd(tail: Uint8Array): number {
 export function tailHasEocd(tail: Uint8Array): boolean {
   const i = findEocd(tail);
   if (i < 0) return false;
-  // plausibility: central directory size and entry counts are consistent
+  // Plausibility, so that `PK\5\6` inside tensor bytes is not a zip: single-disk archive, counts and
+  // directory size consistent, the comment inside the file.
+  const disk = u16(tail, i + 4);
+  const cdDisk = u16(tail, i + 6);
+  if (!((disk === 0 && cdDisk === 0) || (disk === 0xffff && cdDisk === 0xffff))) return false;
+  const onDisk = u16(tail, i + 8);
   const entries = u16(tail, i + 10);
+  if (onDisk !== entries) return false;
   const cdSize = u32(tail, i + 12);
-  // Zero padding after the end record is a container's padding (a zip stored in a tar), not a zip file.
   const end = i + 22 + u16(tail, i + 20);
+  if (end > tail.length) return false;
+  // Zero padding after the end record is a container's padding (a zip stored in a tar), not a zip file.
   if (tail.length - end >= 22 && tail.subarray(end).every((b) => b === 0)) return false;
-  return entries === 0 ? cdSize === 0 : cdSize >= entries * 46 || cdSize === 0xffffffff;
+  if (entries === 0xffff || cdSize === 0xffffffff) return true; // ZIP64: the real counts are elsewhere
+  return entries === 0 ? cdSize === 0 : cdSize >= entries * 46 && cdSize <= entries * (46 + 3 * 65535);
 }
 
 async function randomOf(ctx: AnalysisContext, src: ByteSource): Promise<RandomAccess | undefined> {
