@@ -65,6 +65,10 @@ test('reader: superblock versions, user block, string kinds, the group tree', as
   const dense = await read('lambda_dense_attrs.h5');
   assert.equal(dense.rootAttributes.length, 16);
   assert.match(String(dense.rootAttributes.find((a) => a.name === 'model_config')?.value), /Lambda/);
+  // 124 attributes: the v2 B-tree name index has an internal node above its leaves.
+  const deep = await read('lambda_btree_attrs.h5');
+  assert.equal(deep.rootAttributes.length, 124);
+  assert.deepEqual(deep.issues, []);
 });
 
 const MALICIOUS: Array<[string, string, string, RegExp]> = [
@@ -77,6 +81,7 @@ const MALICIOUS: Array<[string, string, string, RegExp]> = [
   ['lambda_vlen_latest.h5', 'MG520', 'lambda(Lambda)', /system/],
   ['lambda_nested.h5', 'MG520', 'td(TimeDistributed)/lambda(Lambda)', /Lambda carries/],
   ['lambda_dense_attrs.h5', 'MG520', 'lambda(Lambda)', /Lambda carries/],
+  ['lambda_btree_attrs.h5', 'MG520', 'lambda(Lambda)', /Lambda carries/],
   ['lambda_named_function.h5', 'MG521', 'named_fn(Lambda):config.function', /os\.system/],
   ['tfoplambda_write_file.h5', 'MG523', '(TFOpLambda):config.function', /io\.write_file/],
   ['external_link.h5', 'MG540', '/model_weights/leak', /secret_weights/],

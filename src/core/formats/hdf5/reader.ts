@@ -489,14 +489,35 @@ class H5 {
     const depth = h[12]! | (h[13]! << 8);
     const root = this.abs(this.uint(h, 16, this.O));
     const rootCount = h[16 + this.O]! | (h[17 + this.O]! << 8);
-    if (depth !== 0) throw new H5Error('v2 B-tree with internal nodes not supported', addr);
+    if (depth > 1) throw new H5Error('v2 B-tree deeper than one internal level not supported', addr);
     if (root === UNDEF || rootCount === 0) return [];
-    if (rootCount * recSize > nodeSize) throw new H5Error('v2 B-tree leaf overflows its node', root);
-    const leaf = await this.read(root, Math.min(nodeSize, this.ra.size - root), 'v2 B-tree leaf');
-    if (latin1.decode(leaf.subarray(0, 4)) !== 'BTLF')
-      throw new H5Error('v2 B-tree leaf signature missing', root);
+    if (rootCount * recSize > nodeSize) throw new H5Error('v2 B-tree node overflows', root);
+    const record = (node: Uint8Array, i: number) => node.subarray(6 + i * recSize, 6 + i * recSize + idLen);
+    const leafAt = async (at: number, count: number): Promise<Uint8Array[]> => {
+      if (count * recSize > nodeSize) throw new H5Error('v2 B-tree leaf overflows its node', at);
+      const leaf = await this.read(at, Math.min(nodeSize, this.ra.size - at), 'v2 B-tree leaf');
+      if (latin1.decode(leaf.subarray(0, 4)) !== 'BTLF')
+        throw new H5Error('v2 B-tree leaf signature missing', at);
+      return Array.from({ length: count }, (_, i) => record(leaf, i));
+    };
+    if (depth === 0) return leafAt(root, rootCount);
+    // One internal level: its own records, then (child address, child record count) pointers to leaves. The
+    // count field is as wide as needed for the most records a leaf can hold (header+checksum = 10 bytes).
+    const node = await this.read(root, Math.min(nodeSize, this.ra.size - root), 'v2 B-tree internal node');
+    if (latin1.decode(node.subarray(0, 4)) !== 'BTIN')
+      throw new H5Error('v2 B-tree internal node signature missing', root);
+    const maxLeaf = Math.floor((nodeSize - 10) / recSize);
+    const width = Math.max(1, Math.ceil(Math.log2(maxLeaf + 1) / 8));
     const out: Uint8Array[] = [];
-    for (let i = 0; i < rootCount; i++) out.push(leaf.subarray(6 + i * recSize, 6 + i * recSize + idLen));
+    for (let i = 0; i < rootCount; i++) out.push(record(node, i));
+    let p = 6 + rootCount * recSize;
+    for (let c = 0; c <= rootCount; c++) {
+      const child = this.abs(this.uint(node, p, this.O));
+      const count = this.uint(node, p + this.O, width);
+      p += this.O + width;
+      out.push(...(await leafAt(child, count)));
+      if (out.length > 1_000_000) throw new H5Error('too many attributes', root);
+    }
     return out;
   }
 
