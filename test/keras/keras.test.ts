@@ -101,6 +101,13 @@ test('a weights member that is not HDF5 is reported and scanned by content', asy
   finding(f, 'MG530');
 });
 
+test('an external link inside model.weights.h5 is found by the nested HDF5 scan', async () => {
+  const f = await scan('weights_external_link.keras');
+  assert.equal(f.verdict, 'block');
+  const x = finding(f, 'MG540', '/layers/dense/vars/2');
+  assert.equal(x.location.member, 'model.weights.h5');
+});
+
 test('registered custom objects need code: medium, not a block', async () => {
   const f = await scan('custom_registered.keras');
   assert.equal(finding(f, 'MG525', 'scale(Scale)').severity, 'medium');
