@@ -20,6 +20,6 @@ export const pickleAnalyzer: Analyzer = {
   },
   async analyze(ctx) {
     const reader = new ByteReader(ctx.source);
-    await scanPickle(ctx, reader, { allStreams: true });
+    await scanPickle(ctx, reader, { allStreams: true, value: false });
   },
 };

@@ -579,18 +579,21 @@ export interface DenyMatch {
 
 /** The deny family of a qualified name (checked on every component prefix), if any. */
 function matchQualified(q: string, dottedName: boolean, idx: DenyIndex): DenyMatch | undefined {
+  // The longest matching prefix names the most specific family (setuptools._distutils.spawn: process).
+  let found: DenyMatch | undefined;
   let end = q.indexOf('.');
   for (;;) {
     const pre = end < 0 ? q : q.slice(0, end);
     const f = idx.prefix.get(pre);
-    if (f) return { family: f, matched: q };
+    if (f) found = { family: f, matched: q };
     if (end >= 0) {
       const s = idx.strictPrefix.get(pre);
-      if (s) return { family: s, matched: q };
+      if (s) found = { family: s, matched: q };
     }
     if (end < 0) break;
     end = q.indexOf('.', end + 1);
   }
+  if (found) return found;
   const last = q.slice(q.lastIndexOf('.') + 1);
   const m = idx.methods.get(last);
   if (m && dottedName) return { family: m, matched: q };

@@ -1242,6 +1242,7 @@ export class PickleVM {
         return;
       }
       case 0x65: {
+        if (this.bulkInPlace(0x65)) return;
         const items = this.popMark();
         this.appendTo(this.top(), items, 'APPEND');
         return;
@@ -1253,6 +1254,7 @@ export class PickleVM {
         return;
       }
       case 0x75: {
+        if (this.bulkInPlace(0x75)) return;
         const items = this.popMark();
         if (items.length % 2 !== 0) this.broken('odd number of items for SETITEMS');
         this.setItemsOn(this.top(), items);
@@ -1350,23 +1352,33 @@ export class PickleVM {
     if (c.w > this.maxWeight) this.maxWeight = c.w;
   }
 
-  private fill(c: PyList | PySet, items: PyValue[]): void {
+  private fill(c: PyList | PySet, items: PyValue[], start = 0, end = items.length): void {
     let w = 0;
-    for (const it of items) w += weight(it);
+    for (let i = start; i < end; i++) w += weight(items[i]!);
     this.grow(c, w);
-    for (const it of items) {
+    if (this.retained >= this.maxRetained) {
+      this.retained += end - start;
+      c.dropped += end - start;
+      return;
+    }
+    for (let i = start; i < end; i++) {
       if (this.keep()) {
         if (c.items === NO_ITEMS) (c as { items: PyValue[] }).items = [];
-        c.items.push(it);
+        c.items.push(items[i]!);
       } else c.dropped++;
     }
   }
 
-  private setItems(d: PyDict, items: PyValue[]): void {
+  private setItems(d: PyDict, items: PyValue[], start = 0, end = items.length): void {
     let w = 0;
-    for (const it of items) w += weight(it);
+    for (let i = start; i < end; i++) w += weight(items[i]!);
     this.grow(d, w);
-    for (let i = 0; i + 1 < items.length; i += 2) {
+    if (this.retained >= this.maxRetained) {
+      this.retained += (end - start) >> 1;
+      d.dropped += (end - start) >> 1;
+      return;
+    }
+    for (let i = start; i + 1 < end; i += 2) {
       if (this.keep()) {
         if (d.keys === NO_ITEMS) {
           (d as { keys: PyValue[] }).keys = [];
@@ -1376,6 +1388,28 @@ export class PickleVM {
         d.values.push(items[i + 1]!);
       } else d.dropped++;
     }
+  }
+
+  /** SETITEMS / APPENDS onto a plain dict / list: reads the items in place on the stack (no copy). */
+  private bulkInPlace(op: 0x65 | 0x75): boolean {
+    if (this.marks.length === 0) return false;
+    const m = this.marks[this.marks.length - 1] as number;
+    const prevFence = this.marks.length > 1 ? (this.marks[this.marks.length - 2] as number) : 0;
+    // The target must sit above the previous mark, or the unpickler underflows (the general path reports it).
+    if (m <= prevFence) return false;
+    const target = this.stack[m - 1];
+    const st = this.stack;
+    if (op === 0x75) {
+      if (!(target instanceof PyDict) || (st.length - m) % 2 !== 0) return false;
+      this.setItems(target, st, m, st.length);
+    } else {
+      if (!(target instanceof PyList)) return false;
+      this.fill(target, st, m, st.length);
+    }
+    st.length = m;
+    this.marks.pop();
+    this.fence = prevFence;
+    return true;
   }
 
   private appendTo(target: PyValue, items: PyValue[], op: 'APPEND' | 'ADDITEMS'): void {
