@@ -100,6 +100,8 @@ export interface PickleScanResult {
 }
 
 const MAX_RECORDS = 10_000;
+/** Allowed callables that call their first argument with further arguments. */
+const CALLS_FIRST_ARG = new Set(['torch._tensor._rebuild_from_type_v2']);
 const MAX_NESTED = 64;
 const RESYNC_WINDOW = 1 << 20;
 
@@ -161,6 +163,18 @@ class Classifier implements VmSink {
 
   private classifyImport(g: PyGlobal): ImportRecord {
     const base = { module: g.module, name: g.name, offset: g.offset, opcode: g.opcode };
+    if (g.opcode === 'STACK_GLOBAL:dropped') {
+      // Operands came from memo entries the retention budget did not keep: unknown to us, not computed.
+      this.dirty = true;
+      this.ctx.budgetExceeded(
+        new BudgetExceededError(
+          'maxMemo',
+          'a STACK_GLOBAL operand is a memo value past the retention budget',
+        ),
+        { ...(this.opts.member ? { member: this.opts.member } : {}), offset: g.offset },
+      );
+      return { ...base, symbol: '<not retained>', classification: 'computed' };
+    }
     if (g.module === undefined || g.name === undefined) {
       this.dirty = true;
       const ext = g.opcode.startsWith('EXT');
@@ -268,6 +282,25 @@ class Classifier implements VmSink {
       }
     } else this.woReasons.add(`${c.opcode} is not supported`);
     if (!rec || name === undefined) return;
+    if (rec.classification === 'allowed' && CALLS_FIRST_ARG.has(rec.symbol)) {
+      // _rebuild_from_type_v2(func, type, args, state) calls func(*args).
+      const fn = c.args instanceof PyTuple ? c.args.items[0] : undefined;
+      if (fn !== undefined && !(fn instanceof PyGlobal)) {
+        this.dirty = true;
+        const shown = this.calleeName(fn);
+        this.report(
+          'MG101',
+          `${rec.symbol} calls ${shown}, which is not a constant global.`,
+          c.offset,
+          shown,
+        );
+      } else if (fn instanceof PyGlobal && fn.id >= 0) {
+        const inner = this.imports[fn.id];
+        const u = inner ? this.unknown.get(inner.symbol) : undefined;
+        if (u) u.calledWithArgs = true;
+      }
+      return;
+    }
     if (rec.classification === 'allowed' && CONSTRUCTOR_WRAPPERS.has(rec.symbol)) {
       // copyreg._reconstructor(cls, base, state) and friends instantiate their first argument.
       const target = c.args instanceof PyTuple ? c.args.items[0] : undefined;

@@ -897,7 +897,7 @@ export class PickleVM {
             typeof module === 'string' ? module : undefined,
             typeof name === 'string' ? name : undefined,
             this.opStart,
-            'STACK_GLOBAL',
+            module === DROPPED || name === DROPPED ? 'STACK_GLOBAL:dropped' : 'STACK_GLOBAL',
           );
           this.sink.onImport(g);
           this.push(g);
