@@ -23,24 +23,49 @@ async function* inflateOne(p: Pull): AsyncIterable<Uint8Array> {
     ended = true;
   });
   let fed = 0;
+  // A write's (or end's) callback is not called once the inflater has failed: wait for either.
+  let closed = false;
+  const waiters = new Set<() => void>();
+  const release = () => {
+    for (const w of waiters) w();
+    waiters.clear();
+  };
+  t.on('error', () => {
+    closed = true;
+    release();
+  });
+  t.on('close', () => {
+    closed = true;
+    release();
+  });
+  const settle = (start: (done: () => void) => void) =>
+    new Promise<void>((resolve) => {
+      if (closed) return resolve();
+      const done = () => {
+        waiters.delete(done);
+        resolve();
+      };
+      waiters.add(done);
+      start(done);
+    });
   try {
     for (;;) {
       const chunk = await p.some(64 * 1024);
       if (!chunk) {
-        await new Promise<void>((r) => t.end(r));
+        await settle((d) => t.end(d));
         while (q.length > 0) yield q.shift()!;
         if (failure) throw failure;
         if (!ended && t.bytesWritten === fed) throw new Error('unexpected end of file');
         return;
       }
       fed += chunk.length;
-      await new Promise<void>((r) => t.write(Buffer.from(chunk), () => r()));
+      await settle((d) => t.write(Buffer.from(chunk), () => d()));
       while (q.length > 0) yield q.shift()!;
       if (failure) throw failure;
       if (t.bytesWritten < fed || ended) {
         // The deflate stream ended inside this chunk: give back what it did not consume.
         p.unread(fed - t.bytesWritten);
-        await new Promise<void>((r) => t.end(r));
+        await settle((d) => t.end(d));
         while (q.length > 0) yield q.shift()!;
         return;
       }
