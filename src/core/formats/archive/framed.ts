@@ -100,7 +100,7 @@ export async function* decodeGzip(
   opts: FramedOptions = {},
 ): AsyncIterable<Uint8Array> {
   const p = new Pull(input);
-  for (let member = 0; ; member++) {
+  for (;;) {
     await skipGzipHeader(p);
     yield* inflateOne(p);
     await p.take(8, 'gzip trailer');
