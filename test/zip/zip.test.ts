@@ -130,3 +130,101 @@ test('TorchScript tokenizer: comments, strings, spacing, aliasing, PythonOp, ope
     ['MG323'],
   );
 });
+
+test('ZIP64: sizes and offsets from the extra fields and the ZIP64 end record', async () => {
+  const name = Buffer.from('payload.pkl');
+  const crc = zlib.crc32(PAYLOAD);
+  const u64 = (n: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(n));
+    return b;
+  };
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n >>> 0);
+    return b;
+  };
+  const u16 = (n: number) => {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(n);
+    return b;
+  };
+  const junk = Buffer.alloc(100, 0x41); // a first member so the payload's offset is not 0
+  const j = Buffer.from('junk.txt');
+  const lh1 = localHeader(j, 0, zlib.crc32(junk), junk.length, junk.length);
+  const off2 = lh1.length + junk.length;
+  const extraL = Buffer.concat([u16(1), u16(16), u64(PAYLOAD.length), u64(PAYLOAD.length)]);
+  const lh2 = Buffer.concat([
+    u32(0x04034b50),
+    u16(45),
+    u16(0),
+    u16(0),
+    u16(0),
+    u16(0x21),
+    u32(crc),
+    u32(0xffffffff),
+    u32(0xffffffff),
+    u16(name.length),
+    u16(extraL.length),
+    name,
+    extraL,
+  ]);
+  const extraC = Buffer.concat([u16(1), u16(24), u64(PAYLOAD.length), u64(PAYLOAD.length), u64(off2)]);
+  const cd2 = Buffer.concat([
+    u32(0x02014b50),
+    u16(45),
+    u16(45),
+    u16(0),
+    u16(0),
+    u16(0),
+    u16(0x21),
+    u32(crc),
+    u32(0xffffffff),
+    u32(0xffffffff),
+    u16(name.length),
+    u16(extraC.length),
+    u16(0),
+    u16(0),
+    u16(0),
+    u32(0),
+    u32(0xffffffff),
+    name,
+    extraC,
+  ]);
+  const cd1 = centralHeader(j, 0, zlib.crc32(junk), junk.length, junk.length, 0);
+  const cdOff = off2 + lh2.length + PAYLOAD.length;
+  const cd = Buffer.concat([cd1, cd2]);
+  const eocd64Off = cdOff + cd.length;
+  const eocd64 = Buffer.concat([
+    u32(0x06064b50),
+    u64(44),
+    u16(45),
+    u16(45),
+    u32(0),
+    u32(0),
+    u64(2),
+    u64(2),
+    u64(cd.length),
+    u64(cdOff),
+  ]);
+  const loc = Buffer.concat([u32(0x07064b50), u32(0), u64(eocd64Off), u32(1)]);
+  const eocd = Buffer.concat([
+    u32(0x06054b50),
+    u16(0),
+    u16(0),
+    u16(0xffff),
+    u16(0xffff),
+    u32(0xffffffff),
+    u32(0xffffffff),
+    u16(0),
+  ]);
+  const f = await scanBytes('zip64.zip', Buffer.concat([lh1, junk, lh2, PAYLOAD, cd, eocd64, loc, eocd]));
+  assert.ok(
+    f.findings.some((x) => x.ruleId === 'MG100' && x.location.member === 'payload.pkl'),
+    JSON.stringify(f.findings),
+  );
+  assert.ok(
+    !ruleIds(f).some((r) => ['MG002', 'MG200', 'MG204', 'MG212'].includes(r)),
+    JSON.stringify(f.findings),
+  );
+});
