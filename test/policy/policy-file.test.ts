@@ -281,3 +281,18 @@ test('a policy file on disk is read by path (the CLI --config)', async (t) => {
     return true;
   });
 });
+
+test('a trusted key file may be a CA bundle (several certificates); a private key is refused', async (t) => {
+  const { tempDir } = await import('../helpers.js');
+  const dir = tempDir((fn) => t.after(fn));
+  const pki = join(FIXTURES, 'trust', 'pki');
+  const bundle = join(dir, 'cas.pem');
+  writeFileSync(
+    bundle,
+    readFileSync(join(pki, 'other-ca.pem'), 'utf8') + readFileSync(join(pki, 'root-ca.pem'), 'utf8'),
+  );
+  const p = await resolvePolicy({ trustedKeys: [bundle] });
+  assert.equal(p.trust.keys.length, 2);
+  assert.match(p.trust.keys[1]!.name, /#2$/);
+  await assert.rejects(resolvePolicy({ trustedKeys: [join(pki, 'leaf.key')] }), /private key/);
+});

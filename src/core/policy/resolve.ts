@@ -115,7 +115,7 @@ export async function resolvePolicy(o: PolicyOverrides = {}): Promise<Policy> {
     for (const k of data.trust?.keys ?? []) {
       const pem = k.pem ?? (await readRef(read, baseDir, k.path!, where, 'trust.keys'));
       policy.trust.keys.push(
-        checkedKey(
+        ...checkedKeys(
           { name: k.name ?? k.path ?? 'inline key', pem, ...(k.paths ? { paths: k.paths } : {}) },
           where,
         ),
@@ -161,7 +161,9 @@ export async function resolvePolicy(o: PolicyOverrides = {}): Promise<Policy> {
   if (o.signatures !== undefined) policy.signatures = o.signatures;
   for (const k of o.trustedKeys ?? []) {
     const pem = k.includes('-----BEGIN') ? k : await readLocal(k, '--trusted-key');
-    policy.trust.keys.push(checkedKey({ name: k.includes('-----BEGIN') ? 'key' : k, pem }, '--trusted-key'));
+    policy.trust.keys.push(
+      ...checkedKeys({ name: k.includes('-----BEGIN') ? 'key' : k, pem }, '--trusted-key'),
+    );
   }
   for (const id of o.trustedIdentities ?? []) {
     if (!id.identity || !id.issuer) {
@@ -213,16 +215,29 @@ async function readLocal(path: string, flag: string): Promise<string> {
   }
 }
 
-/** Checks that a trusted key is a PEM public key or certificate Node can use. */
-function checkedKey(k: TrustedKey, where: string): TrustedKey {
-  try {
-    if (k.pem.includes('-----BEGIN CERTIFICATE-----')) new X509Certificate(k.pem);
-    else createPublicKey(k.pem);
-  } catch (err) {
-    throw new PolicyError(
-      `${where}: trusted key ${k.name} is not a PEM public key or certificate (${(err as Error).message})`,
-      { source: where, key: 'trust.keys' },
-    );
-  }
-  return k;
+/**
+ * Splits a PEM file into its blocks (a CA bundle holds several certificates) and checks that each is a public
+ * key or certificate Node can use. Blocks other than keys and certificates are an error.
+ */
+function checkedKeys(k: TrustedKey, where: string): TrustedKey[] {
+  const blocks = k.pem.match(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g) ?? [];
+  const fail = (why: string): never => {
+    throw new PolicyError(`${where}: trusted key ${k.name} is not a PEM public key or certificate (${why})`, {
+      source: where,
+      key: 'trust.keys',
+    });
+  };
+  if (blocks.length === 0) fail('no PEM block');
+  return blocks.map((pem, i) => {
+    try {
+      if (pem.startsWith('-----BEGIN CERTIFICATE-----')) new X509Certificate(pem);
+      else if (/^-----BEGIN (EC |RSA )?PRIVATE KEY-----/.test(pem))
+        fail('a private key: give the public key');
+      else createPublicKey(pem);
+    } catch (err) {
+      if (err instanceof PolicyError) throw err;
+      fail((err as Error).message);
+    }
+    return { ...k, pem: `${pem}\n`, ...(blocks.length > 1 ? { name: `${k.name} #${i + 1}` } : {}) };
+  });
 }
