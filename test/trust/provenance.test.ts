@@ -324,3 +324,11 @@ test('SLSA provenance: the workflow that built the artifact is read from the pre
   ]);
   assert.deepEqual(bundlesIn('{"a":1}\n{"b":2}\n'), [{ a: 1 }, { b: 2 }]);
 });
+
+test('signatures: off skips attestations too', async (t) => {
+  const dir = tempDir((fn) => t.after(fn));
+  writeModel(dir, { 'm/model.safetensors': safetensors('a'), 'm/a.sigstore.json': 'garbage' });
+  const r = await scanWith(dir, 'signatures: off\n');
+  assert.deepEqual(r.trust!.attestations, []);
+  assert.deepEqual(ids(r), []);
+});

@@ -302,7 +302,8 @@ export async function runTrustPhase(
     for (const [abs, digest] of known) {
       if (isInside(abs, dir) && !byDigest.has(digest)) byDigest.set(digest, toPosix(relative(dir, abs)));
     }
-    for (const a of await folderAttestations(dir, policy.trust, byDigest)) {
+    const found = mode === 'off' ? [] : await folderAttestations(dir, policy.trust, byDigest);
+    for (const a of found) {
       attestations.push({ folder, ...a });
       if (!a.problem) continue;
       const it = target(join(dir, a.file));
