@@ -461,3 +461,10 @@ test('the model.sig report entry is added when the scan covers only some files o
   assert.ok(sig.findings.some((f) => f.ruleId === 'MG605'));
   assert.equal(exitCodeFor(r), 1);
 });
+
+test('a scanned model.sig at a signed folder root is reported with format model-signature', async () => {
+  const r = await scanPaths([join(OMS, 'v1.1.0-elliptic-key')], {
+    policy: await resolvePolicy({ trustedKeys: [EC_PUB] }),
+  });
+  assert.equal(r.files.find((f) => f.path === 'model.sig')?.format, 'model-signature');
+});

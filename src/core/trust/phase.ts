@@ -251,6 +251,8 @@ export async function runTrustPhase(
         );
       }
       if (sig.added.length > 0) (await sigItem(dir, root)).added.push(...sig.added);
+      const scanned = byAbs.get(join(dir, SIGNATURE_FILE));
+      if (scanned?.report.format === 'other') scanned.report.format = 'model-signature';
       folders.push(summary);
     }
   }
