@@ -23,6 +23,14 @@ export interface FileScanOptions {
   nested?: typeof scanNested;
 }
 
+/**
+ * Called once before a batch of files is scanned: starts a hashing thread early when some file will need
+ * one, so its start-up overlaps the scan of the first files instead of delaying the first large one.
+ */
+export function prepareScan(entries: ReadonlyArray<{ kind: string; size?: number }>): void {
+  if (entries.some((e) => e.kind === 'file' && (e.size ?? 0) > INLINE_HASH_BYTES)) hashPool().warm();
+}
+
 /** Extra time after the cooperative deadline before the watchdog abandons an analysis. */
 export function watchdogGraceMs(limits: Readonly<Limits>): number {
   return Math.min(5_000, Math.max(50, Math.round(limits.maxTimeMs / 10)));

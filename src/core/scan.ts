@@ -1,6 +1,6 @@
 import type { ScanSettings } from './context.js';
 import { DEFAULT_POLICY, evaluateFile, type Policy, waiverFindings } from './policy/policy.js';
-import { mapConcurrent, scanFileOnDisk } from './scan-file.js';
+import { mapConcurrent, prepareScan, scanFileOnDisk } from './scan-file.js';
 import { runTrustPhase } from './trust/phase.js';
 import type { FileReport, Finding, ScanReport, Verdict } from './types.js';
 import { worstVerdict } from './types.js';
@@ -44,6 +44,7 @@ export async function scanEntries(
   const policy = opts.policy ?? DEFAULT_POLICY;
   const now = opts.now ?? new Date();
   // Bounded concurrency: small files overlap their I/O; large ones take turns (see scan-file.ts).
+  prepareScan(entries);
   const files: FileReport[] = await mapConcurrent(entries, SCAN_CONCURRENCY, (e) =>
     scanEntry(e, policy, now),
   );

@@ -2,7 +2,14 @@ import { lstat, readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export type WalkEntry =
-  | { kind: 'file'; absPath: string; relPath: string; root: string }
+  | {
+      kind: 'file';
+      absPath: string;
+      relPath: string;
+      root: string;
+      /** Size when the folder was listed (a hint for scheduling; the scan stats the open file again). */
+      size?: number;
+    }
   | {
       kind: 'skipped';
       absPath: string;
@@ -26,8 +33,9 @@ export async function walk(target: string): Promise<WalkEntry[]> {
     const root = resolve(abs, '..');
     if (st.isSymbolicLink()) {
       const real = await realpath(abs).catch(() => undefined);
-      if (real && (await lstat(real)).isFile())
-        return [{ kind: 'file', absPath: real, relPath: target, root }];
+      const rs = real ? await lstat(real) : undefined;
+      if (real && rs?.isFile())
+        return [{ kind: 'file', absPath: real, relPath: target, root, size: rs.size }];
     }
     const entry = await classify(abs, root, target);
     return entry ? [entry] : [];
@@ -80,7 +88,7 @@ function unreadable(absPath: string, root: string, err: unknown): WalkEntry {
 
 async function classify(absPath: string, root: string, relPath: string): Promise<WalkEntry | undefined> {
   const s = await lstat(absPath);
-  if (s.isFile()) return { kind: 'file', absPath, relPath, root };
+  if (s.isFile()) return { kind: 'file', absPath, relPath, root, size: s.size };
   if (s.isSymbolicLink()) {
     let target: string;
     try {

@@ -173,7 +173,7 @@ test('a file that changes while it is analysed is incomplete (MG009): small and 
   const dir = tempDir(after);
   for (const [name, size] of [
     ['small.bin', 1000],
-    ['large.bin', 3 << 20],
+    ['large.bin', 9 << 20],
   ] as const) {
     const p = join(dir, name);
     writeFileSync(p, Buffer.alloc(size, 1));
@@ -250,7 +250,7 @@ test('the sha256 of a large file (hashed on a worker thread) is right, and files
   const names: string[] = [];
   for (let i = 0; i < 12; i++) {
     const name = `f${String(i).padStart(2, '0')}.bin`;
-    writeFileSync(join(dir, name), Buffer.alloc(i % 3 === 0 ? (5 << 20) + i : 100 + i, i));
+    writeFileSync(join(dir, name), Buffer.alloc(i % 3 === 0 ? (9 << 20) + i : 100 + i, i));
     names.push(name);
   }
   const report = await scanPaths([dir]);
