@@ -97,29 +97,88 @@ async function* viaTransform(input: AsyncIterable<Uint8Array>, t: Transform): As
   }
 }
 
+interface Bzip2Lib {
+  header(bits: BitReader): number;
+  decompress(
+    bits: BitReader,
+    out: (b: number) => void,
+    buf: Int32Array,
+    size: number,
+    crc: number,
+  ): number | null;
+}
+type BitReader = ((n: number | null) => number) & { bytesRead: number };
+
 async function* bunzip2(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  // unbzip2-stream is a synchronous `through` stream: a write decodes the blocks it completes and emits
-  // them at once. Input is fed in small pieces so that one write completes few blocks (a bzip2 block
-  // decodes to at most ~45 MB), which keeps the memory between two budget checks bounded.
-  const mod = (await import('unbzip2-stream')) as unknown as { default: () => Transform };
-  const t = mod.default();
+  // The block decoder of unbzip2-stream (lib/bzip2.js), driven here: its own stream wrapper collects each
+  // block's output as an array of JS numbers (8 bytes per output byte, up to ~45 MB of output per block),
+  // so we collect into byte chunks instead and yield after every block, where the budget is checked.
+  const { createRequire } = await import('node:module');
+  const req = createRequire(import.meta.url);
+  const bz2 = req('unbzip2-stream/lib/bzip2') as Bzip2Lib;
+  const bitIterator = req('unbzip2-stream/lib/bit_iterator') as (
+    next: () => Uint8Array | undefined,
+  ) => BitReader;
+  const it = input[Symbol.asyncIterator]();
   const queue: Uint8Array[] = [];
-  let failure: unknown;
-  t.on('data', (c: Uint8Array) => queue.push(c));
-  t.on('error', (e: unknown) => {
-    failure = e;
-  });
-  const PIECE = 256;
-  for await (const chunk of input) {
-    for (let p = 0; p < chunk.length; p += PIECE) {
-      t.write(Buffer.from(chunk.subarray(p, Math.min(chunk.length, p + PIECE))));
-      if (failure) throw failure;
-      while (queue.length > 0) yield queue.shift()!;
+  let buffered = 0;
+  let ended = false;
+  let reader: BitReader | undefined;
+  const read = () => reader?.bytesRead ?? 0;
+  const fill = async (need: number) => {
+    while (!ended && buffered - read() < need) {
+      const r = await it.next();
+      if (r.done) ended = true;
+      else if (r.value.length > 0) {
+        queue.push(r.value);
+        buffered += r.value.length;
+      }
     }
+  };
+  let blockSize = 0;
+  let crc = 0;
+  let buf = new Int32Array(0);
+  for (;;) {
+    // A whole compressed block must be buffered: at most ~1.01 x the block size plus a margin.
+    await fill(blockSize ? 25_000 + 101_000 * blockSize : 4);
+    if (blockSize === 0 && buffered - read() <= 0 && ended) return;
+    // The bit reader takes its first buffer when it is created.
+    reader ??= bitIterator(() => {
+      const b = queue.shift();
+      if (!b) throw new Error('bzip2: unexpected end of data');
+      return b;
+    });
+    const bits = reader;
+    if (blockSize === 0) {
+      blockSize = bz2.header(bits);
+      if (buf.length !== 100_000 * blockSize) buf = new Int32Array(100_000 * blockSize);
+      crc = 0;
+      continue;
+    }
+    const chunks: Uint8Array[] = [];
+    let cur = new Uint8Array(1 << 16);
+    let n = 0;
+    const next = bz2.decompress(
+      bits,
+      (b) => {
+        cur[n++] = b;
+        if (n === cur.length) {
+          chunks.push(cur);
+          cur = new Uint8Array(1 << 16);
+          n = 0;
+        }
+      },
+      buf,
+      buf.length,
+      crc,
+    );
+    if (n > 0) chunks.push(cur.subarray(0, n));
+    yield* chunks;
+    if (next === null) {
+      blockSize = 0; // end of this bzip2 stream; another may follow (pbzip2)
+      if (ended && buffered - read() <= 0) return;
+    } else crc = next;
   }
-  t.end();
-  if (failure) throw failure;
-  while (queue.length > 0) yield queue.shift()!;
 }
 
 async function* unxz(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
