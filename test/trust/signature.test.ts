@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -467,4 +468,39 @@ test('a scanned model.sig at a signed folder root is reported with format model-
     policy: await resolvePolicy({ trustedKeys: [EC_PUB] }),
   });
   assert.equal(r.files.find((f) => f.path === 'model.sig')?.format, 'model-signature');
+});
+
+test('the root digest is recomputed in the order the statement lists its resources (as model_signing does)', async (t) => {
+  const dir = join(
+    tempDir((fn) => t.after(fn)),
+    'model',
+  );
+  writeModel(dir, { 'a-c.bin': 'x', 'a/b.bin': 'y', 'b.bin': 'z' });
+  const k = keyPair('P-256');
+  const trust = await trustOf({ trustedKeys: [k.pem] });
+  // model_signing order: by path components, so a/b.bin (component "a") comes before a-c.bin.
+  signWithKey(dir, k.privateKey);
+  const v = await verifyModelFolder(dir, trust);
+  assert.equal(v.status, 'verified', v.problems.join('; '));
+  assert.deepEqual(v.signedFiles, ['a/b.bin', 'a-c.bin', 'b.bin']);
+  // A producer that lists resources in another order and digests them in that order is consistent too.
+  signWithKey(dir, k.privateKey, {
+    editStatement: (st) => {
+      const p = st.predicate as { resources: Array<{ digest: string }> };
+      p.resources.reverse();
+      const h = createHash('sha256');
+      for (const r of p.resources) h.update(Buffer.from(r.digest, 'hex'));
+      (st.subject as Array<{ digest: { sha256: string } }>)[0]!.digest.sha256 = h.digest('hex');
+    },
+  });
+  assert.equal((await verifyModelFolder(dir, trust)).status, 'verified');
+  // Reordered after the digest was computed: inconsistent.
+  signWithKey(dir, k.privateKey, {
+    editStatement: (st) => {
+      (st.predicate as { resources: unknown[] }).resources.reverse();
+    },
+  });
+  const bad = await verifyModelFolder(dir, trust);
+  assert.equal(bad.status, 'tampered');
+  assert.equal(bad.check?.rootDigestOk, false);
 });

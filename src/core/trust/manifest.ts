@@ -33,6 +33,7 @@ export interface SignedManifest {
   shardSize?: number;
   allowSymlinks: boolean;
   ignorePaths: string[];
+  /** In the statement's order: the root digest is computed in this order, as model_signing verifies it. */
   resources: Resource[];
   subjectName?: string;
   /** The signed root digest (v1.0), hex. */
@@ -69,7 +70,7 @@ export function parseStatement(payloadType: string | undefined, payload: Buffer 
     return bad(`the statement is not JSON: ${(err as Error).message}`);
   }
   if (!st || typeof st !== 'object') bad('the statement is not an object');
-  if (st._type !== STATEMENT_V1 && st._type !== 'https://in-toto.io/Statement/v0.1') {
+  if (st._type !== STATEMENT_V1) {
     bad(`not an in-toto statement (_type ${JSON.stringify(st._type)})`);
   }
   const subjects = Array.isArray(st.subject)
@@ -91,7 +92,7 @@ export function parseStatement(payloadType: string | undefined, payload: Buffer 
       hashType: 'sha256',
       allowSymlinks: false,
       ignorePaths: [],
-      resources: sortResources(uniqueResources(resources)),
+      resources: uniqueResources(resources),
     };
   }
   if (st.predicateType !== PREDICATE_V1) {
@@ -153,7 +154,7 @@ export function parseStatement(payloadType: string | undefined, payload: Buffer 
     ...(shardSize !== undefined ? { shardSize } : {}),
     allowSymlinks: ser.allow_symlinks === true,
     ignorePaths: ignorePaths.map((p: string) => p.replace(/\/+$/, '')),
-    resources: sortResources(uniqueResources(resources)),
+    resources: uniqueResources(resources),
     ...(typeof subj.name === 'string' ? { subjectName: subj.name } : {}),
     subjectDigest: root.toLowerCase(),
   };
@@ -194,7 +195,10 @@ function sortResources(rs: Resource[]): Resource[] {
   return [...rs].sort(compareResources);
 }
 
-/** SHA-256 over the raw bytes of every resource digest, in manifest order: the statement's subject digest. */
+/**
+ * SHA-256 over the raw bytes of every resource digest, in the order the statement lists them (model_signing
+ * writes them sorted and recomputes the digest in the listed order): the statement's subject digest.
+ */
 export function rootDigest(resources: readonly Resource[]): string {
   const h = createHash('sha256');
   for (const r of resources) h.update(Buffer.from(r.digest, 'hex'));
@@ -310,7 +314,8 @@ export async function checkFolder(
     }
   }
   const byPath = new Map<string, Resource[]>();
-  for (const r of m.resources) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+  // Shards of a file in offset order (model_signing's order), whatever order the statement lists them in.
+  for (const r of sortResources(m.resources)) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
   for (const [path, rs] of byPath) {
     const e = byRel.get(path);
     if (e?.kind !== 'file' || isIgnored(path, m.ignorePaths, signatureName)) {
