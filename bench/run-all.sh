@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 mkdir -p bench/out
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 table=bench/out/table-$stamp.md
+extra=$(mktemp)
 {
   echo "Benchmarks run $stamp on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'))," \
     "node $(node --version), $(openssl version | cut -d' ' -f1-2), BENCH_REPEAT=${BENCH_REPEAT:-3}."
@@ -29,8 +30,22 @@ for f in bench/*.ts; do
     continue
   fi
   echo "$out" >&2
-  echo "$out" | grep '^| ' | grep -v '^| benchmark ' >>"$table" || true
+  # Uniform rows (the ones under a `| benchmark |` header) go to the collected table; any other table a
+  # benchmark prints (its own format) and its free-text lines are kept below it.
+  echo "$out" | awk '/^\| benchmark \|/ {t=1; next} /^\|---/ {next} t && /^\| / {print; next} {t=0}' >>"$table"
+  {
+    echo "### $name"
+    echo "$out" | awk '/^\| benchmark \|/ {t=1; next} /^\|---/ && t {next} t && /^\| / {next} {t=0; print}'
+    echo
+  } >>"$extra"
 done
+{
+  echo
+  echo '## Other output'
+  echo
+  cat "$extra"
+} >>"$table"
+rm -f "$extra"
 echo
 cat "$table"
 exit $status
