@@ -28,7 +28,7 @@ Options:
   --format text|json                  output format (default text)
   --config FILE                       policy file (YAML): its trust section lists the trusted signers
   --profile NAME                      profile of the policy file
-${TRUST_USAGE}
+${TRUST_USAGE.split('\n').slice(1).join('\n')}
 
 Exit codes: 0 valid signature by a trusted signer over exactly the folder's files; 1 unsigned, invalid,
 untrusted or tampered; 3 usage error.`;
