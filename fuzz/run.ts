@@ -383,7 +383,8 @@ function record(
   detail: string,
   extra: Record<string, unknown> = {},
 ): void {
-  const sig = signature(kind, seed.parser, detail);
+  // Errors and crashes are one bug wherever they surface: their signature is the stack alone.
+  const sig = signature(kind, kind === 'error' || kind === 'crash' ? '' : seed.parser, detail);
   const known = signatures.get(sig);
   if (known) {
     known.count++;
@@ -394,7 +395,7 @@ function record(
   writeFileSync(file, data);
   const repro = `node --import tsx fuzz/run.ts --replay ${relative(REPO, file)} --time-budget ${timeBudget}`;
   writeFileSync(
-    `${file}.json`,
+    `${file}.fuzz.json`,
     `${JSON.stringify({ kind, parser: seed.parser, seed: seed.rel, seedVerdict: seed.verdict, mutations: steps, runSeed, detail, repro, ...extra }, null, 2)}\n`,
   );
   signatures.set(sig, {
@@ -528,10 +529,13 @@ async function fuzz(): Promise<void> {
         `took ${res.ms.toFixed(0)} ms (budget ${timeBudget} ms) on ${data.length} bytes`,
       );
     }
+    // A silent pass: the truncated file is still recognised as its format, yet passes. (A cut that destroys
+    // the magic leaves content no loader reads as that format; model names then get MG004.)
     if (
       truncationOnly &&
       seed.verdict === 'block' &&
       res.verdict === 'pass' &&
+      res.format === seed.parser &&
       !PREFIX_VALID.has(seed.parser)
     ) {
       st.silent++;
