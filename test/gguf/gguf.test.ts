@@ -27,6 +27,7 @@ const BENIGN = [
   'big_endian',
   'v1',
   'vocab_only',
+  'all_types',
 ];
 
 test('benign GGUF files (every common chat template style, big-endian, v1, vocab-only) pass clean', async () => {
