@@ -181,3 +181,11 @@ test('names spelled from characters of object reprs or from unknown pieces are f
   // Ordinary indexing of message text is not character extraction.
   assert.equal(worst('{{ (message.content|string)[0] }}').sev, 'none');
 });
+
+test('a template too large to parse is suspicious and still checked by pattern', () => {
+  const big = `${'{{ message.content }}'.repeat(60_000)}{{ lipsum.__globals__ }}`;
+  const r = analyzeTemplate(big);
+  assert.equal(r.parsed, false);
+  assert.ok(r.findings.some((f) => f.ruleId === 'MG445'));
+  assert.ok(r.findings.some((f) => f.ruleId === 'MG440' && f.symbol === '__globals__'));
+});

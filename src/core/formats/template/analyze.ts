@@ -27,6 +27,8 @@ export interface TemplateAnalysis {
 
 const MAX_FINDINGS = 40;
 const MAX_FOLD = 4096;
+/** Templates longer than this are checked by pattern only (real chat templates are a few KiB). */
+const MAX_PARSED_TEMPLATE = 1 << 20;
 
 /** Attribute or key names that lead from a template to code execution. */
 const DANGEROUS_ATTRS = new Set([
@@ -344,6 +346,16 @@ type Folded = string | number | boolean | Folded[] | undefined;
 /** Analyses one template text; pure (no I/O). */
 export function analyzeTemplate(source: string, where = 'template'): TemplateAnalysis {
   const out = new Collector(where);
+  if (source.length > MAX_PARSED_TEMPLATE) {
+    // Real chat templates are a few KiB; a huge one is not parsed (the parser is not time-bounded).
+    out.add({
+      ruleId: 'MG445',
+      message: `${where} is ${source.length} characters long, too large to parse; it was checked by pattern only.`,
+      symbol: 'too-large',
+    });
+    regexScan(source, out);
+    return { findings: prune(out.findings), parsed: false };
+  }
   let program: Node;
   try {
     program = parse(tokenize(source, { lstrip_blocks: true, trim_blocks: true }));
