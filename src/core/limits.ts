@@ -75,6 +75,7 @@ export class Budget {
 
   /** Adds `n` to a cumulative counter (decompressed bytes, entries, opcodes) and throws past its limit. */
   consume(limit: 'maxDecompressedBytes' | 'maxEntries' | 'maxOpcodes', n: number): void {
+    if (this.abortedBy !== undefined) this.checkTime(); // an abandoned analysis stops at any budget call
     const total = (this.counters.get(limit) ?? 0) + n;
     this.counters.set(limit, total);
     if (total > this.limits[limit]) {
@@ -121,6 +122,7 @@ export class Budget {
 
   /** Throws when `value` exceeds a per-object limit (depth, memo, string length...). */
   check(limit: LimitName, value: number, what: string): void {
+    if (this.abortedBy !== undefined) this.checkTime();
     if (value > this.limits[limit]) {
       throw new BudgetExceededError(limit, `${what}: ${value} > ${this.limits[limit]}`);
     }

@@ -107,7 +107,7 @@ export async function scanFileOnDisk(
       hashing.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
     }
 
-    findings = await analyzeTopLevel(state, topCtx(source), relPath, size, opts);
+    findings = await analyzeTopLevel(state, topCtx(guardSource(source, budget)), relPath, size, opts);
 
     if (hashing) {
       try {
@@ -220,7 +220,8 @@ export async function scanBuffer(
   opts: FileScanOptions,
 ): Promise<FileScanResult> {
   const state = new FileState(opts.settings, new Budget(opts.settings.limits), undefined);
-  const ctx = new AnalysisContext(state, bufferSource(relPath, data), [], 0, opts.nested ?? scanNested);
+  const source = guardSource(bufferSource(relPath, data), state.budget);
+  const ctx = new AnalysisContext(state, source, [], 0, opts.nested ?? scanNested);
   const frozen = await analyzeTopLevel(state, ctx, relPath, data.length, opts);
   const findings = frozen ?? [...state.findings];
   if (state.droppedFindings > 0) {
@@ -239,6 +240,35 @@ export async function scanBuffer(
     findings,
     facts: { ...state.facts },
   };
+}
+
+/**
+ * The top-level source as analyzers see it: every read first checks that the file's budget has not been
+ * aborted by the watchdog, so an abandoned analysis (and every decompressor or nested reader fed from it)
+ * fails at its next read instead of running on in the background.
+ */
+export function guardSource(src: ByteSource, budget: Budget): ByteSource {
+  const random = src.random;
+  const guarded: ByteSource = {
+    name: src.name,
+    size: src.size,
+    async *stream(start?: number, end?: number) {
+      for await (const chunk of src.stream(start, end)) {
+        if (budget.aborted) budget.checkTime();
+        yield chunk;
+      }
+    },
+  };
+  if (random) {
+    (guarded as { random?: ByteSource['random'] }).random = {
+      size: random.size,
+      read: (offset, length) => {
+        if (budget.aborted) budget.checkTime();
+        return random.read(offset, length);
+      },
+    };
+  }
+  return guarded;
 }
 
 /** Resolves 'done', the error the analysis threw, or 'timeout' once the budget's deadline + grace passes. */
