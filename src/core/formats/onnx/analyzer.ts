@@ -484,6 +484,17 @@ class OnnxWalker {
         }
       }
       const get = (k: string) => ref.entries.filter((e) => e.key === k).pop()?.value;
+      const basepath = get('basepath');
+      if (basepath !== undefined && basepath !== '') {
+        const b = checkLocation(basepath);
+        if (b.sentinel || b.escapes.length > 0) {
+          ctx.report(
+            'MG500',
+            `External data basepath "${clip(basepath)}" ${[...(b.sentinel ? ['is a sentinel'] : []), ...b.escapes].join(', ')}.`,
+            loc,
+          );
+        }
+      }
       const location = get('location');
       if (location === undefined) continue;
       let offset = 0n;
