@@ -304,35 +304,26 @@ export function isTorchLegacy(head: Uint8Array): boolean {
 export function decodeEncodedPickle(text: string, maxBytes: number): Uint8Array | undefined {
   const t = text.trim();
   if (t.length < 16) return undefined;
-  if (t.length % 2 === 0 && /^[0-9a-fA-F]+$/.test(t.slice(0, 64))) {
-    const first = Number.parseInt(t.slice(0, 2), 16);
-    if (
-      (first === 0x80 ||
-        first === OP.MARK ||
-        first === OP.GLOBAL ||
-        first === OP.EMPTY_DICT ||
-        first === OP.EMPTY_LIST) &&
-      /^[0-9a-fA-F]+$/.test(t)
-    ) {
-      if (t.length / 2 > maxBytes) return undefined;
-      const out = Buffer.from(t, 'hex');
-      return looksLikePickle(out.subarray(0, 4096), { complete: out.length <= 4096 }) ? out : undefined;
-    }
+  let out: Uint8Array | undefined;
+  if (t.length % 2 === 0 && /^[0-9a-fA-F]{4}/.test(t) && encodedStart(Buffer.from(t.slice(0, 4), 'hex'))) {
+    if (!/^[0-9a-fA-F]+$/.test(t) || t.length / 2 > maxBytes) return undefined;
+    out = Buffer.from(t, 'hex');
+  } else if (/^[A-Za-z0-9+/_-]{8}/.test(t)) {
+    const head = Buffer.from(t.slice(0, 8).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (!encodedStart(head)) return undefined;
+    if (!/^[A-Za-z0-9+/_=\s-]+$/.test(t) || (t.length * 3) / 4 > maxBytes) return undefined;
+    out = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
   }
-  if (/^[A-Za-z0-9+/_-]{12}/.test(t)) {
-    const head = Buffer.from(t.slice(0, 12).replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    if (
-      head.length > 0 &&
-      (head[0] === 0x80 ||
-        looksLikePickle(head) !== undefined ||
-        head[0] === OP.MARK ||
-        head[0] === OP.GLOBAL)
-    ) {
-      if (!/^[A-Za-z0-9+/_=\s-]+$/.test(t)) return undefined;
-      if ((t.length * 3) / 4 > maxBytes) return undefined;
-      const out = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-      return looksLikePickle(out.subarray(0, 4096), { complete: out.length <= 4096 }) ? out : undefined;
-    }
-  }
-  return undefined;
+  if (!out) return undefined;
+  // Encoded text is only taken for a pickle when it decodes to one that parses (PROTO-headed, or a
+  // protocol 0/1 stream that imports a global or reaches STOP).
+  return looksLikePickle(out.subarray(0, 4096), { complete: out.length <= 4096 }) ? out : undefined;
+}
+
+/** PROTO 0-5, or a protocol 0/1 GLOBAL / MARK / empty-container start. */
+function encodedStart(h: Uint8Array): boolean {
+  if (h.length < 2) return false;
+  if (h[0] === 0x80) return h[1]! <= 5;
+  if (h[0] === OP.GLOBAL) return /[A-Za-z_]/.test(String.fromCharCode(h[1]!));
+  return h[0] === OP.MARK || h[0] === OP.EMPTY_DICT || h[0] === OP.EMPTY_LIST || h[0] === OP.EMPTY_TUPLE;
 }
