@@ -191,6 +191,8 @@ export const jinjaTemplateAnalyzer: Analyzer = {
   },
 };
 
+const MAX_PYTHON_BYTES = 8 << 20;
+
 const MODEL_NEIGHBOURS =
   /^(config\.json|tokenizer_config\.json|tokenizer\.json|generation_config\.json|.*\.safetensors(\.index\.json)?|.*\.bin\.index\.json)$/i;
 
@@ -214,8 +216,18 @@ export const pythonSourceAnalyzer: Analyzer = {
       if (model) context = `next to ${printable(model, 80)}`;
     }
     if (!context) return; // ordinary source code, not shipped with a model
-    const bytes = await readWhole(ctx, 'Python source');
-    const text = new TextDecoder('utf-8').decode(bytes);
+    // Modeling code is kilobytes; past MAX_PYTHON_BYTES only the beginning is looked at (the file is
+    // reported either way).
+    const parts: Uint8Array[] = [];
+    let got = 0;
+    for await (const c of ctx.source.stream(0, MAX_PYTHON_BYTES)) {
+      parts.push(c);
+      got += c.length;
+      if (got >= MAX_PYTHON_BYTES) break;
+    }
+    const text = new TextDecoder('utf-8').decode(Buffer.concat(parts).subarray(0, MAX_PYTHON_BYTES));
+    if ((ctx.source.size ?? got) > MAX_PYTHON_BYTES)
+      context += ` (only the first ${MAX_PYTHON_BYTES >> 20} MiB checked for calls)`;
     const hits = scanPython(text);
     ctx.report(
       'MG461',

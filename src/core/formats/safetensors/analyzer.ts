@@ -424,9 +424,11 @@ function checkMetadata(ctx: AnalysisContext, meta: JsonValue): void {
 export function suspiciousText(v: string): string | undefined {
   if (v.length > MAX_METADATA_VALUE) return `a very long value (${v.length} characters)`;
   if (CONTROL_RE.test(v)) return 'control or bidirectional characters';
-  if (MARKUP_RE.test(v)) return 'markup or script';
-  if (CODE_RE.test(v)) return 'code- or shell-like text';
-  if (URL_RE.test(v)) return 'a URL';
+  // Pattern checks look at a bounded prefix, so no value can make them slow.
+  const head = v.length > 65536 ? v.slice(0, 65536) : v;
+  if (MARKUP_RE.test(head)) return 'markup or script';
+  if (CODE_RE.test(head)) return 'code- or shell-like text';
+  if (URL_RE.test(head)) return 'a URL';
   return undefined;
 }
 

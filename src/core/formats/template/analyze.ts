@@ -1412,8 +1412,29 @@ function tokenScan(source: string, out: Collector, parsed: boolean): void {
 /** Statements that read other templates (include/import/extends) or dump the context (debug). */
 const LOADER_STATEMENTS = new Set(['include', 'import', 'from', 'extends', 'debug']);
 
+/** The `{{ ... }}` and `{% ... %}` segments of a template, found in one linear pass. */
+function codeSegments(source: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < source.length) {
+    const a = source.indexOf('{{', i);
+    const b = source.indexOf('{%', i);
+    const start = a < 0 ? b : b < 0 ? a : Math.min(a, b);
+    if (start < 0) break;
+    const close = source[start + 1] === '{' ? '}}' : '%}';
+    const end = source.indexOf(close, start + 2);
+    if (end < 0) {
+      out.push(source.slice(start));
+      break;
+    }
+    out.push(source.slice(start, end + 2));
+    i = end + 2;
+  }
+  return out;
+}
+
 function regexScan(source: string, out: Collector): void {
-  const segments = source.match(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g) ?? [];
+  const segments = codeSegments(source);
   for (const seg of segments) {
     const m = /^\{%[-+]?\s*(include|import|from|extends|debug)\b/.exec(seg);
     if (m)
