@@ -53,3 +53,17 @@ test('parseLfsPointer follows the spec', () => {
     assert.equal(parseLfsPointer(bad).ok, false, bad.slice(0, 80));
   }
 });
+
+test('prose that quotes a pointer is not an LFS pointer', async (t) => {
+  const { tempDir } = await import('../helpers.js');
+  const { writeFileSync } = await import('node:fs');
+  const dir = tempDir((fn) => t.after(fn));
+  const p = join(dir, 'README.md');
+  writeFileSync(
+    p,
+    `# Model\n\nThe weights are stored with Git LFS; a pointer looks like:\n\n    version https://git-lfs.github.com/spec/v1\n    oid sha256:${OID}\n    size 12\n`,
+  );
+  const f = only(await scanPaths([p]));
+  assert.equal(f.format, 'other');
+  assert.deepEqual(f.findings, []);
+});

@@ -72,7 +72,11 @@ export function parseLfsPointer(text: string): LfsParse {
 
 const PREFIXES = LFS_VERSION_URLS.map((u) => `version ${u}`);
 
-/** True when the bytes start like a pointer (the version line), or are a small text with an `oid sha256:` line. */
+/**
+ * 'pointer' when the bytes start with the version line; 'pointer-like' when a small text consists only of
+ * `key value` lines, starts with `version` or `oid`, and has an `oid sha256:` line (a damaged pointer, e.g.
+ * with CRLF line ends or keys out of order). Prose that merely quotes a pointer is not claimed.
+ */
 export function looksLikeLfsPointer(
   head: Uint8Array,
   size: number | undefined,
@@ -80,8 +84,14 @@ export function looksLikeLfsPointer(
   if (size !== undefined && size > 4 * LFS_MAX_POINTER_BYTES) return undefined;
   const text = new TextDecoder('latin1').decode(head.subarray(0, 4 * LFS_MAX_POINTER_BYTES));
   if (PREFIXES.some((p) => text.startsWith(p))) return 'pointer';
-  if (/^version https?:\/\/[^\s]*(?:git-lfs|hawser)[^\s]*/.test(text)) return 'pointer-like';
-  if (size !== undefined && /(?:^|\n)\s*oid sha256:/.test(text) && /(?:^|\n)\s*size \d/.test(text))
-    return 'pointer-like';
-  return undefined;
+  if (size === undefined) return undefined;
+  const lines = text
+    .replace(/^\ufeff|^\xef\xbb\xbf/, '')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
+  if (lines.length < 2 || lines.length > 12) return undefined;
+  if (!/^\s*(version|oid)\s/.test(lines[0]!)) return undefined;
+  if (!lines.every((l) => /^\s*[a-z0-9.-]+[ \t]+\S+\s*$/.test(l))) return undefined;
+  if (!lines.some((l) => /^\s*oid[ \t]+sha256:/.test(l))) return undefined;
+  return 'pointer-like';
 }
