@@ -118,6 +118,33 @@ test('an async loop without checkpoints is abandoned, and its later checkTime() 
   assert.equal(iterationsAfter, 1, 'the orphaned loop stopped at its first checkpoint');
 });
 
+test('an abandoned analysis that only reads its source (no checkpoints) stops at its next read', async () => {
+  let readsAfter = 0;
+  let abandoned = false;
+  let stoppedBy: unknown;
+  const reader = fake('reader', 'READ', async (ctx) => {
+    try {
+      for (;;) {
+        await ctx.source.random!.read(0, 4);
+        await new Promise((r) => setTimeout(r, 5));
+        if (abandoned) readsAfter++;
+      }
+    } catch (e) {
+      stoppedBy = e;
+      throw e;
+    }
+  });
+  const r = await scanBuffer('m.pkl', Buffer.from('READ'), {
+    settings: { limits: limits({ maxTimeMs: 100 }), allowGlobals: [] },
+    analyze: (ctx) => analyzeSource(ctx, [reader]),
+  });
+  abandoned = true;
+  assert.ok(r.findings.some((f) => f.ruleId === 'MG001' && /maxTimeMs/.test(f.message)));
+  await new Promise((res) => setTimeout(res, 80));
+  assert.ok(readsAfter <= 1, `the orphaned reader stopped (${readsAfter} reads after)`);
+  assert.match(String(stoppedBy), /maxTimeMs/);
+});
+
 test('findings added by an abandoned analysis after the deadline are not reported', async () => {
   const late = fake('late', 'LATE', async (ctx) => {
     await new Promise((r) => setTimeout(r, 400));
