@@ -208,14 +208,49 @@ async function* unxz(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array
   }
 }
 
+/** Largest zstd window decoded (zstd's own default limit, windowLog 27); fzstd allocates the window upfront. */
+const ZSTD_MAX_WINDOW = 128 * 2 ** 20;
+
+/** Window size a zstd frame header at `i` declares (undefined when `i` is not a frame header). */
+function zstdWindow(b: Uint8Array, i: number): number | undefined {
+  if (!(b[i] === 0x28 && b[i + 1] === 0xb5 && b[i + 2] === 0x2f && b[i + 3] === 0xfd)) return undefined;
+  const fhd = b[i + 4];
+  if (fhd === undefined) return undefined;
+  const single = (fhd >> 5) & 1;
+  if (!single) {
+    const wd = b[i + 5];
+    if (wd === undefined) return undefined;
+    const base = 2 ** (10 + (wd >> 3));
+    return base + (base / 8) * (wd & 7);
+  }
+  // single segment: the window is the content size
+  const fcf = fhd >> 6;
+  const dictBytes = [0, 1, 2, 4][fhd & 3]!;
+  const n = fcf ? 1 << fcf : 1;
+  let v = 0;
+  const at = i + 5 + dictBytes;
+  for (let k = n - 1; k >= 0; k--) v = v * 256 + (b[at + k] ?? 0);
+  return fcf === 1 ? v + 256 : v;
+}
+
 async function* unzstd(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   let out: Uint8Array[] = [];
   const d = new ZstdDecompress((data) => {
     out.push(data);
   });
   let sawInput = false;
+  let carry = new Uint8Array(0);
   for await (const chunk of input) {
     sawInput = true;
+    // Refuse frames whose window would be allocated beyond the cap (a 30-byte file can ask for 2 GB).
+    const view = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    for (let i = view.indexOf(0x28); i >= 0 && i + 4 < view.length; i = view.indexOf(0x28, i + 1)) {
+      const w = zstdWindow(view, i);
+      if (w !== undefined && w > ZSTD_MAX_WINDOW) {
+        throw new BudgetExceededError('maxDecompressedBytes', `zstd frame asks for a ${w}-byte window`);
+      }
+    }
+    carry = view.slice(Math.max(0, view.length - 13));
     // Feed in slices so that one push never produces an unbounded amount of output before we can yield.
     for (let p = 0; p < chunk.length; p += 64 * 1024) {
       d.push(chunk.subarray(p, Math.min(chunk.length, p + 64 * 1024)));
