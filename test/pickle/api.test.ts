@@ -163,3 +163,36 @@ test('protocol 0/1 detection is strict on text', () => {
   assert.equal(looksLikePickle(Buffer.from('(lp0\nI1\na.'), { complete: true }), 'text');
   assert.equal(looksLikePickle(Buffer.from([0x80, 0x02, 0x5d, 0x2e])), 'proto');
 });
+
+test('past the retention budget, joblib wrapper states and dtypes are still understood', async () => {
+  for (const f of ['benign/joblib_arrays.joblib', 'benign/sk_forest.joblib', 'benign/sk_histgb.joblib']) {
+    const data = fx(f);
+    const { ctx, state } = context(data);
+    const r = await scanPickle(ctx, new ByteReader(ctx.source), { allStreams: true, maxRetained: 500 });
+    assert.equal(r.broken, undefined, f);
+    assert.equal(r.endOffset, data.length, f);
+    assert.deepEqual(state.findings, [], f);
+  }
+});
+
+test('when even small values are past the hard cap, a joblib wrapper fails closed (MG303), never desyncs', async () => {
+  const data = fx('benign/sk_forest.joblib');
+  const { ctx, state } = context(data);
+  const r = await scanPickle(ctx, new ByteReader(ctx.source), { allStreams: true, maxRetained: 20 });
+  assert.ok(r.broken);
+  const ids = new Set(state.findings.map((f) => f.ruleId));
+  assert.ok(ids.has('MG303'));
+  assert.ok(!ids.has('MG107') && !ids.has('MG108'));
+});
+
+test('deep or wide structures do not keep unbounded values', async () => {
+  // 200k TUPLE2 nodes folded into one tree: the VM keeps at most 8 x maxRetained items.
+  const body = Buffer.concat([
+    Buffer.from([0x80, 0x02, 0x4e]),
+    Buffer.from('N\x86'.replace('\\x86', '\x86').repeat(200_000), 'latin1'),
+    Buffer.from('.'),
+  ]);
+  const { ctx } = context(body);
+  const r = await scanPickle(ctx, new ByteReader(ctx.source), { maxRetained: 1000, value: false });
+  assert.equal(r.broken, undefined);
+});

@@ -78,6 +78,8 @@ export interface PickleScanOptions {
   nested?: boolean;
   /** Convert the STOP value to plain JS (default true). */
   value?: boolean;
+  /** Values kept in containers and the memo (default 300k; small containers keep up to 8x that). */
+  maxRetained?: number;
 }
 
 export interface PickleScanResult {
@@ -518,6 +520,7 @@ export async function scanPickle(
     maxMemo: limits.maxMemo,
     maxStackDepth: limits.maxStackDepth,
     dataEnd,
+    ...(opts.maxRetained !== undefined ? { maxRetained: opts.maxRetained } : {}),
   };
   const vm = new PickleVM(reader, cls, vmOpts);
   let value: PlainValue | undefined;

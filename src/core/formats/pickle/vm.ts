@@ -344,14 +344,29 @@ export class PickleVM {
     return ++this.retained <= this.maxRetained;
   }
 
+  /** Items of small containers (joblib wrapper states, dtype tuples) are kept up to a hard cap. */
+  private keepSmall(n: number): boolean {
+    this.retained += n;
+    return this.retained <= this.maxRetained * 8;
+  }
+
   private memoPut(idx: number, v: PyValue): void {
     if (idx < 0) this.broken('negative PUT argument');
     let stored = v;
     if (this.retained > this.maxRetained) {
-      // Past the retention budget only security-relevant values stay: globals, calls, persistent refs.
-      if (!(v instanceof PyGlobal || v instanceof PyCall || v instanceof PyPersistent)) stored = DROPPED;
-      else if (++this.retained > this.maxRetained * 4)
-        throw new BudgetExceededError('maxMemo', `retained pickle values: ${this.retained}`);
+      // Past the retention budget only security-relevant values stay (globals, calls, persistent refs),
+      // and, up to a hard cap, short strings and small containers (names, dict keys, shapes, dtypes that
+      // later GETs feed to STACK_GLOBAL or to a joblib wrapper).
+      if (typeof v === 'string') {
+        if (v.length > 64 || !this.keepSmall(1)) stored = DROPPED;
+      } else if (v instanceof PyGlobal || v instanceof PyCall || v instanceof PyPersistent) {
+        if (++this.retained > this.maxRetained * 16) {
+          throw new BudgetExceededError('maxMemo', `retained pickle values: ${this.retained}`);
+        }
+      } else if (v instanceof PyTuple || v instanceof PyDict || v instanceof PyList || v instanceof PySet) {
+        if (v.w > 64 || !this.keepSmall(v.w)) stored = DROPPED;
+      } else if (typeof v === 'object' && v !== null) stored = DROPPED;
+      else this.retained++;
     } else this.retained++;
     if (idx < MEMO_PAGED) {
       const pi = idx >>> MEMO_PAGE_BITS;
@@ -741,13 +756,13 @@ export class PickleVM {
           this.push(new PyTuple([]));
           break;
         case 0x85: // TUPLE1
-          this.push(this.tuple(new PyTuple([this.pop()])));
+          this.push(this.retainTuple([this.pop()]));
           break;
         case 0x86: {
           // TUPLE2
           const b = this.pop();
           const a = this.pop();
-          this.push(this.tuple(new PyTuple([a, b])));
+          this.push(this.retainTuple([a, b]));
           break;
         }
         case 0x87: {
@@ -755,7 +770,7 @@ export class PickleVM {
           const c = this.pop();
           const b = this.pop();
           const a = this.pop();
-          this.push(this.tuple(new PyTuple([a, b, c])));
+          this.push(this.retainTuple([a, b, c]));
           break;
         }
         case 0x74: // TUPLE
@@ -1051,11 +1066,6 @@ export class PickleVM {
     }
   }
 
-  private tuple(t: PyTuple): PyTuple {
-    if (t.w > this.maxWeight) this.maxWeight = t.w;
-    return t;
-  }
-
   /**
    * The hot path: data-building opcodes whose arguments are already in the window (and the current frame).
    * Semantics are identical to the general switch in run(); anything else is left to it. Returns the
@@ -1261,19 +1271,19 @@ export class PickleVM {
         return;
       }
       case 0x85:
-        this.push(this.tuple(new PyTuple([this.pop()])));
+        this.push(this.retainTuple([this.pop()]));
         return;
       case 0x86: {
         const b = this.pop();
         const a = this.pop();
-        this.push(this.tuple(new PyTuple([a, b])));
+        this.push(this.retainTuple([a, b]));
         return;
       }
       case 0x87: {
         const c = this.pop();
         const b = this.pop();
         const a = this.pop();
-        this.push(this.tuple(new PyTuple([a, b, c])));
+        this.push(this.retainTuple([a, b, c]));
         return;
       }
       case 0x74:
@@ -1336,12 +1346,13 @@ export class PickleVM {
 
   private retainTuple(items: PyValue[]): PyTuple {
     let t: PyTuple;
-    if (items.length <= 8 || this.retained + items.length <= this.maxRetained) {
-      this.retained += items.length;
+    if (items.length <= 8 ? this.keepSmall(items.length) : this.retained + items.length <= this.maxRetained) {
+      if (items.length > 8) this.retained += items.length;
       t = new PyTuple(items);
     } else {
-      t = new PyTuple(items.slice(0, 8), items.length - 8);
-      for (let i = 8; i < items.length; i++) t.w += weight(items[i]!);
+      const keep = this.retained <= this.maxRetained * 8 ? 8 : 0;
+      t = new PyTuple(items.slice(0, keep), items.length - keep);
+      for (let i = keep; i < items.length; i++) t.w += weight(items[i]!);
     }
     if (t.w > this.maxWeight) this.maxWeight = t.w;
     return t;
@@ -1356,13 +1367,14 @@ export class PickleVM {
     let w = 0;
     for (let i = start; i < end; i++) w += weight(items[i]!);
     this.grow(c, w);
-    if (this.retained >= this.maxRetained) {
+    const small = c.items.length + c.dropped + (end - start) <= 32;
+    if (this.retained >= this.maxRetained && !small) {
       this.retained += end - start;
       c.dropped += end - start;
       return;
     }
     for (let i = start; i < end; i++) {
-      if (this.keep()) {
+      if (small ? this.keepSmall(1) : this.keep()) {
         if (c.items === NO_ITEMS) (c as { items: PyValue[] }).items = [];
         c.items.push(items[i]!);
       } else c.dropped++;
@@ -1373,13 +1385,14 @@ export class PickleVM {
     let w = 0;
     for (let i = start; i < end; i++) w += weight(items[i]!);
     this.grow(d, w);
-    if (this.retained >= this.maxRetained) {
+    const small = d.keys.length + d.dropped + ((end - start) >> 1) <= 32;
+    if (this.retained >= this.maxRetained && !small) {
       this.retained += (end - start) >> 1;
       d.dropped += (end - start) >> 1;
       return;
     }
     for (let i = start; i + 1 < end; i += 2) {
-      if (this.keep()) {
+      if (small ? this.keepSmall(1) : this.keep()) {
         if (d.keys === NO_ITEMS) {
           (d as { keys: PyValue[] }).keys = [];
           (d as { values: PyValue[] }).values = [];
@@ -1613,7 +1626,9 @@ function dictGet(d: PyDict, key: string): PyValue | undefined {
 
 /** Reads a joblib NumpyArrayWrapper BUILD state: shape, dtype (a numpy.dtype call), alignment flag. */
 export function describeWrapper(state: PyValue): WrapperInfo | undefined {
-  if (!(state instanceof PyDict)) return undefined;
+  if (!(state instanceof PyDict) || state.dropped > 0) return undefined;
+  // Every key must be known: a key the retention budget did not keep could be the alignment flag.
+  if (state.keys.some((k) => typeof k !== 'string')) return undefined;
   const shapeV = dictGet(state, 'shape');
   const dtypeV = dictGet(state, 'dtype');
   if (!(shapeV instanceof PyTuple) || shapeV.dropped > 0) return undefined;
@@ -1648,9 +1663,13 @@ export function describeDtype(
   let object = /^[<>|=]?O/.test(descr);
   let itemsize = descrItemsize(descr);
   const st = v.state;
+  if (st !== undefined && !(st instanceof PyTuple)) return undefined;
   if (st instanceof PyTuple) {
+    if (st.dropped > 0) return undefined;
     const fields = st.items[4];
+    if (fields !== null && fields !== undefined && !(fields instanceof PyDict)) return undefined;
     if (fields instanceof PyDict) {
+      if (fields.dropped > 0) return undefined;
       for (const fv of fields.values) {
         if (fv instanceof PyTuple && describeDtype(fv.items[0])?.object) object = true;
       }
