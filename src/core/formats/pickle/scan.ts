@@ -78,7 +78,7 @@ export interface PickleScanOptions {
   nested?: boolean;
   /** Convert the STOP value to plain JS (default true). */
   value?: boolean;
-  /** Values kept in containers and the memo (default 300k; small containers keep up to 8x that). */
+  /** Values kept in containers and the memo (default 300k; small containers keep up to 4x that). */
   maxRetained?: number;
 }
 

@@ -347,7 +347,7 @@ export class PickleVM {
   /** Items of small containers (joblib wrapper states, dtype tuples) are kept up to a hard cap. */
   private keepSmall(n: number): boolean {
     this.retained += n;
-    return this.retained <= this.maxRetained * 8;
+    return this.retained <= this.maxRetained * 4;
   }
 
   private memoPut(idx: number, v: PyValue): void {
@@ -1350,7 +1350,7 @@ export class PickleVM {
       if (items.length > 8) this.retained += items.length;
       t = new PyTuple(items);
     } else {
-      const keep = this.retained <= this.maxRetained * 8 ? 8 : 0;
+      const keep = this.retained <= this.maxRetained * 4 ? 8 : 0;
       t = new PyTuple(items.slice(0, keep), items.length - keep);
       for (let i = keep; i < items.length; i++) t.w += weight(items[i]!);
     }
