@@ -359,14 +359,20 @@ export class PickleVM {
       // later GETs feed to STACK_GLOBAL or to a joblib wrapper).
       if (typeof v === 'string') {
         if (v.length > 64 || !this.keepSmall(1)) stored = DROPPED;
-      } else if (v instanceof PyGlobal || v instanceof PyCall || v instanceof PyPersistent) {
-        if (++this.retained > this.maxRetained * 16) {
-          throw new BudgetExceededError('maxMemo', `retained pickle values: ${this.retained}`);
+      } else if (typeof v !== 'object' || v === null) {
+        this.retained++;
+      } else {
+        const k = v.kind;
+        if (k === 'global' || k === 'call' || k === 'persistent') {
+          if (++this.retained > this.maxRetained * 16) {
+            throw new BudgetExceededError('maxMemo', `retained pickle values: ${this.retained}`);
+          }
+        } else if (k === 'bytes' || k === 'unknown') stored = DROPPED;
+        else {
+          const w = (v as PyTuple).w;
+          if (w > 64 || !this.keepSmall(w)) stored = DROPPED;
         }
-      } else if (v instanceof PyTuple || v instanceof PyDict || v instanceof PyList || v instanceof PySet) {
-        if (v.w > 64 || !this.keepSmall(v.w)) stored = DROPPED;
-      } else if (typeof v === 'object' && v !== null) stored = DROPPED;
-      else this.retained++;
+      }
     } else this.retained++;
     if (idx < MEMO_PAGED) {
       const pi = idx >>> MEMO_PAGE_BITS;
@@ -1419,7 +1425,7 @@ export class PickleVM {
       if (!(target instanceof PyList)) return false;
       this.fill(target, st, m, st.length);
     }
-    st.length = m;
+    while (st.length > m) st.pop();
     this.marks.pop();
     this.fence = prevFence;
     return true;
