@@ -23,9 +23,12 @@ const CLEAN = ONNX('mlp.onnx');
 const WARN = ONNX('custom_domain.onnx'); // score 30: warn under the default policy
 const BAD = ONNX('python_op.onnx'); // Python custom op: code execution, score 100
 
-before(async () => {
-  await buildDist();
-});
+before(
+  async () => {
+    await buildDist();
+  },
+  { timeout: 180_000 },
+);
 
 async function setup(t: { after: (fn: () => void | Promise<void>) => void }) {
   const tmp = tempDir((fn) => t.after(fn), 'mg-action-');
@@ -45,7 +48,7 @@ function commands(stdout: string): string[] {
   return stdout.split(/\r?\n/).filter((l) => l.startsWith('::'));
 }
 
-describe('pull requests', () => {
+describe('pull requests', { timeout: 600_000 }, () => {
   test('a malicious model added: blocks, sticky comment created, annotations, SARIF, outputs', async (t) => {
     const { tmp, api } = await setup(t);
     const { ws, base } = makeRepo(tmp, { 'models/ok.onnx': CLEAN });
@@ -405,7 +408,7 @@ describe('pull requests', () => {
   });
 });
 
-describe('Git LFS', () => {
+describe('Git LFS', { timeout: 600_000 }, () => {
   test('a pointer whose object cannot be fetched is incomplete and named', async (t) => {
     const { tmp, api } = await setup(t);
     const { ws, base } = makeRepo(tmp, {});
@@ -480,7 +483,7 @@ describe('Git LFS', () => {
     const { tmp, api } = await setup(t);
     const { ws, base } = makeRepo(tmp, {});
     const head = commit(ws, { 'p.onnx': lfsPointer(BAD).pointer });
-    await runAction({
+    const r = await runAction({
       ws,
       tmp,
       api,
@@ -489,10 +492,14 @@ describe('Git LFS', () => {
       inputs: { comment: 'never', lfs: 'off' },
     });
     assert.equal(api.calls('POST', /lfs\/objects\/batch$/).length, 0);
+    // The core reports the pointer itself: incomplete (MG007), so the gate still fails closed.
+    assert.equal(r.outputs.verdict, 'incomplete');
+    assert.ok(r.report!.files[0]!.findings.some((x) => x.ruleId === 'MG007'));
+    assert.equal(r.code, 1);
   });
 });
 
-describe('other events and modes', () => {
+describe('other events and modes', { timeout: 600_000 }, () => {
   test('push scans what the push changed; schedule scans everything', async (t) => {
     const { tmp, api } = await setup(t);
     const { ws, base } = makeRepo(tmp, { 'old.onnx': BAD });
