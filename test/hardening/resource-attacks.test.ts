@@ -234,3 +234,20 @@ test('a 100 MB single-line JSON is handled in bounded memory (child process peak
   );
   assertStopped(f, ['maxDocumentBytes']);
 });
+
+// Found by fuzz/run.ts (a 31-byte splice): a zstd frame header whose window descriptor claims a 1 GiB window
+// made the decoder (fzstd) allocate the whole window up front: 2.2 GB of RSS for 31 bytes of input
+// (fixed in codecs.ts: windows over 128 MiB are refused).
+test('a zstd frame claiming a 1 GiB window does not allocate it (bounded RSS), and is not a pass', {
+  todo: ZSTD_WINDOW_TODO,
+}, async () => {
+  const dir = tempDir(after);
+  const p = join(dir, 'model.pkl.zst');
+  // Magic, frame header descriptor 0x00 (no single segment), window descriptor 0xa0: 2^(10+20) bytes.
+  writeFileSync(p, Buffer.from('28b52ffd00a0400000c0400000e04000000041000010410000204100003041', 'hex'));
+  const r = await measureScan([p]);
+  const grown = (r.peakRss - r.baseRss) / 2 ** 20;
+  assert.ok(grown < 200, `peak RSS grew by ${grown.toFixed(0)} MB for a 31-byte file`);
+  assert.notEqual(r.verdict, 'pass');
+  assert.ok(!r.rules.includes('MG003'), `no internal error (rules ${r.rules})`);
+});
