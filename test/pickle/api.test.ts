@@ -196,3 +196,26 @@ test('deep or wide structures do not keep unbounded values', async () => {
   const r = await scanPickle(ctx, new ByteReader(ctx.source), { maxRetained: 1000, value: false });
   assert.equal(r.broken, undefined);
 });
+
+test('deeply nested values and call chains convert without exhausting the JS stack', async () => {
+  const deep = Buffer.concat([
+    Buffer.from([0x80, 0x02, 0x4e]),
+    Buffer.alloc(100_000, 0x85),
+    Buffer.from('.'),
+  ]);
+  const a = context(deep);
+  const r = await scanPickle(a.ctx, new ByteReader(a.ctx.source));
+  assert.equal(r.broken, undefined);
+  assert.ok(Array.isArray(r.value));
+  // A chain of 50k calls on call results: reported once as a computed callable.
+  const chain = Buffer.concat([
+    Buffer.from([0x80, 0x02]),
+    Buffer.from('cmypkg\nf\n'),
+    Buffer.from(')R'.repeat(50_000)),
+    Buffer.from('.'),
+  ]);
+  const b = context(chain);
+  await scanPickle(b.ctx, new ByteReader(b.ctx.source));
+  assert.ok(b.state.findings.some((f) => f.ruleId === 'MG101'));
+  assert.ok(b.state.findings.length < 20);
+});

@@ -238,12 +238,13 @@ class Classifier implements VmSink {
     return rec;
   }
 
-  private calleeName(v: PyValue): string {
+  private calleeName(v: PyValue, depth = 0): string {
+    if (depth > 8) return '...';
     if (v instanceof PyGlobal)
       return v.module !== undefined && v.name !== undefined
         ? canonicalName(v.module, v.name)
         : '<computed global>';
-    if (v instanceof PyCall) return `${this.calleeName(v.callee)}(...)`;
+    if (v instanceof PyCall) return `${this.calleeName(v.callee, depth + 1)}(...)`;
     if (v instanceof PyPersistent) return 'persistent_load(...)';
     if (v instanceof PyUnknown) return `<${v.why}>`;
     if (v === null) return 'None';

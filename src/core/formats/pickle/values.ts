@@ -208,15 +208,27 @@ export type PlainValue =
   | { kind: 'persistent'; pid: PlainValue }
   | { kind: 'unknown'; why: string };
 
+const MAX_PLAIN_DEPTH = 2000;
+
 /** Converts a symbolic value to plain JS data, sharing repeated nodes and stopping after `maxNodes`. */
 export function toPlain(v: PyValue, maxNodes = 1_000_000): PlainValue {
   const seen = new Map<PyObj, PlainValue>();
   let nodes = 0;
+  let depth = 0;
   const conv = (x: PyValue): PlainValue => {
     if (!isObj(x)) return x;
     const prev = seen.get(x);
     if (prev !== undefined) return prev;
     if (++nodes > maxNodes) return { kind: 'unknown', why: 'conversion node limit' };
+    if (depth >= MAX_PLAIN_DEPTH) return { kind: 'unknown', why: 'conversion depth limit' };
+    depth++;
+    try {
+      return convObj(x);
+    } finally {
+      depth--;
+    }
+  };
+  const convObj = (x: PyObj): PlainValue => {
     switch (x.kind) {
       case 'list':
       case 'tuple': {

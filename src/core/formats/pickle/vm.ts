@@ -1660,7 +1660,9 @@ export function describeWrapper(state: PyValue): WrapperInfo | undefined {
 /** Item size and object-ness of a pickled numpy.dtype (REDUCE numpy.dtype(descr, align, copy) + BUILD state). */
 export function describeDtype(
   v: PyValue | undefined,
+  depth = 0,
 ): { descr: string; itemsize: number; object: boolean } | undefined {
+  if (depth > 16) return undefined;
   if (!(v instanceof PyCall) || !(v.callee instanceof PyGlobal) || v.callee.name !== 'dtype')
     return undefined;
   const args = v.args;
@@ -1677,7 +1679,7 @@ export function describeDtype(
     if (fields instanceof PyDict) {
       if (fields.dropped > 0) return undefined;
       for (const fv of fields.values) {
-        if (fv instanceof PyTuple && describeDtype(fv.items[0])?.object) object = true;
+        if (fv instanceof PyTuple && describeDtype(fv.items[0], depth + 1)?.object) object = true;
       }
     }
     const elsize = st.items[5];
