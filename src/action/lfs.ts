@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, readFile, rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sha256File } from '../core/hash.js';
@@ -198,16 +198,4 @@ async function batchDownload(p: PointerFile, repo: string, o: LfsOptions): Promi
   }
   await rename(tmp, p.abs);
   return { ok: true, via: 'batch-api' };
-}
-
-/** Reads just enough of a file to tell whether it is a pointer (used by tests). */
-export async function isPointerFile(abs: string): Promise<boolean> {
-  const fh = await open(abs, 'r');
-  try {
-    const buf = Buffer.alloc(1024);
-    const { bytesRead } = await fh.read(buf, 0, 1024, 0);
-    return bytesRead < 1024 && readLfsPointer(buf.subarray(0, bytesRead)) !== undefined;
-  } finally {
-    await fh.close();
-  }
 }
