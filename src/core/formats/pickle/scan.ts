@@ -47,7 +47,10 @@ export interface ImportRecord {
 }
 
 export interface CallRecord {
-  /** Qualified name of the callee when it is a constant global; undefined when computed. */
+  /**
+   * Qualified name of the callee when it is a constant global (for BUILD: the class whose __setstate__
+   * runs; for PERSID/BINPERSID: `persistent_load`); undefined when computed.
+   */
   callee: string | undefined;
   opcode: string;
   offset: number;
@@ -327,6 +330,14 @@ class Classifier implements VmSink {
   }
 
   onBuild(target: PyValue, state: PyValue, offset: number): void {
+    if (state !== null && this.calls.length < MAX_RECORDS) {
+      const cls = target instanceof PyCall ? target.callee : target;
+      const name =
+        cls instanceof PyGlobal && cls.module !== undefined && cls.name !== undefined
+          ? canonicalName(cls.module, cls.name)
+          : undefined;
+      this.calls.push({ callee: name, opcode: 'BUILD', offset, args: 1 });
+    }
     if (target instanceof PyGlobal && state !== null) {
       this.dirty = true;
       const shown = this.calleeName(target);
@@ -377,6 +388,8 @@ class Classifier implements VmSink {
 
   onPersistent(p: PyPersistent, opcode: 'PERSID' | 'BINPERSID'): void {
     if (this.persistent.length < MAX_RECORDS) this.persistent.push({ offset: p.offset, pid: p.pid });
+    if (this.calls.length < MAX_RECORDS)
+      this.calls.push({ callee: 'persistent_load', opcode, offset: p.offset, args: 1 });
     this.activity(`${opcode} persistent_load`);
     const storage = p.pid instanceof PyTuple && p.pid.items[0] === 'storage';
     if (storage) this.torchLike = true;
