@@ -20,6 +20,8 @@
  *   node --import tsx fuzz/run.ts --seconds 300 [--iterations N] [--format pickle] [--seed 1]
  *   node --import tsx fuzz/run.ts --replay .fuzz/error-pickle-1a2b3c4d--model.pkl
  *   nice -n 19 nohup node --import tsx fuzz/run.ts --seconds 1800 > .fuzz/run.log 2>&1 &
+ *   node --import tsx fuzz/run.ts --totals     # every recorded run added up, per parser
+ *   node --import tsx fuzz/run.ts --recheck    # every saved failing input scanned again: open or fixed
  */
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     replay: { type: 'string' },
     quiet: { type: 'boolean' },
     totals: { type: 'boolean' },
+    recheck: { type: 'boolean' },
   },
 });
 
@@ -633,6 +636,79 @@ function printFailures(): void {
   );
 }
 
+/**
+ * Scans every saved failing input again (current code) and says whether it still fails the way it was
+ * recorded: the open/fixed list for a report. Uses the same worker, wall budget and RSS sampling.
+ */
+async function recheck(): Promise<void> {
+  const sidecars = readdirSync(OUT)
+    .filter((f) => f.endsWith('.fuzz.json'))
+    .sort();
+  const scanner = new Scanner();
+  const rows: string[] = [];
+  let open = 0;
+  for (const sc of sidecars) {
+    const meta = JSON.parse(readFileSync(join(OUT, sc), 'utf8')) as {
+      kind: string;
+      parser: string;
+      seed: string;
+      detail: string;
+    };
+    const file = join(OUT, sc.slice(0, -'.fuzz.json'.length));
+    let data: Uint8Array;
+    try {
+      data = new Uint8Array(readFileSync(file));
+    } catch {
+      continue;
+    }
+    const name = basename(file).split('--').slice(1).join('--') || basename(file);
+    scanner.baseRss = process.memoryUsage.rss();
+    const r = await scanner.scan(name, data, timeBudget * 3 + 2000);
+    let still: boolean;
+    let now = '';
+    if (r.hang) {
+      still = true;
+      now = 'hang';
+      await scanner.restart();
+    } else if (r.died || !r.res) {
+      still = meta.kind === 'crash' || meta.kind === 'memory';
+      now = `died: ${(r.died ?? '').split('\n')[0]}`;
+      await scanner.restart();
+    } else {
+      const res = r.res;
+      const grown = r.peakRss - scanner.baseRss;
+      now = `${res.verdict} ${res.format} [${res.rules.join(',')}] ${res.ms.toFixed(0)} ms, +${(grown / 2 ** 20).toFixed(0)} MB`;
+      if (meta.kind === 'error') still = res.errors.length > 0;
+      else if (meta.kind === 'crash') still = res.escaped !== undefined;
+      else if (meta.kind === 'slow') still = res.ms > timeBudget;
+      else if (meta.kind === 'silent') {
+        let seedData: Uint8Array | undefined;
+        try {
+          seedData = readFileSync(join(REPO, meta.seed));
+        } catch {
+          seedData = undefined;
+        }
+        still =
+          res.verdict === 'pass' &&
+          res.format === meta.parser &&
+          !PREFIX_VALID.has(meta.parser) &&
+          !(seedData && cutInPadding(seedData, data.length));
+      } else if (meta.kind === 'memory') still = grown > maxRssDelta;
+      else still = false;
+      if (res.errors.length > 0) now += ` error: ${res.errors[0]!.split('\n')[0]}`;
+    }
+    if (still) open++;
+    rows.push(
+      `| ${still ? 'OPEN' : 'fixed'} | ${meta.kind} | ${meta.parser} | ${meta.seed} | ${meta.detail.split('\n')[0]!.slice(0, 160)} | ${now.slice(0, 200)} | ${relative(REPO, file)} |`,
+    );
+  }
+  await scanner.stop();
+  console.log(`${sidecars.length} saved failures, ${open} still failing\n`);
+  console.log('| status | kind | parser | seed | recorded | now | input |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+}
+
 /** Adds up every run recorded in .fuzz/summary.jsonl: iterations and failures per parser, total time. */
 function totals(): void {
   const lines = readFileSync(join(OUT, 'summary.jsonl'), 'utf8').split('\n').filter(Boolean);
@@ -651,4 +727,5 @@ function totals(): void {
 
 if (values.replay) await replay(values.replay);
 else if (values.totals) totals();
+else if (values.recheck) await recheck();
 else await fuzz();
