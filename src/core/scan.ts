@@ -7,8 +7,8 @@ import { worstVerdict } from './types.js';
 import { VERSION } from './version.js';
 import { type WalkEntry, walk } from './walk.js';
 
-/** Files scanned at once (large files still go one at a time). */
-export const SCAN_CONCURRENCY = 4;
+/** Files scanned at once (large files still go one at a time); MODELGATE_CONCURRENCY overrides it. */
+export const SCAN_CONCURRENCY = Math.max(1, Number(process.env.MODELGATE_CONCURRENCY) || 4);
 
 export interface ScanOptions {
   policy?: Readonly<Policy>;
