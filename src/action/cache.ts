@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as cache from '@actions/cache';
 import { z } from 'zod';
+import { sha256File } from '../core/hash.js';
 import { evaluateFile, type Policy } from '../core/policy/policy.js';
 import { getRule, hasRule, RULES } from '../core/rules/catalogue.js';
 import type { FileReport, Finding } from '../core/types.js';
 import { SEVERITIES } from '../core/types.js';
 import { VERSION } from '../core/version.js';
+import type { WalkEntry } from '../core/walk.js';
 
 /**
  * Per-file result cache over @actions/cache. The key is the content sha256 plus the scanner version, a hash of
@@ -161,4 +163,38 @@ export function cacheAvailable(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Restores what the cache has for these exact bytes, scans the rest, and saves the new results when the
+ * event is trusted (`saveAllowed`); `save` itself refuses incomplete results. Without a cache: scans all.
+ */
+export async function scanWithCache(
+  entries: readonly WalkEntry[],
+  scan: (entries: WalkEntry[]) => Promise<FileReport[]>,
+  cache: ResultCache | undefined,
+  saveAllowed: boolean,
+): Promise<{ files: FileReport[]; scanned: number }> {
+  if (!cache) {
+    const files = await scan([...entries]);
+    return { files, scanned: files.length };
+  }
+  const files: FileReport[] = [];
+  const misses: WalkEntry[] = [];
+  for (const e of entries) {
+    if (e.kind !== 'file') {
+      misses.push(e);
+      continue;
+    }
+    const st = await lstat(e.absPath);
+    const hit = st.isFile()
+      ? await cache.restore(e.relPath, await sha256File(e.absPath), st.size)
+      : undefined;
+    if (hit) files.push(hit);
+    else misses.push(e);
+  }
+  const scanned = await scan(misses);
+  if (saveAllowed) for (const f of scanned) await cache.save(f);
+  files.push(...scanned);
+  return { files, scanned: scanned.length };
 }

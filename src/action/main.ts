@@ -12,7 +12,7 @@ import { renderSarif } from '../core/report/sarif.js';
 import { buildReport, scanEntries } from '../core/scan.js';
 import type { FileReport, ScanReport } from '../core/types.js';
 import { isInside, toPosix, type WalkEntry, walk } from '../core/walk.js';
-import { actionsCache, cacheAvailable, type ResultCache } from './cache.js';
+import { actionsCache, cacheAvailable, type ResultCache, scanWithCache } from './cache.js';
 import { type ChangedFile, changedFiles, makeFilter, normalizeRoot } from './changed.js';
 import { type EventInfo, readEvent } from './event.js';
 import { type Api, createApi, httpStatus } from './github.js';
@@ -390,27 +390,14 @@ async function scanMode(
     const failed = lfsFailed.get(e.relPath);
     if (failed) files.push(await lfsFailure(e, failed, pol.policy, now));
   }
-  let misses: WalkEntry[] = entries.filter((e) => !lfsFailed.has(e.relPath));
+  const toScan = entries.filter((e) => !lfsFailed.has(e.relPath));
+  const scan = (es: WalkEntry[]) => scanEntries(es, { policy: pol.policy, now }).then((r) => r.files);
+  const r = await scanWithCache(toScan, scan, cache, ev.cacheSaveAllowed);
+  files.push(...r.files);
   if (cache) {
-    misses = [];
-    for (const e of entries) {
-      if (e.kind !== 'file') {
-        misses.push(e);
-        continue;
-      }
-      const st = await lstat(e.absPath);
-      const hit = await cache.restore(e.relPath, await sha256File(e.absPath), st.size);
-      if (hit) files.push(hit);
-      else misses.push(e);
-    }
-  }
-  const scanned = (await scanEntries(misses, { policy: pol.policy, now })).files;
-  files.push(...scanned);
-  if (cache) {
-    if (ev.cacheSaveAllowed) for (const f of scanned) await cache.save(f);
     const s = cache.stats;
     ctx.notes.push(
-      `Cache: ${s.hits} result${s.hits === 1 ? '' : 's'} reused, ${scanned.length} scanned${ev.cacheSaveAllowed ? `, ${s.saved} saved` : ' (results are saved only on trusted events: push to the default branch, merge_group, schedule)'}.`,
+      `Cache: ${s.hits} result${s.hits === 1 ? '' : 's'} reused, ${r.scanned} scanned${ev.cacheSaveAllowed ? `, ${s.saved} saved` : ' (results are saved only on trusted events: push to the default branch, merge_group, schedule)'}.`,
     );
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

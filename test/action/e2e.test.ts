@@ -696,6 +696,51 @@ describe('other events and modes', { timeout: 600_000 }, () => {
     assert.match(plain(m.summary), /3 merged reports/);
   });
 
+  test('workflow_run split: the comment job finds the fork PR by its head, not from the artifact', async (t) => {
+    const { tmp, api } = await setup(t);
+    const { ws, base } = makeRepo(tmp, {});
+    const head = commit(ws, { 'evil.onnx': BAD });
+    // The read-only scan job (pull_request from a fork): no comment, a report artifact.
+    const scanRun = await runAction({
+      ws,
+      tmp,
+      api,
+      event: 'pull_request',
+      payload: prPayload({ number: 88, base, head, fork: true }),
+      inputs: { comment: 'never', 'report-file': 'artifact/modelgate-report.json' },
+    });
+    assert.equal(scanRun.code, 1);
+    // The privileged job: workflow_run event, default branch checked out, the artifact merged.
+    api.state.pulls = [
+      { number: 87, head: { sha: 'a'.repeat(40), label: 'mallory:feat' } },
+      { number: 88, head: { sha: head, label: 'mallory:feat' } },
+    ];
+    const payload = {
+      workflow_run: {
+        id: 5,
+        event: 'pull_request',
+        head_sha: head,
+        head_branch: 'feat',
+        head_repository: { full_name: 'mallory/models', owner: { login: 'mallory' } },
+        pull_requests: [],
+      },
+      repository: { full_name: 'octo/models', default_branch: 'main' },
+    };
+    const r = await runAction({
+      ws,
+      tmp,
+      api,
+      event: 'workflow_run',
+      payload,
+      inputs: { 'merge-reports': 'artifact/*.json', 'warn-only': 'true' },
+    });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.outputs.verdict, 'block');
+    assert.equal(api.calls('GET', /\/repos\/octo\/models\/pulls$/)[0]!.query.get('head'), 'mallory:feat');
+    assert.equal(api.calls('POST', /\/issues\/88\/comments$/).length, 1);
+    assert.match(api.state.comments[0]!.body, /evil\.onnx/);
+  });
+
   test('merge mode rejects a report that is not a modelgate report', async (t) => {
     const { tmp, api } = await setup(t);
     const { ws } = makeRepo(tmp, {

@@ -23,7 +23,10 @@ export function buildDist(): Promise<void> {
 }
 
 /** A pickle calling posix.system('echo hi') (protocol 4, one frame; never loaded by the tests). */
-const PICKLE_BODY = Buffer.from('\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x07echo hi\x94\x85\x94R\x94.', 'latin1');
+const PICKLE_BODY = Buffer.from(
+  '\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x07echo hi\x94\x85\x94R\x94.',
+  'latin1',
+);
 const FRAME_LEN = Buffer.alloc(8);
 FRAME_LEN.writeBigUInt64LE(BigInt(PICKLE_BODY.length));
 export const EVIL_PICKLE = Buffer.concat([Buffer.from([0x80, 0x04, 0x95]), FRAME_LEN, PICKLE_BODY]);
@@ -103,12 +106,22 @@ export interface FakeState {
   /** oid → content served by the LFS store */
   lfs: Record<string, Buffer>;
   commentStatus?: number;
+  /** Open pull requests, for GET /pulls?head=owner:branch (workflow_run lookups). */
+  pulls: Array<{ number: number; head: { sha: string; label: string } }>;
   nextId: number;
   requests: Recorded[];
 }
 
 export class FakeGitHub {
-  state: FakeState = { comments: [], prFiles: [], contents: {}, lfs: {}, nextId: 1000, requests: [] };
+  state: FakeState = {
+    comments: [],
+    prFiles: [],
+    contents: {},
+    lfs: {},
+    pulls: [],
+    nextId: 1000,
+    requests: [],
+  };
   private server: Server | undefined;
   url = '';
 
@@ -155,6 +168,10 @@ export class FakeGitHub {
     const s = this.state;
     const p = rec.path;
     let m: RegExpExecArray | null;
+    if (/^\/repos\/[^/]+\/[^/]+\/pulls$/.test(p) && req.method === 'GET') {
+      const head = u.searchParams.get('head');
+      return { status: 200, body: s.pulls.filter((x) => !head || x.head.label === head) };
+    }
     if (p === '/graphql')
       return { status: 200, body: { data: { viewer: { login: 'github-actions[bot]' } } } };
     m = /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)\/files$/.exec(p);
