@@ -367,11 +367,11 @@ export class PickleVM {
           if (++this.retained > this.maxRetained * 16) {
             throw new BudgetExceededError('maxMemo', `retained pickle values: ${this.retained}`);
           }
-        } else if (k === 'bytes' || k === 'unknown') stored = DROPPED;
-        else {
+        } else if (k === 'tuple') {
+          // Small tuples (shapes, dtype arguments) that later GETs hand to a joblib wrapper or a call.
           const w = (v as PyTuple).w;
           if (w > 64 || !this.keepSmall(w)) stored = DROPPED;
-        }
+        } else stored = DROPPED;
       }
     } else this.retained++;
     if (idx < MEMO_PAGED) {
