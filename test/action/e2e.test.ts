@@ -479,6 +479,48 @@ describe('Git LFS', { timeout: 600_000 }, () => {
     );
   });
 
+  test('with git-lfs installed, only the changed pointers are pulled (git lfs pull --include) and verified', async (t) => {
+    try {
+      execFileSync('git', ['lfs', 'version'], { stdio: 'ignore' });
+    } catch {
+      t.skip('git-lfs is not installed');
+      return;
+    }
+    const { tmp, api } = await setup(t);
+    const { ws: origin } = makeRepo(join(tmp, 'o'), {});
+    git(origin, 'lfs', 'install', '--local');
+    git(origin, 'lfs', 'track', '*.onnx');
+    const base = commit(origin, { 'other/untouched.onnx': CLEAN }, 'lfs setup');
+    const head = commit(origin, { 'models/evil.onnx': BAD });
+    const clone = join(tmp, 'clone');
+    execFileSync('git', ['clone', '-q', `file://${origin}`, clone], {
+      env: { ...process.env, GIT_LFS_SKIP_SMUDGE: '1' },
+    });
+    assert.match(readFileSync(join(clone, 'models/evil.onnx'), 'utf8'), /^version https:\/\/git-lfs/);
+    const r = await runAction({
+      ws: clone,
+      tmp,
+      api,
+      event: 'pull_request',
+      payload: prPayload({ number: 33, base, head }),
+      inputs: { comment: 'never' },
+    });
+    const f = r.report!.files.find((x) => x.path === 'models/evil.onnx')!;
+    assert.equal(f.format, 'onnx', 'the real content was scanned');
+    assert.equal(f.verdict, 'block');
+    assert.equal(
+      api.calls('POST', /lfs\/objects\/batch$/).length,
+      0,
+      'git-lfs fetched it, no batch API call',
+    );
+    assert.match(plain(r.summary), /1 pointer among the files; 1 fetched and verified, 0 not/);
+    assert.match(
+      readFileSync(join(clone, 'other/untouched.onnx'), 'utf8'),
+      /^version https:\/\/git-lfs/,
+      'unchanged pointers are not fetched',
+    );
+  });
+
   test('lfs: off leaves pointers alone', async (t) => {
     const { tmp, api } = await setup(t);
     const { ws, base } = makeRepo(tmp, {});
