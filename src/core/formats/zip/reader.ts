@@ -332,6 +332,7 @@ async function readCentralDirectory(
     for (let x = 0; x + 4 <= extra.length; ) {
       const id = u16(extra, x);
       const len = u16(extra, x + 2);
+      if (x + 4 + len > extra.length) break;
       if (id === 0x0001) {
         let q = x + 4;
         const lim = x + 4 + len;
@@ -417,11 +418,13 @@ async function walkLocalHeaders(
     let compressedSize = u32(h, 18);
     let uncompressedSize = u32(h, 22);
     const var_ = await ra.read(p + 30, nameLen + extraLen);
+    if (var_.length < nameLen + extraLen) break; // truncated inside the header
     const name = decodeName(var_.subarray(0, nameLen), flags);
     const extra = var_.subarray(nameLen);
     for (let x = 0; x + 4 <= extra.length; ) {
       const id = u16(extra, x);
       const len = u16(extra, x + 2);
+      if (x + 4 + len > extra.length) break;
       if (id === 0x0001 && len >= 16) {
         uncompressedSize = u64(extra, x + 4);
         compressedSize = u64(extra, x + 12);
