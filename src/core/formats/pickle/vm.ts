@@ -1086,7 +1086,6 @@ export class PickleVM {
     let p = this.p;
     while (p < lim) {
       const os = p;
-      this.opStart = this.bufAbs + os;
       const op = b[p++]!;
       switch (op) {
         case 0x4e: // NONE
@@ -1112,6 +1111,7 @@ export class PickleVM {
             this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0;
           } else {
             this.p = p;
+            this.opStart = this.bufAbs + os;
             this.pop();
           }
           break;
@@ -1177,6 +1177,7 @@ export class PickleVM {
             return batch;
           }
           this.p = p;
+          this.opStart = this.bufAbs + os;
           st.push(this.memoGet(b[p++]!));
           break;
         case 0x6a: // LONG_BINGET
@@ -1185,6 +1186,7 @@ export class PickleVM {
             return batch;
           }
           this.p = p;
+          this.opStart = this.bufAbs + os;
           st.push(this.memoGet((b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000));
           p += 4;
           break;
@@ -1204,6 +1206,7 @@ export class PickleVM {
                 ? b[p]!
                 : (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
           p += k;
+          this.opStart = this.bufAbs + os;
           this.memoPut(idx, st[st.length - 1] as PyValue);
           break;
         }
@@ -1219,6 +1222,7 @@ export class PickleVM {
         case 0x64: // DICT
           // Stack-shaping opcodes: the general code is exact; run it here without the async round trip.
           this.p = p;
+          this.opStart = this.bufAbs + os;
           this.shape(op);
           p = this.p;
           break;
@@ -1229,6 +1233,7 @@ export class PickleVM {
       used[op] = 1;
       if (++batch >= OP_BATCH) {
         this.p = p;
+        this.opStart = this.bufAbs + os;
         this.chargeBatch(batch);
         batch = 0;
       }
@@ -1374,7 +1379,7 @@ export class PickleVM {
     for (let i = start; i < end; i++) w += weight(items[i]!);
     this.grow(c, w);
     const small = c.items.length + c.dropped + (end - start) <= 32;
-    if (this.retained >= this.maxRetained && !small) {
+    if (this.retained >= this.maxRetained && (!small || this.retained >= this.maxRetained * 4)) {
       this.retained += end - start;
       c.dropped += end - start;
       return;
@@ -1392,7 +1397,7 @@ export class PickleVM {
     for (let i = start; i < end; i++) w += weight(items[i]!);
     this.grow(d, w);
     const small = d.keys.length + d.dropped + ((end - start) >> 1) <= 32;
-    if (this.retained >= this.maxRetained && !small) {
+    if (this.retained >= this.maxRetained && (!small || this.retained >= this.maxRetained * 4)) {
       this.retained += (end - start) >> 1;
       d.dropped += (end - start) >> 1;
       return;
