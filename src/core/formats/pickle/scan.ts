@@ -308,8 +308,16 @@ class Classifier implements VmSink {
       return;
     }
     if (rec.classification === 'allowed' && CONSTRUCTOR_WRAPPERS.has(rec.symbol)) {
-      // copyreg._reconstructor(cls, base, state) and friends instantiate their first argument.
+      // copyreg._reconstructor(cls, base, state) and friends instantiate their first argument; the
+      // reconstructor also calls base.__init__(obj, state) when base is not object.
       const target = c.args instanceof PyTuple ? c.args.items[0] : undefined;
+      const base =
+        rec.symbol === 'copyreg._reconstructor' && c.args instanceof PyTuple ? c.args.items[1] : undefined;
+      if (base instanceof PyGlobal && base.id >= 0) {
+        const b = this.imports[base.id];
+        const u = b ? this.unknown.get(b.symbol) : undefined;
+        if (u && c.args instanceof PyTuple && c.args.items[2] !== null) u.calledWithArgs = true;
+      }
       if (target !== undefined && !(target instanceof PyGlobal)) {
         this.dirty = true;
         const shown = this.calleeName(target);
@@ -488,7 +496,14 @@ function describePid(pid: PyValue): string {
 }
 
 function latin1Bytes(s: string): Uint8Array | undefined {
-  if (s.length < 2 || s.charCodeAt(0) !== 0x80) return undefined;
+  // Only strings that start like a pickle (PROTO, or a protocol 0/1 start) are worth encoding.
+  const c0 = s.charCodeAt(0);
+  if (
+    s.length < 2 ||
+    !(c0 === 0x80 || c0 === 0x28 || c0 === 0x63 || c0 === 0x7d || c0 === 0x5d || c0 === 0x29 || c0 === 0x4e)
+  ) {
+    return undefined;
+  }
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

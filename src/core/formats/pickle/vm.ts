@@ -491,7 +491,8 @@ export class PickleVM {
     const at = this.p + n <= this.lim ? this.adv(n) : await this.need(n);
     if (kind === 'bytes') {
       let data: Uint8Array | undefined;
-      if (n >= minPayload) {
+      // Bytes are checked from 8 bytes on: `cos\nabort\n)R.` is a complete payload in 14.
+      if (n >= Math.min(minPayload, 8)) {
         data = this.buf.slice(at, at + n);
         this.sink.onPayload({ offset: this.bufAbs + at, length: n, data, head: data.subarray(0, 64) });
         if (n > 4096 && !this.keep()) data = undefined;
