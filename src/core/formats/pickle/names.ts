@@ -221,6 +221,6 @@ export function privateTraversal(name: string): string | undefined {
 
 /** The canonical qualified name used in findings and facts (aliases applied, e.g. posix.system → os.system). */
 export function canonicalName(module: string, name: string): string {
-  const forms = resolveForms(module, name);
-  return (forms[1] ?? forms[0]!).qualified;
+  const m = canonModule(module);
+  return NAME_ALIASES[`${m}.${name}`] ?? `${m}.${name}`;
 }

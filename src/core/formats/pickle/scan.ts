@@ -14,7 +14,7 @@ import {
   WEIGHTS_ONLY_NAME_MAPPING,
 } from './allowlist.js';
 import { denyMatch } from './denylist.js';
-import { canonicalName, privateTraversal, resolveForms } from './names.js';
+import { canonicalName, privateTraversal } from './names.js';
 import { OPCODE_NAMES, WEIGHTS_ONLY_OPCODES } from './opcodes.js';
 import { decodeEncodedPickle, looksLikePickle } from './sniff.js';
 import {
@@ -200,19 +200,20 @@ class Classifier implements VmSink {
     const deny = denyMatch(g.module, g.name);
     if (deny) {
       this.dirty = true;
-      const shown = deny.matched !== symbol ? `${g.module}.${g.name} (resolves to ${deny.matched})` : symbol;
+      // The symbol is the callable reached (os.system for posix.system or random + _os.system).
+      const raw = `${g.module}.${g.name}`;
+      const shown = deny.matched !== raw ? `${raw} (resolves to ${deny.matched})` : raw;
       this.report(
         'MG100',
         `${g.opcode} imports ${shown}: ${deny.family.title} (${deny.family.reason}).`,
         g.offset,
-        symbol,
+        deny.matched,
       );
-      return { ...base, symbol, classification: 'dangerous', family: deny.family.id };
+      return { ...base, symbol: deny.matched, classification: 'dangerous', family: deny.family.id };
     }
-    const forms = resolveForms(g.module, g.name);
     const profile =
-      allowProfile(forms[0]!.qualified, this.ctx.settings.allowGlobals) ??
-      (forms[1] ? allowProfile(forms[1].qualified, this.ctx.settings.allowGlobals) : undefined);
+      allowProfile(`${g.module}.${g.name}`, this.ctx.settings.allowGlobals) ??
+      allowProfile(symbol, this.ctx.settings.allowGlobals);
     if (profile) return { ...base, symbol, classification: 'allowed', family: profile };
     const priv = privateTraversal(g.name);
     if (priv && g.name.includes('.')) {
@@ -257,12 +258,13 @@ class Classifier implements VmSink {
   onCall(c: PyCall): void {
     const argc = c.args instanceof PyTuple ? c.args.items.length + c.args.dropped : c.args === null ? 0 : 1;
     const callee = c.callee;
+    const rec0 = callee instanceof PyGlobal && callee.id >= 0 ? this.imports[callee.id] : undefined;
     const name =
       callee instanceof PyGlobal && callee.module !== undefined && callee.name !== undefined
         ? canonicalName(callee.module, callee.name)
         : undefined;
     if (this.calls.length < MAX_RECORDS)
-      this.calls.push({ callee: name, opcode: c.opcode, offset: c.offset, args: argc });
+      this.calls.push({ callee: rec0?.symbol ?? name, opcode: c.opcode, offset: c.offset, args: argc });
     this.activity(`${c.opcode} call of ${this.calleeName(callee)}`);
     if (!(callee instanceof PyGlobal)) {
       this.dirty = true;
