@@ -108,6 +108,7 @@ const MAX_RECORDS = 10_000;
 /** Allowed callables that call their first argument with further arguments. */
 const CALLS_FIRST_ARG = new Set(['torch._tensor._rebuild_from_type_v2']);
 const MAX_NESTED = 64;
+const MAX_STREAMS = 10_000;
 const RESYNC_WINDOW = 1 << 20;
 
 /** Collects events from the VM, classifies them and reports findings. One per scanPickle call. */
@@ -641,6 +642,16 @@ export async function scanPickle(
       );
     }
     if (!next.found) break;
+    if (streams >= MAX_STREAMS) {
+      ctx.budgetExceeded(
+        new BudgetExceededError('maxEntries', `more than ${MAX_STREAMS} pickle streams in one file`),
+        {
+          ...member,
+          offset: next.at,
+        },
+      );
+      break;
+    }
     ctx.report(
       'MG110',
       `Another pickle stream starts at offset ${next.at} (stream ${streams + 1}); it was analysed too.`,
