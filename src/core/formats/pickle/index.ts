@@ -8,7 +8,8 @@
  * - `scanPickle(ctx, reader, opts)` scans ONE stream from the reader's position (or every stream to the
  *   end with `allStreams: true`), reports findings through ctx (rules MG100-MG116, offsets absolute in the
  *   reader's source; `opts.member` is prefixed to locations when you do not go through ctx.scanNested),
- *   records the fact `weightsOnly` (`<member>:weightsOnly` with a member), and returns
+ *   records the fact `weightsOnly` (`<member>:weightsOnly` with a member; `@<offset>` appended when the
+ *   stream does not start at offset 0), and returns
  *   `{ endOffset, value, persistentIds, imports, calls, broken, weightsOnly, streams, protocol, joblib, clean }`.
  *   The reader is left at `endOffset` (just past STOP) so a caller can read what follows (legacy torch's
  *   next pickle, raw storages).

@@ -555,6 +555,7 @@ export async function scanPickle(
     ...(opts.maxRetained !== undefined ? { maxRetained: opts.maxRetained } : {}),
   };
   const vm = new PickleVM(reader, cls, vmOpts);
+  const firstStart = reader.pos;
   let value: PlainValue | undefined;
   let broken: PickleScanResult['broken'];
   let streams = 0;
@@ -672,7 +673,9 @@ export async function scanPickle(
       { ...member, offset: 0 },
     );
   }
-  ctx.fact(opts.member ? `${opts.member}:weightsOnly` : 'weightsOnly', weightsOnly);
+  const base = opts.member ? `${opts.member}:weightsOnly` : 'weightsOnly';
+  // Several pickles read from one source (legacy torch.save) each get their own fact, keyed by offset.
+  ctx.fact(firstStart > 0 ? `${base}@${firstStart}` : base, weightsOnly);
   return {
     endOffset,
     value,
