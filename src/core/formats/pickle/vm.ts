@@ -1148,19 +1148,30 @@ export class PickleVM {
           st.push(F64[0]!);
           p += 8;
           break;
-        case 0x8c: {
-          // SHORT_BINUNICODE (short ones; longer go through payload checks)
-          if (p + 1 > lim) {
+        case 0x8c: // SHORT_BINUNICODE
+        case 0x58: {
+          // BINUNICODE (when the whole string is in the window)
+          const k = op === 0x8c ? 1 : 4;
+          if (p + k > lim) {
             this.p = os;
             return batch;
           }
-          const n = b[p]!;
-          if (n >= minPayload || p + 1 + n > lim) {
+          const n = k === 1 ? b[p]! : (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
+          if (p + k + n > lim || n > this.opts.maxStringBytes) {
             this.p = os;
             return batch;
           }
-          st.push(this.str(p + 1, n, 'utf8'));
-          p += 1 + n;
+          const text = this.str(p + k, n, 'utf8');
+          if (n >= minPayload) {
+            this.sink.onPayload({
+              offset: this.bufAbs + p + k,
+              length: n,
+              text,
+              head: b.subarray(p + k, p + k + Math.min(64, n)),
+            });
+          }
+          st.push(text);
+          p += k + n;
           break;
         }
         case 0x7d: // EMPTY_DICT
