@@ -191,7 +191,7 @@ class Classifier implements VmSink {
         'MG102',
         ext
           ? `${g.opcode.split(':')[0]} imports extension code ${g.opcode.split(':')[1]} through the copyreg registry: what it names is decided at load time.`
-          : `STACK_GLOBAL imports ${symbol}: its ${g.module === undefined ? 'module' : 'name'} is computed by a call at load time.`,
+          : `STACK_GLOBAL imports ${symbol}: its ${g.module === undefined && g.name === undefined ? 'module and name are' : g.module === undefined ? 'module is' : 'name is'} computed by a call at load time.`,
         g.offset,
         symbol,
       );
