@@ -278,7 +278,7 @@ export function looksLikePickle(
   }
   if (head.length < 2) return undefined;
   const t = trialParse(head, 0);
-  if (t.result === 'pickle') return 'text';
+  if (t.result === 'pickle' && isPlausibleHeaderless(head, t, opts.complete ?? false)) return 'text';
   // A stream that imports an identifier-named global and goes on for a few opcodes before it breaks or the
   // data ends is a pickle too (a broken or truncated one: the import still runs when loaded).
   if ((t.globals ?? 0) > 0 && t.ops >= 3) return 'text';
@@ -286,6 +286,29 @@ export function looksLikePickle(
   if (t.result === 'undecided' && !opts.complete && t.ops >= 16 && t.end >= Math.min(head.length, 1024))
     return 'text';
   return undefined;
+}
+
+/**
+ * A headerless stream that reaches STOP is only taken for a pickle when it looks like one a program wrote:
+ * it imports something, or has some structure, or it is all the data there is, or another pickle follows.
+ * Plain text can spell a tiny valid pickle by accident ("Git v1.5.2" is BINFLOAT, DUP, STOP) and
+ * pickle.load would return a float from it; flagging every such text file as a model would be noise, and
+ * a loader reading it runs nothing.
+ */
+function isPlausibleHeaderless(
+  head: Uint8Array,
+  t: { ops: number; end: number; globals?: number },
+  complete: boolean,
+): boolean {
+  if ((t.globals ?? 0) > 0 || t.ops >= 8) return true;
+  const rest = head.subarray(t.end);
+  if (complete && (rest.length === 0 || (rest.length === 1 && rest[0] === 0x0a))) return true;
+  if (rest.length > 0 && trialParse(rest, 0).result === 'pickle') return true;
+  // A PROTO-headed stream later in the data (UTF-8 text never has 0x80 followed by 0x02..0x05).
+  for (let i = rest.indexOf(OP.PROTO); i >= 0 && i + 2 < rest.length; i = rest.indexOf(OP.PROTO, i + 1)) {
+    if (rest[i + 1]! >= 2 && rest[i + 1]! <= 5 && VALID_OPCODE[rest[i + 2]!] === 1) return true;
+  }
+  return false;
 }
 
 function trialParseLenient(head: Uint8Array): boolean {
