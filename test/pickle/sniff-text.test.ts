@@ -32,3 +32,19 @@ test('a tiny headerless pickle that is the whole file, or is followed by another
   ]);
   assert.equal(looksLikePickle(hidden, { complete: true }), 'text');
 });
+
+test('a zip is not a protocol-0 pickle: its binary "PK..." line is no ASCII persistent id', async () => {
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { FIXTURES } = await import('../helpers.js');
+  const dir = join(FIXTURES, 'pytorch');
+  const zips = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((f) => join(dir, f))
+    .filter((f) => f.endsWith('.pt') || f.endsWith('.npz') || f.endsWith('.pth'))
+    .filter((f) => {
+      const head = readFileSync(f).subarray(0, 4);
+      return head.toString('latin1') === 'PK\u0003\u0004';
+    });
+  assert.ok(zips.length > 0);
+  for (const f of zips) assert.equal(looksLikePickle(readFileSync(f).subarray(0, 65536)), undefined, f);
+});

@@ -96,7 +96,9 @@ export function trialParse(
         depth++;
         break;
       case OP.PERSID:
-        r = text(() => true);
+        // CPython decodes the protocol-0 persistent id as ASCII and fails on anything else, so the
+        // binary that follows "PK" in a zip is no persistent id.
+        r = text((s) => /^[\x20-\x7e]*$/.test(s));
         depth++;
         break;
       case OP.GLOBAL:
