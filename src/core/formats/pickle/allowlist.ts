@@ -180,6 +180,7 @@ export const NUMPY_GLOBALS: readonly string[] = [
   'numpy.ndarray',
   'numpy.dtype',
   'numpy.matrix',
+  'numpy.matrixlib.defmatrix.matrix',
   'numpy.core.multiarray._reconstruct',
   'numpy._core.multiarray._reconstruct',
   'numpy.core.multiarray.scalar',
