@@ -53,6 +53,12 @@ const JSON_WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
  */
 export function detectSafetensors(head: Uint8Array): boolean {
   if (head.length < 10) return false;
+  // Eight printable bytes are text, not a length: JSON such as `{"data":{"` would otherwise read as a
+  // header length of 4e18 followed by "{". No real header is that long (the reference caps it at 100 MB),
+  // and under a .safetensors name such a file is still reported as unknown content.
+  if (head.subarray(0, 8).every((b) => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d)) {
+    return false;
+  }
   let p = 8;
   while (p < head.length && JSON_WS.has(head[p]!)) p++;
   if (head[p] !== 0x7b) return false;
