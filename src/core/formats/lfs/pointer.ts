@@ -38,7 +38,8 @@ export function parseLfsPointer(text: string): LfsParse {
     pairs.push({ key: m[1]!, value: m[2]! });
   }
   const first = pairs[0];
-  if (!first || first.key !== 'version') return { ok: false, reason: 'the first line is not the version' };
+  if (first === undefined || first.key !== 'version')
+    return { ok: false, reason: 'the first line is not the version' };
   if (!(LFS_VERSION_URLS as readonly string[]).includes(first.value))
     return { ok: false, reason: `unknown pointer version ${JSON.stringify(first.value.slice(0, 80))}` };
   const rest = pairs.slice(1);
