@@ -117,3 +117,20 @@ test('config JSON with duplicate keys or trust_remote_code set', async (t) => {
   const [g] = (await scanPaths([join(dir, 'config.json')])).files;
   assert.deepEqual(ruleIds(g!), ['MG460']);
 });
+
+test('sentence-transformers modules.json: library modules pass, custom module types are named', async (t) => {
+  const dir = tempDir((fn) => t.after(fn));
+  const ok = [
+    { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+    { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+  ];
+  writeFileSync(join(dir, 'modules.json'), JSON.stringify(ok, null, 2));
+  const [a] = (await scanPaths([join(dir, 'modules.json')])).files;
+  assert.equal(a!.format, 'hf-config');
+  assert.deepEqual(a!.findings, []);
+  const bad = [...ok, { idx: 2, name: '2', path: '../../x', type: 'custom_module.Evil' }];
+  writeFileSync(join(dir, 'modules.json'), JSON.stringify(bad, null, 2));
+  const [b] = (await scanPaths([join(dir, 'modules.json')])).files;
+  assert.deepEqual(symbols(b!, 'MG460').sort(), ['../../x', 'custom_module.Evil']);
+  assert.equal(b!.verdict, 'block');
+});

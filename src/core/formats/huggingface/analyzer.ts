@@ -30,6 +30,7 @@ const TOKENIZER_KEYS = ['chat_template', 'tokenizer_class', 'added_tokens_decode
 export const hfConfigAnalyzer: Analyzer = {
   id: 'hf-config',
   detect(probe: Probe): Detection | undefined {
+    if (isSentenceTransformersModules(probe.head)) return { format: 'hf-config', strength: 'structure' };
     const keys = topLevelKeys(probe.head);
     if (keys.length === 0 || keys.includes('weight_map')) return undefined;
     if (keys.some((k) => TOKENIZER_KEYS.includes(k)))
@@ -43,6 +44,10 @@ export const hfConfigAnalyzer: Analyzer = {
     if (!doc) return;
     reportJsonIssues(ctx, doc.issues, what);
     const root = doc.value;
+    if (Array.isArray(root)) {
+      checkSentenceTransformersModules(ctx, root);
+      return;
+    }
     if (!isJsonObject(root)) {
       ctx.malformed(`The ${what} is not a JSON object.`);
       return;
@@ -54,6 +59,48 @@ export const hfConfigAnalyzer: Analyzer = {
     if (typeof mt === 'string') ctx.fact('hf.model_type', printable(mt, 80));
   },
 };
+
+/** sentence-transformers `modules.json`: a JSON array of {idx, name, path, type}. */
+function isSentenceTransformersModules(head: Uint8Array): boolean {
+  let p = 0;
+  while (p < head.length && (head[p] === 0x20 || head[p] === 0x0a || head[p] === 0x0d || head[p] === 0x09))
+    p++;
+  if (head[p] !== 0x5b) return false;
+  const text = new TextDecoder('latin1').decode(head.subarray(p, p + 4096));
+  return /^\[\s*\{/.test(text) && /"type"\s*:/.test(text) && /"path"\s*:/.test(text);
+}
+
+/**
+ * sentence-transformers imports every module's `type` (a dotted Python class path) when it loads the model;
+ * types outside the library are custom code (from the repository, run with trust_remote_code, or any
+ * installed package).
+ */
+function checkSentenceTransformersModules(ctx: AnalysisContext, modules: JsonValue[]): void {
+  for (const [i, m] of modules.entries()) {
+    if (!isJsonObject(m)) continue;
+    const type = m.get('type');
+    const path = m.get('path');
+    if (typeof path === 'string') {
+      const why = pathEscape(path);
+      if (why && path !== '')
+        ctx.report(
+          'MG460',
+          `modules.json module ${i} loads from path ${printable(path, 80)}, which has ${why}.`,
+          {
+            symbol: printable(path, 120),
+          },
+          { severity: 'critical', score: 100 },
+        );
+    }
+    if (typeof type !== 'string' || /^sentence_transformers\.models\.[A-Za-z_][\w.]*$/.test(type)) continue;
+    const { file, problem } = resolveClassReference(type);
+    ctx.report(
+      'MG460',
+      `modules.json module ${i} has type ${printable(type, 100)}: sentence-transformers imports it when loading the model${file ? ` (${printable(file, 80)})` : ''}${problem ? `; it has ${problem}` : ''}.`,
+      { symbol: printable(type, 120) },
+    );
+  }
+}
 
 function checkChatTemplates(ctx: AnalysisContext, tmpl: JsonValue): void {
   if (typeof tmpl === 'string') {
