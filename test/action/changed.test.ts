@@ -67,20 +67,20 @@ test('normalizeRoot and underRoot', () => {
   assert.equal(normalizeRoot('./models/'), 'models');
   assert.equal(normalizeRoot('a//b/./c'), 'a/b/c');
   assert.throws(() => normalizeRoot('../etc'), /inside the workspace/);
-  assert.ok(underRoot('models/a.pt', 'models'));
-  assert.ok(!underRoot('models2/a.pt', 'models'));
-  assert.ok(underRoot('x', ''));
+  assert.ok(underRoot('models/a.pt', 'models'), 'changed.test.ts:70');
+  assert.ok(!underRoot('models2/a.pt', 'models'), 'changed.test.ts:71');
+  assert.ok(underRoot('x', ''), 'changed.test.ts:72');
 });
 
 test('makeFilter: root, include, exclude (dot files too)', () => {
   const f = makeFilter({ root: 'models', include: ['**/*.pt', '**/*.pkl'], exclude: ['models/vendor/**'] });
-  assert.ok(f('models/a.pt'));
-  assert.ok(f('models/.hidden/b.pkl'));
-  assert.ok(!f('models/a.onnx'));
-  assert.ok(!f('models/vendor/x.pt'));
-  assert.ok(!f('other/a.pt'));
+  assert.ok(f('models/a.pt'), 'changed.test.ts:77');
+  assert.ok(f('models/.hidden/b.pkl'), 'changed.test.ts:78');
+  assert.ok(!f('models/a.onnx'), 'changed.test.ts:79');
+  assert.ok(!f('models/vendor/x.pt'), 'changed.test.ts:80');
+  assert.ok(!f('other/a.pt'), 'changed.test.ts:81');
   const all = makeFilter({ root: '', include: [], exclude: [] });
-  assert.ok(all('anything/at/all'));
+  assert.ok(all('anything/at/all'), 'changed.test.ts:83');
 });
 
 test('shards: deterministic by path, each path in exactly one shard, roughly even', () => {
@@ -89,7 +89,7 @@ test('shards: deterministic by path, each path in exactly one shard, roughly eve
   for (const p of paths) {
     const s = shardOf(p, 4);
     assert.equal(shardOf(p, 4), s);
-    assert.ok(s >= 1 && s <= 4);
+    assert.ok(s >= 1 && s <= 4, 'changed.test.ts:92');
     counts[s - 1]!++;
     const member = [1, 2, 3, 4].filter((i) =>
       makeFilter({ root: '', include: [], exclude: [], shard: { index: i, count: 4 } })(p),

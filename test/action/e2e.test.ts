@@ -65,7 +65,7 @@ describe('pull requests', { timeout: 600_000 }, () => {
     assert.equal(r.outputs.blocked, 'true');
     assert.equal(r.outputs.scanned, '2', 'only the changed files are scanned');
     assert.equal(r.outputs['max-score'], '100');
-    assert.ok(Number(r.outputs.findings) >= 1);
+    assert.ok(Number(r.outputs.findings) >= 1, 'e2e.test.ts:68');
     assert.equal(r.outputs['report-file'], 'modelgate-report.json');
     assert.equal(r.outputs['sarif-file'], 'modelgate.sarif');
     // Comment
@@ -89,7 +89,10 @@ describe('pull requests', { timeout: 600_000 }, () => {
     assert.match(failure!, /%0Amodels\/evil\.onnx: blocked, score 100 > 49/);
     // SARIF on the repo-relative path, with a category
     const res = r.sarif!.runs[0]!.results;
-    assert.ok(res.some((x) => x.locations[0]!.physicalLocation.artifactLocation.uri === 'models/evil.onnx'));
+    assert.ok(
+      res.some((x) => x.locations[0]!.physicalLocation.artifactLocation.uri === 'models/evil.onnx'),
+      'e2e.test.ts:92',
+    );
     assert.equal(r.sarif!.runs[0]!.automationDetails?.id, 'modelgate/');
     // JSON report and summary
     assert.equal(r.report!.verdict, 'block');
@@ -347,6 +350,7 @@ describe('pull requests', { timeout: 600_000 }, () => {
       commands(r.stdout).some((l) =>
         l.startsWith('::warning::modelgate: could not write the pull request comment (HTTP 403)'),
       ),
+      r.stdout,
     );
     assert.equal(r.outputs['comment-id'], '');
     assert.match(plain(r.summary), /modelgate: warn/);
@@ -400,10 +404,13 @@ describe('pull requests', { timeout: 600_000 }, () => {
       'block',
       `pickle analyzer registered? ${JSON.stringify(f.findings.map((x) => x.ruleId))}`,
     );
+    // The pickle analyzer names the callable as Python resolves it (posix.system is os.system on POSIX).
     assert.ok(
       f.findings.some(
-        (x) => /^MG1\d\d$/.test(x.ruleId) && /posix\.system/.test(String(x.location.symbol ?? x.message)),
+        (x) =>
+          /^MG1\d\d$/.test(x.ruleId) && /\b(os|posix)\.system\b/.test(String(x.location.symbol ?? x.message)),
       ),
+      JSON.stringify(f.findings),
     );
   });
 });
@@ -536,7 +543,10 @@ describe('Git LFS', { timeout: 600_000 }, () => {
     assert.equal(api.calls('POST', /lfs\/objects\/batch$/).length, 0);
     // The core reports the pointer itself: incomplete (MG007), so the gate still fails closed.
     assert.equal(r.outputs.verdict, 'incomplete');
-    assert.ok(r.report!.files[0]!.findings.some((x) => x.ruleId === 'MG007'));
+    assert.ok(
+      r.report!.files[0]!.findings.some((x) => x.ruleId === 'MG007'),
+      'e2e.test.ts:539',
+    );
     assert.equal(r.code, 1);
   });
 });
@@ -567,6 +577,7 @@ describe('other events and modes', { timeout: 600_000 }, () => {
       commands(push.stdout).some((l) =>
         l.startsWith('::notice::modelgate: the cache service is not available'),
       ),
+      push.stdout,
     );
     assert.equal(api.calls('POST', /\/comments$/).length, 0, 'no PR, no comment');
 
@@ -582,7 +593,7 @@ describe('other events and modes', { timeout: 600_000 }, () => {
       sched.report!.files.filter((f) => f.path.endsWith('.onnx')).map((f) => f.path),
       ['new.onnx', 'old.onnx'],
     );
-    assert.ok(!sched.report!.files.some((f) => f.path.startsWith('.git/')));
+    assert.ok(!sched.report!.files.some((f) => f.path.startsWith('.git/')), 'e2e.test.ts:585');
     assert.match(plain(sched.summary), /every file/);
 
     const newBranch = await runAction({
@@ -622,6 +633,7 @@ describe('other events and modes', { timeout: 600_000 }, () => {
     assert.ok(!commands(r.stdout).some((l) => l.startsWith('::error')), 'no error annotations in warn-only');
     assert.ok(
       commands(r.stdout).some((l) => l.startsWith('::warning::warn-only: this run would fail otherwise')),
+      r.stdout,
     );
     assert.equal(api.state.comments.length, 1, 'still comments');
   });
@@ -643,7 +655,10 @@ describe('other events and modes', { timeout: 600_000 }, () => {
     });
     assert.equal(api.calls('GET', /\/pulls\/50\/files$/).length, 30, '30 pages of 100');
     assert.match(plain(r.summary), /more than the API lists \(3000\): every file was scanned/);
-    assert.ok(r.report!.files.some((f) => f.path === 'b/evil.onnx'));
+    assert.ok(
+      r.report!.files.some((f) => f.path === 'b/evil.onnx'),
+      'e2e.test.ts:646',
+    );
     assert.equal(r.outputs.verdict, 'block');
     // Under the cap the API list is used as is (paginated), removed files left out.
     api.state.prFiles = [
@@ -806,7 +821,10 @@ describe('other events and modes', { timeout: 600_000 }, () => {
     const { ws } = makeRepo(tmp, {});
     const r = await runAction({ ws, tmp, api, event: 'push', payload: {}, inputs: { 'warn-only': 'yes' } });
     assert.equal(r.code, 1);
-    assert.ok(commands(r.stdout).some((l) => l.includes("input 'warn-only' must be true or false")));
+    assert.ok(
+      commands(r.stdout).some((l) => l.includes("input 'warn-only' must be true or false")),
+      'e2e.test.ts:809',
+    );
     assert.match(plain(r.summary), /modelgate: error/);
   });
 

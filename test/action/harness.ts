@@ -3,22 +3,41 @@
 // temp folder and a real HTTP server on 127.0.0.1 standing in for the GitHub REST API and the LFS store.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT } from '../helpers.js';
 
-export const DIST = join(ROOT, 'dist', 'index.js');
+export const DIST_BUILT = join(ROOT, 'dist', 'index.js');
+/**
+ * The bundle the tests run: dist/index.js as `node build.mjs` made it, copied to a private folder right after
+ * the build (as .mjs, so it stays an ES module there). Other test processes in the shared worktree rebuild
+ * dist/ too (build.mjs deletes it first); a private copy keeps them from pulling the file away mid-run.
+ */
+const DIST_DIR = mkdtempSync(join(tmpdir(), 'mg-dist-'));
+process.on('exit', () => rmSync(DIST_DIR, { recursive: true, force: true }));
+export const DIST = join(DIST_DIR, 'index.mjs');
 
 let built: Promise<void> | undefined;
 /** Builds dist/ once per test process (node build.mjs), as CI does before running the bundle. */
 export function buildDist(): Promise<void> {
-  built ??= new Promise((res, rej) =>
-    execFile(process.execPath, ['build.mjs'], { cwd: ROOT }, (err, _o, stderr) =>
-      err ? rej(new Error(`build failed: ${stderr}`)) : res(),
-    ),
-  );
+  built ??= (async () => {
+    for (let attempt = 1; ; attempt++) {
+      await new Promise<void>((res, rej) =>
+        execFile(process.execPath, ['build.mjs'], { cwd: ROOT }, (err, _o, stderr) =>
+          err ? rej(new Error(`build failed: ${stderr}`)) : res(),
+        ),
+      );
+      try {
+        copyFileSync(DIST_BUILT, DIST);
+        if (statSync(DIST).size > 0) return;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+  })();
   return built;
 }
 

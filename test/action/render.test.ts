@@ -72,7 +72,7 @@ test('comment: marker, table, verdict, link to the run; escapes everything from 
     file(evil, [crit('__import__("os").system', 'Calls @here <script>alert(1)</script> [x](http://e)')]),
   ]);
   const body = renderComment(r, ctx);
-  assert.ok(body.startsWith(`${commentMarker()}\n`));
+  assert.ok(body.startsWith(`${commentMarker()}\n`), 'render.test.ts:75');
   assert.match(body, /modelgate: block \(blocking\)/);
   assert.match(body, /\[run details and job summary\]\(https:\/\/github\.com\/o\/r\/actions\/runs\/1\)/);
   const outside = body.replace(/(`+)[\s\S]*?\1/g, '');
@@ -80,7 +80,7 @@ test('comment: marker, table, verdict, link to the run; escapes everything from 
   // The path stays on one table row: no raw newline or pipe from the model.
   const row = body.split('\n').find((l) => l.includes('octocat'))!;
   assert.equal(row.split(' | ').length, 5, row);
-  assert.ok(body.length < COMMENT_LIMIT);
+  assert.ok(body.length < COMMENT_LIMIT, 'render.test.ts:83');
 });
 
 test('comment: a huge report falls back to shorter forms and stays under 65,536 characters', () => {
@@ -90,7 +90,7 @@ test('comment: a huge report falls back to shorter forms and stays under 65,536 
   const body = renderComment(report(files), ctx);
   assert.ok(body.length < COMMENT_LIMIT, String(body.length));
   assert.match(body, /more files/);
-  assert.ok(body.startsWith(commentMarker()));
+  assert.ok(body.startsWith(commentMarker()), 'render.test.ts:93');
 });
 
 test('comment for shards has its own marker; resolved comment says so', () => {
@@ -138,7 +138,7 @@ test('annotations: most severe first, at most 10 errors and 10 warnings, then on
   assert.match(errors[0]!.title, /^MG006 /);
   assert.equal(errors[0]!.file, 'c0.onnx');
   // Incomplete blocks (fail-on-incomplete): it is an error, ranked above the medium warnings' overflow
-  assert.ok(errors.some((a) => a.file === 'i.onnx') || warnings.length === 10);
+  assert.ok(errors.some((a) => a.file === 'i.onnx') || warnings.length === 10, 'render.test.ts:141');
   // warn-only: nothing is an error
   const wo = planAnnotations(report(files, { ...DEFAULT_POLICY, warnOnly: true }), {
     ...DEFAULT_POLICY,
@@ -183,7 +183,10 @@ test('SARIF: repo-relative uri, no region, fingerprints stable across runs, secu
   assert.deepEqual(res.partialFingerprints, b.runs[0].results[0].partialFingerprints);
   const rule = a.runs[0].tool.driver.rules.find((x: { id: string }) => x.id === res.ruleId);
   assert.match(rule.properties['security-severity'], /^\d+\.\d$/);
-  assert.ok(a.runs[0].tool.driver.rules.some((x: { id: string }) => x.id === 'MG700'));
+  assert.ok(
+    a.runs[0].tool.driver.rules.some((x: { id: string }) => x.id === 'MG700'),
+    'render.test.ts:186',
+  );
 });
 
 test('merge: combines shards by path (worst wins), recomputes the verdict under the merging policy, validates input', () => {
@@ -216,7 +219,7 @@ test('merge: combines shards by path (worst wins), recomputes the verdict under 
 test('cache entries: keyed by content, scanner and policy; restored only when they validate; policy applied again', () => {
   assert.notEqual(cacheKey(SHA, 'p1'.repeat(32)), cacheKey(SHA, 'p2'.repeat(32)));
   assert.match(cacheKey(SHA, 'f'.repeat(64)), /^modelgate-v1-[^,]+$/);
-  assert.ok(cacheKey(SHA, 'f'.repeat(64)).length < 512);
+  assert.ok(cacheKey(SHA, 'f'.repeat(64)).length < 512, 'render.test.ts:219');
   const f = file('a.onnx', [med()]);
   const entry = JSON.parse(JSON.stringify(toEntry(f)));
   const now = new Date('2026-06-01T00:00:00Z');
