@@ -42,16 +42,13 @@ export function detectCodec(h: Uint8Array): CodecInfo | undefined {
     if (at(h, [0x31, 0x41, 0x59, 0x26, 0x53, 0x59], 4) || at(h, [0x17, 0x72, 0x45, 0x38, 0x50, 0x90], 4))
       return CODECS.bzip2;
   }
-  // zlib: CMF says deflate with a window <= 32 KiB, FCHECK valid, no preset dictionary.
-  if (
-    h.length >= 3 &&
-    (h[0]! & 0x0f) === 8 &&
-    h[0]! >> 4 <= 7 &&
-    ((h[0]! << 8) | h[1]!) % 31 === 0 &&
-    !(h[1]! & 0x20)
-  ) {
-    // The first deflate block header must use a valid block type (not 3).
-    if (((h[2]! >> 1) & 3) !== 3) return CODECS.zlib;
+  // zlib: CMF 0x78 (deflate, 32 KiB window: what zlib, Python and joblib write), FCHECK valid, no preset
+  // dictionary, and a valid first block (type 3 is invalid; a stored block has LEN == ~NLEN). Other window
+  // sizes are legal but rare, and a weaker test matches ordinary binary headers (a safetensors length).
+  if (h.length >= 7 && h[0] === 0x78 && ((h[0]! << 8) | h[1]!) % 31 === 0 && !(h[1]! & 0x20)) {
+    const btype = (h[2]! >> 1) & 3;
+    const storedOk = btype !== 0 || ((h[3]! | (h[4]! << 8)) ^ (h[5]! | (h[6]! << 8))) === 0xffff;
+    if (btype !== 3 && storedOk) return CODECS.zlib;
   }
   // lzma alone: properties < 225, dictionary size a power of two (or 2^n + 2^(n-1)), size known or -1,
   // and the range coder's first byte is zero.
