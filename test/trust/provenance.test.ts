@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadPolicyText, resolvePolicy } from '../../src/core/policy/resolve.js';
+import { provenanceRows } from '../../src/core/report/provenance.js';
 import { exitCodeFor, scanPaths } from '../../src/core/scan.js';
 import { bundlesIn, describeProvenance } from '../../src/core/trust/attestation.js';
 import { publisherAllowed } from '../../src/core/trust/publishers.js';
@@ -250,7 +251,11 @@ test('attestation next to a model file: verified against the trusted root, subje
     a.subjects.map((s) => s.file),
     ['artifact.bin'],
   );
-  assert.ok(r.notes?.some((n) => n.startsWith('attestation m/artifact.bin.sigstore.json: verified')));
+  const row = provenanceRows(r).find((x) => x.status.startsWith('attested'));
+  assert.ok(row, 'the attestation is rendered as a provenance row');
+  assert.equal(row.folder, 'm');
+  assert.equal(row.covers, 'artifact.bin');
+  assert.match(row.signer, /stefanb@us\.ibm\.com/);
   // Identities configured and not matching: the attestation is not trusted.
   const other = await scanWith(
     dir,

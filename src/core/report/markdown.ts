@@ -1,6 +1,7 @@
 import { getRule } from '../rules/catalogue.js';
 import { type FileReport, type Finding, type ScanReport, severityRank } from '../types.js';
 import { escapeMarkdown, markdownCode, truncate } from './escape.js';
+import { provenanceRows } from './provenance.js';
 
 const ICON = { pass: '✅', warn: '⚠️', block: '⛔', incomplete: '❓' } as const;
 
@@ -52,6 +53,24 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
         `… and ${sorted.length - rows.length} more files (the least severe), listed in the full report.`,
       );
     }
+  }
+  const provenance = opts.details ? provenanceRows(report) : [];
+  if (provenance.length > 0) {
+    out.push('');
+    out.push('#### Provenance');
+    out.push('');
+    out.push('| Folder | Status | Signed by | When | Covers |');
+    out.push('| --- | --- | --- | --- | --- |');
+    for (const r of provenance) {
+      const problems = r.problems.map((p) => `<br>${escapeMarkdown(truncate(p, 300))}`).join('');
+      out.push(
+        `| ${markdownCode(truncate(r.folder, 120))} | ${r.status}${problems} | ${escapeMarkdown(truncate(r.signer, 200))} | ${escapeMarkdown(r.when)} | ${escapeMarkdown(truncate(r.covers, 200))} |`,
+      );
+    }
+  }
+  if (opts.details && report.notes?.length) {
+    out.push('');
+    for (const n of report.notes) out.push(`- ${escapeMarkdown(truncate(n, 1000))}`);
   }
   if (opts.details) {
     for (const f of sortFiles(shown)) {

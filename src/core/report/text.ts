@@ -1,6 +1,7 @@
 import { getRule } from '../rules/catalogue.js';
 import { type Finding, type ScanReport, severityRank } from '../types.js';
 import { escapeControl } from './escape.js';
+import { provenanceRows } from './provenance.js';
 
 const MARK = { pass: 'PASS ', warn: 'WARN ', block: 'BLOCK', incomplete: 'INCOMPLETE' } as const;
 
@@ -29,6 +30,22 @@ export function renderText(report: ScanReport, opts: { verbose?: boolean } = {})
       if (shown.length < fs.length) lines.push(`      … and ${fs.length - shown.length} more`);
     }
   }
+  const provenance = provenanceRows(report);
+  if (provenance.length > 0) {
+    lines.push('', 'Provenance:');
+    for (const r of provenance) {
+      const facts = [
+        r.signer && `by ${r.signer}`,
+        r.when && `at ${r.when}`,
+        r.covers && `covers ${r.covers}`,
+      ].filter(Boolean);
+      lines.push(
+        `  ${r.status.toUpperCase().padEnd(10)} ${escapeControl(r.folder)}${facts.length ? `: ${escapeControl(facts.join(', '))}` : ''}`,
+      );
+      for (const p of r.problems) lines.push(`      - ${escapeControl(p)}`);
+    }
+  }
+  for (const note of report.notes ?? []) lines.push(`note: ${escapeControl(note)}`);
   const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
   for (const f of report.files) counts[f.verdict]++;
   lines.push('');

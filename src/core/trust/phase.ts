@@ -343,26 +343,8 @@ export async function runTrustPhase(
     r.scoreBreakdown = ev.scoreBreakdown;
   }
 
-  for (const f of folders) {
-    const who = f.signer
-      ? `${f.signer.name}${f.signer.issuer ? ` (${f.signer.issuer})` : ''}${f.signer.method === 'key' ? `, key sha256:${f.signer.keyFingerprint.slice(0, 16)}…` : ''}`
-      : 'unknown signer';
-    const when = f.signedAt ? ` at ${f.signedAt}` : '';
-    notes.push(
-      `signature ${f.folder}: ${f.status}, ${f.method ?? 'unknown'} signature by ${who}${when}; covers ${f.signedFiles?.length ?? 0} files${f.problems.length ? `; ${f.problems.join('; ')}` : ''}`,
-    );
-  }
-  for (const a of attestations) {
-    const p = a.provenance;
-    const built = p
-      ? ` built by ${p.workflow ?? p.builderId ?? 'an unknown workflow'}${p.ref ? ` at ${p.ref}` : ''}`
-      : '';
-    const files = a.subjects.filter((x) => x.file).map((x) => x.file);
-    notes.push(
-      `attestation ${a.folder}/${a.file}: ${a.verified ? 'verified' : 'not verified'}${built}${files.length ? ` for ${files.join(', ')}` : ''}${a.problem ? `; ${a.problem}` : ''}`,
-    );
-  }
-  if (unsigned.size > 0) notes.push(`unsigned model folders: ${[...unsigned].sort().join(', ')}`);
+  // Signed folders, attestations and unsigned folders are reported through `summary` (rendered by
+  // src/core/report/provenance.ts); notes carry only what has no structured place.
   for (const c of policy.pinChanges) {
     notes.push(
       `pin ${c.kind}: ${c.path}${c.from ? ` from ${c.from.sha256}` : ''}${c.to ? ` to ${c.to.sha256}` : ''}`,
