@@ -24,6 +24,8 @@ export interface FuzzResponse {
   format: string;
   rules: string[];
   ms: number;
+  /** CPU time of the process during the scan (the worker's, the parent thread being idle meanwhile). */
+  cpuMs: number;
   /** Stacks of non-budget exceptions thrown inside analyzers or detectors (engine turned them into MG003). */
   errors: string[];
   /** An exception that escaped scanBuffer itself (a crash of the engine). */
@@ -66,6 +68,11 @@ export async function scanOne(req: FuzzRequest): Promise<FuzzResponse> {
   errors.length = 0;
   const limits: Limits = { ...DEFAULT_LIMITS, ...req.limits };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const cpuMs = () => {
+    const c = process.cpuUsage(cpu0);
+    return (c.user + c.system) / 1000;
+  };
   try {
     const r = await scanBuffer(req.name, req.data, {
       settings: { limits, allowGlobals: [] },
@@ -84,6 +91,7 @@ export async function scanOne(req: FuzzRequest): Promise<FuzzResponse> {
       format: r.format,
       rules: [...new Set(r.findings.map((f) => f.ruleId))].sort(),
       ms: performance.now() - t0,
+      cpuMs: cpuMs(),
       errors: [...errors],
       heapUsed: process.memoryUsage().heapUsed,
     };
@@ -94,6 +102,7 @@ export async function scanOne(req: FuzzRequest): Promise<FuzzResponse> {
       format: '',
       rules: [],
       ms: performance.now() - t0,
+      cpuMs: cpuMs(),
       errors: [...errors],
       escaped: stackOf(e),
       heapUsed: process.memoryUsage().heapUsed,
