@@ -83,6 +83,12 @@ export interface PickleScanOptions {
   value?: boolean;
   /** Values kept in containers and the memo (default 300k; small containers keep up to 4x that). */
   maxRetained?: number;
+  /**
+   * Extra exact globals this stream may use, on top of the built-in profiles and the policy's `allow`:
+   * the TorchScript unpickler resolves `__torch__.*` classes against the archive's own compiled code,
+   * never as Python imports, so the archive's classes are safe names there (and only there).
+   */
+  allow?: ReadonlyArray<{ module: string; name: string }>;
 }
 
 export interface PickleScanResult {
@@ -212,9 +218,10 @@ class Classifier implements VmSink {
       );
       return { ...base, symbol: deny.matched, classification: 'dangerous', family: deny.family.id };
     }
-    const profile =
-      allowProfile(`${g.module}.${g.name}`, this.ctx.settings.allowGlobals) ??
-      allowProfile(symbol, this.ctx.settings.allowGlobals);
+    const allow = this.opts.allow
+      ? [...this.ctx.settings.allowGlobals, ...this.opts.allow]
+      : this.ctx.settings.allowGlobals;
+    const profile = allowProfile(`${g.module}.${g.name}`, allow) ?? allowProfile(symbol, allow);
     if (profile) return { ...base, symbol, classification: 'allowed', family: profile };
     const priv = privateTraversal(g.name);
     if (priv && g.name.includes('.')) {

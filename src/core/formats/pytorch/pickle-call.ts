@@ -1,7 +1,7 @@
 // The one place where the PyTorch analyzers call the pickle engine (../pickle): scan one pickle stream
 // from a reader's position, get its STOP value and persistent ids as plain data. Errors never escape:
 // budgets become MG001 and anything else MG003 on the member's context.
-import { AnalysisContext, type FileState, type NestedScanner } from '../../context.js';
+import type { AnalysisContext } from '../../context.js';
 import { BudgetExceededError } from '../../limits.js';
 import type { ByteReader } from '../../reader.js';
 import { type PickleScanOptions, scanPickle } from '../pickle/index.js';
@@ -39,30 +39,4 @@ export async function scanOnePickle(
     }
     return { ok: false, value: undefined, persistentIds: [], endOffset: reader.pos };
   }
-}
-
-/**
- * A view of `ctx` whose allowlist also holds `extra` exact globals (TorchScript class types, which the
- * TorchScript unpickler resolves against the archive's own code, never as Python imports). Findings go
- * to the same file.
- */
-export function withExtraGlobals(
-  ctx: AnalysisContext,
-  extra: ReadonlyArray<{ module: string; name: string }>,
-): AnalysisContext {
-  if (extra.length === 0) return ctx;
-  const file = ctx.file;
-  const settings = { ...file.settings, allowGlobals: [...file.settings.allowGlobals, ...extra] };
-  const view = Object.create(file, { settings: { value: settings } }) as FileState;
-  // Hand the same sink to the view: findings, facts and format writes land on the real FileState.
-  Object.defineProperty(view, 'format', {
-    get: () => file.format,
-    set: (v) => {
-      file.format = v;
-    },
-  });
-  view.add = (f) => file.add(f);
-  // The engine's nested scanner of the original context (kept private by AnalysisContext).
-  const nested = (ctx as unknown as { nested: NestedScanner }).nested;
-  return new AnalysisContext(view, ctx.source, ctx.memberChain, ctx.depth, nested);
 }

@@ -10,7 +10,7 @@ import type { PickleScanOptions } from '../pickle/index.js';
 import type { PlainValue } from '../pickle/values.js';
 import { scanEntry, scanMembers, type ZipFlavor } from '../zip/analyzer.js';
 import type { ZipArchive, ZipEntry } from '../zip/reader.js';
-import { type PickleOutcome, scanOnePickle, withExtraGlobals } from './pickle-call.js';
+import { type PickleOutcome, scanOnePickle } from './pickle-call.js';
 import { collectStorages, type StorageRef } from './storages.js';
 import {
   analyzeOperatorName,
@@ -152,11 +152,10 @@ export const torchscriptFlavor: ZipFlavor = {
       if (e.name.startsWith(`${prefix}/code/`) && e.name.endsWith('.py')) handled.add(e);
     const storages = new Map<string, StorageRef>();
     // The TorchScript unpickler resolves globals against the archive's own classes (never Python imports).
-    const tsCtx = withExtraGlobals(ctx, classes);
     for (const pk of ['data.pkl', 'constants.pkl']) {
       const e = record(zip, prefix, pk);
       if (!e) continue;
-      const res = await scanTorchPickle(tsCtx, e, { persistentStorage: true });
+      const res = await scanTorchPickle(ctx, e, { persistentStorage: true, allow: classes });
       handled.add(e);
       if (res)
         for (const [k, v] of collectStorages(res.persistentIds).byKey)
@@ -167,7 +166,7 @@ export const torchscriptFlavor: ZipFlavor = {
     checkStorages(ctx, zip, prefix, 'constants', storages, handled, true);
     const bc = record(zip, prefix, 'bytecode.pkl');
     if (bc) {
-      const res = await scanTorchPickle(tsCtx, bc, {});
+      const res = await scanTorchPickle(ctx, bc, { allow: classes });
       handled.add(bc);
       if (res?.value !== undefined) {
         const ops = bytecodeOperators(res.value);
@@ -182,7 +181,7 @@ export const torchscriptFlavor: ZipFlavor = {
     for (const e of zip.entries) {
       if (handled.has(e) || e.isDirectory || !/\.(pkl|debug_pkl)$/.test(e.name)) continue;
       if (!e.name.startsWith(`${prefix}/`) || e.name.startsWith(`${prefix}/extra/`)) continue;
-      await scanTorchPickle(tsCtx, e, {});
+      await scanTorchPickle(ctx, e, { allow: classes });
       handled.add(e);
     }
     await scanMembers(ctx, zip, { skip: handled });
