@@ -5,6 +5,7 @@
 // stored with joblib, and joblib's array wrapper. The denylist always wins over this list.
 
 import { SKLEARN_GLOBALS } from './allowlist-sklearn.js';
+import { TORCH_NN_GLOBALS } from './allowlist-torch-nn.js';
 
 const TORCH_DTYPES = [
   'float32',
@@ -312,6 +313,7 @@ export const STDLIB_DATA_GLOBALS: readonly string[] = [
 
 export type AllowProfile =
   | 'weights-only'
+  | 'torch-nn'
   | 'numpy'
   | 'sklearn'
   | 'xgboost'
@@ -329,6 +331,7 @@ function builtinAllow(): Map<string, AllowProfile> {
     for (const n of names) if (!m.has(n)) m.set(n, p);
   };
   add(WEIGHTS_ONLY_GLOBALS, 'weights-only');
+  add(TORCH_NN_GLOBALS, 'torch-nn');
   add(STDLIB_DATA_GLOBALS, 'stdlib');
   add(NUMPY_GLOBALS, 'numpy');
   add(SCIPY_GLOBALS, 'sklearn');

@@ -19,6 +19,7 @@ import { OPCODE_NAMES, WEIGHTS_ONLY_OPCODES } from './opcodes.js';
 import { decodeEncodedPickle, looksLikePickle } from './sniff.js';
 import {
   type PlainValue,
+  PyBytes,
   PyCall,
   PyDict,
   PyGlobal,
@@ -75,6 +76,12 @@ export interface PickleScanOptions {
   torch?: boolean;
   /** BINPERSID storage tuples are expected (torch); other persistent ids are still reported. */
   persistentStorage?: boolean;
+  /**
+   * The legacy torch.save loader's persistent_load: a `('module', cls, source_file, source)` id returns
+   * `cls` itself (a whole-model save names each module class this way), so the class is what a later
+   * NEWOBJ or REDUCE calls, and it is classified like any imported global.
+   */
+  torchLegacyModules?: boolean;
   /** Refine the top-level format to `joblib` when a NumpyArrayWrapper is found (default true). */
   refineFormat?: boolean;
   /** Scan nested pickles found in payloads (default true). */
@@ -404,8 +411,17 @@ class Classifier implements VmSink {
       );
   }
 
-  onPersistent(p: PyPersistent, opcode: 'PERSID' | 'BINPERSID'): void {
+  onPersistent(p: PyPersistent, opcode: 'PERSID' | 'BINPERSID'): PyValue | undefined {
     if (this.persistent.length < MAX_RECORDS) this.persistent.push({ offset: p.offset, pid: p.pid });
+    if (this.opts.torchLegacyModules && opcode === 'BINPERSID' && p.pid instanceof PyTuple) {
+      const [kind, cls] = p.pid.items;
+      // Python 2 era files carry the tag as bytes; the loader decodes it as ASCII.
+      const tag = kind instanceof PyBytes && kind.data ? Buffer.from(kind.data).toString('latin1') : kind;
+      if (tag === 'module' && cls instanceof PyGlobal) {
+        this.woReasons.add('BINPERSID with a module id (whole-model save)');
+        return cls;
+      }
+    }
     if (this.calls.length < MAX_RECORDS)
       this.calls.push({ callee: 'persistent_load', opcode, offset: p.offset, args: 1 });
     this.activity(`${opcode} persistent_load`);
@@ -421,6 +437,7 @@ class Classifier implements VmSink {
         p.offset,
       );
     }
+    return undefined;
   }
 
   onPayload(p: { offset: number; length: number; data?: Uint8Array; text?: string; head: Uint8Array }): void {

@@ -62,7 +62,8 @@ export interface VmSink {
   onBuild(target: PyValue, state: PyValue, offset: number): void;
   /** APPEND(S), SETITEM(S), ADDITEMS on something that is not a plain list/dict/set built by the pickle. */
   onMutate(target: PyValue, op: 'APPEND' | 'SETITEM' | 'ADDITEMS', offset: number): void;
-  onPersistent(p: PyPersistent, opcode: 'PERSID' | 'BINPERSID'): void;
+  /** Returns what the loader's persistent_load hands back, when it is known (else the reference itself). */
+  onPersistent(p: PyPersistent, opcode: 'PERSID' | 'BINPERSID'): PyValue | undefined;
   /**
    * A str/bytes payload worth a look for nested pickles. `data` is the payload (a copy) when it was read;
    * for payloads too large to buffer it is undefined and `head` holds the first bytes.
@@ -989,16 +990,14 @@ export class PickleVM {
           // PERSID
           const [s, e] = await this.line();
           const p = new PyPersistent(this.lineText(s, e), this.opStart);
-          this.sink.onPersistent(p, 'PERSID');
-          this.push(p);
+          this.push(this.sink.onPersistent(p, 'PERSID') ?? p);
           break;
         }
         case 0x51: {
           // BINPERSID
           const pid = this.pop();
           const p = new PyPersistent(pid, this.opStart);
-          this.sink.onPersistent(p, 'BINPERSID');
-          this.push(p);
+          this.push(this.sink.onPersistent(p, 'BINPERSID') ?? p);
           break;
         }
         case 0x82: // EXT1
