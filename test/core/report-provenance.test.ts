@@ -58,3 +58,10 @@ test('markdown provenance escapes links and mentions from signer identities', ()
   assert.match(md, /tampered<br>changed\\: a\\.bin/);
   assert.match(md, /\| 2 file\\\(s\\\) \|/);
 });
+
+test('unsigned folders are not listed when nothing is signed and signatures are not required', () => {
+  const plain = { ...report, trust: { ...report.trust!, folders: [] } } as ScanReport;
+  assert.doesNotMatch(renderText(plain), /Provenance|UNSIGNED/);
+  const required = { ...plain, trust: { ...plain.trust!, signatures: 'require' } } as ScanReport;
+  assert.match(renderText(required), /UNSIGNED {3}other/);
+});

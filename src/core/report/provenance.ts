@@ -38,7 +38,10 @@ export function provenanceRows(report: ScanReport): ProvenanceRow[] {
       problems: [...diff, ...f.problems],
     };
   });
-  for (const folder of t.unsignedFolders) {
+  // Unsigned folders matter when signatures are required or some folders are signed; otherwise every scan
+  // of an unsigned repository would end with the same line.
+  const showUnsigned = t.signatures === 'require' || t.folders.length > 0;
+  for (const folder of showUnsigned ? t.unsignedFolders : []) {
     rows.push({ folder, status: 'unsigned', signer: '', when: '', covers: '', problems: [] });
   }
   for (const a of t.attestations) {
