@@ -9,11 +9,9 @@ import { exitCodeFor, scanPaths } from '../core/scan.js';
 import type { ScanReport } from '../core/types.js';
 import { VERSION } from '../core/version.js';
 import { mergeCommand } from './merge.js';
-import { TRUST_OPTIONS, TRUST_USAGE, trustOverrides, VerifyUsageError, verifyCommand } from './verify.js';
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { rulesCommand } from './rules.js';
+import { UsageError } from './usage.js';
+import { TRUST_OPTIONS, TRUST_USAGE, trustOverrides, verifyCommand } from './verify.js';
 
 const FORMATS = ['text', 'json', 'sarif', 'markdown'] as const;
 type Format = (typeof FORMATS)[number];
@@ -21,6 +19,7 @@ type Format = (typeof FORMATS)[number];
 const USAGE = `Usage: modelgate scan [PATH ...] [options]
        modelgate verify DIR [options]    (verify a model folder's signature; see modelgate verify --help)
        modelgate merge REPORT.json ...   (combine JSON reports of shards; see modelgate merge --help)
+       modelgate rules [--format text|json|markdown]   (the rule catalogue)
 
 Scans model files statically (never loading them) and gates them by policy.
 
@@ -57,9 +56,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (command === 'scan') return await scanCommand(rest, io);
     if (command === 'verify') return await verifyCommand(rest, io);
     if (command === 'merge') return await mergeCommand(rest, io);
-    throw new UsageError(`unknown command '${command}' (expected: scan, verify, merge)`);
+    if (command === 'rules') return await rulesCommand(rest, io);
+    throw new UsageError(`unknown command '${command}' (expected: scan, verify, merge, rules)`);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof VerifyUsageError || err instanceof PolicyError) {
+    if (err instanceof UsageError || err instanceof PolicyError) {
       io.stderr(`modelgate: ${err.message}\n\nRun 'modelgate --help' for usage.\n`);
       return 3;
     }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type PolicyOverrides, resolvePolicy } from '../core/policy/resolve.js';
 import { type FolderVerification, verifyModelFolder } from '../core/trust/folder.js';
+import { UsageError } from './usage.js';
 
 /** Options shared by `scan` and `verify` for trusted signers (parseArgs option table). */
 export const TRUST_OPTIONS = {
@@ -58,17 +59,13 @@ export function trustOverrides(v: TrustValues): Partial<PolicyOverrides> {
   return o;
 }
 
-export class VerifyUsageError extends Error {
-  override name = 'UsageError';
-}
-
-/** `modelgate verify DIR`. Returns the exit code; throws VerifyUsageError / PolicyError for usage problems. */
+/** `modelgate verify DIR`. Returns the exit code; throws UsageError / PolicyError for usage problems. */
 export async function verifyCommand(args: string[], io: { stdout: (s: string) => void }): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(args);
   } catch (err) {
-    throw new VerifyUsageError((err as Error).message);
+    throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -77,17 +74,17 @@ export async function verifyCommand(args: string[], io: { stdout: (s: string) =>
   }
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json') {
-    throw new VerifyUsageError(`--format must be text or json, got '${format}'`);
+    throw new UsageError(`--format must be text or json, got '${format}'`);
   }
-  if (positionals.length !== 1) throw new VerifyUsageError('verify takes exactly one model folder');
+  if (positionals.length !== 1) throw new UsageError('verify takes exactly one model folder');
   const dir = positionals[0]!;
   const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new VerifyUsageError(`${dir} is not a folder`);
+  if (!st?.isDirectory()) throw new UsageError(`${dir} is not a folder`);
   let trust: Partial<PolicyOverrides>;
   try {
     trust = trustOverrides(values);
   } catch (err) {
-    throw new VerifyUsageError((err as Error).message);
+    throw new UsageError((err as Error).message);
   }
   const policy = await resolvePolicy({
     ...(values.config !== undefined ? { configFile: values.config } : {}),

@@ -94,3 +94,17 @@ test('--output writes the report to a file; sarif and markdown render', async ()
   assert.match(md.stdout, /modelgate: incomplete/);
   assert.match(md.stdout, /`mystery\.ckpt`/);
 });
+
+test('docs/rules.md is the catalogue as `modelgate rules --format markdown` prints it', async () => {
+  const r = await cli(['rules', '--format', 'markdown']);
+  assert.equal(r.code, 0);
+  const committed = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'rules.md'), 'utf8');
+  assert.equal(
+    committed,
+    r.stdout,
+    'docs/rules.md is stale: run `node dist/cli.js rules --format markdown > docs/rules.md`',
+  );
+  const json = JSON.parse((await cli(['rules', '--format', 'json'])).stdout) as Array<{ id: string }>;
+  assert.ok(json.length > 100);
+  assert.equal((await cli(['rules', '--format', 'xml'])).code, 3);
+});
