@@ -7,10 +7,10 @@ import type { ScanReport } from '../../src/core/types.js';
 import { tempDir } from '../helpers.js';
 
 async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) });
-  return { code, stdout, stderr };
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
+  return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
 const dir = tempDir(after);

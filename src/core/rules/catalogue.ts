@@ -1,17 +1,17 @@
 import { actionRules } from '../../action/rules.js';
-import { trustRules } from '../trust/rules.js';
-import { onnxRules } from '../formats/onnx/rules.js';
-import { kerasRules } from '../formats/keras/rules.js';
-import { hdf5Rules } from '../formats/hdf5/rules.js';
-import { tensorflowRules } from '../formats/tensorflow/rules.js';
 import { ggufRules } from '../formats/gguf/rules.js';
+import { hdf5Rules } from '../formats/hdf5/rules.js';
 import { huggingfaceRules } from '../formats/huggingface/rules.js';
+import { kerasRules } from '../formats/keras/rules.js';
+import { numpyRules } from '../formats/numpy/rules.js';
+import { onnxRules } from '../formats/onnx/rules.js';
+import { pickleRules } from '../formats/pickle/rules.js';
+import { pytorchRules } from '../formats/pytorch/rules.js';
 import { safetensorsRules } from '../formats/safetensors/rules.js';
 import { templateRules } from '../formats/template/rules.js';
-import { pickleRules } from '../formats/pickle/rules.js';
-import { numpyRules } from '../formats/numpy/rules.js';
-import { pytorchRules } from '../formats/pytorch/rules.js';
+import { tensorflowRules } from '../formats/tensorflow/rules.js';
 import { zipRules } from '../formats/zip/rules.js';
+import { trustRules } from '../trust/rules.js';
 import { coreRules } from './core-rules.js';
 import type { Rule } from './rule.js';
 
@@ -19,7 +19,23 @@ import type { Rule } from './rule.js';
  * The rule catalogue: every rule modelgate can report. Each format defines its rules in its own folder
  * (`src/core/formats/<format>/rules.ts`) and lists them here, so this file is the one index of them all.
  */
-const ALL: Rule[] = [...coreRules, ...pickleRules, ...numpyRules, ...zipRules, ...pytorchRules, ...safetensorsRules, ...ggufRules, ...templateRules, ...huggingfaceRules, ...onnxRules, ...kerasRules, ...hdf5Rules, ...tensorflowRules, ...actionRules, ...trustRules];
+const ALL: Rule[] = [
+  ...coreRules,
+  ...pickleRules,
+  ...numpyRules,
+  ...zipRules,
+  ...pytorchRules,
+  ...safetensorsRules,
+  ...ggufRules,
+  ...templateRules,
+  ...huggingfaceRules,
+  ...onnxRules,
+  ...kerasRules,
+  ...hdf5Rules,
+  ...tensorflowRules,
+  ...actionRules,
+  ...trustRules,
+];
 
 const byId = new Map<string, Rule>();
 for (const r of ALL) {

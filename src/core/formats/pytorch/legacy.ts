@@ -47,7 +47,11 @@ async function analyzeLegacy(ctx: AnalysisContext): Promise<void> {
       return;
     }
     const at = r.pos;
-    const res = await scanOnePickle(ctx, r, { torch: true, persistentStorage: true, torchLegacyModules: true });
+    const res = await scanOnePickle(ctx, r, {
+      torch: true,
+      persistentStorage: true,
+      torchLegacyModules: true,
+    });
     results.push(res);
     if (!res.ok) {
       ctx.malformed(`The ${label} pickle of the legacy PyTorch file could not be fully analysed.`, {
