@@ -98,3 +98,10 @@ function toPlain(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
   return v;
 }
+
+test('Python mode accepts NaN and the infinities; strict mode refuses them', () => {
+  const v = parseJson('[NaN, Infinity, -Infinity, -1]', { python: true }).value as number[];
+  assert.ok(Number.isNaN(v[0]));
+  assert.deepEqual(v.slice(1), [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1]);
+  for (const doc of ['NaN', '[Infinity]', '-Infinity']) assert.throws(() => parseJson(doc), JsonSyntaxError);
+});

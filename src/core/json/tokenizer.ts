@@ -30,6 +30,11 @@ export interface JsonOptions {
   maxChars?: number;
   /** Called every few thousand values (e.g. a time budget check that throws). */
   onProgress?: () => void;
+  /**
+   * Also accept what Python's `json.loads` accepts beyond RFC 8259: `NaN`, `Infinity` and `-Infinity`
+   * (for documents that Python code reads, such as Keras configs). Off for formats read by strict parsers.
+   */
+  python?: boolean;
 }
 
 export interface JsonResult {
@@ -154,13 +159,21 @@ class Parser {
         return this.literal('false', false);
       case 'n':
         return this.literal('null', null);
+      case 'N':
+        if (this.opts.python) return this.literal('NaN', Number.NaN);
+        break;
+      case 'I':
+        if (this.opts.python) return this.literal('Infinity', Number.POSITIVE_INFINITY);
+        break;
       default:
+        if (this.opts.python && this.s.startsWith('-Infinity', this.pos))
+          return this.literal('-Infinity', Number.NEGATIVE_INFINITY);
         if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number(path);
-        throw new JsonSyntaxError(
-          c === undefined ? 'unexpected end' : `unexpected character ${JSON.stringify(c)}`,
-          this.pos,
-        );
     }
+    throw new JsonSyntaxError(
+      c === undefined ? 'unexpected end' : `unexpected character ${JSON.stringify(c)}`,
+      this.pos,
+    );
   }
 
   private literal<T>(word: string, v: T): T {
