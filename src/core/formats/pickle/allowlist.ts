@@ -311,9 +311,43 @@ export const STDLIB_DATA_GLOBALS: readonly string[] = [
   'argparse.Namespace',
 ];
 
+/**
+ * Hugging Face training configuration as `Trainer` saves it (`training_args.bin`, `torch.save(args)`): the
+ * TrainingArguments dataclasses of transformers, TRL and sentence-transformers, and the enums they hold.
+ * Unpickling builds them with object.__new__ plus a __dict__ update (dataclasses define no __setstate__)
+ * and looks enum members up by value or name, so no method of theirs runs.
+ */
+const TRANSFORMERS_GLOBALS = [
+  'transformers.training_args.TrainingArguments',
+  'transformers.training_args.OptimizerNames',
+  'transformers.training_args.ParallelMode',
+  'transformers.training_args_seq2seq.Seq2SeqTrainingArguments',
+  'transformers.trainer_utils.IntervalStrategy',
+  'transformers.trainer_utils.SaveStrategy',
+  'transformers.trainer_utils.EvaluationStrategy',
+  'transformers.trainer_utils.SchedulerType',
+  'transformers.trainer_utils.HubStrategy',
+  'transformers.trainer_utils.FSDPOption',
+  'transformers.trainer_utils.ShardedDDPOption',
+  'transformers.trainer_pt_utils.AcceleratorConfig',
+  'transformers.debug_utils.DebugOption',
+  'accelerate.utils.dataclasses.DistributedType',
+  'trl.trainer.sft_config.SFTConfig',
+  'trl.trainer.dpo_config.DPOConfig',
+  'trl.trainer.dpo_config.FDivergenceType',
+  'trl.trainer.grpo_config.GRPOConfig',
+  'trl.trainer.kto_config.KTOConfig',
+  'trl.trainer.orpo_config.ORPOConfig',
+  'trl.trainer.reward_config.RewardConfig',
+  'sentence_transformers.training_args.SentenceTransformerTrainingArguments',
+  'sentence_transformers.training_args.BatchSamplers',
+  'sentence_transformers.training_args.MultiDatasetBatchSamplers',
+];
+
 export type AllowProfile =
   | 'weights-only'
   | 'torch-nn'
+  | 'transformers'
   | 'numpy'
   | 'sklearn'
   | 'xgboost'
@@ -332,6 +366,7 @@ function builtinAllow(): Map<string, AllowProfile> {
   };
   add(WEIGHTS_ONLY_GLOBALS, 'weights-only');
   add(TORCH_NN_GLOBALS, 'torch-nn');
+  add(TRANSFORMERS_GLOBALS, 'transformers');
   add(STDLIB_DATA_GLOBALS, 'stdlib');
   add(NUMPY_GLOBALS, 'numpy');
   add(SCIPY_GLOBALS, 'sklearn');

@@ -143,6 +143,12 @@ class Classifier implements VmSink {
     { rec: ImportRecord; calledWithArgs: boolean; reported: boolean }
   >();
   private readonly reported = new Set<string>();
+  /**
+   * `builtins.getattr` imports whose report waits for their calls: Python 3.11+ pickles an enum member as
+   * `getattr(EnumClass, 'NAME')`, which is safe when the class is allowlisted and the name public. Any other
+   * use (other arguments, a call through a helper, no call at all) reports the import as dangerous.
+   */
+  private readonly getattrs = new Map<number, { report: () => void; safeCalls: number; reported: boolean }>();
 
   constructor(
     private readonly ctx: AnalysisContext,
@@ -213,16 +219,21 @@ class Classifier implements VmSink {
     const symbol = canonicalName(g.module, g.name);
     const deny = denyMatch(g.module, g.name);
     if (deny) {
-      this.dirty = true;
       // The symbol is the callable reached (os.system for posix.system or random + _os.system).
       const raw = `${g.module}.${g.name}`;
       const shown = deny.matched !== raw ? `${raw} (resolves to ${deny.matched})` : raw;
-      this.report(
-        'MG100',
-        `${g.opcode} imports ${shown}: ${deny.family.title} (${deny.family.reason}).`,
-        g.offset,
-        deny.matched,
-      );
+      const report = () => {
+        this.dirty = true;
+        this.report(
+          'MG100',
+          `${g.opcode} imports ${shown}: ${deny.family.title} (${deny.family.reason}).`,
+          g.offset,
+          deny.matched,
+        );
+      };
+      if (deny.matched === 'builtins.getattr')
+        this.getattrs.set(this.imports.length, { report, safeCalls: 0, reported: false });
+      else report();
       return { ...base, symbol: deny.matched, classification: 'dangerous', family: deny.family.id };
     }
     const allow = this.opts.allow
@@ -294,6 +305,11 @@ class Classifier implements VmSink {
       return;
     }
     const rec = callee.id >= 0 ? this.imports[callee.id] : undefined;
+    const pending = this.getattrs.get(callee.id);
+    if (pending) {
+      if (c.opcode === 'REDUCE' && this.isEnumLookup(c.args)) pending.safeCalls++;
+      else this.settleGetattr(callee.id);
+    }
     if (c.opcode === 'NEWOBJ' || c.opcode === 'REDUCE') {
       if (
         !rec ||
@@ -318,6 +334,7 @@ class Classifier implements VmSink {
           shown,
         );
       } else if (fn instanceof PyGlobal && fn.id >= 0) {
+        this.settleGetattr(fn.id);
         const inner = this.imports[fn.id];
         const u = inner ? this.unknown.get(inner.symbol) : undefined;
         if (u) u.calledWithArgs = true;
@@ -330,6 +347,7 @@ class Classifier implements VmSink {
       const target = c.args instanceof PyTuple ? c.args.items[0] : undefined;
       const base =
         rec.symbol === 'copyreg._reconstructor' && c.args instanceof PyTuple ? c.args.items[1] : undefined;
+      if (target instanceof PyGlobal) this.settleGetattr(target.id);
       if (base instanceof PyGlobal && base.id >= 0) {
         const b = this.imports[base.id];
         const u = b ? this.unknown.get(b.symbol) : undefined;
@@ -485,8 +503,25 @@ class Classifier implements VmSink {
     }
   }
 
-  /** Reports unknown globals once, at the severity their use deserves. */
+  /** `getattr(AllowlistedClass, 'PUBLIC_NAME')`: an attribute of a class the allowlist trusts (an enum member). */
+  private isEnumLookup(args: PyValue): boolean {
+    if (!(args instanceof PyTuple) || args.dropped > 0 || args.items.length !== 2) return false;
+    const [cls, name] = args.items;
+    if (!(cls instanceof PyGlobal) || cls.id < 0 || typeof name !== 'string') return false;
+    return this.imports[cls.id]?.classification === 'allowed' && /^[A-Za-z][A-Za-z0-9_]*$/.test(name);
+  }
+
+  /** Reports a deferred getattr import as dangerous (once). */
+  private settleGetattr(id: number): void {
+    const p = this.getattrs.get(id);
+    if (!p || p.reported) return;
+    p.reported = true;
+    p.report();
+  }
+
+  /** Reports unknown globals once, at the severity their use deserves; settles deferred getattr imports. */
   flushUnknown(): void {
+    for (const [id, p] of this.getattrs) if (p.safeCalls === 0) this.settleGetattr(id);
     for (const [symbol, u] of this.unknown) {
       if (u.reported) continue;
       u.reported = true;
