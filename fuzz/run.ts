@@ -428,7 +428,14 @@ function cutInPadding(original: Uint8Array, cut: number): boolean {
  * payload legitimately passes: text templates (no length or end marker) and protobuf (ONNX, TensorFlow: a
  * message is a sequence of fields with no terminator). Their truncation bugs show up as errors instead.
  */
-const PREFIX_VALID = new Set(['jinja-template', 'onnx', 'tf-savedmodel', 'other', 'unknown']);
+const PREFIX_VALID = new Set([
+  'jinja-template',
+  'onnx',
+  'tf-savedmodel',
+  'tf-keras-metadata',
+  'other',
+  'unknown',
+]);
 
 // ---------------------------------------------------------------------------------------------------------
 // Main.
