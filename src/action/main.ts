@@ -5,7 +5,7 @@ import * as core from '@actions/core';
 import picomatch from 'picomatch';
 import { sha256File } from '../core/hash.js';
 import { evaluateFile, type Policy } from '../core/policy/policy.js';
-import { escapeControl } from '../core/report/escape.js';
+import { escapeControl, safeJsonStringify } from '../core/report/escape.js';
 import { renderJson } from '../core/report/json.js';
 import { mergeReports, parseReport } from '../core/report/merge.js';
 import { renderSarif } from '../core/report/sarif.js';
@@ -126,7 +126,7 @@ function sarifWithCategory(report: ScanReport, shard: string | undefined): strin
   const doc = JSON.parse(renderSarif(report)) as { runs: Array<Record<string, unknown>> };
   const id = shard ? `modelgate/shard-${shard.replace('/', '-of-')}/` : 'modelgate/';
   for (const r of doc.runs) r.automationDetails = { id };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  return `${safeJsonStringify(doc, 2)}\n`;
 }
 
 function annotate(report: ScanReport, policy: Readonly<Policy>): void {

@@ -6,6 +6,14 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+// Anything that escapes main() is an internal error: exit 3, never Node's default 1 (which means "blocked").
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(
+    `modelgate: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(3);
+});
+
 const code = await main(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),

@@ -321,6 +321,7 @@ class H5 {
       const baseCls = base.length > 0 ? base[0]! & 0x0f : -1;
       if (!isString && !(baseCls === 0 && this.uint(base, 4, 4) === 1))
         throw new H5Error('variable-length sequence of non-bytes');
+      if (size < 8 + this.O) throw new H5Error(`variable-length datatype of ${size} bytes is too small`);
       const vals = await many(async (i) => {
         const o = i * size;
         const len = this.uint(raw, o, 4);
@@ -334,6 +335,8 @@ class H5 {
       return count === 1 ? vals[0] : vals;
     }
     if (cls === 0 || cls === 1) {
+      if (size !== 1 && size !== 2 && size !== 4 && size !== 8)
+        throw new H5Error(`numeric datatype of ${size} bytes not decoded`);
       const signed = (bits & 0x08) !== 0;
       const vals = await many((i) => {
         const dv = new DataView(raw.buffer, raw.byteOffset + i * size, size);

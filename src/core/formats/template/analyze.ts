@@ -1,5 +1,6 @@
 import { parse, tokenize } from '@huggingface/jinja';
 import type { AnalysisContext } from '../../context.js';
+import { BudgetExceededError } from '../../limits.js';
 import type { Location, Severity } from '../../types.js';
 import { printable } from '../safetensors/text.js';
 
@@ -425,8 +426,9 @@ class Walker {
   }
 
   private tick(depth: number): void {
-    if (++this.steps > 2_000_000 || depth > 400)
-      throw new Error('template too large or too deeply nested to analyse');
+    if (++this.steps > 2_000_000)
+      throw new BudgetExceededError('maxOpcodes', 'template analysis took more than 2,000,000 steps');
+    if (depth > 400) throw new BudgetExceededError('maxStackDepth', `template nesting deeper than 400`);
   }
 
   private collect(node: Node, depth: number): void {
@@ -1239,7 +1241,7 @@ function percentFormat(fmt: string, args: Folded[]): Folded {
     }
     switch (conv) {
       case 'c':
-        return typeof a === 'number' && a >= 0 && a <= 0x10ffff
+        return typeof a === 'number' && Number.isInteger(a) && a >= 0 && a <= 0x10ffff
           ? String.fromCodePoint(a)
           : typeof a === 'string'
             ? a
