@@ -76,10 +76,10 @@ test('the documented full policy loads, every key resolves', async () => {
   assert.equal(p.profile, undefined);
 });
 
-test('docs/trust.md shows the tested policy file verbatim', () => {
-  const docs = readFileSync(join(ROOT, 'docs', 'trust.md'), 'utf8');
+test('the README shows the tested policy file verbatim', () => {
+  const docs = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const block = /```yaml\n(# \.github\/modelgate\.yml[\s\S]*?)```/.exec(docs);
-  assert.ok(block, 'docs/trust.md has the annotated policy example');
+  assert.ok(block, 'the README has the annotated policy example');
   assert.equal(block[1], readFileSync(FULL, 'utf8'));
 });
 

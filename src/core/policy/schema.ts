@@ -3,7 +3,7 @@ import { LIMIT_NAMES, type Limits } from '../limits.js';
 import { SEVERITIES } from '../types.js';
 
 // The policy file's schema (YAML, camelCase keys). Every object is strict: an unknown key is an error that
-// names the key and its line (see file.ts). docs/trust.md documents every key; keep the two in step.
+// names the key and its line (see file.ts). the README (Trust) documents every key; keep the two in step.
 
 const SHA256 = /^[0-9a-fA-F]{64}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

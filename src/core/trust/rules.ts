@@ -5,7 +5,7 @@ import { defineRules } from '../rules/rule.js';
 // (see trust/phase.ts), so the same rule blocks or warns depending on the policy.
 
 const SIGN_HELP =
-  'Sign the model folder with the OpenSSF model_signing tool (`model_signing sign key|sigstore|certificate DIR`), commit model.sig at the folder root, and list the signer under `trust` in the policy file (see docs/trust.md).';
+  'Sign the model folder with the OpenSSF model_signing tool (`model_signing sign key|sigstore|certificate DIR`), commit model.sig at the folder root, and list the signer under `trust` in the policy file (see the README, Trust).';
 
 export const trustRules = defineRules([
   {
