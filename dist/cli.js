@@ -23209,7 +23209,7 @@ var zipRules = defineRules([
 ]);
 
 // src/core/trust/rules.ts
-var SIGN_HELP = "Sign the model folder with the OpenSSF model_signing tool (`model_signing sign key|sigstore|certificate DIR`), commit model.sig at the folder root, and list the signer under `trust` in the policy file (see docs/trust.md).";
+var SIGN_HELP = "Sign the model folder with the OpenSSF model_signing tool (`model_signing sign key|sigstore|certificate DIR`), commit model.sig at the folder root, and list the signer under `trust` in the policy file (see the README, Trust).";
 var trustRules = defineRules([
   {
     id: "MG600",
@@ -49429,8 +49429,9 @@ var Walker = class {
     this.stmts(program.body, 0);
   }
   tick(depth) {
-    if (++this.steps > 2e6 || depth > 400)
-      throw new Error("template too large or too deeply nested to analyse");
+    if (++this.steps > 2e6)
+      throw new BudgetExceededError("maxOpcodes", "template analysis took more than 2,000,000 steps");
+    if (depth > 400) throw new BudgetExceededError("maxStackDepth", `template nesting deeper than 400`);
   }
   collect(node2, depth) {
     if (!node2 || typeof node2 !== "object") return;
@@ -50170,7 +50171,7 @@ function percentFormat(fmt, args) {
     }
     switch (conv) {
       case "c":
-        return typeof a === "number" && a >= 0 && a <= 1114111 ? String.fromCodePoint(a) : typeof a === "string" ? a : "";
+        return typeof a === "number" && Number.isInteger(a) && a >= 0 && a <= 1114111 ? String.fromCodePoint(a) : typeof a === "string" ? a : "";
       case "d":
       case "i":
         return typeof a === "number" ? String(Math.trunc(a)) : "";
@@ -52279,6 +52280,7 @@ var H5 = class {
       const baseCls = base.length > 0 ? base[0] & 15 : -1;
       if (!isString && !(baseCls === 0 && this.uint(base, 4, 4) === 1))
         throw new H5Error("variable-length sequence of non-bytes");
+      if (size < 8 + this.O) throw new H5Error(`variable-length datatype of ${size} bytes is too small`);
       const vals = await many(async (i) => {
         const o = i * size;
         const len = this.uint(raw, o, 4);
@@ -52292,6 +52294,8 @@ var H5 = class {
       return count === 1 ? vals[0] : vals;
     }
     if (cls === 0 || cls === 1) {
+      if (size !== 1 && size !== 2 && size !== 4 && size !== 8)
+        throw new H5Error(`numeric datatype of ${size} bytes not decoded`);
       const signed = (bits & 8) !== 0;
       const vals = await many((i) => {
         const dv = new DataView(raw.buffer, raw.byteOffset + i * size, size);
@@ -54672,6 +54676,32 @@ var STDLIB_DATA_GLOBALS = [
   "uuid.UUID",
   "argparse.Namespace"
 ];
+var TRANSFORMERS_GLOBALS = [
+  "transformers.training_args.TrainingArguments",
+  "transformers.training_args.OptimizerNames",
+  "transformers.training_args.ParallelMode",
+  "transformers.training_args_seq2seq.Seq2SeqTrainingArguments",
+  "transformers.trainer_utils.IntervalStrategy",
+  "transformers.trainer_utils.SaveStrategy",
+  "transformers.trainer_utils.EvaluationStrategy",
+  "transformers.trainer_utils.SchedulerType",
+  "transformers.trainer_utils.HubStrategy",
+  "transformers.trainer_utils.FSDPOption",
+  "transformers.trainer_utils.ShardedDDPOption",
+  "transformers.trainer_pt_utils.AcceleratorConfig",
+  "transformers.debug_utils.DebugOption",
+  "accelerate.utils.dataclasses.DistributedType",
+  "trl.trainer.sft_config.SFTConfig",
+  "trl.trainer.dpo_config.DPOConfig",
+  "trl.trainer.dpo_config.FDivergenceType",
+  "trl.trainer.grpo_config.GRPOConfig",
+  "trl.trainer.kto_config.KTOConfig",
+  "trl.trainer.orpo_config.ORPOConfig",
+  "trl.trainer.reward_config.RewardConfig",
+  "sentence_transformers.training_args.SentenceTransformerTrainingArguments",
+  "sentence_transformers.training_args.BatchSamplers",
+  "sentence_transformers.training_args.MultiDatasetBatchSamplers"
+];
 var builtin;
 function builtinAllow() {
   if (builtin) return builtin;
@@ -54681,6 +54711,7 @@ function builtinAllow() {
   };
   add(WEIGHTS_ONLY_GLOBALS, "weights-only");
   add(TORCH_NN_GLOBALS, "torch-nn");
+  add(TRANSFORMERS_GLOBALS, "transformers");
   add(STDLIB_DATA_GLOBALS, "stdlib");
   add(NUMPY_GLOBALS, "numpy");
   add(SCIPY_GLOBALS, "sklearn");
@@ -57620,6 +57651,12 @@ var Classifier = class {
   firstActivity;
   unknown = /* @__PURE__ */ new Map();
   reported = /* @__PURE__ */ new Set();
+  /**
+   * `builtins.getattr` imports whose report waits for their calls: Python 3.11+ pickles an enum member as
+   * `getattr(EnumClass, 'NAME')`, which is safe when the class is allowlisted and the name public. Any other
+   * use (other arguments, a call through a helper, no call at all) reports the import as dangerous.
+   */
+  getattrs = /* @__PURE__ */ new Map();
   report(ruleId, message, offset, symbol2) {
     const key = `${ruleId}|${symbol2 ?? message}`;
     if (this.reported.has(key)) return;
@@ -57675,15 +57712,20 @@ var Classifier = class {
     const symbol2 = canonicalName(g.module, g.name);
     const deny = denyMatch(g.module, g.name);
     if (deny) {
-      this.dirty = true;
       const raw = `${g.module}.${g.name}`;
       const shown = deny.matched !== raw ? `${raw} (resolves to ${deny.matched})` : raw;
-      this.report(
-        "MG100",
-        `${g.opcode} imports ${shown}: ${deny.family.title} (${deny.family.reason}).`,
-        g.offset,
-        deny.matched
-      );
+      const report = () => {
+        this.dirty = true;
+        this.report(
+          "MG100",
+          `${g.opcode} imports ${shown}: ${deny.family.title} (${deny.family.reason}).`,
+          g.offset,
+          deny.matched
+        );
+      };
+      if (deny.matched === "builtins.getattr")
+        this.getattrs.set(this.imports.length, { report, safeCalls: 0, reported: false });
+      else report();
       return { ...base, symbol: deny.matched, classification: "dangerous", family: deny.family.id };
     }
     const allow = this.opts.allow ? [...this.ctx.settings.allowGlobals, ...this.opts.allow] : this.ctx.settings.allowGlobals;
@@ -57746,6 +57788,11 @@ var Classifier = class {
       return;
     }
     const rec = callee.id >= 0 ? this.imports[callee.id] : void 0;
+    const pending = this.getattrs.get(callee.id);
+    if (pending) {
+      if (c.opcode === "REDUCE" && this.isEnumLookup(c.args)) pending.safeCalls++;
+      else this.settleGetattr(callee.id);
+    }
     if (c.opcode === "NEWOBJ" || c.opcode === "REDUCE") {
       if (!rec || !WEIGHTS_ONLY_GLOBALS.has(
         WEIGHTS_ONLY_NAME_MAPPING[`${callee.module}.${callee.name}`] ?? `${callee.module}.${callee.name}`
@@ -57766,6 +57813,7 @@ var Classifier = class {
           shown
         );
       } else if (fn instanceof PyGlobal && fn.id >= 0) {
+        this.settleGetattr(fn.id);
         const inner = this.imports[fn.id];
         const u = inner ? this.unknown.get(inner.symbol) : void 0;
         if (u) u.calledWithArgs = true;
@@ -57775,6 +57823,7 @@ var Classifier = class {
     if (rec.classification === "allowed" && CONSTRUCTOR_WRAPPERS.has(rec.symbol)) {
       const target = c.args instanceof PyTuple ? c.args.items[0] : void 0;
       const base = rec.symbol === "copyreg._reconstructor" && c.args instanceof PyTuple ? c.args.items[1] : void 0;
+      if (target instanceof PyGlobal) this.settleGetattr(target.id);
       if (base instanceof PyGlobal && base.id >= 0) {
         const b = this.imports[base.id];
         const u = b ? this.unknown.get(b.symbol) : void 0;
@@ -57904,8 +57953,23 @@ var Classifier = class {
       if (this.opts.refineFormat !== false) this.ctx.setFormat("joblib");
     }
   }
-  /** Reports unknown globals once, at the severity their use deserves. */
+  /** `getattr(AllowlistedClass, 'PUBLIC_NAME')`: an attribute of a class the allowlist trusts (an enum member). */
+  isEnumLookup(args) {
+    if (!(args instanceof PyTuple) || args.dropped > 0 || args.items.length !== 2) return false;
+    const [cls, name] = args.items;
+    if (!(cls instanceof PyGlobal) || cls.id < 0 || typeof name !== "string") return false;
+    return this.imports[cls.id]?.classification === "allowed" && /^[A-Za-z][A-Za-z0-9_]*$/.test(name);
+  }
+  /** Reports a deferred getattr import as dangerous (once). */
+  settleGetattr(id) {
+    const p = this.getattrs.get(id);
+    if (!p || p.reported) return;
+    p.reported = true;
+    p.report();
+  }
+  /** Reports unknown globals once, at the severity their use deserves; settles deferred getattr imports. */
   flushUnknown() {
+    for (const [id, p] of this.getattrs) if (p.safeCalls === 0) this.settleGetattr(id);
     for (const [symbol2, u] of this.unknown) {
       if (u.reported) continue;
       u.reported = true;
@@ -64133,6 +64197,13 @@ function render(report, format, verbose) {
 process.stdout.on("error", (err2) => {
   if (err2.code === "EPIPE") process.exit(process.exitCode ?? 0);
   throw err2;
+});
+process.on("unhandledRejection", (err2) => {
+  process.stderr.write(
+    `modelgate: internal error: ${err2 instanceof Error ? err2.stack ?? err2.message : String(err2)}
+`
+  );
+  process.exit(3);
 });
 var code = await main(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
