@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { JsonLimitError, JsonSyntaxError, parseJson, parseJsonBytes } from '../../src/core/json/tokenizer.js';
+import {
+  decodeUtf8Strict,
+  JsonLimitError,
+  JsonSyntaxError,
+  parseJson,
+} from '../../src/core/json/tokenizer.js';
 
 test('parses what JSON.parse parses, with objects as Maps in source order', () => {
   const r = parseJson(' {"b": [1, 2.5, -0, 1e3, true, false, null], "a": {"x": "\\u00e9\\n"}} ');
@@ -48,8 +53,12 @@ test('strict syntax: no trailing commas, comments, single quotes, NaN, leading z
   ]) {
     assert.throws(() => parseJson(bad), JsonSyntaxError, bad);
   }
-  assert.throws(() => parseJsonBytes(new Uint8Array([0x22, 0xff, 0x22])), JsonSyntaxError);
-  assert.throws(() => parseJsonBytes(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d])), JsonSyntaxError, 'BOM');
+  assert.throws(() => parseJson(decodeUtf8Strict(new Uint8Array([0x22, 0xff, 0x22]))), JsonSyntaxError);
+  assert.throws(
+    () => parseJson(decodeUtf8Strict(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]))),
+    JsonSyntaxError,
+    'BOM',
+  );
 });
 
 test('depth, value count and size are bounded', () => {

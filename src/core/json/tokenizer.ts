@@ -79,13 +79,6 @@ export function decodeUtf8Strict(bytes: Uint8Array): string {
   }
 }
 
-/** Parses UTF-8 bytes (strict decoding) as JSON. */
-export function parseJsonBytes(bytes: Uint8Array, opts: JsonOptions = {}): JsonResult {
-  const maxChars = opts.maxChars ?? 128 * 2 ** 20;
-  if (bytes.length > maxChars * 4) throw new JsonLimitError('maxChars', `${bytes.length} bytes`);
-  return parseJson(decodeUtf8Strict(bytes), opts);
-}
-
 export function parseJson(text: string, opts: JsonOptions = {}): JsonResult {
   return new Parser(text, opts).run();
 }

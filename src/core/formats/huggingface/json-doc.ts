@@ -1,6 +1,6 @@
 import type { AnalysisContext } from '../../context.js';
-import { JsonLimitError, type JsonResult, JsonSyntaxError, parseJsonBytes } from '../../json/tokenizer.js';
-import { BudgetExceededError } from '../../limits.js';
+import { parseJsonWithin } from '../../json/budgeted.js';
+import { decodeUtf8Strict, type JsonResult, JsonSyntaxError } from '../../json/tokenizer.js';
 import { ByteReader } from '../../reader.js';
 
 const latin1 = new TextDecoder('latin1');
@@ -50,30 +50,18 @@ export function topLevelKeys(head: Uint8Array, max = 200): string[] {
 /** Reads the whole source (bounded by maxDocumentBytes) and parses it as JSON; undefined after a finding. */
 export async function readJsonDocument(ctx: AnalysisContext, what: string): Promise<JsonResult | undefined> {
   const bytes = await readWhole(ctx, what);
+  let text: string;
   try {
-    return parseJsonBytes(bytes, {
-      maxDepth: Math.min(ctx.limits.maxStackDepth, 512),
-      maxValues: Math.max(1_000_000, ctx.limits.maxEntries * 16),
-      maxChars: ctx.limits.maxDocumentBytes,
-      onProgress: () => ctx.checkTime(),
-    });
+    text = decodeUtf8Strict(bytes);
   } catch (err) {
-    if (err instanceof JsonLimitError) {
-      throw new BudgetExceededError(
-        err.limit === 'maxDepth'
-          ? 'maxStackDepth'
-          : err.limit === 'maxChars'
-            ? 'maxDocumentBytes'
-            : 'maxEntries',
-        `${what}: ${err.detail}`,
-      );
-    }
-    if (err instanceof JsonSyntaxError) {
-      ctx.malformed(`${what} is not valid JSON: ${err.message}.`);
-      return undefined;
-    }
-    throw err;
+    if (!(err instanceof JsonSyntaxError)) throw err;
+    ctx.malformed(`${what} is not valid JSON: ${err.message}.`);
+    return undefined;
   }
+  return parseJsonWithin(ctx, text, what, {
+    maxDepth: 512,
+    maxValues: Math.max(1_000_000, ctx.limits.maxEntries * 16),
+  });
 }
 
 /** The whole source as bytes, at most maxDocumentBytes (else MG001). */

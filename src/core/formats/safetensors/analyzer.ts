@@ -1,16 +1,13 @@
 import type { AnalysisContext } from '../../context.js';
+import { parseJsonWithin } from '../../json/budgeted.js';
 import {
   decodeUtf8Strict,
   describeJson,
   isJsonObject,
   type JsonIssue,
-  JsonLimitError,
   type JsonObject,
-  JsonSyntaxError,
   type JsonValue,
-  parseJson,
 } from '../../json/tokenizer.js';
-import { BudgetExceededError } from '../../limits.js';
 import { ByteReader } from '../../reader.js';
 import { type ByteSource, sliceSource, streamSource } from '../../source.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
@@ -132,31 +129,12 @@ async function analyzeSafetensors(ctx: AnalysisContext): Promise<void> {
     return;
   }
   const tensorCap = ctx.limits.maxEntries;
-  let parsed: ReturnType<typeof parseJson>;
-  try {
-    parsed = parseJson(text, {
-      maxDepth: Math.min(ctx.limits.maxStackDepth, 256),
-      maxValues: tensorCap * 16 + 100_000,
-      maxChars: ctx.limits.maxDocumentBytes,
-      onProgress: () => ctx.checkTime(),
-    });
-  } catch (err) {
-    if (err instanceof JsonLimitError) {
-      throw new BudgetExceededError(
-        err.limit === 'maxDepth'
-          ? 'maxStackDepth'
-          : err.limit === 'maxChars'
-            ? 'maxDocumentBytes'
-            : 'maxEntries',
-        `safetensors header: ${err.detail}`,
-      );
-    }
-    if (err instanceof JsonSyntaxError) {
-      ctx.malformed(`safetensors header is not valid JSON: ${err.message}.`, { offset: 8 });
-      return;
-    }
-    throw err;
-  }
+  const parsed = parseJsonWithin(ctx, text, 'safetensors header', {
+    maxDepth: 256,
+    maxValues: tensorCap * 16 + 100_000,
+    offset: 8,
+  });
+  if (!parsed) return;
 
   reportJsonIssues(ctx, parsed.issues, 'safetensors header', 8);
   if (parsed.leadingWhitespace.length > 0) {
