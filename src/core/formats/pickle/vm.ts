@@ -764,49 +764,23 @@ export class PickleVM {
           this.push(new PyTuple([]));
           break;
         case 0x85: // TUPLE1
-          this.push(this.retainTuple([this.pop()]));
-          break;
-        case 0x86: {
-          // TUPLE2
-          const b = this.pop();
-          const a = this.pop();
-          this.push(this.retainTuple([a, b]));
-          break;
-        }
-        case 0x87: {
-          // TUPLE3
-          const c = this.pop();
-          const b = this.pop();
-          const a = this.pop();
-          this.push(this.retainTuple([a, b, c]));
-          break;
-        }
+        case 0x86: // TUPLE2
+        case 0x87: // TUPLE3
         case 0x74: // TUPLE
-          this.push(this.retainTuple(this.popMark()));
+        case 0x6c: // LIST
+        case 0x64: // DICT
+        case 0x61: // APPEND
+        case 0x65: // APPENDS
+        case 0x73: // SETITEM
+        case 0x75: // SETITEMS
+          this.shape(op);
           break;
         case 0x5d: // EMPTY_LIST
           this.push(new PyList());
           break;
-        case 0x6c: {
-          // LIST
-          const items = this.popMark();
-          const l = new PyList();
-          this.fill(l, items);
-          this.push(l);
-          break;
-        }
         case 0x7d: // EMPTY_DICT
           this.push(new PyDict());
           break;
-        case 0x64: {
-          // DICT
-          const items = this.popMark();
-          if (items.length % 2 !== 0) this.broken('odd number of items for DICT');
-          const d = new PyDict();
-          this.setItems(d, items);
-          this.push(d);
-          break;
-        }
         case 0x8f: // EMPTY_SET
           this.push(new PySet('set'));
           break;
@@ -818,36 +792,10 @@ export class PickleVM {
           this.push(s);
           break;
         }
-        case 0x61: {
-          // APPEND
-          const item = this.pop();
-          this.appendTo(this.top(), [item], 'APPEND');
-          break;
-        }
-        case 0x65: {
-          // APPENDS
-          const items = this.popMark();
-          this.appendTo(this.top(), items, 'APPEND');
-          break;
-        }
         case 0x90: {
           // ADDITEMS
           const items = this.popMark();
           this.appendTo(this.top(), items, 'ADDITEMS');
-          break;
-        }
-        case 0x73: {
-          // SETITEM
-          const v = this.pop();
-          const k = this.pop();
-          this.setItemsOn(this.top(), [k, v]);
-          break;
-        }
-        case 0x75: {
-          // SETITEMS
-          const items = this.popMark();
-          if (items.length % 2 !== 0) this.broken('odd number of items for SETITEMS');
-          this.setItemsOn(this.top(), items);
           break;
         }
         case 0x68: {
@@ -1265,7 +1213,7 @@ export class PickleVM {
     }
   }
 
-  /** Container-building opcodes (no arguments), shared by the hot loop. */
+  /** Container-building opcodes (no arguments): the one implementation, for the hot loop and the general step. */
   private shape(op: number): void {
     switch (op) {
       case 0x61: {
