@@ -51657,11 +51657,6 @@ function decodeUtf8Strict(bytes) {
     throw new JsonSyntaxError("invalid UTF-8", 0);
   }
 }
-function parseJsonBytes(bytes, opts = {}) {
-  const maxChars = opts.maxChars ?? 128 * 2 ** 20;
-  if (bytes.length > maxChars * 4) throw new JsonLimitError("maxChars", `${bytes.length} bytes`);
-  return parseJson(decodeUtf8Strict(bytes), opts);
-}
 function parseJson(text2, opts = {}) {
   return new Parser(text2, opts).run();
 }
@@ -52776,6 +52771,31 @@ function indexOf(hay, needle) {
 import { readdir, stat as stat2 } from "node:fs/promises";
 import { dirname as dirname2, join as join3 } from "node:path";
 
+// src/core/json/budgeted.ts
+function parseJsonWithin(ctx, text2, what, bounds) {
+  try {
+    return parseJson(text2, {
+      maxDepth: Math.min(ctx.limits.maxStackDepth, bounds.maxDepth),
+      maxValues: bounds.maxValues,
+      maxChars: ctx.limits.maxDocumentBytes,
+      onProgress: () => ctx.checkTime()
+    });
+  } catch (err2) {
+    if (err2 instanceof JsonLimitError) {
+      const limit = err2.limit === "maxDepth" ? "maxStackDepth" : err2.limit === "maxChars" ? "maxDocumentBytes" : "maxEntries";
+      throw new BudgetExceededError(limit, `${what}: ${err2.detail}`);
+    }
+    if (err2 instanceof JsonSyntaxError) {
+      ctx.malformed(
+        `${what} is not valid JSON: ${err2.message}.`,
+        bounds.offset !== void 0 ? { offset: bounds.offset } : {}
+      );
+      return void 0;
+    }
+    throw err2;
+  }
+}
+
 // src/core/formats/safetensors/analyzer.ts
 var MAX_HEADER_BYTES = 1e8;
 var DTYPE_BITS = Object.freeze({
@@ -52868,27 +52888,12 @@ async function analyzeSafetensors(ctx) {
     return;
   }
   const tensorCap = ctx.limits.maxEntries;
-  let parsed;
-  try {
-    parsed = parseJson(text2, {
-      maxDepth: Math.min(ctx.limits.maxStackDepth, 256),
-      maxValues: tensorCap * 16 + 1e5,
-      maxChars: ctx.limits.maxDocumentBytes,
-      onProgress: () => ctx.checkTime()
-    });
-  } catch (err2) {
-    if (err2 instanceof JsonLimitError) {
-      throw new BudgetExceededError(
-        err2.limit === "maxDepth" ? "maxStackDepth" : err2.limit === "maxChars" ? "maxDocumentBytes" : "maxEntries",
-        `safetensors header: ${err2.detail}`
-      );
-    }
-    if (err2 instanceof JsonSyntaxError) {
-      ctx.malformed(`safetensors header is not valid JSON: ${err2.message}.`, { offset: 8 });
-      return;
-    }
-    throw err2;
-  }
+  const parsed = parseJsonWithin(ctx, text2, "safetensors header", {
+    maxDepth: 256,
+    maxValues: tensorCap * 16 + 1e5,
+    offset: 8
+  });
+  if (!parsed) return;
   reportJsonIssues(ctx, parsed.issues, "safetensors header", 8);
   if (parsed.leadingWhitespace.length > 0) {
     ctx.report(
@@ -53197,26 +53202,18 @@ function topLevelKeys(head, max = 200) {
 }
 async function readJsonDocument(ctx, what) {
   const bytes = await readWhole(ctx, what);
+  let text2;
   try {
-    return parseJsonBytes(bytes, {
-      maxDepth: Math.min(ctx.limits.maxStackDepth, 512),
-      maxValues: Math.max(1e6, ctx.limits.maxEntries * 16),
-      maxChars: ctx.limits.maxDocumentBytes,
-      onProgress: () => ctx.checkTime()
-    });
+    text2 = decodeUtf8Strict(bytes);
   } catch (err2) {
-    if (err2 instanceof JsonLimitError) {
-      throw new BudgetExceededError(
-        err2.limit === "maxDepth" ? "maxStackDepth" : err2.limit === "maxChars" ? "maxDocumentBytes" : "maxEntries",
-        `${what}: ${err2.detail}`
-      );
-    }
-    if (err2 instanceof JsonSyntaxError) {
-      ctx.malformed(`${what} is not valid JSON: ${err2.message}.`);
-      return void 0;
-    }
-    throw err2;
+    if (!(err2 instanceof JsonSyntaxError)) throw err2;
+    ctx.malformed(`${what} is not valid JSON: ${err2.message}.`);
+    return void 0;
   }
+  return parseJsonWithin(ctx, text2, what, {
+    maxDepth: 512,
+    maxValues: Math.max(1e6, ctx.limits.maxEntries * 16)
+  });
 }
 async function readWhole(ctx, what) {
   const size = ctx.source.size;
@@ -56723,45 +56720,32 @@ var PickleVM = class _PickleVM {
           this.push(new PyTuple([]));
           break;
         case 133:
-          this.push(this.retainTuple([this.pop()]));
-          break;
-        case 134: {
-          const b = this.pop();
-          const a = this.pop();
-          this.push(this.retainTuple([a, b]));
-          break;
-        }
-        case 135: {
-          const c = this.pop();
-          const b = this.pop();
-          const a = this.pop();
-          this.push(this.retainTuple([a, b, c]));
-          break;
-        }
+        // TUPLE1
+        case 134:
+        // TUPLE2
+        case 135:
+        // TUPLE3
         case 116:
-          this.push(this.retainTuple(this.popMark()));
+        // TUPLE
+        case 108:
+        // LIST
+        case 100:
+        // DICT
+        case 97:
+        // APPEND
+        case 101:
+        // APPENDS
+        case 115:
+        // SETITEM
+        case 117:
+          this.shape(op);
           break;
         case 93:
           this.push(new PyList());
           break;
-        case 108: {
-          const items = this.popMark();
-          const l = new PyList();
-          this.fill(l, items);
-          this.push(l);
-          break;
-        }
         case 125:
           this.push(new PyDict());
           break;
-        case 100: {
-          const items = this.popMark();
-          if (items.length % 2 !== 0) this.broken("odd number of items for DICT");
-          const d = new PyDict();
-          this.setItems(d, items);
-          this.push(d);
-          break;
-        }
         case 143:
           this.push(new PySet("set"));
           break;
@@ -56772,31 +56756,9 @@ var PickleVM = class _PickleVM {
           this.push(s);
           break;
         }
-        case 97: {
-          const item = this.pop();
-          this.appendTo(this.top(), [item], "APPEND");
-          break;
-        }
-        case 101: {
-          const items = this.popMark();
-          this.appendTo(this.top(), items, "APPEND");
-          break;
-        }
         case 144: {
           const items = this.popMark();
           this.appendTo(this.top(), items, "ADDITEMS");
-          break;
-        }
-        case 115: {
-          const v = this.pop();
-          const k = this.pop();
-          this.setItemsOn(this.top(), [k, v]);
-          break;
-        }
-        case 117: {
-          const items = this.popMark();
-          if (items.length % 2 !== 0) this.broken("odd number of items for SETITEMS");
-          this.setItemsOn(this.top(), items);
           break;
         }
         case 104: {
@@ -57187,7 +57149,7 @@ var PickleVM = class _PickleVM {
       );
     }
   }
-  /** Container-building opcodes (no arguments), shared by the hot loop. */
+  /** Container-building opcodes (no arguments): the one implementation, for the hot loop and the general step. */
   shape(op) {
     switch (op) {
       case 97: {
