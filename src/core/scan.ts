@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import type { ScanSettings } from './context.js';
 import { DEFAULT_POLICY, evaluateFile, type Policy, waiverFindings } from './policy/policy.js';
 import { mapConcurrent, prepareScan, scanFileOnDisk } from './scan-file.js';
@@ -48,6 +49,7 @@ export async function scanEntries(
   const files: FileReport[] = await mapConcurrent(entries, SCAN_CONCURRENCY, (e) =>
     scanEntry(e, policy, now),
   );
+  markOnnxExternalData(files, policy, now);
   // Folder-level trust checks (signatures, pins, publishers, SBOMs) once every file is scanned.
   const trust = await runTrustPhase(entries, files, policy, now);
   const report = buildReport(files, policy, trust.notes);
@@ -115,4 +117,36 @@ function finish(
   };
   if (Object.keys(facts).length > 0) report.facts = facts;
   return report;
+}
+
+/**
+ * Raw tensor bytes that an ONNX model of this scan names as its external data are data, not an unknown
+ * model: a `weights.bin` beside `model.onnx` would otherwise be MG004 (unknown content under a model name).
+ * Only files with no other finding are reclassified, and only when the reference resolves to their exact
+ * path (the ONNX analyzer already reports locations that escape the folder).
+ */
+function markOnnxExternalData(files: FileReport[], policy: Readonly<Policy>, now: Date): void {
+  const referencedBy = new Map<string, string>();
+  for (const f of files) {
+    const locations = f.facts?.['onnx.externalDataFiles'];
+    if (f.format !== 'onnx' || !Array.isArray(locations)) continue;
+    const dir = posix.dirname(f.path);
+    for (const l of locations) if (typeof l === 'string') referencedBy.set(posix.join(dir, l), f.path);
+  }
+  if (referencedBy.size === 0) return;
+  files.forEach((f, i) => {
+    const model = referencedBy.get(posix.normalize(f.path));
+    if (f.format !== 'unknown' || !model || f.findings.some((x) => x.ruleId !== 'MG004')) return;
+    const ev = evaluateFile([], policy, f, now);
+    files[i] = {
+      ...f,
+      format: 'onnx-external-data',
+      verdict: ev.verdict,
+      score: ev.score,
+      severity: ev.severity,
+      scoreBreakdown: ev.scoreBreakdown,
+      findings: [],
+      facts: { ...f.facts, 'onnx.externalDataOf': model },
+    };
+  });
 }

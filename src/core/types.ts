@@ -49,6 +49,7 @@ export type FormatId =
   | 'safetensors'
   | 'safetensors-index'
   | 'onnx'
+  | 'onnx-external-data'
   | 'gguf'
   | 'keras'
   | 'keras-h5'
