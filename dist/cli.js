@@ -1166,9 +1166,9 @@ var require_parse = __commonJS({
                 const idx = prev.value.lastIndexOf("[");
                 const pre = prev.value.slice(0, idx);
                 const rest2 = prev.value.slice(idx + 2);
-                const posix = POSIX_REGEX_SOURCE[rest2];
-                if (posix) {
-                  prev.value = pre + posix;
+                const posix2 = POSIX_REGEX_SOURCE[rest2];
+                if (posix2) {
+                  prev.value = pre + posix2;
                   state.backtrack = true;
                   advance();
                   if (!bos.output && tokens.indexOf(prev) === 1) {
@@ -1685,7 +1685,7 @@ var require_picomatch = __commonJS({
         throw new TypeError("Expected pattern to be a non-empty string");
       }
       const opts = options || {};
-      const posix = opts.windows;
+      const posix2 = opts.windows;
       const regex = isState ? picomatch6.compileRe(glob, options) : picomatch6.makeRe(glob, options, false, true);
       const state = regex.state;
       delete regex.state;
@@ -1695,8 +1695,8 @@ var require_picomatch = __commonJS({
         isIgnored2 = picomatch6(opts.ignore, ignoreOpts, returnState);
       }
       const matcher = (input2, returnObject = false) => {
-        const { isMatch, match, output: output2 } = picomatch6.test(input2, regex, options, { glob, posix });
-        const result = { glob, state, regex, posix, input: input2, output: output2, match, isMatch };
+        const { isMatch, match, output: output2 } = picomatch6.test(input2, regex, options, { glob, posix: posix2 });
+        const result = { glob, state, regex, posix: posix2, input: input2, output: output2, match, isMatch };
         if (typeof opts.onResult === "function") {
           opts.onResult(result);
         }
@@ -1721,7 +1721,7 @@ var require_picomatch = __commonJS({
       }
       return matcher;
     };
-    picomatch6.test = (input2, regex, options, { glob, posix } = {}) => {
+    picomatch6.test = (input2, regex, options, { glob, posix: posix2 } = {}) => {
       if (typeof input2 !== "string") {
         throw new TypeError("Expected input to be a string");
       }
@@ -1729,7 +1729,7 @@ var require_picomatch = __commonJS({
         return { isMatch: false, output: "" };
       }
       const opts = options || {};
-      const format = opts.format || (posix ? utils.toPosixSlashes : null);
+      const format = opts.format || (posix2 ? utils.toPosixSlashes : null);
       let match = input2 === glob;
       let output2 = match && format ? format(input2) : input2;
       if (match === false) {
@@ -1738,16 +1738,16 @@ var require_picomatch = __commonJS({
       }
       if (match === false || opts.capture === true) {
         if (opts.matchBase === true || opts.basename === true) {
-          match = picomatch6.matchBase(input2, regex, options, posix);
+          match = picomatch6.matchBase(input2, regex, options, posix2);
         } else {
           match = regex.exec(output2);
         }
       }
       return { isMatch: Boolean(match), match, output: output2 };
     };
-    picomatch6.matchBase = (input2, glob, options, posix = options && options.windows) => {
+    picomatch6.matchBase = (input2, glob, options, posix2 = options && options.windows) => {
       const regex = glob instanceof RegExp ? glob : picomatch6.makeRe(glob, options);
-      return regex.test(utils.basename(input2, { windows: posix }));
+      return regex.test(utils.basename(input2, { windows: posix2 }));
     };
     picomatch6.isMatch = (str5, patterns, options) => picomatch6(patterns, options)(str5);
     picomatch6.parse = (pattern, options) => {
@@ -44207,6 +44207,9 @@ function bySeverity2(a, b) {
   return severityRank(b.severity) - severityRank(a.severity) || b.score - a.score;
 }
 
+// src/core/scan.ts
+import { posix } from "node:path";
+
 // src/core/context.ts
 var FileState = class {
   constructor(settings, budget, disk) {
@@ -63627,6 +63630,7 @@ async function scanEntries(entries, opts = {}) {
     SCAN_CONCURRENCY,
     (e) => scanEntry2(e, policy, now)
   );
+  markOnnxExternalData(files, policy, now);
   const trust2 = await runTrustPhase(entries, files, policy, now);
   const report = buildReport(files, policy, trust2.notes);
   report.trust = trust2.summary;
@@ -63676,6 +63680,31 @@ function finish(path, format, size, sha2562, findings, facts, policy, now) {
   };
   if (Object.keys(facts).length > 0) report.facts = facts;
   return report;
+}
+function markOnnxExternalData(files, policy, now) {
+  const referencedBy = /* @__PURE__ */ new Map();
+  for (const f of files) {
+    const locations = f.facts?.["onnx.externalDataFiles"];
+    if (f.format !== "onnx" || !Array.isArray(locations)) continue;
+    const dir = posix.dirname(f.path);
+    for (const l of locations) if (typeof l === "string") referencedBy.set(posix.join(dir, l), f.path);
+  }
+  if (referencedBy.size === 0) return;
+  files.forEach((f, i) => {
+    const model = referencedBy.get(posix.normalize(f.path));
+    if (f.format !== "unknown" || !model || f.findings.some((x) => x.ruleId !== "MG004")) return;
+    const ev = evaluateFile([], policy, f, now);
+    files[i] = {
+      ...f,
+      format: "onnx-external-data",
+      verdict: ev.verdict,
+      score: ev.score,
+      severity: ev.severity,
+      scoreBreakdown: ev.scoreBreakdown,
+      findings: [],
+      facts: { ...f.facts, "onnx.externalDataOf": model }
+    };
+  });
 }
 
 // src/cli/merge.ts
