@@ -11,12 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AnalysisContext, FileState } from '../src/core/context.js';
-import { analyzeSource, scanNested } from '../src/core/engine.js';
 import { GGML_TYPES } from '../src/core/formats/gguf/types.js';
-import { Budget, DEFAULT_LIMITS } from '../src/core/limits.js';
-import { fileSource } from '../src/core/source.js';
-import { benchPath, compare, printHeader, printRow, REPO } from './lib.js';
+import { analyzeOnly, benchPath, compare, printHeader, printRow, REPO } from './lib.js';
 
 const { values } = parseArgs({
   options: { gib: { type: 'string', default: '3' }, repeat: { type: 'string', default: '2' } },
@@ -121,24 +117,7 @@ console.error(
   `generated ${path}: ${st.size} bytes (${((st.blocks * 512) / 2 ** 20).toFixed(1)} MiB on disk)`,
 );
 
-const times: number[] = [];
-let findings = -1;
-let rss = 0;
-for (let i = 0; i < 10; i++) {
-  const src = await fileSource(path, 'model.gguf');
-  const state = new FileState(
-    { limits: DEFAULT_LIMITS, allowGlobals: [] },
-    new Budget(DEFAULT_LIMITS),
-    undefined,
-  );
-  const t0 = performance.now();
-  await analyzeSource(new AnalysisContext(state, src, [], 0, scanNested));
-  times.push(performance.now() - t0);
-  findings = state.findings.length;
-  rss = Math.max(rss, process.memoryUsage().rss);
-  await src.close();
-}
-times.sort((a, b) => a - b);
+const { times, findings, peakRss: rss } = await analyzeOnly(path, 'model.gguf', 10);
 console.log(
   `gguf ${gib} GiB metadata validation: median ${times[5]!.toFixed(1)} ms, min ${times[0]!.toFixed(1)} ms (10 runs, ${findings} findings, RSS ${(rss / 2 ** 20).toFixed(0)} MiB)`,
 );

@@ -18,6 +18,10 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, statSync } from '
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AnalysisContext, FileState } from '../src/core/context.js';
+import { analyzeSource, scanNested } from '../src/core/engine.js';
+import { Budget, DEFAULT_LIMITS } from '../src/core/limits.js';
+import { fileSource } from '../src/core/source.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BENCH_DIR = process.env.BENCH_DIR ?? '/tmp/modelgate-bench';
@@ -288,4 +292,33 @@ if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === 
     format: first?.format ?? '',
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/**
+ * Detection and analysis of one file in this process, without hashing, `runs` times (header-only formats
+ * are measured this way: milliseconds whatever the file size). Times sorted ascending.
+ */
+export async function analyzeOnly(
+  path: string,
+  name: string,
+  runs: number,
+): Promise<{ times: number[]; findings: number; peakRss: number }> {
+  const times: number[] = [];
+  let findings = -1;
+  let peakRss = 0;
+  for (let i = 0; i < runs; i++) {
+    const src = await fileSource(path, name);
+    const state = new FileState(
+      { limits: DEFAULT_LIMITS, allowGlobals: [] },
+      new Budget(DEFAULT_LIMITS),
+      undefined,
+    );
+    const t0 = performance.now();
+    await analyzeSource(new AnalysisContext(state, src, [], 0, scanNested));
+    times.push(performance.now() - t0);
+    findings = state.findings.length;
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    await src.close();
+  }
+  return { times: times.sort((a, b) => a - b), findings, peakRss };
 }

@@ -11,11 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, openSync, statSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { AnalysisContext, FileState } from '../src/core/context.js';
-import { analyzeSource, scanNested } from '../src/core/engine.js';
-import { Budget, DEFAULT_LIMITS } from '../src/core/limits.js';
-import { fileSource } from '../src/core/source.js';
-import { benchPath, compare, printHeader, printRow } from './lib.js';
+import { analyzeOnly, benchPath, compare, printHeader, printRow } from './lib.js';
 
 const { values } = parseArgs({
   options: { gib: { type: 'string', default: '10' }, repeat: { type: 'string', default: '2' } },
@@ -79,22 +75,7 @@ const size = statSync(path).size;
 console.error(`generated ${path}: ${size} bytes (${(statSync(path).blocks * 512) / 2 ** 20} MiB on disk)`);
 
 // 1. Header validation alone, in process (no hashing).
-const times: number[] = [];
-let findings = -1;
-for (let i = 0; i < 20; i++) {
-  const src = await fileSource(path, 'model.safetensors');
-  const state = new FileState(
-    { limits: DEFAULT_LIMITS, allowGlobals: [] },
-    new Budget(DEFAULT_LIMITS),
-    undefined,
-  );
-  const t0 = performance.now();
-  await analyzeSource(new AnalysisContext(state, src, [], 0, scanNested));
-  times.push(performance.now() - t0);
-  findings = state.findings.length;
-  await src.close();
-}
-times.sort((a, b) => a - b);
+const { times, findings } = await analyzeOnly(path, 'model.safetensors', 20);
 console.log(
   `safetensors ${gib} GiB header validation: median ${times[10]!.toFixed(2)} ms, min ${times[0]!.toFixed(2)} ms (20 runs, ${findings} findings)`,
 );
