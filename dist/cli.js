@@ -43862,6 +43862,9 @@ function escapeControl(s) {
 function escapeMarkdown(s) {
   return escapeControl(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([\\`*_{}[\]()#+\-.!|~:])/g, "\\$1").replace(/@/g, "&#64;");
 }
+function escapeHtml(s) {
+  return escapeControl(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/@/g, "&#64;");
+}
 function markdownCode(s) {
   const clean = escapeControl(s).replace(/\|/g, "\u2758");
   const longest = Math.max(0, ...(clean.match(/`+/g) ?? []).map((m) => m.length));
@@ -43951,7 +43954,7 @@ function renderMarkdown(report, opts = {}) {
         (x) => `${x.ruleId} ${escapeMarkdown(truncate(getRule(x.ruleId).title, 60))}${x.location.symbol ? ` ${markdownCode(truncate(x.location.symbol, 80))}` : ""}`
       ).join("<br>");
       out.push(
-        `| ${markdownCode(truncate(f.path, 120))} | ${ICON[f.verdict]} ${f.verdict} | ${f.score} | ${f.format} | ${findings || "\u2014"} |`
+        `| ${markdownCode(truncate(f.path, 120))} | ${verdictCell(f, opts)} | ${f.score} | ${f.format} | ${findings || "\u2014"} |`
       );
     }
     if (rows.length < sorted.length) {
@@ -43975,7 +43978,7 @@ function renderMarkdown(report, opts = {}) {
       );
     }
   }
-  if (opts.details && report.notes?.length) {
+  if (opts.details && (opts.notes ?? true) && report.notes?.length) {
     out.push("");
     for (const n of report.notes) out.push(`- ${escapeMarkdown(truncate(n, 1e3))}`);
   }
@@ -43984,7 +43987,7 @@ function renderMarkdown(report, opts = {}) {
       if (f.findings.length === 0) continue;
       out.push("");
       out.push(
-        `<details><summary>${ICON[f.verdict]} ${escapeMarkdown(truncate(f.path, 200))}: ${f.verdict}, score ${f.score}</summary>`
+        `<details><summary>${ICON[f.verdict]} <code>${escapeHtml(truncate(f.path, 200))}</code>: ${verdictText(f, opts)}, score ${f.score}</summary>`
       );
       out.push("");
       out.push(`sha256 \`${f.sha256}\`, ${f.size} bytes. Score: ${breakdown(f)}`);
@@ -43996,6 +43999,12 @@ function renderMarkdown(report, opts = {}) {
   }
   return `${out.join("\n")}
 `;
+}
+function verdictText(f, opts) {
+  return f.verdict === "incomplete" && opts.incompleteFails ? "incomplete (fails the gate)" : f.verdict;
+}
+function verdictCell(f, opts) {
+  return `${ICON[f.verdict]} ${verdictText(f, opts)}`;
 }
 function findingLine(x) {
   const rule = getRule(x.ruleId);
@@ -44025,6 +44034,68 @@ function sortFiles(files) {
 
 // src/core/report/sarif.ts
 import { createHash } from "node:crypto";
+
+// package.json
+var package_default = {
+  name: "modelgate",
+  version: "0.1.0",
+  description: "Static security gate for ML model files: pickle, PyTorch, NumPy, joblib, safetensors, ONNX, GGUF, Keras, TensorFlow. Never loads the model.",
+  type: "module",
+  license: "Apache-2.0",
+  bin: {
+    modelgate: "dist/cli.js"
+  },
+  engines: {
+    node: ">=20"
+  },
+  scripts: {
+    build: "node build.mjs",
+    typecheck: "tsc --noEmit",
+    lint: "biome check .",
+    format: "biome check --write .",
+    test: "node scripts/test.mjs",
+    check: "npm run lint && npm run typecheck && npm test && node scripts/check-dist.mjs",
+    example: `node dist/cli.js scan examples; code=$?; if [ $code -eq 1 ]; then echo 'modelgate blocked the malicious examples (exit 1), as it should.'; else echo "expected exit 1 (blocked), got $code"; exit 1; fi`,
+    fixtures: "bash test/fixtures/generate.sh"
+  },
+  dependencies: {
+    "@actions/cache": "^6.3.0",
+    "@actions/core": "^3.0.1",
+    "@actions/github": "^9.1.1",
+    "@huggingface/jinja": "^0.5.11",
+    "@sigstore/bundle": "^4.0.0",
+    "@sigstore/core": "^3.2.1",
+    "@sigstore/protobuf-specs": "^0.5.2",
+    "@sigstore/verify": "^3.1.1",
+    fzstd: "^0.1.1",
+    picomatch: "^4.0.7",
+    protobufjs: "^8.8.1",
+    "unbzip2-stream": "^1.4.3",
+    "xz-decompress": "^0.2.3",
+    yaml: "^2.9.1",
+    zod: "^4.6.7"
+  },
+  devDependencies: {
+    "@biomejs/biome": "^2.6.8",
+    "@types/node": "^20.19.43",
+    "@types/picomatch": "^4.0.3",
+    esbuild: "^0.28.2",
+    "fast-check": "^4.10.2",
+    tsx: "^4.23.15",
+    typescript: "^5.9.3"
+  }
+};
+
+// src/core/version.ts
+var VERSION = package_default.version;
+
+// src/core/rules/docs.ts
+var PROJECT_URL = "https://github.com/modelgate/modelgate";
+function ruleDocUrl(ruleId) {
+  return `${PROJECT_URL}/blob/v${VERSION}/docs/rules.md#${ruleId.toLowerCase()}`;
+}
+
+// src/core/report/sarif.ts
 var SECURITY_SEVERITY = {
   critical: "9.5",
   high: "7.5",
@@ -44042,37 +44113,41 @@ var LEVEL = {
 function renderSarif(report, opts = {}) {
   const rules = RULES.map(sarifRule);
   const index2 = new Map(RULES.map((r, i) => [r.id, i]));
-  const results = report.files.flatMap(
-    (file2) => file2.findings.filter((f) => !f.waived).map((f) => {
-      const result = {
-        ruleId: f.ruleId,
-        ruleIndex: index2.get(f.ruleId),
-        level: LEVEL[f.severity],
-        message: { text: messageText(f) },
-        locations: [
-          {
-            physicalLocation: { artifactLocation: { uri: encodeUri(file2.path) } },
-            ...f.location.member || f.location.symbol ? {
-              logicalLocations: [
-                {
-                  fullyQualifiedName: [f.location.member, f.location.symbol].filter(Boolean).join("::"),
-                  kind: "member"
-                }
-              ]
-            } : {}
-          }
-        ],
-        partialFingerprints: { modelgateFindingHash: fingerprint(file2.path, f) },
-        properties: {
-          score: f.score,
-          ...f.severity !== ruleSeverity(f.ruleId) ? { "security-severity": SECURITY_SEVERITY[f.severity] } : {},
-          ...f.location.offset !== void 0 ? { offset: f.location.offset } : {},
-          sha256: file2.sha256
-        }
-      };
-      return result;
-    })
+  const uri = opts.uri ?? ((p) => p);
+  const all = report.files.flatMap(
+    (file2) => file2.findings.filter((f) => !f.waived).map((f) => ({ file: file2, f }))
   );
+  const kept = all.length <= SARIF_RESULT_LIMIT ? all : [...all].sort((a, b) => severityRank(b.f.severity) - severityRank(a.f.severity) || b.f.score - a.f.score).slice(0, SARIF_RESULT_LIMIT);
+  const omitted = all.length - kept.length;
+  const results = kept.map(({ file: file2, f }) => {
+    const result = {
+      ruleId: f.ruleId,
+      ruleIndex: index2.get(f.ruleId),
+      level: LEVEL[f.severity],
+      message: { text: messageText(f) },
+      locations: [
+        {
+          physicalLocation: { artifactLocation: { uri: encodeUri(uri(file2.path)) } },
+          ...f.location.member || f.location.symbol ? {
+            logicalLocations: [
+              {
+                fullyQualifiedName: [f.location.member, f.location.symbol].filter(Boolean).join("::"),
+                kind: "member"
+              }
+            ]
+          } : {}
+        }
+      ],
+      partialFingerprints: { modelgateFindingHash: fingerprint(file2.path, f) },
+      properties: {
+        score: f.score,
+        ...f.severity !== ruleSeverity(f.ruleId) ? { "security-severity": SECURITY_SEVERITY[f.severity] } : {},
+        ...f.location.offset !== void 0 ? { offset: f.location.offset } : {},
+        sha256: file2.sha256
+      }
+    };
+    return result;
+  });
   const doc = {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
     version: "2.1.0",
@@ -44083,23 +44158,46 @@ function renderSarif(report, opts = {}) {
             name: "modelgate",
             version: report.tool.version,
             semanticVersion: report.tool.version,
-            informationUri: opts.informationUri ?? "https://github.com/modelgate/modelgate",
+            informationUri: opts.informationUri ?? PROJECT_URL,
             rules
           }
         },
         results,
-        columnKind: "utf16CodeUnits"
+        columnKind: "utf16CodeUnits",
+        automationDetails: { id: automationId(opts.category, opts.shard) },
+        ...omitted > 0 ? {
+          invocations: [
+            {
+              executionSuccessful: true,
+              toolExecutionNotifications: [
+                {
+                  level: "warning",
+                  message: {
+                    text: `${omitted} results were left out: GitHub code scanning accepts at most ${SARIF_RESULT_LIMIT} per run. The most severe are kept; the JSON report has them all.`
+                  }
+                }
+              ]
+            }
+          ],
+          properties: { resultsOmitted: omitted }
+        } : {}
       }
     ]
   };
   return `${safeJsonStringify(doc, 2)}
 `;
 }
+var SARIF_RESULT_LIMIT = 25e3;
+function automationId(category = "modelgate", shard) {
+  const base = category.replace(/\/+$/, "") || "modelgate";
+  return shard ? `${base}/shard-${shard.replace("/", "-of-")}/` : `${base}/`;
+}
 function sarifRule(r) {
   return {
     id: r.id,
     name: toPascal(r.slug),
     shortDescription: { text: r.title },
+    helpUri: ruleDocUrl(r.id),
     fullDescription: { text: r.description },
     help: {
       text: `${r.description}
@@ -63560,60 +63658,6 @@ async function runTrustPhase(entries, files, policy, now) {
   };
 }
 
-// package.json
-var package_default = {
-  name: "modelgate",
-  version: "0.1.0",
-  description: "Static security gate for ML model files: pickle, PyTorch, NumPy, joblib, safetensors, ONNX, GGUF, Keras, TensorFlow. Never loads the model.",
-  type: "module",
-  license: "Apache-2.0",
-  bin: {
-    modelgate: "dist/cli.js"
-  },
-  engines: {
-    node: ">=20"
-  },
-  scripts: {
-    build: "node build.mjs",
-    typecheck: "tsc --noEmit",
-    lint: "biome check .",
-    format: "biome check --write .",
-    test: "node scripts/test.mjs",
-    check: "npm run lint && npm run typecheck && npm test && node scripts/check-dist.mjs",
-    example: `node dist/cli.js scan examples; code=$?; if [ $code -eq 1 ]; then echo 'modelgate blocked the malicious examples (exit 1), as it should.'; else echo "expected exit 1 (blocked), got $code"; exit 1; fi`,
-    fixtures: "bash test/fixtures/generate.sh"
-  },
-  dependencies: {
-    "@actions/cache": "^6.3.0",
-    "@actions/core": "^3.0.1",
-    "@actions/github": "^9.1.1",
-    "@huggingface/jinja": "^0.5.11",
-    "@sigstore/bundle": "^4.0.0",
-    "@sigstore/core": "^3.2.1",
-    "@sigstore/protobuf-specs": "^0.5.2",
-    "@sigstore/verify": "^3.1.1",
-    fzstd: "^0.1.1",
-    picomatch: "^4.0.7",
-    protobufjs: "^8.8.1",
-    "unbzip2-stream": "^1.4.3",
-    "xz-decompress": "^0.2.3",
-    yaml: "^2.9.1",
-    zod: "^4.6.7"
-  },
-  devDependencies: {
-    "@biomejs/biome": "^2.6.8",
-    "@types/node": "^20.19.43",
-    "@types/picomatch": "^4.0.3",
-    esbuild: "^0.28.2",
-    "fast-check": "^4.10.2",
-    tsx: "^4.23.15",
-    typescript: "^5.9.3"
-  }
-};
-
-// src/core/version.ts
-var VERSION = package_default.version;
-
 // src/core/scan.ts
 var SCAN_CONCURRENCY = Math.max(1, Number(process.env.MODELGATE_CONCURRENCY) || 4);
 async function scanPaths(paths, opts = {}) {
@@ -63894,7 +63938,7 @@ function rulesMarkdown() {
     "| Id | Title | Severity | Score | Kind | Waivable | CWE | What it means | What to do |",
     "| --- | --- | --- | ---: | --- | --- | --- | --- | --- |",
     ...RULES.map(
-      (r) => `| ${r.id} | ${cell(r.title)} | ${r.severity} | ${r.score} | ${r.kind} | ${r.waivable ? "yes" : "no"} | ${r.cwe ? `CWE-${r.cwe}` : ""} | ${cell(r.description)} | ${cell(r.remediation)} |`
+      (r) => `| <a id="${r.id.toLowerCase()}"></a>${r.id} | ${cell(r.title)} | ${r.severity} | ${r.score} | ${r.kind} | ${r.waivable ? "yes" : "no"} | ${r.cwe ? `CWE-${r.cwe}` : ""} | ${cell(r.description)} | ${cell(r.remediation)} |`
     )
   ];
   return `${lines.join("\n")}

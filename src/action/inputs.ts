@@ -28,6 +28,8 @@ export interface ActionInputs {
   comment: CommentMode;
   annotations: boolean;
   sarifFile: string;
+  /** Code-scanning category of the SARIF run (automationDetails.id). */
+  sarifCategory: string;
   reportFile: string;
   lfs: 'fetch' | 'off';
   cache: boolean;
@@ -93,6 +95,7 @@ export function readInputs(get: GetInput): ActionInputs {
     comment: oneOf('comment', ['on-findings', 'always', 'never'] as const) ?? 'on-findings',
     annotations: bool('annotations') ?? true,
     sarifFile: opt('sarif-file') ?? 'modelgate.sarif',
+    sarifCategory: sarifCategory(opt('sarif-category') ?? 'modelgate'),
     reportFile: opt('report-file') ?? 'modelgate-report.json',
     lfs: oneOf('lfs', ['fetch', 'off'] as const) ?? 'fetch',
     cache: bool('cache') ?? true,
@@ -122,4 +125,13 @@ export function parseShard(s: string): Shard {
   if (!m || count < 1 || count > 256 || index < 1 || index > count)
     throw new InputError(`input 'shard' must be i/n with 1 <= i <= n <= 256 (e.g. 2/4), got '${s}'`);
   return { index, count };
+}
+
+/** A category is a path-like label; no whitespace or control characters (GitHub shows it in the UI). */
+function sarifCategory(v: string): string {
+  if (!/^[A-Za-z0-9._\-/]{1,100}$/.test(v))
+    throw new InputError(
+      `input 'sarif-category' must be 1 to 100 letters, digits, '.', '_', '-' or '/', got '${v}'`,
+    );
+  return v;
 }

@@ -5,13 +5,14 @@ import * as core from '@actions/core';
 import picomatch from 'picomatch';
 import { sha256File } from '../core/hash.js';
 import { evaluateFile, type Policy } from '../core/policy/policy.js';
-import { escapeControl, safeJsonStringify } from '../core/report/escape.js';
+import { escapeControl } from '../core/report/escape.js';
 import { renderJson } from '../core/report/json.js';
 import { mergeReports, parseReport } from '../core/report/merge.js';
 import { renderSarif } from '../core/report/sarif.js';
 import { buildReport, scanEntries } from '../core/scan.js';
 import type { FileReport, ScanReport } from '../core/types.js';
 import { isInside, toPosix, type WalkEntry, walk } from '../core/walk.js';
+import { failureMessage, planAnnotations } from './annotations.js';
 import { actionsCache, cacheAvailable, type ResultCache, scanWithCache } from './cache.js';
 import { type ChangedFile, changedFiles, makeFilter, normalizeRoot } from './changed.js';
 import { type EventInfo, readEvent } from './event.js';
@@ -21,9 +22,7 @@ import { fetchLfs, findPointers } from './lfs.js';
 import { type ActionPolicy, loadActionPolicy } from './policy.js';
 import {
   commentMarker,
-  failureMessage,
   hasFindings,
-  planAnnotations,
   type RunContext,
   renderComment,
   renderErrorSummary,
@@ -61,13 +60,17 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     if (report.notes.length === 0) delete report.notes;
 
     await writeOut(workspace, inputs.reportFile, renderJson(report));
-    await writeOut(workspace, inputs.sarifFile, sarifWithCategory(report, ctx.shard));
-    if (inputs.annotations) annotate(report, pol.policy);
+    await writeOut(
+      workspace,
+      inputs.sarifFile,
+      renderSarif(report, { category: inputs.sarifCategory, shard: ctx.shard }),
+    );
+    if (inputs.annotations) ctx.annotationsOmitted = annotate(report, pol.policy);
 
     let commentId: number | undefined;
     const pr = await prNumber(ev, api);
     if (inputs.comment !== 'never' && pr !== undefined && api) {
-      commentId = await stickyComment(api, pr, report, ctx, inputs.comment);
+      commentId = await stickyComment(api, pr, report, ctx, inputs.comment, pol.policy);
     } else if (inputs.comment !== 'never' && pr !== undefined && !api) {
       core.warning('modelgate: no token, so no pull request comment; see the job summary.');
     }
@@ -122,20 +125,16 @@ async function writeOut(workspace: string, rel: string, text: string): Promise<v
   await writeFile(p, text);
 }
 
-function sarifWithCategory(report: ScanReport, shard: string | undefined): string {
-  const doc = JSON.parse(renderSarif(report)) as { runs: Array<Record<string, unknown>> };
-  const id = shard ? `modelgate/shard-${shard.replace('/', '-of-')}/` : 'modelgate/';
-  for (const r of doc.runs) r.automationDetails = { id };
-  return `${safeJsonStringify(doc, 2)}\n`;
-}
-
-function annotate(report: ScanReport, policy: Readonly<Policy>): void {
-  for (const a of planAnnotations(report, policy)) {
+/** Writes the annotations; returns how many findings got none of their own. */
+function annotate(report: ScanReport, policy: Readonly<Policy>): number {
+  const plan = planAnnotations(report, policy);
+  for (const a of plan.annotations) {
     const props = a.file ? { title: a.title, file: a.file } : { title: a.title };
     if (a.level === 'error') core.error(a.message, props);
     else if (a.level === 'warning') core.warning(a.message, props);
     else core.notice(a.message, props);
   }
+  return plan.omitted;
 }
 
 async function prNumber(ev: EventInfo, api: Api | undefined): Promise<number | undefined> {
@@ -167,6 +166,7 @@ async function stickyComment(
   report: ScanReport,
   ctx: RunContext,
   mode: 'on-findings' | 'always',
+  policy: Readonly<Policy>,
 ): Promise<number | undefined> {
   const marker = commentMarker(ctx.shard);
   try {
@@ -176,7 +176,7 @@ async function stickyComment(
     );
     const findings = hasFindings(report);
     let body: string | undefined;
-    if (findings || mode === 'always') body = renderComment(report, ctx);
+    if (findings || mode === 'always') body = renderComment(report, ctx, policy);
     else if (existing) body = renderResolvedComment(report, ctx);
     if (body === undefined) {
       log('modelgate: nothing to report and no earlier comment: no pull request comment.');

@@ -1,8 +1,10 @@
 import type { Policy } from '../core/policy/policy.js';
-import { escapeControl, escapeMarkdown, markdownCode, truncate } from '../core/report/escape.js';
-import { renderMarkdown } from '../core/report/markdown.js';
+import { escapeMarkdown, markdownCode, safeJsonStringify, truncate } from '../core/report/escape.js';
+import { bySeverity, ICON, renderMarkdown, sortFiles } from '../core/report/markdown.js';
 import { getRule } from '../core/rules/catalogue.js';
+import { ruleDocUrl } from '../core/rules/docs.js';
 import { type FileReport, type Finding, type ScanReport, severityRank } from '../core/types.js';
+import { fileFails } from './annotations.js';
 
 /** GitHub rejects comment bodies of 65,536 characters or more. */
 export const COMMENT_LIMIT = 65_536;
@@ -24,6 +26,10 @@ export interface RunContext {
   policySource: string;
   notes: string[];
   shard?: string;
+  /** Findings that got no annotation of their own (GitHub's 10 + 10 limit), said in the job summary. */
+  annotationsOmitted?: number;
+  /** The clock for dates the reports propose (waiver expiry); the current time when absent. */
+  now?: Date;
 }
 
 function runLink(ctx: RunContext, text: string): string {
@@ -52,25 +58,132 @@ export function hasFindings(report: ScanReport): boolean {
   );
 }
 
+/** Files listed one per line in the comment before the rest are only counted. */
+const COMMENT_FILES = 50;
+
 /**
- * The sticky PR comment: hidden marker, verdict, a compact table (file, verdict, score, top findings), notes,
- * and a link to the run. Kept under GitHub's limit with two shorter fallbacks. Every path, symbol and message
- * taken from a model goes through the escapers: no mentions, links, HTML or forged table rows.
+ * The sticky PR comment, written for the reviewer who has to act: the verdict in one line, then only the files
+ * with findings, one line each with its worst finding in words and a link to the rule's documentation, the
+ * count of the rest, and "what now" (fix or remove, or the exact waiver to add to the base-branch policy, and
+ * what cannot be waived). No wide table, so nothing is cut at GitHub's comment width. Everything taken from a
+ * model goes through the escapers: no mentions, links, HTML or forged lines.
  */
-export function renderComment(report: ScanReport, ctx: RunContext): string {
+export function renderComment(report: ScanReport, ctx: RunContext, policy: Readonly<Policy>): string {
   const marker = commentMarker(ctx.shard);
   const scope = `Scanned ${escapeMarkdown(ctx.scopeText)}.`;
-  const tries: Array<() => string> = [
-    () => renderMarkdown(report, { topFindings: 3 }),
-    () => renderMarkdown(report, { topFindings: 1, maxFiles: 200 }),
-    () => renderMarkdown(report, { topFindings: 1, maxFiles: 20 }),
-  ];
-  for (const t of tries) {
-    const body = `${marker}\n${t()}\n${scope}\n${notesBlock(ctx.notes)}\n${footer(report, ctx)}\n`;
+  for (const max of [COMMENT_FILES, 10, 0]) {
+    const body = `${marker}\n${commentBody(report, ctx, policy, max)}\n${scope}\n${notesBlock(ctx.notes)}\n${footer(report, ctx)}\n`;
     if (body.length <= COMMENT_BUDGET) return body;
   }
-  const minimal = `${marker}\n### modelgate: ${report.verdict}${report.blocked ? ' (blocking)' : ''}\n\n${report.files.length} files scanned, highest score ${report.maxScore}. The full table is too long for a comment: see the ${runLink(ctx, 'job summary')}.\n`;
+  const minimal = `${marker}\n### modelgate: ${report.verdict}${report.blocked ? ' (blocking)' : ''}\n\n${report.files.length} files scanned, highest score ${report.maxScore}. The full list is too long for a comment: see the ${runLink(ctx, 'job summary')}.\n`;
   return minimal.slice(0, COMMENT_LIMIT - 1);
+}
+
+function commentBody(
+  report: ScanReport,
+  ctx: RunContext,
+  policy: Readonly<Policy>,
+  maxFiles: number,
+): string {
+  const failing = sortFiles(report.files.filter((f) => fileFails(f, policy)));
+  const warned = sortFiles(
+    report.files.filter((f) => !fileFails(f, policy) && f.findings.some((x) => !x.waived && x.score > 0)),
+  );
+  const quiet = report.files.length - failing.length - warned.length;
+  const out: string[] = [];
+  const head =
+    failing.length > 0
+      ? `${failing.length} of ${report.files.length} scanned file${report.files.length === 1 ? '' : 's'} fail${failing.length === 1 ? 's' : ''} the policy${report.blocked ? '' : ' (warn-only: the job does not fail)'}`
+      : `${report.files.length} file${report.files.length === 1 ? '' : 's'} scanned, none fails the policy`;
+  out.push(`### ${ICON[report.verdict]} modelgate: ${report.verdict} — ${head}`, '');
+  let budget = maxFiles;
+  const list = (title: string, files: FileReport[]) => {
+    if (files.length === 0) return;
+    out.push(`**${title}**`, '');
+    const shown = files.slice(0, Math.max(0, budget));
+    budget -= shown.length;
+    for (const f of shown) out.push(`- ${fileLine(f)}`);
+    if (shown.length < files.length)
+      out.push(`- … and ${files.length - shown.length} more: see the ${runLink(ctx, 'job summary')}`);
+    out.push('');
+  };
+  list('Fails the gate', failing);
+  list('Warnings', warned);
+  out.push(
+    `${quiet} other file${quiet === 1 ? '' : 's'} passed with nothing to report. Full report with every finding: the ${runLink(ctx, 'job summary')}.`,
+  );
+  if (failing.length > 0 || warned.length > 0) out.push('', ...whatNow([...failing, ...warned], policy, ctx));
+  return `${out.join('\n')}\n`;
+}
+
+function fileLine(f: FileReport): string {
+  const active = f.findings.filter((x) => !x.waived).sort(bySeverity);
+  const worst = active[0];
+  if (!worst) return `${ICON[f.verdict]} ${markdownCode(truncate(f.path, 160))}`;
+  const rule = getRule(worst.ruleId);
+  const what =
+    rule.kind === 'incomplete'
+      ? `not fully analysed: ${escapeMarkdown(rule.title)}`
+      : `${escapeMarkdown(rule.title)}${worst.location.symbol ? ` ${markdownCode(truncate(worst.location.symbol, 80))}` : ''}`;
+  const more =
+    active.length > 1 ? ` · ${active.length - 1} more finding${active.length === 2 ? '' : 's'}` : '';
+  return `${ICON[f.verdict]} ${markdownCode(truncate(f.path, 160))} — ${what} ([${worst.ruleId}](${ruleDocUrl(worst.ruleId)})) · score ${f.score}${more}`;
+}
+
+/** Waiver examples in the comment at most (one per rule and file). */
+const WAIVER_EXAMPLES = 5;
+
+/** Waivers are matched on the rule, the path and (here) the exact bytes; an expiry keeps them from lasting forever. */
+function whatNow(files: FileReport[], policy: Readonly<Policy>, ctx: RunContext): string[] {
+  const out = ['#### What now?', ''];
+  out.push(
+    '- **Fix or remove** the files listed: regenerate models from trusted code in a data-only format (safetensors, or a state_dict loaded with `weights_only=True`), or take them out of this pull request. Each rule link says what the finding means and what to do.',
+  );
+  const nonWaivable = new Set<string>();
+  const waivers = new Map<string, string[]>();
+  const expires = new Date((ctx.now ?? new Date()).getTime() + 90 * 86_400_000).toISOString().slice(0, 10);
+  for (const f of files) {
+    for (const x of f.findings) {
+      if (x.waived || (x.score === 0 && getRule(x.ruleId).kind !== 'incomplete')) continue;
+      if (!canWaive(x, policy)) nonWaivable.add(x.ruleId);
+      else if (waivers.size < WAIVER_EXAMPLES && !waivers.has(`${x.ruleId}\0${f.path}`))
+        waivers.set(`${x.ruleId}\0${f.path}`, [
+          `  - ruleId: ${x.ruleId}`,
+          `    path: ${yamlString(f.path)}`,
+          `    sha256: ${f.sha256}`,
+          '    reason: "<why these bytes are safe>"',
+          `    expires: "${expires}"`,
+        ]);
+    }
+  }
+  if (waivers.size > 0) {
+    out.push(
+      `- **A false positive?** A maintainer accepts it with a waiver in the policy file of the base branch (${escapeMarkdown(ctx.policySource)}); a waiver added by this pull request is not read. For the findings above, pinned to these exact bytes:`,
+      '',
+      '```yaml',
+      'waivers:',
+      ...[...waivers.values()].flat(),
+      '```',
+    );
+  }
+  if (nonWaivable.size > 0)
+    out.push(
+      '',
+      `- **Cannot be waived:** ${[...nonWaivable]
+        .sort()
+        .map((id) => `[${id}](${ruleDocUrl(id)})`)
+        .join(', ')} (known code execution, or above the policy's waivable severity). Remove these files.`,
+    );
+  return out;
+}
+
+function canWaive(x: Finding, policy: Readonly<Policy>): boolean {
+  return getRule(x.ruleId).waivable && severityRank(x.severity) <= severityRank(policy.maxWaivedSeverity);
+}
+
+/** A YAML double-quoted scalar: paths from the PR cannot close the string or add keys. */
+function yamlString(s: string): string {
+  return safeJsonStringify(s).replace(/`/g, '\\u0060');
 }
 
 /** The comment a clean run leaves on a PR that had findings before. */
@@ -82,8 +195,9 @@ export function renderResolvedComment(report: ScanReport, ctx: RunContext): stri
 }
 
 /**
- * The job summary: the full table, per-file detail, notes, and a short explanation of the gate. Rendered to a
- * budget under the runner's 1 MiB limit: the details go first, then the table is cut.
+ * The job summary: the full table, per-file detail, notes (once), and a short explanation of the gate.
+ * Incomplete files are shown as failing when the policy makes them fail. Rendered to a budget under the
+ * runner's 1 MiB limit: the details go first, then the table is cut.
  */
 export function renderSummary(report: ScanReport, ctx: RunContext, policy?: Readonly<Policy>): string {
   const head = `Scanned ${escapeMarkdown(ctx.scopeText)}. Policy: ${escapeMarkdown(ctx.policySource)}${
@@ -91,21 +205,27 @@ export function renderSummary(report: ScanReport, ctx: RunContext, policy?: Read
       ? ` (max score ${policy.maxScore}${policy.warnOnly ? ', warn-only' : ''}${policy.failOnIncomplete ? ', incomplete blocks' : ', incomplete does not block'})`
       : ''
   }.\n`;
-  const notes = ctx.notes.length
-    ? `\n#### Notes\n\n${ctx.notes.map((n) => `- ${escapeMarkdown(truncate(n, 2000))}`).join('\n')}\n`
+  // The action folds its own notes into the report's; listing both would say each twice.
+  const allNotes = [...new Set([...(report.notes ?? []), ...ctx.notes])];
+  const notes = allNotes.length
+    ? `\n#### Notes\n\n${allNotes.map((n) => `- ${escapeMarkdown(truncate(n, 2000))}`).join('\n')}\n`
     : '';
+  const omitted = ctx.annotationsOmitted
+    ? `\n${ctx.annotationsOmitted} finding${ctx.annotationsOmitted === 1 ? ' was' : 's were'} not annotated on the diff (GitHub shows at most 10 errors and 10 warnings per step); all are listed here.\n`
+    : '';
+  const common = { notes: false, incompleteFails: policy?.failOnIncomplete ?? true };
   const tries: Array<() => string> = [
-    () => renderMarkdown(report, { details: true, topFindings: 3 }),
-    () => renderMarkdown(report, { topFindings: 3 }),
-    () => renderMarkdown(report, { topFindings: 1, maxFiles: 2000 }),
-    () => renderMarkdown(report, { topFindings: 1, maxFiles: 100 }),
+    () => renderMarkdown(report, { ...common, details: true, topFindings: 3 }),
+    () => renderMarkdown(report, { ...common, topFindings: 3 }),
+    () => renderMarkdown(report, { ...common, topFindings: 1, maxFiles: 2000 }),
+    () => renderMarkdown(report, { ...common, topFindings: 1, maxFiles: 100 }),
   ];
   for (const [i, t] of tries.entries()) {
     const cut =
       i > 0
         ? '\n_Per-file details were left out to stay under the 1 MiB summary limit: see the JSON report (`report-file`) and the SARIF file._\n'
         : '';
-    const body = `${t()}\n${head}${cut}${notes}\n${footer(report, ctx)}\n`;
+    const body = `${t()}\n${head}${omitted}${cut}${notes}\n${footer(report, ctx)}\n`;
     if (Buffer.byteLength(body) <= SUMMARY_BUDGET) return body;
   }
   return `### modelgate: ${report.verdict}\n\n${report.files.length} files scanned, highest score ${report.maxScore}. The report is too large for the job summary: see the JSON report.\n`;
@@ -115,92 +235,4 @@ export function renderSummary(report: ScanReport, ctx: RunContext, policy?: Read
 export function renderErrorSummary(message: string, ctx: Partial<RunContext>): string {
   const notes = (ctx.notes ?? []).map((n) => `- ${escapeMarkdown(truncate(n, 2000))}`).join('\n');
   return `### ❌ modelgate: error\n\nThe scan did not complete, so nothing was checked:\n\n${markdownCode(truncate(message, 4000))}\n${notes ? `\n${notes}\n` : ''}`;
-}
-
-export interface Annotation {
-  level: 'error' | 'warning' | 'notice';
-  title: string;
-  file: string;
-  message: string;
-}
-
-const PER_LEVEL = 10;
-
-function annotationLevel(f: Finding, policy: Readonly<Policy>): 'error' | 'warning' {
-  if (policy.warnOnly) return 'warning';
-  const rule = getRule(f.ruleId);
-  if (rule.kind === 'incomplete') return policy.failOnIncomplete ? 'error' : 'warning';
-  return f.severity === 'critical' || f.severity === 'high' ? 'error' : 'warning';
-}
-
-/**
- * Annotations for the findings, most severe first: at most 10 errors and 10 warnings (GitHub shows no more
- * per step), then one notice counting the rest. Waived findings are not annotated.
- */
-export function planAnnotations(report: ScanReport, policy: Readonly<Policy>): Annotation[] {
-  const all: Array<{ f: Finding; file: FileReport; level: 'error' | 'warning' }> = [];
-  for (const file of report.files)
-    for (const f of file.findings) if (!f.waived) all.push({ f, file, level: annotationLevel(f, policy) });
-  all.sort(
-    (a, b) =>
-      (a.level === b.level ? 0 : a.level === 'error' ? -1 : 1) ||
-      severityRank(b.f.severity) - severityRank(a.f.severity) ||
-      b.f.score - a.f.score ||
-      a.file.path.localeCompare(b.file.path),
-  );
-  const out: Annotation[] = [];
-  const used = { error: 0, warning: 0 };
-  let rest = 0;
-  for (const { f, file, level } of all) {
-    if (used[level] >= PER_LEVEL) {
-      rest++;
-      continue;
-    }
-    used[level]++;
-    const rule = getRule(f.ruleId);
-    const where: string[] = [];
-    if (f.location.member) where.push(`in ${f.location.member}`);
-    if (f.location.symbol) where.push(`symbol ${f.location.symbol}`);
-    if (f.location.offset !== undefined) where.push(`at byte ${f.location.offset}`);
-    out.push({
-      level,
-      title: truncate(`${f.ruleId} ${rule.title}`, 200),
-      file: file.path,
-      message: truncate(
-        escapeControl(
-          `${f.message}${where.length ? ` (${where.join(', ')})` : ''} Score ${f.score}; file ${file.verdict}, score ${file.score}.`,
-        ),
-        1000,
-      ),
-    });
-  }
-  if (rest > 0)
-    out.push({
-      level: 'notice',
-      title: 'modelgate: more findings',
-      file: '',
-      message: `${rest} more finding${rest === 1 ? '' : 's'} not annotated (GitHub shows at most ${PER_LEVEL} errors and ${PER_LEVEL} warnings per step): see the job summary, the SARIF file or the JSON report.`,
-    });
-  return out;
-}
-
-/** The step's failure message: one line per file that fails the gate, saying why. */
-export function failureMessage(report: ScanReport, policy: Readonly<Policy>): string {
-  const lines: string[] = [];
-  for (const f of report.files) {
-    if (f.verdict !== 'block' && !(f.verdict === 'incomplete' && policy.failOnIncomplete)) continue;
-    const top = f.findings
-      .filter(
-        (x) => !x.waived && (f.verdict === 'block' ? x.score > 0 : getRule(x.ruleId).kind === 'incomplete'),
-      )
-      .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || b.score - a.score)
-      .slice(0, 3)
-      .map((x) => `${x.ruleId}${x.location.symbol ? ` ${x.location.symbol}` : ''}`);
-    const why = f.verdict === 'block' ? `blocked, score ${f.score} > ${policy.maxScore}` : 'incomplete';
-    lines.push(escapeControl(truncate(`${f.path}: ${why}${top.length ? ` (${top.join(', ')})` : ''}`, 400)));
-  }
-  const n = lines.length;
-  const shown = lines.slice(0, 50);
-  if (n > 50) shown.push(`… and ${n - 50} more files`);
-  return `modelgate: ${n} file${n === 1 ? '' : 's'} failed the policy:\n${shown.join('\n')}`;
 }

@@ -37,7 +37,7 @@ export function rulesMarkdown(): string {
     '| --- | --- | --- | ---: | --- | --- | --- | --- | --- |',
     ...RULES.map(
       (r) =>
-        `| ${r.id} | ${cell(r.title)} | ${r.severity} | ${r.score} | ${r.kind} | ${r.waivable ? 'yes' : 'no'} | ${r.cwe ? `CWE-${r.cwe}` : ''} | ${cell(r.description)} | ${cell(r.remediation)} |`,
+        `| <a id="${r.id.toLowerCase()}"></a>${r.id} | ${cell(r.title)} | ${r.severity} | ${r.score} | ${r.kind} | ${r.waivable ? 'yes' : 'no'} | ${r.cwe ? `CWE-${r.cwe}` : ''} | ${cell(r.description)} | ${cell(r.remediation)} |`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { failureMessage, planAnnotations } from '../../src/action/annotations.js';
 import { cacheable, cacheKey, fromEntry, toEntry } from '../../src/action/cache.js';
 import {
   COMMENT_LIMIT,
   commentMarker,
-  failureMessage,
   hasFindings,
-  planAnnotations,
   renderComment,
   renderResolvedComment,
   renderSummary,
@@ -14,7 +13,7 @@ import {
 } from '../../src/action/render.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/core/policy/policy.js';
 import { mergeReports, parseReport } from '../../src/core/report/merge.js';
-import { renderSarif } from '../../src/core/report/sarif.js';
+import { renderSarif, SARIF_RESULT_LIMIT } from '../../src/core/report/sarif.js';
 import { buildReport } from '../../src/core/scan.js';
 import type { FileReport, Finding, ScanReport } from '../../src/core/types.js';
 
@@ -65,21 +64,25 @@ const ctx = {
   runUrl: 'https://github.com/o/r/actions/runs/1',
 };
 
-test('comment: marker, table, verdict, link to the run; escapes everything from the model', () => {
+test('comment: marker, verdict, one line per file, link to the run; escapes everything from the model', () => {
   const evil =
     'm/@octocat [click](https://evil.example) <img src=x> ✅ all clear | forged | row |\n### Approved';
   const r = report([
     file(evil, [crit('__import__("os").system', 'Calls @here <script>alert(1)</script> [x](http://e)')]),
   ]);
-  const body = renderComment(r, ctx);
+  const body = renderComment(r, ctx, DEFAULT_POLICY);
   assert.ok(body.startsWith(`${commentMarker()}\n`), 'render.test.ts:75');
-  assert.match(body, /modelgate: block \(blocking\)/);
+  assert.match(body, /modelgate: block — 1 of 1 scanned file fails the policy/);
   assert.match(body, /\[run details and job summary\]\(https:\/\/github\.com\/o\/r\/actions\/runs\/1\)/);
   const outside = body.replace(/(`+)[\s\S]*?\1/g, '');
   assert.doesNotMatch(outside, /@octocat|@here|\]\(https:\/\/evil|<img|<script|### Approved|all clear/);
-  // The path stays on one table row: no raw newline or pipe from the model.
-  const row = body.split('\n').find((l) => l.includes('octocat'))!;
-  assert.equal(row.split(' | ').length, 5, row);
+  // The path stays on its one list line: no raw newline from the model.
+  const lines = body.split('\n').filter((l) => l.includes('octocat'));
+  assert.equal(lines.length, 2, 'the file line and its waiver example');
+  assert.match(
+    lines[0]!,
+    /^- ⛔ `.*` — File is valid as more than one format `__import__\("os"\)\.system` \(\[MG006\]\(https:\/\/github\.com\/modelgate\/modelgate\/blob\/v[^/]+\/docs\/rules\.md#mg006\)\) · score 100$/,
+  );
   assert.ok(body.length < COMMENT_LIMIT, 'render.test.ts:83');
 });
 
@@ -87,10 +90,63 @@ test('comment: a huge report falls back to shorter forms and stays under 65,536 
   const files = Array.from({ length: 5000 }, (_, i) =>
     file(`models/very/long/path/${'x'.repeat(100)}/${i}.pkl`, [crit(`sym${i}`), med()]),
   );
-  const body = renderComment(report(files), ctx);
+  const body = renderComment(report(files), ctx, DEFAULT_POLICY);
   assert.ok(body.length < COMMENT_LIMIT, String(body.length));
-  assert.match(body, /more files/);
+  assert.match(body, /… and 4950 more: see the \[job summary\]/);
   assert.ok(body.startsWith(commentMarker()), 'render.test.ts:93');
+});
+
+test('comment is for action: only files with findings, worst finding in words, what now with the exact waiver', () => {
+  const now = new Date('2026-12-04T00:00:00Z');
+  const waivable = (): Finding => ({
+    ruleId: 'MG005',
+    severity: 'high',
+    score: 60,
+    message: 'ext',
+    location: {},
+  });
+  const pickleRce: Finding = {
+    ruleId: 'MG100',
+    severity: 'critical',
+    score: 100,
+    message: 'calls os.system',
+    location: { symbol: 'os.system' },
+  };
+  const files = [
+    file('models/evil.pkl', [pickleRce, med()], { format: 'pickle' }),
+    file('models/renamed.onnx', [waivable()]),
+    file('models/half.onnx', [inc()]),
+    file('models/odd.onnx', [med()]),
+    ...Array.from({ length: 12 }, (_, i) => file(`ok/${i}.onnx`, [])),
+  ];
+  const body = renderComment(report(files), { ...ctx, now }, DEFAULT_POLICY);
+  assert.match(body, /### ⛔ modelgate: block — 3 of 16 scanned files fail the policy/);
+  assert.match(
+    body,
+    /- ⛔ `models\/evil\.pkl` — Pickle imports a known\\-dangerous callable `os\.system` \(\[MG100\]\([^)]+#mg100\)\) · score 100 · 1 more finding\n/,
+  );
+  assert.match(
+    body,
+    /- ❓ `models\/half\.onnx` — not fully analysed: Malformed or truncated file \(\[MG002\]/,
+  );
+  assert.match(body, /\*\*Warnings\*\*\n\n- ⚠️ `models\/odd\.onnx`/);
+  assert.match(body, /12 other files passed with nothing to report/);
+  assert.doesNotMatch(body, /ok\/3\.onnx/, 'clean files are only counted');
+  assert.doesNotMatch(body, /\| File \|/, 'no wide table');
+  // The waiver to paste, for the waivable findings only, pinned to the bytes, with an expiry 90 days on.
+  assert.match(
+    body,
+    /```yaml\nwaivers:\n {2}- ruleId: MG005\n {4}path: "models\/evil\.pkl"\n {4}sha256: a{0}(ab){32}\n {4}reason: "<why these bytes are safe>"\n {4}expires: "2027-03-04"\n/,
+  );
+  assert.match(body, /ruleId: MG002\n {4}path: "models\/half\.onnx"/);
+  assert.doesNotMatch(body, /ruleId: MG100/);
+  assert.match(body, /\*\*Cannot be waived:\*\* \[MG100\]/);
+  assert.match(body, /policy file of the base branch \(\\\.github\/modelgate\\\.yml\)/);
+  for (const line of body.split('\n')) assert.ok(line.length < 400 || line.startsWith('<sub>'), line);
+  // A path cannot break out of the YAML block.
+  const evil = renderComment(report([file('a```\n"b', [waivable()])]), ctx, DEFAULT_POLICY);
+  const yaml = evil.slice(evil.indexOf('```yaml'));
+  assert.equal(yaml.match(/```/g)!.length, 2, 'one fence opened, one closed');
 });
 
 test('comment for shards has its own marker; resolved comment says so', () => {
@@ -106,9 +162,21 @@ test('comment for shards has its own marker; resolved comment says so', () => {
 });
 
 test('summary: full detail when it fits; under 1 MiB always', () => {
-  const small = renderSummary(report([file('a.onnx', [crit()])]), ctx, DEFAULT_POLICY);
+  const withNote = report([file('a.onnx', [crit()]), file('b c.onnx', [inc()])]);
+  withNote.notes = ['a note'];
+  const small = renderSummary(withNote, { ...ctx, annotationsOmitted: 7 }, DEFAULT_POLICY);
   assert.match(small, /<details>/);
-  assert.match(small, /a note/);
+  assert.equal(small.match(/a note/g)?.length, 1, 'each note once');
+  assert.match(
+    small,
+    /<summary>⛔ <code>a\.onnx<\/code>: block, score 100<\/summary>/,
+    'no Markdown escapes in HTML',
+  );
+  assert.match(small, /<summary>❓ <code>b c\.onnx<\/code>: incomplete \(fails the gate\)/);
+  assert.match(small, /\| ❓ incomplete \(fails the gate\) \|/);
+  assert.match(small, /7 findings were not annotated on the diff/);
+  const lenient = renderSummary(withNote, ctx, { ...DEFAULT_POLICY, failOnIncomplete: false });
+  assert.doesNotMatch(lenient, /fails the gate/);
   const files = Array.from({ length: 4000 }, (_, i) =>
     file(
       `models/${'y'.repeat(150)}/${i}.pkl`,
@@ -120,34 +188,43 @@ test('summary: full detail when it fits; under 1 MiB always', () => {
   assert.match(big, /left out to stay under the 1 MiB/);
 });
 
-test('annotations: most severe first, at most 10 errors and 10 warnings, then one notice counting the rest', () => {
+test('annotations: every failing file gets its worst finding first, within 10 errors and 10 warnings, then a notice', () => {
+  // 16 failing files, the first with many findings: each failing file must get an annotation of its own.
+  const many = file('a-many.pkl', [...Array.from({ length: 12 }, (_, i) => crit(`s${i}`))]);
   const files = [
-    ...Array.from({ length: 15 }, (_, i) => file(`w${i}.onnx`, [med()])),
-    ...Array.from({ length: 12 }, (_, i) => file(`c${i}.onnx`, [crit()])),
+    many,
+    ...Array.from({ length: 8 }, (_, i) => file(`c${i}.onnx`, [crit()])),
     file('i.onnx', [inc()]),
+    ...Array.from({ length: 15 }, (_, i) => file(`w${i}.onnx`, [med()])),
   ];
-  const plan = planAnnotations(report(files), DEFAULT_POLICY);
+  const { annotations: plan, omitted } = planAnnotations(report(files), DEFAULT_POLICY);
   const errors = plan.filter((a) => a.level === 'error');
   const warnings = plan.filter((a) => a.level === 'warning');
   const notices = plan.filter((a) => a.level === 'notice');
   assert.equal(errors.length, 10);
   assert.equal(warnings.length, 10);
   assert.equal(notices.length, 1);
-  assert.match(notices[0]!.message, /^8 more findings/);
-  assert.equal(plan[0]!.level, 'error');
-  assert.match(errors[0]!.title, /^MG006 /);
-  assert.equal(errors[0]!.file, 'c0.onnx');
-  // Incomplete blocks (fail-on-incomplete): it is an error, ranked above the medium warnings' overflow
-  assert.ok(errors.some((a) => a.file === 'i.onnx') || warnings.length === 10, 'render.test.ts:141');
+  // Each of the 10 failing files (9 blocked + 1 incomplete) has exactly one error: the many-finding file takes 1, not 8.
+  assert.deepEqual(
+    errors.map((a) => a.file).sort(),
+    ['a-many.pkl', ...Array.from({ length: 8 }, (_, i) => `c${i}.onnx`), 'i.onnx'].sort(),
+  );
+  assert.match(errors.find((a) => a.file === 'a-many.pkl')!.title, /^MG006 /);
+  assert.equal(omitted, 11 + 5);
+  assert.match(notices[0]!.message, /^16 more findings/);
   // warn-only: nothing is an error
   const wo = planAnnotations(report(files, { ...DEFAULT_POLICY, warnOnly: true }), {
     ...DEFAULT_POLICY,
     warnOnly: true,
-  });
+  }).annotations;
   assert.equal(wo.filter((a) => a.level === 'error').length, 0);
-  // messages carry no raw newline from the model
-  const nl = planAnnotations(report([file('a', [crit('x', 'line1\n::error::forged')])]), DEFAULT_POLICY);
+  // messages carry no raw newline from the model, and say what to do
+  const nl = planAnnotations(
+    report([file('a', [crit('x', 'line1\n::error::forged')])]),
+    DEFAULT_POLICY,
+  ).annotations;
   assert.doesNotMatch(nl[0]!.message, /\n/);
+  assert.match(nl[0]!.message, /Regenerate the file/);
 });
 
 test('failure message: one line per failing file with the reason', () => {
@@ -187,6 +264,24 @@ test('SARIF: repo-relative uri, no region, fingerprints stable across runs, secu
     a.runs[0].tool.driver.rules.some((x: { id: string }) => x.id === 'MG700'),
     'render.test.ts:186',
   );
+  assert.match(rule.helpUri, /docs\/rules\.md#mg006$/);
+  assert.equal(a.runs[0].automationDetails.id, 'modelgate/');
+  const cat = JSON.parse(renderSarif(r, { category: 'models/', shard: '2/3', uri: (p) => `sub/${p}` }));
+  assert.equal(cat.runs[0].automationDetails.id, 'models/shard-2-of-3/');
+  assert.equal(
+    cat.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri,
+    'sub/models/sub%20dir/a.onnx',
+  );
+});
+
+test('SARIF: at most 25,000 results per run, the most severe kept, the cap said', () => {
+  const files = Array.from({ length: 13_000 }, (_, i) => file(`m/${i}.onnx`, [med(), crit()]));
+  const doc = JSON.parse(renderSarif(report(files)));
+  const run = doc.runs[0];
+  assert.equal(run.results.length, SARIF_RESULT_LIMIT);
+  assert.equal(run.results.filter((x: { ruleId: string }) => x.ruleId === 'MG006').length, 13_000);
+  assert.equal(run.properties.resultsOmitted, 1000);
+  assert.match(run.invocations[0].toolExecutionNotifications[0].message.text, /^1000 results were left out/);
 });
 
 test('merge: combines shards by path (worst wins), recomputes the verdict under the merging policy, validates input', () => {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as core from '@actions/core';
 import fc from 'fast-check';
-import { failureMessage, planAnnotations, renderComment, renderSummary } from '../../src/action/render.js';
+import { failureMessage, planAnnotations } from '../../src/action/annotations.js';
+import { renderComment, renderSummary } from '../../src/action/render.js';
 import { render } from '../../src/cli/main.js';
 import { DEFAULT_POLICY } from '../../src/core/policy/policy.js';
 import { escapeControl, escapeMarkdown, markdownCode } from '../../src/core/report/escape.js';
@@ -90,7 +91,7 @@ test('workflow commands: annotations and messages emitted through @actions/core 
   }) as typeof process.stdout.write;
   try {
     // As the action's annotate() does.
-    for (const a of planAnnotations(report, policy)) {
+    for (const a of planAnnotations(report, policy).annotations) {
       const props = a.file ? { title: a.title, file: a.file } : { title: a.title };
       if (a.level === 'error') core.error(a.message, props);
       else if (a.level === 'warning') core.warning(a.message, props);
@@ -123,7 +124,7 @@ test('PR comment and job summary (Markdown) escape the crafted names', async () 
     policySource: 'default',
     notes: [],
   };
-  for (const md of [renderComment(report, ctx), renderSummary(report, ctx, DEFAULT_POLICY)]) {
+  for (const md of [renderComment(report, ctx, DEFAULT_POLICY), renderSummary(report, ctx, DEFAULT_POLICY)]) {
     assert.doesNotMatch(md, CONTROL);
     const live = stripCodeSpans(md);
     assert.doesNotMatch(live, /<img/i);

@@ -24,6 +24,19 @@ export function escapeMarkdown(s: string): string {
     .replace(/@/g, '&#64;');
 }
 
+/**
+ * Text safe inside an HTML element (such as `<summary>` or `<code>`), where Markdown is not processed: a
+ * Markdown backslash escape would show literally there, so only the HTML specials and mentions are encoded.
+ */
+export function escapeHtml(s: string): string {
+  return escapeControl(s)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/@/g, '&#64;');
+}
+
 /** Inline code for Markdown: the content can contain no backtick run long enough to close the span. */
 export function markdownCode(s: string): string {
   const clean = escapeControl(s).replace(/\|/g, '\u2758');

@@ -1,9 +1,9 @@
 import { getRule } from '../rules/catalogue.js';
 import { type FileReport, type Finding, type ScanReport, severityRank } from '../types.js';
-import { escapeMarkdown, markdownCode, truncate } from './escape.js';
+import { escapeHtml, escapeMarkdown, markdownCode, truncate } from './escape.js';
 import { provenanceRows } from './provenance.js';
 
-const ICON = { pass: '✅', warn: '⚠️', block: '⛔', incomplete: '❓' } as const;
+export const ICON = { pass: '✅', warn: '⚠️', block: '⛔', incomplete: '❓' } as const;
 
 export interface MarkdownOptions {
   /** Include per-file detail sections (the job summary does; the PR comment keeps to the table). */
@@ -14,6 +14,10 @@ export interface MarkdownOptions {
   includeClean?: boolean;
   /** Rows in the table at most (most severe first); the rest are counted in one line. */
   maxFiles?: number;
+  /** List the report's notes (with details; default true). The job summary lists notes itself. */
+  notes?: boolean;
+  /** Incomplete files fail the gate under the policy: say so where the verdict is shown. */
+  incompleteFails?: boolean;
 }
 
 /** A Markdown report: verdict line, a table of files, and optionally the findings per file. */
@@ -44,7 +48,7 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
         )
         .join('<br>');
       out.push(
-        `| ${markdownCode(truncate(f.path, 120))} | ${ICON[f.verdict]} ${f.verdict} | ${f.score} | ${f.format} | ${findings || '—'} |`,
+        `| ${markdownCode(truncate(f.path, 120))} | ${verdictCell(f, opts)} | ${f.score} | ${f.format} | ${findings || '—'} |`,
       );
     }
     if (rows.length < sorted.length) {
@@ -68,7 +72,7 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
       );
     }
   }
-  if (opts.details && report.notes?.length) {
+  if (opts.details && (opts.notes ?? true) && report.notes?.length) {
     out.push('');
     for (const n of report.notes) out.push(`- ${escapeMarkdown(truncate(n, 1000))}`);
   }
@@ -77,7 +81,7 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
       if (f.findings.length === 0) continue;
       out.push('');
       out.push(
-        `<details><summary>${ICON[f.verdict]} ${escapeMarkdown(truncate(f.path, 200))}: ${f.verdict}, score ${f.score}</summary>`,
+        `<details><summary>${ICON[f.verdict]} <code>${escapeHtml(truncate(f.path, 200))}</code>: ${verdictText(f, opts)}, score ${f.score}</summary>`,
       );
       out.push('');
       out.push(`sha256 \`${f.sha256}\`, ${f.size} bytes. Score: ${breakdown(f)}`);
@@ -88,6 +92,14 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+function verdictText(f: FileReport, opts: MarkdownOptions): string {
+  return f.verdict === 'incomplete' && opts.incompleteFails ? 'incomplete (fails the gate)' : f.verdict;
+}
+
+function verdictCell(f: FileReport, opts: MarkdownOptions): string {
+  return `${ICON[f.verdict]} ${verdictText(f, opts)}`;
 }
 
 export function findingLine(x: Finding): string {
@@ -116,12 +128,12 @@ function topOf(f: FileReport, n: number): Finding[] {
     .slice(0, n);
 }
 
-function bySeverity(a: Finding, b: Finding): number {
+export function bySeverity(a: Finding, b: Finding): number {
   return severityRank(b.severity) - severityRank(a.severity) || b.score - a.score;
 }
 
 const ORDER = { block: 0, incomplete: 1, warn: 2, pass: 3 } as const;
-function sortFiles(files: FileReport[]): FileReport[] {
+export function sortFiles(files: FileReport[]): FileReport[] {
   return [...files].sort(
     (a, b) => ORDER[a.verdict] - ORDER[b.verdict] || b.score - a.score || a.path.localeCompare(b.path),
   );

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { RULES } from '../rules/catalogue.js';
+import { PROJECT_URL, ruleDocUrl } from '../rules/docs.js';
 import type { Rule } from '../rules/rule.js';
-import type { Finding, ScanReport, Severity } from '../types.js';
+import { type Finding, type ScanReport, type Severity, severityRank } from '../types.js';
 import { safeJsonStringify } from './escape.js';
 
 /** GitHub ranks code-scanning alerts by security-severity: 9.0+ critical, 7.0+ high, 4.0+ medium, else low. */
@@ -24,46 +25,54 @@ const LEVEL: Record<Severity, 'error' | 'warning' | 'note' | 'none'> = {
  * SARIF 2.1.0 for GitHub code scanning: one rule per catalogue entry, results on the repo-relative path of
  * the model file (no region: models are binary), fingerprints stable across runs for the same finding.
  */
-export function renderSarif(report: ScanReport, opts: { informationUri?: string } = {}): string {
+export function renderSarif(report: ScanReport, opts: SarifOptions = {}): string {
   const rules = RULES.map(sarifRule);
   const index = new Map(RULES.map((r, i) => [r.id, i]));
-  const results = report.files.flatMap((file) =>
-    file.findings
-      .filter((f) => !f.waived)
-      .map((f) => {
-        const result: Record<string, unknown> = {
-          ruleId: f.ruleId,
-          ruleIndex: index.get(f.ruleId),
-          level: LEVEL[f.severity],
-          message: { text: messageText(f) },
-          locations: [
-            {
-              physicalLocation: { artifactLocation: { uri: encodeUri(file.path) } },
-              ...(f.location.member || f.location.symbol
-                ? {
-                    logicalLocations: [
-                      {
-                        fullyQualifiedName: [f.location.member, f.location.symbol].filter(Boolean).join('::'),
-                        kind: 'member',
-                      },
-                    ],
-                  }
-                : {}),
-            },
-          ],
-          partialFingerprints: { modelgateFindingHash: fingerprint(file.path, f) },
-          properties: {
-            score: f.score,
-            ...(f.severity !== ruleSeverity(f.ruleId)
-              ? { 'security-severity': SECURITY_SEVERITY[f.severity] }
-              : {}),
-            ...(f.location.offset !== undefined ? { offset: f.location.offset } : {}),
-            sha256: file.sha256,
-          },
-        };
-        return result;
-      }),
+  const uri = opts.uri ?? ((p: string) => p);
+  const all = report.files.flatMap((file) =>
+    file.findings.filter((f) => !f.waived).map((f) => ({ file, f })),
   );
+  // GitHub rejects a run with more results than this; keep the most severe and say how many were left out.
+  const kept =
+    all.length <= SARIF_RESULT_LIMIT
+      ? all
+      : [...all]
+          .sort((a, b) => severityRank(b.f.severity) - severityRank(a.f.severity) || b.f.score - a.f.score)
+          .slice(0, SARIF_RESULT_LIMIT);
+  const omitted = all.length - kept.length;
+  const results = kept.map(({ file, f }) => {
+    const result: Record<string, unknown> = {
+      ruleId: f.ruleId,
+      ruleIndex: index.get(f.ruleId),
+      level: LEVEL[f.severity],
+      message: { text: messageText(f) },
+      locations: [
+        {
+          physicalLocation: { artifactLocation: { uri: encodeUri(uri(file.path)) } },
+          ...(f.location.member || f.location.symbol
+            ? {
+                logicalLocations: [
+                  {
+                    fullyQualifiedName: [f.location.member, f.location.symbol].filter(Boolean).join('::'),
+                    kind: 'member',
+                  },
+                ],
+              }
+            : {}),
+        },
+      ],
+      partialFingerprints: { modelgateFindingHash: fingerprint(file.path, f) },
+      properties: {
+        score: f.score,
+        ...(f.severity !== ruleSeverity(f.ruleId)
+          ? { 'security-severity': SECURITY_SEVERITY[f.severity] }
+          : {}),
+        ...(f.location.offset !== undefined ? { offset: f.location.offset } : {}),
+        sha256: file.sha256,
+      },
+    };
+    return result;
+  });
   const doc = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -74,16 +83,57 @@ export function renderSarif(report: ScanReport, opts: { informationUri?: string 
             name: 'modelgate',
             version: report.tool.version,
             semanticVersion: report.tool.version,
-            informationUri: opts.informationUri ?? 'https://github.com/modelgate/modelgate',
+            informationUri: opts.informationUri ?? PROJECT_URL,
             rules,
           },
         },
         results,
         columnKind: 'utf16CodeUnits',
+        automationDetails: { id: automationId(opts.category, opts.shard) },
+        ...(omitted > 0
+          ? {
+              invocations: [
+                {
+                  executionSuccessful: true,
+                  toolExecutionNotifications: [
+                    {
+                      level: 'warning',
+                      message: {
+                        text: `${omitted} results were left out: GitHub code scanning accepts at most ${SARIF_RESULT_LIMIT} per run. The most severe are kept; the JSON report has them all.`,
+                      },
+                    },
+                  ],
+                },
+              ],
+              properties: { resultsOmitted: omitted },
+            }
+          : {}),
       },
     ],
   };
   return `${safeJsonStringify(doc, 2)}\n`;
+}
+
+/** GitHub code scanning rejects a SARIF run with more results than this. */
+export const SARIF_RESULT_LIMIT = 25_000;
+
+export interface SarifOptions {
+  informationUri?: string;
+  /**
+   * The code-scanning category (runs[0].automationDetails.id starts with it): uploads with different categories
+   * are kept apart by GitHub, so two modelgate jobs in one workflow do not close each other's alerts.
+   */
+  category?: string;
+  /** A shard's "i/n": its results get a category of their own within the run's. */
+  shard?: string;
+  /** Maps a report path to the URI to write (the CLI makes paths relative to its working directory). */
+  uri?: (path: string) => string;
+}
+
+/** `category/` (or `category/shard-i-of-n/`): GitHub takes everything before the last slash as the category. */
+function automationId(category = 'modelgate', shard?: string): string {
+  const base = category.replace(/\/+$/, '') || 'modelgate';
+  return shard ? `${base}/shard-${shard.replace('/', '-of-')}/` : `${base}/`;
 }
 
 function sarifRule(r: Rule): Record<string, unknown> {
@@ -91,6 +141,7 @@ function sarifRule(r: Rule): Record<string, unknown> {
     id: r.id,
     name: toPascal(r.slug),
     shortDescription: { text: r.title },
+    helpUri: ruleDocUrl(r.id),
     fullDescription: { text: r.description },
     help: {
       text: `${r.description}\n\nRemediation: ${r.remediation}`,
