@@ -20,8 +20,12 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// The tests that run the bundles (the action end to end, the CLI, the packed tarball) use dist/ as built here,
+// once, before any test starts: a rebuild inside a test would delete dist/ under the feet of the others.
+const build = spawnSync(process.execPath, ['build.mjs'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  env: { ...process.env, NODE_NO_WARNINGS: '1', MODELGATE_DIST_PREBUILT: '1' },
 });
 process.exit(r.status ?? 1);
