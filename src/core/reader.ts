@@ -145,7 +145,8 @@ export class ByteReader {
           this.done = true;
           return false;
         }
-        const need = Math.max(CHUNK_SIZE, want - this.available);
+        const hint = this.src.random.preferredRead?.(p + this.available) ?? CHUNK_SIZE;
+        const need = Math.max(hint, want - this.available);
         const chunk = await this.src.random.read(
           p + this.available,
           Math.min(need, limit - p - this.available),

@@ -219,10 +219,26 @@ export async function scanBuffer(
   data: Uint8Array,
   opts: FileScanOptions,
 ): Promise<FileScanResult> {
-  const state = new FileState(opts.settings, new Budget(opts.settings.limits), undefined);
-  const source = guardSource(bufferSource(relPath, data), state.budget);
-  const ctx = new AnalysisContext(state, source, [], 0, opts.nested ?? scanNested);
-  const frozen = await analyzeTopLevel(state, ctx, relPath, data.length, opts);
+  const r = await scanSource(bufferSource(relPath, data), relPath, data.length, undefined, opts);
+  return { ...r, sha256: sha256Bytes(data) };
+}
+
+/**
+ * Scans any top-level source (bytes in memory, a remote file read by Range requests) under the same budgets,
+ * watchdog and MG004 rule as a file on disk. `disk`, when given, is where analyzers look for the file's
+ * neighbours. The caller supplies the sha256 (the source may never be read whole).
+ */
+export async function scanSource(
+  source: ByteSource,
+  relPath: string,
+  size: number,
+  disk: DiskLocation | undefined,
+  opts: FileScanOptions,
+): Promise<Omit<FileScanResult, 'sha256'>> {
+  const state = new FileState(opts.settings, new Budget(opts.settings.limits), disk);
+  const guarded = guardSource(source, state.budget);
+  const ctx = new AnalysisContext(state, guarded, [], 0, opts.nested ?? scanNested);
+  const frozen = await analyzeTopLevel(state, ctx, relPath, size, opts);
   const findings = frozen ?? [...state.findings];
   if (state.droppedFindings > 0) {
     findings.push({
@@ -233,13 +249,7 @@ export async function scanBuffer(
       location: {},
     });
   }
-  return {
-    format: state.format ?? 'other',
-    size: data.length,
-    sha256: sha256Bytes(data),
-    findings,
-    facts: { ...state.facts },
-  };
+  return { format: state.format ?? 'other', size, findings, facts: { ...state.facts } };
 }
 
 /**
@@ -260,13 +270,15 @@ export function guardSource(src: ByteSource, budget: Budget): ByteSource {
     },
   };
   if (random) {
-    (guarded as { random?: ByteSource['random'] }).random = {
+    const guardedRandom: NonNullable<ByteSource['random']> = {
       size: random.size,
       read: (offset, length) => {
         if (budget.aborted) budget.checkTime();
         return random.read(offset, length);
       },
     };
+    if (random.preferredRead) guardedRandom.preferredRead = (offset) => random.preferredRead!(offset);
+    (guarded as { random?: ByteSource['random'] }).random = guardedRandom;
   }
   return guarded;
 }

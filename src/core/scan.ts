@@ -93,7 +93,8 @@ async function scanEntry(e: WalkEntry, policy: Readonly<Policy>, now: Date): Pro
   return finish(e.relPath, r.format, r.size, r.sha256, r.findings, r.facts, policy, now);
 }
 
-function finish(
+/** A file's report: its findings under the policy (scores, waivers, verdict). */
+export function finish(
   path: string,
   format: FileReport['format'],
   size: number,

@@ -21,6 +21,11 @@ export interface RandomAccess {
   readonly size: number;
   /** Reads up to `length` bytes at `offset`; fewer only at the end of the source. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * How many bytes a sequential reader should ask for at `offset` (default CHUNK_SIZE). Remote sources,
+   * where every byte is a download, answer small at first and more as a read proves sequential.
+   */
+  preferredRead?(offset: number): number;
 }
 
 export const CHUNK_SIZE = 1 << 20;
@@ -51,6 +56,7 @@ export function sliceSource(name: string, parent: RandomAccess, start: number, l
     read: (offset, len) =>
       parent.read(start + clamp(offset, size), clamp(offset + len, size) - clamp(offset, size)),
   };
+  if (parent.preferredRead) random.preferredRead = (offset) => parent.preferredRead!(start + offset);
   return {
     name,
     size,
@@ -133,9 +139,9 @@ export async function fileSource(
   };
 }
 
-async function* rangeStream(ra: RandomAccess, start: number, end: number): AsyncIterable<Uint8Array> {
+export async function* rangeStream(ra: RandomAccess, start: number, end: number): AsyncIterable<Uint8Array> {
   for (let p = start; p < end; ) {
-    const chunk = await ra.read(p, Math.min(CHUNK_SIZE, end - p));
+    const chunk = await ra.read(p, Math.min(ra.preferredRead?.(p) ?? CHUNK_SIZE, end - p));
     if (chunk.length === 0) return;
     p += chunk.length;
     yield chunk;

@@ -13,6 +13,8 @@ export interface Location {
   member?: string;
   offset?: number;
   symbol?: string;
+  /** 1-based line in a text file (a model reference in source code or a config). */
+  line?: number;
 }
 
 export interface Finding {
@@ -62,6 +64,7 @@ export type FormatId =
   | 'python-source'
   | 'lfs-pointer'
   | 'model-signature'
+  | 'hf-repository'
   | 'other'
   | 'unknown';
 
@@ -75,6 +78,8 @@ export interface FileReport {
   severity: Severity;
   scoreBreakdown: Record<string, number>;
   findings: Finding[];
+  /** `hub`: the sha256 is the one the Hugging Face Hub lists (the file was judged from ranges, not read whole). */
+  sha256Source?: 'hub';
   /** Facts learned while scanning that are not findings (e.g. pickle globals, weights_only loadability). */
   facts?: Record<string, unknown>;
 }

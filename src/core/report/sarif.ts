@@ -48,7 +48,11 @@ export function renderSarif(report: ScanReport, opts: SarifOptions = {}): string
       message: { text: messageText(f) },
       locations: [
         {
-          physicalLocation: { artifactLocation: { uri: encodeUri(uri(file.path)) } },
+          physicalLocation: {
+            artifactLocation: { uri: encodeUri(uri(file.path)) },
+            // A line exists only for text files (a model reference in code); binaries get no region.
+            ...(f.location.line !== undefined ? { region: { startLine: f.location.line } } : {}),
+          },
           ...(f.location.member || f.location.symbol
             ? {
                 logicalLocations: [

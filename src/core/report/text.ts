@@ -60,6 +60,7 @@ function where(f: Finding): string {
   if (f.location.symbol) parts.push(`symbol ${f.location.symbol}`);
   if (f.location.member) parts.push(`in ${f.location.member}`);
   if (f.location.offset !== undefined) parts.push(`at byte ${f.location.offset}`);
+  if (f.location.line !== undefined) parts.push(`line ${f.location.line}`);
   return parts.length > 0 ? ` (${escapeControl(parts.join(', '))})` : '';
 }
 

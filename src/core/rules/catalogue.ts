@@ -11,6 +11,7 @@ import { safetensorsRules } from '../formats/safetensors/rules.js';
 import { templateRules } from '../formats/template/rules.js';
 import { tensorflowRules } from '../formats/tensorflow/rules.js';
 import { zipRules } from '../formats/zip/rules.js';
+import { remoteRules } from '../remote/rules.js';
 import { trustRules } from '../trust/rules.js';
 import { coreRules } from './core-rules.js';
 import type { Rule } from './rule.js';
@@ -35,6 +36,7 @@ const ALL: Rule[] = [
   ...tensorflowRules,
   ...actionRules,
   ...trustRules,
+  ...remoteRules,
 ];
 
 const byId = new Map<string, Rule>();

@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { DEFAULT_POLICY, type Policy } from '../../src/core/policy/policy.js';
+import { HubClient } from '../../src/core/remote/hub.js';
+import { parseHfUri } from '../../src/core/remote/ref.js';
+import { type RemoteScanResult, scanHubRepo } from '../../src/core/remote/scan-repo.js';
+import { FIXTURES } from '../helpers.js';
+import { type FakeHub, type FakeRepo, realFile, startFakeHub, virtualSafetensors } from './fake-hub.js';
+
+const SHA = 'a'.repeat(40);
+const SHA2 = 'b'.repeat(40);
+const GATED_SHA = 'c'.repeat(40);
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+const json = (o: unknown) => Buffer.from(JSON.stringify(o, null, 2));
+const payload = readFileSync(join(FIXTURES, 'pytorch', 'malicious', 'payload_zip.pt'));
+const benignPt = readFileSync(join(FIXTURES, 'pytorch', 'benign', 'state_dict.pt'));
+
+// Two shards of 1 GiB each (2 GiB of weights), their index, a config and a tokenizer config.
+const shard1 = virtualSafetensors('model-00001-of-00002.safetensors', 256, MiB);
+const shard2 = virtualSafetensors('model-00002-of-00002.safetensors', 256, MiB, 'block');
+const weightMap: Record<string, string> = {};
+for (let i = 0; i < 256; i++) {
+  weightMap[`layer.${i}.weight`] = shard1.path;
+  weightMap[`block.${i}.weight`] = shard2.path;
+}
+const index = { metadata: { total_size: shard1.size + shard2.size }, weight_map: weightMap };
+const bigRepo: FakeRepo = {
+  id: 'acme/big',
+  refs: { main: SHA, v1: SHA },
+  commits: {
+    [SHA]: [
+      realFile('config.json', json({ architectures: ['LlamaForCausalLM'], model_type: 'llama' })),
+      realFile('tokenizer_config.json', json({ model_max_length: 2048 })),
+      realFile('README.md', Buffer.from('# big\n')),
+      realFile('model.safetensors.index.json', json(index)),
+      shard1,
+      shard2,
+    ],
+  },
+};
+
+const evilRepo: FakeRepo = {
+  id: 'mallory/evil',
+  refs: { main: SHA2 },
+  commits: {
+    [SHA2]: [
+      realFile('config.json', json({ model_type: 'bert' })),
+      realFile('pytorch_model.bin', payload, true),
+    ],
+  },
+};
+
+const gatedRepo: FakeRepo = {
+  id: 'acme/gated',
+  refs: { main: GATED_SHA },
+  token: 'hf_secret_token',
+  commits: {
+    [GATED_SHA]: [
+      realFile('config.json', json({ model_type: 'bert' })),
+      realFile('model.bin', benignPt, true),
+    ],
+  },
+};
+
+const faultSha = (n: number) => n.toString(16).padStart(40, 'd');
+const faults = ['status500', 'truncate', 'corrupt', 'ignoreRange', 'wrongRange'] as const;
+const faultRepos: FakeRepo[] = faults.flatMap((fault, i) => [
+  {
+    id: `faults/${fault}-ranged`,
+    refs: {},
+    commits: {
+      [faultSha(i * 3 + 1)]: [{ ...virtualSafetensors('model.safetensors', 4, MiB), fault }],
+    },
+  },
+  {
+    id: `faults/${fault}-whole`,
+    refs: {},
+    commits: { [faultSha(i * 3 + 2)]: [realFile('pytorch_model.bin', benignPt, true, fault)] },
+  },
+  {
+    id: `faults/${fault}-small`,
+    refs: {},
+    commits: { [faultSha(i * 3 + 3)]: [realFile('config.json', json({ model_type: 'bert' }), false, fault)] },
+  },
+]);
+
+let hub: FakeHub;
+before(async () => {
+  hub = await startFakeHub([bigRepo, evilRepo, gatedRepo, ...faultRepos], { pageSize: 2 });
+});
+after(() => hub.close());
+
+async function scan(uri: string, opts: { token?: string; policy?: Policy; endpoint?: string } = {}) {
+  const ref = parseHfUri(uri);
+  assert.ok(ref, uri);
+  const client = new HubClient({
+    endpoint: opts.endpoint ?? hub.endpoint,
+    ...(opts.token ? { token: opts.token } : {}),
+    timeoutMs: 5000,
+  });
+  return scanHubRepo(ref, {
+    hub: client,
+    policy: opts.policy ?? DEFAULT_POLICY,
+    now: new Date('2026-12-01'),
+  });
+}
+
+const verdicts = (r: RemoteScanResult) => r.files.map((f) => `${f.path} ${f.verdict}`);
+const rules = (r: RemoteScanResult) => r.files.flatMap((f) => f.findings.map((x) => x.ruleId));
+
+test('a repository with 2 GiB of safetensors weights is judged reading under 8 MiB', async () => {
+  const servedBefore = hub.served.cdn + hub.served.hub;
+  const r = await scan(`hf://acme/big@${SHA}`);
+  const served = hub.served.cdn + hub.served.hub - servedBefore;
+  assert.equal(r.sha, SHA);
+  assert.ok(r.totalBytes > 2 * GiB, `total ${r.totalBytes}`);
+  assert.ok(r.bytesRead < 8 * MiB, `read ${r.bytesRead} bytes`);
+  assert.ok(served < 8 * MiB, `served ${served} bytes`);
+  assert.equal(r.bytesRead, served, 'the client counts what the servers sent');
+  console.log(`2 GiB repository: ${r.bytesRead} bytes read in ${r.requests} requests`);
+  const shard = r.files.find((f) => f.path === `hf://acme/big@${SHA}/${shard1.path}`);
+  assert.ok(shard);
+  assert.equal(shard.format, 'safetensors');
+  assert.equal(shard.sha256, shard1.sha256);
+  assert.equal(shard.sha256Source, 'hub');
+  assert.equal(shard.size, shard1.size);
+  const config = r.files.find((f) => f.path.endsWith('/config.json'));
+  assert.equal(config?.sha256Source, undefined, 'small files are read whole and hashed');
+  for (const f of r.files)
+    assert.notEqual(f.verdict, 'incomplete', `${f.path}: ${JSON.stringify(f.findings)}`);
+  assert.deepEqual(
+    r.files.filter((f) => f.verdict === 'block'),
+    [],
+  );
+});
+
+test('a branch is resolved to its commit and reported as not pinned (warn; strict blocks)', async () => {
+  const r = await scan('hf://acme/big@v1');
+  const repo = r.files[0]!;
+  assert.equal(repo.path, `hf://acme/big@${SHA}`);
+  assert.equal(repo.format, 'hf-repository');
+  const f = repo.findings.find((x) => x.ruleId === 'MG950');
+  assert.ok(f, JSON.stringify(repo.findings));
+  assert.match(f.message, new RegExp(SHA));
+  assert.equal(repo.verdict, 'warn');
+  const strict = await scan('hf://acme/big', { policy: { ...DEFAULT_POLICY, maxScore: 0 } });
+  assert.equal(strict.files[0]!.verdict, 'block');
+});
+
+test('a malicious PyTorch checkpoint on the Hub is downloaded, checked against its sha256 and blocks', async () => {
+  const r = await scan(`hf://mallory/evil@${SHA2}`);
+  const bin = r.files.find((f) => f.path.endsWith('/pytorch_model.bin'));
+  assert.ok(bin);
+  assert.equal(bin.verdict, 'block', JSON.stringify(bin.findings));
+  assert.equal(bin.sha256Source, undefined, 'a pickle-based file is read whole and its sha256 computed');
+  assert.ok(r.bytesRead >= payload.length && r.bytesRead < payload.length + 64 * 1024);
+});
+
+test('a gated repository without a token is incomplete; with one it is scanned and the CDN never sees it', async () => {
+  const denied = await scan(`hf://acme/gated@${GATED_SHA}`);
+  assert.deepEqual(verdicts(denied), [`hf://acme/gated@${GATED_SHA} incomplete`]);
+  assert.match(denied.files[0]!.findings[0]!.message, /401.*GatedRepo.*HF_TOKEN/);
+  assert.deepEqual(rules(denied), ['MG951']);
+  const granted = await scan(`hf://acme/gated@${GATED_SHA}`, { token: 'hf_secret_token' });
+  assert.deepEqual(
+    granted.files.map((f) => f.verdict),
+    ['pass', 'pass', 'pass'],
+    JSON.stringify(granted.files.map((f) => f.findings)),
+  );
+  assert.ok(
+    hub.requests.some((q) => q.startsWith('cdn GET /repos/acme/gated/')),
+    'the LFS file came from the CDN',
+  );
+  assert.deepEqual(hub.cdnAuthorizations, [], 'the token is never sent to the CDN host');
+});
+
+test('every failure mode is incomplete, never pass', async () => {
+  for (const [i, fault] of faults.entries()) {
+    for (const [k, kind] of (['ranged', 'whole', 'small'] as const).entries()) {
+      const r = await scan(`hf://faults/${fault}-${kind}@${faultSha(i * 3 + k + 1)}`);
+      const file = r.files[1];
+      assert.ok(file, `${fault}-${kind}: ${JSON.stringify(r.files)}`);
+      // A flipped byte inside tensor data that is never read cannot be seen; that is what the Hub's sha256 is for.
+      if (fault === 'corrupt' && kind === 'ranged') continue;
+      // Whole downloads send no Range: a server that mishandles Range serves them correctly.
+      if ((fault === 'ignoreRange' || fault === 'wrongRange') && kind !== 'ranged') {
+        assert.equal(file.verdict, 'pass', `${fault}-${kind}`);
+        continue;
+      }
+      assert.equal(file.verdict, 'incomplete', `${fault}-${kind}: ${JSON.stringify(file.findings)}`);
+      assert.ok(
+        file.findings.some((f) => f.ruleId === 'MG951' || f.ruleId === 'MG952'),
+        `${fault}-${kind}: ${JSON.stringify(file.findings)}`,
+      );
+    }
+  }
+});
+
+test('missing repository, missing revision and an unreachable Hub are incomplete', async () => {
+  for (const uri of [
+    'hf://nobody/nothing@main',
+    'hf://acme/big@no-such-branch',
+    `hf://acme/big@${'e'.repeat(40)}`,
+  ]) {
+    const r = await scan(uri);
+    assert.deepEqual(rules(r), ['MG951'], uri);
+    assert.equal(r.files[0]!.verdict, 'incomplete');
+  }
+  const down = await scan(`hf://acme/big@${SHA}`, { endpoint: 'http://127.0.0.1:9' });
+  assert.equal(down.files[0]!.verdict, 'incomplete');
+  assert.match(down.files[0]!.findings[0]!.message, /connection/);
+});
+
+test('hf:// URIs', () => {
+  assert.deepEqual(parseHfUri('hf://acme/big'), { repoId: 'acme/big' });
+  assert.deepEqual(parseHfUri('hf://acme/big@refs/pr/1'), { repoId: 'acme/big', revision: 'refs/pr/1' });
+  assert.equal(parseHfUri('hf://acme'), undefined);
+  assert.equal(parseHfUri('hf://../x'), undefined);
+  assert.equal(parseHfUri('hf://a/b@x/../y'), undefined);
+});
