@@ -5,10 +5,11 @@ import { renderJson } from '../core/report/json.js';
 import { renderMarkdown } from '../core/report/markdown.js';
 import { renderSarif } from '../core/report/sarif.js';
 import { renderText } from '../core/report/text.js';
-import { exitCodeFor, scanPaths } from '../core/scan.js';
+import { exitCodeFor } from '../core/scan.js';
 import type { ScanReport } from '../core/types.js';
 import { VERSION } from '../core/version.js';
 import { mergeCommand } from './merge.js';
+import { scanWithRemote, splitTargets } from './remote.js';
 import { rulesCommand } from './rules.js';
 import { UsageError } from './usage.js';
 import { TRUST_OPTIONS, TRUST_USAGE, trustOverrides, verifyCommand } from './verify.js';
@@ -16,7 +17,7 @@ import { TRUST_OPTIONS, TRUST_USAGE, trustOverrides, verifyCommand } from './ver
 const FORMATS = ['text', 'json', 'sarif', 'markdown'] as const;
 type Format = (typeof FORMATS)[number];
 
-const USAGE = `Usage: modelgate scan [PATH ...] [options]
+const USAGE = `Usage: modelgate scan [PATH ...] [hf://OWNER/NAME[@REVISION] ...] [options]
        modelgate verify DIR [options]    (verify a model folder's signature; see modelgate verify --help)
        modelgate merge REPORT.json ...   (combine JSON reports of shards; see modelgate merge --help)
        modelgate rules [--format text|json|markdown]   (the rule catalogue)
@@ -30,6 +31,8 @@ Options:
   --profile NAME                      profile of the policy file
   --max-score N                       block when a file's score exceeds N (default 49)
   --allow-incomplete                  incomplete files do not block
+  --references                        also scan the Hugging Face models the files under PATH load
+                                      (HF_ENDPOINT and HF_TOKEN as for huggingface_hub)
 ${TRUST_USAGE}
   --verbose                           text format: list every file and finding
   --version, --help
@@ -101,7 +104,8 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
     allowIncomplete: values['allow-incomplete'],
     ...trust,
   });
-  const paths = positionals.length > 0 ? positionals : ['.'];
+  const targets = splitTargets(positionals.length > 0 ? positionals : ['.']);
+  const paths = targets.paths;
   for (const p of paths) {
     try {
       await lstat(p);
@@ -109,7 +113,9 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
       throw new UsageError(`cannot scan ${p}: no such file or directory`);
     }
   }
-  const report = await scanPaths(paths, { policy });
+  const report = await scanWithRemote(paths, targets.uris, values.references ?? false, policy, (m) =>
+    io.stderr(`modelgate: ${m}\n`),
+  );
   const text = render(report, format, values.verbose ?? false);
   if (values.output) await writeFile(values.output, text);
   else io.stdout(text);
@@ -129,6 +135,7 @@ function parseScanArgs(args: string[]) {
       'max-score': { type: 'string' },
       'allow-incomplete': { type: 'boolean' },
       verbose: { type: 'boolean' },
+      references: { type: 'boolean' },
       ...TRUST_OPTIONS,
     },
   });
