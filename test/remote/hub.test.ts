@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { parseLockfile } from '../../src/core/policy/pins.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/core/policy/policy.js';
 import { HubClient } from '../../src/core/remote/hub.js';
 import { parseHfUri } from '../../src/core/remote/ref.js';
@@ -221,4 +222,35 @@ test('hf:// URIs', () => {
   assert.equal(parseHfUri('hf://acme'), undefined);
   assert.equal(parseHfUri('hf://../x'), undefined);
   assert.equal(parseHfUri('hf://a/b@x/../y'), undefined);
+});
+
+test('models.lock remote entries content-pin a repository at a commit', async () => {
+  const base = `hf://acme/big@${SHA}`;
+  const config = bigRepo.commits[SHA]!.find((f) => f.path === 'config.json')!;
+  const lock = parseLockfile(
+    [
+      `${shard1.sha256}  ${base}/${shard1.path}`,
+      `${config.sha256}  ${base}/config.json`,
+      `${'0'.repeat(64)}  ${base}/tokenizer_config.json`,
+      `${'0'.repeat(64)}  ${base}/gone.bin`,
+    ].join('\n'),
+    'models.lock',
+  );
+  const r = await scan(`hf://acme/big@${SHA}`, { policy: { ...DEFAULT_POLICY, pins: lock } });
+  const byPath = new Map(r.files.map((f) => [f.path, f]));
+  assert.equal(byPath.get(`${base}/${shard1.path}`)?.verdict, 'pass');
+  assert.equal(byPath.get(`${base}/config.json`)?.verdict, 'pass');
+  assert.equal(byPath.get(`${base}/tokenizer_config.json`)?.verdict, 'block');
+  assert.deepEqual(
+    byPath.get(base)?.findings.map((f) => [f.ruleId, f.location.symbol]),
+    [['MG610', 'gone.bin']],
+  );
+  assert.throws(
+    () => parseLockfile(`${'0'.repeat(64)}  hf://acme/big@main/x`, 'models.lock'),
+    /40-hex commit/,
+  );
+  assert.throws(
+    () => parseLockfile(`${'0'.repeat(64)}  hf://acme/big@${SHA}/../x`, 'models.lock'),
+    /40-hex commit/,
+  );
 });

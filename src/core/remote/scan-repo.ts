@@ -169,6 +169,19 @@ export async function scanHubRepo(ref: RepoRef, opts: RemoteScanOptions): Promis
       if (r) files.push(checkRemotePin(r, f, policy, now));
     }
     if (opts.cache) for (const r of files) await opts.cache.save(r);
+    // A lockfile entry for a file the commit does not have: the lock describes other content.
+    const prefix = `${hfPath(ref.repoId, sha)}/`;
+    const listed = new Set(tree.map((f) => f.path));
+    for (const key of Object.keys(policy.pins)) {
+      if (key.startsWith(prefix) && !listed.has(key.slice(prefix.length)))
+        repoFindings.push({
+          ruleId: 'MG610',
+          severity: 'critical',
+          score: 100,
+          message: `${key} is pinned, but commit ${sha} of ${ref.repoId} has no such file.`,
+          location: { symbol: key.slice(prefix.length) },
+        });
+    }
   } catch (err) {
     repoFindings.push(remoteFinding(err, `The scan of ${ref.repoId}@${sha} failed`));
   } finally {
@@ -304,8 +317,8 @@ function checkRemotePin(r: FileReport, f: TreeFile, policy: Readonly<Policy>, no
     ...r.findings,
     {
       ruleId: 'MG610',
-      severity: 'high' as const,
-      score: 60,
+      severity: 'critical' as const,
+      score: 100,
       message: `${r.path} is pinned to sha256 ${pin.sha256} but is ${r.sha256}.`,
       location: {},
     },
