@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeTemplate } from '../../src/core/formats/template/analyze.js';
 import { scanPaths } from '../../src/core/scan.js';
-import { FIXTURES, only } from '../helpers.js';
+import { FIXTURES, only, ruleIds } from '../helpers.js';
 
 const DIR = join(FIXTURES, 'template');
 const RANK = { none: 0, low: 1, medium: 2, high: 3, critical: 4 } as const;
@@ -21,6 +21,8 @@ function worst(src: string): { sev: keyof typeof RANK; rules: string[]; symbols:
         MG443: 'high',
         MG444: 'medium',
         MG445: 'medium',
+        MG900: 'high',
+        MG901: 'high',
       } as const
     )[id as 'MG440'];
   let sev: keyof typeof RANK = 'none';
@@ -35,17 +37,83 @@ function worst(src: string): { sev: keyof typeof RANK; rules: string[]; symbols:
   };
 }
 
-test('real chat templates (Llama 2/3/3.1 tools, ChatML, Mistral, Gemma, Qwen2.5 tools, Phi-3, DeepSeek) are clean', async () => {
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.jinja'));
-  assert.ok(files.length >= 9);
-  for (const f of files) {
-    const r = only(await scanPaths([join(DIR, f)]));
-    assert.equal(r.format, 'jinja-template', f);
-    assert.ok(
-      r.findings.every((x) => x.severity === 'low'),
-      `${f}: ${JSON.stringify(r.findings)}`,
-    );
+test('real chat templates of the common model families, tool calling included, have no finding', async () => {
+  // real/: llama.cpp's models/templates (Llama 3.1-3.3, Mistral Nemo/Small/Devstral, Qwen2.5/QwQ/Qwen3, Gemma 2/4,
+  // Phi-3.5, DeepSeek R1/V3.1/V3.2, gpt-oss, Command R+ tool use, Hermes, Functionary...), plus Gemma 3 and
+  // Mistral 7B v0.3 tool calling from their tokenizer_config.json; ordinary/: constructs that look odd but are data.
+  const dirs = [DIR, join(DIR, 'real'), join(DIR, 'ordinary')];
+  let n = 0;
+  for (const dir of dirs) {
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.jinja'))) {
+      const r = only(await scanPaths([join(dir, f)]));
+      assert.equal(r.format, 'jinja-template', f);
+      assert.deepEqual(r.findings, [], f);
+      n++;
+    }
   }
+  assert.ok(n >= 70, `${n} templates`);
+});
+
+test('templates that exhaust CPU when rendered (nested and folded loop bounds) block', async () => {
+  const files = readdirSync(join(DIR, 'dos')).filter((f) => f.endsWith('.jinja'));
+  assert.ok(files.length >= 3);
+  for (const f of files) {
+    const r = only(await scanPaths([join(DIR, 'dos', f)]));
+    assert.ok(ruleIds(r).includes('MG901'), `${f}: ${JSON.stringify(r.findings)}`);
+    assert.equal(r.verdict, 'block', f);
+  }
+  // Ordinary loops over messages and small ranges stay clean.
+  assert.deepEqual(
+    worst(
+      '{% for m in messages %}{% for i in range(3) %}{% for j in range(100) %}{% endfor %}{% endfor %}{% endfor %}',
+    ).rules,
+    [],
+  );
+});
+
+test('names hidden in the file metadata (special tokens, JSON escapes) are folded: critical', async () => {
+  const files = readdirSync(join(DIR, 'metadata')).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length >= 5);
+  for (const f of files) {
+    const r = only(await scanPaths([join(DIR, 'metadata', f)]));
+    assert.equal(r.format, 'hf-tokenizer-config', f);
+    assert.equal(r.severity, 'critical', `${f}: ${JSON.stringify(r.findings)}`);
+    assert.equal(r.verdict, 'block', f);
+  }
+  // The same template with harmless token text folds to a harmless name; without the metadata the name is
+  // unknown, and a computed lookup on a string is suspicious (high).
+  const t = "{%- set p = sep_token.split(' ') %}{{ ''[p[1]] }}";
+  const vars = new Map([['sep_token', '<sep> a b c']]);
+  assert.deepEqual(analyzeTemplate(t, 'template', { vars }).findings, []);
+  assert.deepEqual(
+    analyzeTemplate(t).findings.map((f) => f.ruleId),
+    ['MG900'],
+  );
+  const evil = new Map([['sep_token', '<sep> __class__']]);
+  assert.ok(
+    analyzeTemplate(t, 'template', { vars: evil }).findings.some(
+      (f) => f.ruleId === 'MG441' && f.symbol === '__class__',
+    ),
+  );
+});
+
+test('computed lookups: on data they are ordinary, on strings/globals suspicious, chained critical', () => {
+  for (const src of [
+    '{% for m in messages %}{% for k in m %}{{ m[k] }}{% endfor %}{% endfor %}',
+    '{% for t in tools %}{% for n, p in t.function.parameters.properties.items() %}{{ t.function.parameters.properties[n] }}{% endfor %}{% endfor %}',
+    '{% set d = {"a": 1} %}{% for m in messages %}{{ d[m.role] }}{% endfor %}',
+    '{% set ns = namespace(x=1) %}{{ messages[ns.x] }}',
+    '{% for m in messages %}{{ m.content[loop.index0] }}{% endfor %}',
+  ])
+    assert.deepEqual(worst(src).rules, [], src);
+  assert.equal(worst('{{ loop[name] if loop is defined }}').sev, 'high');
+  assert.equal(worst("{{ ''[a] }}").sev, 'high');
+  for (const src of [
+    "{{ ''[a][b] }}",
+    '{% for m in messages %}{{ loop[a][b] }}{% endfor %}',
+    "{{ ''[a]() }}",
+  ])
+    assert.equal(worst(src).sev, 'critical', src);
 });
 
 test('every malicious template fixture is critical', async () => {

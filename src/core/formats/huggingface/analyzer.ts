@@ -7,9 +7,10 @@ import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { reportJsonIssues } from '../safetensors/analyzer.js';
 import { pathEscape } from '../safetensors/index.js';
 import { printable } from '../safetensors/text.js';
-import { reportTemplate } from '../template/analyze.js';
+import { reportTemplate, type TemplateOptions } from '../template/analyze.js';
 import { readJsonDocument, readWhole, topLevelKeys } from './json-doc.js';
 import { scanPython } from './python.js';
+import { neighbourTemplateVars, templateVars } from './template-vars.js';
 
 /**
  * Hugging Face repository files, detected by content: config.json-style JSON (auto_map, custom_pipelines,
@@ -54,7 +55,11 @@ export const hfConfigAnalyzer: Analyzer = {
     }
     await checkRemoteCode(ctx, root, what);
     const tmpl = root.get('chat_template');
-    if (tmpl !== undefined) checkChatTemplates(ctx, tmpl);
+    if (tmpl !== undefined) {
+      // Special tokens of this file (and of the tokenizer files beside it) are template variables.
+      const vars = templateVars(root, await neighbourTemplateVars(ctx));
+      checkChatTemplates(ctx, tmpl, { vars });
+    }
     const mt = root.get('model_type');
     if (typeof mt === 'string') ctx.fact('hf.model_type', printable(mt, 80));
   },
@@ -102,9 +107,9 @@ function checkSentenceTransformersModules(ctx: AnalysisContext, modules: JsonVal
   }
 }
 
-function checkChatTemplates(ctx: AnalysisContext, tmpl: JsonValue): void {
+function checkChatTemplates(ctx: AnalysisContext, tmpl: JsonValue, options: TemplateOptions): void {
   if (typeof tmpl === 'string') {
-    reportTemplate(ctx, tmpl, 'chat_template', { symbol: 'chat_template' });
+    reportTemplate(ctx, tmpl, 'chat_template', { symbol: 'chat_template' }, options);
     return;
   }
   if (Array.isArray(tmpl)) {
@@ -112,7 +117,7 @@ function checkChatTemplates(ctx: AnalysisContext, tmpl: JsonValue): void {
       const name = isJsonObject(item) ? item.get('name') : undefined;
       const text = isJsonObject(item) ? item.get('template') : undefined;
       const label = `chat_template.${typeof name === 'string' ? printable(name, 60) : i}`;
-      if (typeof text === 'string') reportTemplate(ctx, text, label, { symbol: label });
+      if (typeof text === 'string') reportTemplate(ctx, text, label, { symbol: label }, options);
       else ctx.malformed(`${label} has no template string.`, { symbol: label });
     }
     return;
@@ -234,7 +239,7 @@ export const jinjaTemplateAnalyzer: Analyzer = {
       ctx.malformed('The template is not valid UTF-8 text.');
       return;
     }
-    reportTemplate(ctx, text, 'template');
+    reportTemplate(ctx, text, 'template', {}, { vars: await neighbourTemplateVars(ctx) });
   },
 };
 

@@ -1,6 +1,6 @@
 import { defineRules } from '../../rules/rule.js';
 
-/** Jinja chat-template rules (MG440-MG459): GGUF metadata, tokenizer_config.json, *.jinja files. */
+/** Jinja chat-template rules (MG440-MG459, MG900-MG909): GGUF metadata, tokenizer_config.json, *.jinja files. */
 export const templateRules = defineRules([
   {
     id: 'MG440',
@@ -66,5 +66,28 @@ export const templateRules = defineRules([
     description:
       "The template does not parse with modelgate's Jinja parser (@huggingface/jinja, a subset of Jinja2). The real Jinja2 parser may still accept it, so it was checked token by token instead of structurally: a template that cannot be analysed is not clean.",
     remediation: "Review the template by hand, or replace it with the model author's template.",
+  },
+  {
+    id: 'MG900',
+    slug: 'template_computed_lookup',
+    title: 'Chat template looks up computed names on Python objects',
+    severity: 'high',
+    kind: 'threat',
+    cwe: 1336,
+    description:
+      "A subscript or attribute whose name is computed at render time is applied to a string, a Jinja global or the loop object rather than to message data or a structure the template built. Jinja's x[name] falls back to getattr, so this reaches Python attributes with no dangerous name written anywhere (the names can come from the file's own metadata, such as the text of bos_token). A further lookup or call on the object reached that way is critical: it is the shape of a sandbox escape chain.",
+    remediation:
+      "Do not load the model; replace the template with the model author's template. Chat templates index messages and tools, never strings or globals, by computed names.",
+  },
+  {
+    id: 'MG901',
+    slug: 'template_render_exhaustion',
+    title: 'Chat template exhausts CPU or memory when rendered',
+    severity: 'high',
+    kind: 'threat',
+    cwe: 400,
+    description:
+      'Constant-folded loop bounds (nested loops multiply), range() arguments, exponentiations or string repetitions exceed what any chat template needs (a million iterations). Renderers without a sandbox cap, and servers that render the template for every request, spend unbounded time or memory on it.',
+    remediation: "Replace the template with the model author's template.",
   },
 ]);
