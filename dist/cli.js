@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);
+import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url); process.setSourceMapsEnabled(true);
 var __create = Object.create;
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
@@ -1041,16 +1041,16 @@ var require_parse = __commonJS({
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open7 = tokens[token.tokensIndex];
-          open7.type = "text";
-          open7.value = literal2;
-          open7.output = safeOutput || utils.escapeRegex(literal2);
+          const open9 = tokens[token.tokensIndex];
+          open9.type = "text";
+          open9.value = literal2;
+          open9.output = safeOutput || utils.escapeRegex(literal2);
           for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
             tokens[i].value = "";
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open7.output;
+          state.output = token.output + open9.output;
           state.backtrack = true;
           push({ type: "paren", extglob: true, value, output: "" });
           decrement("parens");
@@ -1270,15 +1270,15 @@ var require_parse = __commonJS({
         }
         if (value === "{" && opts.nobrace !== true) {
           increment("braces");
-          const open7 = {
+          const open9 = {
             type: "brace",
             value,
             output: "(",
             outputIndex: state.output.length,
             tokensIndex: state.tokens.length
           };
-          braces.push(open7);
-          push(open7);
+          braces.push(open9);
+          push(open9);
           continue;
         }
         if (value === "}") {
@@ -2327,19 +2327,19 @@ var require_toJS = __commonJS({
   "node_modules/yaml/dist/nodes/toJS.js"(exports) {
     "use strict";
     var identity = require_identity();
-    function toJS(value, arg, ctx) {
+    function toJS(value, arg2, ctx) {
       if (Array.isArray(value))
         return value.map((v, i) => toJS(v, String(i), ctx));
       if (value && typeof value.toJSON === "function") {
         if (!ctx || !identity.hasAnchor(value))
-          return value.toJSON(arg, ctx);
+          return value.toJSON(arg2, ctx);
         const data = { aliasCount: 0, count: 1, res: void 0 };
         ctx.anchors.set(value, data);
         ctx.onCreate = (res2) => {
           data.res = res2;
           delete ctx.onCreate;
         };
-        const res = value.toJSON(arg, ctx);
+        const res = value.toJSON(arg2, ctx);
         if (ctx.onCreate)
           ctx.onCreate(res);
         return res;
@@ -2524,8 +2524,8 @@ var require_Scalar = __commonJS({
         super(identity.SCALAR);
         this.value = value;
       }
-      toJSON(arg, ctx) {
-        return ctx?.keep ? this.value : toJS.toJS(this.value, arg, ctx);
+      toJSON(arg2, ctx) {
+        return ctx?.keep ? this.value : toJS.toJS(this.value, arg2, ctx);
       }
       toString() {
         return String(this.value);
@@ -3104,9 +3104,9 @@ ${indent}`) + "'";
         start = start.replace(/\n+/g, `$&${indent}`);
       }
       const indentSize = indent ? "2" : "1";
-      let header = (startWithSpace ? indentSize : "") + chomp;
+      let header2 = (startWithSpace ? indentSize : "") + chomp;
       if (comment) {
-        header += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
+        header2 += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
         if (onComment)
           onComment();
       }
@@ -3121,11 +3121,11 @@ ${indent}`) + "'";
         }
         const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
         if (!literalFallback)
-          return `>${header}
+          return `>${header2}
 ${indent}${body}`;
       }
       value = value.replace(/\n+/g, `$&${indent}`);
-      return `|${header}
+      return `|${header2}
 ${indent}${start}${value}${end}`;
     }
     function plainString(item, ctx, onComment, onChompKeep) {
@@ -6228,10 +6228,10 @@ var require_resolve_block_scalar = __commonJS({
     var Scalar = require_Scalar();
     function resolveBlockScalar(ctx, scalar, onError) {
       const start = scalar.offset;
-      const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
-      if (!header)
+      const header2 = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
+      if (!header2)
         return { value: "", type: null, comment: "", range: [start, start, start] };
-      const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
+      const type = header2.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
       const lines = scalar.source ? splitLines(scalar.source) : [];
       let chompStart = lines.length;
       for (let i = lines.length - 1; i >= 0; --i) {
@@ -6242,26 +6242,26 @@ var require_resolve_block_scalar = __commonJS({
           break;
       }
       if (chompStart === 0) {
-        const value2 = header.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
-        let end2 = start + header.length;
+        const value2 = header2.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
+        let end2 = start + header2.length;
         if (scalar.source)
           end2 += scalar.source.length;
-        return { value: value2, type, comment: header.comment, range: [start, end2, end2] };
+        return { value: value2, type, comment: header2.comment, range: [start, end2, end2] };
       }
-      let trimIndent = scalar.indent + header.indent;
-      let offset = scalar.offset + header.length;
+      let trimIndent = scalar.indent + header2.indent;
+      let offset = scalar.offset + header2.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
         const [indent, content] = lines[i];
         if (content === "" || content === "\r") {
-          if (header.indent === 0 && indent.length > trimIndent)
+          if (header2.indent === 0 && indent.length > trimIndent)
             trimIndent = indent.length;
         } else {
           if (indent.length < trimIndent) {
             const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
             onError(offset + indent.length, "MISSING_CHAR", message);
           }
-          if (header.indent === 0)
+          if (header2.indent === 0)
             trimIndent = indent.length;
           contentStart = i;
           if (trimIndent === 0 && !ctx.atRoot) {
@@ -6288,7 +6288,7 @@ var require_resolve_block_scalar = __commonJS({
         if (crlf)
           content = content.slice(0, -1);
         if (content && indent.length < trimIndent) {
-          const src = header.indent ? "explicit indentation indicator" : "first line";
+          const src = header2.indent ? "explicit indentation indicator" : "first line";
           const message = `Block scalar lines must not be less indented than their ${src}`;
           onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
           indent = "";
@@ -6315,7 +6315,7 @@ var require_resolve_block_scalar = __commonJS({
           prevMoreIndented = false;
         }
       }
-      switch (header.chomp) {
+      switch (header2.chomp) {
         case "-":
           break;
         case "+":
@@ -6327,8 +6327,8 @@ var require_resolve_block_scalar = __commonJS({
         default:
           value += "\n";
       }
-      const end = start + header.length + scalar.source.length;
-      return { value, type, comment: header.comment, range: [start, end, end] };
+      const end = start + header2.length + scalar.source.length;
+      return { value, type, comment: header2.comment, range: [start, end, end] };
     }
     function parseBlockScalarHeader({ offset, props }, strict, onError) {
       if (props[0].type !== "block-scalar-header") {
@@ -7167,10 +7167,10 @@ var require_cst_scalar = __commonJS({
             type = "QUOTE_DOUBLE";
             break;
           case "block-scalar": {
-            const header = token.props[0];
-            if (header.type !== "block-scalar-header")
+            const header2 = token.props[0];
+            if (header2.type !== "block-scalar-header")
               throw new Error("Invalid block scalar header");
-            type = header.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
+            type = header2.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
             break;
           }
           default:
@@ -7202,10 +7202,10 @@ var require_cst_scalar = __commonJS({
       const head = source.substring(0, he);
       const body = source.substring(he + 1) + "\n";
       if (token.type === "block-scalar") {
-        const header = token.props[0];
-        if (header.type !== "block-scalar-header")
+        const header2 = token.props[0];
+        if (header2.type !== "block-scalar-header")
           throw new Error("Invalid block scalar header");
-        header.source = head;
+        header2.source = head;
         token.source = body;
       } else {
         const { offset } = token;
@@ -15551,7 +15551,7 @@ var require_index_light = __commonJS({
 var require_tokenize = __commonJS({
   "node_modules/protobufjs/src/tokenize.js"(exports, module) {
     "use strict";
-    module.exports = tokenize4;
+    module.exports = tokenize5;
     var delimRe = /[\s{}=;:[\],'"()<>]/g;
     var stringDoubleRe = /(?:"([^"\\]*(?:\\.[^"\\]*)*)")/g;
     var stringSingleRe = /(?:'([^'\\]*(?:\\.[^'\\]*)*)')/g;
@@ -15588,8 +15588,8 @@ var require_tokenize = __commonJS({
         }
       });
     }
-    tokenize4.unescape = unescape;
-    function tokenize4(source, alternateCommentMode) {
+    tokenize5.unescape = unescape;
+    function tokenize5(source, alternateCommentMode) {
       source = source.toString();
       var offset = 0, length = source.length, line = 1, lastCommentLine = 0, comments = {};
       var stack = [];
@@ -15816,7 +15816,7 @@ var require_parse2 = __commonJS({
     module.exports = parse6;
     parse6.filename = null;
     parse6.defaults = { keepCase: false };
-    var tokenize4 = require_tokenize();
+    var tokenize5 = require_tokenize();
     var Root = require_root();
     var Type = require_type();
     var Field = require_field();
@@ -15849,7 +15849,7 @@ var require_parse2 = __commonJS({
       if (!options)
         options = parse6.defaults;
       var preferTrailingComment = options.preferTrailingComment || false;
-      var tn = tokenize4(source, options.alternateCommentMode || false), next = tn.next, push = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
+      var tn = tokenize5(source, options.alternateCommentMode || false), next = tn.next, push = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
       var head = true, pkg, imports, weakImports, edition = "proto2";
       var ptr = root3;
       var topLevelObjects = [];
@@ -21480,8 +21480,8 @@ var require_checkpoint = __commonJS({
     var SignedNote = class _SignedNote {
       note;
       signatures;
-      constructor(note, signatures) {
-        this.note = note;
+      constructor(note2, signatures) {
+        this.note = note2;
         this.signatures = signatures;
       }
       // Deserialize a SignedNote from a string
@@ -21493,7 +21493,7 @@ var require_checkpoint = __commonJS({
           });
         }
         const split = envelope.indexOf(CHECKPOINT_SEPARATOR);
-        const header = envelope.slice(0, split + 1);
+        const header2 = envelope.slice(0, split + 1);
         const data = envelope.slice(split + CHECKPOINT_SEPARATOR.length);
         const matches = data.matchAll(SIGNATURE_REGEX);
         const signatures = Array.from(matches, (match) => {
@@ -21517,7 +21517,7 @@ var require_checkpoint = __commonJS({
             message: "no signatures found in checkpoint"
           });
         }
-        return new _SignedNote(header, signatures);
+        return new _SignedNote(header2, signatures);
       }
     };
     var LogCheckpoint = class _LogCheckpoint {
@@ -21531,8 +21531,8 @@ var require_checkpoint = __commonJS({
         this.logHash = logHash;
         this.rest = rest;
       }
-      static fromString(note) {
-        const lines = note.trimEnd().split("\n");
+      static fromString(note2) {
+        const lines = note2.trimEnd().split("\n");
         if (lines.length < 3) {
           throw new error_1.VerificationError({
             code: "TLOG_INCLUSION_PROOF_ERROR",
@@ -23208,6 +23208,62 @@ var zipRules = defineRules([
   }
 ]);
 
+// src/core/remote/rules.ts
+var remoteRules = defineRules([
+  {
+    id: "MG950",
+    slug: "unpinned_model_reference",
+    title: "Model reference not pinned to a commit",
+    severity: "medium",
+    kind: "threat",
+    cwe: 494,
+    description: "The model is named by a branch or tag (or no revision at all, which means `main`), not by a 40-hex commit sha. What was reviewed and scanned is what the branch pointed at today; the repository owner (or anyone who takes the account over) can move it to other files after the review, and the code loads them without another check.",
+    remediation: 'Pin the reference to the commit the scan resolved (`revision="<40-hex sha>"`, `hf://OWNER/NAME@<sha>`), and record it in models.lock. To make unpinned references block, raise this rule\'s score in the policy (`rules: {MG950: 100}`) or use the `strict` profile.'
+  },
+  {
+    id: "MG951",
+    slug: "remote_unavailable",
+    title: "Hub repository or file could not be read",
+    severity: "medium",
+    score: 0,
+    kind: "incomplete",
+    cwe: 636,
+    description: "The Hub refused or failed to serve what the scan needed: 401/403 (a gated or private repository without a token, or a token without access), 404 (repository, revision or file not found), a 5xx, a timeout or a connection error. What was not read was not judged, so the model cannot be called clean.",
+    remediation: "For gated or private repositories set HF_TOKEN to a read token with access (in the action: set the HF_TOKEN environment variable from a secret); check the repository id and revision; scan again when the Hub answers."
+  },
+  {
+    id: "MG952",
+    slug: "remote_integrity",
+    title: "Hub answered with other bytes than it described",
+    severity: "high",
+    score: 0,
+    kind: "incomplete",
+    cwe: 345,
+    description: "A download was truncated, a Range request was answered with other bytes (status 200 instead of 206, another Content-Range), the bytes did not match the sha256 (LFS) or git blob id the Hub lists for the commit, or the Hub described another commit or size than its file list. The scanned bytes may not be what a loader downloads, so the file is not judged.",
+    remediation: "Scan again; if it persists, the Hub, a proxy (HF_ENDPOINT) or the CDN serves altered content: do not use the model until it is explained."
+  },
+  {
+    id: "MG953",
+    slug: "reference_not_resolved",
+    title: "Model reference not resolvable statically",
+    severity: "low",
+    score: 0,
+    kind: "anomaly",
+    description: "Code loads a model whose name or revision is computed at run time (a variable, an f-string, a call), so the scan cannot tell which repository or commit it loads. The reference was not scanned.",
+    remediation: "Name the model with a literal `org/name` and a literal commit `revision`, or scan the repository it resolves to with `modelgate scan hf://OWNER/NAME@SHA`."
+  },
+  {
+    id: "MG954",
+    slug: "reference_not_supported",
+    title: "Model reference of a kind not scanned yet",
+    severity: "low",
+    score: 0,
+    kind: "anomaly",
+    description: "A model is named through a source modelgate does not fetch yet (a DVC-tracked file, an Ollama registry model). It was not scanned; only Hugging Face Hub repositories are.",
+    remediation: "Scan the artifact where it is stored, or commit it (or its lockfile entry) so that it is scanned."
+  }
+]);
+
 // src/core/trust/rules.ts
 var SIGN_HELP = "Sign the model folder with the OpenSSF model_signing tool (`model_signing sign key|sigstore|certificate DIR`), commit model.sig at the folder root, and list the signer under `trust` in the policy file (see the README, Trust).";
 var trustRules = defineRules([
@@ -23513,7 +23569,8 @@ var ALL = [
   ...hdf5Rules,
   ...tensorflowRules,
   ...actionRules,
-  ...trustRules
+  ...trustRules,
+  ...remoteRules
 ];
 var byId = /* @__PURE__ */ new Map();
 for (const r of ALL) {
@@ -26105,13 +26162,13 @@ var Doc = class {
       this.indent -= 1;
     }
   }
-  write(arg) {
-    if (typeof arg === "function") {
-      arg(this, { execution: "sync" });
-      arg(this, { execution: "async" });
+  write(arg2) {
+    if (typeof arg2 === "function") {
+      arg2(this, { execution: "sync" });
+      arg2(this, { execution: "async" });
       return;
     }
-    const content = arg;
+    const content = arg2;
     const lines = content.split("\n").filter((x) => x);
     const minIndent = Math.min(...lines.map((x) => x.length - x.trimStart().length));
     const dedented = lines.map((x) => x.slice(minIndent)).map((x) => " ".repeat(this.indent * 2) + x);
@@ -26665,10 +26722,10 @@ function isValidJWT(token, algorithm = null) {
     const tokensParts = token.split(".");
     if (tokensParts.length !== 3)
       return false;
-    const [header] = tokensParts;
-    if (!header)
+    const [header2] = tokensParts;
+    if (!header2)
       return false;
-    const parsedHeader = JSON.parse(atob(header));
+    const parsedHeader = JSON.parse(atob(header2));
     if ("typ" in parsedHeader && parsedHeader?.typ !== "JWT")
       return false;
     if (!parsedHeader.alg)
@@ -40841,11 +40898,11 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
   array() {
     return array(this);
   },
-  or(arg) {
-    return union([this, arg]);
+  or(arg2) {
+    return union([this, arg2]);
   },
-  and(arg) {
-    return intersection(this, arg);
+  and(arg2) {
+    return intersection(this, arg2);
   },
   transform(tx) {
     return pipe(this, transform(tx));
@@ -43533,6 +43590,38 @@ function suggest(path) {
   return "";
 }
 
+// src/core/remote/ref.ts
+var DEFAULT_REVISION = "main";
+var PART = /^\w(?:[\w.-]{0,94}\w)?$/;
+var COMMIT = /^[0-9a-f]{40}$/;
+function isRepoId(s) {
+  const parts = s.split("/");
+  return parts.length === 2 && parts.every((p) => PART.test(p) && !p.includes("--") && !p.includes(".."));
+}
+function isCommitSha(rev) {
+  return rev !== void 0 && COMMIT.test(rev);
+}
+function isRevision(rev) {
+  return rev.length > 0 && rev.length <= 256 && !/[\s\0]/.test(rev) && !rev.split("/").includes("..");
+}
+function parseHfUri(uri) {
+  if (!uri.startsWith("hf://")) return void 0;
+  const rest = uri.slice("hf://".length);
+  const at2 = rest.indexOf("@");
+  const repoId2 = at2 < 0 ? rest.replace(/\/+$/, "") : rest.slice(0, at2);
+  const revision = at2 < 0 ? void 0 : rest.slice(at2 + 1);
+  if (!isRepoId(repoId2)) return void 0;
+  if (revision !== void 0 && !isRevision(revision)) return void 0;
+  return revision === void 0 ? { repoId: repoId2 } : { repoId: repoId2, revision };
+}
+function hfPath(repoId2, revision, path) {
+  return `hf://${repoId2}@${revision}${path ? `/${path}` : ""}`;
+}
+function isSafeRepoPath(p) {
+  if (p.length === 0 || p.length > 1024 || p.startsWith("/") || /[\\\0]/.test(p)) return false;
+  return p.split("/").every((c) => c !== "" && c !== "." && c !== "..");
+}
+
 // src/core/policy/pins.ts
 function parseLockfile(text2, source) {
   const pins = {};
@@ -43568,6 +43657,14 @@ function parseLockfile(text2, source) {
   return pins;
 }
 function normalizePinPath(p, source, line) {
+  if (p.startsWith("hf://")) {
+    const m = /^hf:\/\/([^/@]+\/[^/@]+)@([0-9a-f]{40})\/(.+)$/.exec(p);
+    if (m && isRepoId(m[1]) && isSafeRepoPath(m[3])) return p;
+    throw new PolicyError(
+      `${source}${line ? `:${line}` : ""}: remote pin '${p}' must be hf://OWNER/NAME@<40-hex commit>/PATH`,
+      { source, line, key: p }
+    );
+  }
   const s = p.replace(/\\/g, "/").replace(/^\.\//, "");
   if (s.startsWith("/") || s.split("/").some((c) => c === ".." || c === "" || c === ".")) {
     throw new PolicyError(
@@ -43883,14 +43980,14 @@ function safeJsonStringify(value, space) {
 }
 
 // src/core/report/json.ts
-function renderJson(report) {
-  return `${safeJsonStringify(report, 2)}
+function renderJson(report2) {
+  return `${safeJsonStringify(report2, 2)}
 `;
 }
 
 // src/core/report/provenance.ts
-function provenanceRows(report) {
-  const t = report.trust;
+function provenanceRows(report2) {
+  const t = report2.trust;
   if (!t) return [];
   const rows = t.folders.map((f) => {
     const s = f.signer;
@@ -43930,18 +44027,18 @@ function provenanceRows(report) {
 
 // src/core/report/markdown.ts
 var ICON = { pass: "\u2705", warn: "\u26A0\uFE0F", block: "\u26D4", incomplete: "\u2753" };
-function renderMarkdown(report, opts = {}) {
+function renderMarkdown(report2, opts = {}) {
   const top = opts.topFindings ?? 3;
   const out = [];
-  out.push(`### ${ICON[report.verdict]} modelgate: ${report.verdict}${report.blocked ? " (blocking)" : ""}`);
+  out.push(`### ${ICON[report2.verdict]} modelgate: ${report2.verdict}${report2.blocked ? " (blocking)" : ""}`);
   out.push("");
-  const shown = report.files.filter(
+  const shown = report2.files.filter(
     (f) => opts.includeClean || f.findings.length > 0 || f.format !== "other"
   );
   const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
-  for (const f of report.files) counts[f.verdict]++;
+  for (const f of report2.files) counts[f.verdict]++;
   out.push(
-    `${report.files.length} files scanned: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed. Highest score ${report.maxScore}.`
+    `${report2.files.length} files scanned: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed. Highest score ${report2.maxScore}.`
   );
   if (shown.length > 0) {
     out.push("");
@@ -43964,7 +44061,7 @@ function renderMarkdown(report, opts = {}) {
       );
     }
   }
-  const provenance = opts.details ? provenanceRows(report) : [];
+  const provenance = opts.details ? provenanceRows(report2) : [];
   if (provenance.length > 0) {
     out.push("");
     out.push("#### Provenance");
@@ -43978,9 +44075,9 @@ function renderMarkdown(report, opts = {}) {
       );
     }
   }
-  if (opts.details && (opts.notes ?? true) && report.notes?.length) {
+  if (opts.details && (opts.notes ?? true) && report2.notes?.length) {
     out.push("");
-    for (const n of report.notes) out.push(`- ${escapeMarkdown(truncate(n, 1e3))}`);
+    for (const n of report2.notes) out.push(`- ${escapeMarkdown(truncate(n, 1e3))}`);
   }
   if (opts.details) {
     for (const f of sortFiles(shown)) {
@@ -44042,11 +44139,26 @@ var package_default = {
   description: "Static security gate for ML model files: pickle, PyTorch, NumPy, joblib, safetensors, ONNX, GGUF, Keras, TensorFlow. Never loads the model.",
   type: "module",
   license: "Apache-2.0",
+  repository: {
+    type: "git",
+    url: "git+https://github.com/modelgate/modelgate.git"
+  },
+  homepage: "https://github.com/modelgate/modelgate#readme",
+  bugs: {
+    url: "https://github.com/modelgate/modelgate/issues"
+  },
   bin: {
     modelgate: "dist/cli.js"
   },
+  files: [
+    "dist/cli.js",
+    "dist/cli.js.map",
+    "dist/THIRD_PARTY_NOTICES.txt",
+    "docs/rules.md",
+    "LICENSE"
+  ],
   engines: {
-    node: ">=20"
+    node: "^20.17.0 || >=22.9.0"
   },
   scripts: {
     build: "node build.mjs",
@@ -44058,31 +44170,34 @@ var package_default = {
     example: `node dist/cli.js scan examples; code=$?; if [ $code -eq 1 ]; then echo 'modelgate blocked the malicious examples (exit 1), as it should.'; else echo "expected exit 1 (blocked), got $code"; exit 1; fi`,
     fixtures: "bash test/fixtures/generate.sh"
   },
-  dependencies: {
+  devDependencies: {
     "@actions/cache": "^6.3.0",
     "@actions/core": "^3.0.1",
     "@actions/github": "^9.1.1",
+    "@biomejs/biome": "^2.6.8",
     "@huggingface/jinja": "^0.5.11",
     "@sigstore/bundle": "^4.0.0",
     "@sigstore/core": "^3.2.1",
     "@sigstore/protobuf-specs": "^0.5.2",
     "@sigstore/verify": "^3.1.1",
+    "@types/node": "^20.19.43",
+    "@types/picomatch": "^4.0.3",
+    "@types/semver": "^7.8.0",
+    esbuild: "^0.28.2",
+    "fast-check": "^4.10.2",
     fzstd: "^0.1.1",
     picomatch: "^4.0.7",
     protobufjs: "^8.8.1",
+    semver: "^7.8.6",
+    tsx: "^4.23.15",
+    typescript: "^5.9.3",
     "unbzip2-stream": "^1.4.3",
     "xz-decompress": "^0.2.3",
     yaml: "^2.9.1",
     zod: "^4.6.7"
   },
-  devDependencies: {
-    "@biomejs/biome": "^2.6.8",
-    "@types/node": "^20.19.43",
-    "@types/picomatch": "^4.0.3",
-    esbuild: "^0.28.2",
-    "fast-check": "^4.10.2",
-    tsx: "^4.23.15",
-    typescript: "^5.9.3"
+  overrides: {
+    "content-type": "2.1.0"
   }
 };
 
@@ -44110,11 +44225,11 @@ var LEVEL = {
   low: "note",
   none: "note"
 };
-function renderSarif(report, opts = {}) {
+function renderSarif(report2, opts = {}) {
   const rules = RULES.map(sarifRule);
   const index2 = new Map(RULES.map((r, i) => [r.id, i]));
   const uri = opts.uri ?? ((p) => p);
-  const all = report.files.flatMap(
+  const all = report2.files.flatMap(
     (file2) => file2.findings.filter((f) => !f.waived).map((f) => ({ file: file2, f }))
   );
   const kept = all.length <= SARIF_RESULT_LIMIT ? all : [...all].sort((a, b) => severityRank(b.f.severity) - severityRank(a.f.severity) || b.f.score - a.f.score).slice(0, SARIF_RESULT_LIMIT);
@@ -44127,7 +44242,11 @@ function renderSarif(report, opts = {}) {
       message: { text: messageText(f) },
       locations: [
         {
-          physicalLocation: { artifactLocation: { uri: encodeUri(uri(file2.path)) } },
+          physicalLocation: {
+            artifactLocation: { uri: encodeUri(uri(file2.path)) },
+            // A line exists only for text files (a model reference in code); binaries get no region.
+            ...f.location.line !== void 0 ? { region: { startLine: f.location.line } } : {}
+          },
           ...f.location.member || f.location.symbol ? {
             logicalLocations: [
               {
@@ -44156,8 +44275,8 @@ function renderSarif(report, opts = {}) {
         tool: {
           driver: {
             name: "modelgate",
-            version: report.tool.version,
-            semanticVersion: report.tool.version,
+            version: report2.tool.version,
+            semanticVersion: report2.tool.version,
             informationUri: opts.informationUri ?? PROJECT_URL,
             rules
           }
@@ -44245,9 +44364,9 @@ function toPascal(slug) {
 
 // src/core/report/text.ts
 var MARK = { pass: "PASS ", warn: "WARN ", block: "BLOCK", incomplete: "INCOMPLETE" };
-function renderText(report, opts = {}) {
+function renderText(report2, opts = {}) {
   const lines = [];
-  for (const f of report.files) {
+  for (const f of report2.files) {
     if (!opts.verbose && f.format === "other" && f.findings.length === 0) continue;
     lines.push(
       `${MARK[f.verdict].padEnd(10)} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(f.path)}`
@@ -44269,7 +44388,7 @@ function renderText(report, opts = {}) {
       if (shown.length < fs.length) lines.push(`      \u2026 and ${fs.length - shown.length} more`);
     }
   }
-  const provenance = provenanceRows(report);
+  const provenance = provenanceRows(report2);
   if (provenance.length > 0) {
     lines.push("", "Provenance:");
     for (const r of provenance) {
@@ -44284,12 +44403,12 @@ function renderText(report, opts = {}) {
       for (const p of r.problems) lines.push(`      - ${escapeControl(p)}`);
     }
   }
-  for (const note of report.notes ?? []) lines.push(`note: ${escapeControl(note)}`);
+  for (const note2 of report2.notes ?? []) lines.push(`note: ${escapeControl(note2)}`);
   const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
-  for (const f of report.files) counts[f.verdict]++;
+  for (const f of report2.files) counts[f.verdict]++;
   lines.push("");
   lines.push(
-    `modelgate ${report.tool.version}: ${report.verdict.toUpperCase()} (${report.files.length} files: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed; max score ${report.maxScore})`
+    `modelgate ${report2.tool.version}: ${report2.verdict.toUpperCase()} (${report2.files.length} files: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed; max score ${report2.maxScore})`
   );
   return `${lines.join("\n")}
 `;
@@ -44299,6 +44418,7 @@ function where(f) {
   if (f.location.symbol) parts.push(`symbol ${f.location.symbol}`);
   if (f.location.member) parts.push(`in ${f.location.member}`);
   if (f.location.offset !== void 0) parts.push(`at byte ${f.location.offset}`);
+  if (f.location.line !== void 0) parts.push(`line ${f.location.line}`);
   return parts.length > 0 ? ` (${escapeControl(parts.join(", "))})` : "";
 }
 function bySeverity2(a, b) {
@@ -44546,6 +44666,7 @@ function sliceSource(name, parent, start, length) {
     size,
     read: (offset, len) => parent.read(start + clamp(offset, size), clamp(offset + len, size) - clamp(offset, size))
   };
+  if (parent.preferredRead) random.preferredRead = (offset) => parent.preferredRead(start + offset);
   return {
     name,
     size,
@@ -44553,13 +44674,13 @@ function sliceSource(name, parent, start, length) {
     stream: (s = 0, e = size) => rangeStream(random, clamp(s, size), clamp(e, size))
   };
 }
-function streamSource(name, open7, size) {
+function streamSource(name, open9, size) {
   return {
     name,
     size,
     async *stream(start = 0, end = Number.POSITIVE_INFINITY) {
       let pos = 0;
-      for await (const chunk of open7()) {
+      for await (const chunk of open9()) {
         const cStart = pos;
         pos += chunk.length;
         if (pos <= start) continue;
@@ -44605,7 +44726,7 @@ async function fileSource(path, name = path, opts = {}) {
 }
 async function* rangeStream(ra, start, end) {
   for (let p = start; p < end; ) {
-    const chunk = await ra.read(p, Math.min(CHUNK_SIZE, end - p));
+    const chunk = await ra.read(p, Math.min(ra.preferredRead?.(p) ?? CHUNK_SIZE, end - p));
     if (chunk.length === 0) return;
     p += chunk.length;
     yield chunk;
@@ -46248,7 +46369,8 @@ var ByteReader = class {
           this.done = true;
           return false;
         }
-        const need = Math.max(CHUNK_SIZE, want - this.available);
+        const hint = this.src.random.preferredRead?.(p + this.available) ?? CHUNK_SIZE;
+        const need = Math.max(hint, want - this.available);
         const chunk = await this.src.random.read(
           p + this.available,
           Math.min(need, limit - p - this.available)
@@ -48216,8 +48338,8 @@ function parse3(tokens) {
     while (isIdentifier("not")) {
       const operator = tokens[current];
       ++current;
-      const arg = parseLogicalNegationExpression();
-      right = new UnaryExpression(operator, arg);
+      const arg2 = parseLogicalNegationExpression();
+      right = new UnaryExpression(operator, arg2);
     }
     return right ?? parseComparisonExpression();
   }
@@ -48816,9 +48938,9 @@ var ObjectValue = class extends RuntimeValue {
         "dictsort",
         new FunctionValue((args) => {
           let kwargs = /* @__PURE__ */ new Map();
-          const positionalArgs = args.filter((arg) => {
-            if (arg instanceof KeywordArgumentsValue) {
-              kwargs = arg.value;
+          const positionalArgs = args.filter((arg2) => {
+            if (arg2 instanceof KeywordArgumentsValue) {
+              kwargs = arg2.value;
               return false;
             }
             return true;
@@ -53011,15 +53133,15 @@ async function analyzeSafetensors(ctx) {
       { severity: "low", score: 10 }
     );
   }
-  const header = parsed.value;
-  if (!isJsonObject(header)) {
-    ctx.malformed(`safetensors header is ${describeJson(header)}, not a JSON object.`, { offset: 8 });
+  const header2 = parsed.value;
+  if (!isJsonObject(header2)) {
+    ctx.malformed(`safetensors header is ${describeJson(header2)}, not a JSON object.`, { offset: 8 });
     return;
   }
   const tensors = [];
   let tensorCount = 0;
   const dtypes = {};
-  for (const [name, entry] of header) {
+  for (const [name, entry] of header2) {
     if (name === "__metadata__") {
       checkMetadata(ctx, entry);
       continue;
@@ -53430,14 +53552,14 @@ async function checkShardTensors(ctx, path, shard, tensors) {
     if (n > BigInt(Math.min(MAX_HEADER_BYTES, ctx.limits.maxDocumentBytes)) || n + 8n > BigInt(size)) return;
     const hb = Buffer.alloc(Number(n));
     await fh.read(hb, 0, hb.length, 8);
-    let header;
+    let header2;
     try {
-      header = parseJson(decodeUtf8Strict(hb), { maxDepth: 64, onProgress: () => ctx.checkTime() }).value;
+      header2 = parseJson(decodeUtf8Strict(hb), { maxDepth: 64, onProgress: () => ctx.checkTime() }).value;
     } catch {
       return;
     }
-    if (!isJsonObject(header)) return;
-    const missing = tensors.filter((t) => t === "__metadata__" || !header.has(t));
+    if (!isJsonObject(header2)) return;
+    const missing = tensors.filter((t) => t === "__metadata__" || !header2.has(t));
     for (const t of missing.slice(0, 20)) {
       ctx.report(
         "MG415",
@@ -57777,7 +57899,7 @@ var Classifier = class {
     if (deny) {
       const raw = `${g.module}.${g.name}`;
       const shown = deny.matched !== raw ? `${raw} (resolves to ${deny.matched})` : raw;
-      const report = () => {
+      const report2 = () => {
         this.dirty = true;
         this.report(
           "MG100",
@@ -57787,8 +57909,8 @@ var Classifier = class {
         );
       };
       if (deny.matched === "builtins.getattr")
-        this.getattrs.set(this.imports.length, { report, safeCalls: 0, reported: false });
-      else report();
+        this.getattrs.set(this.imports.length, { report: report2, safeCalls: 0, reported: false });
+      else report2();
       return { ...base, symbol: deny.matched, classification: "dangerous", family: deny.family.id };
     }
     const allow = this.opts.allow ? [...this.ctx.settings.allowGlobals, ...this.opts.allow] : this.ctx.settings.allowGlobals;
@@ -58710,10 +58832,10 @@ var ProtoDecoder = class {
     if (++this.messages > this.opts.maxMessages)
       throw new BudgetExceededError("maxEntries", `more than ${this.opts.maxMessages} protobuf messages`);
     const r = this.r;
-    const open7 = end === Number.POSITIVE_INFINITY;
+    const open9 = end === Number.POSITIVE_INFINITY;
     while (r.pos < end) {
       if ((++this.steps & 4095) === 0) this.opts.budget?.checkTime();
-      if (open7 && await r.atEnd()) return out;
+      if (open9 && await r.atEnd()) return out;
       const tagAt = r.pos;
       const tag = await this.varint(end);
       if (typeof tag === "bigint" || tag > 4294967295) throw new ProtoError("field tag too large", tagAt);
@@ -61848,6 +61970,23 @@ async function analyzeTopLevel(state, ctx, relPath, size, opts) {
   }
   return void 0;
 }
+async function scanSource(source, relPath, size, disk, opts) {
+  const state = new FileState(opts.settings, new Budget(opts.settings.limits), disk);
+  const guarded = guardSource(source, state.budget);
+  const ctx = new AnalysisContext(state, guarded, [], 0, opts.nested ?? scanNested);
+  const frozen = await analyzeTopLevel(state, ctx, relPath, size, opts);
+  const findings = frozen ?? [...state.findings];
+  if (state.droppedFindings > 0) {
+    findings.push({
+      ruleId: "MG001",
+      severity: "medium",
+      score: 0,
+      message: `${state.droppedFindings} more findings were not recorded (limit maxFindings).`,
+      location: {}
+    });
+  }
+  return { format: state.format ?? "other", size, findings, facts: { ...state.facts } };
+}
 function guardSource(src, budget) {
   const random = src.random;
   const guarded = {
@@ -61861,13 +62000,15 @@ function guardSource(src, budget) {
     }
   };
   if (random) {
-    guarded.random = {
+    const guardedRandom = {
       size: random.size,
       read: (offset, length) => {
         if (budget.aborted) budget.checkTime();
         return random.read(offset, length);
       }
     };
+    if (random.preferredRead) guardedRandom.preferredRead = (offset) => random.preferredRead(offset);
+    guarded.random = guardedRandom;
   }
   return guarded;
 }
@@ -63003,11 +63144,11 @@ async function verifyModelFolder(dir, trust2, opts = {}) {
 // src/core/trust/pins-check.ts
 import { relative as relative3, resolve as resolve3 } from "node:path";
 async function checkPins(items, policy, cwd) {
-  const report = { checked: [], changes: policy.pinChanges };
+  const report2 = { checked: [], changes: policy.pinChanges };
   const findings = [];
   const root3 = resolve3(policy.pinRoot ?? cwd);
   const changes = new Map(policy.pinChanges.map((c) => [c.path, c]));
-  if (Object.keys(policy.pins).length === 0 && changes.size === 0) return { report, findings };
+  if (Object.keys(policy.pins).length === 0 && changes.size === 0) return { report: report2, findings };
   for (const item of items) {
     const e = item.entry;
     if (e?.kind !== "file" || !item.report.sha256) continue;
@@ -63017,7 +63158,7 @@ async function checkPins(items, policy, cwd) {
     const actual = item.report.sha256;
     const fits = (p) => p !== void 0 && p.sha256 === actual && (p.size === void 0 || p.size === item.report.size);
     if (change?.to && fits(change.to)) {
-      report.checked.push({ path, status: "pin-changed", expected: change.to.sha256, actual });
+      report2.checked.push({ path, status: "pin-changed", expected: change.to.sha256, actual });
       findings.push({
         item,
         ruleId: "MG611",
@@ -63027,10 +63168,10 @@ async function checkPins(items, policy, cwd) {
     }
     if (!pin2) continue;
     if (fits(pin2)) {
-      report.checked.push({ path, status: "match", expected: pin2.sha256, actual });
+      report2.checked.push({ path, status: "match", expected: pin2.sha256, actual });
       continue;
     }
-    report.checked.push({ path, status: "mismatch", expected: pin2.sha256, actual });
+    report2.checked.push({ path, status: "mismatch", expected: pin2.sha256, actual });
     const sizeNote = pin2.size !== void 0 && pin2.size !== item.report.size ? ` (size ${item.report.size}, pinned ${pin2.size})` : "";
     findings.push({
       item,
@@ -63038,7 +63179,7 @@ async function checkPins(items, policy, cwd) {
       message: `${path} is pinned to sha256 ${pin2.sha256} but is ${actual}${sizeNote}.`
     });
   }
-  return { report, findings };
+  return { report: report2, findings };
 }
 
 // src/core/trust/publishers.ts
@@ -63107,12 +63248,12 @@ function publisherAllowed(source, allow) {
 async function checkPublishers(dir, folder, policy, signerIdentity) {
   const declared = await declaredSources(dir, signerIdentity);
   if (declared.length === 0) return void 0;
-  const report = { folder, declared, denied: [] };
+  const report2 = { folder, declared, denied: [] };
   const findings = [];
   if (policy.publishers) {
     for (const d of declared) {
       if (publisherAllowed(d.source, policy.publishers)) continue;
-      report.denied.push(d.source);
+      report2.denied.push(d.source);
       const file2 = d.from.split(" ")[0];
       findings.push({
         ...file2 === "signature" ? {} : { abs: join8(dir, file2) },
@@ -63121,7 +63262,7 @@ async function checkPublishers(dir, folder, policy, signerIdentity) {
       });
     }
   }
-  return { report, findings };
+  return { report: report2, findings };
 }
 
 // src/core/trust/sbom.ts
@@ -63412,7 +63553,7 @@ function isLoadRelevant(rel) {
   ) || name.endsWith(".index.json") || name.endsWith(".py") || name.endsWith(".jinja") || name.endsWith(".jinja2") || name === "chat_template.json";
 }
 async function runTrustPhase(entries, files, policy, now) {
-  const items = files.map((report, i) => ({ entry: entries[i], report, added: [] }));
+  const items = files.map((report2, i) => ({ entry: entries[i], report: report2, added: [] }));
   const byAbs = /* @__PURE__ */ new Map();
   for (const it of items) if (it.entry?.kind === "file") byAbs.set(it.entry.absPath, it);
   const known = /* @__PURE__ */ new Map();
@@ -63477,7 +63618,7 @@ async function runTrustPhase(entries, files, policy, now) {
       sha2562 = await sha256File(abs);
     } catch {
     }
-    const report = {
+    const report2 = {
       path,
       format: "model-signature",
       size,
@@ -63488,8 +63629,8 @@ async function runTrustPhase(entries, files, policy, now) {
       scoreBreakdown: {},
       findings: []
     };
-    files.push(report);
-    const it = { entry: { kind: "file", absPath: abs, relPath: path, root: root3 }, report, added: [] };
+    files.push(report2);
+    const it = { entry: { kind: "file", absPath: abs, relPath: path, root: root3 }, report: report2, added: [] };
     items.push(it);
     byAbs.set(abs, it);
     return it;
@@ -63676,14 +63817,14 @@ async function scanEntries(entries, opts = {}) {
   );
   markOnnxExternalData(files, policy, now);
   const trust2 = await runTrustPhase(entries, files, policy, now);
-  const report = buildReport(files, policy, trust2.notes);
-  report.trust = trust2.summary;
-  return report;
+  const report2 = buildReport(files, policy, trust2.notes);
+  report2.trust = trust2.summary;
+  return report2;
 }
 function buildReport(files, policy, notes = []) {
   const verdict = worstVerdict(files.map((f) => f.verdict));
   const blocked = !policy.warnOnly && (verdict === "block" || verdict === "incomplete" && policy.failOnIncomplete);
-  const report = {
+  const report2 = {
     schemaVersion: 1,
     tool: { name: "modelgate", version: VERSION },
     verdict,
@@ -63691,12 +63832,12 @@ function buildReport(files, policy, notes = []) {
     blocked,
     files
   };
-  if (notes.length > 0) report.notes = notes;
-  return report;
+  if (notes.length > 0) report2.notes = notes;
+  return report2;
 }
-function exitCodeFor(report) {
-  if (!report.blocked) return 0;
-  return report.files.some((f) => f.verdict === "block") ? 1 : 2;
+function exitCodeFor(report2) {
+  if (!report2.blocked) return 0;
+  return report2.files.some((f) => f.verdict === "block") ? 1 : 2;
 }
 async function scanEntry2(e, policy, now) {
   if (e.kind === "skipped") {
@@ -63711,7 +63852,7 @@ async function scanEntry2(e, policy, now) {
 }
 function finish(path, format, size, sha2562, findings, facts, policy, now) {
   const ev = evaluateFile(findings, policy, { path, sha256: sha2562 }, now);
-  const report = {
+  const report2 = {
     path,
     format,
     size,
@@ -63722,8 +63863,8 @@ function finish(path, format, size, sha2562, findings, facts, policy, now) {
     scoreBreakdown: ev.scoreBreakdown,
     findings: [...ev.findings, ...waiverFindings(ev)]
   };
-  if (Object.keys(facts).length > 0) report.facts = facts;
-  return report;
+  if (Object.keys(facts).length > 0) report2.facts = facts;
+  return report2;
 }
 function markOnnxExternalData(files, policy, now) {
   const referencedBy = /* @__PURE__ */ new Map();
@@ -63879,14 +64020,14 @@ ${MERGE_USAGE}
   try {
     const reports = [];
     for (const p of positionals) reports.push(parseReport(await readFile3(p, "utf8"), p));
-    const report = mergeReports(reports, {
+    const report2 = mergeReports(reports, {
       warnOnly: values["warn-only"] ?? false,
       failOnIncomplete: !(values["allow-incomplete"] ?? false)
     });
-    const text2 = format === "json" ? renderJson(report) : format === "sarif" ? renderSarif(report) : format === "markdown" ? renderMarkdown(report, { details: true }) : renderText(report);
+    const text2 = format === "json" ? renderJson(report2) : format === "sarif" ? renderSarif(report2) : format === "markdown" ? renderMarkdown(report2, { details: true }) : renderText(report2);
     if (values.output) await writeFile(values.output, text2);
     else io.stdout(text2);
-    return exitCodeFor(report);
+    return exitCodeFor(report2);
   } catch (err2) {
     if (err2 instanceof ReportError || err2.code !== void 0) {
       io.stderr(`modelgate merge: ${err2.message}
@@ -63897,15 +64038,1097 @@ ${MERGE_USAGE}
   }
 }
 
-// src/cli/rules.ts
-import { parseArgs as parseArgs2 } from "node:util";
+// src/core/remote/index.ts
+import { existsSync } from "node:fs";
+import { open as open8 } from "node:fs/promises";
+import { dirname as dirname6, join as join12 } from "node:path";
+
+// src/core/remote/references.ts
+import { basename as basename2, extname as extname3 } from "node:path";
+
+// src/core/remote/python-args.ts
+function tokenize4(text2, maxTokens = 2e6) {
+  const out = [];
+  let line = 1;
+  let i = 0;
+  const n = text2.length;
+  while (i < n && out.length < maxTokens) {
+    const c = text2[i];
+    if (c === "\n") {
+      line++;
+      i++;
+      continue;
+    }
+    if (c === " " || c === "	" || c === "\r" || c === "\f" || c === "\\") {
+      i++;
+      continue;
+    }
+    if (c === "#") {
+      while (i < n && text2[i] !== "\n") i++;
+      continue;
+    }
+    const prefix = /[rRbBuUfF]{0,2}(?=['"])/y;
+    prefix.lastIndex = i;
+    const pm = prefix.exec(text2);
+    if (pm && /^[rRbBuUfF]{0,2}$/.test(pm[0])) {
+      const start = line;
+      const p = pm[0].toLowerCase();
+      let j = i + pm[0].length;
+      const q = text2[j];
+      const triple = text2.startsWith(q.repeat(3), j);
+      const close = triple ? q.repeat(3) : q;
+      j += close.length;
+      let value = "";
+      while (j < n && !text2.startsWith(close, j)) {
+        const ch = text2[j];
+        if (ch === "\n") {
+          line++;
+          if (!triple) break;
+        }
+        if (ch === "\\" && !p.includes("r")) {
+          const next = text2[j + 1];
+          if (next === "\n") line++;
+          value += next === "n" ? "\n" : next === "t" ? "	" : next ?? "";
+          j += 2;
+          continue;
+        }
+        value += ch;
+        j++;
+      }
+      out.push({ kind: "string", value, line: start, literal: !p.includes("f") });
+      i = Math.min(n, j + close.length);
+      continue;
+    }
+    const name = /[A-Za-z_][A-Za-z0-9_]*/y;
+    name.lastIndex = i;
+    const nm = name.exec(text2);
+    if (nm) {
+      out.push({ kind: "name", value: nm[0], line });
+      i += nm[0].length;
+      continue;
+    }
+    if ("()[]{},.".includes(c)) {
+      out.push({ kind: "op", value: c, line });
+      i++;
+      continue;
+    }
+    if (c === "=" && text2[i + 1] !== "=") {
+      out.push({ kind: "op", value: "=", line });
+      i++;
+      continue;
+    }
+    const other = /[^\sA-Za-z_'"#()[\]{},.=\\]+|==/y;
+    other.lastIndex = i;
+    const om = other.exec(text2);
+    const v = om ? om[0] : c;
+    out.push({ kind: "other", value: v, line });
+    i += v.length;
+  }
+  return out;
+}
+function findCalls(tokens, names) {
+  const calls = [];
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.kind !== "name" || !names.has(t.value) || tokens[i + 1].value !== "(") continue;
+    if (tokens[i - 1]?.value === "def") continue;
+    const receiver = tokens[i - 1]?.value === "." && tokens[i - 2]?.kind === "name" ? tokens[i - 2].value : void 0;
+    const args = [];
+    let depth = 0;
+    let cur = [];
+    let j = i + 2;
+    for (; j < tokens.length; j++) {
+      const u = tokens[j];
+      if (u.kind === "op" && "([{".includes(u.value)) depth++;
+      if (u.kind === "op" && ")]}".includes(u.value)) {
+        if (depth === 0) break;
+        depth--;
+      }
+      if (depth === 0 && u.kind === "op" && u.value === ",") {
+        if (cur.length > 0) args.push(toArg(cur));
+        cur = [];
+        continue;
+      }
+      cur.push(u);
+    }
+    if (cur.length > 0) args.push(toArg(cur));
+    calls.push({ name: t.value, ...receiver ? { receiver } : {}, line: t.line, args });
+  }
+  return calls;
+}
+function toArg(ts) {
+  let keyword;
+  let value = ts;
+  if (ts.length >= 2 && ts[0].kind === "name" && ts[1].kind === "op" && ts[1].value === "=") {
+    keyword = ts[0].value;
+    value = ts.slice(2);
+  }
+  const literal2 = value.length > 0 && value.every((t) => t.kind === "string" && t.literal) ? value.map((t) => t.value).join("") : void 0;
+  const text2 = value.map((t) => t.kind === "string" ? JSON.stringify(t.value) : t.value).join(" ").slice(0, 120);
+  return {
+    ...keyword ? { keyword } : {},
+    ...literal2 !== void 0 ? { literal: literal2 } : {},
+    text: text2,
+    line: ts[0].line
+  };
+}
+
+// src/core/remote/references.ts
+function mayHoldReferences(path) {
+  const base = basename2(path);
+  const ext = extname3(base).toLowerCase();
+  return [".py", ".yaml", ".yml", ".json", ".toml", ".cfg", ".dvc", ".modelfile"].includes(ext) || base === "Modelfile";
+}
+function extractReferences(file2, text2, isLocal = () => false) {
+  const base = basename2(file2);
+  const ext = extname3(base).toLowerCase();
+  if (ext === ".py") return fromPython(file2, text2, isLocal);
+  if (ext === ".dvc") return fromDvc(file2, text2);
+  if (base === "Modelfile" || ext === ".modelfile") return fromModelfile(file2, text2);
+  return fromConfig(file2, text2, isLocal);
+}
+var CALLS2 = {
+  from_pretrained: { repo: [0, ["pretrained_model_name_or_path"]], via: "from_pretrained" },
+  hf_hub_download: { repo: [0, ["repo_id"]], file: [1, "filename"], via: "hf_hub_download" },
+  snapshot_download: { repo: [0, ["repo_id"]], via: "snapshot_download" },
+  pipeline: { repo: [1, ["model"]], via: "pipeline" },
+  SentenceTransformer: { repo: [0, ["model_name_or_path"]], via: "SentenceTransformer" }
+};
+function fromPython(file2, text2, isLocal) {
+  const out = [];
+  for (const call of findCalls(tokenize4(text2), new Set(Object.keys(CALLS2)))) {
+    const spec = CALLS2[call.name];
+    const repoType = arg(call, -1, "repo_type");
+    if (repoType && repoType.literal !== "model") continue;
+    const repo = arg(call, spec.repo[0], ...spec.repo[1]);
+    if (!repo) continue;
+    const rev = arg(call, -1, "revision");
+    const ref = { file: file2, line: call.line, via: spec.via, kind: "hf" };
+    if (repo.literal === void 0) {
+      out.push({
+        ...ref,
+        kind: "unresolved",
+        note: `${call.name}(${repo.text}) names the model with an expression`
+      });
+      continue;
+    }
+    const name = repo.literal;
+    if (!isRepoId(name) || isLocal(name)) continue;
+    ref.repoId = name;
+    if (rev) {
+      if (rev.literal === void 0 || !isRevision(rev.literal)) {
+        out.push({
+          ...ref,
+          kind: "unresolved",
+          note: `${name} with revision=${rev.text}, computed at run time`
+        });
+        continue;
+      }
+      ref.revision = rev.literal;
+    }
+    if (spec.file) {
+      const fn = arg(call, spec.file[0], spec.file[1]);
+      const sub = arg(call, -1, "subfolder");
+      if (fn?.literal === void 0 || sub && sub.literal === void 0) {
+        out.push({ ...ref, kind: "unresolved", note: `${name}: the file name is computed at run time` });
+        continue;
+      }
+      ref.filename = sub?.literal ? `${sub.literal}/${fn.literal}` : fn.literal;
+    }
+    out.push(ref);
+  }
+  return out;
+}
+function arg(call, position, ...keywords) {
+  const kw = call.args.find((a) => a.keyword !== void 0 && keywords.includes(a.keyword));
+  if (kw) return kw;
+  if (position < 0) return void 0;
+  const positional = call.args.filter((a) => a.keyword === void 0 && !a.text.startsWith("*"));
+  return positional[position];
+}
+var CONFIG_KEY = /^[\s{,]*["']?((?:[A-Za-z]+_)*name_or_path)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
+var REVISION_KEY = /^[\s{,]*["']?((?:model_)?revision)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
+function fromConfig(file2, text2, isLocal) {
+  const lines = text2.split("\n");
+  const revisions = /* @__PURE__ */ new Set();
+  for (const l of lines) {
+    const m = REVISION_KEY.exec(l);
+    if (m && isRevision(m[2]) && m[2] !== "null") revisions.add(m[2]);
+  }
+  const revision = revisions.size === 1 ? [...revisions][0] : void 0;
+  const out = [];
+  lines.forEach((l, i) => {
+    const m = CONFIG_KEY.exec(l);
+    if (!m || !isRepoId(m[2]) || isLocal(m[2])) return;
+    out.push({
+      file: file2,
+      line: i + 1,
+      via: m[1],
+      kind: "hf",
+      repoId: m[2],
+      ...revision ? { revision } : {}
+    });
+  });
+  return out;
+}
+function fromModelfile(file2, text2) {
+  const out = [];
+  text2.split("\n").forEach((l, i) => {
+    const m = /^\s*FROM\s+(\S+)/i.exec(l);
+    if (!m) return;
+    const from = m[1];
+    const hub = /^(?:https?:\/\/)?(?:hf\.co|huggingface\.co)\/([^/:\s]+\/[^/:\s]+)(?::\S+)?$/.exec(from);
+    if (hub && isRepoId(hub[1])) {
+      out.push({ file: file2, line: i + 1, via: "Ollama FROM", kind: "hf", repoId: hub[1] });
+      return;
+    }
+    if (/^[./~]/.test(from) || /\.(gguf|bin|safetensors)$/i.test(from)) return;
+    out.push({
+      file: file2,
+      line: i + 1,
+      via: "Ollama FROM",
+      kind: "unsupported",
+      note: `Ollama registry model ${from.slice(0, 120)}`
+    });
+  });
+  return out;
+}
+function fromDvc(file2, text2) {
+  const out = [];
+  text2.split("\n").forEach((l, i) => {
+    const m = /^\s*-?\s*path:\s*(\S+)/.exec(l);
+    if (m)
+      out.push({
+        file: file2,
+        line: i + 1,
+        via: "dvc",
+        kind: "unsupported",
+        note: `DVC-tracked ${m[1].slice(0, 120)}`
+      });
+  });
+  return out;
+}
+
+// src/core/remote/scan-repo.ts
+import { mkdir, mkdtemp, open as open7, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname as dirname5, join as join11 } from "node:path";
+
+// src/core/remote/hub.ts
+import { createHash as createHash5 } from "node:crypto";
+
+// src/core/remote/http.ts
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+var MAX_REDIRECTS = 5;
+var HttpError = class extends Error {
+  constructor(message, status, errorCode) {
+    super(message);
+    this.status = status;
+    this.errorCode = errorCode;
+  }
+  status;
+  errorCode;
+  name = "HttpError";
+};
+var Traffic = class {
+  bytes = 0;
+  requests = 0;
+};
+async function send(url2, opts, traffic) {
+  let current = new URL(url2);
+  let headers = { ...opts.headers ?? {} };
+  let method = opts.method ?? "GET";
+  let body = opts.body;
+  let firstHeaders;
+  for (let hop = 0; ; hop++) {
+    if (current.origin !== opts.authOrigin) headers = withoutAuthorization(headers);
+    const res = await once(current, method, headers, body, opts.timeoutMs ?? 3e4, traffic);
+    firstHeaders ??= res.headers;
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    if ([301, 302, 303, 307, 308].includes(status) && location) {
+      res.on("data", (c) => {
+        traffic.bytes += c.length;
+      });
+      res.resume();
+      if (hop >= MAX_REDIRECTS)
+        throw new HttpError(`more than ${MAX_REDIRECTS} redirects from ${url2}`, status);
+      let next;
+      try {
+        next = new URL(location, current);
+      } catch {
+        throw new HttpError(`redirect to an invalid location '${location.slice(0, 200)}'`, status);
+      }
+      if (next.protocol !== "https:" && next.protocol !== "http:")
+        throw new HttpError(`redirect to a ${next.protocol} URL refused`, status);
+      if (current.protocol === "https:" && next.protocol === "http:")
+        throw new HttpError(`redirect from https to plain http (${next.host}) refused`, status);
+      if (status === 303) {
+        method = "GET";
+        body = void 0;
+      }
+      current = next;
+      continue;
+    }
+    return {
+      status,
+      headers: res.headers,
+      firstHeaders,
+      url: current.toString(),
+      body: counted(res, traffic),
+      abort: () => res.destroy()
+    };
+  }
+}
+async function readAll(res, maxBytes) {
+  const declared = contentLength(res.headers);
+  if (declared !== void 0 && declared > maxBytes) {
+    res.abort();
+    throw new HttpError(`response of ${declared} bytes is above the limit of ${maxBytes}`, res.status);
+  }
+  const parts = [];
+  let got = 0;
+  for await (const chunk of res.body) {
+    got += chunk.length;
+    if (got > maxBytes) {
+      res.abort();
+      throw new HttpError(`response is larger than the limit of ${maxBytes} bytes`, res.status);
+    }
+    parts.push(chunk);
+  }
+  const data = Buffer.concat(parts);
+  if (declared !== void 0 && data.length !== declared)
+    throw new HttpError(`truncated response: ${data.length} of ${declared} bytes`, res.status);
+  return data;
+}
+function contentLength(h) {
+  const v = h["content-length"];
+  return v !== void 0 && /^\d+$/.test(v) ? Number(v) : void 0;
+}
+function header(h, name) {
+  const v = h[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+function withoutAuthorization(h) {
+  const out = {};
+  for (const [k, v] of Object.entries(h)) if (k.toLowerCase() !== "authorization") out[k] = v;
+  return out;
+}
+function once(url2, method, headers, body, timeoutMs, traffic) {
+  return new Promise((resolve5, reject) => {
+    const fn = url2.protocol === "https:" ? httpsRequest : url2.protocol === "http:" ? httpRequest : void 0;
+    if (!fn) {
+      reject(new HttpError(`unsupported URL scheme ${url2.protocol}`));
+      return;
+    }
+    traffic.requests++;
+    const req = fn(url2, {
+      method,
+      headers: {
+        "accept-encoding": "identity",
+        "user-agent": "modelgate",
+        ...headers,
+        ...body !== void 0 ? { "content-length": String(Buffer.byteLength(body)) } : {}
+      },
+      timeout: timeoutMs
+    });
+    req.on("timeout", () => req.destroy(new HttpError(`no answer from ${url2.host} within ${timeoutMs} ms`)));
+    req.on(
+      "error",
+      (err2) => reject(
+        err2 instanceof HttpError ? err2 : new HttpError(`connection to ${url2.host} failed: ${err2.message}`)
+      )
+    );
+    req.on("response", (res) => {
+      res.on("aborted", () => res.destroy(new HttpError(`connection to ${url2.host} closed mid-body`)));
+      resolve5(res);
+    });
+    req.end(body);
+  });
+}
+async function* counted(res, traffic) {
+  try {
+    for await (const chunk of res) {
+      traffic.bytes += chunk.length;
+      yield chunk;
+    }
+  } catch (err2) {
+    throw err2 instanceof HttpError ? err2 : new HttpError(`reading the response failed: ${err2.message}`);
+  }
+  if (!res.complete) throw new HttpError("the connection closed before the response was complete");
+}
+
+// src/core/remote/hub.ts
+function hubConfigFromEnv(env = process.env) {
+  const endpoint = (env.HF_ENDPOINT || "https://huggingface.co").replace(/\/+$/, "");
+  const token = env.HF_TOKEN?.trim();
+  return token ? { endpoint, token } : { endpoint };
+}
+var HubUnavailableError = class extends Error {
+  name = "HubUnavailableError";
+};
+var HubIntegrityError = class extends Error {
+  name = "HubIntegrityError";
+};
+var MAX_JSON_BYTES = 64 << 20;
+var MAX_TREE_PAGES = 1e3;
+var HubClient = class {
+  constructor(config2) {
+    this.config = config2;
+    this.origin = new URL(config2.endpoint).origin;
+  }
+  config;
+  traffic = new Traffic();
+  origin;
+  headers(extra = {}) {
+    const h = { ...extra };
+    if (this.config.token) h.authorization = `Bearer ${this.config.token}`;
+    return h;
+  }
+  async get(url2, extra = {}) {
+    let res;
+    try {
+      res = await send(
+        url2,
+        { headers: this.headers(extra), authOrigin: this.origin, timeoutMs: this.config.timeoutMs },
+        this.traffic
+      );
+    } catch (err2) {
+      throw new HubUnavailableError(describeHttp(err2));
+    }
+    if (res.status < 200 || res.status > 299) {
+      res.abort();
+      throw new HubUnavailableError(statusMessage(res, url2, !!this.config.token));
+    }
+    return res;
+  }
+  async json(url2) {
+    const res = await this.get(url2, { accept: "application/json" });
+    let body;
+    try {
+      body = await readAll(res, MAX_JSON_BYTES);
+    } catch (err2) {
+      throw new HubIntegrityError(`${shortUrl(url2)}: ${describeHttp(err2)}`);
+    }
+    try {
+      return { data: JSON.parse(body.toString("utf8")), res };
+    } catch {
+      throw new HubIntegrityError(`${shortUrl(url2)}: the answer is not JSON`);
+    }
+  }
+  /** Resolves a branch, tag or commit to the commit sha (HfApi.model_info(repo_id, revision=...).sha). */
+  async resolveRevision(repoId2, revision = DEFAULT_REVISION) {
+    const url2 = `${this.config.endpoint}/api/models/${repoId2}/revision/${encodeURIComponent(revision)}`;
+    const { data } = await this.json(url2);
+    const sha = data?.sha;
+    if (typeof sha !== "string" || !/^[0-9a-f]{40}$/.test(sha))
+      throw new HubIntegrityError(`${shortUrl(url2)}: the answer has no 40-hex commit sha`);
+    if (/^[0-9a-f]{40}$/.test(revision) && sha !== revision)
+      throw new HubIntegrityError(`commit ${revision} was answered with commit ${sha}`);
+    return { sha };
+  }
+  /** Every file of the commit, with sizes and LFS sha256 (HfApi.list_repo_tree(recursive=True)). */
+  async listFiles(repoId2, sha, maxEntries) {
+    const files = [];
+    let url2 = `${this.config.endpoint}/api/models/${repoId2}/tree/${sha}?recursive=true`;
+    for (let page = 0; url2 !== void 0; page++) {
+      if (page >= MAX_TREE_PAGES)
+        throw new HubIntegrityError(`the file list has more than ${MAX_TREE_PAGES} pages`);
+      const { data, res } = await this.json(url2);
+      if (!Array.isArray(data))
+        throw new HubIntegrityError(`${shortUrl(url2)}: the file list is not an array`);
+      for (const e of data) {
+        const f = treeFile(e);
+        if (f) files.push(f);
+        if (files.length > maxEntries)
+          throw new HubIntegrityError(
+            `the repository lists more than ${maxEntries} files (limit maxEntries)`
+          );
+      }
+      url2 = nextPage(header(res.headers, "link"), url2);
+    }
+    return files;
+  }
+  resolveUrl(repoId2, sha, path) {
+    return `${this.config.endpoint}/${repoId2}/resolve/${sha}/${path.split("/").map(encodeURIComponent).join("/")}`;
+  }
+  /**
+   * Bytes [start, end) of a file through a Range request. Anything but a 206 whose Content-Range names
+   * exactly these bytes of a file of the listed size, with a body of exactly that length, is an integrity
+   * failure: a server that ignores Range (200) or answers other bytes never feeds an analyzer.
+   */
+  async readRange(repoId2, sha, file2, start, end) {
+    const url2 = this.resolveUrl(repoId2, sha, file2.path);
+    const res = await this.get(url2, { range: `bytes=${start}-${end - 1}` });
+    this.checkHeaders(res, sha, file2);
+    const where2 = `${file2.path} bytes ${start}-${end - 1}`;
+    if (res.status !== 206) {
+      res.abort();
+      throw new HubIntegrityError(
+        `${where2}: a Range request was answered with status ${res.status}, not 206`
+      );
+    }
+    const cr = header(res.headers, "content-range");
+    const m = cr ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(cr.trim()) : null;
+    if (!m || Number(m[1]) !== start || Number(m[2]) !== end - 1 || Number(m[3]) !== file2.size) {
+      res.abort();
+      throw new HubIntegrityError(
+        `${where2}: answered with Content-Range '${cr ?? "(none)"}', not bytes ${start}-${end - 1}/${file2.size}`
+      );
+    }
+    try {
+      const body = await readAll(res, end - start);
+      if (body.length !== end - start) throw new Error(`${body.length} of ${end - start} bytes arrived`);
+      return body;
+    } catch (err2) {
+      throw new HubIntegrityError(`${where2}: ${describeHttp(err2)}`);
+    }
+  }
+  /**
+   * Downloads a whole file into `out` (from offset 0), checking its size and its identity as listed: the
+   * sha256 of an LFS file, the git blob sha1 of a regular one. Returns the computed sha256.
+   */
+  async download(repoId2, sha, file2, out) {
+    const url2 = this.resolveUrl(repoId2, sha, file2.path);
+    const res = await this.get(url2);
+    this.checkHeaders(res, sha, file2);
+    if (res.status !== 200) {
+      res.abort();
+      throw new HubIntegrityError(
+        `${file2.path}: the download was answered with status ${res.status}, not 200`
+      );
+    }
+    const declared = contentLength(res.headers);
+    if (declared !== void 0 && declared !== file2.size) {
+      res.abort();
+      throw new HubIntegrityError(
+        `${file2.path}: Content-Length ${declared}, but the file list says ${file2.size} bytes`
+      );
+    }
+    const sha2562 = createHash5("sha256");
+    const gitSha1 = createHash5("sha1").update(`blob ${file2.size}\0`);
+    let got = 0;
+    try {
+      for await (const chunk of res.body) {
+        got += chunk.length;
+        if (got > file2.size) {
+          res.abort();
+          throw new Error(`more than the listed ${file2.size} bytes arrived`);
+        }
+        sha2562.update(chunk);
+        gitSha1.update(chunk);
+        await out.write(chunk, 0, chunk.length, got - chunk.length);
+      }
+    } catch (err2) {
+      throw new HubIntegrityError(`${file2.path}: ${describeHttp(err2)}`);
+    }
+    if (got !== file2.size)
+      throw new HubIntegrityError(`${file2.path}: truncated download, ${got} of ${file2.size} bytes`);
+    const computed = sha2562.digest("hex");
+    if (file2.lfs && computed !== file2.lfs.sha256)
+      throw new HubIntegrityError(
+        `${file2.path}: the downloaded bytes have sha256 ${computed}, the Hub lists ${file2.lfs.sha256}`
+      );
+    if (!file2.lfs && gitSha1.digest("hex") !== file2.oid)
+      throw new HubIntegrityError(
+        `${file2.path}: the downloaded bytes are not the git blob ${file2.oid} the Hub lists`
+      );
+    return computed;
+  }
+  /** The Hub's own headers (before any CDN redirect) must describe the commit and file that were listed. */
+  checkHeaders(res, sha, file2) {
+    const commit = header(res.firstHeaders, "x-repo-commit");
+    if (commit !== void 0 && commit !== sha) {
+      res.abort();
+      throw new HubIntegrityError(`${file2.path}: served from commit ${commit}, not ${sha}`);
+    }
+    const linked = header(res.firstHeaders, "x-linked-etag");
+    if (file2.lfs && linked !== void 0 && normalizeEtag(linked) !== file2.lfs.sha256) {
+      res.abort();
+      throw new HubIntegrityError(`${file2.path}: X-Linked-Etag ${linked} differs from the listed sha256`);
+    }
+    const linkedSize = header(res.firstHeaders, "x-linked-size");
+    if (linkedSize !== void 0 && Number(linkedSize) !== file2.size) {
+      res.abort();
+      throw new HubIntegrityError(
+        `${file2.path}: X-Linked-Size ${linkedSize} differs from the listed ${file2.size}`
+      );
+    }
+  }
+};
+function treeFile(e) {
+  const o = e;
+  if (!o || typeof o !== "object") throw new HubIntegrityError("a file list entry is not an object");
+  if (o.type === "directory") return void 0;
+  const { path, size, oid, lfs } = o;
+  if (o.type !== "file" || typeof path !== "string" || !Number.isSafeInteger(size) || size < 0)
+    throw new HubIntegrityError(`a file list entry is malformed: ${JSON.stringify(e).slice(0, 200)}`);
+  if (typeof oid !== "string" || !/^[0-9a-f]{40}$/.test(oid))
+    throw new HubIntegrityError(`${path.slice(0, 200)}: no git oid in the file list`);
+  const f = { path, size, oid };
+  if (lfs !== void 0 && lfs !== null) {
+    const l = lfs;
+    if (typeof l.oid !== "string" || !/^[0-9a-f]{64}$/.test(l.oid) || l.size !== size)
+      throw new HubIntegrityError(`${path.slice(0, 200)}: malformed LFS entry in the file list`);
+    f.lfs = { sha256: l.oid, size };
+  }
+  if (!isSafeRepoPath(path))
+    throw new HubIntegrityError(`the file list names an unsafe path '${path.slice(0, 200)}'`);
+  return f;
+}
+function nextPage(link, current) {
+  if (!link) return void 0;
+  for (const part of link.split(",")) {
+    const m = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part);
+    if (m) {
+      const next = new URL(m[1], current);
+      if (next.origin !== new URL(current).origin)
+        throw new HubIntegrityError("pagination leaves the Hub host");
+      return next.toString();
+    }
+  }
+  return void 0;
+}
+function normalizeEtag(e) {
+  return e.replace(/^W\//, "").replace(/^"|"$/g, "");
+}
+function statusMessage(res, url2, hasToken) {
+  const code2 = header(res.headers, "x-error-code");
+  const where2 = shortUrl(url2);
+  if (res.status === 401 || res.status === 403) {
+    const gated = code2 === "GatedRepo" ? "gated" : "gated or private";
+    return `${where2}: HTTP ${res.status}${code2 ? ` (${code2})` : ""}: the repository is ${gated}; ${hasToken ? "the token in HF_TOKEN has no access to it" : "set HF_TOKEN to a token with access"}`;
+  }
+  if (res.status === 404) return `${where2}: HTTP 404${code2 ? ` (${code2})` : ""}: not found`;
+  return `${where2}: HTTP ${res.status}${code2 ? ` (${code2})` : ""}`;
+}
+function shortUrl(url2) {
+  const u = new URL(url2);
+  return `${u.pathname}${u.search}`.slice(0, 300);
+}
+function describeHttp(err2) {
+  return err2 instanceof HttpError || err2 instanceof Error ? err2.message : String(err2);
+}
+
+// src/core/remote/source.ts
+var FIRST_READ = 64 << 10;
+var MAX_READ = 4 << 20;
+var CACHE_BYTES = 32 << 20;
+function remoteSource(name, size, fetch, mirror) {
+  const spans = [];
+  let cached2 = 0;
+  let lastEnd = -1;
+  let lastLen = 0;
+  const src = {
+    name,
+    size,
+    failure: void 0,
+    random: {
+      size,
+      preferredRead(offset) {
+        return offset === lastEnd ? Math.min(MAX_READ, Math.max(FIRST_READ, lastLen * 2)) : FIRST_READ;
+      },
+      async read(offset, length) {
+        const start = Math.max(0, Math.min(offset, size));
+        const end = Math.max(start, Math.min(offset + length, size));
+        if (end === start) return new Uint8Array(0);
+        for (const s of spans) {
+          if (s.start <= start && end <= s.start + s.data.length)
+            return s.data.subarray(start - s.start, end - s.start);
+        }
+        let data;
+        try {
+          data = await fetch(start, end);
+        } catch (err2) {
+          src.failure ??= err2 instanceof Error ? err2 : new Error(String(err2));
+          throw err2;
+        }
+        if (mirror) await mirror.write(data, 0, data.length, start);
+        lastEnd = end;
+        lastLen = end - start;
+        if (cached2 + data.length <= CACHE_BYTES) {
+          spans.push({ start, data });
+          cached2 += data.length;
+        }
+        return data;
+      }
+    },
+    stream: (s = 0, e = size) => rangeStream(src.random, Math.max(0, s), Math.min(e, size))
+  };
+  return src;
+}
+
+// src/core/remote/scan-repo.ts
+var HEADER_FORMATS = /* @__PURE__ */ new Set(["safetensors", "gguf"]);
+var WHOLE_BYTES = 1 << 20;
+async function scanHubRepo(ref, opts) {
+  const { hub, policy, now } = opts;
+  const revision = ref.revision ?? DEFAULT_REVISION;
+  const startBytes = hub.traffic.bytes;
+  const startRequests = hub.traffic.requests;
+  const repoFindings = [];
+  const facts = { "hf.repo": ref.repoId, "hf.revision": revision };
+  const files = [];
+  let totalBytes = 0;
+  const done = (sha2) => {
+    facts["hf.bytesRead"] = hub.traffic.bytes - startBytes;
+    facts["hf.requests"] = hub.traffic.requests - startRequests;
+    const repo = finish(
+      hfPath(ref.repoId, sha2 ?? revision),
+      "hf-repository",
+      totalBytes,
+      "",
+      repoFindings,
+      facts,
+      policy,
+      now
+    );
+    return {
+      files: [repo, ...files],
+      ...sha2 ? { sha: sha2 } : {},
+      bytesRead: hub.traffic.bytes - startBytes,
+      requests: hub.traffic.requests - startRequests,
+      totalBytes
+    };
+  };
+  let sha;
+  try {
+    ({ sha } = await hub.resolveRevision(ref.repoId, revision));
+  } catch (err2) {
+    repoFindings.push(remoteFinding(err2, `Revision ${revision} of ${ref.repoId} could not be resolved`));
+    return done(void 0);
+  }
+  facts["hf.commit"] = sha;
+  if (!isCommitSha(ref.revision) && opts.reportUnpinned !== false)
+    repoFindings.push(unpinnedFinding(ref, sha));
+  let tree;
+  try {
+    tree = await hub.listFiles(ref.repoId, sha, policy.limits.maxEntries);
+  } catch (err2) {
+    repoFindings.push(remoteFinding(err2, `The files of ${ref.repoId}@${sha} could not be listed`));
+    return done(sha);
+  }
+  let selected = tree;
+  if (opts.paths) {
+    const wanted = new Set(opts.paths);
+    selected = tree.filter((f) => wanted.has(f.path));
+    for (const p of wanted) {
+      if (!selected.some((f) => f.path === p))
+        repoFindings.push({
+          ruleId: "MG951",
+          severity: "medium",
+          score: 0,
+          message: `${p} is not a file of ${ref.repoId} at commit ${sha} (a loader would fail on it, or find it elsewhere).`,
+          location: { symbol: p }
+        });
+    }
+  }
+  facts["hf.files"] = selected.length;
+  totalBytes = selected.reduce((n, f) => n + f.size, 0);
+  const mirror = await mkdtemp(join11(tmpdir(), "modelgate-hf-"));
+  try {
+    for (const f of tree) {
+      const abs = join11(mirror, f.path);
+      await mkdir(dirname5(abs), { recursive: true });
+      const fh = await open7(abs, "w");
+      await fh.truncate(f.size).finally(() => fh.close());
+    }
+    const settings = { limits: policy.limits, allowGlobals: policy.allow };
+    const ctx = { ref, sha, mirror, settings, opts };
+    const ranged = [];
+    const whole = [];
+    const large = [];
+    for (const f of selected) {
+      const hit = f.lfs && opts.cache ? await opts.cache.restore(hfPath(ref.repoId, sha, f.path), f.lfs.sha256, f.size) : void 0;
+      if (hit) {
+        ranged.push({ ...hit, sha256Source: "hub" });
+        continue;
+      }
+      if (!f.lfs || f.size <= (opts.wholeBytes ?? WHOLE_BYTES)) whole.push(f);
+      else {
+        const r = await scanByRanges(ctx, f);
+        if (r) ranged.push(r);
+        else large.push(f);
+      }
+    }
+    const small = await mapConcurrent(whole, 4, (f) => scanWhole(ctx, f, false));
+    const big = [];
+    for (const f of large) big.push(await scanWhole(ctx, f, true));
+    const byPath = new Map([...ranged, ...small, ...big].map((r) => [r.path, r]));
+    for (const f of selected) {
+      const r = byPath.get(hfPath(ref.repoId, sha, f.path));
+      if (r) files.push(checkRemotePin(r, f, policy, now));
+    }
+    if (opts.cache) for (const r of files) await opts.cache.save(r);
+    const prefix = `${hfPath(ref.repoId, sha)}/`;
+    const listed = new Set(tree.map((f) => f.path));
+    for (const key of Object.keys(policy.pins)) {
+      if (key.startsWith(prefix) && !listed.has(key.slice(prefix.length)))
+        repoFindings.push({
+          ruleId: "MG610",
+          severity: "critical",
+          score: 100,
+          message: `${key} is pinned, but commit ${sha} of ${ref.repoId} has no such file.`,
+          location: { symbol: key.slice(prefix.length) }
+        });
+    }
+  } catch (err2) {
+    repoFindings.push(remoteFinding(err2, `The scan of ${ref.repoId}@${sha} failed`));
+  } finally {
+    await rm(mirror, { recursive: true, force: true });
+  }
+  return done(sha);
+}
+async function scanByRanges(s, f) {
+  const { hub, policy, now } = s.opts;
+  const path = hfPath(s.ref.repoId, s.sha, f.path);
+  const abs = join11(s.mirror, f.path);
+  const fh = await open7(abs, "r+");
+  try {
+    const src = remoteSource(path, f.size, (a, b) => hub.readRange(s.ref.repoId, s.sha, f, a, b), fh);
+    let formats;
+    try {
+      const probe = await makeProbe(src, f.path);
+      formats = detectAll(probe, ANALYZERS).filter((d) => d.detection.strength !== "name").map((d) => d.detection.format);
+    } catch (err2) {
+      return report(s, f, "other", [remoteFinding(err2, `${f.path} could not be read`)], {});
+    }
+    if (formats.length === 0 || !formats.every((x) => HEADER_FORMATS.has(x))) return void 0;
+    const disk = { root: s.mirror, absPath: abs, relPath: f.path };
+    const r = await scanSource(src, f.path, f.size, disk, { settings: s.settings });
+    const findings = [...r.findings];
+    if (src.failure) findings.push(remoteFinding(src.failure, `${f.path} could not be read completely`));
+    const rep = finish(path, r.format, f.size, f.lfs.sha256, findings, r.facts, policy, now);
+    return { ...rep, sha256Source: "hub" };
+  } finally {
+    await fh.close();
+  }
+}
+async function scanWhole(s, f, free) {
+  const { hub, policy } = s.opts;
+  const abs = join11(s.mirror, f.path);
+  if (f.size > policy.limits.maxFileBytes) {
+    return report(s, f, "other", [
+      {
+        ruleId: "MG001",
+        severity: "medium",
+        score: 0,
+        message: `Not downloaded: ${f.size} bytes is above the limit maxFileBytes (${policy.limits.maxFileBytes}), and a file of this format must be read whole to be judged.`,
+        location: {}
+      }
+    ]);
+  }
+  const fh = await open7(abs, "r+");
+  let expected;
+  try {
+    expected = await hub.download(s.ref.repoId, s.sha, f, fh);
+  } catch (err2) {
+    return report(s, f, "other", [remoteFinding(err2, `${f.path} could not be downloaded`)]);
+  } finally {
+    await fh.close();
+  }
+  try {
+    const r = await scanFileOnDisk(abs, f.path, s.mirror, { settings: s.settings });
+    const findings = [...r.findings];
+    if (r.sha256 !== expected)
+      findings.push({
+        ruleId: "MG952",
+        severity: "high",
+        score: 0,
+        message: `The bytes scanned (sha256 ${r.sha256}) are not those downloaded and checked (${expected}).`,
+        location: {}
+      });
+    return finish(
+      hfPath(s.ref.repoId, s.sha, f.path),
+      r.format,
+      r.size,
+      r.sha256,
+      findings,
+      r.facts,
+      policy,
+      s.opts.now
+    );
+  } finally {
+    if (free) {
+      const h = await open7(abs, "r+");
+      await h.truncate(0);
+      await h.truncate(f.size).finally(() => h.close());
+    }
+  }
+}
+function report(s, f, format, findings, facts = {}) {
+  const r = finish(
+    hfPath(s.ref.repoId, s.sha, f.path),
+    format,
+    f.size,
+    f.lfs?.sha256 ?? "",
+    findings,
+    facts,
+    s.opts.policy,
+    s.opts.now
+  );
+  return f.lfs ? { ...r, sha256Source: "hub" } : r;
+}
+function checkRemotePin(r, f, policy, now) {
+  const pin2 = policy.pins[r.path];
+  if (!pin2 || !r.sha256) return r;
+  if (pin2.sha256 === r.sha256 && (pin2.size === void 0 || pin2.size === f.size)) return r;
+  const findings = [
+    ...r.findings,
+    {
+      ruleId: "MG610",
+      severity: "critical",
+      score: 100,
+      message: `${r.path} is pinned to sha256 ${pin2.sha256} but is ${r.sha256}.`,
+      location: {}
+    }
+  ];
+  const again = finish(r.path, r.format, r.size, r.sha256, findings, r.facts ?? {}, policy, now);
+  return r.sha256Source ? { ...again, sha256Source: r.sha256Source } : again;
+}
+function unpinnedFinding(ref, sha, line) {
+  const rev = ref.revision ?? DEFAULT_REVISION;
+  return {
+    ruleId: "MG950",
+    severity: "medium",
+    score: 30,
+    message: `${ref.repoId} is named by ${ref.revision === void 0 ? "no revision (the default branch, main)" : `revision '${rev}'`}, not a commit${sha ? `; it resolves today to ${sha}: pin that` : ""}.`,
+    location: { symbol: `${ref.repoId}@${rev}`, ...line !== void 0 ? { line } : {} }
+  };
+}
+function remoteFinding(err2, what) {
+  const msg = err2 instanceof Error ? err2.message : String(err2);
+  return err2 instanceof HubIntegrityError ? { ruleId: "MG952", severity: "high", score: 0, message: `${what}: ${msg}.`, location: {} } : { ruleId: "MG951", severity: "medium", score: 0, message: `${what}: ${msg}.`, location: {} };
+}
+
+// src/core/remote/index.ts
+var MAX_REFERENCE_FILE = 4 << 20;
+async function findReferences(entries) {
+  const out = [];
+  for (const e of entries) {
+    if (e.kind !== "file" || !mayHoldReferences(e.relPath)) continue;
+    let text2;
+    try {
+      const fh = await open8(e.absPath, "r");
+      try {
+        const buf = Buffer.alloc(Math.min((await fh.stat()).size, MAX_REFERENCE_FILE));
+        await fh.read(buf, 0, buf.length, 0);
+        text2 = buf.toString("utf8");
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      continue;
+    }
+    const isLocal = (p) => existsSync(join12(dirname6(e.absPath), p)) || existsSync(join12(e.root, p));
+    out.push(...extractReferences(e.relPath, text2, isLocal));
+  }
+  return out;
+}
+async function scanRemote(local, uris, references, opts) {
+  const { policy, now } = opts;
+  const files = [...local?.files ?? []];
+  const notes = [...local?.notes ?? []];
+  const extra = /* @__PURE__ */ new Map();
+  const add = (file2, f) => extra.set(file2, [...extra.get(file2) ?? [], f]);
+  const record3 = (r, label) => {
+    files.push(...r.files);
+    const gib = (r.totalBytes / 2 ** 30).toFixed(2);
+    const note2 = `${label}: ${r.files.length - 1} files (${gib} GiB) judged reading ${r.bytesRead} bytes in ${r.requests} requests.`;
+    notes.push(note2);
+    opts.log?.(note2);
+  };
+  for (const ref of uris) {
+    const r = await scanHubRepo(ref, { ...opts, reportUnpinned: true });
+    record3(r, r.files[0].path);
+  }
+  const groups = /* @__PURE__ */ new Map();
+  for (const r of references) {
+    if (r.kind === "unresolved") {
+      add(
+        r.file,
+        note("MG953", `Model reference via ${r.via} not resolvable statically: ${r.note}.`, r.line)
+      );
+      continue;
+    }
+    if (r.kind === "unsupported") {
+      add(r.file, note("MG954", `${r.note} (via ${r.via}) is not fetched or scanned.`, r.line));
+      continue;
+    }
+    const key = `${r.repoId}@${r.revision ?? ""}`;
+    const g = groups.get(key) ?? {
+      ref: { repoId: r.repoId, ...r.revision ? { revision: r.revision } : {} },
+      refs: []
+    };
+    g.refs.push(r);
+    groups.set(key, g);
+  }
+  for (const { ref, refs } of groups.values()) {
+    const paths = refs.every((r2) => r2.filename) ? [...new Set(refs.map((r2) => r2.filename))] : void 0;
+    const r = await scanHubRepo(ref, { ...opts, reportUnpinned: false, ...paths ? { paths } : {} });
+    const where2 = refs.map((x) => `${x.file}:${x.line}`).join(", ");
+    record3(r, `${hfPath(ref.repoId, r.sha ?? ref.revision ?? DEFAULT_REVISION)} (referenced at ${where2})`);
+    for (const x of refs) {
+      if (!isCommitSha(x.revision)) add(x.file, unpinnedFinding(ref, r.sha, x.line));
+    }
+  }
+  for (const [path, found] of extra) {
+    const i = files.findIndex((f) => f.path === path);
+    const prev = i >= 0 ? files[i] : void 0;
+    const kept = (prev?.findings ?? []).filter((f) => f.ruleId !== "MG620" && f.ruleId !== "MG621");
+    const next = finish(
+      path,
+      prev?.format ?? "other",
+      prev?.size ?? 0,
+      prev?.sha256 ?? "",
+      [...kept, ...found],
+      prev?.facts ?? {},
+      policy,
+      now
+    );
+    if (i >= 0) files[i] = next;
+    else files.push(next);
+  }
+  const report2 = buildReport(files, policy, notes);
+  if (local?.trust) report2.trust = local.trust;
+  return report2;
+}
+function note(ruleId, message, line) {
+  return { ruleId, severity: "low", score: 0, message, location: { line } };
+}
 
 // src/cli/usage.ts
 var UsageError = class extends Error {
   name = "UsageError";
 };
 
+// src/cli/remote.ts
+function splitTargets(positionals) {
+  const paths = [];
+  const uris = [];
+  for (const p of positionals) {
+    if (!p.startsWith("hf://")) {
+      paths.push(p);
+      continue;
+    }
+    const ref = parseHfUri(p);
+    if (!ref) throw new UsageError(`'${p}' is not hf://OWNER/NAME[@REVISION]`);
+    uris.push(ref);
+  }
+  return { paths, uris };
+}
+async function scanWithRemote(paths, uris, references, policy, log) {
+  const local = paths.length > 0 ? await scanPaths(paths, { policy }) : void 0;
+  const refs = [];
+  if (references) for (const p of paths) refs.push(...await findReferences(await walk(p)));
+  if (uris.length === 0 && refs.length === 0 && local) return local;
+  const hub = new HubClient(hubConfigFromEnv());
+  return scanRemote(local, uris, refs, { hub, policy, now: /* @__PURE__ */ new Date(), log });
+}
+
 // src/cli/rules.ts
+import { parseArgs as parseArgs2 } from "node:util";
 async function rulesCommand(args, io) {
   let format;
   try {
@@ -64101,7 +65324,7 @@ function renderVerification(dir, v, trustedRoot) {
 
 // src/cli/main.ts
 var FORMATS = ["text", "json", "sarif", "markdown"];
-var USAGE = `Usage: modelgate scan [PATH ...] [options]
+var USAGE = `Usage: modelgate scan [PATH ...] [hf://OWNER/NAME[@REVISION] ...] [options]
        modelgate verify DIR [options]    (verify a model folder's signature; see modelgate verify --help)
        modelgate merge REPORT.json ...   (combine JSON reports of shards; see modelgate merge --help)
        modelgate rules [--format text|json|markdown]   (the rule catalogue)
@@ -64115,6 +65338,8 @@ Options:
   --profile NAME                      profile of the policy file
   --max-score N                       block when a file's score exceeds N (default 49)
   --allow-incomplete                  incomplete files do not block
+  --references                        also scan the Hugging Face models the files under PATH load
+                                      (HF_ENDPOINT and HF_TOKEN as for huggingface_hub)
 ${TRUST_USAGE}
   --verbose                           text format: list every file and finding
   --version, --help
@@ -64184,7 +65409,8 @@ async function scanCommand(args, io) {
     allowIncomplete: values["allow-incomplete"],
     ...trust2
   });
-  const paths = positionals.length > 0 ? positionals : ["."];
+  const targets = splitTargets(positionals.length > 0 ? positionals : ["."]);
+  const paths = targets.paths;
   for (const p of paths) {
     try {
       await lstat6(p);
@@ -64192,11 +65418,18 @@ async function scanCommand(args, io) {
       throw new UsageError(`cannot scan ${p}: no such file or directory`);
     }
   }
-  const report = await scanPaths(paths, { policy });
-  const text2 = render(report, format, values.verbose ?? false);
+  const report2 = await scanWithRemote(
+    paths,
+    targets.uris,
+    values.references ?? false,
+    policy,
+    (m) => io.stderr(`modelgate: ${m}
+`)
+  );
+  const text2 = render(report2, format, values.verbose ?? false);
   if (values.output) await writeFile2(values.output, text2);
   else io.stdout(text2);
-  return exitCodeFor(report);
+  return exitCodeFor(report2);
 }
 function parseScanArgs(args) {
   return parseArgs4({
@@ -64211,20 +65444,21 @@ function parseScanArgs(args) {
       "max-score": { type: "string" },
       "allow-incomplete": { type: "boolean" },
       verbose: { type: "boolean" },
+      references: { type: "boolean" },
       ...TRUST_OPTIONS
     }
   });
 }
-function render(report, format, verbose) {
+function render(report2, format, verbose) {
   switch (format) {
     case "json":
-      return renderJson(report);
+      return renderJson(report2);
     case "sarif":
-      return renderSarif(report);
+      return renderSarif(report2);
     case "markdown":
-      return renderMarkdown(report, { details: true });
+      return renderMarkdown(report2, { details: true });
     case "text":
-      return renderText(report, { verbose });
+      return renderText(report2, { verbose });
   }
 }
 
@@ -64245,3 +65479,4 @@ var code = await main(process.argv.slice(2), {
   stderr: (s) => process.stderr.write(s)
 });
 process.exitCode = code;
+//# sourceMappingURL=cli.js.map

@@ -44,6 +44,7 @@ const entrySchema = z.object({
           member: z.string().max(4096).optional(),
           offset: z.number().int().nonnegative().optional(),
           symbol: z.string().max(4096).optional(),
+          line: z.number().int().positive().optional(),
         }),
       }),
     )

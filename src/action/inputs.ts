@@ -35,6 +35,8 @@ export interface ActionInputs {
   cache: boolean;
   token: string;
   shard?: Shard;
+  /** Hugging Face models loaded by the scanned files (`changed`), by every file (`all`), or not scanned. */
+  references: 'changed' | 'all' | 'off';
   /** Merge mode: newline-separated globs of shard JSON reports to combine instead of scanning. */
   mergeReports: string[];
 }
@@ -101,6 +103,7 @@ export function readInputs(get: GetInput): ActionInputs {
     cache: bool('cache') ?? true,
     token: opt('token') ?? '',
     mergeReports: lines('merge-reports'),
+    references: oneOf('references', ['changed', 'all', 'off'] as const) ?? 'changed',
   };
   const scope = oneOf('scope', ['changed', 'all'] as const);
   if (scope) inputs.scope = scope;

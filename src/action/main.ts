@@ -20,6 +20,7 @@ import { type Api, createApi, httpStatus } from './github.js';
 import { type ActionInputs, envInput, readInputs } from './inputs.js';
 import { fetchLfs, findPointers } from './lfs.js';
 import { type ActionPolicy, loadActionPolicy } from './policy.js';
+import { addReferences } from './references.js';
 import {
   commentMarker,
   hasFindings,
@@ -401,7 +402,19 @@ async function scanMode(
     );
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return buildReport(files, pol.policy);
+  const report = buildReport(files, pol.policy);
+  // Models the scanned code and configs load from the Hugging Face Hub (input `references`).
+  return addReferences(
+    report,
+    inputs.references,
+    entries,
+    { workspace, root, keep },
+    pol.policy,
+    cache,
+    ev.cacheSaveAllowed,
+    env,
+    log,
+  );
 }
 
 /** The report of an LFS pointer whose object could not be fetched (MG700) or did not match (MG701). */

@@ -6,7 +6,12 @@ import { parseLockfile } from '../../src/core/policy/pins.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/core/policy/policy.js';
 import { HubClient } from '../../src/core/remote/hub.js';
 import { parseHfUri } from '../../src/core/remote/ref.js';
-import { type RemoteScanResult, scanHubRepo } from '../../src/core/remote/scan-repo.js';
+import {
+  type RemoteResultCache,
+  type RemoteScanResult,
+  scanHubRepo,
+} from '../../src/core/remote/scan-repo.js';
+import type { FileReport } from '../../src/core/types.js';
 import { FIXTURES } from '../helpers.js';
 import { type FakeHub, type FakeRepo, realFile, startFakeHub, virtualSafetensors } from './fake-hub.js';
 
@@ -89,13 +94,34 @@ const faultRepos: FakeRepo[] = faults.flatMap((fault, i) => [
   },
 ]);
 
+const GGUF_SHA = 'f'.repeat(40);
+const gguf = (p: string) => readFileSync(join(FIXTURES, 'gguf', p));
+const ggufRepo: FakeRepo = {
+  id: 'acme/gguf',
+  refs: {},
+  commits: {
+    [GGUF_SHA]: [
+      realFile('llama3.gguf', gguf('benign/llama3.gguf'), true),
+      realFile('ssti.gguf', gguf('malicious/ssti_cve_2024_34359.gguf'), true),
+      realFile('trailing.gguf', gguf('malicious/trailing_pickle.gguf'), true),
+    ],
+  },
+};
+
 let hub: FakeHub;
 before(async () => {
-  hub = await startFakeHub([bigRepo, evilRepo, gatedRepo, ...faultRepos], { pageSize: 2 });
+  hub = await startFakeHub([bigRepo, evilRepo, gatedRepo, ggufRepo, ...faultRepos], { pageSize: 2 });
 });
 after(() => hub.close());
 
-async function scan(uri: string, opts: { token?: string; policy?: Policy; endpoint?: string } = {}) {
+interface ScanOpts {
+  token?: string;
+  policy?: Policy;
+  endpoint?: string;
+  cache?: RemoteResultCache;
+  wholeBytes?: number;
+}
+async function scan(uri: string, opts: ScanOpts = {}) {
   const ref = parseHfUri(uri);
   assert.ok(ref, uri);
   const client = new HubClient({
@@ -107,6 +133,8 @@ async function scan(uri: string, opts: { token?: string; policy?: Policy; endpoi
     hub: client,
     policy: opts.policy ?? DEFAULT_POLICY,
     now: new Date('2026-12-01'),
+    ...(opts.cache ? { cache: opts.cache } : {}),
+    ...(opts.wholeBytes !== undefined ? { wholeBytes: opts.wholeBytes } : {}),
   });
 }
 
@@ -253,4 +281,37 @@ test('models.lock remote entries content-pin a repository at a commit', async ()
     () => parseLockfile(`${'0'.repeat(64)}  hf://acme/big@${SHA}/../x`, 'models.lock'),
     /40-hex commit/,
   );
+});
+
+test('GGUF judged through Range reads: templates and trailing bytes are analysed, the rest is not read', async () => {
+  const r = await scan(`hf://acme/gguf@${GGUF_SHA}`, { wholeBytes: 0 });
+  const v = Object.fromEntries(
+    r.files.slice(1).map((f) => [f.path.split('/').pop(), [f.verdict, f.sha256Source]]),
+  );
+  assert.deepEqual(v, {
+    'llama3.gguf': ['pass', 'hub'],
+    'ssti.gguf': ['block', 'hub'],
+    'trailing.gguf': ['block', 'hub'],
+  });
+});
+
+test('the per-file cache (keyed by the listed sha256) spares the download of a judged checkpoint', async () => {
+  const store = new Map<string, FileReport>();
+  const cache: RemoteResultCache = {
+    restore: async (path, sha256, size) => {
+      const hit = store.get(sha256);
+      return hit && hit.size === size ? { ...hit, path } : undefined;
+    },
+    save: async (f) => {
+      if (f.verdict !== 'incomplete' && f.sha256) store.set(f.sha256, f);
+    },
+  };
+  const cdn = () => hub.requests.filter((q) => q.startsWith('cdn GET /repos/mallory/evil/')).length;
+  const before = cdn();
+  const first = await scan(`hf://mallory/evil@${SHA2}`, { cache });
+  assert.equal(cdn(), before + 1);
+  const second = await scan(`hf://mallory/evil@${SHA2}`, { cache });
+  assert.equal(cdn(), before + 1, 'the second scan does not download the checkpoint');
+  assert.ok(second.bytesRead < first.bytesRead - payload.length, `${second.bytesRead}`);
+  assert.equal(second.files.find((f) => f.path.endsWith('/pytorch_model.bin'))?.verdict, 'block');
 });

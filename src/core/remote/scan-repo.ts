@@ -49,6 +49,8 @@ export interface RemoteScanOptions {
   /** MG950 on the repository entry when the revision is not a commit (default true). */
   reportUnpinned?: boolean;
   cache?: RemoteResultCache;
+  /** LFS files up to this size are downloaded whole whatever their format (default WHOLE_BYTES). */
+  wholeBytes?: number;
 }
 
 export interface RemoteScanResult {
@@ -152,7 +154,7 @@ export async function scanHubRepo(ref: RepoRef, opts: RemoteScanOptions): Promis
         ranged.push({ ...hit, sha256Source: 'hub' });
         continue;
       }
-      if (!f.lfs || f.size <= WHOLE_BYTES) whole.push(f);
+      if (!f.lfs || f.size <= (opts.wholeBytes ?? WHOLE_BYTES)) whole.push(f);
       else {
         const r = await scanByRanges(ctx, f);
         if (r) ranged.push(r);
