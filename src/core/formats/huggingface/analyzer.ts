@@ -43,7 +43,14 @@ export const hfConfigAnalyzer: Analyzer = {
     const what = detection.format === 'hf-tokenizer-config' ? 'tokenizer config' : 'model config';
     const doc = await readJsonDocument(ctx, what);
     if (!doc) return;
-    reportJsonIssues(ctx, doc.issues, what);
+    // Integers beyond 2^53 are ordinary in configs (transformers writes model_max_length = int(1e30)); MG402
+    // is about sizes and offsets that readers of different precision disagree on, which a config does not
+    // hold: its readers are Python's json (exact) and this tokenizer, which keeps such integers as BigInt.
+    reportJsonIssues(
+      ctx,
+      doc.issues.filter((i) => i.kind !== 'unsafeInteger'),
+      what,
+    );
     const root = doc.value;
     if (Array.isArray(root)) {
       checkSentenceTransformersModules(ctx, root);
