@@ -93,7 +93,7 @@ export const MODEL_EXTENSIONS: Record<string, readonly FormatId[]> = {
   '.h5': ['keras-h5', 'hdf5'],
   '.hdf5': ['keras-h5', 'hdf5'],
   '.keras': ['keras', 'keras-h5', 'zip'],
-  '.pb': ['tf-savedmodel', 'tf-keras-metadata', 'onnx'],
+  '.pb': ['tf-savedmodel', 'tf-keras-metadata', 'onnx', 'onnx-tensor'],
   '.tflite': [],
   '.mar': ['zip'],
   '.nemo': ['tar', ...COMPRESSED],

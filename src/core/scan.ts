@@ -130,7 +130,7 @@ function markOnnxExternalData(files: FileReport[], policy: Readonly<Policy>, now
   const referencedBy = new Map<string, string>();
   for (const f of files) {
     const locations = f.facts?.['onnx.externalDataFiles'];
-    if (f.format !== 'onnx' || !Array.isArray(locations)) continue;
+    if ((f.format !== 'onnx' && f.format !== 'onnx-tensor') || !Array.isArray(locations)) continue;
     const dir = posix.dirname(f.path);
     for (const l of locations) if (typeof l === 'string') referencedBy.set(posix.join(dir, l), f.path);
   }

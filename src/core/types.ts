@@ -52,6 +52,7 @@ export type FormatId =
   | 'safetensors-index'
   | 'onnx'
   | 'onnx-external-data'
+  | 'onnx-tensor'
   | 'gguf'
   | 'keras'
   | 'keras-h5'

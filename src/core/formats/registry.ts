@@ -7,6 +7,7 @@ import { hfConfigAnalyzer, jinjaTemplateAnalyzer, pythonSourceAnalyzer } from '.
 import { lfsAnalyzer } from './lfs/analyzer.js';
 import { numpyAnalyzer } from './numpy/analyzer.js';
 import { onnxAnalyzer } from './onnx/analyzer.js';
+import { onnxValueAnalyzer } from './onnx/data.js';
 import { pickleAnalyzer } from './pickle/analyzer.js';
 import { pytorchLegacyAnalyzer } from './pytorch/legacy.js';
 import { safetensorsAnalyzer } from './safetensors/analyzer.js';
@@ -33,6 +34,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   tarAnalyzer,
   unsupportedArchiveAnalyzer,
   onnxAnalyzer,
+  onnxValueAnalyzer,
   hdf5Analyzer,
   savedModelAnalyzer,
   savedModelTextAnalyzer,

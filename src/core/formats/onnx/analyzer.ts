@@ -62,7 +62,7 @@ const EXTENSIONS_NATIVE = new Set(
   ).split(' '),
 );
 /** Tensor payload fields, never needed by the analysis. */
-const TENSOR_PAYLOADS: ReadonlySet<string> = new Set(
+export const TENSOR_PAYLOADS: ReadonlySet<string> = new Set(
   ['raw_data', 'float_data', 'int32_data', 'string_data', 'int64_data', 'double_data', 'uint64_data'].map(
     (f) => `Tensor.${f}`,
   ),
@@ -201,7 +201,7 @@ interface Scope {
   owner?: string;
 }
 
-class OnnxWalker {
+export class OnnxWalker {
   private readonly functions = new Map<string, PMessage>();
   private readonly edges = new Map<string, Set<string>>();
   private readonly external: ExternalRef[] = [];
@@ -392,7 +392,8 @@ class OnnxWalker {
     if (i) this.tensor(i, `${path}.indices`);
   }
 
-  private tensor(t: PMessage, path: string): void {
+  /** Records the external data reference of a tensor (checked by checkExternal). */
+  tensor(t: PMessage, path: string): void {
     const entries = msgs(t, 'external_data').map((e) => ({
       key: str(e, 'key') ?? '',
       value: str(e, 'value') ?? '',
@@ -552,7 +553,7 @@ class OnnxWalker {
 }
 
 /** Merged singular messages anywhere in the model, and unknown top-level fields (MG511). */
-function reportStructure(ctx: AnalysisContext, model: PMessage): void {
+export function reportStructure(ctx: AnalysisContext, model: PMessage): void {
   let merged = 0;
   let where = '';
   const stack: Array<[unknown, string, number]> = [[model, 'model', 0]];

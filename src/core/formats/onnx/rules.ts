@@ -1,6 +1,6 @@
 import { defineRules } from '../../rules/rule.js';
 
-/** ONNX rules (MG500-MG519). */
+/** ONNX rules (MG500-MG519; MG800 for serialized values). */
 export const onnxRules = defineRules([
   {
     id: 'MG500',
@@ -132,5 +132,15 @@ export const onnxRules = defineRules([
       'A singular message (the graph, a node attribute graph, a tensor) occurs more than once, which protobuf parsers silently merge, or the model carries fields unknown to the ONNX spec. Scanners that keep only one occurrence, or stop at the unknown field, see a different model from the loader.',
     remediation:
       'Re-save the model with the onnx library (onnx.load then onnx.save) and review the difference.',
+  },
+  {
+    id: 'MG800',
+    slug: 'onnx_tensor_payload_mismatch',
+    title: 'ONNX tensor data does not match its shape',
+    severity: 'low',
+    kind: 'anomaly',
+    description:
+      'A serialized ONNX value (a TensorProto file such as test_data_set_0/input_0.pb, or a tensor inside a sequence, map or optional) has a negative dimension or a raw_data length other than its element count times its element size. numpy_helper.to_array and the runtimes reject it; no writer produces it. The file holds data only, so it is not a threat.',
+    remediation: 'Regenerate the value with onnx.numpy_helper.from_array and save it again.',
   },
 ]);

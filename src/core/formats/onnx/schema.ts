@@ -85,6 +85,7 @@ message Attribute {
 message Tensor {
   repeated int64 dims = 1;
   optional int32 data_type = 2;
+  optional Segment segment = 3;
   repeated float float_data = 4;
   repeated int32 int32_data = 5;
   repeated bytes string_data = 6;
@@ -97,6 +98,40 @@ message Tensor {
   repeated Entry external_data = 13;
   optional int32 data_location = 14;
   repeated Entry metadata_props = 16;
+}
+
+message Segment {
+  optional int64 begin = 1;
+  optional int64 end = 2;
+}
+
+// The value protos of onnx-ml.proto that the backend test data serializes as test_data_set_*/input_N.pb.
+message Sequence {
+  optional string name = 1;
+  optional int32 elem_type = 2;
+  repeated Tensor tensor_values = 3;
+  repeated SparseTensor sparse_tensor_values = 4;
+  repeated Sequence sequence_values = 5;
+  repeated MapValue map_values = 6;
+  repeated OptionalValue optional_values = 7;
+}
+
+message MapValue {
+  optional string name = 1;
+  optional int32 key_type = 2;
+  repeated int64 keys = 3;
+  repeated bytes string_keys = 4;
+  optional Sequence values = 5;
+}
+
+message OptionalValue {
+  optional string name = 1;
+  optional int32 elem_type = 2;
+  optional Tensor tensor_value = 3;
+  optional SparseTensor sparse_tensor_value = 4;
+  optional Sequence sequence_value = 5;
+  optional MapValue map_value = 6;
+  optional OptionalValue optional_value = 7;
 }
 
 message SparseTensor {
@@ -129,11 +164,19 @@ message TrainingInfo {
 
 let root: protobuf.Root | undefined;
 
-export function onnxTypes(): { Model: protobuf.Type; Graph: protobuf.Type } {
+export function onnxTypes(): Record<
+  'Model' | 'Graph' | 'Tensor' | 'Sequence' | 'MapValue' | 'OptionalValue',
+  protobuf.Type
+> {
   root = root ?? loadSchema(ONNX_SCHEMA);
+  const t = (n: string) => root!.lookupType(`mg.onnx.${n}`);
   return {
-    Model: root.lookupType('mg.onnx.Model'),
-    Graph: root.lookupType('mg.onnx.Graph'),
+    Model: t('Model'),
+    Graph: t('Graph'),
+    Tensor: t('Tensor'),
+    Sequence: t('Sequence'),
+    MapValue: t('MapValue'),
+    OptionalValue: t('OptionalValue'),
   };
 }
 

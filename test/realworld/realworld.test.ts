@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { scanPaths } from '../../src/core/scan.js';
+import type { FileReport } from '../../src/core/types.js';
+import { ROOT } from '../helpers.js';
+
+/**
+ * A small committed sample of the real-world benign run (scripts/realworld/fetch.mjs): unmodified files from
+ * npm and Debian packages, copied by test/realworld/samples/collect.sh (provenance and hashes in
+ * samples/SOURCES.md). Every one of them is loaded by its library without running code, so each must pass.
+ */
+const SAMPLES = join(ROOT, 'test', 'realworld', 'samples');
+
+async function scan(sub: string): Promise<Map<string, FileReport>> {
+  const r = await scanPaths([join(SAMPLES, sub)]);
+  return new Map(r.files.map((f) => [f.path, f]));
+}
+
+function assertAllPass(files: Map<string, FileReport>): void {
+  for (const f of files.values()) {
+    assert.equal(f.verdict, 'pass', `${f.path}: ${JSON.stringify(f.findings)}`);
+  }
+}
+
+test('libonnx-testdata (Debian): models and their TensorProto/SequenceProto/OptionalProto inputs pass', async () => {
+  const files = await scan('onnx-testdata');
+  assertAllPass(files);
+  assert.equal(files.get('test_abs/model.onnx')?.format, 'onnx');
+  assert.equal(files.get('test_abs/test_data_set_0/input_0.pb')?.format, 'onnx-tensor');
+  assert.deepEqual(
+    files.get('test_sequence_map_add_2_sequences/test_data_set_0/input_0.pb')?.facts?.['onnx.valueKinds'],
+    ['SequenceProto'],
+  );
+  const pbs = [...files.values()].filter((f) => f.path.endsWith('.pb'));
+  assert.equal(pbs.length, 7);
+  for (const f of pbs) assert.equal(f.format, 'onnx-tensor', f.path);
+});
+
+test('a stock Hugging Face tokenizer_config.json (gpt-oss, model_max_length = int(1e30)) passes', async () => {
+  const files = await scan('tokenizer-gptoss');
+  assertAllPass(files);
+  const cfg = files.get('tokenizer_config.json')!;
+  assert.equal(cfg.format, 'hf-tokenizer-config');
+  assert.deepEqual(cfg.findings, []);
+});
