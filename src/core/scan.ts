@@ -49,7 +49,7 @@ export async function scanEntries(
   const files: FileReport[] = await mapConcurrent(entries, SCAN_CONCURRENCY, (e) =>
     scanEntry(e, policy, now),
   );
-  markOnnxExternalData(files, policy, now);
+  markCompanionData(files, policy, now);
   // Folder-level trust checks (signatures, pins, publishers, SBOMs) once every file is scanned.
   const trust = await runTrustPhase(entries, files, policy, now);
   const report = buildReport(files, policy, trust.notes);
@@ -121,33 +121,51 @@ export function finish(
 }
 
 /**
- * Raw tensor bytes that an ONNX model of this scan names as its external data are data, not an unknown
- * model: a `weights.bin` beside `model.onnx` would otherwise be MG004 (unknown content under a model name).
- * Only files with no other finding are reclassified, and only when the reference resolves to their exact
- * path (the ONNX analyzer already reports locations that escape the folder).
+ * Companion data files: raw bytes that a model of this scan names as its data are data, not an unknown model.
+ * A `weights.bin` beside `model.onnx`, or `group1-shard1of2.bin` beside a TF.js `model.json`, would otherwise
+ * be MG004 (unknown content under a model name). Only files with no other finding are reclassified, and only
+ * when the reference resolves to their exact path (the analyzers already report references that escape the
+ * folder, and they list only files that are present and regular).
  */
-function markOnnxExternalData(files: FileReport[], policy: Readonly<Policy>, now: Date): void {
-  const referencedBy = new Map<string, string>();
-  for (const f of files) {
-    const locations = f.facts?.['onnx.externalDataFiles'];
-    if ((f.format !== 'onnx' && f.format !== 'onnx-tensor') || !Array.isArray(locations)) continue;
-    const dir = posix.dirname(f.path);
-    for (const l of locations) if (typeof l === 'string') referencedBy.set(posix.join(dir, l), f.path);
+const COMPANIONS: ReadonlyArray<{
+  formats: readonly FileReport['format'][];
+  listFact: string;
+  as: FileReport['format'];
+  ofFact: string;
+}> = [
+  {
+    formats: ['onnx', 'onnx-tensor'],
+    listFact: 'onnx.externalDataFiles',
+    as: 'onnx-external-data',
+    ofFact: 'onnx.externalDataOf',
+  },
+  { formats: ['tfjs-model'], listFact: 'tfjs.weightFiles', as: 'tfjs-weights', ofFact: 'tfjs.weightsOf' },
+];
+
+function markCompanionData(files: FileReport[], policy: Readonly<Policy>, now: Date): void {
+  for (const kind of COMPANIONS) {
+    const referencedBy = new Map<string, string>();
+    for (const f of files) {
+      const locations = f.facts?.[kind.listFact];
+      if (!kind.formats.includes(f.format) || !Array.isArray(locations)) continue;
+      const dir = posix.dirname(f.path);
+      for (const l of locations) if (typeof l === 'string') referencedBy.set(posix.join(dir, l), f.path);
+    }
+    if (referencedBy.size === 0) continue;
+    files.forEach((f, i) => {
+      const model = referencedBy.get(posix.normalize(f.path));
+      if (f.format !== 'unknown' || !model || f.findings.some((x) => x.ruleId !== 'MG004')) return;
+      const ev = evaluateFile([], policy, f, now);
+      files[i] = {
+        ...f,
+        format: kind.as,
+        verdict: ev.verdict,
+        score: ev.score,
+        severity: ev.severity,
+        scoreBreakdown: ev.scoreBreakdown,
+        findings: [],
+        facts: { ...f.facts, [kind.ofFact]: model },
+      };
+    });
   }
-  if (referencedBy.size === 0) return;
-  files.forEach((f, i) => {
-    const model = referencedBy.get(posix.normalize(f.path));
-    if (f.format !== 'unknown' || !model || f.findings.some((x) => x.ruleId !== 'MG004')) return;
-    const ev = evaluateFile([], policy, f, now);
-    files[i] = {
-      ...f,
-      format: 'onnx-external-data',
-      verdict: ev.verdict,
-      score: ev.score,
-      severity: ev.severity,
-      scoreBreakdown: ev.scoreBreakdown,
-      findings: [],
-      facts: { ...f.facts, 'onnx.externalDataOf': model },
-    };
-  });
 }

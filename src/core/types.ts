@@ -53,6 +53,8 @@ export type FormatId =
   | 'onnx'
   | 'onnx-external-data'
   | 'onnx-tensor'
+  | 'tfjs-model'
+  | 'tfjs-weights'
   | 'gguf'
   | 'keras'
   | 'keras-h5'

@@ -44,3 +44,10 @@ test('a stock Hugging Face tokenizer_config.json (gpt-oss, model_max_length = in
   assert.equal(cfg.format, 'hf-tokenizer-config');
   assert.deepEqual(cfg.findings, []);
 });
+
+test('a TF.js weights manifest of @vladmandic/face-api and its shard pass', async () => {
+  const files = await scan('face-api');
+  assertAllPass(files);
+  assert.equal(files.get('face_landmark_68_tiny_model-weights_manifest.json')?.format, 'tfjs-model');
+  assert.equal(files.get('face_landmark_68_tiny_model.bin')?.format, 'tfjs-weights');
+});

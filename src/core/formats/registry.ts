@@ -18,6 +18,7 @@ import {
   savedModelAnalyzer,
   savedModelTextAnalyzer,
 } from './tensorflow/analyzer.js';
+import { tfjsAnalyzer } from './tfjs/analyzer.js';
 import { zipAnalyzer } from './zip/flavors.js';
 
 /**
@@ -45,6 +46,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   lfsAnalyzer,
   safetensorsIndexAnalyzer,
   hfConfigAnalyzer,
+  tfjsAnalyzer,
   jinjaTemplateAnalyzer,
   pythonSourceAnalyzer,
 ];

@@ -10,6 +10,7 @@ import { pytorchRules } from '../formats/pytorch/rules.js';
 import { safetensorsRules } from '../formats/safetensors/rules.js';
 import { templateRules } from '../formats/template/rules.js';
 import { tensorflowRules } from '../formats/tensorflow/rules.js';
+import { tfjsRules } from '../formats/tfjs/rules.js';
 import { zipRules } from '../formats/zip/rules.js';
 import { remoteRules } from '../remote/rules.js';
 import { trustRules } from '../trust/rules.js';
@@ -34,6 +35,7 @@ const ALL: Rule[] = [
   ...kerasRules,
   ...hdf5Rules,
   ...tensorflowRules,
+  ...tfjsRules,
   ...actionRules,
   ...trustRules,
   ...remoteRules,

@@ -57,6 +57,19 @@ const CHECKPOINT_OPS: Record<string, number[]> = {
 };
 const DT_STRING = 7;
 
+/**
+ * The rule for a TensorFlow op that acts on the host whatever its inputs (Python calls, file reads and
+ * writes, RPC, Abort), or undefined. For graphs read outside a SavedModel (TF.js graph models).
+ */
+export function hostOpRule(op: string): string | undefined {
+  if (PY_OPS.has(op)) return 'MG560';
+  if (READ_OPS.has(op) && op !== 'DecodeProtoV2') return 'MG561';
+  if (WRITE_OPS.has(op)) return 'MG562';
+  if (RPC_OPS.test(op)) return 'MG564';
+  if (op === 'Abort') return 'MG565';
+  return undefined;
+}
+
 export const savedModelAnalyzer: Analyzer = {
   id: 'tf-savedmodel',
   detect: detectSavedModel,
