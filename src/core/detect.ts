@@ -94,7 +94,7 @@ export const MODEL_EXTENSIONS: Record<string, readonly FormatId[]> = {
   '.hdf5': ['keras-h5', 'hdf5'],
   '.keras': ['keras', 'keras-h5', 'zip'],
   '.pb': ['tf-savedmodel', 'tf-keras-metadata', 'onnx', 'onnx-tensor'],
-  '.tflite': [],
+  '.tflite': ['tflite'],
   '.mar': ['zip'],
   '.nemo': ['tar', ...COMPRESSED],
   '.pt2': ['zip', 'pytorch-zip'],

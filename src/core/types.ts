@@ -55,6 +55,7 @@ export type FormatId =
   | 'onnx-tensor'
   | 'tfjs-model'
   | 'tfjs-weights'
+  | 'tflite'
   | 'gguf'
   | 'keras'
   | 'keras-h5'

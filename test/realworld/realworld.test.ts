@@ -51,3 +51,9 @@ test('a TF.js weights manifest of @vladmandic/face-api and its shard pass', asyn
   assert.equal(files.get('face_landmark_68_tiny_model-weights_manifest.json')?.format, 'tfjs-model');
   assert.equal(files.get('face_landmark_68_tiny_model.bin')?.format, 'tfjs-weights');
 });
+
+test('a MediaPipe TFLite model (face_detection_short_range) passes', async () => {
+  const files = await scan('mediapipe');
+  assertAllPass(files);
+  assert.equal(files.get('face_detection_short_range.tflite')?.format, 'tflite');
+});

@@ -19,6 +19,7 @@ import {
   savedModelTextAnalyzer,
 } from './tensorflow/analyzer.js';
 import { tfjsAnalyzer } from './tfjs/analyzer.js';
+import { tfliteAnalyzer } from './tflite/analyzer.js';
 import { zipAnalyzer } from './zip/flavors.js';
 
 /**
@@ -43,6 +44,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   kerasMetadataAnalyzer,
   safetensorsAnalyzer,
   ggufAnalyzer,
+  tfliteAnalyzer,
   lfsAnalyzer,
   safetensorsIndexAnalyzer,
   hfConfigAnalyzer,

@@ -11,6 +11,7 @@ import { safetensorsRules } from '../formats/safetensors/rules.js';
 import { templateRules } from '../formats/template/rules.js';
 import { tensorflowRules } from '../formats/tensorflow/rules.js';
 import { tfjsRules } from '../formats/tfjs/rules.js';
+import { tfliteRules } from '../formats/tflite/rules.js';
 import { zipRules } from '../formats/zip/rules.js';
 import { remoteRules } from '../remote/rules.js';
 import { trustRules } from '../trust/rules.js';
@@ -36,6 +37,7 @@ const ALL: Rule[] = [
   ...hdf5Rules,
   ...tensorflowRules,
   ...tfjsRules,
+  ...tfliteRules,
   ...actionRules,
   ...trustRules,
   ...remoteRules,
