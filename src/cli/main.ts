@@ -8,6 +8,13 @@ import { renderText } from '../core/report/text.js';
 import { exitCodeFor } from '../core/scan.js';
 import type { ScanReport } from '../core/types.js';
 import { VERSION } from '../core/version.js';
+import {
+  ATTEST_OPTIONS,
+  ATTEST_USAGE,
+  attestSetup,
+  verifyAttestationCommand,
+  writeAttestation,
+} from './attest.js';
 import { mergeCommand } from './merge.js';
 import { scanWithRemote, splitTargets } from './remote.js';
 import { rulesCommand } from './rules.js';
@@ -19,6 +26,7 @@ type Format = (typeof FORMATS)[number];
 
 const USAGE = `Usage: modelgate scan [PATH ...] [hf://OWNER/NAME[@REVISION] ...] [options]
        modelgate verify DIR [options]    (verify a model folder's signature; see modelgate verify --help)
+       modelgate verify-attestation ATTESTATION --trusted-key PUB_PEM PATH...   (deployment check of --attest)
        modelgate merge REPORT.json ...   (combine JSON reports of shards; see modelgate merge --help)
        modelgate rules [--format text|json|markdown]   (the rule catalogue)
 
@@ -34,6 +42,7 @@ Options:
   --references                        also scan the Hugging Face models the files under PATH load
                                       (HF_ENDPOINT and HF_TOKEN as for huggingface_hub)
 ${TRUST_USAGE}
+${ATTEST_USAGE}
   --verbose                           text format: list every file and finding
   --version, --help
 
@@ -58,9 +67,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     if (command === 'scan') return await scanCommand(rest, io);
     if (command === 'verify') return await verifyCommand(rest, io);
+    if (command === 'verify-attestation') return await verifyAttestationCommand(rest, io);
     if (command === 'merge') return await mergeCommand(rest, io);
     if (command === 'rules') return await rulesCommand(rest, io);
-    throw new UsageError(`unknown command '${command}' (expected: scan, verify, merge, rules)`);
+    throw new UsageError(
+      `unknown command '${command}' (expected: scan, verify, verify-attestation, merge, rules)`,
+    );
   } catch (err) {
     if (err instanceof UsageError || err instanceof PolicyError) {
       io.stderr(`modelgate: ${err.message}\n\nRun 'modelgate --help' for usage.\n`);
@@ -104,6 +116,7 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
     allowIncomplete: values['allow-incomplete'],
     ...trust,
   });
+  const attest = await attestSetup(values);
   const targets = splitTargets(positionals.length > 0 ? positionals : ['.']);
   const paths = targets.paths;
   for (const p of paths) {
@@ -119,6 +132,8 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
   const text = render(report, format, values.verbose ?? false);
   if (values.output) await writeFile(values.output, text);
   else io.stdout(text);
+  if (attest)
+    await writeAttestation(attest, values, report, policy, positionals.length > 0 ? positionals : ['.']);
   return exitCodeFor(report);
 }
 
@@ -137,6 +152,7 @@ function parseScanArgs(args: string[]) {
       verbose: { type: 'boolean' },
       references: { type: 'boolean' },
       ...TRUST_OPTIONS,
+      ...ATTEST_OPTIONS,
     },
   });
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { getRule, hasRule } from '../rules/catalogue.js';
@@ -9,6 +10,8 @@ import { type PolicyFileData, policyFileSchema } from './schema.js';
 export interface PolicyFile {
   source: string;
   data: PolicyFileData;
+  /** SHA-256 of the file's bytes, hex: the digest an attestation names the policy by (core/attest). */
+  sha256: string;
 }
 
 type PathKey = string | number;
@@ -18,7 +21,7 @@ type PathKey = string | number;
  * key for YAML syntax errors, unknown keys, bad values, unknown rule ids, lowered non-waivable rules, and
  * branches that name a profile that does not exist.
  */
-export function loadPolicyText(text: string, source: string): PolicyFile {
+export function loadPolicyText(text: string, source: string, sha256?: string): PolicyFile {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -104,18 +107,19 @@ export function loadPolicyText(text: string, source: string): PolicyFile {
       fail(['branches'], `profile '${profile}' is not defined (profiles: or built-in strict)`, glob);
     }
   }
-  return { source, data };
+  return { source, data, sha256: sha256 ?? createHash('sha256').update(text, 'utf8').digest('hex') };
 }
 
 /** Reads a policy file from disk (the CLI's --config). */
 export async function loadPolicyFile(path: string): Promise<PolicyFile> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (err) {
     throw new PolicyError(`cannot read policy file ${path}: ${(err as Error).message}`, { source: path });
   }
-  return loadPolicyText(text, path);
+  // The digest of the bytes as they are on disk, whatever their text decoding does.
+  return loadPolicyText(bytes.toString('utf8'), path, createHash('sha256').update(bytes).digest('hex'));
 }
 
 function suggest(path: readonly PathKey[]): string {

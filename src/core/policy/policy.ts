@@ -36,6 +36,13 @@ export interface Policy {
   maxWaivedSeverity: Severity;
   /** The profile applied (from --profile, or the branch pattern), if any. */
   profile?: string;
+  /** The policy file applied (its name in messages and the SHA-256 of its bytes); undefined = built-in. */
+  file?: { source: string; sha256: string };
+  /**
+   * Settings given on the command line or as action inputs that replaced the policy file's (what the policy
+   * file's digest does not describe); trusted keys and roots by SHA-256. Named by the attestation.
+   */
+  overrides?: Record<string, unknown>;
   /** Trusted signers and the Sigstore trusted root. */
   trust: TrustSettings;
   /** Approved artifacts: repository-relative path → sha256 (and size). */

@@ -1,4 +1,4 @@
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import picomatch from 'picomatch';
@@ -90,6 +90,8 @@ export async function resolvePolicy(o: PolicyOverrides = {}): Promise<Policy> {
     policy.profile = profile;
   }
 
+  if (file) policy.file = { source: file.source, sha256: file.sha256 };
+
   const lockfiles: string[] = [];
   for (const { data, where } of layers) {
     if (data.maxScore !== undefined) policy.maxScore = data.maxScore;
@@ -155,26 +157,31 @@ export async function resolvePolicy(o: PolicyOverrides = {}): Promise<Policy> {
     policy.pins = { ...fromLock, ...policy.pins };
   }
 
-  if (o.maxScore !== undefined) policy.maxScore = o.maxScore;
-  if (o.allowIncomplete) policy.failOnIncomplete = false;
-  if (o.warnOnly) policy.warnOnly = true;
-  if (o.signatures !== undefined) policy.signatures = o.signatures;
+  const overrides: Record<string, unknown> = {};
+  if (o.maxScore !== undefined) policy.maxScore = overrides.maxScore = o.maxScore;
+  if (o.allowIncomplete) policy.failOnIncomplete = overrides.failOnIncomplete = false;
+  if (o.warnOnly) policy.warnOnly = overrides.warnOnly = true;
+  if (o.signatures !== undefined) policy.signatures = overrides.signatures = o.signatures;
+  const sha = (t: string) => `sha256:${createHash('sha256').update(t, 'utf8').digest('hex')}`;
   for (const k of o.trustedKeys ?? []) {
     const pem = k.includes('-----BEGIN') ? k : await readLocal(k, '--trusted-key');
-    policy.trust.keys.push(
-      ...checkedKeys({ name: k.includes('-----BEGIN') ? 'key' : k, pem }, '--trusted-key'),
-    );
+    const keys = checkedKeys({ name: k.includes('-----BEGIN') ? 'key' : k, pem }, '--trusted-key');
+    policy.trust.keys.push(...keys);
+    overrides.trustedKeys = [...((overrides.trustedKeys as string[]) ?? []), ...keys.map((x) => sha(x.pem))];
   }
   for (const id of o.trustedIdentities ?? []) {
     if (!id.identity || !id.issuer) {
       throw new PolicyError('--trusted-identity and --trusted-issuer must be given together, non-empty');
     }
     policy.trust.identities.push({ identity: id.identity, issuer: id.issuer });
+    overrides.trustedIdentities = [...((overrides.trustedIdentities as unknown[]) ?? []), { ...id }];
   }
   if (o.trustedRoot !== undefined) {
     policy.trust.trustedRoot = await readLocal(o.trustedRoot, '--trusted-root');
     policy.trust.trustedRootSource = o.trustedRoot;
+    overrides.trustedRoot = sha(policy.trust.trustedRoot);
   }
+  if (Object.keys(overrides).length > 0) policy.overrides = overrides;
   if (policy.trust.trustedRoot !== undefined) {
     try {
       JSON.parse(policy.trust.trustedRoot);
