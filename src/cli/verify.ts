@@ -108,6 +108,7 @@ export async function verifyCommand(args: string[], io: { stdout: (s: string) =>
                 missingFiles: check.missing,
                 symlinks: check.symlinks,
                 ignoredFiles: check.ignored,
+                sidecarFiles: check.sidecars,
               }
             : {}),
         },
@@ -169,6 +170,7 @@ export function renderVerification(dir: string, v: FolderVerification, trustedRo
   }
   if (v.signedFiles) row('covers', `${v.signedFiles.length} files: ${v.signedFiles.join(', ')}`);
   if (v.check?.ignored.length) row('ignored', v.check.ignored.join(', '));
+  if (v.check?.sidecars.length) row('sidecars', `${v.check.sidecars.join(', ')} (attestations, signatures)`);
   if (v.check?.modified.length) row('modified', v.check.modified.join(', '));
   if (v.check?.extra.length) row('unsigned', v.check.extra.join(', '));
   if (v.check?.missing.length) row('missing', v.check.missing.join(', '));

@@ -15,7 +15,7 @@ import bundledRoot from './trusted_root.json' with { type: 'json' };
 // 1/1/1; GitHub's own Sigstore instance, leaf issued by "GitHub, Inc.", needs 1 RFC 3161 timestamp and a
 // trusted root that holds that instance: pass `gh attestation trusted-root` output with --trusted-root).
 
-const NAME =
+export const ATTESTATION_FILE =
   /(\.sigstore\.json|\.sigstore|\.intoto\.jsonl|\.attestation\.jsonl?|^sha256:[0-9a-f]{64}\.jsonl)$/i;
 const MAX = 8 << 20;
 export const SLSA_V1 = 'https://slsa.dev/provenance/v1';
@@ -204,7 +204,7 @@ export async function folderAttestations(
 ): Promise<AttestationReport[]> {
   let names: string[];
   try {
-    names = (await readdir(dir)).filter((n) => NAME.test(n)).sort();
+    names = (await readdir(dir)).filter((n) => ATTESTATION_FILE.test(n)).sort();
   } catch {
     return [];
   }

@@ -2,6 +2,7 @@ import { createHash, getHashes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ATTESTATION_FILE } from './attestation.js';
 import { DSSE_INTOTO, SignatureFormatError } from './signature.js';
 
 // The payload side of an OpenSSF model signature: the in-toto statement with predicate type
@@ -14,6 +15,17 @@ export const STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 
 /** Names model_signing always leaves out at the top of the folder, besides the signature file itself. */
 export const DEFAULT_IGNORED = ['.git', '.gitattributes', '.github', '.gitignore'];
+
+/**
+ * Statements about the model rather than parts of it: attestations (Sigstore bundles, in-toto envelopes and
+ * JSON lines, a modelgate VSA `*.intoto.json`) and detached signatures (`*.sig`, a nested folder's
+ * model.sig). They are made after the signature, so it cannot cover them, and no loader reads them; adding
+ * one to a signed folder is not tampering with the model. They are still scanned by content like any file.
+ */
+export function isSidecar(rel: string): boolean {
+  const name = rel.slice(rel.lastIndexOf('/') + 1);
+  return ATTESTATION_FILE.test(name) || /\.(sig|intoto\.json)$/i.test(name);
+}
 
 export interface Resource {
   /** `path` (files method) or `path:start:end` (shards method). */
@@ -263,8 +275,10 @@ export interface ManifestCheck {
   covered: string[];
   /** Signed, present, different content. */
   modified: string[];
-  /** Present, regular, not signed and not ignored. */
+  /** Present, regular, not signed, not ignored and not a sidecar. */
   extra: string[];
+  /** Present, not signed: attestations and signatures beside the model (isSidecar), which need no coverage. */
+  sidecars: string[];
   /** Signed but absent (or not a regular file). */
   missing: string[];
   /** Symbolic links (or other non-regular entries) that are not ignored. */
@@ -291,6 +305,7 @@ export async function checkFolder(
     covered: [],
     modified: [],
     extra: [],
+    sidecars: [],
     missing: [],
     symlinks: [],
     ignored: [],
@@ -310,7 +325,8 @@ export async function checkFolder(
     }
     if (!signedPaths.has(e.rel)) {
       // Shard mode omits empty files; they carry no content to sign.
-      if (!(m.method === 'shards' && e.size === 0)) res.extra.push(e.rel);
+      if (isSidecar(e.rel)) res.sidecars.push(e.rel);
+      else if (!(m.method === 'shards' && e.size === 0)) res.extra.push(e.rel);
     }
   }
   const byPath = new Map<string, Resource[]>();

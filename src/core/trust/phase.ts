@@ -65,6 +65,8 @@ export interface FolderSummary extends Omit<FolderVerification, 'check'> {
   modifiedFiles?: string[];
   missingFiles?: string[];
   ignoredFiles?: string[];
+  /** Attestations and signatures beside the model, not covered by its signature and not needing to be. */
+  sidecarFiles?: string[];
 }
 
 export interface TrustSummary {
@@ -205,6 +207,7 @@ export async function runTrustPhase(
         if (check.modified.length) summary.modifiedFiles = check.modified;
         if (check.missing.length) summary.missingFiles = check.missing;
         if (check.ignored.length) summary.ignoredFiles = check.ignored;
+        if (check.sidecars.length) summary.sidecarFiles = check.sidecars;
         for (const rel of check.modified) {
           const it = fileItem(rel);
           const msg = `${rel} differs from the digest signed in ${display(folder)}/${SIGNATURE_FILE}.`;

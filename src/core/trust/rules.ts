@@ -69,7 +69,7 @@ export const trustRules = defineRules([
     kind: 'threat',
     cwe: 345,
     description:
-      'The folder is signed, but this file is not among the signed resources (and not in the signed ignore_paths): it was added after signing. Loaders read every file of a model folder (configs, code, extra weights), so an unsigned addition defeats the signature.',
+      'The folder is signed, but this file is not among the signed resources (and not in the signed ignore_paths): it was added after signing. Loaders read every file of a model folder (configs, code, extra weights), so an unsigned addition defeats the signature. Attestations and detached signatures made after signing (*.sigstore.json, *.intoto.json[l], *.attestation.json[l], *.sig) are not counted: no loader reads them, and they are still scanned by content.',
     remediation: 'Remove the file, or re-sign the folder so that the signature covers it.',
   },
   {
