@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import picomatch from 'picomatch';
+import { globFilter } from '../core/globs.js';
 import type { EventInfo } from './event.js';
 import { ensureCommit, git, isGitRepo } from './git.js';
 import { type Api, httpStatus } from './github.js';
@@ -112,11 +112,8 @@ export interface Filter {
 
 /** Keeps the paths under `root`, matching an include glob (when any), no exclude glob, in this shard. */
 export function makeFilter(f: Filter): (path: string) => boolean {
-  const opts = { dot: true };
-  const inc = f.include.length > 0 ? picomatch(f.include as string[], opts) : () => true;
-  const exc = f.exclude.length > 0 ? picomatch(f.exclude as string[], opts) : () => false;
-  return (p) =>
-    underRoot(p, f.root) && inc(p) && !exc(p) && (!f.shard || shardOf(p, f.shard.count) === f.shard.index);
+  const globs = globFilter(f.include, f.exclude);
+  return (p) => underRoot(p, f.root) && globs(p) && (!f.shard || shardOf(p, f.shard.count) === f.shard.index);
 }
 
 /**

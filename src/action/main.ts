@@ -9,7 +9,7 @@ import { escapeControl } from '../core/report/escape.js';
 import { renderJson } from '../core/report/json.js';
 import { mergeReports, parseReport } from '../core/report/merge.js';
 import { renderSarif } from '../core/report/sarif.js';
-import { buildReport, scanEntries } from '../core/scan.js';
+import { buildReport, type ScanProgress, scanEntries } from '../core/scan.js';
 import type { FileReport, ScanReport } from '../core/types.js';
 import { isInside, toPosix, type WalkEntry, walk } from '../core/walk.js';
 import { failureMessage, planAnnotations } from './annotations.js';
@@ -107,6 +107,20 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       }
     }
   }
+}
+
+/** Files scanned so far, logged every few seconds on long scans (the runner's log has no redrawn lines). */
+function progressLog(everyMs = 10_000): (p: ScanProgress) => void {
+  let last = Date.now();
+  return (p) => {
+    const now = Date.now();
+    if (now - last < everyMs || p.done === p.total) return;
+    last = now;
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    log(
+      `modelgate: scanned ${p.done} of ${p.total} files (${mib(p.bytesDone)} of ${mib(p.bytesTotal)})${p.current ? `, reading ${p.current}` : ''}`,
+    );
+  };
 }
 
 function readPayload(path: string | undefined): Record<string, unknown> {
@@ -392,7 +406,8 @@ async function scanMode(
     if (failed) files.push(await lfsFailure(e, failed, pol.policy, now));
   }
   const toScan = entries.filter((e) => !lfsFailed.has(e.relPath));
-  const scan = (es: WalkEntry[]) => scanEntries(es, { policy: pol.policy, now }).then((r) => r.files);
+  const scan = (es: WalkEntry[]) =>
+    scanEntries(es, { policy: pol.policy, now, onProgress: progressLog() }).then((r) => r.files);
   const r = await scanWithCache(toScan, scan, cache, ev.cacheSaveAllowed);
   files.push(...r.files);
   if (cache) {

@@ -1,11 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { renderJson } from '../core/report/json.js';
-import { renderMarkdown } from '../core/report/markdown.js';
 import { mergeReports, parseReport, ReportError } from '../core/report/merge.js';
-import { renderSarif } from '../core/report/sarif.js';
-import { renderText } from '../core/report/text.js';
 import { exitCodeFor } from '../core/scan.js';
+import { emit, REPORT_OPTIONS } from './common.js';
+import { FORMATS, type Format, render } from './render.js';
 
 export const MERGE_USAGE = `Usage: modelgate merge REPORT.json ... [options]
 
@@ -13,10 +11,11 @@ Combines JSON reports (shards of one scan) into one: files by path (a path repor
 result), the verdict recomputed. Exit codes as for scan.
 
 Options:
-  --format text|json|sarif|markdown   report format (default text)
-  --output FILE                       write the report to FILE instead of stdout
-  --allow-incomplete                  incomplete files do not block
-  --warn-only                         never exit 1 or 2`;
+  -f, --format text|json|sarif|markdown   report format (default text)
+  -o, --output FILE                       write the report to FILE instead of stdout
+      --allow-incomplete                  incomplete files do not block
+      --warn-only                         never exit 1 or 2
+  -h, --help                              this help`;
 
 /** `modelgate merge`: returns the exit code; usage and input errors are 3. */
 export async function mergeCommand(
@@ -37,11 +36,9 @@ export async function mergeCommand(
       allowPositionals: true,
       strict: true,
       options: {
-        format: { type: 'string' },
-        output: { type: 'string' },
+        ...REPORT_OPTIONS,
         'allow-incomplete': { type: 'boolean' },
         'warn-only': { type: 'boolean' },
-        help: { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -53,7 +50,7 @@ export async function mergeCommand(
     return 0;
   }
   const format = values.format ?? 'text';
-  if (!['text', 'json', 'sarif', 'markdown'].includes(format) || positionals.length === 0) {
+  if (!(FORMATS as readonly string[]).includes(format) || positionals.length === 0) {
     io.stderr(
       `modelgate merge: ${positionals.length === 0 ? 'name at least one report' : `--format must be text, json, sarif or markdown, got '${format}'`}\n\n${MERGE_USAGE}\n`,
     );
@@ -66,16 +63,7 @@ export async function mergeCommand(
       warnOnly: values['warn-only'] ?? false,
       failOnIncomplete: !(values['allow-incomplete'] ?? false),
     });
-    const text =
-      format === 'json'
-        ? renderJson(report)
-        : format === 'sarif'
-          ? renderSarif(report)
-          : format === 'markdown'
-            ? renderMarkdown(report, { details: true })
-            : renderText(report);
-    if (values.output) await writeFile(values.output, text);
-    else io.stdout(text);
+    await emit(io, values.output, render(report, format as Format));
     return exitCodeFor(report);
   } catch (err) {
     if (err instanceof ReportError || (err as NodeJS.ErrnoException).code !== undefined) {

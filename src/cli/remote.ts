@@ -31,10 +31,11 @@ export async function scanWithRemote(
   paths: readonly string[],
   uris: readonly RepoRef[],
   references: boolean,
-  policy: Readonly<Policy>,
+  opts: Parameters<typeof scanPaths>[1] & { policy: Readonly<Policy> },
   log: (m: string) => void,
 ): Promise<ScanReport> {
-  const local = paths.length > 0 ? await scanPaths(paths, { policy }) : undefined;
+  const { policy } = opts;
+  const local = paths.length > 0 ? await scanPaths(paths, opts) : undefined;
   const refs = [];
   if (references) for (const p of paths) refs.push(...(await findReferences(await walk(p))));
   if (uris.length === 0 && refs.length === 0 && local) return local;

@@ -1,24 +1,43 @@
 import { parseArgs } from 'node:util';
 import { RULES } from '../core/rules/catalogue.js';
+import { checkOutput, emit, REPORT_OPTIONS } from './common.js';
 import { UsageError } from './usage.js';
 
 /** `modelgate rules`: the rule catalogue, as text, JSON or the Markdown table of docs/rules.md. */
+const RULES_USAGE = `Usage: modelgate rules [options]
+
+Prints the rule catalogue: every rule modelgate can report, with its id, severity, default score, kind, what
+it means and what to do (docs/rules.md is this command's Markdown output).
+
+Options:
+  -f, --format text|json|markdown   output format (default text)
+  -o, --output FILE                 write it to FILE instead of stdout
+  -h, --help                        this help`;
+
 export async function rulesCommand(args: string[], io: { stdout: (s: string) => void }): Promise<number> {
-  let format: string;
+  let values: { format?: string; output?: string; help?: boolean };
   try {
-    format =
-      parseArgs({ args, strict: true, options: { format: { type: 'string' } } }).values.format ?? 'text';
+    ({ values } = parseArgs({ args, strict: true, options: REPORT_OPTIONS }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  if (format === 'json') io.stdout(`${JSON.stringify(RULES, null, 2)}\n`);
-  else if (format === 'markdown') io.stdout(rulesMarkdown());
+  if (values.help) {
+    io.stdout(`${RULES_USAGE}\n`);
+    return 0;
+  }
+  await checkOutput(values.output);
+  const format = values.format ?? 'text';
+  const out: string[] = [];
+  const write = (s: string) => out.push(s);
+  if (format === 'json') write(`${JSON.stringify(RULES, null, 2)}\n`);
+  else if (format === 'markdown') write(rulesMarkdown());
   else if (format === 'text') {
     for (const r of RULES)
-      io.stdout(
+      write(
         `${r.id}  ${r.severity.padEnd(8)} ${String(r.score).padStart(3)}  ${r.kind.padEnd(10)} ${r.title}\n`,
       );
   } else throw new UsageError(`--format must be one of text, json, markdown, got '${format}'`);
+  await emit(io, values.output, out.join(''));
   return 0;
 }
 

@@ -15,13 +15,30 @@ export interface ScanOptions {
   policy?: Readonly<Policy>;
   /** The clock used for waiver expiry (tests pass a fixed date). */
   now?: Date;
+  /** Told when a file starts and when it is done (a face shows progress; the core prints nothing). */
+  onProgress?: (p: ScanProgress) => void;
 }
 
-/** Scans files and folders as the CLI does: folders are walked, paths are reported relative to them. */
-export async function scanPaths(paths: readonly string[], opts: ScanOptions = {}): Promise<ScanReport> {
+export interface ScanProgress {
+  done: number;
+  total: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** A file being analysed now (the most recently started). */
+  current?: string;
+}
+
+/**
+ * Scans files and folders as the CLI does: folders are walked, paths are reported relative to them.
+ * `select` keeps the walked paths (relative to their folder) that a filter such as --include/--exclude wants.
+ */
+export async function scanPaths(
+  paths: readonly string[],
+  opts: ScanOptions & { select?: (relPath: string) => boolean } = {},
+): Promise<ScanReport> {
   const entries: WalkEntry[] = [];
   for (const p of paths) entries.push(...(await walk(p)));
-  return scanEntries(entries, opts);
+  return scanEntries(opts.select ? entries.filter((e) => opts.select!(e.relPath)) : entries, opts);
 }
 
 /** Scans a chosen set of files under one root (the action's changed files); paths stay as given. */
@@ -46,9 +63,13 @@ export async function scanEntries(
   const now = opts.now ?? new Date();
   // Bounded concurrency: small files overlap their I/O; large ones take turns (see scan-file.ts).
   prepareScan(entries);
-  const files: FileReport[] = await mapConcurrent(entries, SCAN_CONCURRENCY, (e) =>
-    scanEntry(e, policy, now),
-  );
+  const progress = progressTracker(entries, opts.onProgress);
+  const files: FileReport[] = await mapConcurrent(entries, SCAN_CONCURRENCY, async (e) => {
+    progress.start(e);
+    const r = await scanEntry(e, policy, now);
+    progress.done(e);
+    return r;
+  });
   markCompanionData(files, policy, now);
   // Folder-level trust checks (signatures, pins, publishers, SBOMs) once every file is scanned.
   const trust = await runTrustPhase(entries, files, policy, now);
@@ -77,6 +98,27 @@ export function buildReport(files: FileReport[], policy: Readonly<Policy>, notes
 export function exitCodeFor(report: ScanReport): 0 | 1 | 2 {
   if (!report.blocked) return 0;
   return report.files.some((f) => f.verdict === 'block') ? 1 : 2;
+}
+
+function progressTracker(entries: readonly WalkEntry[], report: ScanOptions['onProgress']) {
+  const size = (e: WalkEntry) => (e.kind === 'file' ? (e.size ?? 0) : 0);
+  const p: ScanProgress = {
+    done: 0,
+    total: entries.length,
+    bytesDone: 0,
+    bytesTotal: entries.reduce((n, e) => n + size(e), 0),
+  };
+  return {
+    start(e: WalkEntry) {
+      p.current = e.relPath;
+      report?.({ ...p });
+    },
+    done(e: WalkEntry) {
+      p.done++;
+      p.bytesDone += size(e);
+      report?.({ ...p });
+    },
+  };
 }
 
 async function scanEntry(e: WalkEntry, policy: Readonly<Policy>, now: Date): Promise<FileReport> {

@@ -9,7 +9,7 @@ import * as core from '@actions/core';
 import fc from 'fast-check';
 import { failureMessage, planAnnotations } from '../../src/action/annotations.js';
 import { renderComment, renderSummary } from '../../src/action/render.js';
-import { render } from '../../src/cli/main.js';
+import { render } from '../../src/cli/render.js';
 import { DEFAULT_POLICY } from '../../src/core/policy/policy.js';
 import { escapeControl, escapeMarkdown, markdownCode } from '../../src/core/report/escape.js';
 import { scanPaths } from '../../src/core/scan.js';
@@ -49,12 +49,12 @@ async function reportFor(after: (fn: () => void) => void): Promise<{ report: Sca
 test('paths with control characters: JSON and SARIF stay valid JSON and round-trip the exact path', async () => {
   const { report, names } = await reportFor(after);
   assert.equal(report.files.length, EVIL_NAMES.length);
-  const json = JSON.parse(render(report, 'json', false));
+  const json = JSON.parse(render(report, 'json', { verbose: false }));
   assert.deepEqual(json.files.map((f: { path: string }) => f.path).sort(), names);
-  const raw = render(report, 'json', false);
+  const raw = render(report, 'json', { verbose: false });
   assert.doesNotMatch(raw, CONTROL);
   for (const line of raw.split('\n')) assert.doesNotMatch(line, /^::/);
-  const sarif = render(report, 'sarif', false);
+  const sarif = render(report, 'sarif', { verbose: false });
   const doc = JSON.parse(sarif);
   assert.equal(doc.version, '2.1.0');
   assert.doesNotMatch(sarif, CONTROL);
@@ -65,7 +65,7 @@ test('paths with control characters: text and Markdown reports show them escaped
   const { report } = await reportFor(after);
   for (const format of ['text', 'markdown'] as const) {
     for (const verbose of [false, true]) {
-      const out = render(report, format, verbose);
+      const out = render(report, format, { verbose });
       assert.doesNotMatch(out, CONTROL, `${format}: no raw control characters`);
       for (const line of out.split('\n')) {
         assert.doesNotMatch(line, /^\s*::/, `${format}: no line starts a workflow command: ${line}`);
@@ -188,12 +188,12 @@ test('property: JSON report of arbitrary path strings is valid JSON with no raw 
         ],
       };
       for (const format of ['json', 'sarif'] as const) {
-        const out = render(report, format, false);
+        const out = render(report, format, { verbose: false });
         assert.doesNotMatch(out, CONTROL);
         JSON.parse(out);
       }
       for (const format of ['text', 'markdown'] as const) {
-        assert.doesNotMatch(render(report, format, true), CONTROL);
+        assert.doesNotMatch(render(report, format, { verbose: true }), CONTROL);
       }
     }),
     { seed: 11, numRuns: 500 },

@@ -4,14 +4,17 @@ import { escapeControl } from './escape.js';
 import { provenanceRows } from './provenance.js';
 
 const MARK = { pass: 'PASS ', warn: 'WARN ', block: 'BLOCK', incomplete: 'INCOMPLETE' } as const;
+/** SGR colours per verdict (green, yellow, red, magenta), used only when the face asks for colour. */
+const COLOUR = { pass: 32, warn: 33, block: 31, incomplete: 35 } as const;
 
 /** One line per file (verdict, score, format, path), then its findings grouped by rule, most severe first. */
-export function renderText(report: ScanReport, opts: { verbose?: boolean } = {}): string {
+export function renderText(report: ScanReport, opts: { verbose?: boolean; color?: boolean } = {}): string {
+  const paint = (v: keyof typeof COLOUR, s: string) => (opts.color ? `\x1b[${COLOUR[v]}m${s}\x1b[0m` : s);
   const lines: string[] = [];
   for (const f of report.files) {
     if (!opts.verbose && f.format === 'other' && f.findings.length === 0) continue;
     lines.push(
-      `${MARK[f.verdict].padEnd(10)} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(f.path)}`,
+      `${paint(f.verdict, MARK[f.verdict].padEnd(10))} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(f.path)}`,
     );
     const groups = new Map<string, Finding[]>();
     for (const x of [...f.findings].sort(bySeverity)) {
@@ -50,7 +53,7 @@ export function renderText(report: ScanReport, opts: { verbose?: boolean } = {})
   for (const f of report.files) counts[f.verdict]++;
   lines.push('');
   lines.push(
-    `modelgate ${report.tool.version}: ${report.verdict.toUpperCase()} (${report.files.length} files: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed; max score ${report.maxScore})`,
+    `modelgate ${report.tool.version}: ${paint(report.verdict, report.verdict.toUpperCase())} (${report.files.length} files: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed; max score ${report.maxScore})`,
   );
   return `${lines.join('\n')}\n`;
 }
