@@ -130,7 +130,7 @@ function fileLine(f: FileReport): string {
   return `${ICON[f.verdict]} ${markdownCode(truncate(f.path, 160))} — ${what} ([${worst.ruleId}](${ruleDocUrl(worst.ruleId)})) · score ${f.score}${more}`;
 }
 
-/** Waiver examples in the comment at most (one per rule and file). */
+/** Files with a waiver example in the comment at most. */
 const WAIVER_EXAMPLES = 5;
 
 /** Waivers are matched on the rule, the path and (here) the exact bytes; an expiry keeps them from lasting forever. */
@@ -139,30 +139,34 @@ function whatNow(files: FileReport[], policy: Readonly<Policy>, ctx: RunContext)
   out.push(
     '- **Fix or remove** the files listed: regenerate models from trusted code in a data-only format (safetensors, or a state_dict loaded with `weights_only=True`), or take them out of this pull request. Each rule link says what the finding means and what to do.',
   );
+  // A waiver only helps a file whose every finding can be waived: the others are listed as "remove".
   const nonWaivable = new Set<string>();
-  const waivers = new Map<string, string[]>();
+  const waivers: string[][] = [];
   const expires = new Date((ctx.now ?? new Date()).getTime() + 90 * 86_400_000).toISOString().slice(0, 10);
   for (const f of files) {
-    for (const x of f.findings) {
-      if (x.waived || (x.score === 0 && getRule(x.ruleId).kind !== 'incomplete')) continue;
-      if (!canWaive(x, policy)) nonWaivable.add(x.ruleId);
-      else if (waivers.size < WAIVER_EXAMPLES && !waivers.has(`${x.ruleId}\0${f.path}`))
-        waivers.set(`${x.ruleId}\0${f.path}`, [
-          `  - ruleId: ${x.ruleId}`,
-          `    path: ${yamlString(f.path)}`,
-          `    sha256: ${f.sha256}`,
-          '    reason: "<why these bytes are safe>"',
-          `    expires: "${expires}"`,
-        ]);
-    }
+    const active = f.findings.filter(
+      (x) => !x.waived && (x.score > 0 || getRule(x.ruleId).kind === 'incomplete'),
+    );
+    const blocking = active.filter((x) => !canWaive(x, policy));
+    for (const x of blocking) nonWaivable.add(x.ruleId);
+    if (blocking.length > 0 || waivers.length >= WAIVER_EXAMPLES) continue;
+    waivers.push(
+      [...new Set(active.map((x) => x.ruleId))].flatMap((ruleId) => [
+        `  - ruleId: ${ruleId}`,
+        `    path: ${yamlString(f.path)}`,
+        `    sha256: ${f.sha256}`,
+        '    reason: "<why these bytes are safe>"',
+        `    expires: "${expires}"`,
+      ]),
+    );
   }
-  if (waivers.size > 0) {
+  if (waivers.length > 0) {
     out.push(
       `- **A false positive?** A maintainer accepts it with a waiver in the policy file of the base branch (${escapeMarkdown(ctx.policySource)}); a waiver added by this pull request is not read. For the findings above, pinned to these exact bytes:`,
       '',
       '```yaml',
       'waivers:',
-      ...[...waivers.values()].flat(),
+      ...waivers.flat(),
       '```',
     );
   }
@@ -172,7 +176,9 @@ function whatNow(files: FileReport[], policy: Readonly<Policy>, ctx: RunContext)
       `- **Cannot be waived:** ${[...nonWaivable]
         .sort()
         .map((id) => `[${id}](${ruleDocUrl(id)})`)
-        .join(', ')} (known code execution, or above the policy's waivable severity). Remove these files.`,
+        .join(
+          ', ',
+        )} (known code execution, or above the policy's waivable severity): remove or regenerate the files that have them.`,
     );
   return out;
 }

@@ -136,10 +136,11 @@ test('comment is for action: only files with findings, worst finding in words, w
   // The waiver to paste, for the waivable findings only, pinned to the bytes, with an expiry 90 days on.
   assert.match(
     body,
-    /```yaml\nwaivers:\n {2}- ruleId: MG005\n {4}path: "models\/evil\.pkl"\n {4}sha256: a{0}(ab){32}\n {4}reason: "<why these bytes are safe>"\n {4}expires: "2027-03-04"\n/,
+    /```yaml\nwaivers:\n {2}- ruleId: MG005\n {4}path: "models\/renamed\.onnx"\n {4}sha256: (ab){32}\n {4}reason: "<why these bytes are safe>"\n {4}expires: "2027-03-04"\n/,
   );
   assert.match(body, /ruleId: MG002\n {4}path: "models\/half\.onnx"/);
   assert.doesNotMatch(body, /ruleId: MG100/);
+  assert.doesNotMatch(body, /path: "models\/evil\.pkl"/, 'no waiver for a file that cannot be waived whole');
   assert.match(body, /\*\*Cannot be waived:\*\* \[MG100\]/);
   assert.match(body, /policy file of the base branch \(\\\.github\/modelgate\\\.yml\)/);
   for (const line of body.split('\n')) assert.ok(line.length < 400 || line.startsWith('<sub>'), line);
