@@ -288,13 +288,14 @@ export const pythonSourceAnalyzer: Analyzer = {
     if ((ctx.source.size ?? got) > MAX_PYTHON_BYTES)
       context += ` (only the first ${MAX_PYTHON_BYTES >> 20} MiB checked for calls)`;
     const hits = scanPython(text);
+    const calls = hits.filter((h) => h.ruleId !== 'MG911');
     ctx.report(
       'MG461',
-      `Python file ${context}: code that trust_remote_code (or a plugin loader) would import and run${hits.length > 0 ? `; it calls ${[...new Set(hits.map((h) => h.name))].slice(0, 6).join(', ')}` : ''}.`,
+      `Python file ${context}: code that trust_remote_code (or a plugin loader) would import and run${calls.length > 0 ? `; it calls ${[...new Set(calls.map((h) => h.name))].slice(0, 6).join(', ')}` : ''}.`,
     );
     for (const h of hits.slice(0, 30)) {
       ctx.report(
-        'MG462',
+        h.ruleId ?? 'MG462',
         `Line ${h.line}: ${h.why} (${printable(h.name, 60)}).`,
         { symbol: printable(h.name, 80), offset: h.offset },
         h.severity

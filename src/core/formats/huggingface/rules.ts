@@ -37,4 +37,25 @@ export const huggingfaceRules = defineRules([
     remediation:
       'Do not load the model with trust_remote_code until the file has been reviewed line by line.',
   },
+  {
+    id: 'MG910',
+    slug: 'python_obfuscated_code',
+    title: 'Python file next to a model hides what it calls',
+    severity: 'critical',
+    kind: 'threat',
+    cwe: 506,
+    description:
+      'The Python file reaches functions through computed names or indirection instead of naming them: getattr or sys.modules/__dict__/globals()/builtins lookups with names built from pieces (concatenation, chr(), join, format, slicing, reversal) or computed at run time, __import__/import_module of built names, walks through __subclasses__/__globals__/frames, or code decoded from embedded data and executed (base64, zlib, marshal). Modelling code names what it uses; hiding it exists only to get past review and scanners. The analysis parses the file and folds the string building, so the name reached is reported when it can be computed.',
+    remediation: 'Do not load the model with trust_remote_code; treat the repository as malicious.',
+  },
+  {
+    id: 'MG911',
+    slug: 'python_unparsed',
+    title: 'Python file next to a model does not fully parse',
+    severity: 'medium',
+    kind: 'anomaly',
+    description:
+      "Parts of the Python file do not parse as Python 3 with modelgate's parser (@lezer/python), so they were analysed only as far as the parser recovered. Python 2 code or syntax errors fail at import; newer syntax than the parser knows may not.",
+    remediation: 'Review the file by hand.',
+  },
 ]);

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { scanPython } from '../../src/core/formats/huggingface/python.js';
+import { scanPaths } from '../../src/core/scan.js';
+import { FIXTURES, tempDir } from '../helpers.js';
+
+const DIR = join(FIXTURES, 'python');
+const RANK = { none: 0, low: 1, medium: 2, high: 3, critical: 4 } as const;
+
+function worst(src: string): keyof typeof RANK {
+  let w: keyof typeof RANK = 'none';
+  for (const h of scanPython(src)) {
+    const s = (h.severity ?? (h.ruleId === 'MG910' ? 'critical' : 'high')) as keyof typeof RANK;
+    if (RANK[s] > RANK[w]) w = s;
+  }
+  return w;
+}
+
+test('real modelling code (remote code of ChatGLM2 and Qwen, torch and torchvision modules) does not block', () => {
+  const files = readdirSync(join(DIR, 'real')).filter((f) => f.endsWith('.py'));
+  assert.ok(files.length >= 12);
+  for (const f of files) {
+    const hits = scanPython(readFileSync(join(DIR, 'real', f), 'utf8'));
+    assert.ok(
+      hits.every((h) => h.severity === 'medium' || h.severity === 'low'),
+      `${f}: ${JSON.stringify(hits)}`,
+    );
+  }
+});
+
+test('every obfuscated or plainly malicious fixture blocks next to a model (written by generate.py)', async (t) => {
+  const files = readdirSync(join(DIR, 'malicious')).filter((f) => f.endsWith('.py'));
+  assert.ok(files.length >= 16);
+  const dir = tempDir((fn) => t.after(fn));
+  writeFileSync(join(dir, 'config.json'), '{"model_type": "tiny"}');
+  for (const f of files) writeFileSync(join(dir, f), readFileSync(join(DIR, 'malicious', f)));
+  const r = await scanPaths([dir]);
+  for (const f of files) {
+    const file = r.files.find((x) => x.path === f)!;
+    assert.equal(file.format, 'python-source', f);
+    assert.equal(file.verdict, 'block', `${f}: ${JSON.stringify(file.findings)}`);
+    if (!f.startsWith('plain_') && !f.startsWith('exec_code'))
+      assert.ok(
+        file.findings.some((x) => x.ruleId === 'MG910' && x.severity === 'critical'),
+        `${f} is obfuscated: ${JSON.stringify(file.findings)}`,
+      );
+  }
+});
+
+test('the techniques scanners missed are critical, with the name they reach', () => {
+  const cases: Array<[string, string]> = [
+    ["import sys\nsys.modules['os'].__dict__['sys' + 'tem']('id')", 'os.system'],
+    ["__builtins__['__im' + 'port__']('os')", '__import__(os)'],
+    ["import os\ngetattr(os, ''.join(map(chr, [115])) + chr(121) + 'stem')('id')", 'os.system'],
+    ["import os\ngetattr(os, ''.join([chr(c) for c in [115, 121, 115, 116, 101, 109]]))('id')", 'os.system'],
+    ["().__class__.__base__.__subclasses__()[0].__init__.__globals__['sys']", '__subclasses__'],
+    ["import os\nf = getattr(os, 'metsys'[::-1])\nf('id')", 'os.system'],
+    ["import os\nname = '%s%s' % ('sys', 'tem')\ngetattr(os, name)('id')", 'os.system'],
+    ["import base64\nexec(base64.b64decode('cHJpbnQoMSk='))", 'exec'],
+    ['import zlib\neval(zlib.decompress(blob))', 'eval'],
+    ['import marshal\nmarshal.loads(data)', 'marshal.loads'],
+    ["m = __import__(bytes.fromhex('6f73').decode())\nm.system('id')", '__import__(os)'],
+    ['import importlib\nimportlib.import_module(name).run()', 'importlib.import_module(<computed>)'],
+    ["g = globals()\ng['__buil' + 'tins__']", '__builtins__'],
+    ["import os\nvars(os)[key]('id')", 'os.__dict__[<computed>]'],
+  ];
+  for (const [src, name] of cases) {
+    const hits = scanPython(src);
+    assert.equal(worst(src), 'critical', `${src}: ${JSON.stringify(hits)}`);
+    assert.ok(
+      hits.some((h) => h.ruleId === 'MG910' && h.name === name),
+      `${src} should name ${name}: ${JSON.stringify(hits.map((h) => h.name))}`,
+    );
+  }
+});
+
+test('plain process, network and eval use is high; ordinary modelling idioms pass', () => {
+  for (const src of [
+    "import subprocess\nsubprocess.run(['ls'])",
+    'import os\nos.system(cmd)',
+    "import requests\nrequests.get('https://example.com')",
+    'eval(expr)',
+    'from socket import socket\nsocket()',
+  ])
+    assert.equal(worst(src), 'high', src);
+  for (const src of [
+    'import torch\nimport math\nfrom typing import Optional\nx: Optional[int] = None\ny = math.sqrt(2.) * torch.ones(3)',
+    "import torch.nn as nn\nact = getattr(nn, config.activation)()\ndtype = getattr(torch, 'float16')",
+    'class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.__class__.__name__\n        getattr(self, name)',
+    "import os\npath = os.path.join(os.path.dirname(__file__), 'vocab.txt')\nwith open(path) as f:\n    f.read()",
+    'x = 1. / 8\ny = -1.\nf(0., 6.)',
+    "import base64\ntok = base64.b64decode(line).decode('utf-8')",
+  ])
+    assert.equal(worst(src), 'none', `${src}: ${JSON.stringify(scanPython(src))}`);
+});
+
+test('code executed from a constant string is analysed too; syntax errors are medium', () => {
+  const hits = scanPython('exec("import os\\nos.system(\'id\')")');
+  assert.ok(hits.some((h) => h.name === 'os.system'));
+  const bad = scanPython('def f(:\n    pass\n');
+  assert.ok(bad.some((h) => h.ruleId === 'MG911' && h.severity === 'medium'));
+});
