@@ -49,3 +49,10 @@ test('pre-commit hook: runs the package bin on the files model loaders take', ()
     assert.match(f, files);
   for (const f of ['README.md', 'src/app.ts', 'image.png']) assert.doesNotMatch(f, files);
 });
+
+test('README: the table of contents lists every section (scripts/readme-toc.mjs)', () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'readme-toc.mjs'), '--check'], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+});
