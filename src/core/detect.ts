@@ -76,7 +76,7 @@ const COMPRESSED: FormatId[] = ['gzip', 'bzip2', 'xz', 'lzma', 'lz4', 'zlib', 'z
 export const MODEL_EXTENSIONS: Record<string, readonly FormatId[]> = {
   '.pt': TORCH,
   '.pth': TORCH,
-  '.bin': [...TORCH, 'safetensors', 'gguf'],
+  '.bin': [...TORCH, 'safetensors', 'gguf', 'ggml'],
   '.ckpt': TORCH,
   '.ptl': ['torchscript', 'pytorch-zip', 'zip'],
   '.pkl': [...PICKLE, 'pytorch-zip', 'zip', ...COMPRESSED],
@@ -89,7 +89,7 @@ export const MODEL_EXTENSIONS: Record<string, readonly FormatId[]> = {
   '.safetensors': ['safetensors'],
   '.onnx': ['onnx'],
   '.gguf': ['gguf'],
-  '.ggml': ['gguf'],
+  '.ggml': ['gguf', 'ggml'],
   '.h5': ['keras-h5', 'hdf5'],
   '.hdf5': ['keras-h5', 'hdf5'],
   '.keras': ['keras', 'keras-h5', 'zip'],

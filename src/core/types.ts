@@ -57,6 +57,7 @@ export type FormatId =
   | 'tfjs-weights'
   | 'tflite'
   | 'gguf'
+  | 'ggml'
   | 'keras'
   | 'keras-h5'
   | 'hdf5'

@@ -1,6 +1,7 @@
 import type { Analyzer } from './analyzer.js';
 import { compressedAnalyzer, unsupportedArchiveAnalyzer } from './archive/compressed.js';
 import { tarAnalyzer } from './archive/tar.js';
+import { ggmlAnalyzer } from './ggml/analyzer.js';
 import { ggufAnalyzer } from './gguf/analyzer.js';
 import { hdf5Analyzer } from './hdf5/analyzer.js';
 import { hfConfigAnalyzer, jinjaTemplateAnalyzer, pythonSourceAnalyzer } from './huggingface/analyzer.js';
@@ -44,6 +45,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   kerasMetadataAnalyzer,
   safetensorsAnalyzer,
   ggufAnalyzer,
+  ggmlAnalyzer,
   tfliteAnalyzer,
   lfsAnalyzer,
   safetensorsIndexAnalyzer,

@@ -1,4 +1,5 @@
 import { actionRules } from '../../action/rules.js';
+import { ggmlRules } from '../formats/ggml/rules.js';
 import { ggufRules } from '../formats/gguf/rules.js';
 import { hdf5Rules } from '../formats/hdf5/rules.js';
 import { huggingfaceRules } from '../formats/huggingface/rules.js';
@@ -30,6 +31,7 @@ const ALL: Rule[] = [
   ...pytorchRules,
   ...safetensorsRules,
   ...ggufRules,
+  ...ggmlRules,
   ...templateRules,
   ...huggingfaceRules,
   ...onnxRules,
