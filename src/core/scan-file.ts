@@ -1,6 +1,7 @@
 import { AnalysisContext, type DiskLocation, FileState, type ScanSettings } from './context.js';
 import { isModelExtension } from './detect.js';
 import { analyzeSource, scanNested } from './engine.js';
+import { rawBlobIsData } from './formats/raw/blob.js';
 import { type HashResult, hashPool, INLINE_HASH_BYTES, sha256Bytes } from './hash.js';
 import { Budget, BudgetExceededError, type Limits } from './limits.js';
 import { type ByteSource, bufferSource, fileSource } from './source.js';
@@ -184,8 +185,14 @@ async function analyzeTopLevel(
     if (format === undefined) {
       const ext = relPath.toLowerCase().match(/\.[^./]+$/)?.[0] ?? '';
       if (isModelExtension(ext) && size > 0) {
-        ctx.report('MG004', `Named like a model (${ext}) but the content matches no supported format.`);
-        state.format = 'unknown';
+        const data = await rawBlobIsData(ctx.source, ext, budget, (message, offset) =>
+          ctx.report('MG840', message, { offset }),
+        );
+        if (data) state.format = 'raw-data';
+        else {
+          ctx.report('MG004', `Named like a model (${ext}) but the content matches no supported format.`);
+          state.format = 'unknown';
+        }
       } else state.format = 'other';
     }
   })();

@@ -196,7 +196,9 @@ function markCompanionData(files: FileReport[], policy: Readonly<Policy>, now: D
     if (referencedBy.size === 0) continue;
     files.forEach((f, i) => {
       const model = referencedBy.get(posix.normalize(f.path));
-      if (f.format !== 'unknown' || !model || f.findings.some((x) => x.ruleId !== 'MG004')) return;
+      // Unknown content (MG004) or raw data (MG840, what a shard looks like on its own) only.
+      const raw = f.format === 'unknown' || f.format === 'raw-data';
+      if (!raw || !model || f.findings.some((x) => x.ruleId !== 'MG004' && x.ruleId !== 'MG840')) return;
       const ev = evaluateFile([], policy, f, now);
       files[i] = {
         ...f,

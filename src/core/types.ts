@@ -56,6 +56,7 @@ export type FormatId =
   | 'tfjs-model'
   | 'tfjs-weights'
   | 'tflite'
+  | 'raw-data'
   | 'gguf'
   | 'ggml'
   | 'keras'

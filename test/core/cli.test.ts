@@ -15,7 +15,7 @@ async function cli(args: string[]) {
 
 const dir = tempDir(after);
 writeFileSync(join(dir, 'notes.txt'), 'hello\n');
-writeFileSync(join(dir, 'mystery.ckpt'), Buffer.from([0xde, 0xad, 0xbe, 0xef, 1, 2, 3]));
+writeFileSync(join(dir, 'mystery.onnx'), Buffer.from([0xde, 0xad, 0xbe, 0xef, 1, 2, 3]));
 
 test('json output follows the contract and an unknown model-named blob is incomplete (exit 2)', async () => {
   const r = await cli(['scan', dir, '--format', 'json']);
@@ -27,7 +27,7 @@ test('json output follows the contract and an unknown model-named blob is incomp
   assert.deepEqual(
     report.files.map((f) => [f.path, f.format, f.verdict]),
     [
-      ['mystery.ckpt', 'unknown', 'incomplete'],
+      ['mystery.onnx', 'unknown', 'incomplete'],
       ['notes.txt', 'other', 'pass'],
     ],
   );
@@ -49,7 +49,7 @@ test('json output follows the contract and an unknown model-named blob is incomp
 });
 
 test('--allow-incomplete turns the incomplete exit into 0; a single file keeps its path as given', async () => {
-  const file = join(dir, 'mystery.ckpt');
+  const file = join(dir, 'mystery.onnx');
   const r = await cli(['scan', file, '--format', 'json', '--allow-incomplete']);
   assert.equal(r.code, 0);
   const report = JSON.parse(r.stdout) as ScanReport;
@@ -86,13 +86,13 @@ test('--output writes the report to a file; sarif and markdown render', async ()
   assert.equal(sarif.version, '2.1.0');
   const result = sarif.runs[0].results[0];
   assert.equal(result.ruleId, 'MG004');
-  assert.equal(result.locations[0].physicalLocation.artifactLocation.uri, 'mystery.ckpt');
+  assert.equal(result.locations[0].physicalLocation.artifactLocation.uri, 'mystery.onnx');
   assert.match(result.partialFingerprints.modelgateFindingHash, /^[0-9a-f]{32}$/);
   const rule = sarif.runs[0].tool.driver.rules.find((x: { id: string }) => x.id === 'MG004');
   assert.equal(rule.properties['security-severity'], '5.0');
   const md = await cli(['scan', dir, '--format', 'markdown']);
   assert.match(md.stdout, /modelgate: incomplete/);
-  assert.match(md.stdout, /`mystery\.ckpt`/);
+  assert.match(md.stdout, /`mystery\.onnx`/);
 });
 
 test('docs/rules.md is the catalogue as `modelgate rules --format markdown` prints it', async () => {

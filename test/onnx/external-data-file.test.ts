@@ -28,11 +28,15 @@ test('raw tensor bytes named like a model are ONNX external data when the model 
   assert.equal(r.verdict, 'pass');
 });
 
-test('the same bytes with no model naming them stay unknown content under a model name (incomplete)', async () => {
+test('the same bytes with no model naming them are raw data: torch.load and pickle.load reject them first', async () => {
   const folder = join(dir, 'alone');
   mkdirSync(folder);
   copyFileSync(join(FIXTURES, 'onnx', 'external_ok', 'weights.data'), join(folder, 'weights.ckpt'));
   const r = await scanPaths([folder]);
-  assert.equal(r.files[0]!.format, 'unknown');
-  assert.equal(r.files[0]!.verdict, 'incomplete');
+  assert.equal(r.files[0]!.format, 'raw-data');
+  assert.deepEqual(
+    r.files[0]!.findings.map((f) => f.ruleId),
+    ['MG840'],
+  );
+  assert.equal(r.files[0]!.verdict, 'pass');
 });

@@ -19,7 +19,7 @@ import { keyPair, signWithKey, writeModel } from '../trust/oms.js';
 // Policy behaviour through the real engine (scanPaths) on real files: waivers and their expiry with a fixed
 // clock, the strict profile, rule score adjustments, pins and lockfiles.
 
-/** Bytes no analyzer recognises, under a model name: an incomplete finding MG004. */
+/** Bytes no analyzer recognises, under a model name whose loader parses leniently (.onnx): MG004, incomplete. */
 const JUNK = Buffer.from([0x00, 0x13, 0x37, 0x00, 0xfe, 0xed, 0xfa, 0xce, 0x01, 0x02]);
 /** A minimal valid safetensors file (one F32 tensor); `tag` goes into the metadata to vary the bytes. */
 function safetensors(tag: string): Buffer {
@@ -44,18 +44,18 @@ async function policyOf(yaml: string, extra: Parameters<typeof resolvePolicy>[0]
 
 test('a waiver applies until the end of its expiry day, then stops and is reported (MG620)', async (t) => {
   const dir = tempDir((fn) => t.after(fn));
-  writeModel(dir, { 'm/w.pt': JUNK });
+  writeModel(dir, { 'm/w.onnx': JUNK });
   const before = await scanPaths([dir], { policy: await policyOf('') });
   assert.ok(
-    file(before, 'm/w.pt').findings.some((f) => f.ruleId === 'MG004'),
+    file(before, 'm/w.onnx').findings.some((f) => f.ruleId === 'MG004'),
     'the fixture yields MG004',
   );
   assert.equal(exitCodeFor(before), 2);
   const policy = await policyOf(
-    'waivers:\n  - ruleId: MG004\n    path: "m/*.pt"\n    reason: vendor blob, reviewed\n    expires: 2026-06-30\n',
+    'waivers:\n  - ruleId: MG004\n    path: "m/*.onnx"\n    reason: vendor blob, reviewed\n    expires: 2026-06-30\n',
   );
   const lastDay = await scanPaths([dir], { policy, now: new Date('2026-06-30T23:59:00Z') });
-  const w = file(lastDay, 'm/w.pt');
+  const w = file(lastDay, 'm/w.onnx');
   assert.equal(w.verdict, 'pass');
   assert.deepEqual(w.findings.find((f) => f.ruleId === 'MG004')?.waived, {
     reason: 'vendor blob, reviewed',
@@ -63,7 +63,7 @@ test('a waiver applies until the end of its expiry day, then stops and is report
   });
   assert.equal(exitCodeFor(lastDay), 0);
   const after = await scanPaths([dir], { policy, now: new Date('2026-07-01T00:00:00Z') });
-  const x = file(after, 'm/w.pt');
+  const x = file(after, 'm/w.onnx');
   assert.equal(x.verdict, 'incomplete');
   assert.ok(!x.findings.find((f) => f.ruleId === 'MG004')?.waived);
   const note = x.findings.find((f) => f.ruleId === 'MG620');
@@ -75,18 +75,18 @@ test('a waiver applies until the end of its expiry day, then stops and is report
 
 test('a waiver bound to a sha256 covers only those bytes; the path glob must match', async (t) => {
   const dir = tempDir((fn) => t.after(fn));
-  writeModel(dir, { 'a/w.pt': JUNK, 'b/w.pt': JUNK });
+  writeModel(dir, { 'a/w.onnx': JUNK, 'b/w.onnx': JUNK });
   const now = new Date('2026-01-01T00:00:00Z');
   const bound = await policyOf(
     `waivers:\n  - { ruleId: MG004, path: "a/**", sha256: ${sha(JUNK)}, reason: r, expires: 2027-01-01 }\n`,
   );
   const r = await scanPaths([dir], { policy: bound, now });
-  assert.equal(file(r, 'a/w.pt').verdict, 'pass');
-  assert.equal(file(r, 'b/w.pt').verdict, 'incomplete');
+  assert.equal(file(r, 'a/w.onnx').verdict, 'pass');
+  assert.equal(file(r, 'b/w.onnx').verdict, 'incomplete');
   const other = await policyOf(
     `waivers:\n  - { ruleId: MG004, path: "**", sha256: ${sha('other')}, reason: r, expires: 2027-01-01 }\n`,
   );
-  assert.equal(file(await scanPaths([dir], { policy: other, now }), 'a/w.pt').verdict, 'incomplete');
+  assert.equal(file(await scanPaths([dir], { policy: other, now }), 'a/w.onnx').verdict, 'incomplete');
 });
 
 test('strict refuses waivers of high findings (MG621) where the default policy applies them', async (t) => {

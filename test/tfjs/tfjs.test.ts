@@ -76,8 +76,8 @@ test('shards one byte short, missing, or named outside the folder are reported',
     const f = esc.get('blazeface.json')!;
     assert.deepEqual(ruleIds(f), ['MG810'], p);
     assert.equal(f.verdict, 'block', p);
-    // The shard nobody names stays unknown content under a model name.
-    assert.equal(esc.get('blazeface.bin')?.format, 'unknown');
+    // The shard nobody names is only raw data (its zero bytes are no pickle), not this model's weights.
+    assert.equal(esc.get('blazeface.bin')?.format, 'raw-data');
   }
 });
 

@@ -8,6 +8,7 @@ import { numpyRules } from '../formats/numpy/rules.js';
 import { onnxRules } from '../formats/onnx/rules.js';
 import { pickleRules } from '../formats/pickle/rules.js';
 import { pytorchRules } from '../formats/pytorch/rules.js';
+import { rawRules } from '../formats/raw/rules.js';
 import { safetensorsRules } from '../formats/safetensors/rules.js';
 import { templateRules } from '../formats/template/rules.js';
 import { tensorflowRules } from '../formats/tensorflow/rules.js';
@@ -40,6 +41,7 @@ const ALL: Rule[] = [
   ...tensorflowRules,
   ...tfjsRules,
   ...tfliteRules,
+  ...rawRules,
   ...actionRules,
   ...trustRules,
   ...remoteRules,

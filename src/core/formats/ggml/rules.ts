@@ -7,6 +7,7 @@ export const ggmlRules = defineRules([
     slug: 'ggml_layout_not_checked',
     title: 'GGML file with a model-specific layout',
     severity: 'low',
+    score: 0,
     kind: 'anomaly',
     description:
       'The file has the unversioned `ggml` magic of the ggml examples and whisper.cpp, whose hyper-parameter block differs per model, so its tensors cannot be located without the program that wrote it. GGML files hold no code (they are read by C/C++ loaders into tensors); the file was recognised but not bound-checked.',

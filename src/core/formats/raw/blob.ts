@@ -1,0 +1,210 @@
+import type { Budget } from '../../limits.js';
+import { ByteReader } from '../../reader.js';
+import type { ByteSource } from '../../source.js';
+import { OP, VALID_OPCODE } from '../pickle/opcodes.js';
+
+/**
+ * Raw bytes under a model name, decided by what the loaders of that name would do with them. The table
+ * lists, per extension, the loaders that take such files and how they treat content that is none of the
+ * formats modelgate recognises (every format these loaders read by magic or structure, zip, tar, pickle
+ * with a header, compressed streams, numpy, safetensors, GGUF/GGML, was already tried and did not match):
+ *
+ *  - `pickle`: the name is loaded by pickle-based loaders (torch.load, whose legacy path runs
+ *    pickle.load on anything that is neither a zip nor a tar; pickle/dill/joblib/pandas; numpy.load with
+ *    allow_pickle on a file without the NUMPY magic), and otherwise only by loaders that read data
+ *    (llama.cpp, TF.js and ONNX external data, OpenVINO weights, fastText, CTranslate2). The bytes are data
+ *    when the unpickler provably stops before anything is imported or called: see {@link pickleRejects}.
+ *  - `data`: every loader of the name checks a magic number or a header and runs nothing (safetensors,
+ *    GGUF, GGML): unrecognised content is rejected before anything happens.
+ *  - `parser`: the loaders parse a structure leniently and the content may hold references to code or
+ *    files modelgate did not see (ONNX and TF protobufs, HDF5 with a user block, TFLite without its
+ *    identifier, archives): unrecognised content stays `incomplete` (MG004).
+ */
+export const RAW_NAME_LOADERS: Readonly<
+  Record<string, { rule: 'pickle' | 'data' | 'parser'; loaders: string }>
+> = {
+  '.bin': {
+    rule: 'pickle',
+    loaders:
+      'torch.load (transformers pytorch_model.bin), pickle.load; data only: llama.cpp GGML/GGUF, TF.js shards, ONNX external data, OpenVINO IR weights, fastText, CTranslate2',
+  },
+  '.pt': { rule: 'pickle', loaders: 'torch.load, torch.jit.load (zip only), pickle.load' },
+  '.pth': { rule: 'pickle', loaders: 'torch.load, torch.jit.load (zip only), pickle.load' },
+  '.ckpt': {
+    rule: 'pickle',
+    loaders: 'torch.load (Lightning), pickle.load; TF checkpoints use .index/.data',
+  },
+  '.ptl': { rule: 'pickle', loaders: 'torch.jit.load / _load_for_lite_interpreter (zip only), torch.load' },
+  '.pt2': { rule: 'pickle', loaders: 'torch.export.load (zip only), torch.load' },
+  '.pkl': { rule: 'pickle', loaders: 'pickle.load, pandas.read_pickle, joblib.load, dill.load, torch.load' },
+  '.pickle': { rule: 'pickle', loaders: 'pickle.load, pandas.read_pickle, dill.load' },
+  '.dill': { rule: 'pickle', loaders: 'dill.load (pickle)' },
+  '.joblib': { rule: 'pickle', loaders: 'joblib.load (compressed by magic, else pickle)' },
+  '.sav': { rule: 'pickle', loaders: 'joblib.load, pickle.load' },
+  '.npy': {
+    rule: 'pickle',
+    loaders: 'numpy.load (NUMPY magic; without it, pickle.load when allow_pickle=True)',
+  },
+  '.npz': { rule: 'pickle', loaders: 'numpy.load (zip; without it, pickle.load when allow_pickle=True)' },
+  '.safetensors': { rule: 'data', loaders: 'safetensors (8-byte header length + JSON header; data only)' },
+  '.gguf': { rule: 'data', loaders: 'llama.cpp / gguf (GGUF magic; data only)' },
+  '.ggml': { rule: 'data', loaders: 'llama.cpp, whisper.cpp (GGML magics; data only)' },
+  '.onnx': {
+    rule: 'parser',
+    loaders: 'onnx.load, onnxruntime (lenient protobuf: external data, custom ops)',
+  },
+  '.pb': { rule: 'parser', loaders: 'TensorFlow SavedModel / GraphDef, ONNX (lenient protobuf)' },
+  '.h5': { rule: 'parser', loaders: 'Keras, h5py (HDF5 superblock may follow a user block)' },
+  '.hdf5': { rule: 'parser', loaders: 'Keras, h5py (HDF5 superblock may follow a user block)' },
+  '.keras': { rule: 'parser', loaders: 'Keras 3 (zip), legacy H5' },
+  '.tflite': {
+    rule: 'parser',
+    loaders: 'TFLite interpreter (BuildFromBuffer does not require the TFL3 identifier)',
+  },
+  '.mar': { rule: 'parser', loaders: 'TorchServe (zip with a Python handler)' },
+  '.nemo': { rule: 'parser', loaders: 'NeMo (tar, possibly compressed)' },
+};
+
+/** Opcodes that import, call or hand a value to persistent_load: past them the unpickler may run code. */
+const ACTS = new Set<number>([
+  OP.GLOBAL,
+  OP.STACK_GLOBAL,
+  OP.INST,
+  OP.OBJ,
+  OP.REDUCE,
+  OP.BUILD,
+  OP.NEWOBJ,
+  OP.NEWOBJ_EX,
+  OP.EXT1,
+  OP.EXT2,
+  OP.EXT4,
+  OP.PERSID,
+  OP.BINPERSID,
+]);
+/** Argument of each opcode that has one: a fixed size, a text line, or a 1/4/8-byte length and that many bytes. */
+const ARGS: Record<number, number | 'line' | 'len1' | 'len4' | 'len8'> = {
+  [OP.PROTO]: 1,
+  [OP.FRAME]: 8,
+  [OP.BININT]: 4,
+  [OP.BININT1]: 1,
+  [OP.BININT2]: 2,
+  [OP.BINFLOAT]: 8,
+  [OP.BINGET]: 1,
+  [OP.LONG_BINGET]: 4,
+  [OP.BINPUT]: 1,
+  [OP.LONG_BINPUT]: 4,
+  [OP.INT]: 'line',
+  [OP.LONG]: 'line',
+  [OP.FLOAT]: 'line',
+  [OP.STRING]: 'line',
+  [OP.UNICODE]: 'line',
+  [OP.GET]: 'line',
+  [OP.PUT]: 'line',
+  [OP.SHORT_BINSTRING]: 'len1',
+  [OP.SHORT_BINBYTES]: 'len1',
+  [OP.SHORT_BINUNICODE]: 'len1',
+  [OP.LONG1]: 'len1',
+  [OP.BINSTRING]: 'len4',
+  [OP.BINBYTES]: 'len4',
+  [OP.BINUNICODE]: 'len4',
+  [OP.LONG4]: 'len4',
+  [OP.BINUNICODE8]: 'len8',
+  [OP.BINBYTES8]: 'len8',
+  [OP.BYTEARRAY8]: 'len8',
+};
+
+export type PickleWalk =
+  | { rejects: true; why: string; offset: number }
+  | { rejects: false; why: string; offset: number };
+
+/**
+ * Whether CPython's unpickler (the C `_pickle.Unpickler.load` and the Python `pickle._Unpickler`) fails on
+ * these bytes before it can import or call anything. The walk reads opcodes and their arguments from byte 0
+ * and decides only on certainties: an invalid opcode byte ("invalid load key"), an unsupported PROTO
+ * version, or the data ending inside an argument are errors raised before the next opcode; reaching an
+ * opcode that imports, calls, builds or asks persistent_load (GLOBAL, REDUCE, BUILD, PERSID, ...) or a
+ * STOP (a complete pickle) is not rejected. Everything the walk does not model (stack discipline, argument
+ * syntax, memo indices) only makes Python fail earlier, so skipping those checks can only keep a file
+ * `incomplete`, never pass a file that would run code.
+ */
+export async function pickleRejects(
+  src: ByteSource,
+  budget: Budget,
+  maxOps = 1_000_000,
+): Promise<PickleWalk> {
+  const r = new ByteReader(src);
+  for (let ops = 0; ops < maxOps; ops++) {
+    if ((ops & 0xfff) === 0) budget.checkTime();
+    const at = r.pos;
+    if (!(await r.ensure(1))) return { rejects: true, why: 'the data ends before a STOP opcode', offset: at };
+    const op = r.take(1)[0]!;
+    if (!VALID_OPCODE[op]) {
+      return {
+        rejects: true,
+        why: `byte 0x${op.toString(16).padStart(2, '0')} is not a pickle opcode`,
+        offset: at,
+      };
+    }
+    if (ACTS.has(op))
+      return { rejects: false, why: 'an opcode that imports or calls is reached', offset: at };
+    if (op === OP.STOP) return { rejects: false, why: 'the bytes start with a complete pickle', offset: at };
+    const arg = ARGS[op];
+    if (arg === undefined) continue;
+    if (typeof arg === 'number') {
+      if (!(await r.ensure(arg)))
+        return { rejects: true, why: 'the data ends inside an argument', offset: at };
+      const b = r.take(arg);
+      if (op === OP.PROTO && b[0]! > 5)
+        return { rejects: true, why: `PROTO ${b[0]} is not a supported protocol`, offset: at };
+      continue;
+    }
+    if (arg === 'line') {
+      const max = 1 << 20;
+      if ((await r.line(max)) !== undefined) continue;
+      // No newline: either the data ends first (nothing follows, Python stops at the next read) or the line
+      // is longer than the walk reads, which it cannot decide.
+      if (r.available > max) return { rejects: false, why: 'a text argument longer than 1 MiB', offset: at };
+      return { rejects: true, why: 'the data ends inside a text argument', offset: at };
+    }
+    const width = arg === 'len1' ? 1 : arg === 'len4' ? 4 : 8;
+    if (!(await r.ensure(width))) return { rejects: true, why: 'the data ends inside a length', offset: at };
+    const lb = r.take(width);
+    let len = 0;
+    for (let i = width - 1; i >= 0; i--) len = len * 256 + lb[i]!;
+    // BINSTRING's length is signed: a negative one is an error.
+    if (op === OP.BINSTRING && lb[3]! >= 0x80)
+      return { rejects: true, why: 'BINSTRING has a negative length', offset: at };
+    const skipped = await r.skip(len);
+    if (skipped < len) return { rejects: true, why: 'an argument runs past the end of the data', offset: at };
+  }
+  return { rejects: false, why: `no decision within ${maxOps} opcodes`, offset: r.pos };
+}
+
+/**
+ * For a top-level file under a model name whose content no analyzer recognised: reports MG840 and returns
+ * true when every loader of the name rejects the bytes before importing anything (the file is data);
+ * returns false when the caller must keep MG004 (some loader might run it, or the walk could not decide).
+ */
+export async function rawBlobIsData(
+  src: ByteSource,
+  ext: string,
+  budget: Budget,
+  report: (message: string, offset: number) => void,
+): Promise<boolean> {
+  const entry = RAW_NAME_LOADERS[ext];
+  if (!entry || entry.rule === 'parser') return false;
+  if (entry.rule === 'data') {
+    report(
+      `Raw bytes named ${ext}: its loaders (${entry.loaders}) check a header this content does not have and run nothing; treated as data.`,
+      0,
+    );
+    return true;
+  }
+  const walk = await pickleRejects(src, budget);
+  if (!walk.rejects) return false;
+  report(
+    `Raw bytes named ${ext}: neither a zip, a tar nor a pickle that reaches an import (the unpickler fails first: ${walk.why}, at byte ${walk.offset}), so torch.load and pickle.load reject them before importing anything; treated as weight data.`,
+    walk.offset,
+  );
+  return true;
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pickleRejects } from '../../src/core/formats/raw/blob.js';
+import { Budget } from '../../src/core/limits.js';
+import { DEFAULT_POLICY } from '../../src/core/policy/policy.js';
+import { scanPaths } from '../../src/core/scan.js';
+import { bufferSource } from '../../src/core/source.js';
+import { FIXTURES } from '../helpers.js';
+
+const DIR = join(FIXTURES, 'raw');
+const walk = (bytes: number[] | Uint8Array) =>
+  pickleRejects(bufferSource('x', Uint8Array.from(bytes)), new Budget(DEFAULT_POLICY.limits));
+const enc = (s: string) => [...new TextEncoder().encode(s)];
+
+test('blobs that pickle.load and torch.load reject before any import (proved by the generator) are raw data', async () => {
+  for (const name of ['zeros.bin', 'floats.bin', 'text_int.pt']) {
+    const f = (await scanPaths([join(DIR, name)])).files[0]!;
+    assert.equal(f.format, 'raw-data', name);
+    assert.equal(f.verdict, 'pass', name);
+    assert.deepEqual(
+      f.findings.map((x) => [x.ruleId, x.severity]),
+      [['MG840', 'low']],
+      name,
+    );
+  }
+});
+
+test('a blob whose unpickling imports before it fails is never raw data', async () => {
+  const f = (await scanPaths([join(DIR, 'imports.bin')])).files[0]!;
+  assert.notEqual(f.format, 'raw-data');
+  assert.notEqual(f.verdict, 'pass');
+});
+
+test('the pickle walk decides only on certain failures', async () => {
+  assert.equal((await walk([0x00])).rejects, true); // invalid load key
+  assert.equal((await walk([0x80, 9])).rejects, true); // unsupported protocol
+  assert.equal((await walk([0x80, 2, 0x58, 0xff, 0xff, 0xff, 0x7f, 0x41])).rejects, true); // BINUNICODE past the end
+  assert.equal((await walk(enc('I12\n'))).rejects, true); // ends before STOP
+  assert.equal((await walk([0x54, 0, 0, 0, 0x80])).rejects, true); // BINSTRING with a negative length
+  // Not rejected: a complete pickle, an import, a call, a persistent load, a BUILD.
+  assert.equal((await walk([0x80, 2, 0x7d, 0x2e])).rejects, false);
+  assert.equal((await walk([...enc('cos\nsystem\n'), 0])).rejects, false);
+  assert.equal((await walk([0x7d, 0x29, 0x52, 0])).rejects, false);
+  assert.equal((await walk([...enc('P1\n'), 0])).rejects, false);
+  assert.equal((await walk([0x7d, 0x7d, 0x62, 0])).rejects, false);
+  // Arguments are skipped by their length: an import after a long string is still found.
+  const long = [0x42, 0x00, 0x10, 0x00, 0x00, ...new Array(4096).fill(0x63), ...enc('os\nsystem\n')];
+  assert.equal((await walk(long)).rejects, false);
+  // A text argument longer than the walk reads is undecided, hence not rejected.
+  const huge = [0x56, ...new Array((1 << 20) + 10).fill(0x61), 0x0a, 0x63];
+  assert.equal((await walk(huge)).rejects, false);
+});
