@@ -9,20 +9,18 @@ import { OP, VALID_OPCODE } from '../pickle/opcodes.js';
  * formats modelgate recognises (every format these loaders read by magic or structure, zip, tar, pickle
  * with a header, compressed streams, numpy, safetensors, GGUF/GGML, was already tried and did not match):
  *
- *  - `pickle`: the name is loaded by pickle-based loaders (torch.load, whose legacy path runs
- *    pickle.load on anything that is neither a zip nor a tar; pickle/dill/joblib/pandas; numpy.load with
- *    allow_pickle on a file without the NUMPY magic), and otherwise only by loaders that read data
- *    (llama.cpp, TF.js and ONNX external data, OpenVINO weights, fastText, CTranslate2). The bytes are data
- *    when the unpickler provably stops before anything is imported or called: see {@link pickleRejects}.
- *  - `data`: every loader of the name checks a magic number or a header and runs nothing (safetensors,
- *    GGUF, GGML): unrecognised content is rejected before anything happens.
- *  - `parser`: the loaders parse a structure leniently and the content may hold references to code or
- *    files modelgate did not see (ONNX and TF protobufs, HDF5 with a user block, TFLite without its
- *    identifier, archives): unrecognised content stays `incomplete` (MG004).
+ *  - `pickle`: names shared by pickle-based loaders (torch.load, whose legacy path runs pickle.load on
+ *    anything that is neither a zip nor a tar; pickle.load) and by loaders of raw tensor bytes (llama.cpp,
+ *    TF.js and ONNX external data, OpenVINO weights, fastText, CTranslate2). Raw weights under these names
+ *    are normal; the bytes are data when the unpickler provably stops before anything is imported or
+ *    called: see {@link pickleRejects}.
+ *  - `keep`: every other model name stays `incomplete` (MG004). Pickle-only names (.pkl, .joblib, .npy
+ *    with allow_pickle) never hold raw weights, so non-pickle content there is a cut or renamed file;
+ *    header formats (.safetensors, .gguf) without their header are malformed for their own loader; lenient
+ *    parsers (ONNX and TF protobufs, HDF5 after a user block, TFLite without its identifier, archives with
+ *    code) may accept content modelgate did not recognise.
  */
-export const RAW_NAME_LOADERS: Readonly<
-  Record<string, { rule: 'pickle' | 'data' | 'parser'; loaders: string }>
-> = {
+export const RAW_NAME_LOADERS: Readonly<Record<string, { rule: 'pickle' | 'keep'; loaders: string }>> = {
   '.bin': {
     rule: 'pickle',
     loaders:
@@ -36,33 +34,6 @@ export const RAW_NAME_LOADERS: Readonly<
   },
   '.ptl': { rule: 'pickle', loaders: 'torch.jit.load / _load_for_lite_interpreter (zip only), torch.load' },
   '.pt2': { rule: 'pickle', loaders: 'torch.export.load (zip only), torch.load' },
-  '.pkl': { rule: 'pickle', loaders: 'pickle.load, pandas.read_pickle, joblib.load, dill.load, torch.load' },
-  '.pickle': { rule: 'pickle', loaders: 'pickle.load, pandas.read_pickle, dill.load' },
-  '.dill': { rule: 'pickle', loaders: 'dill.load (pickle)' },
-  '.joblib': { rule: 'pickle', loaders: 'joblib.load (compressed by magic, else pickle)' },
-  '.sav': { rule: 'pickle', loaders: 'joblib.load, pickle.load' },
-  '.npy': {
-    rule: 'pickle',
-    loaders: 'numpy.load (NUMPY magic; without it, pickle.load when allow_pickle=True)',
-  },
-  '.npz': { rule: 'pickle', loaders: 'numpy.load (zip; without it, pickle.load when allow_pickle=True)' },
-  '.safetensors': { rule: 'data', loaders: 'safetensors (8-byte header length + JSON header; data only)' },
-  '.gguf': { rule: 'data', loaders: 'llama.cpp / gguf (GGUF magic; data only)' },
-  '.ggml': { rule: 'data', loaders: 'llama.cpp, whisper.cpp (GGML magics; data only)' },
-  '.onnx': {
-    rule: 'parser',
-    loaders: 'onnx.load, onnxruntime (lenient protobuf: external data, custom ops)',
-  },
-  '.pb': { rule: 'parser', loaders: 'TensorFlow SavedModel / GraphDef, ONNX (lenient protobuf)' },
-  '.h5': { rule: 'parser', loaders: 'Keras, h5py (HDF5 superblock may follow a user block)' },
-  '.hdf5': { rule: 'parser', loaders: 'Keras, h5py (HDF5 superblock may follow a user block)' },
-  '.keras': { rule: 'parser', loaders: 'Keras 3 (zip), legacy H5' },
-  '.tflite': {
-    rule: 'parser',
-    loaders: 'TFLite interpreter (BuildFromBuffer does not require the TFL3 identifier)',
-  },
-  '.mar': { rule: 'parser', loaders: 'TorchServe (zip with a Python handler)' },
-  '.nemo': { rule: 'parser', loaders: 'NeMo (tar, possibly compressed)' },
 };
 
 /** Opcodes that import, call or hand a value to persistent_load: past them the unpickler may run code. */
@@ -192,14 +163,7 @@ export async function rawBlobIsData(
   report: (message: string, offset: number) => void,
 ): Promise<boolean> {
   const entry = RAW_NAME_LOADERS[ext];
-  if (!entry || entry.rule === 'parser') return false;
-  if (entry.rule === 'data') {
-    report(
-      `Raw bytes named ${ext}: its loaders (${entry.loaders}) check a header this content does not have and run nothing; treated as data.`,
-      0,
-    );
-    return true;
-  }
+  if (entry?.rule !== 'pickle') return false;
   const walk = await pickleRejects(src, budget);
   if (!walk.rejects) return false;
   report(
