@@ -31,6 +31,9 @@ export interface ActionInputs {
   /** Code-scanning category of the SARIF run (automationDetails.id). */
   sarifCategory: string;
   reportFile: string;
+  /** Write this run's SLSA verification summary (attestationFile) and publish it as a GitHub attestation. */
+  attest: boolean;
+  attestationFile: string;
   lfs: 'fetch' | 'off';
   cache: boolean;
   token: string;
@@ -99,6 +102,8 @@ export function readInputs(get: GetInput): ActionInputs {
     sarifFile: opt('sarif-file') ?? 'modelgate.sarif',
     sarifCategory: sarifCategory(opt('sarif-category') ?? 'modelgate'),
     reportFile: opt('report-file') ?? 'modelgate-report.json',
+    attest: ['true', 'on'].includes(oneOf('attest', ['true', 'false', 'on', 'off'] as const) ?? 'off'),
+    attestationFile: opt('attestation-file') ?? 'modelgate.vsa.json',
     lfs: oneOf('lfs', ['fetch', 'off'] as const) ?? 'fetch',
     cache: bool('cache') ?? true,
     token: opt('token') ?? '',

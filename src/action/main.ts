@@ -13,6 +13,7 @@ import { buildReport, type ScanProgress, scanEntries } from '../core/scan.js';
 import type { FileReport, ScanReport } from '../core/types.js';
 import { isInside, toPosix, type WalkEntry, walk } from '../core/walk.js';
 import { failureMessage, planAnnotations } from './annotations.js';
+import { attestRun } from './attest.js';
 import { actionsCache, cacheAvailable, type ResultCache, scanWithCache } from './cache.js';
 import { type ChangedFile, changedFiles, makeFilter, normalizeRoot } from './changed.js';
 import { type EventInfo, readEvent } from './event.js';
@@ -86,6 +87,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     core.setOutput('sarif-file', inputs.sarifFile);
     core.setOutput('comment-id', commentId !== undefined ? String(commentId) : '');
 
+    if (inputs.attest) await attestStep(workspace, inputs, report, pol, env);
+
     summary = renderSummary(report, ctx, pol.policy);
     log(`modelgate: ${report.verdict}, ${report.files.length} files, max score ${report.maxScore}`);
     if (report.blocked) core.setFailed(failureMessage(report, pol.policy));
@@ -121,6 +124,43 @@ function progressLog(everyMs = 10_000): (p: ScanProgress) => void {
       `modelgate: scanned ${p.done} of ${p.total} files (${mib(p.bytesDone)} of ${mib(p.bytesTotal)})${p.current ? `, reading ${p.current}` : ''}`,
     );
   };
+}
+
+/**
+ * `attest: true`: the statement file always, the GitHub attestation when the scan passed. A publication that
+ * fails (no `id-token: write` / `attestations: write`, Sigstore unreachable) fails the job: a release workflow
+ * that asked for an attestation must not ship without one.
+ */
+async function attestStep(
+  workspace: string,
+  inputs: ActionInputs,
+  report: ScanReport,
+  pol: ActionPolicy,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  core.setOutput('attestation-file', inputs.attestationFile);
+  try {
+    const a = await attestRun(
+      workspace,
+      report,
+      pol.policy,
+      {
+        file: inputs.attestationFile,
+        publish: true,
+        token: inputs.token,
+        ...(pol.fileRef ? { policyRef: pol.fileRef } : {}),
+      },
+      env,
+    );
+    if (a.attestationId) {
+      core.setOutput('attestation-id', a.attestationId);
+      log(`modelgate: attestation ${a.attestationId} published for ${a.statement.subject.length} files`);
+    } else if (a.notPublished) log(`modelgate: attestation written to ${a.file}; ${a.notPublished}.`);
+  } catch (err) {
+    core.setFailed(
+      `modelgate: attest: the verification summary is in ${inputs.attestationFile}, but publishing it failed: ${escapeControl((err as Error).message)}. The job needs 'permissions: id-token: write, attestations: write'.`,
+    );
+  }
 }
 
 function readPayload(path: string | undefined): Record<string, unknown> {

@@ -18,6 +18,8 @@ export interface ActionPolicy {
   hash: string;
   /** The pull request changes the policy file (its version was not used). */
   changedInChange: boolean;
+  /** The policy file applied: repository path and the commit it was read at (undefined: the workspace). */
+  fileRef?: { path: string; commit: string | undefined };
 }
 
 /** Reads repo-relative files at a trusted commit: through git when the commit is present, else the API. */
@@ -114,6 +116,13 @@ export async function loadActionPolicy(
   // An explicit input wins over the file both ways (e.g. `warn-only: false` on a file that says true).
   if (inputs.failOnIncomplete !== undefined) policy.failOnIncomplete = inputs.failOnIncomplete;
   if (inputs.warnOnly !== undefined) policy.warnOnly = inputs.warnOnly;
+  // Recorded for attestations: the policy applied is the file's digest plus these (core/attest/vsa.ts).
+  for (const [k, v] of [
+    ['failOnIncomplete', inputs.failOnIncomplete],
+    ['warnOnly', inputs.warnOnly],
+  ] as const) {
+    if (v !== undefined) policy.overrides = { ...policy.overrides, [k]: v };
+  }
 
   if (headFile) {
     try {
@@ -131,5 +140,12 @@ export async function loadActionPolicy(
   }
   if (policy.profile) notes.push(`Profile: ${policy.profile}${ev.branch ? ` (branch ${ev.branch})` : ''}.`);
   const hash = createHash('sha256').update(JSON.stringify(policy)).digest('hex');
-  return { policy, source: file ? where : 'built-in default policy', notes, hash, changedInChange };
+  return {
+    policy,
+    source: file ? where : 'built-in default policy',
+    notes,
+    hash,
+    changedInChange,
+    ...(file ? { fileRef: { path: rel, commit: fromBase ? ev.base : undefined } } : {}),
+  };
 }
