@@ -192,10 +192,33 @@ test('TorchScript: file access in code and in bytecode, custom ops, classes, __s
   assert.ok(symbols(ed, 'MG323').includes('torch.classes.evil.Thing'));
   assert.ok(symbols(ed, 'MG322').includes('torch.save'), 'line continuation inside torch.\\ save');
   assert.ok(symbols(ed, 'MG325').includes('__setstate__'));
+});
+
+test('TorchScript under a checkpoint name: a warning when its code is clean, high when it is not (CVE-2025-32434)', async () => {
   const ck = await scan(join(M, 'torchscript_as_checkpoint.bin'));
   assert.equal(ck.format, 'torchscript');
-  assert.ok(ruleIds(ck).includes('MG320'));
-  assert.equal(ck.verdict, 'block');
+  const mg320 = ck.findings.find((x) => x.ruleId === 'MG320');
+  assert.equal(mg320?.severity, 'medium', 'clean code: the name alone is a warning');
+  assert.equal(ck.verdict, 'warn');
+  const bad = await scan(join(M, 'ts_file_access_as_checkpoint.pth'));
+  const high = bad.findings.find((x) => x.ruleId === 'MG320');
+  assert.equal(high?.severity, 'high');
+  assert.match(high!.message, /torch\.save|torch\.from_file/);
+  assert.equal(bad.verdict, 'block');
+});
+
+test('deployed, frozen TorchScript named .pth (NequIP): data/ and constants/ storages are checked apart', async () => {
+  // torch.jit.freeze moved the Linear parameters into constants.pkl (constants/0, constants/1); the preserved
+  // buffer stays in data.pkl (data/0). Both keys are "0", with different sizes: matching one archive's
+  // storages against the other's records gave MG311 high before.
+  const f = await scan(join(B, 'deployed_frozen.pth'));
+  assert.equal(f.format, 'torchscript');
+  assert.ok(!ruleIds(f).includes('MG311'), JSON.stringify(f.findings));
+  assert.ok(!ruleIds(f).includes('MG312'));
+  assert.equal(f.facts?.['torchscript.dataStorages'], 1);
+  assert.equal(f.facts?.['torchscript.constantsStorages'], 2);
+  assert.equal(f.findings.find((x) => x.ruleId === 'MG320')?.severity, 'medium');
+  assert.equal(f.verdict, 'warn', JSON.stringify(f.findings));
 });
 
 test('torch.package archives are recognised as code', async () => {

@@ -89,13 +89,13 @@ export const pytorchRules = defineRules([
     id: 'MG320',
     slug: 'torchscript_in_checkpoint',
     title: 'TorchScript archive under a checkpoint name (CVE-2025-32434)',
-    severity: 'high',
+    severity: 'medium',
     kind: 'threat',
     cwe: 502,
     description:
-      'A TorchScript archive (it has constants.pkl) is named like a weights checkpoint. torch.load before 2.6 dispatches such files to torch.jit.load even with weights_only=True, running their TorchScript code (`__setstate__` at load, methods when called), which can read and write files (CVE-2025-32434).',
+      'A TorchScript archive (it has constants.pkl) is named like a weights checkpoint (`.pth`, `.bin`, `.ckpt`, ...). torch.load before 2.6 dispatches such files to torch.jit.load even with weights_only=True, running their TorchScript code (`__setstate__` at load, methods when called), which can read and write files (CVE-2025-32434). Some projects (NequIP, Allegro) deploy TorchScript as `.pth` on purpose: when the code analysis finds nothing dangerous the finding is a warning (medium); when the code reads or writes files, calls custom or Python operators or manipulates storages it is high.',
     remediation:
-      'Load it only with torch >= 2.6 and weights_only=True, or replace it with a safetensors checkpoint.',
+      'Load it only with torch >= 2.6 (torch.jit.load when it is meant as TorchScript), or replace it with a safetensors checkpoint. Rename deployed TorchScript to `.pt` to make its nature explicit.',
   },
   {
     id: 'MG321',

@@ -5,6 +5,7 @@
 // member (including unreferenced storages) is scanned by content.
 import type { AnalysisContext } from '../../context.js';
 import { ByteReader } from '../../reader.js';
+import { DEFAULT_SCORE } from '../../rules/rule.js';
 import { sliceSource } from '../../source.js';
 import type { PickleScanOptions } from '../pickle/index.js';
 import type { PlainValue } from '../pickle/values.js';
@@ -120,27 +121,18 @@ export const torchscriptFlavor: ZipFlavor = {
   async analyze(ctx, zip) {
     const prefix = recordPrefix(zip)!;
     ctx.fact('pytorch.recordPrefix', prefix);
-    const name = ctx.source.name.split(/[/\\!]/).pop() ?? '';
-    const ext = name.toLowerCase().match(/\.[^.]+$/)?.[0] ?? '';
-    const looksCheckpoint = CHECKPOINT_EXTS.has(ext) || /pytorch_model|checkpoint|weights/i.test(name);
-    if (looksCheckpoint) {
-      ctx.report(
-        'MG320',
-        `TorchScript archive named like a checkpoint (${name}): torch.load before 2.6 runs its code even with weights_only=True (CVE-2025-32434).`,
-      );
-    } else {
-      ctx.report('MG321', 'TorchScript archive: it carries code that torch.jit.load compiles and runs.');
-    }
     await checkCommon(ctx, zip, prefix);
-    // Sources first: their classes are the types data.pkl / constants.pkl may name.
+    // Sources first: their classes are the types data.pkl / constants.pkl may name, and what they do decides
+    // how much the archive's name matters (below).
     const classes: Array<{ module: string; name: string }> = [...TORCHSCRIPT_PICKLE_GLOBALS];
+    const hits: Array<{ member: string; hits: CodeHit[] }> = [];
     let sources = 0;
     for (const e of zip.entries) {
       if (e.isDirectory || !e.name.startsWith(`${prefix}/code/`) || !e.name.endsWith('.py')) continue;
       const text = await readText(ctx, e);
       if (text === undefined) continue;
       sources++;
-      reportHits(ctx, e.name, analyzeTorchScriptSource(text));
+      hits.push({ member: e.name, hits: analyzeTorchScriptSource(text) });
       const module = e.name.slice(`${prefix}/code/`.length, -'.py'.length).split('/').join('.');
       for (const m of text.matchAll(/^class\s+([A-Za-z_][A-Za-z0-9_]*)/gm))
         classes.push({ module, name: m[1]! });
@@ -150,20 +142,19 @@ export const torchscriptFlavor: ZipFlavor = {
     // TorchScript sources are compiled by torch.jit.load, never imported as Python: analysed above.
     for (const e of zip.entries)
       if (e.name.startsWith(`${prefix}/code/`) && e.name.endsWith('.py')) handled.add(e);
-    const storages = new Map<string, StorageRef>();
     // The TorchScript unpickler resolves globals against the archive's own classes (never Python imports).
-    for (const pk of ['data.pkl', 'constants.pkl']) {
-      const e = record(zip, prefix, pk);
+    // Each archive reads its tensors from its own folder (torch/csrc/jit/serialization/import_read.cpp:
+    // readArchiveAndTensors reads `<archive>/<key>`): data.pkl from data/, constants.pkl from constants/.
+    // Keys restart at "0" in each, so the two sets are checked apart.
+    for (const archive of ['data', 'constants']) {
+      const e = record(zip, prefix, `${archive}.pkl`);
       if (!e) continue;
       const res = await scanTorchPickle(ctx, e, { persistentStorage: true, allow: classes });
       handled.add(e);
-      if (res)
-        for (const [k, v] of collectStorages(res.persistentIds).byKey)
-          if (!storages.has(k)) storages.set(k, v);
+      const storages = res ? collectStorages(res.persistentIds).byKey : new Map<string, StorageRef>();
+      ctx.fact(`torchscript.${archive}Storages`, storages.size);
+      checkStorages(ctx, zip, prefix, archive, storages, handled, true);
     }
-    // Storages live under data/ (jit.save) or constants/ (mobile archives).
-    checkStorages(ctx, zip, prefix, 'data', storages, handled, true);
-    checkStorages(ctx, zip, prefix, 'constants', storages, handled, true);
     const bc = record(zip, prefix, 'bytecode.pkl');
     if (bc) {
       const res = await scanTorchPickle(ctx, bc, { allow: classes });
@@ -171,11 +162,13 @@ export const torchscriptFlavor: ZipFlavor = {
       if (res?.value !== undefined) {
         const ops = bytecodeOperators(res.value);
         ctx.fact('torchscript.bytecodeOperators', ops.length);
-        const hits: CodeHit[] = [];
-        for (const op of new Set(ops)) hits.push(...analyzeOperatorName(op));
-        reportHits(ctx, bc.name, hits);
+        const opHits: CodeHit[] = [];
+        for (const op of new Set(ops)) opHits.push(...analyzeOperatorName(op));
+        hits.push({ member: bc.name, hits: opHits });
       }
     }
+    reportNameRisk(ctx, hits);
+    for (const h of hits) reportHits(ctx, h.member, h.hits);
     // Every other pickle (debug_pkl source maps, mobile_debug_handles.pkl, extra pickles) is read by the
     // TorchScript unpickler too.
     for (const e of zip.entries) {
@@ -187,6 +180,43 @@ export const torchscriptFlavor: ZipFlavor = {
     await scanMembers(ctx, zip, { skip: handled });
   },
 };
+
+/**
+ * MG320 / MG321: a TorchScript archive is code. Under a checkpoint name (`.pth`, `.bin`, ...) torch.load
+ * before 2.6 runs it even with weights_only=True, which matters when the code does something dangerous;
+ * NequIP and others ship deployed TorchScript as `.pth`, so with clean code the name alone is a warning.
+ */
+function reportNameRisk(ctx: AnalysisContext, hits: ReadonlyArray<{ hits: CodeHit[] }>): void {
+  const name = ctx.source.name.split(/[/\\!]/).pop() ?? '';
+  const ext = name.toLowerCase().match(/\.[^.]+$/)?.[0] ?? '';
+  const looksCheckpoint = CHECKPOINT_EXTS.has(ext) || /pytorch_model|checkpoint|weights/i.test(name);
+  if (!looksCheckpoint) {
+    ctx.report('MG321', 'TorchScript archive: it carries code that torch.jit.load compiles and runs.');
+    return;
+  }
+  const dangerous = [
+    ...new Set(
+      hits.flatMap((h) => h.hits.filter((x) => DANGEROUS_CODE_RULES.has(x.rule)).map((x) => x.symbol)),
+    ),
+  ];
+  const cve = 'torch.load before 2.6 runs its code even with weights_only=True (CVE-2025-32434)';
+  if (dangerous.length > 0) {
+    ctx.report(
+      'MG320',
+      `TorchScript archive named like a checkpoint (${name}): ${cve}, and that code uses ${dangerous.slice(0, 5).join(', ')}.`,
+      {},
+      { severity: 'high', score: DEFAULT_SCORE.high },
+    );
+  } else {
+    ctx.report(
+      'MG320',
+      `TorchScript archive named like a checkpoint (${name}): ${cve}. Its code was analysed and does nothing dangerous; load it with torch.jit.load, knowing it is code.`,
+    );
+  }
+}
+
+/** Code findings that make a TorchScript archive dangerous to load (MG325, __setstate__ alone, is not). */
+const DANGEROUS_CODE_RULES = new Set<CodeHit['rule']>(['MG322', 'MG323', 'MG324', 'MG326']);
 
 export const torchPackageFlavor: ZipFlavor = {
   id: 'torch-package',
@@ -334,7 +364,7 @@ function checkStorages(
       if (!optional) {
         ctx.report(
           'MG312',
-          `Storage "${s.key}" is referenced by data.pkl but "${prefix}/${dir}/${s.key}" is missing.`,
+          `Storage "${s.key}" is referenced by ${dir}.pkl but "${prefix}/${dir}/${s.key}" is missing.`,
           {
             symbol: s.typeName,
           },
