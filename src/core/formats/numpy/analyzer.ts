@@ -3,12 +3,12 @@
 // fields) store a pickle after the header: it is scanned with the pickle engine.
 
 import type { AnalysisContext } from '../../context.js';
+import { asInt, isTuple, LiteralError, type PyValue, parsePythonLiteral } from '../../python/literal.js';
 import { ByteReader } from '../../reader.js';
 import type { Analyzer } from '../analyzer.js';
 import { scanPickle } from '../pickle/scan.js';
 import { looksLikePickle } from '../pickle/sniff.js';
 import { descrItemsize } from '../pickle/vm.js';
-import { LiteralError, type PyLiteral, parseLiteral } from './literal.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 const MAX_HEADER = 1 << 20;
@@ -17,7 +17,7 @@ export interface NpyHeader {
   version: [number, number];
   headerLength: number;
   dataOffset: number;
-  descr: PyLiteral;
+  descr: PyValue;
   fortranOrder: boolean;
   shape: number[];
   object: boolean;
@@ -67,22 +67,27 @@ export async function readNpyHeader(
   const raw = await reader.bytes(hlen);
   if (!raw) return bad(ctx, 'The .npy header is truncated.', 8);
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(raw);
-  let lit: PyLiteral;
+  let lit: PyValue;
   try {
-    lit = parseLiteral(text);
+    // numpy: format 1.0/2.0 headers go through _filter_header (drops Python 2 `L` suffixes), then
+    // ast.literal_eval (safe_eval); our parser accepts exactly that grammar.
+    lit = parsePythonLiteral(text, { longSuffix: major <= 2 });
   } catch (err) {
     return bad(
       ctx,
-      `The .npy header is not a Python dict literal: ${err instanceof LiteralError ? err.message : String(err)}.`,
+      `The .npy header is not a Python literal numpy accepts: ${err instanceof LiteralError ? err.message : String(err)}.`,
       10,
     );
   }
   if (!(lit instanceof Map)) return bad(ctx, 'The .npy header is not a dict.', 10);
-  const keys = [...lit.keys()].sort();
-  if (keys.join(',') !== 'descr,fortran_order,shape') {
+  const keys = [...lit.keys()];
+  if (
+    keys.length !== 3 ||
+    !['descr', 'fortran_order', 'shape'].every((k) => lit.has(k)) // numpy: EXPECTED_KEYS != d.keys()
+  ) {
     return bad(
       ctx,
-      `The .npy header keys are ${JSON.stringify(keys)}, not descr, fortran_order and shape.`,
+      `The .npy header keys are ${JSON.stringify(keys.map((k) => (typeof k === 'string' ? k : String(k))))}, not descr, fortran_order and shape.`,
       10,
     );
   }
@@ -90,15 +95,15 @@ export async function readNpyHeader(
   const fortran = lit.get('fortran_order');
   const shapeL = lit.get('shape');
   if (typeof fortran !== 'boolean') return bad(ctx, 'fortran_order is not a bool.', 10);
-  if (!(shapeL && typeof shapeL === 'object' && 'tuple' in shapeL))
-    return bad(ctx, 'shape is not a tuple.', 10);
+  if (!isTuple(shapeL)) return bad(ctx, 'shape is not a tuple.', 10);
   const shape: number[] = [];
   for (const d of shapeL.tuple) {
-    if (typeof d !== 'number' || d < 0) return bad(ctx, `shape has an invalid dimension ${String(d)}.`, 10);
-    shape.push(d);
+    const n = asInt(d); // isinstance(x, int): True and False count
+    if (n === undefined || n < 0) return bad(ctx, `shape has an invalid dimension ${String(d)}.`, 10);
+    shape.push(n);
   }
   const dt = dtypeInfo(descr);
-  if (!dt) return bad(ctx, `descr ${JSON.stringify(descr)} is not a dtype numpy can read.`, 10);
+  if (!dt) return bad(ctx, `descr ${describe(descr)} is not a dtype numpy can read.`, 10);
   return {
     version: [major, minor],
     headerLength: hlen,
@@ -111,38 +116,43 @@ export async function readNpyHeader(
   };
 }
 
-/** Item size and object-ness of a .npy descr: a type string or a list of (name, descr[, shape]) fields. */
-export function dtypeInfo(descr: PyLiteral, depth = 0): { itemsize: number; object: boolean } | undefined {
+/**
+ * Item size and object-ness of a .npy descr, following numpy.lib.format.descr_to_dtype: a type string, a
+ * `(descr, shape)` sub-array tuple, or a list of `(name, descr[, shape])` fields (a name may be a
+ * `(title, name)` tuple; unnamed void fields are padding, still counted in the size).
+ */
+export function dtypeInfo(descr: PyValue, depth = 0): { itemsize: number; object: boolean } | undefined {
   if (depth > 16) return undefined;
   if (typeof descr === 'string') {
-    if (/^[<>|=]?O\d*$/.test(descr)) return { itemsize: 8, object: true };
+    if (/^[<>|=]?O\d*$/.test(descr) || descr === 'object') return { itemsize: 8, object: true };
     const n = descrItemsize(descr);
     return n === undefined ? undefined : { itemsize: n, object: false };
+  }
+  if (isTuple(descr)) {
+    // numpy.dtype((descr_to_dtype(descr[0]), descr[1])); further elements are ignored by numpy
+    const [base, shp] = descr.tuple;
+    if (base === undefined || shp === undefined) return undefined;
+    const info = dtypeInfo(base, depth + 1);
+    const count = elementCount(shp);
+    return info && count !== undefined ? { itemsize: info.itemsize * count, object: info.object } : undefined;
   }
   if (Array.isArray(descr)) {
     let size = 0;
     let object = false;
     for (const f of descr) {
-      if (!(f && typeof f === 'object' && 'tuple' in f)) return undefined;
-      const [name, sub, shp] = f.tuple;
-      if (typeof name !== 'string' && !(name && typeof name === 'object' && 'tuple' in name))
-        return undefined;
+      const parts = isTuple(f)
+        ? f.tuple
+        : Array.isArray(f)
+          ? f
+          : typeof f === 'string' && f.length === 2
+            ? [...f] // `for field in descr: name, descr_str = field` unpacks a two-character string too
+            : undefined;
+      if (!parts || (parts.length !== 2 && parts.length !== 3)) return undefined;
+      const [name, sub, shp] = parts;
+      if (typeof name !== 'string' && !(isTuple(name) && name.tuple.length === 2)) return undefined;
       const info = dtypeInfo(sub ?? null, depth + 1);
-      if (!info) return undefined;
-      let count = 1;
-      if (shp !== undefined) {
-        const dims =
-          typeof shp === 'number'
-            ? [shp]
-            : shp && typeof shp === 'object' && 'tuple' in shp
-              ? shp.tuple
-              : undefined;
-        if (!dims) return undefined;
-        for (const d of dims) {
-          if (typeof d !== 'number' || d < 0) return undefined;
-          count *= d;
-        }
-      }
+      const count = shp === undefined ? 1 : elementCount(shp);
+      if (!info || count === undefined) return undefined;
       size += info.itemsize * count;
       object ||= info.object;
     }
@@ -151,13 +161,31 @@ export function dtypeInfo(descr: PyLiteral, depth = 0): { itemsize: number; obje
   return undefined;
 }
 
+/** Elements of a sub-array shape (an int or a tuple of ints), or undefined when numpy would refuse it. */
+function elementCount(shp: PyValue): number | undefined {
+  const dims = isTuple(shp) ? shp.tuple : [shp];
+  let count = 1;
+  for (const d of dims) {
+    const n = asInt(d);
+    if (n === undefined || n < 0) return undefined;
+    count *= n;
+  }
+  return count;
+}
+
+function describe(v: PyValue): string {
+  return JSON.stringify(v, (_k, x) =>
+    typeof x === 'bigint' ? String(x) : x instanceof Map ? Object.fromEntries(x) : x,
+  );
+}
+
 export async function analyzeNpy(ctx: AnalysisContext): Promise<void> {
   const reader = new ByteReader(ctx.source);
   const h = await readNpyHeader(ctx, reader);
   if (!h) return;
   ctx.fact('npy', {
     version: `${h.version[0]}.${h.version[1]}`,
-    descr: h.descr,
+    descr: JSON.parse(describe(h.descr)) as unknown,
     shape: h.shape,
     fortranOrder: h.fortranOrder,
     object: h.object,
@@ -166,7 +194,7 @@ export async function analyzeNpy(ctx: AnalysisContext): Promise<void> {
   if (h.object) {
     ctx.report(
       'MG301',
-      `The array (descr ${JSON.stringify(h.descr)}, shape ${JSON.stringify(h.shape)}) holds Python objects: its data is a pickle, analysed below.`,
+      `The array (descr ${describe(h.descr)}, shape ${JSON.stringify(h.shape)}) holds Python objects: its data is a pickle, analysed below.`,
       {
         offset: h.dataOffset,
       },

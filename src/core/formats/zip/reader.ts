@@ -542,13 +542,17 @@ function bindEntry(
       const src = sliceSource(name, ra, start, len);
       return withCrc(src, checkCrc);
     }
-    if (e.method === 8 || e.method === 12) {
-      const codec = e.method === 8 ? 'deflate-raw' : 'bzip2';
+    if (DECODABLE_METHODS.has(e.method)) {
       return streamSource(
         name,
         () => {
           let crc = 0;
-          return bounded(ctx, decode(codec, rangeIter(ra, start, len)), {
+          const raw = rangeIter(ra, start, len);
+          const decoded =
+            e.method === 14
+              ? decode('lzma', zipLzmaAsAlone(raw, e.flags, e.uncompressedSize))
+              : decode(e.method === 8 ? 'deflate-raw' : 'bzip2', raw);
+          return bounded(ctx, decoded, {
             member: name,
             compressedSize: len,
             onChunk: (c) => {
@@ -562,6 +566,42 @@ function bindEntry(
     }
     return undefined;
   };
+}
+
+/** Compression methods decoded besides stored (0): deflate (8), bzip2 (12) and LZMA (14), all of which
+ * Python's zipfile (so numpy.load) reads. */
+const DECODABLE_METHODS = new Set([8, 12, 14]);
+
+/**
+ * A zip LZMA member (APPNOTE 5.8.8: version (2 bytes), properties size (2 bytes), the LZMA properties, then
+ * the raw stream) re-framed as the LZMA "alone" format the decoder reads: properties, then the size, or
+ * all-ones when general-purpose bit 1 says an end marker closes the stream (Python's zipfile sets it).
+ */
+async function* zipLzmaAsAlone(
+  input: AsyncIterable<Uint8Array>,
+  flags: number,
+  uncompressedSize: number,
+): AsyncIterable<Uint8Array> {
+  let head = new Uint8Array(0);
+  let started = false;
+  for await (const c of input) {
+    if (started) {
+      yield c;
+      continue;
+    }
+    head = Buffer.concat([head, c]);
+    if (head.length < 4) continue;
+    const propSize = head[2]! | (head[3]! << 8);
+    if (propSize !== 5) throw new Error(`zip LZMA: properties size ${propSize}, expected 5`);
+    if (head.length < 9) continue;
+    const size = new Uint8Array(8);
+    const view = new DataView(size.buffer);
+    if (flags & 0x2) view.setBigUint64(0, 0xffffffffffffffffn, true);
+    else view.setBigUint64(0, BigInt(uncompressedSize), true);
+    started = true;
+    yield Buffer.concat([head.subarray(4, 9), size, head.subarray(9)]);
+  }
+  if (!started) throw new Error('zip LZMA: truncated header');
 }
 
 /** A stored member's source that verifies its CRC when it is streamed whole from the start. */
@@ -682,7 +722,7 @@ function checkEntry(ctx: AnalysisContext, e: ZipEntry): void {
       loc,
     );
   }
-  if (e.method !== 0 && e.method !== 8 && e.method !== 12 && !e.isDirectory) {
+  if (e.method !== 0 && !DECODABLE_METHODS.has(e.method) && !e.isDirectory) {
     ctx.report(
       'MG211',
       `"${name}" uses compression method ${e.method}, which modelgate cannot decode; it was not analysed.`,
