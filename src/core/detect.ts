@@ -64,6 +64,7 @@ export function detectAll(
  * `.bin`, `.pt` and friends are shared by PyTorch's zip, legacy and raw pickle forms, so those are all fine.
  */
 const TORCH: FormatId[] = [
+  'torch-package',
   'pytorch-zip',
   'pytorch-legacy',
   'pytorch-legacy-tar',
@@ -95,8 +96,11 @@ export const MODEL_EXTENSIONS: Record<string, readonly FormatId[]> = {
   '.keras': ['keras', 'keras-h5', 'zip'],
   '.pb': ['tf-savedmodel', 'tf-keras-metadata', 'onnx', 'onnx-tensor'],
   '.tflite': ['tflite'],
-  '.mar': ['zip'],
-  '.nemo': ['tar', ...COMPRESSED],
+  '.mar': ['torchserve-mar', 'zip'],
+  '.nemo': ['nemo', 'tar', ...COMPRESSED],
+  // PaddlePaddle paddle.save: a pickle (protocol 4) of numpy arrays (python/paddle/framework/io.py)
+  '.pdparams': PICKLE,
+  '.pdopt': PICKLE,
   '.pt2': ['zip', 'pytorch-zip'],
 };
 

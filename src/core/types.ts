@@ -71,6 +71,11 @@ export type FormatId =
   | 'lfs-pointer'
   | 'model-signature'
   | 'hf-repository'
+  | 'nemo'
+  | 'nemo-config'
+  | 'mlflow-model'
+  | 'torchserve-mar'
+  | 'torch-package'
   | 'other'
   | 'unknown';
 

@@ -221,9 +221,12 @@ test('deployed, frozen TorchScript named .pth (NequIP): data/ and constants/ sto
   assert.equal(f.verdict, 'warn', JSON.stringify(f.findings));
 });
 
-test('torch.package archives are recognised as code', async () => {
+test('torch.package archives are recognised as code (more in test/packages)', async () => {
   const f = await scan(join(M, 'torch_package.pt'));
   assert.equal(f.facts?.['zip.flavor'], 'torch-package');
+  assert.equal(f.format, 'torch-package');
   assert.ok(f.findings.some((x) => x.ruleId === 'MG327' && x.location.member === 'torch_package/helper.py'));
-  assert.equal(f.verdict, 'block');
+  // helper.py only calls os.getcwd: code shipped with a model (MG461), nothing dangerous in it
+  assert.ok(f.findings.some((x) => x.ruleId === 'MG461' && x.location.member === 'torch_package/helper.py'));
+  assert.equal(f.verdict, 'warn');
 });

@@ -9,6 +9,8 @@ import { lfsAnalyzer } from './lfs/analyzer.js';
 import { numpyAnalyzer } from './numpy/analyzer.js';
 import { onnxAnalyzer } from './onnx/analyzer.js';
 import { onnxValueAnalyzer } from './onnx/data.js';
+import { mlmodelAnalyzer } from './packages/mlflow.js';
+import { nemoConfigAnalyzer } from './packages/nemo.js';
 import { pickleAnalyzer } from './pickle/analyzer.js';
 import { pytorchLegacyAnalyzer } from './pytorch/legacy.js';
 import { safetensorsAnalyzer } from './safetensors/analyzer.js';
@@ -53,4 +55,6 @@ export const ANALYZERS: readonly Analyzer[] = [
   tfjsAnalyzer,
   jinjaTemplateAnalyzer,
   pythonSourceAnalyzer,
+  nemoConfigAnalyzer,
+  mlmodelAnalyzer,
 ];

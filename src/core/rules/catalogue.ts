@@ -6,6 +6,7 @@ import { huggingfaceRules } from '../formats/huggingface/rules.js';
 import { kerasRules } from '../formats/keras/rules.js';
 import { numpyRules } from '../formats/numpy/rules.js';
 import { onnxRules } from '../formats/onnx/rules.js';
+import { packagesRules } from '../formats/packages/rules.js';
 import { pickleRules } from '../formats/pickle/rules.js';
 import { pytorchRules } from '../formats/pytorch/rules.js';
 import { rawRules } from '../formats/raw/rules.js';
@@ -42,6 +43,7 @@ const ALL: Rule[] = [
   ...tfjsRules,
   ...tfliteRules,
   ...rawRules,
+  ...packagesRules,
   ...actionRules,
   ...trustRules,
   ...remoteRules,

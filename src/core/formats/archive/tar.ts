@@ -10,6 +10,7 @@ import { ByteReader } from '../../reader.js';
 import { type ByteSource, bufferSource, sliceSource, streamSource } from '../../source.js';
 import type { FormatId } from '../../types.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
+import { NEMO_CONFIG, NEMO_WEIGHTS, tarLayout } from '../packages/nemo.js';
 import { isArchiveFormat } from '../zip/analyzer.js';
 import { checkMemberName } from './names.js';
 
@@ -96,6 +97,8 @@ async function analyzeTar(ctx: AnalysisContext): Promise<void> {
   let longLink: string | undefined;
   let count = 0;
   let ended = false;
+  // Nested archives are reported once the layout is known (a NeMo checkpoint inside its tar is normal).
+  const nestedArchives: Array<{ member: string; format: FormatId }> = [];
   for (;;) {
     ctx.checkTime();
     const at = r.pos;
@@ -148,8 +151,16 @@ async function analyzeTar(ctx: AnalysisContext): Promise<void> {
     paxSize = undefined;
     ctx.budget.consume('maxEntries', 1);
     count++;
-    names.add(name.replace(/^\.\//, ''));
     const loc = { member: name, offset: at };
+    const norm = name.replace(/^(\.\/)+/, '');
+    if (names.has(norm) && type !== '5') {
+      ctx.report(
+        'MG850',
+        `Member "${name}" appears more than once; tarfile.extractall keeps the last copy, a first-match reader sees the first. Both were scanned.`,
+        loc,
+      );
+    }
+    names.add(norm);
     checkMemberName(ctx, name, loc);
     if (type === '1' || type === '2') {
       ctx.report(
@@ -175,10 +186,11 @@ async function analyzeTar(ctx: AnalysisContext): Promise<void> {
         msrc = bufferSource(name, body);
         buffered = true;
       } else msrc = streamSource(name, () => src.stream(dataStart, dataStart + size), size);
-      await scanMember(ctx, member, msrc);
+      nestedArchives.push(...(await scanMember(ctx, member, msrc)));
     } else if (type === '5' && size > 0) {
       // a directory with data: odd, scan it
-      await scanMember(ctx, { name, size, type, offset: at }, sliceOrStream(src, dataStart, size, name));
+      const m = { name, size, type, offset: at };
+      nestedArchives.push(...(await scanMember(ctx, m, sliceOrStream(src, dataStart, size, name))));
     }
     const toSkip = buffered ? padded - size : padded;
     const skipped = await r.skip(toSkip);
@@ -188,6 +200,26 @@ async function analyzeTar(ctx: AnalysisContext): Promise<void> {
     }
   }
   ctx.fact('tar.entries', count);
+  const layout = tarLayout(names);
+  if (layout) {
+    ctx.setFormat(layout.format);
+    ctx.fact('tar.layout', layout.format);
+  } else if (/\.nemo$/i.test(ctx.source.name)) {
+    ctx.report(
+      'MG851',
+      `The archive is named .nemo but lacks ${NEMO_CONFIG} or ${NEMO_WEIGHTS}; NeMo could not restore it. Every member was scanned by content.`,
+    );
+  }
+  for (const n of nestedArchives) {
+    if (layout?.expectsNested(n.member, n.format)) continue;
+    ctx.report(
+      'MG214',
+      `Member "${n.member}" is itself an archive (${n.format}); it was unpacked and scanned.`,
+      {
+        member: n.member,
+      },
+    );
+  }
   if (ended) await checkTrailing(ctx, r);
   LEGACY_TAR.finish?.(ctx, names);
 }
@@ -198,19 +230,21 @@ function sliceOrStream(src: ByteSource, start: number, size: number, name: strin
     : streamSource(name, () => src.stream(start, start + size), size);
 }
 
-async function scanMember(ctx: AnalysisContext, m: TarMember, src: ByteSource): Promise<void> {
+/** Scans one member; returns it when it is itself an archive (reported by the caller, see MG214). */
+async function scanMember(
+  ctx: AnalysisContext,
+  m: TarMember,
+  src: ByteSource,
+): Promise<Array<{ member: string; format: FormatId }>> {
   try {
-    if (LEGACY_TAR.hook && (await LEGACY_TAR.hook(ctx, m, src))) return;
+    if (LEGACY_TAR.hook && (await LEGACY_TAR.hook(ctx, m, src))) return [];
     const fmt: FormatId | undefined = await ctx.scanNested(src, m.name);
-    if (isArchiveFormat(fmt)) {
-      ctx.report('MG214', `Member "${m.name}" is itself an archive (${fmt}); it was unpacked and scanned.`, {
-        member: m.name,
-      });
-    }
+    if (fmt !== undefined && isArchiveFormat(fmt)) return [{ member: m.name, format: fmt }];
   } catch (err) {
     if (err instanceof BudgetExceededError) ctx.budgetExceeded(err, { member: m.name });
     else throw err;
   }
+  return [];
 }
 
 function parsePax(body: Uint8Array): Record<string, string> {

@@ -165,12 +165,13 @@ export const pytorchRules = defineRules([
     id: 'MG327',
     slug: 'torch_package_code',
     title: 'torch.package archive carries Python modules',
-    severity: 'high',
-    kind: 'threat',
+    severity: 'low',
+    score: 0,
+    kind: 'anomaly',
     cwe: 94,
     description:
-      'The archive is a torch.package (`.data/extern_modules`): importing it runs the Python source modules packed inside. It is code, not weights.',
-    remediation: 'Load it only from a trusted, signed source.',
+      'The archive is a torch.package (`.data/extern_modules`): importing it runs the Python source modules packed inside, which PackageImporter.load_pickle does for every class its pickles name. It is code, not only weights. Each module was analysed as repository code; MG461 (code shipped with a model) and MG462 (dangerous calls) carry the verdict.',
+    remediation: 'Review the packaged modules; load the package only from a trusted, signed source.',
   },
   {
     id: 'MG330',

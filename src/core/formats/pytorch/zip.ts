@@ -9,7 +9,7 @@ import { DEFAULT_SCORE } from '../../rules/rule.js';
 import { sliceSource } from '../../source.js';
 import type { PickleScanOptions } from '../pickle/index.js';
 import type { PlainValue } from '../pickle/values.js';
-import { scanEntry, scanMembers, type ZipFlavor } from '../zip/analyzer.js';
+import { readMemberText, scanEntry, scanMembers, type ZipFlavor } from '../zip/analyzer.js';
 import type { ZipArchive, ZipEntry } from '../zip/reader.js';
 import { type PickleOutcome, scanOnePickle } from './pickle-call.js';
 import { collectStorages, type StorageRef } from './storages.js';
@@ -129,7 +129,7 @@ export const torchscriptFlavor: ZipFlavor = {
     let sources = 0;
     for (const e of zip.entries) {
       if (e.isDirectory || !e.name.startsWith(`${prefix}/code/`) || !e.name.endsWith('.py')) continue;
-      const text = await readText(ctx, e);
+      const text = await readMemberText(ctx, e, 'TorchScript source');
       if (text === undefined) continue;
       sources++;
       hits.push({ member: e.name, hits: analyzeTorchScriptSource(text) });
@@ -218,52 +218,64 @@ function reportNameRisk(ctx: AnalysisContext, hits: ReadonlyArray<{ hits: CodeHi
 /** Code findings that make a TorchScript archive dangerous to load (MG325, __setstate__ alone, is not). */
 const DANGEROUS_CODE_RULES = new Set<CodeHit['rule']>(['MG322', 'MG323', 'MG324', 'MG326']);
 
+/**
+ * torch.package archives (torch/package/package_exporter.py): Python source modules under the record prefix,
+ * pickles whose globals PackageImporter resolves against those modules first (so a packaged class runs the
+ * packaged code), `.data/extern_modules` naming modules imported from the environment, and raw storages
+ * under `.data/`. Importing a packaged module runs it, which load_pickle does for every class a pickle
+ * names: the modules are code, analysed like repository code (the python-source analyzer, MG461/MG462).
+ */
 export const torchPackageFlavor: ZipFlavor = {
   id: 'torch-package',
-  format: 'zip',
+  format: 'torch-package',
   match(zip) {
     const p = recordPrefix(zip);
     return p !== undefined && record(zip, p, '.data/extern_modules') !== undefined;
   },
   async analyze(ctx, zip) {
-    const py = zip.entries.filter((e) => e.name.endsWith('.py'));
+    const prefix = recordPrefix(zip)!;
+    const py = zip.entries.filter((e) => !e.isDirectory && e.name.endsWith('.py'));
+    const classes: Array<{ module: string; name: string }> = [];
+    for (const e of py) {
+      if (!e.name.startsWith(`${prefix}/`)) continue;
+      const text = await readMemberText(ctx, e, 'Packaged module');
+      if (text === undefined) continue;
+      const rel = e.name.slice(prefix.length + 1, -'.py'.length);
+      const module = rel
+        .replace(/\/__init__$/, '')
+        .split('/')
+        .join('.');
+      for (const m of text.matchAll(/^class\s+([A-Za-z_][A-Za-z0-9_]*)/gm))
+        classes.push({ module, name: m[1]! });
+    }
+    const extern = record(zip, prefix, '.data/extern_modules');
+    const externText = extern ? await readMemberText(ctx, extern, 'extern_modules') : undefined;
+    const externs = (externText ?? '').split('\n').filter((x) => x.trim() !== '');
+    ctx.fact(
+      'torchPackage.modules',
+      py.map((e) => e.name),
+    );
+    ctx.fact('torchPackage.externModules', externs.slice(0, 100));
     ctx.report(
       'MG327',
-      `torch.package archive with ${py.length} Python module(s); importing the package runs them.`,
+      `torch.package archive with ${py.length} Python module(s) (${py
+        .slice(0, 5)
+        .map((e) => e.name)
+        .join(
+          ', ',
+        )}${py.length > 5 ? ', ...' : ''}); importing the package runs them, which load_pickle does for the classes its pickles name. Each was analysed as repository code.`,
       py[0] ? { member: py[0].name } : {},
     );
-    await scanMembers(ctx, zip);
+    // Pickles: their globals resolve to the packaged classes first (analysed above as code).
+    const handled = new Set<ZipEntry>();
+    for (const e of zip.entries) {
+      if (e.isDirectory || !e.name.endsWith('.pkl') || !e.name.startsWith(`${prefix}/`)) continue;
+      await scanTorchPickle(ctx, e, { persistentStorage: true, allow: classes });
+      handled.add(e);
+    }
+    await scanMembers(ctx, zip, { skip: handled });
   },
 };
-
-/** Reads a small text member whole (bounded by maxDocumentBytes). */
-async function readText(ctx: AnalysisContext, e: ZipEntry): Promise<string | undefined> {
-  const src = e.open();
-  if (!src) return undefined;
-  if (e.uncompressedSize > ctx.limits.maxDocumentBytes) {
-    ctx.report(
-      'MG001',
-      `TorchScript source "${e.name}" is larger than maxDocumentBytes; it was not analysed.`,
-      {
-        member: e.name,
-      },
-    );
-    return undefined;
-  }
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of src.stream()) {
-    n += c.length;
-    if (n > ctx.limits.maxDocumentBytes) {
-      ctx.report('MG001', `TorchScript source "${e.name}" exceeds maxDocumentBytes; it was not analysed.`, {
-        member: e.name,
-      });
-      return undefined;
-    }
-    parts.push(c);
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
 
 /** Version, byte order and compression checks shared by checkpoints and TorchScript archives. */
 async function checkCommon(ctx: AnalysisContext, zip: ZipArchive, prefix: string): Promise<void> {

@@ -40,6 +40,9 @@ const ARCHIVE_FORMATS = new Set<FormatId>([
   'numpy-npz',
   'keras',
   'tar',
+  'nemo',
+  'torchserve-mar',
+  'torch-package',
   'pytorch-legacy-tar',
   'gzip',
   'bzip2',
@@ -66,18 +69,50 @@ export async function scanMembers(
   opts: {
     skip?: ReadonlySet<ZipEntry>;
     onScanned?: (e: ZipEntry, format: FormatId | undefined) => void;
+    /** True when member `e` of format `fmt` is a normal part of the flavor's layout (no MG214). */
+    expectsNested?: (e: ZipEntry, fmt: FormatId) => boolean;
   } = {},
 ): Promise<void> {
   for (const e of zip.entries) {
     if (e.isDirectory || opts.skip?.has(e)) continue;
     ctx.checkTime();
-    const fmt = await scanEntry(ctx, e);
+    const fmt = await scanEntry(ctx, e, opts.expectsNested);
     opts.onScanned?.(e, fmt);
   }
 }
 
+/** Reads a small text member whole, bounded by maxDocumentBytes (MG001 and undefined past it). */
+export async function readMemberText(
+  ctx: AnalysisContext,
+  e: ZipEntry,
+  what: string,
+): Promise<string | undefined> {
+  const src = e.open();
+  if (!src) return undefined;
+  const max = ctx.limits.maxDocumentBytes;
+  const tooBig = () => {
+    ctx.report('MG001', `${what} "${e.name}" is larger than maxDocumentBytes; it was not analysed.`, {
+      member: e.name,
+    });
+    return undefined;
+  };
+  if (e.uncompressedSize > max) return tooBig();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of src.stream()) {
+    n += c.length;
+    if (n > max) return tooBig();
+    parts.push(c);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
 /** Scans one member by content; returns its detected format. */
-export async function scanEntry(ctx: AnalysisContext, e: ZipEntry): Promise<FormatId | undefined> {
+export async function scanEntry(
+  ctx: AnalysisContext,
+  e: ZipEntry,
+  expectsNested?: (e: ZipEntry, fmt: FormatId) => boolean,
+): Promise<FormatId | undefined> {
   const opened = e.open();
   if (!opened) return undefined; // reported by the reader (unreadable header, unsupported method)
   const t = tracked(opened);
@@ -98,7 +133,7 @@ export async function scanEntry(ctx: AnalysisContext, e: ZipEntry): Promise<Form
       member: e.name,
     });
   }
-  if (isArchiveFormat(fmt)) {
+  if (fmt !== undefined && isArchiveFormat(fmt) && !expectsNested?.(e, fmt)) {
     ctx.report('MG214', `Member "${e.name}" is itself an archive (${fmt}); it was unpacked and scanned.`, {
       member: e.name,
     });
