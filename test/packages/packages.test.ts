@@ -76,7 +76,7 @@ test('Hydra target judgement: NeMo/PyTorch classes only, denylisted callables cr
     'functions are not classes',
   );
   assert.equal(judgeTarget('torch.nn.functional.relu').verdict, 'unknown');
-  assert.equal(judgeTarget('${oc.env:X}').verdict, 'computed');
+  assert.equal(judgeTarget(`${oc.env:X}`).verdict, 'computed');
 });
 
 test('a .nemo without the NeMo layout is reported', async (t) => {
@@ -111,8 +111,8 @@ test('MLflow: flavours read, pickles scanned and named, loader and code named, p
   assert.ok(loader.findings.some((x) => x.ruleId === 'MG462' && x.location.member === 'code/my_loader.py'));
   assert.equal(loader.verdict, 'block');
 
-  const escape = await scan('mlflow', 'path_escape', 'MLmodel');
-  assert.deepEqual(symbols(escape, 'MG863'), ['../../../etc/model.pkl']);
+  const outside = await scan('mlflow', 'path_escape', 'MLmodel');
+  assert.deepEqual(symbols(outside, 'MG863'), ['../../../etc/model.pkl']);
 });
 
 test('MLflow: a named artifact that is missing makes the model incomplete', async (t) => {
