@@ -76,7 +76,7 @@ test('Hydra target judgement: NeMo/PyTorch classes only, denylisted callables cr
     'functions are not classes',
   );
   assert.equal(judgeTarget('torch.nn.functional.relu').verdict, 'unknown');
-  assert.equal(judgeTarget(`${oc.env:X}`).verdict, 'computed');
+  assert.equal(judgeTarget('$'.concat('{oc.env:X}')).verdict, 'computed'); // an OmegaConf interpolation
 });
 
 test('a .nemo without the NeMo layout is reported', async (t) => {
