@@ -29,7 +29,10 @@ test('auto_map names the Python files trust_remote_code would run (high), and th
   const files = await scanDir('remote_code_clean');
   const cfg = files.get('config.json')!;
   assert.deepEqual(ruleIds(cfg), ['MG460']);
-  assert.deepEqual(symbols(cfg, 'MG460').sort(), ['configuration_custom.py', 'modeling_custom.py']);
+  // Said once for the config (remote code is code execution by design), naming every file.
+  assert.deepEqual(symbols(cfg, 'MG460'), ['auto_map']);
+  const msg = cfg.findings[0]!.message;
+  assert.ok(msg.includes('configuration_custom.py') && msg.includes('modeling_custom.py'), msg);
   assert.ok(cfg.findings.every((x) => x.severity === 'high'));
   const mod = files.get('modeling_custom.py')!;
   assert.equal(mod.format, 'python-source');
@@ -41,8 +44,9 @@ test('remote code that runs commands, code from another repository, custom pipel
   const files = await scanDir('remote_code_evil');
   const cfg = files.get('config.json')!;
   const syms = symbols(cfg, 'MG460');
-  assert.ok(syms.includes('modeling_evil.py'));
-  assert.ok(syms.includes('pipeline_evil.py'));
+  const local = cfg.findings.find((x) => x.location.symbol === 'auto_map')!.message;
+  assert.ok(local.includes('modeling_evil.py'), local);
+  assert.ok(local.includes('pipeline_evil.py'), local);
   assert.ok(syms.includes('someone/other-repo--modeling_other.py'));
   const evil = files.get('modeling_evil.py')!;
   assert.ok(ruleIds(evil).includes('MG462'));
@@ -51,7 +55,7 @@ test('remote code that runs commands, code from another repository, custom pipel
   assert.equal(evil.verdict, 'block');
   const tok = files.get('tokenizer_config.json')!;
   assert.equal(tok.format, 'hf-tokenizer-config');
-  assert.ok(symbols(tok, 'MG460').includes('tokenization_custom.py'));
+  assert.ok(tok.findings.some((x) => x.ruleId === 'MG460' && x.message.includes('tokenization_custom.py')));
   assert.equal(tok.severity, 'critical');
   assert.ok(tok.findings.some((x) => x.location.symbol?.startsWith('chat_template.tool_use:')));
   assert.ok(!tok.findings.some((x) => x.location.symbol?.startsWith('chat_template.default:')));
@@ -133,4 +137,52 @@ test('sentence-transformers modules.json: library modules pass, custom module ty
   const [b] = (await scanPaths([join(dir, 'modules.json')])).files;
   assert.deepEqual(symbols(b!, 'MG460').sort(), ['../../x', 'custom_module.Evil']);
   assert.equal(b!.verdict, 'block');
+});
+
+test('configs that load code from nested sub-configs, Hub kernels and other repositories (2026 CVEs)', async (t) => {
+  const dir = tempDir((fn) => t.after(fn));
+  const scan = async (cfg: unknown) => {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg, null, 2));
+    const [f] = (await scanPaths([join(dir, 'config.json')])).files;
+    return f!;
+  };
+  // CVE-2026-5241: trust_remote_code inside a sub-config.
+  const nested = await scan({
+    model_type: 'lightglue',
+    keypoint_detector_config: { model_type: 'x', trust_remote_code: true },
+  });
+  assert.deepEqual(ruleIds(nested), ['MG920']);
+  assert.equal(nested.verdict, 'block');
+  // auto_map and repo--module references in a nested config.
+  const nestedMap = await scan({
+    model_type: 'llava',
+    vision_config: { auto_map: { AutoModel: 'evil/repo--modeling_v.VisionModel' } },
+  });
+  assert.ok(symbols(nestedMap, 'MG460').includes('evil/repo--modeling_v.py'));
+  // CVE-2026-4372: _attn_implementation_internal naming a Hub repository.
+  const kernel = await scan({ model_type: 'llama', _attn_implementation_internal: 'attacker/flash-kernels' });
+  assert.deepEqual(ruleIds(kernel), ['MG921']);
+  assert.equal(kernel.severity, 'critical');
+  const kernel2 = await scan({
+    model_type: 'llama',
+    text_config: { attn_implementation: 'kernels-community/flash-attn' },
+  });
+  assert.equal(kernel2.severity, 'critical');
+  // Ordinary attention implementations and configs pass.
+  const ok = await scan({
+    model_type: 'llama',
+    _attn_implementation_autoset: true,
+    attn_implementation: 'sdpa',
+    text_config: { model_type: 'llama', attn_implementation: 'flash_attention_2' },
+    vision_config: { model_type: 'siglip' },
+    architectures: ['LlamaForCausalLM'],
+  });
+  assert.deepEqual(ok.findings, []);
+  // Other repositories and URLs the loader fetches.
+  const ext = await scan({
+    model_type: 'llava',
+    mm_vision_tower: 'openai/clip-vit-large-patch14',
+    weights_url: 'https://example.com/w.bin',
+  });
+  assert.deepEqual(symbols(ext, 'MG922').sort(), ['mm_vision_tower', 'weights_url']);
 });

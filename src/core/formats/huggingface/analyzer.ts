@@ -8,6 +8,7 @@ import { reportJsonIssues } from '../safetensors/analyzer.js';
 import { pathEscape } from '../safetensors/index.js';
 import { printable } from '../safetensors/text.js';
 import { reportTemplate, type TemplateOptions } from '../template/analyze.js';
+import { findConfigCode } from './config-code.js';
 import { readJsonDocument, readWhole, topLevelKeys } from './json-doc.js';
 import { scanPython } from './python.js';
 import { neighbourTemplateVars, templateVars } from './template-vars.js';
@@ -164,21 +165,39 @@ export function resolveClassReference(reference: string): { repo?: string; file?
 }
 
 async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: string): Promise<void> {
-  const refs: CodeRef[] = [];
-  const add = (where: string, v: JsonValue | undefined): void => {
-    if (typeof v === 'string') refs.push({ where, reference: v, ...resolveClassReference(v) });
-    else if (Array.isArray(v)) for (const x of v) add(where, x);
-  };
-  const autoMap = root.get('auto_map');
-  if (isJsonObject(autoMap)) for (const [k, v] of autoMap) add(`auto_map.${k}`, v);
-  else if (Array.isArray(autoMap)) add('auto_map', autoMap);
-  const pipes = root.get('custom_pipelines');
-  if (isJsonObject(pipes)) {
-    for (const [task, p] of pipes) if (isJsonObject(p)) add(`custom_pipelines.${task}`, p.get('impl'));
+  const found = findConfigCode(root);
+  const refs: CodeRef[] = found.refs.map((r) => ({
+    where: r.path,
+    reference: r.value,
+    ...resolveClassReference(r.value),
+  }));
+  for (const p of found.nestedTrust)
+    ctx.report(
+      'MG920',
+      `The ${what} sets trust_remote_code: true inside a sub-config (${printable(p, 80)}): transformers passes it to the nested from_pretrained, overriding the caller's trust_remote_code=False (CVE-2026-5241).`,
+      { symbol: printable(p, 120) },
+    );
+  for (const k of found.kernels) {
+    const sev = k.repo ? 'critical' : k.internal || k.value === 'true' ? 'high' : 'medium';
+    ctx.report(
+      'MG921',
+      k.repo
+        ? `${printable(k.path, 80)} names the Hub repository ${printable(k.value, 80)}: transformers downloads and runs its kernel code when loading the model, whatever trust_remote_code says (CVE-2026-4372).`
+        : k.value === 'true'
+          ? `${printable(k.path, 80)} is true: the model loads Hub kernels (downloaded code) when it is loaded.`
+          : `${printable(k.path, 80)} is ${printable(k.value, 60)}${k.internal ? ', an internal field transformers never saves (a config crafted to set it)' : ', not an attention implementation transformers ships'}.`,
+      { symbol: printable(k.path, 120) },
+      { severity: sev, score: { critical: 100, high: 60, medium: 30 }[sev] },
+    );
   }
-  const trust = root.get('trust_remote_code');
+  for (const e of found.external)
+    ctx.report(
+      'MG922',
+      `${printable(e.path, 80)} points the loader at ${printable(e.value, 100)}, which is fetched when the model is loaded and was not scanned here.`,
+      { symbol: printable(e.path, 120) },
+    );
   if (refs.length === 0) {
-    if (trust === true)
+    if (found.rootTrust)
       ctx.report('MG460', `The ${what} sets trust_remote_code: true.`, { symbol: 'trust_remote_code' });
     return;
   }
@@ -189,6 +208,11 @@ async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: str
     byFile.set(key, [...(byFile.get(key) ?? []), r]);
   }
   ctx.fact('hf.remoteCode', [...new Set(refs.map((r) => printable(r.file ?? r.reference, 120)))]);
+  // Local modules: one finding for the whole config (remote code is code execution by design; the policy's
+  // score for MG460 decides whether a repository with remote code blocks). Escapes and other repositories
+  // are reported one by one.
+  const local: string[] = [];
+  const localUses: string[] = [];
   for (const group of byFile.values()) {
     const r = group[0]!;
     const uses = group.map((g) => `${printable(g.where, 60)} -> ${printable(g.reference, 80)}`).join(', ');
@@ -215,18 +239,17 @@ async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: str
         (s) => s.isFile(),
         () => false,
       );
-      presence = exists
-        ? ' (present next to the config; scanned as python-source)'
-        : ' (not in this folder: it would be fetched from the hub repository)';
+      presence = exists ? ' (present)' : ' (not in this folder: fetched from the hub repository)';
     }
+    local.push(`${printable(r.file!, 80)}${presence}`);
+    localUses.push(uses);
+  }
+  if (local.length > 0)
     ctx.report(
       'MG460',
-      `With trust_remote_code, transformers imports and runs ${printable(r.file!, 80)}${presence}: ${uses}.`,
-      {
-        symbol: printable(r.file!, 120),
-      },
+      `Loading this model with trust_remote_code=True imports and runs its own Python code, by design: ${local.join(', ')}. Every such file is analysed as python-source; uses: ${localUses.join('; ')}.`,
+      { symbol: 'auto_map' },
     );
-  }
 }
 
 /** Standalone Jinja templates (`chat_template.jinja`, `*.jinja`, `*.j2`). */

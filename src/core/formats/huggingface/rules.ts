@@ -58,4 +58,37 @@ export const huggingfaceRules = defineRules([
       "Parts of the Python file do not parse as Python 3 with modelgate's parser (@lezer/python), so they were analysed only as far as the parser recovered. Python 2 code or syntax errors fail at import; newer syntax than the parser knows may not.",
     remediation: 'Review the file by hand.',
   },
+  {
+    id: 'MG920',
+    slug: 'hf_nested_trust_remote_code',
+    title: 'Sub-config turns trust_remote_code on',
+    severity: 'critical',
+    kind: 'threat',
+    cwe: 94,
+    description:
+      "A nested sub-config (text_config, vision_config, ...) of config.json sets trust_remote_code: true. transformers 5.2 passed such values to the nested AutoConfig.from_pretrained, overriding the caller's trust_remote_code=False and running the repository's code (CVE-2026-5241). No legitimate config stores the flag.",
+    remediation: 'Do not load the model; remove the key, and upgrade transformers.',
+  },
+  {
+    id: 'MG921',
+    slug: 'hf_kernel_reference',
+    title: 'Config makes transformers download and run kernel code',
+    severity: 'high',
+    kind: 'threat',
+    cwe: 494,
+    description:
+      'An attention-implementation or kernel field of the config names a Hub repository (`_attn_implementation_internal: "org/kernels"`, a `*kernel*` key), sets use_kernels, or holds an implementation transformers does not ship. transformers 4.56-5.2 downloaded and ran such kernels even with trust_remote_code=False (CVE-2026-4372); `_attn_implementation_internal` is never saved by transformers, so its presence means a crafted config. A repository name is critical.',
+    remediation:
+      'Remove the field, or pin and review the kernel repository; upgrade transformers to 5.3 or later.',
+  },
+  {
+    id: 'MG922',
+    slug: 'hf_external_reference',
+    title: 'Config points the loader at another repository or URL',
+    severity: 'medium',
+    kind: 'anomaly',
+    description:
+      'A config value is a URL, or names a repository the loader downloads from when the model is loaded (vision_tower, mm_vision_tower, audio_tower...). What it fetches was not scanned with this model, and can change after review.',
+    remediation: 'Scan the referenced repository too (modelgate --references), and pin it to a revision.',
+  },
 ]);
