@@ -186,3 +186,22 @@ test('a GGUF fixture is read for its metadata only: tensor data bytes do not mat
   writeFileSync(p, copy);
   assert.deepEqual(only(await scanPaths([p])).findings, []);
 });
+
+test('tokenizer metadata llama.cpp trusts: element types, lengths, special-token ids, byte-token spellings (MG930)', async () => {
+  const cases: Array<[string, string]> = [
+    ['tokenizer_scores_uint8', 'tokenizer.ggml.scores'],
+    ['tokenizer_token_type_short', 'tokenizer.ggml.token_type'],
+    ['tokenizer_special_id_oob', 'tokenizer.ggml.eos_token_id'],
+    ['tokenizer_byte_token_negative', 'tokenizer.ggml.tokens[7]'],
+  ];
+  for (const [n, sym] of cases) {
+    const f = await scan(`malicious/${n}.gguf`);
+    assert.deepEqual(ruleIds(f), ['MG930'], n);
+    assert.deepEqual(symbols(f, 'MG930'), [sym], n);
+    assert.equal(f.verdict, 'block', n);
+  }
+  // The chat template is analysed with the special tokens' text: a name taken out of bos_token is folded.
+  const t = await scan('malicious/template_bos_token_name.gguf');
+  assert.equal(t.severity, 'critical');
+  assert.ok(symbols(t, 'MG441').includes('tokenizer.chat_template:__class__'), JSON.stringify(t.findings));
+});

@@ -4,6 +4,7 @@ import { type ByteSource, sliceSource, streamSource } from '../../source.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { printable } from '../safetensors/text.js';
 import { reportTemplate } from '../template/analyze.js';
+import { checkTokenizer, MAX_TOKEN_TEXT, type TokenizerArrays } from './tokenizer.js';
 import {
   GGML_MAX_DIMS,
   GGML_MAX_NAME,
@@ -293,6 +294,7 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
   // ----- metadata -----
   const kv = new Map<string, KvValue>();
   const templates: Array<{ key: string; text: string; offset: number }> = [];
+  const tok: TokenizerArrays = { arrays: new Map() };
   for (let i = 0; i < kvCount; i++) {
     if ((i & 0x3f) === 0) ctx.checkTime();
     const at = g.pos;
@@ -308,7 +310,7 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
     const type = await g.u32('a metadata type');
     const templateKey = /template/i.test(name);
     const valueAt = g.pos;
-    const value = await readValue(ctx, g, name, type, 0, templateKey, templates);
+    const value = await readValue(ctx, g, name, type, 0, templateKey, templates, tok);
     if (kv.has(name)) {
       ctx.report('MG425', `Metadata key ${printable(name, 80)} appears more than once.`, {
         offset: at,
@@ -479,12 +481,17 @@ async function parse(ctx: AnalysisContext, g: GgufReader, src: ByteSource, size:
 
   checkSplit(ctx, kv);
 
+  // Tokenizer metadata llama.cpp indexes by token id; the special tokens' text is what templates render with.
+  const vars = checkTokenizer(ctx, kv, tok);
   for (const t of templates) {
     ctx.checkTime();
-    reportTemplate(ctx, t.text, `GGUF metadata ${printable(t.key, 80)}`, {
-      offset: t.offset,
-      symbol: printable(t.key, 80),
-    });
+    reportTemplate(
+      ctx,
+      t.text,
+      `GGUF metadata ${printable(t.key, 80)}`,
+      { offset: t.offset, symbol: printable(t.key, 80) },
+      { vars },
+    );
   }
   if (templates.length > 0)
     ctx.fact(
@@ -501,6 +508,7 @@ async function readValue(
   depth: number,
   templateKey: boolean,
   templates: Array<{ key: string; text: string; offset: number }>,
+  tok?: TokenizerArrays,
 ): Promise<bigint | number | boolean | string | undefined> {
   const at = g.pos;
   const sym = printable(key, 120);
@@ -555,6 +563,27 @@ async function readValue(
       throw new Stop();
     }
     const n = g.bound(await g.count(`array length of ${sym}`), unit, `array length of ${sym}`, at);
+    const tokArray = depth === 0 && tok && key.startsWith('tokenizer.ggml.');
+    if (tokArray) tok.arrays.set(key, { elemType, count: n, offset: at });
+    if (tokArray && key === 'tokenizer.ggml.token_type' && elemType === GGUF_VALUE.INT32) {
+      const types = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        if ((i & 0xffff) === 0) ctx.checkTime();
+        types[i] = Number(await g.fixed(elemType));
+      }
+      tok.types = types;
+      return undefined;
+    }
+    if (tokArray && key === 'tokenizer.ggml.tokens' && elemType === GGUF_VALUE.STRING) {
+      // The vocabulary is read (texts cut to MAX_TOKEN_TEXT bytes): byte tokens and special tokens are checked.
+      const texts: Array<string | undefined> = new Array(n);
+      for (let i = 0; i < n; i++) {
+        if ((i & 0x3fff) === 0) ctx.checkTime();
+        texts[i] = (await g.string(`element of ${sym}`, MAX_TOKEN_TEXT)).text;
+      }
+      tok.tokens = texts;
+      return undefined;
+    }
     if (elemType in GGUF_FIXED_SIZE) {
       if (elemType === GGUF_VALUE.BOOL) {
         for (let i = 0; i < n; i++) {

@@ -109,4 +109,16 @@ export const ggufRules = defineRules([
       'split.no, split.count and the file name (-0000N-of-0000M.gguf) disagree, so loaders may stitch the wrong shards together.',
     remediation: 'Regenerate the split with llama-gguf-split.',
   },
+  {
+    id: 'MG930',
+    slug: 'gguf_tokenizer_metadata',
+    title: 'GGUF tokenizer metadata that corrupts loader memory',
+    severity: 'high',
+    kind: 'threat',
+    cwe: 787,
+    description:
+      'The tokenizer arrays or ids hold values no converter writes and llama.cpp\'s vocabulary loader trusts: an array of the wrong element type (scores declared UINT8 but read as float, token types read as int32), per-token arrays shorter than the vocabulary, special-token ids outside the vocabulary, byte tokens not spelled <0xHH> ("<0x-1>" became a write at bytes_[-1] in 2025-2026 llama.cpp heap bugs). They are read at load time, before any inference.',
+    remediation:
+      'Do not load the file; re-convert the model from its original weights with a current converter.',
+  },
 ]);
