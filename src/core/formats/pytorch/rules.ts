@@ -183,4 +183,16 @@ export const pytorchRules = defineRules([
       'An `.npz` member is not a NumPy `.npy` array (wrong name or content). numpy.load reads every member through `np.lib.format.read_array`; other content was put there by another tool. It was scanned by content.',
     remediation: 'Regenerate the file with numpy.savez.',
   },
+  {
+    id: 'MG940',
+    slug: 'pytorch_sparse_tensor',
+    title: 'Sparse tensor whose indices loaders do not validate',
+    severity: 'medium',
+    kind: 'threat',
+    cwe: 787,
+    description:
+      "The checkpoint holds sparse tensors (torch._utils._rebuild_sparse_tensor, allowed by weights_only). Since torch 2.8 their invariants are not checked at load, so indices outside the tensor's size reach .to_dense() and sparse kernels as out-of-bounds memory writes (CVE-2025-62164). Where the int64 index storage is in the archive its indices are checked against the size: out of range is high; sparse tensors that could not be checked are medium.",
+    remediation:
+      'Load with torch.sparse.check_sparse_tensor_invariants(True), or reject sparse tensors from untrusted checkpoints.',
+  },
 ]);

@@ -12,6 +12,7 @@ import type { PlainValue } from '../pickle/values.js';
 import { readMemberText, scanEntry, scanMembers, type ZipFlavor } from '../zip/analyzer.js';
 import type { ZipArchive, ZipEntry } from '../zip/reader.js';
 import { type PickleOutcome, scanOnePickle } from './pickle-call.js';
+import { checkSparseTensors } from './sparse.js';
 import { collectStorages, type StorageRef } from './storages.js';
 import {
   analyzeOperatorName,
@@ -81,9 +82,11 @@ export const pytorchZipFlavor: ZipFlavor = {
     for (const dataPkl of zip.entries.filter((e) => e.name === `${prefix}/data.pkl`)) {
       const res = await scanTorchPickle(ctx, dataPkl, { torch: true, persistentStorage: true });
       handled.add(dataPkl);
-      if (res)
+      if (res) {
         for (const [k, v] of collectStorages(res.persistentIds).byKey)
           if (!storages.has(k)) storages.set(k, v);
+        await checkSparseTensors(ctx, res.value, (key) => record(zip, prefix, `data/${key}`), dataPkl.name);
+      }
     }
     ctx.fact('pytorch.storages', storages.size);
     checkStorages(ctx, zip, prefix, 'data', storages, handled);
