@@ -67,7 +67,7 @@ export function findConfigCode(root: JsonObject): ConfigCode {
   const visit = (v: JsonValue, path: string, depth: number): void => {
     if (++nodes > MAX_NODES || depth > MAX_DEPTH) return;
     if (Array.isArray(v)) {
-      v.forEach((x, i) => visit(x, `${path}[${i}]`, depth + 1));
+      for (const [i, x] of v.entries()) visit(x, `${path}[${i}]`, depth + 1);
       return;
     }
     if (!isJsonObject(v)) return;

@@ -89,8 +89,7 @@ function cooIndices(
   const off = ints([ia[1]!])?.[0];
   const dims = ints(ia[2]!);
   const stride = ints(ia[3]!);
-  if (!ref || ref.typeName !== 'torch.LongStorage' || off === undefined || dims?.length !== 2)
-    return undefined;
+  if (ref?.typeName !== 'torch.LongStorage' || off === undefined || dims?.length !== 2) return undefined;
   // Contiguous (ndim, nnz) layout as torch.save writes it.
   if (!stride || stride[0] !== dims[1] || (stride[1] !== 1 && dims[1]! > 1)) return undefined;
   return { key: ref.key, offset: off, ndim: dims[0]!, nnz: dims[1]!, size: shape };
