@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as cache from '@actions/cache';
 import { z } from 'zod';
 import { sha256File } from '../core/hash.js';
@@ -17,7 +19,15 @@ import type { WalkEntry } from '../core/walk.js';
  * validated (schema, sha256, size, known rules) and the policy is applied again, so waiver expiry stays
  * current. Entries are written only on trusted events and never for incomplete results.
  */
-export const CACHE_DIR = '.modelgate-cache';
+/**
+ * Where cache entries are restored to and saved from: the runner's temporary folder, outside the workspace,
+ * so that nothing in the workspace belongs to the action and `scope: all` has nothing to leave out. The
+ * path is part of the cache version (@actions/cache hashes the paths), so runners with another RUNNER_TEMP
+ * simply miss.
+ */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.RUNNER_TEMP || tmpdir(), 'modelgate-cache');
+}
 
 const RULES_HASH = createHash('sha256')
   .update(RULES.map((r) => `${r.id}:${r.severity}:${r.score}:${r.kind}`).join(','))
@@ -109,20 +119,21 @@ export interface ResultCache {
   stats: { hits: number; misses: number; saved: number; errors: number };
 }
 
-/** The cache service through @actions/cache; file paths are relative to the workspace (the cwd). */
+/** The cache service through @actions/cache, with its files under `dir` (outside the workspace). */
 export function actionsCache(
   policy: Readonly<Policy>,
   policyHash: string,
   now: Date,
   log: (m: string) => void,
+  dir: string = cacheDir(),
 ): ResultCache {
   const stats = { hits: 0, misses: 0, saved: 0, errors: 0 };
-  const file = (sha: string) => `${CACHE_DIR}/${sha}.json`;
+  const file = (sha: string) => join(dir, `${sha}.json`);
   return {
     stats,
     async restore(path, sha256, size) {
       try {
-        await mkdir(CACHE_DIR, { recursive: true });
+        await mkdir(dir, { recursive: true });
         const hit = await cache.restoreCache([file(sha256)], cacheKey(sha256, policyHash));
         if (!hit) {
           stats.misses++;
@@ -145,7 +156,7 @@ export function actionsCache(
     async save(f) {
       if (!cacheable(f)) return;
       try {
-        await mkdir(CACHE_DIR, { recursive: true });
+        await mkdir(dir, { recursive: true });
         await writeFile(file(f.sha256), JSON.stringify(toEntry(f)));
         await cache.saveCache([file(f.sha256)], cacheKey(f.sha256, policyHash));
         stats.saved++;

@@ -13,6 +13,8 @@ export interface ChangedFile {
   previous?: string;
   /** git file mode of the new version when known (120000 link, 160000 submodule). */
   mode?: string;
+  /** git object id of the new version when known (a submodule's commit). */
+  sha?: string;
 }
 
 export interface ChangedSet {
@@ -42,18 +44,19 @@ export function parseRawDiffZ(out: string): ChangedFile[] {
   while (i < parts.length) {
     const head = parts[i++];
     if (head === undefined || head === '') continue;
-    const m = /^:(\d{6}) (\d{6}) [0-9a-f]+ [0-9a-f]+ ([A-Z])(\d*)$/.exec(head.replace(/^\n/, ''));
+    const m = /^:(\d{6}) (\d{6}) [0-9a-f]+ ([0-9a-f]+) ([A-Z])(\d*)$/.exec(head.replace(/^\n/, ''));
     if (!m) continue;
-    const letter = m[3]!;
+    const letter = m[4]!;
     const newMode = m[2]!;
+    const sha = m[3]!;
     if (letter === 'R' || letter === 'C') {
       const from = parts[i++] ?? '';
       const to = parts[i++] ?? '';
-      files.push({ path: to, status: STATUS[letter]!, previous: from, mode: newMode });
+      files.push({ path: to, status: STATUS[letter]!, previous: from, mode: newMode, sha });
     } else {
       const p = parts[i++] ?? '';
       if (letter === 'D') continue;
-      files.push({ path: p, status: STATUS[letter] ?? 'modified', mode: newMode });
+      files.push({ path: p, status: STATUS[letter] ?? 'modified', mode: newMode, sha });
     }
   }
   return files;

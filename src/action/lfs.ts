@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { lstat, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sha256File } from '../core/hash.js';
@@ -55,6 +56,38 @@ export interface LfsOptions {
   repos: string[];
   token: string;
   log: (msg: string) => void;
+  /** `-c key=value` pairs for git-lfs (an `lfs.url` that overrides the pull request's `.lfsconfig`). */
+  gitConfig?: string[];
+}
+
+/**
+ * A pull request's `.lfsconfig` can point LFS downloads at any URL (`lfs.url`, `remote.<name>.lfsurl`).
+ * What comes back is still checked against the pointer and no token is sent there (the checkout's
+ * credentials are for the repository's own host), but the change under review must not choose where the
+ * action connects. When the checked-out `.lfsconfig` differs from the base commit's, git-lfs is run with
+ * `lfs.url` set (it outranks every `.lfsconfig` setting) to the base's `lfs.url`, or to the repository's
+ * own LFS endpoint. The batch API fallback never reads `.lfsconfig`.
+ */
+export async function lfsUrlOverride(
+  cwd: string,
+  base: string | undefined,
+  defaultUrl: string,
+): Promise<{ gitConfig: string[]; note?: string }> {
+  if (!base || !/^[0-9a-f]{7,64}$/i.test(base)) return { gitConfig: [] };
+  const here = await lstat(join(cwd, '.lfsconfig')).catch(() => undefined);
+  if (!here) return { gitConfig: [] };
+  const theirs = here.isFile() ? await readFile(join(cwd, '.lfsconfig'), 'utf8') : undefined;
+  const ours = await git(cwd, ['show', `${base}:.lfsconfig`]);
+  if (ours.code === 0 && theirs === ours.stdout) return { gitConfig: [] };
+  const baseUrl =
+    ours.code === 0
+      ? (await git(cwd, ['config', '--blob', `${base}:.lfsconfig`, '--get', 'lfs.url'])).stdout.trim()
+      : '';
+  const url = baseUrl || defaultUrl;
+  return {
+    gitConfig: [`lfs.url=${url}`],
+    note: `The change edits .lfsconfig; its LFS endpoint settings were ignored and objects were fetched from ${baseUrl ? "the base commit's lfs.url" : "the repository's own LFS endpoint"} (${url}).`,
+  };
 }
 
 /**
@@ -76,7 +109,13 @@ export async function fetchLfs(
       const chunk = safe.slice(i, i + 50);
       const r = await git(
         o.cwd,
-        ['lfs', 'pull', `--include=${chunk.map((p) => p.path).join(',')}`, '--exclude='],
+        [
+          ...(o.gitConfig ?? []).flatMap((c) => ['-c', c]),
+          'lfs',
+          'pull',
+          `--include=${chunk.map((p) => p.path).join(',')}`,
+          '--exclude=',
+        ],
         {
           timeoutMs: 600_000,
         },

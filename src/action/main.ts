@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import * as core from '@actions/core';
 import picomatch from 'picomatch';
@@ -11,15 +11,14 @@ import { mergeReports, parseReport } from '../core/report/merge.js';
 import { renderSarif } from '../core/report/sarif.js';
 import { buildReport, type ScanProgress, scanEntries } from '../core/scan.js';
 import type { FileReport, ScanReport } from '../core/types.js';
-import { isInside, toPosix, type WalkEntry, walk } from '../core/walk.js';
+import { isInside, toPosix, type WalkEntry } from '../core/walk.js';
 import { failureMessage, planAnnotations } from './annotations.js';
 import { attestRun } from './attest.js';
-import { actionsCache, cacheAvailable, type ResultCache, scanWithCache } from './cache.js';
-import { type ChangedFile, changedFiles, makeFilter, normalizeRoot } from './changed.js';
+import { actionsCache, cacheAvailable, cacheDir, type ResultCache, scanWithCache } from './cache.js';
 import { type EventInfo, readEvent } from './event.js';
 import { type Api, createApi, httpStatus } from './github.js';
 import { type ActionInputs, envInput, readInputs } from './inputs.js';
-import { fetchLfs, findPointers } from './lfs.js';
+import { fetchLfs, findPointers, lfsUrlOverride } from './lfs.js';
 import { type ActionPolicy, loadActionPolicy } from './policy.js';
 import { addReferences } from './references.js';
 import {
@@ -31,6 +30,7 @@ import {
   renderResolvedComment,
   renderSummary,
 } from './render.js';
+import { selectEntries } from './targets.js';
 
 const log = (m: string) => core.info(escapeControl(m));
 
@@ -308,87 +308,7 @@ async function scanMode(
   ctx: RunContext,
   env: NodeJS.ProcessEnv,
 ): Promise<ScanReport> {
-  const root = normalizeRoot(inputs.path);
-  const keep = makeFilter({
-    root,
-    include: inputs.include,
-    exclude: inputs.exclude,
-    ...(inputs.shard ? { shard: inputs.shard } : {}),
-  });
-  const scope = inputs.scope ?? (ev.kind === 'other' ? 'all' : 'changed');
-  const where = root === '' ? '' : ` under ${root}`;
-
-  let changed: ChangedFile[] | undefined;
-  if (scope === 'changed') {
-    const cs = await changedFiles(workspace, ev, api);
-    ctx.notes.push(...cs.notes);
-    changed = cs.files;
-    if (changed) {
-      const kind =
-        ev.kind === 'pull_request'
-          ? 'this pull request'
-          : ev.kind === 'merge_group'
-            ? 'this merge group'
-            : 'this push';
-      ctx.scopeText = `the files${where} added or modified by ${kind} (${changed.length} changed, from ${cs.source === 'git' ? 'git history' : 'the REST API'})`;
-    }
-  }
-  if (!changed)
-    ctx.scopeText = `every file${where} (${scope === 'all' ? `scope all, ${ev.name || 'manual'} event` : 'fallback'})`;
-  if (inputs.shard) ctx.scopeText += `, shard ${inputs.shard.index} of ${inputs.shard.count}`;
-
-  const entries: WalkEntry[] = [];
-  if (changed) {
-    const realWs = await realpath(workspace);
-    for (const c of changed) {
-      if (!keep(c.path)) continue;
-      if (c.mode === '160000') {
-        ctx.notes.push(
-          `${c.path} is a submodule; its content is not part of this repository and was not scanned.`,
-        );
-        continue;
-      }
-      const abs = resolve(workspace, c.path);
-      if (!isInside(abs, workspace)) continue;
-      const st = await lstat(abs).catch(() => undefined);
-      if (!st) {
-        ctx.notes.push(`${c.path} is listed as changed but is not in the workspace; not scanned.`);
-        continue;
-      }
-      if (st.isDirectory()) continue;
-      if (st.isSymbolicLink()) {
-        const target = await realpath(abs).catch(() => undefined);
-        if (target && isInside(target, realWs)) continue; // the target is scanned when it changes
-        entries.push({
-          kind: 'skipped',
-          absPath: abs,
-          relPath: c.path,
-          root: workspace,
-          why: 'a symbolic link that points outside the repository',
-        });
-        continue;
-      }
-      if (!st.isFile()) {
-        entries.push({
-          kind: 'skipped',
-          absPath: abs,
-          relPath: c.path,
-          root: workspace,
-          why: 'not a regular file',
-        });
-        continue;
-      }
-      entries.push({ kind: 'file', absPath: abs, relPath: c.path, root: workspace });
-    }
-  } else {
-    const base = resolve(workspace, root || '.');
-    for (const e of await walk(base)) {
-      const rel = root === '' ? e.relPath : `${root}/${e.relPath}`;
-      if (rel === '.git' || rel.startsWith('.git/') || rel.startsWith('.modelgate-cache/')) continue;
-      if (!keep(rel)) continue;
-      entries.push({ ...e, relPath: rel, root: workspace });
-    }
-  }
+  const entries = await selectEntries(workspace, inputs, ev, api, ctx);
   log(`modelgate: ${entries.length} files to scan`);
 
   // Git LFS: fetch the objects behind pointers among the files to scan, checked against the pointer.
@@ -404,12 +324,22 @@ async function scanMode(
       const repos = [
         ...new Set([ev.headRepo, `${ev.owner}/${ev.repo}`].filter((r): r is string => !!r && r !== '/')),
       ];
+      const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
+      const override = ev.policyFromBase
+        ? await lfsUrlOverride(
+            workspace,
+            ev.base,
+            `${serverUrl.replace(/\/$/, '')}/${ev.owner}/${ev.repo}.git/info/lfs`,
+          )
+        : { gitConfig: [] };
+      if (override.note) ctx.notes.push(override.note);
       const results = await fetchLfs(pointers, {
         cwd: workspace,
-        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        serverUrl,
         repos,
         token: inputs.token,
         log,
+        gitConfig: override.gitConfig,
       });
       let ok = 0;
       for (const p of pointers) {
@@ -433,7 +363,7 @@ async function scanMode(
   let cache: ResultCache | undefined;
   const now = new Date();
   if (inputs.cache) {
-    if (cacheAvailable()) cache = actionsCache(pol.policy, pol.hash, now, log);
+    if (cacheAvailable()) cache = actionsCache(pol.policy, pol.hash, now, log, cacheDir(env));
     else {
       core.notice('modelgate: the cache service is not available to this run; every file is scanned.');
       ctx.notes.push('The cache service was not available: every file was scanned.');

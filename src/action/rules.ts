@@ -27,4 +27,29 @@ export const actionRules = defineRules([
     remediation:
       'Find out why the LFS store serves different bytes (a replaced object, a misconfigured LFS server) and push the intended object again.',
   },
+  {
+    id: 'MG702',
+    slug: 'submodule_not_scanned',
+    title: 'Submodule changed but its files are not checked out',
+    severity: 'medium',
+    score: 0,
+    kind: 'incomplete',
+    description:
+      "The change adds a submodule or moves it to another commit, and the workspace does not hold that commit's files (actions/checkout leaves submodules out by default), or holds another commit. Whoever clones with submodules gets files modelgate did not see, so the path cannot be called clean.",
+    remediation:
+      'Check out submodules in the workflow (actions/checkout with `submodules: recursive`) so that their files are scanned like any changed folder, or exclude the path in the policy (`exclude`) if it holds no models.',
+  },
+  {
+    id: 'MG703',
+    slug: 'head_not_checked_out',
+    title: 'pull_request_target run without the pull request head checked out',
+    severity: 'medium',
+    score: 0,
+    kind: 'incomplete',
+    description:
+      'On `pull_request_target` the default checkout is the base branch, not the pull request: the workspace does not hold the files under review, so a green run would say nothing about them. The scan of changed files was not run.',
+    remediation:
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a workflow expression the user copies
+      'Check out the pull request head (actions/checkout with `ref: ${{ github.event.pull_request.head.sha }}` and `persist-credentials: false`) and never run its code (no install, build or scripts); or set `scope: all` to scan the checkout as it is on purpose.',
+  },
 ]);

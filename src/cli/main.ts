@@ -34,6 +34,7 @@ const SCAN_USAGE = `Usage: modelgate scan [PATH ...] [hf://OWNER/NAME[@REVISION]
 
 Scans model files statically (never loading them) and gates them by policy. PATH is a file or a folder
 (folders are walked; every regular file is judged by its content); the default is the current folder.
+PATH '-' reads standard input; a pipe (/dev/stdin, <(...), a named pipe) is read the same way.
 hf://OWNER/NAME[@REVISION] scans a Hugging Face Hub model repository remotely, reading headers by Range.
 
 Options:
@@ -141,8 +142,11 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
   const attest = await attestSetup(values);
   const targets = splitTargets(positionals.length > 0 ? positionals : ['.']);
   const paths = targets.paths;
+  if (paths.filter((p) => p === '-').length > 1)
+    throw new UsageError("'-' (standard input) can be given once");
   const folders: string[] = [];
   for (const p of paths) {
+    if (p === '-') continue;
     const s = await lstat(p).catch(() => {
       throw new UsageError(`cannot scan ${p}: no such file or directory`);
     });

@@ -1,12 +1,14 @@
 import { posix } from 'node:path';
 import type { ScanSettings } from './context.js';
 import { DEFAULT_POLICY, evaluateFile, type Policy, waiverFindings } from './policy/policy.js';
+import { getRule } from './rules/catalogue.js';
 import { mapConcurrent, prepareScan, scanFileOnDisk } from './scan-file.js';
+import { spoolStream } from './stream.js';
 import { runTrustPhase } from './trust/phase.js';
 import type { FileReport, Finding, ScanReport, Verdict } from './types.js';
 import { worstVerdict } from './types.js';
 import { VERSION } from './version.js';
-import { type WalkEntry, walk } from './walk.js';
+import { type WalkEntry, walk, walkPath } from './walk.js';
 
 /** Files scanned at once (large files still go one at a time); MODELGATE_CONCURRENCY overrides it. */
 export const SCAN_CONCURRENCY = Math.max(1, Number(process.env.MODELGATE_CONCURRENCY) || 4);
@@ -41,17 +43,14 @@ export async function scanPaths(
   return scanEntries(opts.select ? entries.filter((e) => opts.select!(e.relPath)) : entries, opts);
 }
 
-/** Scans a chosen set of files under one root (the action's changed files); paths stay as given. */
+/** Scans a chosen set of paths under one root (as the action scans changed files); paths stay as given. */
 export async function scanFiles(
   root: string,
   relPaths: readonly string[],
   opts: ScanOptions = {},
 ): Promise<ScanReport> {
   const entries: WalkEntry[] = [];
-  for (const rel of relPaths) {
-    const found = await walk(`${root}/${rel}`);
-    for (const e of found) entries.push({ ...e, relPath: rel, root });
-  }
+  for (const rel of relPaths) entries.push(...(await walkPath(root, rel)));
   return scanEntries(entries, opts);
 }
 
@@ -122,17 +121,45 @@ function progressTracker(entries: readonly WalkEntry[], report: ScanOptions['onP
 }
 
 async function scanEntry(e: WalkEntry, policy: Readonly<Policy>, now: Date): Promise<FileReport> {
-  if (e.kind === 'skipped') {
-    const findings: Finding[] = [
-      e.incomplete
-        ? { ruleId: 'MG009', severity: 'medium', score: 0, message: `Not scanned: ${e.why}.`, location: {} }
-        : { ruleId: 'MG008', severity: 'low', score: 0, message: `Not scanned: ${e.why}.`, location: {} },
-    ];
-    return finish(e.relPath, 'other', 0, '', findings, {}, policy, now);
-  }
+  if (e.kind === 'skipped') return notScanned(e.relPath, e.ruleId, `Not scanned: ${e.why}.`, {}, policy, now);
   const settings: ScanSettings = { limits: policy.limits, allowGlobals: policy.allow };
+  if (e.kind === 'stream') {
+    // Read once into a private temporary file, then scanned like any file under the name given.
+    const s = await spoolStream(e.absPath, policy.limits);
+    const facts = { stream: e.what };
+    if (!s.ok)
+      return notScanned(
+        e.relPath,
+        s.limit ? 'MG001' : 'MG009',
+        `${e.what}: ${s.message}.`,
+        facts,
+        policy,
+        now,
+      );
+    try {
+      const r = await scanFileOnDisk(s.path, e.relPath, s.dir, { settings });
+      return finish(e.relPath, r.format, r.size, r.sha256, r.findings, { ...r.facts, ...facts }, policy, now);
+    } finally {
+      await s.cleanup();
+    }
+  }
   const r = await scanFileOnDisk(e.absPath, e.relPath, e.root, { settings });
-  return finish(e.relPath, r.format, r.size, r.sha256, r.findings, r.facts, policy, now);
+  const facts = e.linkTarget === undefined ? r.facts : { ...r.facts, linkTarget: e.linkTarget };
+  return finish(e.relPath, r.format, r.size, r.sha256, r.findings, facts, policy, now);
+}
+
+/** The report of a path that was not analysed (one `incomplete` finding saying why). */
+function notScanned(
+  path: string,
+  ruleId: string,
+  message: string,
+  facts: Record<string, unknown>,
+  policy: Readonly<Policy>,
+  now: Date,
+): FileReport {
+  const rule = getRule(ruleId);
+  const findings: Finding[] = [{ ruleId, severity: rule.severity, score: rule.score, message, location: {} }];
+  return finish(path, 'other', 0, '', findings, facts, policy, now);
 }
 
 /** A file's report: its findings under the policy (scores, waivers, verdict). */

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   chmodSync,
+  createWriteStream,
   mkdirSync,
   mkdtempSync,
   rmSync,
@@ -21,6 +22,7 @@ import { scanEntries, scanPaths } from '../../src/core/scan.js';
 import { scanFileOnDisk } from '../../src/core/scan-file.js';
 import type { FileReport, ScanReport } from '../../src/core/types.js';
 import { walk } from '../../src/core/walk.js';
+import { EVIL_PICKLE } from '../action/harness.js';
 import { tempDir } from '../helpers.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -48,7 +50,7 @@ async function within<T>(ms: number, p: Promise<T>): Promise<T> {
   }
 }
 
-test('symbolic link loops in the scanned folder: the walk ends, loops are reported and not followed', async () => {
+test('symbolic link loops in the scanned folder: the walk ends, and loops are incomplete (MG011), never followed', async () => {
   const dir = tempDir(after);
   writeFileSync(join(dir, 'model.txt'), 'hello');
   symlinkSync('b', join(dir, 'a')); // a -> b -> a
@@ -57,34 +59,48 @@ test('symbolic link loops in the scanned folder: the walk ends, loops are report
   mkdirSync(join(dir, 'sub'));
   symlinkSync('..', join(dir, 'sub', 'up')); // a directory cycle back to the root
   symlinkSync(dir, join(dir, 'sub', 'root-abs'));
+  mkdirSync(join(dir, 'x'));
+  mkdirSync(join(dir, 'y'));
+  symlinkSync('../y', join(dir, 'x', 'to-y')); // x/to-y -> y, y/to-x -> x: a cycle through two links
+  symlinkSync('../x', join(dir, 'y', 'to-x'));
   const report = await within(10_000, scanPaths([dir]));
-  for (const p of ['a', 'b', 'self']) {
+  for (const p of ['a', 'b', 'self', 'sub/up', 'sub/root-abs']) {
     const f = file(report, p);
-    assert.deepEqual(rules(f), ['MG008']);
-    assert.match(f.findings[0]!.message, /loop|does not resolve/);
+    assert.deepEqual(rules(f), ['MG011'], p);
+    assert.equal(f.verdict, 'incomplete', p);
+    assert.match(f.findings[0]!.message, /loop/);
   }
-  // Links to folders inside the root are left out (their targets are scanned once, as themselves).
-  assert.deepEqual(
-    report.files.map((f) => f.path),
-    ['a', 'b', 'model.txt', 'self'],
-  );
+  // The two-link cycle is followed once each way, then reported where it closes.
+  assert.deepEqual(rules(file(report, 'x/to-y/to-x')), ['MG011']);
+  assert.deepEqual(rules(file(report, 'y/to-x/to-y')), ['MG011']);
   assert.equal(file(report, 'model.txt').verdict, 'pass');
+  assert.equal(report.files.length, 8);
 });
 
-test('a FIFO in the folder is reported and never opened (opening it would block the scan forever)', async () => {
+test('a FIFO in a folder is incomplete (MG012) and never opened; named on the command line it is read as a stream', async () => {
   const dir = tempDir(after);
   execFileSync('mkfifo', [join(dir, 'pipe.pkl')]);
   writeFileSync(join(dir, 'ok.txt'), 'x');
   const report = await within(10_000, scanPaths([dir]));
   const f = file(report, 'pipe.pkl');
-  assert.deepEqual(rules(f), ['MG008']);
+  assert.deepEqual(rules(f), ['MG012']);
+  assert.equal(f.verdict, 'incomplete');
   assert.match(f.findings[0]!.message, /FIFO/);
-  // Named on the command line, too.
-  const direct = await within(10_000, scanPaths([join(dir, 'pipe.pkl')]));
-  assert.match(direct.files[0]!.findings[0]!.message, /FIFO/);
+  // Named directly, the pipe is what the user asked to scan: read until its writer closes it.
+  const fifo = join(dir, 'pipe.pkl');
+  const writer = new Promise<void>((res, rej) => {
+    const w = createWriteStream(fifo);
+    w.on('error', rej);
+    w.end(EVIL_PICKLE, () => res());
+  });
+  const direct = await within(10_000, scanPaths([fifo]));
+  await writer;
+  assert.equal(direct.files[0]!.verdict, 'block');
+  assert.equal(direct.files[0]!.format, 'pickle');
+  assert.equal(direct.files[0]!.path, fifo);
 });
 
-test('device files and links to them are reported and never read (/dev/zero would never end)', async () => {
+test('device files, and links to them, are incomplete (MG010 / MG012) and never read (/dev/zero would never end)', async () => {
   const dir = tempDir(after);
   symlinkSync('/dev/zero', join(dir, 'zero.bin'));
   symlinkSync('/dev/null', join(dir, 'null.pt'));
@@ -97,15 +113,20 @@ test('device files and links to them are reported and never read (/dev/zero woul
   }
   const report = await within(10_000, scanPaths([dir]));
   for (const p of ['zero.bin', 'null.pt']) {
-    assert.deepEqual(rules(file(report, p)), ['MG008']);
-    assert.match(file(report, p).findings[0]!.message, /outside the scanned folder/);
+    assert.deepEqual(rules(file(report, p)), ['MG010']);
+    assert.match(file(report, p).findings[0]!.message, /leaves the scanned folder/);
+    assert.equal(file(report, p).verdict, 'incomplete');
   }
-  if (node) assert.match(file(report, 'devzero.pkl').findings[0]!.message, /device/);
+  if (node) {
+    assert.deepEqual(rules(file(report, 'devzero.pkl')), ['MG012']);
+    assert.match(file(report, 'devzero.pkl').findings[0]!.message, /character device/);
+  }
   // A device named directly (or through a link) on the command line is not read either.
   const direct = await within(10_000, scanPaths(['/dev/zero']));
-  assert.match(direct.files[0]!.findings[0]!.message, /device/);
+  assert.deepEqual(rules(direct.files[0]!), ['MG012']);
+  assert.match(direct.files[0]!.findings[0]!.message, /character device/);
   const viaLink = await within(10_000, scanPaths([join(dir, 'zero.bin')]));
-  assert.deepEqual(rules(viaLink.files[0]!), ['MG008']);
+  assert.deepEqual(rules(viaLink.files[0]!), ['MG012']);
 });
 
 test('deeply nested folders (300 levels) are walked without recursion limits', async () => {

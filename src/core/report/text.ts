@@ -13,8 +13,9 @@ export function renderText(report: ScanReport, opts: { verbose?: boolean; color?
   const lines: string[] = [];
   for (const f of report.files) {
     if (!opts.verbose && f.format === 'other' && f.findings.length === 0) continue;
+    const link = typeof f.facts?.linkTarget === 'string' ? ` -> ${escapeControl(f.facts.linkTarget)}` : '';
     lines.push(
-      `${paint(f.verdict, MARK[f.verdict].padEnd(10))} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(f.path)}`,
+      `${paint(f.verdict, MARK[f.verdict].padEnd(10))} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(f.path)}${link}`,
     );
     const groups = new Map<string, Finding[]>();
     for (const x of [...f.findings].sort(bySeverity)) {

@@ -86,13 +86,13 @@ export const coreRules = defineRules([
   {
     id: 'MG008',
     slug: 'not_regular_file',
-    title: 'Not a regular file; not scanned',
+    title: 'Not a regular file; not scanned (retired)',
     severity: 'low',
     score: 0,
     kind: 'anomaly',
     description:
-      'The path is a FIFO, socket, device or a symbolic link that leaves the scanned folder. modelgate does not open such paths (reading a FIFO can hang the job, and links outside the folder are not part of the change).',
-    remediation: 'Replace it with a regular file if it is meant to be a model.',
+      'Retired: no longer reported. Paths that are not regular files are now incomplete: MG010 (a link that leaves the folder), MG011 (a dangling link or a loop), MG012 (a FIFO, socket or device). Kept so that older reports still resolve.',
+    remediation: 'Scan again with a current modelgate.',
   },
   {
     id: 'MG009',
@@ -106,5 +106,42 @@ export const coreRules = defineRules([
       'Between listing the folder and finishing the analysis, the file disappeared, was replaced (by a link, a FIFO, another file), changed size or content, or could not be read (permissions, I/O error). What was analysed may not be what a loader reads, so the file cannot be called clean.',
     remediation:
       'Scan again once nothing else writes to the folder; make sure the scanner can read every file.',
+  },
+  {
+    id: 'MG010',
+    slug: 'link_leaves_folder',
+    title: 'Symbolic link leads outside the scanned folder or workspace',
+    severity: 'medium',
+    score: 0,
+    kind: 'incomplete',
+    cwe: 59,
+    description:
+      'The path is a symbolic link whose target lies outside the scanned folder (the workspace, in the GitHub Action): an absolute link or one climbing out with `../..`. A loader opening the path reads the target, which modelgate did not read: it can be anything on the machine that loads the model (a file of the runner, a device), so the path cannot be called clean.',
+    remediation:
+      'Replace the link with the file itself, or point it at a file inside the repository. To scan the target on purpose, name it (or the link) on the command line.',
+  },
+  {
+    id: 'MG011',
+    slug: 'link_unresolved',
+    title: 'Dangling symbolic link or link loop',
+    severity: 'medium',
+    score: 0,
+    kind: 'incomplete',
+    cwe: 59,
+    description:
+      'The path is a symbolic link whose target does not exist (dangling), or a chain of links (or a link to a folder holding it) that never reaches a file. On the machine that loads the model the same name can resolve to something else (a file created later, a different checkout), which modelgate cannot see.',
+    remediation: 'Remove the link or point it at the file it is meant to name.',
+  },
+  {
+    id: 'MG012',
+    slug: 'special_file',
+    title: 'FIFO, socket or device where a file was expected',
+    severity: 'medium',
+    score: 0,
+    kind: 'incomplete',
+    description:
+      'The path (or the target of a link at it) is a FIFO (named pipe), a socket or a device, not a stored file. Its bytes are whatever a writer or driver produces when a loader opens it, so there is nothing fixed to scan and the path cannot be called clean. modelgate never opens such paths in a folder (reading one can hang the job); a pipe named on the command line (`-`, `/dev/stdin`, `<(...)`, a named pipe) is read as a stream instead.',
+    remediation:
+      'Replace it with the regular file it stands for. To scan what a pipe delivers, give the pipe itself as the argument (`cat model.pkl | modelgate scan -`).',
   },
 ]);
