@@ -19,6 +19,8 @@ export const DIST_BUILT = join(ROOT, 'dist', 'index.js');
 const DIST_DIR = mkdtempSync(join(tmpdir(), 'mg-dist-'));
 process.on('exit', () => rmSync(DIST_DIR, { recursive: true, force: true }));
 export const DIST = join(DIST_DIR, 'index.mjs');
+/** dist/cli.js, copied beside it for the same reason. */
+export const DIST_CLI = join(DIST_DIR, 'cli.mjs');
 
 let built: Promise<void> | undefined;
 /**
@@ -36,7 +38,8 @@ export function buildDist(): Promise<void> {
         );
       try {
         copyFileSync(DIST_BUILT, DIST);
-        if (statSync(DIST).size > 0) return;
+        copyFileSync(join(ROOT, 'dist', 'cli.js'), DIST_CLI);
+        if (statSync(DIST).size > 0 && statSync(DIST_CLI).size > 0) return;
       } catch (err) {
         if (attempt >= 3) throw err;
       }
