@@ -139,6 +139,7 @@ export async function changedFiles(cwd: string, ev: EventInfo, api: Api | undefi
       const r = await git(cwd, [
         'diff',
         '--raw',
+        '--no-abbrev',
         '-z',
         '-M',
         '--no-ext-diff',

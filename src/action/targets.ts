@@ -177,7 +177,7 @@ async function submoduleCommitMismatch(abs: string, c: ChangedFile): Promise<str
   if (!c.sha || /^0+$/.test(c.sha)) return undefined;
   const r = await git(abs, ['rev-parse', 'HEAD']);
   const head = r.code === 0 ? r.stdout.trim() : '';
-  if (head === c.sha) return undefined;
+  if (head !== '' && head.startsWith(c.sha)) return undefined;
   return `a submodule checked out at ${head ? head.slice(0, 12) : 'an unknown commit'}, while the change records ${c.sha.slice(0, 12)}: its files are not the ones under review`;
 }
 

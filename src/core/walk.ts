@@ -207,15 +207,22 @@ class Walker {
 
   /** A symbolic link: followed while its target stays inside the boundary. */
   private async link(abs: string, rel: string, parent: Frame): Promise<void> {
-    let target: string;
+    const text = await readlink(abs).catch(() => undefined);
+    // Its first step already leaves (an absolute link, or `../..` past the boundary): outside, whether or
+    // not anything is there on this machine.
+    const leaves = (t: string) => !isInside(t, this.boundary);
+    let target: string | undefined;
+    let failure: unknown;
     try {
       target = await realpath(abs);
     } catch (err) {
-      this.out.push(await brokenLink(abs, rel, this.root, err));
-      return;
+      failure = err;
     }
-    const shown = await readlink(abs).catch(() => target);
-    if (!isInside(target, this.boundary)) {
+    const shown = text ?? target ?? '?';
+    if (
+      (text !== undefined && leaves(resolve(parent.real, text))) ||
+      (target !== undefined && leaves(target))
+    ) {
       this.out.push({
         kind: 'skipped',
         absPath: abs,
@@ -224,6 +231,10 @@ class Walker {
         ruleId: 'MG010',
         why: `a symbolic link to ${quote(shown)}, which leaves ${this.boundaryName}; its target was not read`,
       });
+      return;
+    }
+    if (target === undefined) {
+      this.out.push(await brokenLink(abs, rel, this.root, failure));
       return;
     }
     let ts: Awaited<ReturnType<typeof stat>>;
