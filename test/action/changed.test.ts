@@ -30,18 +30,20 @@ test('parseRawDiffZ: added, modified, renamed (new path, old kept), copied, type
     '',
   ].join('\0');
   assert.deepEqual(parseRawDiffZ(z), [
-    { path: 'models/new.pkl', status: 'added', mode: '100644' },
-    { path: 'models/with space.bin', status: 'modified', mode: '100644' },
-    { path: 'new/name.onnx', status: 'renamed', previous: 'old/name.onnx', mode: '100644' },
-    { path: 'b.pt', status: 'copied', previous: 'a.pt', mode: '100644' },
-    { path: 'link.bin', status: 'type-changed', mode: '120000' },
-    { path: 'vendor/sub', status: 'modified', mode: '160000' },
+    { path: 'models/new.pkl', status: 'added', mode: '100644', sha: '1111111' },
+    { path: 'models/with space.bin', status: 'modified', mode: '100644', sha: '3333333' },
+    { path: 'new/name.onnx', status: 'renamed', previous: 'old/name.onnx', mode: '100644', sha: '5555555' },
+    { path: 'b.pt', status: 'copied', previous: 'a.pt', mode: '100644', sha: '7777777' },
+    { path: 'link.bin', status: 'type-changed', mode: '120000', sha: '9999999' },
+    { path: 'vendor/sub', status: 'modified', mode: '160000', sha: 'bbbbbbb' },
   ]);
 });
 
 test('parseRawDiffZ keeps paths with newlines, colons and tabs verbatim', () => {
   const z = `:000000 100644 0000000 1111111 A\0a\n:100644 b\tc.pkl\0`;
-  assert.deepEqual(parseRawDiffZ(z), [{ path: 'a\n:100644 b\tc.pkl', status: 'added', mode: '100644' }]);
+  assert.deepEqual(parseRawDiffZ(z), [
+    { path: 'a\n:100644 b\tc.pkl', status: 'added', mode: '100644', sha: '1111111' },
+  ]);
 });
 
 test('fromApiFiles: removed files are dropped, renames keep the previous name', () => {
