@@ -1,6 +1,6 @@
 import type { Policy } from '../core/policy/policy.js';
 import { escapeMarkdown, markdownCode, safeJsonStringify, truncate } from '../core/report/escape.js';
-import { bySeverity, ICON, renderMarkdown, sortFiles } from '../core/report/markdown.js';
+import { bySeverity, displayPath, ICON, renderMarkdown, sortFiles } from '../core/report/markdown.js';
 import { getRule } from '../core/rules/catalogue.js';
 import { ruleDocUrl } from '../core/rules/docs.js';
 import { type FileReport, type Finding, type ScanReport, severityRank } from '../core/types.js';
@@ -119,7 +119,7 @@ function commentBody(
 function fileLine(f: FileReport): string {
   const active = f.findings.filter((x) => !x.waived).sort(bySeverity);
   const worst = active[0];
-  if (!worst) return `${ICON[f.verdict]} ${markdownCode(truncate(f.path, 160))}`;
+  if (!worst) return `${ICON[f.verdict]} ${markdownCode(truncate(displayPath(f), 160))}`;
   const rule = getRule(worst.ruleId);
   const what =
     rule.kind === 'incomplete'
@@ -127,7 +127,7 @@ function fileLine(f: FileReport): string {
       : `${escapeMarkdown(rule.title)}${worst.location.symbol ? ` ${markdownCode(truncate(worst.location.symbol, 80))}` : ''}`;
   const more =
     active.length > 1 ? ` · ${active.length - 1} more finding${active.length === 2 ? '' : 's'}` : '';
-  return `${ICON[f.verdict]} ${markdownCode(truncate(f.path, 160))} — ${what} ([${worst.ruleId}](${ruleDocUrl(worst.ruleId)})) · score ${f.score}${more}`;
+  return `${ICON[f.verdict]} ${markdownCode(truncate(displayPath(f), 160))} — ${what} ([${worst.ruleId}](${ruleDocUrl(worst.ruleId)})) · score ${f.score}${more}`;
 }
 
 /** Files with a waiver example in the comment at most. */

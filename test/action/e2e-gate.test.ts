@@ -107,6 +107,8 @@ describe('symbolic links in a pull request', { timeout: 600_000 }, () => {
       assert.equal(f.verdict, 'block');
       assert.ok(ids(f).includes('MG100'), JSON.stringify(f.findings));
       assert.equal((f as { facts?: Record<string, unknown> }).facts?.linkTarget, c.target);
+      // The job summary names both the link and its target.
+      assert.ok(r.summary.includes(`${c.link} -> ${c.target}`), r.summary);
     });
   }
 

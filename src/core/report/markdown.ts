@@ -48,7 +48,7 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
         )
         .join('<br>');
       out.push(
-        `| ${markdownCode(truncate(f.path, 120))} | ${verdictCell(f, opts)} | ${f.score} | ${f.format} | ${findings || '—'} |`,
+        `| ${markdownCode(truncate(displayPath(f), 120))} | ${verdictCell(f, opts)} | ${f.score} | ${f.format} | ${findings || '—'} |`,
       );
     }
     if (rows.length < sorted.length) {
@@ -81,7 +81,7 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
       if (f.findings.length === 0) continue;
       out.push('');
       out.push(
-        `<details><summary>${ICON[f.verdict]} <code>${escapeHtml(truncate(f.path, 200))}</code>: ${verdictText(f, opts)}, score ${f.score}</summary>`,
+        `<details><summary>${ICON[f.verdict]} <code>${escapeHtml(truncate(displayPath(f), 200))}</code>: ${verdictText(f, opts)}, score ${f.score}</summary>`,
       );
       out.push('');
       out.push(`sha256 \`${f.sha256}\`, ${f.size} bytes. Score: ${breakdown(f)}`);
@@ -137,4 +137,10 @@ export function sortFiles(files: FileReport[]): FileReport[] {
   return [...files].sort(
     (a, b) => ORDER[a.verdict] - ORDER[b.verdict] || b.score - a.score || a.path.localeCompare(b.path),
   );
+}
+
+/** A file's path for people: `link -> target` when it was reached through a symbolic link. */
+export function displayPath(f: Pick<FileReport, 'path' | 'facts'>): string {
+  const target = f.facts?.linkTarget;
+  return typeof target === 'string' ? `${f.path} -> ${target}` : f.path;
 }

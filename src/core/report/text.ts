@@ -1,6 +1,7 @@
 import { getRule } from '../rules/catalogue.js';
 import { type Finding, type ScanReport, severityRank } from '../types.js';
 import { escapeControl } from './escape.js';
+import { displayPath } from './markdown.js';
 import { provenanceRows } from './provenance.js';
 
 const MARK = { pass: 'PASS ', warn: 'WARN ', block: 'BLOCK', incomplete: 'INCOMPLETE' } as const;
@@ -13,9 +14,8 @@ export function renderText(report: ScanReport, opts: { verbose?: boolean; color?
   const lines: string[] = [];
   for (const f of report.files) {
     if (!opts.verbose && f.format === 'other' && f.findings.length === 0) continue;
-    const link = typeof f.facts?.linkTarget === 'string' ? ` -> ${escapeControl(f.facts.linkTarget)}` : '';
     lines.push(
-      `${paint(f.verdict, MARK[f.verdict].padEnd(10))} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(f.path)}${link}`,
+      `${paint(f.verdict, MARK[f.verdict].padEnd(10))} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(displayPath(f))}`,
     );
     const groups = new Map<string, Finding[]>();
     for (const x of [...f.findings].sort(bySeverity)) {
