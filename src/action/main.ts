@@ -30,7 +30,7 @@ import {
   renderResolvedComment,
   renderSummary,
 } from './render.js';
-import { selectEntries } from './targets.js';
+import { filterOf, selectEntries } from './targets.js';
 
 const log = (m: string) => core.info(escapeControl(m));
 
@@ -393,7 +393,7 @@ async function scanMode(
     report,
     inputs.references,
     entries,
-    { workspace, root, keep },
+    { workspace, ...filterOf(inputs) },
     pol.policy,
     cache,
     ev.cacheSaveAllowed,

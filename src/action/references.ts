@@ -1,9 +1,9 @@
-import { resolve } from 'node:path';
 import type { Policy } from '../core/policy/policy.js';
 import { findReferences, HubClient, hubConfigFromEnv, scanRemote } from '../core/remote/index.js';
 import type { ScanReport } from '../core/types.js';
-import { type WalkEntry, walk } from '../core/walk.js';
+import type { WalkEntry } from '../core/walk.js';
 import type { ResultCache } from './cache.js';
+import { walkWorkspace } from './targets.js';
 
 export type ReferencesMode = 'changed' | 'all' | 'off';
 
@@ -28,16 +28,7 @@ export async function addReferences(
 ): Promise<ScanReport> {
   if (mode === 'off') return report;
   let sources: readonly WalkEntry[] = scanned;
-  if (mode === 'all') {
-    const out: WalkEntry[] = [];
-    for (const e of await walk(resolve(all.workspace, all.root || '.'))) {
-      const rel = all.root === '' ? e.relPath : `${all.root}/${e.relPath}`;
-      if (rel === '.git' || rel.startsWith('.git/') || rel.startsWith('.modelgate-cache/') || !all.keep(rel))
-        continue;
-      out.push({ ...e, relPath: rel, root: all.workspace });
-    }
-    sources = out;
-  }
+  if (mode === 'all') sources = await walkWorkspace(all.workspace, all.root, all.keep);
   const refs = await findReferences(sources);
   if (refs.length === 0) return report;
   log(`modelgate: ${refs.length} model reference${refs.length === 1 ? '' : 's'} found`);

@@ -36,14 +36,7 @@ export async function selectEntries(
   api: Api | undefined,
   ctx: RunContext,
 ): Promise<WalkEntry[]> {
-  const root = normalizeRoot(inputs.path);
-  const filter: Filter = {
-    root,
-    include: inputs.include,
-    exclude: inputs.exclude,
-    ...(inputs.shard ? { shard: inputs.shard } : {}),
-  };
-  const keep = makeFilter(filter);
+  const { root, filter, keep } = filterOf(inputs);
   const scope = inputs.scope ?? (ev.kind === 'other' ? 'all' : 'changed');
   const where = root === '' ? '' : ` under ${root}`;
   const shard = inputs.shard ? `, shard ${inputs.shard.index} of ${inputs.shard.count}` : '';
@@ -85,15 +78,8 @@ export async function selectEntries(
     ctx.scopeText = `every file${where} (${scope === 'all' ? `scope all, ${ev.name || 'manual'} event` : 'fallback'})`;
   ctx.scopeText += shard;
 
+  if (!changed) return walkWorkspace(workspace, root, keep);
   const entries: WalkEntry[] = [];
-  if (!changed) {
-    const base = resolve(workspace, root || '.');
-    for (const e of await walkTree(base, workspace, root, workspace, 'the workspace')) {
-      if (isGitDir(e.relPath, '')) continue;
-      if (keep(e.relPath)) entries.push(e);
-    }
-    return entries;
-  }
   for (const c of changed) {
     const abs = resolve(workspace, c.path);
     if (!isInside(abs, workspace) || isGitDir(c.path, '')) continue;
@@ -112,6 +98,33 @@ export async function selectEntries(
     for (const e of found) if (keep(e.relPath)) entries.push(e);
   }
   return entries;
+}
+
+/** The `path`, `include`, `exclude` and `shard` inputs as one filter over repository-relative paths. */
+export function filterOf(inputs: ActionInputs): {
+  root: string;
+  filter: Filter;
+  keep: (path: string) => boolean;
+} {
+  const root = normalizeRoot(inputs.path);
+  const filter: Filter = {
+    root,
+    include: inputs.include,
+    exclude: inputs.exclude,
+    ...(inputs.shard ? { shard: inputs.shard } : {}),
+  };
+  return { root, filter, keep: makeFilter(filter) };
+}
+
+/** Every path under `root` (repository-relative) that the filter keeps, walked with the workspace as boundary. */
+export async function walkWorkspace(
+  workspace: string,
+  root: string,
+  keep: (path: string) => boolean,
+): Promise<WalkEntry[]> {
+  const base = resolve(workspace, root || '.');
+  const found = await walkTree(base, workspace, root, workspace, 'the workspace');
+  return found.filter((e) => !isGitDir(e.relPath, '') && keep(e.relPath));
 }
 
 /** `.git` (the repository's own metadata, or a submodule's gitfile) under `base`. */
@@ -206,9 +219,18 @@ async function headMissing(workspace: string, ev: EventInfo): Promise<string | u
   if (!ev.head || !/^[0-9a-f]{7,64}$/i.test(ev.head))
     return `pull_request_target: the event names no pull request head, so the checkout cannot be shown to hold the change. ${fix}`;
   const head = ev.head;
+  // HEAD is the head, or a merge of it (refs/pull/N/merge): its parent lines name the head even in a
+  // shallow clone, where the parent commits themselves are missing.
+  const raw = await git(workspace, ['cat-file', 'commit', 'HEAD']);
+  const self = (await git(workspace, ['rev-parse', 'HEAD'])).stdout.trim();
+  const parents = raw.stdout
+    .split('\n\n')[0]!
+    .split('\n')
+    .filter((l) => l.startsWith('parent '))
+    .map((l) => l.slice(7));
+  if (self.startsWith(head) || parents.some((p) => p.startsWith(head))) return undefined;
   const present = await hasCommit(workspace, head);
   if (present && (await git(workspace, ['merge-base', '--is-ancestor', head, 'HEAD'])).code === 0)
     return undefined;
-  const at = (await git(workspace, ['rev-parse', 'HEAD'])).stdout.trim();
-  return `pull_request_target: the workspace is ${at ? `commit ${at.slice(0, 12)}` : 'not a git checkout'} (the base branch, as actions/checkout fetches by default), not the pull request head ${head.slice(0, 12)}: the pull request's files were not scanned. ${fix}`;
+  return `pull_request_target: the workspace is ${self ? `commit ${self.slice(0, 12)}` : 'not a git checkout'} (the base branch, as actions/checkout fetches by default), not the pull request head ${head.slice(0, 12)}: the pull request's files were not scanned. ${fix}`;
 }

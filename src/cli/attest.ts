@@ -127,7 +127,7 @@ export async function verifyAttestationCommand(
     for (const e of await walk(p)) {
       const shown = st.isDirectory() ? `${p.replace(/\/+$/, '')}/${e.relPath}` : e.relPath;
       if (e.kind === 'file') files.push({ path: shown, sha256: await sha256File(e.absPath) });
-      else problems.push(`${shown}: ${e.why}`);
+      else problems.push(`${shown}: ${e.kind === 'skipped' ? e.why : `${e.what}, not a stored file`}`);
     }
   }
   const v = verifyAttestationText(text, {

@@ -109,7 +109,22 @@ export async function walkTree(
   boundaryName: string,
 ): Promise<WalkEntry[]> {
   const w = new Walker(await realpath(boundary), root, boundaryName);
-  w.push({ abs: dir, real: await realpath(dir), rel: relBase, chain: [] });
+  const real = await realpath(dir);
+  if (!isInside(real, await realpath(boundary))) {
+    // The folder itself is a link out (the action's `path` pointing at a link to /etc): not walked.
+    const shown = await readlink(dir).catch(() => real);
+    return [
+      {
+        kind: 'skipped',
+        absPath: dir,
+        relPath: relBase || '.',
+        root,
+        ruleId: 'MG010',
+        why: `a symbolic link to ${quote(shown)}, which leaves ${boundaryName}; its target was not read`,
+      },
+    ];
+  }
+  w.push({ abs: dir, real, rel: relBase, chain: [] });
   await w.drain();
   return w.sorted();
 }

@@ -177,6 +177,20 @@ describe('scope: all leaves nothing in the workspace out', { timeout: 600_000 },
     assert.equal(fileOf(r, 'models.pkl').verdict, 'block');
   });
 
+  test('`path` naming a link out of the workspace is incomplete (MG010), not walked', async (t) => {
+    const { tmp, api } = await setup(t);
+    const { ws } = makeRepo(tmp, {});
+    symlinkSync('/etc', join(ws, 'models'));
+    commit(ws, {});
+    const r = await runAction({ ws, tmp, api, event: 'schedule', payload: {}, inputs: { path: 'models' } });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.deepEqual(
+      r.report!.files.map((f) => [f.path, f.verdict]),
+      [['models', 'incomplete']],
+    );
+    assert.deepEqual(ids(fileOf(r, 'models')), ['MG010']);
+  });
+
   test('a FIFO in the workspace is incomplete (MG012), never opened', async (t) => {
     const { tmp, api } = await setup(t);
     const { ws } = makeRepo(tmp, {});
@@ -262,6 +276,27 @@ describe('pull_request_target', { timeout: 600_000 }, () => {
     const checked = await run();
     assert.equal(checked.code, 1, checked.stdout + checked.stderr);
     assert.equal(fileOf(checked, 'models/evil.pkl').verdict, 'block');
+  });
+
+  test('a shallow checkout of the merge commit (refs/pull/N/merge) holds the head: scanned', async (t) => {
+    const { tmp, api } = await setup(t);
+    const { ws: origin, base } = makeRepo(join(tmp, 'o'), {});
+    git(origin, 'checkout', '-q', '-b', 'feature');
+    const head = commit(origin, { 'models/evil.pkl': EVIL_PICKLE });
+    git(origin, 'checkout', '-q', 'main');
+    git(origin, 'merge', '-q', '--no-ff', '-m', 'merge', 'feature');
+    const clone = join(tmp, 'clone');
+    execFileSync('git', ['clone', '-q', '--depth=1', `file://${origin}`, clone]);
+    const r = await runAction({
+      ws: clone,
+      tmp,
+      api,
+      event: 'pull_request_target',
+      payload: prPayload({ number: 10, base, head }),
+      inputs: { comment: 'never' },
+    });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(fileOf(r, 'models/evil.pkl').verdict, 'block');
   });
 });
 
