@@ -5,22 +5,26 @@
 // Codec choices (Node 20 has deflate/zlib/gzip/brotli only):
 //   - deflate, zlib, gzip: node:zlib streaming transforms.
 //   - bzip2: `unbzip2-stream` (pure JS, streaming; the de-facto bzip2 stream decoder on npm).
-//   - xz: `xz-decompress` (xz-embedded compiled to WASM, shipped inside the package; streaming Web streams).
+//   - xz: our own streaming decoder in ./xz.ts (the container around LZMA2, on the LZMA decoder of ./lzma.ts).
 //   - lzma (the legacy "alone" format Python's lzma.FORMAT_ALONE and joblib's `.lzma` write): our own
 //     streaming LZMA decoder in ./lzma.ts (no well-kept streaming package exists; the ones on npm decode a
 //     whole buffer, which a bomb turns into an out-of-memory crash).
 //   - lz4 frame: our own streaming decoder in ./lz4.ts (the format is a few dozen lines; the npm
 //     packages are either native or whole-buffer).
-//   - zstd: `fzstd` (pure JS, streaming, by the author of fflate).
+//   - zstd: `fzstd` (pure JS, by the author of fflate), given one block at a time by ./zstd.ts.
 import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
+// Static imports (bundled into dist/ by esbuild): the action runs from dist/ alone, with no node_modules.
+import bitIterator from 'unbzip2-stream/lib/bit_iterator.js';
+import bz2 from 'unbzip2-stream/lib/bzip2.js';
 import type { AnalysisContext } from '../../context.js';
 import { BudgetExceededError } from '../../limits.js';
 import type { ByteSource } from '../../source.js';
 import { decodeGzip, decodeZlib, type FramedOptions } from './framed.js';
 import { decodeLz4Frame } from './lz4.js';
 import { decodeLzmaAlone } from './lzma.js';
+import { decodeXz } from './xz.js';
+import { decodeZstd } from './zstd.js';
 
 export type Codec = 'deflate-raw' | 'zlib' | 'gzip' | 'bzip2' | 'xz' | 'lzma' | 'lz4' | 'zstd';
 
@@ -40,13 +44,13 @@ export function decode(
     case 'bzip2':
       return bunzip2(input);
     case 'xz':
-      return unxz(input);
+      return decodeXz(input);
     case 'lzma':
       return decodeLzmaAlone(input);
     case 'lz4':
       return decodeLz4Frame(input);
     case 'zstd':
-      return unzstd(input);
+      return decodeZstd(input);
   }
 }
 
@@ -97,33 +101,15 @@ async function* viaTransform(input: AsyncIterable<Uint8Array>, t: Transform): As
   }
 }
 
-interface Bzip2Lib {
-  header(bits: BitReader): number;
-  decompress(
-    bits: BitReader,
-    out: (b: number) => void,
-    buf: Int32Array,
-    size: number,
-    crc: number,
-  ): number | null;
-}
-type BitReader = ((n: number | null) => number) & { bytesRead: number };
-
 async function* bunzip2(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   // The block decoder of unbzip2-stream (lib/bzip2.js), driven here: its own stream wrapper collects each
   // block's output as an array of JS numbers (8 bytes per output byte, up to ~45 MB of output per block),
   // so we collect into byte chunks instead and yield after every block, where the budget is checked.
-  const { createRequire } = await import('node:module');
-  const req = createRequire(import.meta.url);
-  const bz2 = req('unbzip2-stream/lib/bzip2') as Bzip2Lib;
-  const bitIterator = req('unbzip2-stream/lib/bit_iterator') as (
-    next: () => Uint8Array | undefined,
-  ) => BitReader;
   const it = input[Symbol.asyncIterator]();
   const queue: Uint8Array[] = [];
   let buffered = 0;
   let ended = false;
-  let reader: BitReader | undefined;
+  let reader: ReturnType<typeof bitIterator> | undefined;
   const read = () => reader?.bytesRead ?? 0;
   const fill = async (need: number) => {
     while (!ended && buffered - read() < need) {
@@ -179,90 +165,6 @@ async function* bunzip2(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Ar
       if (ended && buffered - read() <= 0) return;
     } else crc = next;
   }
-}
-
-async function* unxz(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  const { XzReadableStream } = (await import('xz-decompress')) as unknown as {
-    XzReadableStream: new (s: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
-  };
-  const it = input[Symbol.asyncIterator]();
-  const inStream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const r = await it.next();
-      if (r.done) controller.close();
-      else controller.enqueue(r.value);
-    },
-    async cancel() {
-      await it.return?.();
-    },
-  });
-  const reader = new XzReadableStream(inStream).getReader();
-  try {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) return;
-      yield r.value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
-
-/** Largest zstd window decoded (zstd's own default limit, windowLog 27); fzstd allocates the window upfront. */
-const ZSTD_MAX_WINDOW = 128 * 2 ** 20;
-
-/** Window size a zstd frame header at `i` declares (undefined when `i` is not a frame header). */
-function zstdWindow(b: Uint8Array, i: number): number | undefined {
-  if (!(b[i] === 0x28 && b[i + 1] === 0xb5 && b[i + 2] === 0x2f && b[i + 3] === 0xfd)) return undefined;
-  const fhd = b[i + 4];
-  if (fhd === undefined) return undefined;
-  const single = (fhd >> 5) & 1;
-  if (!single) {
-    const wd = b[i + 5];
-    if (wd === undefined) return undefined;
-    const base = 2 ** (10 + (wd >> 3));
-    return base + (base / 8) * (wd & 7);
-  }
-  // single segment: the window is the content size
-  const fcf = fhd >> 6;
-  const dictBytes = [0, 1, 2, 4][fhd & 3]!;
-  const n = fcf ? 1 << fcf : 1;
-  let v = 0;
-  const at = i + 5 + dictBytes;
-  for (let k = n - 1; k >= 0; k--) v = v * 256 + (b[at + k] ?? 0);
-  return fcf === 1 ? v + 256 : v;
-}
-
-async function* unzstd(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  let out: Uint8Array[] = [];
-  const d = new ZstdDecompress((data) => {
-    out.push(data);
-  });
-  let sawInput = false;
-  let carry = new Uint8Array(0);
-  for await (const chunk of input) {
-    sawInput = true;
-    // Refuse frames whose window would be allocated beyond the cap (a 30-byte file can ask for 2 GB).
-    const view = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-    for (let i = view.indexOf(0x28); i >= 0 && i + 4 < view.length; i = view.indexOf(0x28, i + 1)) {
-      const w = zstdWindow(view, i);
-      if (w !== undefined && w > ZSTD_MAX_WINDOW) {
-        throw new BudgetExceededError('maxDecompressedBytes', `zstd frame asks for a ${w}-byte window`);
-      }
-    }
-    carry = view.slice(Math.max(0, view.length - 13));
-    // Feed in slices so that one push never produces an unbounded amount of output before we can yield.
-    for (let p = 0; p < chunk.length; p += 64 * 1024) {
-      d.push(chunk.subarray(p, Math.min(chunk.length, p + 64 * 1024)));
-      if (out.length > 0) {
-        const o = out;
-        out = [];
-        yield* o;
-      }
-    }
-  }
-  if (sawInput) d.push(new Uint8Array(0), true);
-  yield* out;
 }
 
 /** Past this many decoded bytes the ratio check applies (small, highly compressible data is fine). */
