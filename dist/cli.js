@@ -4374,7 +4374,7 @@ var require_binary = __commonJS({
     var node_buffer = __require("buffer");
     var Scalar = require_Scalar();
     var stringifyString = require_stringifyString();
-    var binary = {
+    var binary2 = {
       identify: (value) => value instanceof Uint8Array,
       // Buffer inherits from Uint8Array
       default: false,
@@ -4429,7 +4429,7 @@ var require_binary = __commonJS({
         return stringifyString.stringifyString({ comment, type, value: str5 }, ctx, onComment, onChompKeep);
       }
     };
-    exports.binary = binary;
+    exports.binary = binary2;
   }
 });
 
@@ -4934,7 +4934,7 @@ var require_schema3 = __commonJS({
     var _null4 = require_null();
     var seq = require_seq();
     var string4 = require_string();
-    var binary = require_binary();
+    var binary2 = require_binary();
     var bool = require_bool2();
     var float = require_float2();
     var int2 = require_int2();
@@ -4957,7 +4957,7 @@ var require_schema3 = __commonJS({
       float.floatNaN,
       float.floatExp,
       float.float,
-      binary.binary,
+      binary2.binary,
       merge2.merge,
       omap.omap,
       pairs.pairs,
@@ -4983,7 +4983,7 @@ var require_tags = __commonJS({
     var int2 = require_int();
     var schema = require_schema();
     var schema$1 = require_schema2();
-    var binary = require_binary();
+    var binary2 = require_binary();
     var merge2 = require_merge();
     var omap = require_omap();
     var pairs = require_pairs();
@@ -4998,7 +4998,7 @@ var require_tags = __commonJS({
       ["yaml-1.1", schema$2.schema]
     ]);
     var tagsByName = {
-      binary: binary.binary,
+      binary: binary2.binary,
       bool: bool.boolTag,
       float: float.float,
       floatExp: float.floatExp,
@@ -5018,7 +5018,7 @@ var require_tags = __commonJS({
       timestamp: timestamp.timestamp
     };
     var coreKnownTags = {
-      "tag:yaml.org,2002:binary": binary.binary,
+      "tag:yaml.org,2002:binary": binary2.binary,
       "tag:yaml.org,2002:merge": merge2.merge,
       "tag:yaml.org,2002:omap": omap.omap,
       "tag:yaml.org,2002:pairs": pairs.pairs,
@@ -10418,7 +10418,7 @@ var require_umd = __commonJS({
             if (value >= TWO_PWR_64_DBL) return MAX_UNSIGNED_VALUE;
           } else {
             if (value <= -TWO_PWR_63_DBL) return MIN_VALUE;
-            if (value + 1 >= TWO_PWR_63_DBL) return MAX_VALUE;
+            if (value + 1 >= TWO_PWR_63_DBL) return MAX_VALUE2;
           }
           if (value < 0) return fromNumber(-value, unsigned).neg();
           return fromBits(
@@ -10492,8 +10492,8 @@ var require_umd = __commonJS({
         Long.UONE = UONE;
         var NEG_ONE = fromInt(-1);
         Long.NEG_ONE = NEG_ONE;
-        var MAX_VALUE = fromBits(4294967295 | 0, 2147483647 | 0, false);
-        Long.MAX_VALUE = MAX_VALUE;
+        var MAX_VALUE2 = fromBits(4294967295 | 0, 2147483647 | 0, false);
+        Long.MAX_VALUE = MAX_VALUE2;
         var MAX_UNSIGNED_VALUE = fromBits(4294967295 | 0, 4294967295 | 0, true);
         Long.MAX_UNSIGNED_VALUE = MAX_UNSIGNED_VALUE;
         var MIN_VALUE = fromBits(0, 2147483648 | 0, false);
@@ -22978,6 +22978,26 @@ var templateRules = defineRules([
     kind: "anomaly",
     description: "The template does not parse with modelgate's Jinja parser (@huggingface/jinja, a subset of Jinja2). The real Jinja2 parser may still accept it, so it was checked token by token instead of structurally: a template that cannot be analysed is not clean.",
     remediation: "Review the template by hand, or replace it with the model author's template."
+  },
+  {
+    id: "MG900",
+    slug: "template_computed_lookup",
+    title: "Chat template looks up computed names on Python objects",
+    severity: "high",
+    kind: "threat",
+    cwe: 1336,
+    description: "A subscript or attribute whose name is computed at render time is applied to a string, a Jinja global or the loop object rather than to message data or a structure the template built. Jinja's x[name] falls back to getattr, so this reaches Python attributes with no dangerous name written anywhere (the names can come from the file's own metadata, such as the text of bos_token). A further lookup or call on the object reached that way is critical: it is the shape of a sandbox escape chain.",
+    remediation: "Do not load the model; replace the template with the model author's template. Chat templates index messages and tools, never strings or globals, by computed names."
+  },
+  {
+    id: "MG901",
+    slug: "template_render_exhaustion",
+    title: "Chat template exhausts CPU or memory when rendered",
+    severity: "high",
+    kind: "threat",
+    cwe: 400,
+    description: "Constant-folded loop bounds (nested loops multiply), range() arguments, exponentiations or string repetitions exceed what any chat template needs (a million iterations). Renderers without a sandbox cap, and servers that render the template for every request, spend unbounded time or memory on it.",
+    remediation: "Replace the template with the model author's template."
   }
 ]);
 
@@ -43405,9 +43425,9 @@ function verdictRank(v) {
   return VERDICTS.indexOf(v);
 }
 function worstVerdict(verdicts) {
-  let worst = "pass";
-  for (const v of verdicts) if (verdictRank(v) > verdictRank(worst)) worst = v;
-  return worst;
+  let worst2 = "pass";
+  for (const v of verdicts) if (verdictRank(v) > verdictRank(worst2)) worst2 = v;
+  return worst2;
 }
 
 // src/core/policy/schema.ts
@@ -49286,10 +49306,34 @@ var PRECEDENCE = Object.freeze({
   // literals, identifiers, calls, member accesses
 });
 
-// src/core/formats/template/analyze.ts
+// src/core/formats/template/collector.ts
 var MAX_FINDINGS = 40;
-var MAX_FOLD = 4096;
-var MAX_PARSED_TEMPLATE = 1 << 20;
+function prune(findings) {
+  return findings.filter(
+    (f) => f.ruleId !== "MG441" || !findings.some(
+      (o) => o !== f && (o.ruleId === "MG441" || o.ruleId === "MG440") && o.symbol.length > f.symbol.length && o.symbol.includes(f.symbol)
+    )
+  );
+}
+var Collector = class {
+  constructor(where2) {
+    this.where = where2;
+  }
+  where;
+  findings = [];
+  seen = /* @__PURE__ */ new Set();
+  add(f) {
+    const key = `${f.ruleId}\0${f.symbol}`;
+    if (this.seen.has(key) || this.findings.length >= MAX_FINDINGS) return;
+    this.seen.add(key);
+    this.findings.push(f);
+  }
+  hasSymbol(symbol2) {
+    return this.findings.some((f) => f.symbol === symbol2);
+  }
+};
+
+// src/core/formats/template/names.ts
 var DANGEROUS_ATTRS = /* @__PURE__ */ new Set([
   "mro",
   "popen",
@@ -49583,687 +49627,6 @@ function dangerousName(name) {
   if (DANGEROUS_ATTRS.has(name)) return "a name on the way to code execution";
   return void 0;
 }
-function analyzeTemplate(source, where2 = "template") {
-  const out = new Collector(where2);
-  if (source.length > MAX_PARSED_TEMPLATE) {
-    out.add({
-      ruleId: "MG445",
-      message: `${where2} is ${source.length} characters long, too large to parse; it was checked by pattern only.`,
-      symbol: "too-large"
-    });
-    regexScan(source, out);
-    return { findings: prune(out.findings), parsed: false };
-  }
-  let program;
-  try {
-    program = parse3(tokenize(source, { lstrip_blocks: true, trim_blocks: true }));
-  } catch (err2) {
-    const msg = err2 instanceof Error ? err2.message : String(err2);
-    out.add({
-      ruleId: "MG445",
-      message: `${where2} does not parse (${printable(msg, 100)}); the real Jinja2 parser may accept it, so it was checked token by token.`,
-      symbol: "parse-error"
-    });
-    tokenScan(source, out, false);
-    return { findings: prune(out.findings), parsed: false };
-  }
-  new Walker(out).run(program);
-  tokenScan(source, out, true);
-  return { findings: prune(out.findings), parsed: true };
-}
-function prune(findings) {
-  return findings.filter(
-    (f) => f.ruleId !== "MG441" || !findings.some(
-      (o) => o !== f && (o.ruleId === "MG441" || o.ruleId === "MG440") && o.symbol.length > f.symbol.length && o.symbol.includes(f.symbol)
-    )
-  );
-}
-var Collector = class {
-  constructor(where2) {
-    this.where = where2;
-  }
-  where;
-  findings = [];
-  seen = /* @__PURE__ */ new Set();
-  add(f) {
-    const key = `${f.ruleId}\0${f.symbol}`;
-    if (this.seen.has(key) || this.findings.length >= MAX_FINDINGS) return;
-    this.seen.add(key);
-    this.findings.push(f);
-  }
-  hasSymbol(symbol2) {
-    return this.findings.some((f) => f.symbol === symbol2);
-  }
-};
-var Walker = class {
-  constructor(out) {
-    this.out = out;
-  }
-  out;
-  /** Constants assigned with {% set %} (last constant wins; flow-insensitive). */
-  env = /* @__PURE__ */ new Map();
-  /** Macro names mapped to their constant output (when the body is constant text). */
-  macros = /* @__PURE__ */ new Map();
-  locals = /* @__PURE__ */ new Set(["loop", "caller", "varargs", "kwargs"]);
-  steps = 0;
-  run(program) {
-    this.collect(program, 0);
-    this.collect(program, 0);
-    this.stmts(program.body, 0);
-  }
-  tick(depth) {
-    if (++this.steps > 2e6)
-      throw new BudgetExceededError("maxOpcodes", "template analysis took more than 2,000,000 steps");
-    if (depth > 400) throw new BudgetExceededError("maxStackDepth", `template nesting deeper than 400`);
-  }
-  collect(node2, depth) {
-    if (!node2 || typeof node2 !== "object") return;
-    this.tick(depth);
-    if (Array.isArray(node2)) {
-      for (const n of node2) this.collect(n, depth + 1);
-      return;
-    }
-    if (node2 instanceof Map) {
-      for (const [k, v] of node2) {
-        this.collect(k, depth + 1);
-        this.collect(v, depth + 1);
-      }
-      return;
-    }
-    switch (node2.type) {
-      case "Set": {
-        const names = bindingNames(node2.assignee);
-        for (const n of names) this.locals.add(n);
-        if (node2.assignee?.type === "Identifier") {
-          const v = node2.value ? this.fold(node2.value, 0) : this.foldBody(node2.body);
-          if (v !== void 0) this.env.set(node2.assignee.value, v);
-        }
-        break;
-      }
-      case "For":
-        for (const n of bindingNames(node2.loopvar)) this.locals.add(n);
-        break;
-      case "Macro": {
-        this.locals.add(node2.name.value);
-        for (const a of node2.args ?? []) {
-          if (a.type === "Identifier") this.locals.add(a.value);
-          else if (a.type === "KeywordArgumentExpression") this.locals.add(a.key.value);
-        }
-        const v = this.foldBody(node2.body);
-        if (v !== void 0) this.macros.set(node2.name.value, v);
-        break;
-      }
-      case "CallStatement":
-        for (const a of node2.callerArgs ?? []) {
-          if (a.type === "Identifier") this.locals.add(a.value);
-          else if (a.type === "KeywordArgumentExpression") this.locals.add(a.key.value);
-        }
-        break;
-    }
-    for (const [k, v] of Object.entries(node2))
-      if (k !== "type" && typeof v === "object") this.collect(v, depth + 1);
-  }
-  foldBody(body) {
-    if (!Array.isArray(body)) return void 0;
-    let s = "";
-    for (const st of body) {
-      const v = this.fold(st, 0);
-      if (v === void 0 || Array.isArray(v)) return void 0;
-      s += String(v);
-      if (s.length > MAX_FOLD) return void 0;
-    }
-    return s;
-  }
-  // ----- constant folding of string building -----
-  /** The constant value of an expression, when it can be computed without inputs. */
-  fold(node2, depth) {
-    if (!node2 || depth > 64) return void 0;
-    switch (node2.type) {
-      case "StringLiteral":
-        return node2.value;
-      case "IntegerLiteral":
-      case "FloatLiteral":
-        return node2.value;
-      case "Identifier":
-        if (node2.value === "true" || node2.value === "True") return true;
-        if (node2.value === "false" || node2.value === "False") return false;
-        return this.env.get(node2.value);
-      case "ArrayLiteral":
-      case "TupleLiteral": {
-        const items = node2.value.map((n) => this.fold(n, depth + 1));
-        return items.some((i) => i === void 0) ? void 0 : items;
-      }
-      case "BinaryExpression": {
-        const op = node2.operator.value;
-        const l = this.fold(node2.left, depth + 1);
-        const r = this.fold(node2.right, depth + 1);
-        if (l === void 0 || r === void 0) return void 0;
-        if (op === "~") return cap(str2(l) + str2(r));
-        if (op === "+") {
-          if (typeof l === "number" && typeof r === "number") return l + r;
-          if (typeof l === "string" && typeof r === "string") return cap(l + r);
-          if (Array.isArray(l) && Array.isArray(r)) return [...l, ...r];
-          return void 0;
-        }
-        if (op === "*") {
-          if (typeof l === "string" && typeof r === "number")
-            return r > 0 && l.length * r <= MAX_FOLD ? l.repeat(r) : "";
-          if (typeof r === "string" && typeof l === "number")
-            return l > 0 && r.length * l <= MAX_FOLD ? r.repeat(l) : "";
-          if (typeof l === "number" && typeof r === "number") return l * r;
-          return void 0;
-        }
-        if (op === "-" && typeof l === "number" && typeof r === "number") return l - r;
-        if (op === "%" && typeof l === "string") return percentFormat(l, Array.isArray(r) ? r : [r]);
-        return void 0;
-      }
-      case "FilterExpression": {
-        const v = this.fold(node2.operand, depth + 1);
-        if (v === void 0) return void 0;
-        const f = node2.filter;
-        const name = f.type === "Identifier" ? f.value : f.callee?.type === "Identifier" ? f.callee.value : "";
-        const args = f.type === "CallExpression" ? f.args.map((a) => this.fold(a, depth + 1)) : [];
-        return applyStringOp(name, v, args);
-      }
-      case "CallExpression": {
-        const c = node2.callee;
-        if (c?.type === "MemberExpression" && !c.computed && c.property?.type === "Identifier") {
-          const v = this.fold(c.object, depth + 1);
-          if (v === void 0) return void 0;
-          const args = node2.args.map((a) => this.fold(a, depth + 1));
-          if (c.property.value === "join" && typeof v === "string" && Array.isArray(args[0]))
-            return cap(args[0].map(str2).join(v));
-          if (c.property.value === "format" && typeof v === "string") return braceFormat(v, args);
-          return applyStringOp(c.property.value, v, args);
-        }
-        if (c?.type === "Identifier" && this.macros.has(c.value)) return this.macros.get(c.value);
-        return void 0;
-      }
-      case "MemberExpression": {
-        const v = this.fold(node2.object, depth + 1);
-        if (v === void 0) return void 0;
-        if (node2.computed && node2.property?.type === "SliceExpression") {
-          const p = node2.property;
-          const start = p.start ? this.fold(p.start, depth + 1) : void 0;
-          const stop = p.stop ? this.fold(p.stop, depth + 1) : void 0;
-          const step = p.step ? this.fold(p.step, depth + 1) : 1;
-          if (typeof v !== "string" || typeof step !== "number" || step === 0) return void 0;
-          return pySlice(v, start, stop, step);
-        }
-        if (node2.computed) {
-          const k = this.fold(node2.property, depth + 1);
-          if (typeof k === "number" && (typeof v === "string" || Array.isArray(v))) {
-            const i = k < 0 ? v.length + k : k;
-            return v[i];
-          }
-        }
-        return void 0;
-      }
-      case "Ternary": {
-        const t = this.fold(node2.trueExpr, depth + 1);
-        return t !== void 0 ? t : this.fold(node2.falseExpr, depth + 1);
-      }
-      default:
-        return void 0;
-    }
-  }
-  /** Reports a string built from pieces that spells something dangerous. */
-  checkBuilt(node2, how) {
-    const v = this.fold(node2, 0);
-    if (typeof v !== "string") return;
-    const why = dangerousName(v) ?? (DANGEROUS_CALLABLES.has(v) ? "a Python builtin" : void 0);
-    if (why || v.includes("__")) {
-      this.out.add({
-        ruleId: "MG441",
-        message: `${this.out.where} builds the string ${JSON.stringify(printable(v, 60))} (${why ?? "a double underscore"}) with ${how}.`,
-        symbol: printable(v, 80)
-      });
-    }
-  }
-  // ----- the walk -----
-  stmts(list, depth) {
-    for (const s of list ?? []) this.stmt(s, depth + 1);
-  }
-  stmt(node2, depth) {
-    if (!node2) return;
-    this.tick(depth);
-    switch (node2.type) {
-      case "StringLiteral":
-        return;
-      // template text printed as is
-      case "Comment":
-      case "Break":
-      case "Continue":
-        return;
-      case "If":
-        this.expr(node2.test, depth);
-        this.stmts(node2.body, depth);
-        this.stmts(node2.alternate, depth);
-        return;
-      case "For":
-        this.expr(node2.iterable, depth);
-        this.stmts(node2.body, depth);
-        this.stmts(node2.defaultBlock, depth);
-        return;
-      case "Set":
-        if (node2.assignee?.type !== "Identifier" && node2.assignee?.type !== "TupleLiteral")
-          this.expr(node2.assignee, depth);
-        if (node2.value) this.expr(node2.value, depth);
-        this.stmts(node2.body, depth);
-        return;
-      case "Macro":
-        for (const a of node2.args ?? [])
-          if (a.type === "KeywordArgumentExpression") this.expr(a.value, depth);
-        this.stmts(node2.body, depth);
-        return;
-      case "FilterStatement":
-        this.filter(node2.filter, void 0, depth);
-        this.stmts(node2.body, depth);
-        return;
-      case "CallStatement":
-        this.expr(node2.call, depth);
-        this.stmts(node2.body, depth);
-        return;
-      default:
-        this.expr(node2, depth);
-    }
-  }
-  expr(node2, depth) {
-    if (!node2 || typeof node2 !== "object") return;
-    this.tick(depth);
-    switch (node2.type) {
-      case "StringLiteral":
-        this.literal(node2.value);
-        return;
-      case "IntegerLiteral":
-      case "FloatLiteral":
-        return;
-      case "Identifier":
-        this.identifier(node2.value, "reference");
-        return;
-      case "ArrayLiteral":
-      case "TupleLiteral":
-        for (const n of node2.value) this.expr(n, depth + 1);
-        return;
-      case "ObjectLiteral":
-        for (const [k, v] of node2.value) {
-          this.expr(k, depth + 1);
-          this.expr(v, depth + 1);
-        }
-        return;
-      case "MemberExpression":
-        this.member(node2, depth);
-        return;
-      case "CallExpression":
-        this.call(node2, depth);
-        return;
-      case "FilterExpression":
-        this.expr(node2.operand, depth + 1);
-        this.filter(node2.filter, node2, depth);
-        return;
-      case "TestExpression": {
-        this.expr(node2.operand, depth + 1);
-        const t = node2.test?.value;
-        if (typeof t === "string" && !SAFE_TESTS.has(t))
-          this.out.add({
-            ruleId: "MG444",
-            severity: "low",
-            message: `${this.out.where} uses the test "is ${printable(t, 40)}", which chat templates do not use.`,
-            symbol: `is ${printable(t, 40)}`
-          });
-        return;
-      }
-      case "BinaryExpression": {
-        const op = node2.operator?.value;
-        this.expr(node2.left, depth + 1);
-        this.expr(node2.right, depth + 1);
-        if (op === "~" || op === "+" || op === "*") this.checkBuilt(node2, `the ${op} operator`);
-        if (op === "*" || op === "**") {
-          const l = this.fold(node2.left, 0);
-          const r = this.fold(node2.right, 0);
-          const n = Math.max(typeof l === "number" ? l : 0, typeof r === "number" ? r : 0);
-          if (op === "**" && n > 64 || op === "*" && n > 1e6 && (typeof l === "string" || typeof r === "string" || node2.left?.type === "StringLiteral" || node2.right?.type === "StringLiteral"))
-            this.out.add({
-              ruleId: "MG444",
-              severity: "high",
-              message: `${this.out.where} computes a huge value (${op} ${n}) when rendered: memory or time exhaustion.`,
-              symbol: `${op}${n}`
-            });
-        }
-        if (op === "%" && node2.left?.type !== "IntegerLiteral" && node2.left?.type !== "FloatLiteral") {
-          const l = this.fold(node2.left, 0);
-          if (typeof l === "string") {
-            this.checkBuilt(node2, "%-formatting");
-            this.out.add({
-              ruleId: "MG444",
-              severity: /%c/.test(l) ? "high" : "low",
-              message: `${this.out.where} formats a string with % (${JSON.stringify(printable(l, 40))}).`,
-              symbol: "%-format"
-            });
-          }
-        }
-        return;
-      }
-      case "UnaryExpression":
-        this.expr(node2.argument, depth + 1);
-        return;
-      case "SelectExpression":
-        this.expr(node2.lhs, depth + 1);
-        this.expr(node2.test, depth + 1);
-        return;
-      case "Ternary":
-        this.expr(node2.condition, depth + 1);
-        this.expr(node2.trueExpr, depth + 1);
-        this.expr(node2.falseExpr, depth + 1);
-        return;
-      case "SliceExpression":
-        this.expr(node2.start, depth + 1);
-        this.expr(node2.stop, depth + 1);
-        this.expr(node2.step, depth + 1);
-        return;
-      case "KeywordArgumentExpression":
-        this.expr(node2.value, depth + 1);
-        return;
-      case "SpreadExpression":
-      case "KeywordSpreadExpression":
-        this.expr(node2.argument, depth + 1);
-        return;
-      default:
-        for (const [k, v] of Object.entries(node2))
-          if (k !== "type" && v && typeof v === "object") this.expr(v, depth + 1);
-    }
-  }
-  literal(v) {
-    const m = /__[A-Za-z0-9_]*[A-Za-z0-9]__/.exec(v);
-    if (m) {
-      this.out.add({
-        ruleId: "MG440",
-        message: `${this.out.where} holds the string ${JSON.stringify(printable(m[0], 60))} in an expression (a dunder name).`,
-        symbol: printable(m[0], 80)
-      });
-    } else if (v.includes("__")) {
-      this.out.add({
-        ruleId: "MG441",
-        severity: "high",
-        message: `${this.out.where} holds a string with a double underscore (${JSON.stringify(printable(v, 60))}) in an expression; such pieces spell dunder names.`,
-        symbol: printable(v, 80)
-      });
-    }
-    if (/\{[^{}]*[.[][^{}]*\}/.test(v) && /\{[0-9A-Za-z_]*[.[]/.test(v)) {
-      const field = /\{[^{}]*\}/.exec(v)?.[0] ?? v;
-      const inner = field.replace(/[{}]/g, "").split(/[.[\]!:]/).slice(1);
-      if (inner.some((p) => p && dangerousName(p))) {
-        this.out.add({
-          ruleId: "MG440",
-          message: `${this.out.where} holds a format string that reaches attributes (${JSON.stringify(printable(field, 60))}).`,
-          symbol: printable(field, 80)
-        });
-      }
-    }
-  }
-  identifier(name, use) {
-    if (this.locals.has(name) && !DANGEROUS_CALLABLES.has(name) && !name.startsWith("_")) return;
-    if (name.startsWith("__") || DUNDER_RE.test(name)) {
-      this.out.add({
-        ruleId: "MG440",
-        message: `${this.out.where} uses the name ${name}.`,
-        symbol: printable(name, 80)
-      });
-      return;
-    }
-    if (DANGEROUS_CALLABLES.has(name) && !this.locals.has(name)) {
-      this.out.add({
-        ruleId: use === "reference" ? "MG442" : "MG440",
-        message: `${this.out.where} ${use === "call" ? "calls" : use === "member" ? "takes attributes of" : "refers to"} the Python builtin ${name}.`,
-        symbol: name
-      });
-      return;
-    }
-    if (GADGET_GLOBALS.has(name)) {
-      this.out.add({
-        ruleId: "MG442",
-        severity: use === "member" ? "critical" : "high",
-        message: `${this.out.where} ${use === "member" ? "takes attributes of" : "uses"} the Jinja global ${name}, an escape gadget chat templates do not need.`,
-        symbol: name
-      });
-      return;
-    }
-    if (CONSTRUCTOR_GLOBALS.has(name) && use !== "call") {
-      this.out.add({
-        ruleId: "MG442",
-        severity: use === "member" ? "critical" : "high",
-        message: `${this.out.where} ${use === "member" ? "takes attributes of" : "passes around"} the global ${name} itself instead of calling it.`,
-        symbol: name
-      });
-    }
-  }
-  member(node2, depth) {
-    const obj = node2.object;
-    if (obj?.type === "Identifier") this.identifier(obj.value, "member");
-    else this.expr(obj, depth + 1);
-    const prop = node2.property;
-    if (!node2.computed) {
-      if (prop?.type === "Identifier") this.attrName(prop.value, "attribute", false);
-      else this.expr(prop, depth + 1);
-      return;
-    }
-    if (prop?.type === "SliceExpression") {
-      this.expr(prop, depth + 1);
-      this.checkBuilt(node2, "a reversed or sliced string");
-      this.charExtraction(obj);
-      return;
-    }
-    this.expr(prop, depth + 1);
-    const k = this.fold(prop, 0);
-    if (typeof k === "string") this.attrName(k, "key", prop.type !== "StringLiteral");
-    else if (typeof k === "number") this.charExtraction(obj);
-    else if (k === void 0 && isBuilding(prop)) {
-      const pieces = literalsIn(prop);
-      const bad3 = pieces.find((p) => DANGER_FRAGMENTS.has(p.replace(/_/g, "").toLowerCase()));
-      this.out.add(
-        bad3 !== void 0 ? {
-          ruleId: "MG441",
-          message: `${this.out.where} looks up a key assembled at render time from pieces including ${JSON.stringify(printable(bad3, 40))}.`,
-          symbol: printable(bad3, 80)
-        } : {
-          ruleId: "MG444",
-          message: `${this.out.where} looks up a key or attribute whose name is assembled at render time.`,
-          symbol: "computed-key"
-        }
-      );
-    }
-  }
-  /**
-   * Indexing the text form of an object picks characters out of reprs such as "<generator object ...>" to
-   * spell names without writing them: `(()|select|string)[24]` is an underscore.
-   */
-  charExtraction(obj) {
-    let o = obj;
-    if (o?.type === "FilterExpression" && o.filter?.type === "Identifier" && o.filter.value === "list")
-      o = o.operand;
-    if (o?.type !== "FilterExpression") return;
-    const f = o.filter?.type === "Identifier" ? o.filter.value : o.filter?.callee?.value;
-    if (!["string", "pprint", "e", "escape", "tojson", "urlencode"].includes(f)) return;
-    const inner = o.operand;
-    const suspicious = inner?.type === "FilterExpression" || inner?.type === "TupleLiteral" || inner?.type === "ArrayLiteral" || inner?.type === "ObjectLiteral" || inner?.type === "CallExpression" || inner?.type === "Identifier" && (GADGET_GLOBALS.has(inner.value) || CONSTRUCTOR_GLOBALS.has(inner.value));
-    if (!suspicious) return;
-    this.out.add({
-      ruleId: "MG441",
-      severity: "high",
-      message: `${this.out.where} picks characters out of an object's text form (|${f}), a way to spell names without writing them.`,
-      symbol: `|${f}[index]`
-    });
-  }
-  /** A name used as an attribute or key (`x.name`, `x['name']`, `|attr('name')`, `map(attribute='name')`). */
-  attrName(name, how, built) {
-    const why = dangerousName(name);
-    if (!why) return;
-    this.out.add({
-      ruleId: built ? "MG441" : "MG440",
-      message: `${this.out.where} accesses the ${how} ${JSON.stringify(printable(name, 60))}${built ? " (a name assembled from pieces)" : ""}: ${why}.`,
-      symbol: printable(name, 80)
-    });
-  }
-  call(node2, depth) {
-    const c = node2.callee;
-    for (const a of node2.args ?? []) this.expr(a, depth + 1);
-    if (c?.type === "Identifier") {
-      const name = c.value;
-      if (this.macros.has(name) || this.locals.has(name) && !DANGEROUS_CALLABLES.has(name)) return;
-      if (SAFE_CALLABLE_GLOBALS.has(name)) {
-        if (name === "range") {
-          const big = (node2.args ?? []).map((a) => this.fold(a, 0)).find((v) => typeof v === "number" && v > 1e6);
-          if (big !== void 0)
-            this.out.add({
-              ruleId: "MG444",
-              severity: "high",
-              message: `${this.out.where} loops over range(${big}) when rendered: time exhaustion.`,
-              symbol: `range(${big})`
-            });
-        }
-        return;
-      }
-      this.identifier(name, "call");
-      if (!DANGEROUS_CALLABLES.has(name) && !GADGET_GLOBALS.has(name) && !name.startsWith("_")) {
-        this.out.add({
-          ruleId: "MG444",
-          severity: "low",
-          message: `${this.out.where} calls ${printable(name, 40)}(), which it does not define and chat-template loaders do not provide.`,
-          symbol: `${printable(name, 40)}()`
-        });
-      }
-      return;
-    }
-    if (c?.type === "MemberExpression") {
-      this.member(c, depth + 1);
-      let method;
-      if (!c.computed && c.property?.type === "Identifier") method = c.property.value;
-      else if (c.computed) {
-        const k = this.fold(c.property, 0);
-        if (typeof k === "string") method = k;
-      }
-      if (method === void 0) {
-        this.out.add({
-          ruleId: "MG444",
-          message: `${this.out.where} calls a method chosen at render time.`,
-          symbol: "computed-call"
-        });
-        return;
-      }
-      if (dangerousName(method)) return;
-      if (method === "format" || method === "format_map") {
-        const recv = this.fold(c.object, 0);
-        this.checkBuilt(node2, "str.format");
-        this.out.add({
-          ruleId: "MG444",
-          severity: typeof recv === "string" && !/\{[^{}]*[.[]/.test(recv) ? "low" : "medium",
-          message: `${this.out.where} calls str.${method}, which can reach attributes through format fields.`,
-          symbol: `.${method}()`
-        });
-        return;
-      }
-      if (method === "join" || method === "replace") this.checkBuilt(node2, `str.${method}`);
-      if (!SAFE_METHODS.has(method)) {
-        this.out.add({
-          ruleId: "MG444",
-          message: `${this.out.where} calls the method .${printable(method, 40)}(), which chat templates do not use.`,
-          symbol: `.${printable(method, 40)}()`
-        });
-      }
-      return;
-    }
-    this.expr(c, depth + 1);
-    this.out.add({
-      ruleId: "MG444",
-      message: `${this.out.where} calls a computed value.`,
-      symbol: "computed-call"
-    });
-  }
-  filter(f, whole, depth) {
-    const name = f?.type === "Identifier" ? f.value : f?.type === "CallExpression" && f.callee?.type === "Identifier" ? f.callee.value : void 0;
-    const args = f?.type === "CallExpression" ? f.args : [];
-    for (const a of args) this.expr(a, depth + 1);
-    if (name === void 0) {
-      this.out.add({
-        ruleId: "MG444",
-        message: `${this.out.where} applies a computed filter.`,
-        symbol: "computed-filter"
-      });
-      return;
-    }
-    if (name === "attr") {
-      const k = args[0] ? this.fold(args[0], 0) : void 0;
-      if (typeof k === "string" && dangerousName(k)) {
-        this.attrName(k, "attribute (through |attr)", args[0].type !== "StringLiteral");
-      } else {
-        this.out.add({
-          ruleId: "MG443",
-          severity: k === void 0 ? "critical" : "high",
-          message: `${this.out.where} uses the attr filter${typeof k === "string" ? ` on ${JSON.stringify(printable(k, 40))}` : " with a name computed at render time"}.`,
-          symbol: "attr"
-        });
-      }
-      return;
-    }
-    if (name === "format") {
-      if (whole) this.checkBuilt(whole, "the format filter");
-      const recv = whole ? this.fold(whole.operand, 0) : void 0;
-      this.out.add({
-        ruleId: "MG444",
-        severity: typeof recv === "string" && /%c/.test(recv) ? "high" : "low",
-        message: `${this.out.where} uses the format filter${typeof recv === "string" ? ` on ${JSON.stringify(printable(recv, 40))}` : ""}.`,
-        symbol: "|format"
-      });
-      return;
-    }
-    if (whole && [
-      "join",
-      "replace",
-      "reverse",
-      "string",
-      "lower",
-      "upper",
-      "title",
-      "capitalize",
-      "trim",
-      "first",
-      "last"
-    ].includes(name))
-      this.checkBuilt(whole, `the ${name} filter`);
-    if (ATTRIBUTE_TAKING_FILTERS.has(name)) {
-      for (const [i, a] of args.entries()) {
-        const isAttrArg = a.type === "KeywordArgumentExpression" && a.key?.value === "attribute" || i === 0 && (name === "selectattr" || name === "rejectattr" || name === "groupby");
-        const v = a.type === "KeywordArgumentExpression" ? a.value : a;
-        const k = this.fold(v, 0);
-        if (isAttrArg) {
-          if (typeof k === "string")
-            this.attrName(k, `attribute (through |${name})`, v.type !== "StringLiteral");
-          else if (k === void 0)
-            this.out.add({
-              ruleId: "MG443",
-              message: `${this.out.where} passes a computed attribute name to |${name}.`,
-              symbol: `${name}(attribute)`
-            });
-        } else if (i === 0 && (name === "map" || name === "select" || name === "reject") && typeof k === "string") {
-          if (k === "attr" || k === "format" || !SAFE_FILTERS.has(k))
-            this.out.add({
-              ruleId: k === "attr" ? "MG443" : "MG444",
-              message: `${this.out.where} applies the filter ${JSON.stringify(printable(k, 30))} through |${name}.`,
-              symbol: `${name}(${printable(k, 30)})`
-            });
-        }
-      }
-    } else if (name === "select" || name === "reject") {
-    }
-    if (!SAFE_FILTERS.has(name)) {
-      this.out.add({
-        ruleId: "MG444",
-        message: `${this.out.where} uses the filter |${printable(name, 40)}, which chat templates do not use.`,
-        symbol: `|${printable(name, 40)}`
-      });
-    }
-  }
-};
 var DANGER_FRAGMENTS = /* @__PURE__ */ new Set([
   "class",
   "base",
@@ -50286,159 +49649,8 @@ var DANGER_FRAGMENTS = /* @__PURE__ */ new Set([
   "exec",
   "subprocess"
 ]);
-function literalsIn(n, out = [], depth = 0) {
-  if (!n || typeof n !== "object" || depth > 64) return out;
-  if (n.type === "StringLiteral") out.push(n.value);
-  for (const [k, v] of Object.entries(n))
-    if (k !== "type" && v && typeof v === "object") literalsIn(v, out, depth + 1);
-  return out;
-}
-function bindingNames(n) {
-  if (!n) return [];
-  if (n.type === "Identifier") return [n.value];
-  if (n.type === "TupleLiteral" || n.type === "ArrayLiteral")
-    return n.value.flatMap(bindingNames);
-  return [];
-}
-function isBuilding(n) {
-  if (!n) return false;
-  if (n.type === "BinaryExpression") {
-    const op = n.operator?.value;
-    if (op === "~") return true;
-    if (op === "+" || op === "*" || op === "%") return hasString(n.left) || hasString(n.right);
-    return false;
-  }
-  if (n.type === "FilterExpression") return true;
-  if (n.type === "CallExpression") return true;
-  return false;
-}
-function hasString(n) {
-  if (!n) return false;
-  if (n.type === "StringLiteral") return true;
-  if (n.type === "BinaryExpression") return hasString(n.left) || hasString(n.right);
-  if (n.type === "FilterExpression") return hasString(n.operand);
-  return false;
-}
-function str2(v) {
-  if (Array.isArray(v)) return `[${v.map(str2).join(", ")}]`;
-  if (v === true) return "True";
-  if (v === false) return "False";
-  return String(v);
-}
-function cap(s) {
-  return s.length > MAX_FOLD ? void 0 : s;
-}
-function applyStringOp(name, v, args) {
-  if (Array.isArray(v)) {
-    if (name === "join") return cap(v.map(str2).join(typeof args[0] === "string" ? args[0] : ""));
-    if (name === "reverse") return [...v].reverse();
-    if (name === "first") return v[0];
-    if (name === "last") return v[v.length - 1];
-    if (name === "list") return v;
-    return void 0;
-  }
-  if (typeof v === "number") {
-    if (name === "string") return String(v);
-    return void 0;
-  }
-  if (typeof v !== "string") return void 0;
-  switch (name) {
-    case "string":
-    case "safe":
-    case "e":
-    case "escape":
-      return v;
-    case "lower":
-      return v.toLowerCase();
-    case "upper":
-      return v.toUpperCase();
-    case "trim":
-    case "strip":
-      return v.trim();
-    case "lstrip":
-      return v.trimStart();
-    case "rstrip":
-      return v.trimEnd();
-    case "title":
-    case "capitalize":
-      return v.length > 0 ? v[0].toUpperCase() + v.slice(1).toLowerCase() : v;
-    case "reverse":
-      return [...v].reverse().join("");
-    case "list":
-      return [...v];
-    case "first":
-      return v[0];
-    case "last":
-      return v[v.length - 1];
-    case "replace":
-      if (typeof args[0] === "string" && typeof args[1] === "string")
-        return cap(v.split(args[0]).join(args[1]));
-      return void 0;
-    case "format":
-      return percentFormat(v, args);
-    case "join":
-      return cap([...v].join(typeof args[0] === "string" ? args[0] : ""));
-    default:
-      return void 0;
-  }
-}
-function percentFormat(fmt, args) {
-  let i = 0;
-  let failed = false;
-  const out = fmt.replace(/%([-#0 +]*\d*(?:\.\d+)?)([sdicrxo%])/g, (_m, _flags, conv) => {
-    if (conv === "%") return "%";
-    const a = args[i++];
-    if (a === void 0) {
-      failed = true;
-      return "";
-    }
-    switch (conv) {
-      case "c":
-        return typeof a === "number" && Number.isInteger(a) && a >= 0 && a <= 1114111 ? String.fromCodePoint(a) : typeof a === "string" ? a : "";
-      case "d":
-      case "i":
-        return typeof a === "number" ? String(Math.trunc(a)) : "";
-      case "x":
-        return typeof a === "number" ? a.toString(16) : "";
-      case "o":
-        return typeof a === "number" ? a.toString(8) : "";
-      default:
-        return str2(a);
-    }
-  });
-  return failed ? void 0 : cap(out);
-}
-function braceFormat(fmt, args) {
-  let auto = 0;
-  let failed = false;
-  const out = fmt.replace(/\{\{|\}\}|\{(\d*)(?:![rsa])?(?::[^{}]*)?\}/g, (m, idx) => {
-    if (m === "{{") return "{";
-    if (m === "}}") return "}";
-    const a = args[idx ? Number(idx) : auto++];
-    if (a === void 0) {
-      failed = true;
-      return "";
-    }
-    return str2(a);
-  });
-  return failed ? void 0 : cap(out);
-}
-function pySlice(s, start, stop, step) {
-  const chars = [...s];
-  const n = chars.length;
-  const norm = (v, def) => {
-    if (v === void 0) return def;
-    if (v < 0) return Math.max(step < 0 ? -1 : 0, n + v);
-    return Math.min(v, step < 0 ? n - 1 : n);
-  };
-  const out = [];
-  if (step > 0) {
-    for (let i = norm(start, 0); i < norm(stop, n); i += step) out.push(chars[i]);
-  } else {
-    for (let i = norm(start, n - 1); i > norm(stop, -1); i += step) out.push(chars[i]);
-  }
-  return out.join("");
-}
+
+// src/core/formats/template/fallback.ts
 function tokenScan(source, out, parsed) {
   let tokens;
   try {
@@ -50475,7 +49687,7 @@ function tokenScan(source, out, parsed) {
             message: `${out.where} uses the name ${printable(t.value, 60)}.`,
             symbol: printable(t.value, 80)
           });
-      } else if (afterDot && DANGEROUS_ATTRS.has(t.value) && !out.hasSymbol(t.value)) {
+      } else if (!parsed && afterDot && DANGEROUS_ATTRS.has(t.value) && !out.hasSymbol(t.value)) {
         out.add({
           ruleId: "MG440",
           message: `${out.where} accesses the attribute ${t.value}.`,
@@ -50513,7 +49725,7 @@ function tokenScan(source, out, parsed) {
           message: `${out.where} holds the string ${JSON.stringify(printable(m[0], 60))}${j > i ? " (assembled from pieces)" : ""}.`,
           symbol: printable(m[0], 80)
         });
-      } else if (s.includes("__") && !out.findings.some((f) => f.symbol === s || s.includes(f.symbol))) {
+      } else if (!parsed && s.includes("__") && !out.findings.some((f) => f.symbol === s || s.includes(f.symbol))) {
         out.add({
           ruleId: "MG441",
           severity: "high",
@@ -50635,8 +49847,1293 @@ function unicodeName(name) {
   if (d && DIGITS.includes(d[1])) return String(DIGITS.indexOf(d[1]));
   return void 0;
 }
-function reportTemplate(ctx, source, where2, location = {}) {
-  const r = analyzeTemplate(source, where2);
+
+// src/core/formats/template/fold.ts
+var MAX_FOLD = 4096;
+function str2(v) {
+  if (Array.isArray(v)) return `[${v.map(str2).join(", ")}]`;
+  if (v === true) return "True";
+  if (v === false) return "False";
+  return String(v);
+}
+function cap(s) {
+  return s.length > MAX_FOLD ? void 0 : s;
+}
+function applyStringOp(name, v, args) {
+  if (Array.isArray(v)) {
+    if (name === "join") return cap(v.map(str2).join(typeof args[0] === "string" ? args[0] : ""));
+    if (name === "reverse") return [...v].reverse();
+    if (name === "first") return v[0];
+    if (name === "last") return v[v.length - 1];
+    if (name === "list") return v;
+    return void 0;
+  }
+  if (typeof v === "number") {
+    if (name === "string") return String(v);
+    return void 0;
+  }
+  if (typeof v !== "string") return void 0;
+  switch (name) {
+    case "string":
+    case "safe":
+    case "e":
+    case "escape":
+      return v;
+    case "lower":
+      return v.toLowerCase();
+    case "upper":
+      return v.toUpperCase();
+    case "trim":
+    case "strip":
+      return v.trim();
+    case "lstrip":
+      return v.trimStart();
+    case "rstrip":
+      return v.trimEnd();
+    case "title":
+    case "capitalize":
+      return v.length > 0 ? v[0].toUpperCase() + v.slice(1).toLowerCase() : v;
+    case "reverse":
+      return [...v].reverse().join("");
+    case "list":
+      return [...v];
+    case "first":
+      return v[0];
+    case "last":
+      return v[v.length - 1];
+    case "replace":
+      if (typeof args[0] === "string" && typeof args[1] === "string")
+        return cap(v.split(args[0]).join(args[1]));
+      return void 0;
+    case "format":
+      return percentFormat(v, args);
+    case "join":
+      return cap([...v].join(typeof args[0] === "string" ? args[0] : ""));
+    case "split":
+    case "rsplit": {
+      const sep3 = args[0];
+      if (sep3 === void 0 || sep3 === null) return v.split(/\s+/).filter((x) => x !== "");
+      return typeof sep3 === "string" && sep3 !== "" ? v.split(sep3) : void 0;
+    }
+    default:
+      return void 0;
+  }
+}
+function percentFormat(fmt, args) {
+  let i = 0;
+  let failed = false;
+  const out = fmt.replace(/%([-#0 +]*\d*(?:\.\d+)?)([sdicrxo%])/g, (_m, _flags, conv) => {
+    if (conv === "%") return "%";
+    const a = args[i++];
+    if (a === void 0) {
+      failed = true;
+      return "";
+    }
+    switch (conv) {
+      case "c":
+        return typeof a === "number" && Number.isInteger(a) && a >= 0 && a <= 1114111 ? String.fromCodePoint(a) : typeof a === "string" ? a : "";
+      case "d":
+      case "i":
+        return typeof a === "number" ? String(Math.trunc(a)) : "";
+      case "x":
+        return typeof a === "number" ? a.toString(16) : "";
+      case "o":
+        return typeof a === "number" ? a.toString(8) : "";
+      default:
+        return str2(a);
+    }
+  });
+  return failed ? void 0 : cap(out);
+}
+function braceFormat(fmt, args) {
+  let auto = 0;
+  let failed = false;
+  const out = fmt.replace(/\{\{|\}\}|\{(\d*)(?:![rsa])?(?::[^{}]*)?\}/g, (m, idx) => {
+    if (m === "{{") return "{";
+    if (m === "}}") return "}";
+    const a = args[idx ? Number(idx) : auto++];
+    if (a === void 0) {
+      failed = true;
+      return "";
+    }
+    return str2(a);
+  });
+  return failed ? void 0 : cap(out);
+}
+function pySlice(s, start, stop, step) {
+  const chars = [...s];
+  const n = chars.length;
+  const norm = (v, def) => {
+    if (v === void 0) return def;
+    if (v < 0) return Math.max(step < 0 ? -1 : 0, n + v);
+    return Math.min(v, step < 0 ? n - 1 : n);
+  };
+  const out = [];
+  if (step > 0) {
+    for (let i = norm(start, 0); i < norm(stop, n); i += step) out.push(chars[i]);
+  } else {
+    for (let i = norm(start, n - 1); i > norm(stop, -1); i += step) out.push(chars[i]);
+  }
+  return out.join("");
+}
+
+// src/core/formats/template/flow.ts
+var RANK = { input: 0, built: 0, ns: 0, num: 1, str: 2, gadget: 3, reflect: 4 };
+function isData(o) {
+  return o === "input" || o === "built" || o === "ns";
+}
+function worst(a, b) {
+  return RANK[b] > RANK[a] ? b : a;
+}
+var LOOP_ATTRS = {
+  index: "num",
+  index0: "num",
+  revindex: "num",
+  revindex0: "num",
+  first: "num",
+  last: "num",
+  length: "num",
+  depth: "num",
+  depth0: "num",
+  previtem: "input",
+  nextitem: "input",
+  cycle: "gadget",
+  changed: "gadget"
+};
+var TO_STRING_FILTERS = /* @__PURE__ */ new Set([
+  "string",
+  "trim",
+  "upper",
+  "lower",
+  "join",
+  "replace",
+  "tojson",
+  "format",
+  "indent",
+  "e",
+  "escape",
+  "forceescape",
+  "safe",
+  "capitalize",
+  "title",
+  "truncate",
+  "wordwrap",
+  "center",
+  "striptags",
+  "urlencode",
+  "urlize",
+  "xmlattr",
+  "pprint",
+  "filesizeformat"
+]);
+var TO_NUMBER_FILTERS = /* @__PURE__ */ new Set(["length", "count", "int", "float", "abs", "round", "sum", "wordcount"]);
+var DATA_FILTERS = /* @__PURE__ */ new Set(["from_json", "fromjson", "items", "dictsort", "groupby", "batch", "slice"]);
+var MAX_VALUES = 32;
+var Flow = class {
+  constructor(vars) {
+    this.vars = vars;
+  }
+  vars;
+  /** Constant values a variable (or `ns.attr`) can hold. */
+  values = /* @__PURE__ */ new Map();
+  /** Variables with at least one assignment that does not fold to a constant. */
+  opaque = /* @__PURE__ */ new Set();
+  origins = /* @__PURE__ */ new Map();
+  assigned = /* @__PURE__ */ new Map();
+  /** Macro names mapped to their constant output (when the body is constant text). */
+  macros = /* @__PURE__ */ new Map();
+  locals = /* @__PURE__ */ new Set(["loop", "caller", "varargs", "kwargs"]);
+  steps = 0;
+  tick(depth) {
+    if (++this.steps > 2e6)
+      throw new BudgetExceededError("maxOpcodes", "template analysis took more than 2,000,000 steps");
+    if (depth > 400) throw new BudgetExceededError("maxStackDepth", `template nesting deeper than 400`);
+  }
+  /** Collects bindings; run it a few times so names defined from later-defined names settle. */
+  collect(node2, depth) {
+    if (!node2 || typeof node2 !== "object") return;
+    this.tick(depth);
+    if (Array.isArray(node2)) {
+      for (const n of node2) this.collect(n, depth + 1);
+      return;
+    }
+    if (node2 instanceof Map) {
+      for (const [k, v] of node2) {
+        this.collect(k, depth + 1);
+        this.collect(v, depth + 1);
+      }
+      return;
+    }
+    switch (node2.type) {
+      case "Set": {
+        const a = node2.assignee;
+        if (a?.type === "Identifier") {
+          this.bind(
+            a.value,
+            node2.value ?? null,
+            node2.value ? this.possible(node2.value, 0) : this.bodyValue(node2.body)
+          );
+          this.origin1(a.value, node2.value ? this.origin(node2.value, 0) : "str");
+        } else if (a?.type === "MemberExpression" && !a.computed && a.object?.type === "Identifier") {
+          const key = `${a.object.value}.${a.property?.value}`;
+          this.bind(key, node2.value, this.possible(node2.value, 0));
+          this.origin1(key, this.origin(node2.value, 0));
+        } else {
+          for (const n of bindingNames(a)) {
+            this.locals.add(n);
+            this.opaque.add(n);
+            this.origin1(n, node2.value ? this.elementOrigin(node2.value) : "str");
+          }
+        }
+        break;
+      }
+      case "For": {
+        const names = bindingNames(node2.loopvar);
+        const it = node2.iterable;
+        const elements = names.length === 1 ? this.elements(it) : void 0;
+        for (const n of names) {
+          this.locals.add(n);
+          if (elements) this.bind(n, null, elements);
+          else this.opaque.add(n);
+          this.origin1(n, this.elementOrigin(it));
+        }
+        break;
+      }
+      case "Macro": {
+        this.locals.add(node2.name.value);
+        for (const a of node2.args ?? []) {
+          const n = a.type === "Identifier" ? a.value : a.type === "KeywordArgumentExpression" ? a.key.value : "";
+          if (!n) continue;
+          this.locals.add(n);
+          this.opaque.add(n);
+          this.origin1(n, "input");
+        }
+        const v = this.bodyValue(node2.body)?.[0];
+        if (v !== void 0) this.macros.set(node2.name.value, v);
+        break;
+      }
+      case "CallStatement":
+        for (const a of node2.callerArgs ?? []) {
+          const n = a.type === "Identifier" ? a.value : a.type === "KeywordArgumentExpression" ? a.key.value : "";
+          if (!n) continue;
+          this.locals.add(n);
+          this.opaque.add(n);
+          this.origin1(n, "input");
+        }
+        break;
+      case "CallExpression":
+        break;
+    }
+    for (const [k, v] of Object.entries(node2))
+      if (k !== "type" && typeof v === "object") this.collect(v, depth + 1);
+  }
+  /** Records namespace(...) keyword arguments under `name.key` for `{% set name = namespace(...) %}`. */
+  collectNamespace(name, call) {
+    for (const a of call.args ?? []) {
+      if (a.type !== "KeywordArgumentExpression") continue;
+      const key = `${name}.${a.key.value}`;
+      this.bind(key, a.value, this.possible(a.value, 0));
+      this.origin1(key, this.origin(a.value, 0));
+    }
+  }
+  bind(name, node2, vals) {
+    this.locals.add(name.split(".")[0]);
+    if (node2) {
+      const list = this.assigned.get(name) ?? [];
+      if (!list.includes(node2) && list.length < MAX_VALUES) list.push(node2);
+      this.assigned.set(name, list);
+      if (node2.type === "CallExpression" && node2.callee?.type === "Identifier" && node2.callee.value === "namespace")
+        this.collectNamespace(name, node2);
+    }
+    if (!vals) {
+      this.opaque.add(name);
+      return;
+    }
+    const cur = this.values.get(name) ?? [];
+    for (const v of vals) if (cur.length < MAX_VALUES && !cur.some((c) => same(c, v))) cur.push(v);
+    this.values.set(name, cur);
+  }
+  origin1(name, o) {
+    const cur = this.origins.get(name);
+    this.origins.set(name, cur ? worst(cur, o) : o);
+  }
+  bodyValue(body) {
+    if (!Array.isArray(body)) return void 0;
+    let s = "";
+    for (const st of body) {
+      const v = this.fold(st, 0);
+      if (v === void 0 || Array.isArray(v)) return void 0;
+      s += String(v);
+      if (s.length > MAX_FOLD) return void 0;
+    }
+    return [s];
+  }
+  /** The values a loop over `it` binds, when they are constants. */
+  elements(it) {
+    const v = this.fold(it, 0);
+    if (typeof v === "string") return [.../* @__PURE__ */ new Set([...v])].slice(0, MAX_VALUES);
+    if (Array.isArray(v)) return v.slice(0, MAX_VALUES);
+    const p = this.possible(it, 0);
+    if (p?.every((x) => Array.isArray(x))) return p.flat().slice(0, MAX_VALUES);
+    return void 0;
+  }
+  /** Where the elements of an iterable come from. */
+  elementOrigin(it) {
+    if (it?.type === "CallExpression" && it.callee?.type === "Identifier" && it.callee.value === "range")
+      return "num";
+    if (it?.type === "ArrayLiteral" || it?.type === "TupleLiteral") {
+      let o2 = "input";
+      for (const e of it.value) o2 = worst(o2, this.origin(e, 0));
+      return o2;
+    }
+    const o = this.origin(it, 0);
+    return o === "gadget" ? "reflect" : o === "built" || o === "ns" ? "input" : o;
+  }
+  // ----- constants -----
+  /** The single constant value of an expression, when it can be computed without inputs. */
+  fold(node2, depth) {
+    if (!node2 || depth > 64) return void 0;
+    switch (node2.type) {
+      case "StringLiteral":
+        return node2.value;
+      case "IntegerLiteral":
+      case "FloatLiteral":
+        return node2.value;
+      case "Identifier": {
+        if (node2.value === "true" || node2.value === "True") return true;
+        if (node2.value === "false" || node2.value === "False") return false;
+        return this.single(node2.value);
+      }
+      case "ArrayLiteral":
+      case "TupleLiteral": {
+        const items = node2.value.map((n) => this.fold(n, depth + 1));
+        return items.some((i) => i === void 0) ? void 0 : items;
+      }
+      case "BinaryExpression":
+        return binary(node2.operator.value, this.fold(node2.left, depth + 1), this.fold(node2.right, depth + 1));
+      case "FilterExpression": {
+        const v = this.fold(node2.operand, depth + 1);
+        if (v === void 0) return void 0;
+        const f = node2.filter;
+        const name = f.type === "Identifier" ? f.value : f.callee?.type === "Identifier" ? f.callee.value : "";
+        const args = f.type === "CallExpression" ? f.args.map((a) => this.fold(a, depth + 1)) : [];
+        return applyStringOp(name, v, args);
+      }
+      case "CallExpression": {
+        const c = node2.callee;
+        if (c?.type === "MemberExpression" && !c.computed && c.property?.type === "Identifier") {
+          const v = this.fold(c.object, depth + 1);
+          if (v === void 0) return void 0;
+          const args = node2.args.map((a) => this.fold(a, depth + 1));
+          if (c.property.value === "join" && typeof v === "string" && Array.isArray(args[0]))
+            return cap(args[0].map(str2).join(v));
+          if (c.property.value === "format" && typeof v === "string") return braceFormat(v, args);
+          return applyStringOp(c.property.value, v, args);
+        }
+        if (c?.type === "Identifier" && this.macros.has(c.value)) return this.macros.get(c.value);
+        if (c?.type === "Identifier" && c.value === "range" && !this.locals.has("range")) {
+          const args = node2.args.map((a) => this.fold(a, depth + 1));
+          return rangeList(args);
+        }
+        return void 0;
+      }
+      case "MemberExpression": {
+        if (!node2.computed && node2.object?.type === "Identifier" && node2.property?.type === "Identifier")
+          return this.single(`${node2.object.value}.${node2.property.value}`);
+        const v = this.fold(node2.object, depth + 1);
+        if (v === void 0) return void 0;
+        if (node2.computed && node2.property?.type === "SliceExpression") {
+          const p = node2.property;
+          const start = p.start ? this.fold(p.start, depth + 1) : void 0;
+          const stop = p.stop ? this.fold(p.stop, depth + 1) : void 0;
+          const step = p.step ? this.fold(p.step, depth + 1) : 1;
+          if (typeof v !== "string" || typeof step !== "number" || step === 0) return void 0;
+          return pySlice(v, start, stop, step);
+        }
+        if (node2.computed) {
+          const k = this.fold(node2.property, depth + 1);
+          if (typeof k === "number" && (typeof v === "string" || Array.isArray(v))) {
+            const i = k < 0 ? v.length + k : k;
+            return v[i];
+          }
+        }
+        return void 0;
+      }
+      case "Ternary": {
+        const t = this.fold(node2.trueExpr, depth + 1);
+        return t !== void 0 ? t : this.fold(node2.falseExpr, depth + 1);
+      }
+      default:
+        return void 0;
+    }
+  }
+  /** The value of a name when it has exactly one (a constant assignment, or a metadata string). */
+  single(name) {
+    const vals = this.values.get(name);
+    if (vals && vals.length === 1 && !this.opaque.has(name)) return vals[0];
+    if (!this.locals.has(name.split(".")[0]) && this.vars.has(name)) return this.vars.get(name);
+    return void 0;
+  }
+  /**
+   * Every constant value an expression is known to take (branches, loops over constant lists, reassigned
+   * names), or undefined when none is known. A name is dangerous when any of them is.
+   */
+  possible(node2, depth) {
+    if (!node2 || depth > 16) return void 0;
+    const v = this.fold(node2, depth);
+    if (v !== void 0) return [v];
+    switch (node2.type) {
+      case "Identifier": {
+        const vals = this.values.get(node2.value);
+        if (vals && vals.length > 0) return vals;
+        return void 0;
+      }
+      case "MemberExpression":
+        if (!node2.computed && node2.object?.type === "Identifier" && node2.property?.type === "Identifier") {
+          const vals = this.values.get(`${node2.object.value}.${node2.property.value}`);
+          return vals && vals.length > 0 ? vals : void 0;
+        }
+        return void 0;
+      case "Ternary": {
+        const a = this.possible(node2.trueExpr, depth + 1) ?? [];
+        const b = this.possible(node2.falseExpr, depth + 1) ?? [];
+        return a.length + b.length > 0 ? [...a, ...b].slice(0, MAX_VALUES) : void 0;
+      }
+      case "BinaryExpression": {
+        const l = this.possible(node2.left, depth + 1);
+        const r = this.possible(node2.right, depth + 1);
+        if (!l || !r) return void 0;
+        const out = [];
+        for (const a of l)
+          for (const b of r) {
+            const x = binary(node2.operator.value, a, b);
+            if (x !== void 0 && out.length < MAX_VALUES) out.push(x);
+          }
+        return out.length > 0 ? out : void 0;
+      }
+      case "FilterExpression": {
+        const f = node2.filter;
+        const name = f.type === "Identifier" ? f.value : f.callee?.type === "Identifier" ? f.callee.value : "";
+        const args = f.type === "CallExpression" ? f.args.map((a) => this.fold(a, depth + 1)) : [];
+        const vals = this.possible(node2.operand, depth + 1);
+        const out = vals?.map((x) => applyStringOp(name, x, args)).filter((x) => x !== void 0);
+        return out && out.length > 0 ? out : void 0;
+      }
+      case "CallExpression": {
+        const c = node2.callee;
+        if (c?.type !== "MemberExpression" || c.computed || c.property?.type !== "Identifier")
+          return void 0;
+        const args = node2.args.map((a) => this.fold(a, depth + 1));
+        const vals = this.possible(c.object, depth + 1);
+        const out = vals?.map((x) => applyStringOp(c.property.value, x, args)).filter((x) => x !== void 0);
+        return out && out.length > 0 ? out : void 0;
+      }
+      default:
+        return void 0;
+    }
+  }
+  /**
+   * The string pieces an expression is built from, following names to what was assigned to them: a computed
+   * name assembled from pieces that spell a dunder is an obfuscated one even when some piece is unknown.
+   */
+  pieces(node2, out = [], seen = /* @__PURE__ */ new Set(), depth = 0) {
+    if (!node2 || typeof node2 !== "object" || depth > 32 || seen.has(node2) || out.length > 256) return out;
+    seen.add(node2);
+    if (node2.type === "StringLiteral") out.push(node2.value);
+    else if (node2.type === "Identifier" && this.locals.has(node2.value)) {
+      for (const v of this.values.get(node2.value) ?? []) if (typeof v === "string") out.push(v);
+      for (const a of this.assigned.get(node2.value) ?? []) this.pieces(a, out, seen, depth + 1);
+    } else if (node2.type === "Identifier") {
+      const v = this.vars.get(node2.value);
+      if (typeof v === "string") out.push(v);
+      else if (Array.isArray(v)) {
+        for (const x of v) if (typeof x === "string") out.push(x);
+      }
+    }
+    for (const [k, v] of Object.entries(node2))
+      if (k !== "type" && v && typeof v === "object") this.pieces(v, out, seen, depth + 1);
+    return out;
+  }
+  // ----- provenance -----
+  /** Where the value of an expression comes from (see Origin). */
+  origin(node2, depth) {
+    if (!node2 || depth > 64) return "input";
+    switch (node2.type) {
+      case "StringLiteral":
+        return "str";
+      case "IntegerLiteral":
+      case "FloatLiteral":
+        return "num";
+      case "ArrayLiteral":
+      case "TupleLiteral":
+      case "ObjectLiteral":
+        return "built";
+      case "Identifier":
+        return this.nameOrigin(node2.value);
+      case "MemberExpression": {
+        const o = this.origin(node2.object, depth + 1);
+        if (isData(o)) {
+          if (!node2.computed && node2.object?.type === "Identifier" && node2.property?.type === "Identifier") {
+            const own2 = this.origins.get(`${node2.object.value}.${node2.property.value}`);
+            if (own2) return own2;
+          }
+          return "input";
+        }
+        if (o === "reflect") return "reflect";
+        const key = node2.computed ? this.fold(node2.property, depth + 1) : node2.property?.value;
+        if (node2.computed && node2.property?.type === "SliceExpression") return o;
+        if (node2.computed && (typeof key === "number" || this.origin(node2.property, depth + 1) === "num"))
+          return o === "str" ? "str" : "reflect";
+        if (o === "gadget" && node2.object?.type === "Identifier" && node2.object.value === "loop")
+          return typeof key === "string" && key in LOOP_ATTRS ? LOOP_ATTRS[key] : "reflect";
+        if (!node2.computed && (o === "str" || o === "num")) return "gadget";
+        return "reflect";
+      }
+      case "CallExpression": {
+        const c = node2.callee;
+        if (c?.type === "Identifier") {
+          const n = c.value;
+          if (this.macros.has(n) || this.locals.has(n) && !["loop", "caller"].includes(n)) return "str";
+          if (n === "namespace") return "ns";
+          if (n === "dict" || n === "range") return "built";
+          if (SAFE_CALLABLE_GLOBALS.has(n)) return "str";
+          return GADGET_GLOBALS.has(n) || DANGEROUS_CALLABLES.has(n) ? "reflect" : "input";
+        }
+        if (c?.type === "MemberExpression") {
+          const recv = this.origin(c.object, depth + 1);
+          if (recv === "reflect" || c.computed && !isData(recv)) return "reflect";
+          if (isData(recv)) return "input";
+          if (recv === "gadget") return "input";
+          return "str";
+        }
+        return "reflect";
+      }
+      case "FilterExpression": {
+        const f = node2.filter;
+        const name = f?.type === "Identifier" ? f.value : f?.callee?.type === "Identifier" ? f.callee.value : void 0;
+        const o = this.origin(node2.operand, depth + 1);
+        if (name === "attr") return "reflect";
+        if (name === void 0) return "reflect";
+        if (TO_STRING_FILTERS.has(name)) return o === "reflect" ? "reflect" : "str";
+        if (TO_NUMBER_FILTERS.has(name)) return "num";
+        if (DATA_FILTERS.has(name)) return o === "str" ? "str" : o;
+        if (name === "default" || name === "d") {
+          const arg2 = f?.type === "CallExpression" ? f.args[0] : void 0;
+          return arg2 ? worst(o, this.origin(arg2, depth + 1)) : o;
+        }
+        return o;
+      }
+      case "BinaryExpression": {
+        const op = node2.operator?.value;
+        const l = this.origin(node2.left, depth + 1);
+        const r = this.origin(node2.right, depth + 1);
+        if (op === "~") return "str";
+        if (op === "and" || op === "or") return worst(l, r);
+        if (op === "+" || op === "*" || op === "%") {
+          if (l === "str" || r === "str") return "str";
+          if (l === "num" && r === "num") return "num";
+          return worst(l, r) === "reflect" ? "reflect" : "input";
+        }
+        return "num";
+      }
+      case "Ternary":
+        return worst(this.origin(node2.trueExpr, depth + 1), this.origin(node2.falseExpr, depth + 1));
+      case "SelectExpression":
+        return this.origin(node2.lhs, depth + 1);
+      case "UnaryExpression":
+      case "TestExpression":
+        return "num";
+      default:
+        return "input";
+    }
+  }
+  nameOrigin(name) {
+    if (["true", "false", "True", "False", "none", "None"].includes(name)) return "input";
+    if (name === "loop" || name === "caller") return "gadget";
+    if (name === "varargs" || name === "kwargs") return "input";
+    if (this.macros.has(name)) return "gadget";
+    if (this.locals.has(name)) return this.origins.get(name) ?? "input";
+    const v = this.vars.get(name);
+    if (typeof v === "string") return "str";
+    if (typeof v === "number" || typeof v === "boolean") return "num";
+    if (Array.isArray(v)) return "built";
+    if (GADGET_GLOBALS.has(name) || CONSTRUCTOR_GLOBALS.has(name) || SAFE_CALLABLE_GLOBALS.has(name) || DANGEROUS_CALLABLES.has(name) || name.startsWith("_"))
+      return "gadget";
+    return "input";
+  }
+  /** How many times a loop over `it` runs, when that is known (range() with constant bounds, constants). */
+  iterations(it) {
+    if (it?.type === "CallExpression" && it.callee?.type === "Identifier" && it.callee.value === "range") {
+      const args = (it.args ?? []).map((a) => this.fold(a, 0));
+      return rangeLength(args);
+    }
+    const v = this.fold(it, 0);
+    if (typeof v === "string" || Array.isArray(v)) return v.length;
+    return void 0;
+  }
+};
+function bindingNames(n) {
+  if (!n) return [];
+  if (n.type === "Identifier") return [n.value];
+  if (n.type === "TupleLiteral" || n.type === "ArrayLiteral")
+    return n.value.flatMap(bindingNames);
+  return [];
+}
+function same(a, b) {
+  return a === b || Array.isArray(a) && Array.isArray(b) && JSON.stringify(a) === JSON.stringify(b);
+}
+function binary(op, l, r) {
+  if (l === void 0 || r === void 0) return void 0;
+  if (op === "~") return cap(str2(l) + str2(r));
+  if (op === "+") {
+    if (typeof l === "number" && typeof r === "number") return l + r;
+    if (typeof l === "string" && typeof r === "string") return cap(l + r);
+    if (Array.isArray(l) && Array.isArray(r))
+      return l.length + r.length <= MAX_FOLD ? [...l, ...r] : void 0;
+    return void 0;
+  }
+  if (op === "*") {
+    if (typeof l === "string" && typeof r === "number")
+      return r > 0 && l.length * r <= MAX_FOLD ? l.repeat(r) : "";
+    if (typeof r === "string" && typeof l === "number")
+      return l > 0 && r.length * l <= MAX_FOLD ? r.repeat(l) : "";
+    if (typeof l === "number" && typeof r === "number") return l * r;
+    return void 0;
+  }
+  if (op === "**" && typeof l === "number" && typeof r === "number") {
+    const v = l ** r;
+    return Number.isFinite(v) ? v : Number.MAX_VALUE;
+  }
+  if (op === "-" && typeof l === "number" && typeof r === "number") return l - r;
+  if (op === "//" && typeof l === "number" && typeof r === "number" && r !== 0) return Math.floor(l / r);
+  if (op === "%" && typeof l === "string") return percentFormat(l, Array.isArray(r) ? r : [r]);
+  return void 0;
+}
+function rangeLength(args) {
+  if (args.length === 0 || args.some((a) => typeof a !== "number")) return void 0;
+  const [start, stop, step] = args.length === 1 ? [0, args[0], 1] : [args[0], args[1], args[2] ?? 1];
+  if (step === 0) return void 0;
+  return Math.max(0, Math.ceil((stop - start) / step));
+}
+function rangeList(args) {
+  const n = rangeLength(args);
+  if (n === void 0 || n > 256) return void 0;
+  const start = args.length === 1 ? 0 : args[0];
+  const step = args.length === 3 ? args[2] : 1;
+  return Array.from({ length: n }, (_, i) => start + i * step);
+}
+
+// src/core/formats/template/walker.ts
+var LOOP_BUDGET = 1e6;
+var ORIGIN_TEXT = {
+  input: "message data",
+  built: "a structure the template built",
+  ns: "a namespace",
+  num: "a number",
+  str: "a string",
+  gadget: "a Jinja global or callable",
+  reflect: "an object reached by a computed lookup"
+};
+var Walker = class {
+  constructor(out, vars) {
+    this.out = out;
+    this.flow = new Flow(vars);
+  }
+  out;
+  flow;
+  /** Product of the iteration counts of the enclosing loops. */
+  loopWork = 1;
+  run(program) {
+    for (let i = 0; i < 3; i++) this.flow.collect(program, 0);
+    this.stmts(program.body, 0);
+  }
+  fold(node2, depth) {
+    return this.flow.fold(node2, depth);
+  }
+  get locals() {
+    return this.flow.locals;
+  }
+  get macros() {
+    return this.flow.macros;
+  }
+  tick(depth) {
+    this.flow.tick(depth);
+  }
+  /** Reports a string built from pieces that spells something dangerous. */
+  checkBuilt(node2, how) {
+    const v = this.fold(node2, 0);
+    if (typeof v !== "string") return;
+    const why = dangerousName(v) ?? (DANGEROUS_CALLABLES.has(v) ? "a Python builtin" : void 0);
+    if (why && !why.startsWith("a private")) {
+      this.out.add({
+        ruleId: "MG441",
+        message: `${this.out.where} builds the string ${JSON.stringify(printable(v, 60))} (${why}) with ${how}.`,
+        symbol: printable(v, 80)
+      });
+    }
+  }
+  // ----- the walk -----
+  stmts(list, depth) {
+    for (const s of list ?? []) this.stmt(s, depth + 1);
+  }
+  stmt(node2, depth) {
+    if (!node2) return;
+    this.tick(depth);
+    switch (node2.type) {
+      case "StringLiteral":
+        return;
+      // template text printed as is
+      case "Comment":
+      case "Break":
+      case "Continue":
+        return;
+      case "If":
+        this.expr(node2.test, depth);
+        this.stmts(node2.body, depth);
+        this.stmts(node2.alternate, depth);
+        return;
+      case "For": {
+        this.expr(node2.iterable, depth);
+        const n = this.flow.iterations(node2.iterable);
+        const outer = this.loopWork;
+        if (n !== void 0) this.loopWork = Math.min(Number.MAX_VALUE, outer * Math.max(n, 1));
+        if (this.loopWork > LOOP_BUDGET)
+          this.out.add({
+            ruleId: "MG901",
+            message: `${this.out.where} runs nested loops for about ${fmtCount(this.loopWork)} iterations when rendered (the budget is ${fmtCount(LOOP_BUDGET)}): every request that renders it burns CPU.`,
+            symbol: "loop-budget"
+          });
+        this.stmts(node2.body, depth);
+        this.loopWork = outer;
+        this.stmts(node2.defaultBlock, depth);
+        return;
+      }
+      case "Set":
+        if (node2.assignee?.type !== "Identifier" && node2.assignee?.type !== "TupleLiteral")
+          this.expr(node2.assignee, depth);
+        if (node2.value) this.expr(node2.value, depth);
+        this.stmts(node2.body, depth);
+        return;
+      case "Macro":
+        for (const a of node2.args ?? [])
+          if (a.type === "KeywordArgumentExpression") this.expr(a.value, depth);
+        this.stmts(node2.body, depth);
+        return;
+      case "FilterStatement":
+        this.filter(node2.filter, void 0, depth);
+        this.stmts(node2.body, depth);
+        return;
+      case "CallStatement":
+        this.expr(node2.call, depth);
+        this.stmts(node2.body, depth);
+        return;
+      default:
+        this.expr(node2, depth);
+    }
+  }
+  expr(node2, depth) {
+    if (!node2 || typeof node2 !== "object") return;
+    this.tick(depth);
+    switch (node2.type) {
+      case "StringLiteral":
+        this.literal(node2.value);
+        return;
+      case "IntegerLiteral":
+      case "FloatLiteral":
+        return;
+      case "Identifier":
+        this.identifier(node2.value, "reference");
+        return;
+      case "ArrayLiteral":
+      case "TupleLiteral":
+        for (const n of node2.value) this.expr(n, depth + 1);
+        return;
+      case "ObjectLiteral":
+        for (const [k, v] of node2.value) {
+          this.expr(k, depth + 1);
+          this.expr(v, depth + 1);
+        }
+        return;
+      case "MemberExpression":
+        this.member(node2, depth);
+        return;
+      case "CallExpression":
+        this.call(node2, depth);
+        return;
+      case "FilterExpression":
+        this.expr(node2.operand, depth + 1);
+        this.filter(node2.filter, node2, depth);
+        return;
+      case "TestExpression": {
+        this.expr(node2.operand, depth + 1);
+        const t = node2.test?.value;
+        if (typeof t === "string" && !SAFE_TESTS.has(t))
+          this.out.add({
+            ruleId: "MG444",
+            severity: "low",
+            message: `${this.out.where} uses the test "is ${printable(t, 40)}", which chat templates do not use.`,
+            symbol: `is ${printable(t, 40)}`
+          });
+        return;
+      }
+      case "BinaryExpression": {
+        const op = node2.operator?.value;
+        this.expr(node2.left, depth + 1);
+        this.expr(node2.right, depth + 1);
+        if (op === "~" || op === "+" || op === "*") this.checkBuilt(node2, `the ${op} operator`);
+        if (op === "*" || op === "**") {
+          const l = this.fold(node2.left, 0);
+          const r = this.fold(node2.right, 0);
+          const n = Math.max(typeof l === "number" ? l : 0, typeof r === "number" ? r : 0);
+          if (op === "**" && n > 64 || op === "*" && n > 1e6 && (typeof l === "string" || typeof r === "string" || node2.left?.type === "StringLiteral" || node2.right?.type === "StringLiteral"))
+            this.out.add({
+              ruleId: "MG901",
+              message: `${this.out.where} computes a huge value (${op} ${n}) when rendered: memory or time exhaustion.`,
+              symbol: `${op}${n}`
+            });
+        }
+        if (op === "%" && node2.left?.type !== "IntegerLiteral" && node2.left?.type !== "FloatLiteral") {
+          const l = this.fold(node2.left, 0);
+          if (typeof l === "string") {
+            this.checkBuilt(node2, "%-formatting");
+            this.out.add({
+              ruleId: "MG444",
+              severity: /%c/.test(l) ? "high" : "low",
+              message: `${this.out.where} formats a string with % (${JSON.stringify(printable(l, 40))}).`,
+              symbol: "%-format"
+            });
+          }
+        }
+        return;
+      }
+      case "UnaryExpression":
+        this.expr(node2.argument, depth + 1);
+        return;
+      case "SelectExpression":
+        this.expr(node2.lhs, depth + 1);
+        this.expr(node2.test, depth + 1);
+        return;
+      case "Ternary":
+        this.expr(node2.condition, depth + 1);
+        this.expr(node2.trueExpr, depth + 1);
+        this.expr(node2.falseExpr, depth + 1);
+        return;
+      case "SliceExpression":
+        this.expr(node2.start, depth + 1);
+        this.expr(node2.stop, depth + 1);
+        this.expr(node2.step, depth + 1);
+        return;
+      case "KeywordArgumentExpression":
+        this.expr(node2.value, depth + 1);
+        return;
+      case "SpreadExpression":
+      case "KeywordSpreadExpression":
+        this.expr(node2.argument, depth + 1);
+        return;
+      default:
+        for (const [k, v] of Object.entries(node2))
+          if (k !== "type" && v && typeof v === "object") this.expr(v, depth + 1);
+    }
+  }
+  literal(v) {
+    const m = /__[A-Za-z0-9_]*[A-Za-z0-9]__/.exec(v);
+    if (m) {
+      this.out.add({
+        ruleId: "MG440",
+        message: `${this.out.where} holds the string ${JSON.stringify(printable(m[0], 60))} in an expression (a dunder name).`,
+        symbol: printable(m[0], 80)
+      });
+    }
+    if (/\{[^{}]*[.[][^{}]*\}/.test(v) && /\{[0-9A-Za-z_]*[.[]/.test(v)) {
+      const field = /\{[^{}]*\}/.exec(v)?.[0] ?? v;
+      const inner = field.replace(/[{}]/g, "").split(/[.[\]!:]/).slice(1);
+      if (inner.some((p) => p && dangerousName(p))) {
+        this.out.add({
+          ruleId: "MG440",
+          message: `${this.out.where} holds a format string that reaches attributes (${JSON.stringify(printable(field, 60))}).`,
+          symbol: printable(field, 80)
+        });
+      }
+    }
+  }
+  identifier(name, use) {
+    if (this.locals.has(name) && !DANGEROUS_CALLABLES.has(name) && !name.startsWith("_")) return;
+    if (name.startsWith("__") || DUNDER_RE.test(name)) {
+      this.out.add({
+        ruleId: "MG440",
+        message: `${this.out.where} uses the name ${name}.`,
+        symbol: printable(name, 80)
+      });
+      return;
+    }
+    if (DANGEROUS_CALLABLES.has(name) && !this.locals.has(name)) {
+      this.out.add({
+        ruleId: use === "reference" ? "MG442" : "MG440",
+        message: `${this.out.where} ${use === "call" ? "calls" : use === "member" ? "takes attributes of" : "refers to"} the Python builtin ${name}.`,
+        symbol: name
+      });
+      return;
+    }
+    if (GADGET_GLOBALS.has(name)) {
+      this.out.add({
+        ruleId: "MG442",
+        severity: use === "member" ? "critical" : "high",
+        message: `${this.out.where} ${use === "member" ? "takes attributes of" : "uses"} the Jinja global ${name}, an escape gadget chat templates do not need.`,
+        symbol: name
+      });
+      return;
+    }
+    if (CONSTRUCTOR_GLOBALS.has(name) && use !== "call") {
+      this.out.add({
+        ruleId: "MG442",
+        severity: use === "member" ? "critical" : "high",
+        message: `${this.out.where} ${use === "member" ? "takes attributes of" : "passes around"} the global ${name} itself instead of calling it.`,
+        symbol: name
+      });
+    }
+  }
+  member(node2, depth) {
+    const obj = node2.object;
+    if (obj?.type === "Identifier") this.identifier(obj.value, "member");
+    else this.expr(obj, depth + 1);
+    const o = this.flow.origin(obj, 0);
+    const prop = node2.property;
+    if (!node2.computed) {
+      if (prop?.type === "Identifier") {
+        this.attrName(prop.value, "attribute", false, o);
+        if (o === "reflect") this.reflective(`takes the attribute .${printable(prop.value, 40)} of`);
+      } else this.expr(prop, depth + 1);
+      return;
+    }
+    if (prop?.type === "SliceExpression") {
+      this.expr(prop, depth + 1);
+      this.checkBuilt(node2, "a reversed or sliced string");
+      this.charExtraction(obj);
+      return;
+    }
+    this.expr(prop, depth + 1);
+    const k = this.fold(prop, 0);
+    if (typeof k === "string") {
+      this.attrName(k, "key", prop.type !== "StringLiteral", o);
+      if (o === "reflect") this.reflective(`looks up ${JSON.stringify(printable(k, 40))} on`);
+      return;
+    }
+    if (typeof k === "number") {
+      this.charExtraction(obj);
+      if (o === "reflect") this.reflective("indexes");
+      return;
+    }
+    this.computedKey(prop, o);
+  }
+  /**
+   * A subscript whose key is not a constant. Jinja's subscript falls back to getattr, so the key is an
+   * attribute name: on data (messages, tools, structures the template built) that is ordinary; on a
+   * string, a global or the loop object it is reflection, and a key traced to a dangerous name is critical.
+   */
+  computedKey(prop, o) {
+    for (const v of this.flow.possible(prop, 0) ?? []) {
+      if (typeof v === "string" && dangerousName(v)) {
+        this.attrName(v, "key", true, "reflect");
+        return;
+      }
+    }
+    const pieces = this.flow.pieces(prop);
+    const building = isBuilding(prop) || prop?.type === "Identifier" || prop?.type === "MemberExpression";
+    const bad3 = pieces.find(
+      (p) => p.includes("__") || building && DANGER_FRAGMENTS.has(p.replace(/_/g, "").toLowerCase())
+    );
+    if (bad3 !== void 0) {
+      this.out.add({
+        ruleId: "MG441",
+        message: `${this.out.where} looks up a key assembled at render time from pieces including ${JSON.stringify(printable(bad3, 40))}.`,
+        symbol: printable(bad3, 80)
+      });
+      return;
+    }
+    if (isData(o)) return;
+    const ko = this.flow.origin(prop, 0);
+    if (ko === "num" && (o === "str" || o === "num")) return;
+    if (o === "reflect") {
+      this.reflective("looks up a computed name on");
+      return;
+    }
+    this.out.add({
+      ruleId: "MG900",
+      message: `${this.out.where} looks up a name computed at render time (from ${ORIGIN_TEXT[ko]}) on ${ORIGIN_TEXT[o]}: a getattr on a Python object, which chat templates never need.`,
+      symbol: "computed-lookup"
+    });
+  }
+  /** A further step on an object reached by a computed lookup: the shape of a sandbox escape chain. */
+  reflective(what) {
+    this.out.add({
+      ruleId: "MG900",
+      severity: "critical",
+      message: `${this.out.where} ${what} an object it reached through a computed attribute lookup: a chain of getattr calls with names hidden from the text, the shape of a sandbox escape.`,
+      symbol: "computed-lookup-chain"
+    });
+  }
+  /**
+   * Indexing the text form of an object picks characters out of reprs such as "<generator object ...>" to
+   * spell names without writing them: `(()|select|string)[24]` is an underscore.
+   */
+  charExtraction(obj) {
+    let o = obj;
+    if (o?.type === "FilterExpression" && o.filter?.type === "Identifier" && o.filter.value === "list")
+      o = o.operand;
+    if (o?.type !== "FilterExpression") return;
+    const f = o.filter?.type === "Identifier" ? o.filter.value : o.filter?.callee?.value;
+    if (!["string", "pprint", "e", "escape", "tojson", "urlencode"].includes(f)) return;
+    const inner = o.operand;
+    const suspicious = inner?.type === "FilterExpression" || inner?.type === "TupleLiteral" || inner?.type === "ArrayLiteral" || inner?.type === "ObjectLiteral" || inner?.type === "CallExpression" || inner?.type === "Identifier" && (GADGET_GLOBALS.has(inner.value) || CONSTRUCTOR_GLOBALS.has(inner.value));
+    if (!suspicious) return;
+    this.out.add({
+      ruleId: "MG441",
+      severity: "high",
+      message: `${this.out.where} picks characters out of an object's text form (|${f}), a way to spell names without writing them.`,
+      symbol: `|${f}[index]`
+    });
+  }
+  /** A name used as an attribute or key (`x.name`, `x['name']`, `|attr('name')`, `map(attribute='name')`). */
+  attrName(name, how, built, on = "gadget") {
+    const why = dangerousName(name);
+    if (!why) return;
+    if (isData(on) && !DUNDER_RE.test(name) && !name.startsWith("_")) return;
+    this.out.add({
+      ruleId: built ? "MG441" : "MG440",
+      message: `${this.out.where} accesses the ${how} ${JSON.stringify(printable(name, 60))}${built ? " (a name assembled from pieces)" : ""}: ${why}.`,
+      symbol: printable(name, 80)
+    });
+  }
+  call(node2, depth) {
+    const c = node2.callee;
+    for (const a of node2.args ?? []) this.expr(a, depth + 1);
+    if (c?.type === "Identifier") {
+      const name = c.value;
+      if (this.macros.has(name) || this.locals.has(name) && !DANGEROUS_CALLABLES.has(name)) return;
+      if (SAFE_CALLABLE_GLOBALS.has(name)) {
+        if (name === "range") {
+          const big = (node2.args ?? []).map((a) => this.fold(a, 0)).find((v) => typeof v === "number" && v > LOOP_BUDGET);
+          if (big !== void 0)
+            this.out.add({
+              ruleId: "MG901",
+              message: `${this.out.where} builds range(${fmtCount(big)}) when rendered: time exhaustion.`,
+              symbol: "loop-budget"
+            });
+        }
+        return;
+      }
+      this.identifier(name, "call");
+      if (!DANGEROUS_CALLABLES.has(name) && !GADGET_GLOBALS.has(name) && !name.startsWith("_")) {
+        this.out.add({
+          ruleId: "MG444",
+          severity: "low",
+          message: `${this.out.where} calls ${printable(name, 40)}(), which it does not define and chat-template loaders do not provide.`,
+          symbol: `${printable(name, 40)}()`
+        });
+      }
+      return;
+    }
+    if (c?.type === "MemberExpression") {
+      this.member(c, depth + 1);
+      if (this.flow.origin(c, 0) === "reflect") {
+        this.reflective("calls");
+        return;
+      }
+      let method;
+      if (!c.computed && c.property?.type === "Identifier") method = c.property.value;
+      else if (c.computed) {
+        const k = this.fold(c.property, 0);
+        if (typeof k === "string") method = k;
+      }
+      if (method === void 0) {
+        this.out.add({
+          ruleId: "MG444",
+          message: `${this.out.where} calls a method chosen at render time.`,
+          symbol: "computed-call"
+        });
+        return;
+      }
+      if (dangerousName(method)) {
+        if (isData(this.flow.origin(c.object, 0))) this.attrName(method, "method", false, "gadget");
+        return;
+      }
+      if (method === "format" || method === "format_map") {
+        const recv = this.fold(c.object, 0);
+        this.checkBuilt(node2, "str.format");
+        this.out.add({
+          ruleId: "MG444",
+          severity: typeof recv === "string" && !/\{[^{}]*[.[]/.test(recv) ? "low" : "medium",
+          message: `${this.out.where} calls str.${method}, which can reach attributes through format fields.`,
+          symbol: `.${method}()`
+        });
+        return;
+      }
+      if (method === "join" || method === "replace") this.checkBuilt(node2, `str.${method}`);
+      if (!SAFE_METHODS.has(method)) {
+        this.out.add({
+          ruleId: "MG444",
+          message: `${this.out.where} calls the method .${printable(method, 40)}(), which chat templates do not use.`,
+          symbol: `.${printable(method, 40)}()`
+        });
+      }
+      return;
+    }
+    this.expr(c, depth + 1);
+    if (this.flow.origin(c, 0) === "reflect") {
+      this.reflective("calls");
+      return;
+    }
+    this.out.add({
+      ruleId: "MG444",
+      message: `${this.out.where} calls a computed value.`,
+      symbol: "computed-call"
+    });
+  }
+  filter(f, whole, depth) {
+    const name = f?.type === "Identifier" ? f.value : f?.type === "CallExpression" && f.callee?.type === "Identifier" ? f.callee.value : void 0;
+    const args = f?.type === "CallExpression" ? f.args : [];
+    for (const a of args) this.expr(a, depth + 1);
+    if (name === void 0) {
+      this.out.add({
+        ruleId: "MG444",
+        message: `${this.out.where} applies a computed filter.`,
+        symbol: "computed-filter"
+      });
+      return;
+    }
+    if (name === "attr") {
+      const k = args[0] ? this.fold(args[0], 0) : void 0;
+      if (typeof k === "string" && dangerousName(k)) {
+        this.attrName(k, "attribute (through |attr)", args[0].type !== "StringLiteral");
+      } else {
+        this.out.add({
+          ruleId: "MG443",
+          severity: k === void 0 ? "critical" : "high",
+          message: `${this.out.where} uses the attr filter${typeof k === "string" ? ` on ${JSON.stringify(printable(k, 40))}` : " with a name computed at render time"}.`,
+          symbol: "attr"
+        });
+      }
+      return;
+    }
+    if (name === "format") {
+      if (whole) this.checkBuilt(whole, "the format filter");
+      const recv = whole ? this.fold(whole.operand, 0) : void 0;
+      this.out.add({
+        ruleId: "MG444",
+        severity: typeof recv === "string" && /%c/.test(recv) ? "high" : "low",
+        message: `${this.out.where} uses the format filter${typeof recv === "string" ? ` on ${JSON.stringify(printable(recv, 40))}` : ""}.`,
+        symbol: "|format"
+      });
+      return;
+    }
+    if (whole && [
+      "join",
+      "replace",
+      "reverse",
+      "string",
+      "lower",
+      "upper",
+      "title",
+      "capitalize",
+      "trim",
+      "first",
+      "last"
+    ].includes(name))
+      this.checkBuilt(whole, `the ${name} filter`);
+    if (ATTRIBUTE_TAKING_FILTERS.has(name)) {
+      for (const [i, a] of args.entries()) {
+        const isAttrArg = a.type === "KeywordArgumentExpression" && a.key?.value === "attribute" || i === 0 && (name === "selectattr" || name === "rejectattr" || name === "groupby");
+        const v = a.type === "KeywordArgumentExpression" ? a.value : a;
+        const k = this.fold(v, 0);
+        if (isAttrArg) {
+          if (typeof k === "string")
+            this.attrName(
+              k,
+              `attribute (through |${name})`,
+              v.type !== "StringLiteral",
+              whole ? this.flow.origin(whole.operand, 0) : "gadget"
+            );
+          else if (k === void 0)
+            this.out.add({
+              ruleId: "MG443",
+              message: `${this.out.where} passes a computed attribute name to |${name}.`,
+              symbol: `${name}(attribute)`
+            });
+        } else if (i === 0 && (name === "map" || name === "select" || name === "reject") && typeof k === "string") {
+          if (k === "attr" || k === "format" || !SAFE_FILTERS.has(k))
+            this.out.add({
+              ruleId: k === "attr" ? "MG443" : "MG444",
+              message: `${this.out.where} applies the filter ${JSON.stringify(printable(k, 30))} through |${name}.`,
+              symbol: `${name}(${printable(k, 30)})`
+            });
+        }
+      }
+    } else if (name === "select" || name === "reject") {
+    }
+    if (!SAFE_FILTERS.has(name)) {
+      this.out.add({
+        ruleId: "MG444",
+        message: `${this.out.where} uses the filter |${printable(name, 40)}, which chat templates do not use.`,
+        symbol: `|${printable(name, 40)}`
+      });
+    }
+  }
+};
+function isBuilding(n) {
+  if (!n) return false;
+  if (n.type === "BinaryExpression") {
+    const op = n.operator?.value;
+    if (op === "~") return true;
+    if (op === "+" || op === "*" || op === "%") return hasString(n.left) || hasString(n.right);
+    return false;
+  }
+  if (n.type === "FilterExpression") return true;
+  if (n.type === "CallExpression") return true;
+  return false;
+}
+function hasString(n) {
+  if (!n) return false;
+  if (n.type === "StringLiteral") return true;
+  if (n.type === "BinaryExpression") return hasString(n.left) || hasString(n.right);
+  if (n.type === "FilterExpression") return hasString(n.operand);
+  return false;
+}
+function fmtCount(n) {
+  return n >= 1e15 ? n.toExponential(1) : Math.round(n).toLocaleString("en-US");
+}
+
+// src/core/formats/template/analyze.ts
+var MAX_PARSED_TEMPLATE = 1 << 20;
+function analyzeTemplate(source, where2 = "template", options = {}) {
+  const out = new Collector(where2);
+  if (source.length > MAX_PARSED_TEMPLATE) {
+    out.add({
+      ruleId: "MG445",
+      message: `${where2} is ${source.length} characters long, too large to parse; it was checked by pattern only.`,
+      symbol: "too-large"
+    });
+    regexScan(source, out);
+    return { findings: prune(out.findings), parsed: false };
+  }
+  let program;
+  try {
+    program = parse3(tokenize(source, { lstrip_blocks: true, trim_blocks: true }));
+  } catch (err2) {
+    const msg = err2 instanceof Error ? err2.message : String(err2);
+    out.add({
+      ruleId: "MG445",
+      message: `${where2} does not parse (${printable(msg, 100)}); the real Jinja2 parser may accept it, so it was checked token by token.`,
+      symbol: "parse-error"
+    });
+    tokenScan(source, out, false);
+    return { findings: prune(out.findings), parsed: false };
+  }
+  new Walker(out, options.vars ?? /* @__PURE__ */ new Map()).run(program);
+  tokenScan(source, out, true);
+  return { findings: prune(out.findings), parsed: true };
+}
+function reportTemplate(ctx, source, where2, location = {}, options = {}) {
+  const r = analyzeTemplate(source, where2, options);
   for (const f of r.findings) {
     ctx.report(
       f.ruleId,
@@ -52991,8 +53488,8 @@ function indexOf(hay, needle) {
 }
 
 // src/core/formats/huggingface/analyzer.ts
-import { readdir, stat as stat2 } from "node:fs/promises";
-import { dirname as dirname2, join as join3 } from "node:path";
+import { readdir, stat as stat3 } from "node:fs/promises";
+import { dirname as dirname3, join as join4 } from "node:path";
 
 // src/core/json/budgeted.ts
 function parseJsonWithin(ctx, text2, what, bounds) {
@@ -53741,6 +54238,57 @@ function scanPython(src) {
   return hits.sort((a, b) => a.offset - b.offset);
 }
 
+// src/core/formats/huggingface/template-vars.ts
+import { readFile as readFile2, stat as stat2 } from "node:fs/promises";
+import { basename, dirname as dirname2, join as join3 } from "node:path";
+var MAX_VARS = 256;
+var MAX_VALUE = 4096;
+var NEIGHBOURS = ["tokenizer_config.json", "special_tokens_map.json"];
+var MAX_NEIGHBOUR_BYTES = 4 << 20;
+function tokenText(v) {
+  if (typeof v === "string") return v.length <= MAX_VALUE ? v : void 0;
+  if (isJsonObject(v)) {
+    const c = v.get("content");
+    return typeof c === "string" && c.length <= MAX_VALUE ? c : void 0;
+  }
+  return void 0;
+}
+function templateVars(root3, into = /* @__PURE__ */ new Map()) {
+  for (const [k, v] of root3) {
+    if (into.size >= MAX_VARS) break;
+    if (k === "chat_template" || k === "added_tokens_decoder") continue;
+    const t = tokenText(v);
+    if (t !== void 0) into.set(k, t);
+    else if (Array.isArray(v)) {
+      const items = v.slice(0, 1024).map(tokenText);
+      if (items.every((x) => x !== void 0)) into.set(k, items);
+    } else if (k === "extra_special_tokens" && isJsonObject(v)) {
+      for (const [name, tok] of v) {
+        const s = tokenText(tok);
+        if (s !== void 0 && into.size < MAX_VARS) into.set(name, s);
+      }
+    }
+  }
+  return into;
+}
+async function neighbourTemplateVars(ctx) {
+  const vars = /* @__PURE__ */ new Map();
+  if (!ctx.disk || !ctx.isTopLevel) return vars;
+  const dir = dirname2(ctx.disk.absPath);
+  for (const name of NEIGHBOURS) {
+    if (name === basename(ctx.disk.absPath)) continue;
+    const path = join3(dir, name);
+    const st = await stat2(path).catch(() => void 0);
+    if (!st?.isFile() || st.size > MAX_NEIGHBOUR_BYTES) continue;
+    try {
+      const r = parseJson(decodeUtf8Strict(await readFile2(path)));
+      if (isJsonObject(r.value)) templateVars(r.value, vars);
+    } catch {
+    }
+  }
+  return vars;
+}
+
 // src/core/formats/huggingface/analyzer.ts
 var CONFIG_KEYS = [
   "auto_map",
@@ -53778,7 +54326,10 @@ var hfConfigAnalyzer = {
     }
     await checkRemoteCode(ctx, root3, what);
     const tmpl = root3.get("chat_template");
-    if (tmpl !== void 0) checkChatTemplates(ctx, tmpl);
+    if (tmpl !== void 0) {
+      const vars = templateVars(root3, await neighbourTemplateVars(ctx));
+      checkChatTemplates(ctx, tmpl, { vars });
+    }
     const mt = root3.get("model_type");
     if (typeof mt === "string") ctx.fact("hf.model_type", printable(mt, 80));
   }
@@ -53817,9 +54368,9 @@ function checkSentenceTransformersModules(ctx, modules) {
     );
   }
 }
-function checkChatTemplates(ctx, tmpl) {
+function checkChatTemplates(ctx, tmpl, options) {
   if (typeof tmpl === "string") {
-    reportTemplate(ctx, tmpl, "chat_template", { symbol: "chat_template" });
+    reportTemplate(ctx, tmpl, "chat_template", { symbol: "chat_template" }, options);
     return;
   }
   if (Array.isArray(tmpl)) {
@@ -53827,7 +54378,7 @@ function checkChatTemplates(ctx, tmpl) {
       const name = isJsonObject(item) ? item.get("name") : void 0;
       const text2 = isJsonObject(item) ? item.get("template") : void 0;
       const label = `chat_template.${typeof name === "string" ? printable(name, 60) : i}`;
-      if (typeof text2 === "string") reportTemplate(ctx, text2, label, { symbol: label });
+      if (typeof text2 === "string") reportTemplate(ctx, text2, label, { symbol: label }, options);
       else ctx.malformed(`${label} has no template string.`, { symbol: label });
     }
     return;
@@ -53872,7 +54423,7 @@ async function checkRemoteCode(ctx, root3, what) {
       ctx.report("MG460", `The ${what} sets trust_remote_code: true.`, { symbol: "trust_remote_code" });
     return;
   }
-  const folder = ctx.disk ? dirname2(ctx.disk.absPath) : void 0;
+  const folder = ctx.disk ? dirname3(ctx.disk.absPath) : void 0;
   const byFile = /* @__PURE__ */ new Map();
   for (const r of refs) {
     const key = r.problem ? `!${r.reference}` : `${r.repo ?? ""}::${r.file}`;
@@ -53901,7 +54452,7 @@ async function checkRemoteCode(ctx, root3, what) {
     }
     let presence = "";
     if (folder) {
-      const exists = await stat2(join3(folder, r.file)).then(
+      const exists = await stat3(join4(folder, r.file)).then(
         (s) => s.isFile(),
         () => false
       );
@@ -53932,7 +54483,7 @@ var jinjaTemplateAnalyzer = {
       ctx.malformed("The template is not valid UTF-8 text.");
       return;
     }
-    reportTemplate(ctx, text2, "template");
+    reportTemplate(ctx, text2, "template", {}, { vars: await neighbourTemplateVars(ctx) });
   }
 };
 var MAX_PYTHON_BYTES = 8 << 20;
@@ -53947,7 +54498,7 @@ var pythonSourceAnalyzer = {
     let context;
     if (!ctx.isTopLevel) context = "inside a model container";
     else if (ctx.disk) {
-      const dir = dirname2(ctx.disk.absPath);
+      const dir = dirname3(ctx.disk.absPath);
       const names = await readdir(dir).catch(() => []);
       const model = names.find((n) => {
         const ext = n.toLowerCase().match(/\.[^.]+$/)?.[0] ?? "";
@@ -59067,8 +59618,8 @@ function walkFields(buf, totalSize, visit2, maxFields = 1e4) {
 }
 
 // src/core/formats/onnx/external.ts
-import { lstat, realpath, stat as stat3 } from "node:fs/promises";
-import { dirname as dirname3, isAbsolute as isAbsolute2, relative, resolve, sep } from "node:path";
+import { lstat, realpath, stat as stat4 } from "node:fs/promises";
+import { dirname as dirname4, isAbsolute as isAbsolute2, relative, resolve, sep } from "node:path";
 var EXTERNAL_KEYS = /* @__PURE__ */ new Set(["location", "offset", "length", "checksum", "basepath"]);
 function checkLocation(loc) {
   const escapes = [];
@@ -59091,7 +59642,7 @@ function parseExtNumber(v) {
   return n;
 }
 async function checkOnDisk(modelPath, loc) {
-  const dir = dirname3(modelPath);
+  const dir = dirname4(modelPath);
   const target = resolve(dir, loc);
   let st;
   try {
@@ -59113,7 +59664,7 @@ async function checkOnDisk(modelPath, loc) {
     return { escape: `resolves through a link to ${realTarget}, outside the model folder` };
   }
   if (st.isSymbolicLink()) return { unresolved: "is a symbolic link" };
-  const real = await stat3(realTarget);
+  const real = await stat4(realTarget);
   if (!real.isFile()) return { unresolved: "is not a regular file" };
   if (real.nlink > 1) return { unresolved: `has ${real.nlink} hard links`, size: real.size };
   return { size: real.size };
@@ -62072,12 +62623,12 @@ var Mutex = class {
 var largeFiles = new Mutex();
 
 // src/core/trust/phase.ts
-import { lstat as lstat5, stat as stat4 } from "node:fs/promises";
-import { basename, dirname as dirname4, extname as extname2, join as join10, relative as relative4 } from "node:path";
+import { lstat as lstat5, stat as stat5 } from "node:fs/promises";
+import { basename as basename2, dirname as dirname5, extname as extname2, join as join11, relative as relative4 } from "node:path";
 
 // src/core/walk.ts
 import { lstat as lstat2, readdir as readdir2, realpath as realpath2 } from "node:fs/promises";
-import { isAbsolute as isAbsolute3, join as join4, relative as relative2, resolve as resolve2, sep as sep2 } from "node:path";
+import { isAbsolute as isAbsolute3, join as join5, relative as relative2, resolve as resolve2, sep as sep2 } from "node:path";
 async function walk(target) {
   const abs = resolve2(target);
   const st = await lstat2(abs);
@@ -62104,7 +62655,7 @@ async function walk(target) {
       continue;
     }
     for (const name of names) {
-      const p = join4(dir, name);
+      const p = join5(dir, name);
       let s;
       try {
         s = await lstat2(p);
@@ -62177,7 +62728,7 @@ var import_protobuf_specs = __toESM(require_dist2(), 1);
 var import_verify = __toESM(require_dist5(), 1);
 import { X509Certificate as X509Certificate2 } from "node:crypto";
 import { open as open4, readdir as readdir3 } from "node:fs/promises";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 
 // src/core/trust/trusted_root.json
 var trusted_root_default = {
@@ -62440,7 +62991,7 @@ async function folderAttestations(dir, trust2, byDigest) {
   for (const name of names) {
     let entries;
     try {
-      entries = bundlesIn(await readText2(join5(dir, name)));
+      entries = bundlesIn(await readText2(join6(dir, name)));
     } catch (err2) {
       out.push({
         file: name,
@@ -62460,14 +63011,14 @@ async function folderAttestations(dir, trust2, byDigest) {
 }
 
 // src/core/trust/folder.ts
-import { lstat as lstat4, readFile as readFile2 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { lstat as lstat4, readFile as readFile3 } from "node:fs/promises";
+import { join as join8 } from "node:path";
 
 // src/core/trust/manifest.ts
 import { createHash as createHash4, getHashes } from "node:crypto";
 import { createReadStream as createReadStream2 } from "node:fs";
 import { lstat as lstat3, readdir as readdir4 } from "node:fs/promises";
-import { join as join6 } from "node:path";
+import { join as join7 } from "node:path";
 
 // src/core/trust/signature.ts
 var import_bundle2 = __toESM(require_dist3(), 1);
@@ -62964,10 +63515,10 @@ async function listFolder(dir, maxEntries = 1e6) {
   const stack = [""];
   while (stack.length > 0) {
     const rel = stack.pop();
-    const names = await readdir4(rel === "" ? dir : join6(dir, rel));
+    const names = await readdir4(rel === "" ? dir : join7(dir, rel));
     for (const name of names) {
       const r = rel === "" ? name : `${rel}/${name}`;
-      const abs = join6(dir, r);
+      const abs = join7(dir, r);
       const st = await lstat3(abs);
       if (st.isDirectory()) stack.push(r);
       else
@@ -63029,26 +63580,26 @@ async function checkFolder(dir, m, signatureName, known = /* @__PURE__ */ new Ma
       res.missing.push(path);
       continue;
     }
-    let same = true;
+    let same2 = true;
     if (m.method === "files") {
       const r = rs[0];
       const actual = m.hashType === "sha256" && known.has(e.abs) ? known.get(e.abs) : await hashFile(e.abs, m.hashType);
-      same = actual === r.digest;
+      same2 = actual === r.digest;
     } else {
       const size = e.size;
       const expected = Math.ceil(size / m.shardSize);
-      if (rs.length !== expected) same = false;
+      if (rs.length !== expected) same2 = false;
       else {
-        for (let i = 0; i < rs.length && same; i++) {
+        for (let i = 0; i < rs.length && same2; i++) {
           const r = rs[i];
           const s = i * m.shardSize;
           const en = Math.min(size, s + m.shardSize);
-          if (r.start !== s || r.end !== en) same = false;
-          else same = await hashFile(e.abs, m.hashType, s, en) === r.digest;
+          if (r.start !== s || r.end !== en) same2 = false;
+          else same2 = await hashFile(e.abs, m.hashType, s, en) === r.digest;
         }
       }
     }
-    (same ? res.covered : res.modified).push(path);
+    (same2 ? res.covered : res.modified).push(path);
   }
   res.ok = res.rootDigestOk && res.modified.length === 0 && res.extra.length === 0 && res.missing.length === 0 && res.symlinks.length === 0;
   return res;
@@ -63059,7 +63610,7 @@ var SIGNATURE_FILE = "model.sig";
 var MAX_SIGNATURE_BYTES = 4 * 2 ** 20;
 async function verifyModelFolder(dir, trust2, opts = {}) {
   const folder = opts.folder ?? "";
-  const sigPath = join7(dir, SIGNATURE_FILE);
+  const sigPath = join8(dir, SIGNATURE_FILE);
   const out = {
     folder,
     status: "unsigned",
@@ -63087,7 +63638,7 @@ async function verifyModelFolder(dir, trust2, opts = {}) {
   let sig;
   let manifest;
   try {
-    const bundle = parseBundle(await readFile2(sigPath, "utf8"));
+    const bundle = parseBundle(await readFile3(sigPath, "utf8"));
     sig = verifyBundleSignature(bundle, trust2, folder);
     manifest = parseStatement(sig.payloadType, sig.payload);
   } catch (err2) {
@@ -63186,7 +63737,7 @@ async function checkPins(items, policy, cwd) {
 var import_picomatch4 = __toESM(require_picomatch2(), 1);
 var import_yaml2 = __toESM(require_dist(), 1);
 import { open as open5 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+import { join as join9 } from "node:path";
 var MAX_DOC = 1 << 20;
 var HF_REPO = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 async function readSmall2(path) {
@@ -63216,7 +63767,7 @@ async function declaredSources(dir, signerIdentity) {
     ["config.json", ["_name_or_path"]],
     ["adapter_config.json", ["base_model_name_or_path"]]
   ]) {
-    const text2 = await readSmall2(join8(dir, file2));
+    const text2 = await readSmall2(join9(dir, file2));
     if (!text2) continue;
     try {
       const json2 = JSON.parse(text2);
@@ -63224,7 +63775,7 @@ async function declaredSources(dir, signerIdentity) {
     } catch {
     }
   }
-  const readme = await readSmall2(join8(dir, "README.md"));
+  const readme = await readSmall2(join9(dir, "README.md"));
   const fm = readme ? /^---\r?\n([\s\S]*?)\r?\n---/.exec(readme) : null;
   if (fm) {
     try {
@@ -63256,7 +63807,7 @@ async function checkPublishers(dir, folder, policy, signerIdentity) {
       report2.denied.push(d.source);
       const file2 = d.from.split(" ")[0];
       findings.push({
-        ...file2 === "signature" ? {} : { abs: join8(dir, file2) },
+        ...file2 === "signature" ? {} : { abs: join9(dir, file2) },
         message: `${folder} declares it comes from ${d.source} (${d.from}), which is not in the publishers allowlist.`,
         symbol: d.source
       });
@@ -63268,7 +63819,7 @@ async function checkPublishers(dir, folder, policy, signerIdentity) {
 // src/core/trust/sbom.ts
 var import_picomatch5 = __toESM(require_picomatch2(), 1);
 import { open as open6, readdir as readdir5 } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { join as join10 } from "node:path";
 var NAME2 = /^(bom|sbom|aibom|ai-bom|ml-bom)\.json$|\.(cdx|bom|spdx|spdx3)\.json$/i;
 var MAX_DOC2 = 16 << 20;
 async function readJson(path) {
@@ -63439,7 +63990,7 @@ async function checkSboms(dir, folder, policy, known) {
     return { reports, findings };
   }
   for (const name of names) {
-    const abs = join9(dir, name);
+    const abs = join10(dir, name);
     let json2;
     try {
       json2 = await readJson(abs);
@@ -63509,7 +64060,7 @@ async function checkSboms(dir, folder, policy, known) {
     for (const m of got.models) {
       for (const h of m.hashes) {
         if (!/^sha-?256$/i.test(h.alg)) continue;
-        const fileAbs = join9(dir, m.name);
+        const fileAbs = join10(dir, m.name);
         const actual = known.get(fileAbs);
         if (actual && actual !== h.content) {
           findings.push({
@@ -63547,7 +64098,7 @@ function isModelFile(f) {
   return f.format === "other" && isModelExtension(extname2(f.path).toLowerCase());
 }
 function isLoadRelevant(rel) {
-  const name = basename(rel).toLowerCase();
+  const name = basename2(rel).toLowerCase();
   return isModelExtension(extname2(name)) || /^(config|generation_config|tokenizer|tokenizer_config|special_tokens_map|preprocessor_config|adapter_config)\.json$/.test(
     name
   ) || name.endsWith(".index.json") || name.endsWith(".py") || name.endsWith(".jinja") || name.endsWith(".jinja2") || name === "chat_template.json";
@@ -63577,7 +64128,7 @@ async function runTrustPhase(entries, files, policy, now) {
   const hasSig = async (dir) => {
     let v = sigCache.get(dir);
     if (v === void 0) {
-      v = await lstat5(join10(dir, SIGNATURE_FILE)).then(
+      v = await lstat5(join11(dir, SIGNATURE_FILE)).then(
         () => true,
         () => false
       );
@@ -63590,7 +64141,7 @@ async function runTrustPhase(entries, files, policy, now) {
   for (const it of items) {
     const e = it.entry;
     if (e?.kind !== "file") continue;
-    let dir = dirname4(e.absPath);
+    let dir = dirname5(e.absPath);
     for (; ; ) {
       if (await hasSig(dir)) {
         folderOf.set(it, { dir, root: e.root });
@@ -63598,7 +64149,7 @@ async function runTrustPhase(entries, files, policy, now) {
         break;
       }
       if (dir === e.root || !isInside(dir, e.root)) break;
-      const up = dirname4(dir);
+      const up = dirname5(dir);
       if (up === dir) break;
       dir = up;
     }
@@ -63606,7 +64157,7 @@ async function runTrustPhase(entries, files, policy, now) {
   const relFolder = (dir, root3) => toPosix(relative4(root3, dir));
   const display = (f) => f === "" ? "." : f;
   const sigItem = async (dir, root3) => {
-    const abs = join10(dir, SIGNATURE_FILE);
+    const abs = join11(dir, SIGNATURE_FILE);
     const found = byAbs.get(abs);
     if (found) return found;
     const rel = relFolder(dir, root3);
@@ -63614,7 +64165,7 @@ async function runTrustPhase(entries, files, policy, now) {
     let size = 0;
     let sha2562 = "";
     try {
-      size = (await stat4(abs)).size;
+      size = (await stat5(abs)).size;
       sha2562 = await sha256File(abs);
     } catch {
     }
@@ -63644,7 +64195,7 @@ async function runTrustPhase(entries, files, policy, now) {
       const { check: check2, ...rest } = v;
       const summary = { ...rest, folder: display(folder) };
       const sig = { added: [] };
-      const fileItem = (rel) => byAbs.get(join10(dir, rel));
+      const fileItem = (rel) => byAbs.get(join11(dir, rel));
       if (check2) {
         if (check2.extra.length) summary.extraFiles = check2.extra;
         if (check2.modified.length) summary.modifiedFiles = check2.modified;
@@ -63695,7 +64246,7 @@ async function runTrustPhase(entries, files, policy, now) {
         );
       }
       if (sig.added.length > 0) (await sigItem(dir, root3)).added.push(...sig.added);
-      const scanned = byAbs.get(join10(dir, SIGNATURE_FILE));
+      const scanned = byAbs.get(join11(dir, SIGNATURE_FILE));
       if (scanned?.report.format === "other") scanned.report.format = "model-signature";
       folders.push(summary);
     }
@@ -63704,7 +64255,7 @@ async function runTrustPhase(entries, files, policy, now) {
   for (const it of items) {
     const e = it.entry;
     if (e?.kind !== "file" || folderOf.has(it) || !isModelFile(it.report)) continue;
-    const folder = display(relFolder(dirname4(e.absPath), e.root));
+    const folder = display(relFolder(dirname5(e.absPath), e.root));
     unsigned.add(folder);
     if (mode === "require") {
       add(it, "MG600", `${it.report.path} is a model file in ${folder}, which has no ${SIGNATURE_FILE}.`);
@@ -63717,7 +64268,7 @@ async function runTrustPhase(entries, files, policy, now) {
   for (const it of items) {
     const e = it.entry;
     if (e?.kind !== "file" || !isModelFile(it.report)) continue;
-    const dir = folderOf.get(it)?.dir ?? dirname4(e.absPath);
+    const dir = folderOf.get(it)?.dir ?? dirname5(e.absPath);
     const g = modelDirs.get(dir) ?? { root: e.root, items: [] };
     g.items.push(it);
     modelDirs.set(dir, g);
@@ -63729,7 +64280,7 @@ async function runTrustPhase(entries, files, policy, now) {
   const attestations = [];
   for (const [dir, g] of [...modelDirs].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
     const folder = display(relFolder(dir, g.root));
-    const target = (abs) => (abs ? byAbs.get(abs) : void 0) ?? g.items[0] ?? byAbs.get(join10(dir, SIGNATURE_FILE));
+    const target = (abs) => (abs ? byAbs.get(abs) : void 0) ?? g.items[0] ?? byAbs.get(join11(dir, SIGNATURE_FILE));
     const signer = folders.find((f) => f.folder === folder)?.signer;
     const pub = await checkPublishers(dir, folder, policy, signer?.identity);
     if (pub) {
@@ -63747,7 +64298,7 @@ async function runTrustPhase(entries, files, policy, now) {
     for (const a of found) {
       attestations.push({ folder, ...a });
       if (!a.problem) continue;
-      const it = target(join10(dir, a.file));
+      const it = target(join11(dir, a.file));
       if (it)
         add(
           it,
@@ -63893,7 +64444,7 @@ function markOnnxExternalData(files, policy, now) {
 }
 
 // src/cli/merge.ts
-import { readFile as readFile3, writeFile } from "node:fs/promises";
+import { readFile as readFile4, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
 // src/core/report/merge.ts
@@ -64019,7 +64570,7 @@ ${MERGE_USAGE}
   }
   try {
     const reports = [];
-    for (const p of positionals) reports.push(parseReport(await readFile3(p, "utf8"), p));
+    for (const p of positionals) reports.push(parseReport(await readFile4(p, "utf8"), p));
     const report2 = mergeReports(reports, {
       warnOnly: values["warn-only"] ?? false,
       failOnIncomplete: !(values["allow-incomplete"] ?? false)
@@ -64041,10 +64592,10 @@ ${MERGE_USAGE}
 // src/core/remote/index.ts
 import { existsSync } from "node:fs";
 import { open as open8 } from "node:fs/promises";
-import { dirname as dirname6, join as join12 } from "node:path";
+import { dirname as dirname7, join as join13 } from "node:path";
 
 // src/core/remote/references.ts
-import { basename as basename2, extname as extname3 } from "node:path";
+import { basename as basename3, extname as extname3 } from "node:path";
 
 // src/core/remote/python-args.ts
 function tokenize4(text2, maxTokens = 2e6) {
@@ -64175,12 +64726,12 @@ function toArg(ts) {
 
 // src/core/remote/references.ts
 function mayHoldReferences(path) {
-  const base = basename2(path);
+  const base = basename3(path);
   const ext = extname3(base).toLowerCase();
   return [".py", ".yaml", ".yml", ".json", ".toml", ".cfg", ".dvc", ".modelfile"].includes(ext) || base === "Modelfile";
 }
 function extractReferences(file2, text2, isLocal = () => false) {
-  const base = basename2(file2);
+  const base = basename3(file2);
   const ext = extname3(base).toLowerCase();
   if (ext === ".py") return fromPython(file2, text2, isLocal);
   if (ext === ".dvc") return fromDvc(file2, text2);
@@ -64312,7 +64863,7 @@ function fromDvc(file2, text2) {
 // src/core/remote/scan-repo.ts
 import { mkdir, mkdtemp, open as open7, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname as dirname5, join as join11 } from "node:path";
+import { dirname as dirname6, join as join12 } from "node:path";
 
 // src/core/remote/hub.ts
 import { createHash as createHash5 } from "node:crypto";
@@ -64762,6 +65313,7 @@ function remoteSource(name, size, fetch, mirror) {
 // src/core/remote/scan-repo.ts
 var HEADER_FORMATS = /* @__PURE__ */ new Set(["safetensors", "gguf"]);
 var WHOLE_BYTES = 1 << 20;
+var REMOTE_CONCURRENCY = 4;
 async function scanHubRepo(ref, opts) {
   const { hub, policy, now } = opts;
   const revision = ref.revision ?? DEFAULT_REVISION;
@@ -64826,11 +65378,11 @@ async function scanHubRepo(ref, opts) {
   }
   facts["hf.files"] = selected.length;
   totalBytes = selected.reduce((n, f) => n + f.size, 0);
-  const mirror = await mkdtemp(join11(tmpdir(), "modelgate-hf-"));
+  const mirror = await mkdtemp(join12(tmpdir(), "modelgate-hf-"));
   try {
     for (const f of tree) {
-      const abs = join11(mirror, f.path);
-      await mkdir(dirname5(abs), { recursive: true });
+      const abs = join12(mirror, f.path);
+      await mkdir(dirname6(abs), { recursive: true });
       const fh = await open7(abs, "w");
       await fh.truncate(f.size).finally(() => fh.close());
     }
@@ -64839,6 +65391,7 @@ async function scanHubRepo(ref, opts) {
     const ranged = [];
     const whole = [];
     const large = [];
+    const candidates = [];
     for (const f of selected) {
       const hit = f.lfs && opts.cache ? await opts.cache.restore(hfPath(ref.repoId, sha, f.path), f.lfs.sha256, f.size) : void 0;
       if (hit) {
@@ -64846,13 +65399,15 @@ async function scanHubRepo(ref, opts) {
         continue;
       }
       if (!f.lfs || f.size <= (opts.wholeBytes ?? WHOLE_BYTES)) whole.push(f);
-      else {
-        const r = await scanByRanges(ctx, f);
-        if (r) ranged.push(r);
-        else large.push(f);
-      }
+      else candidates.push(f);
     }
-    const small = await mapConcurrent(whole, 4, (f) => scanWhole(ctx, f, false));
+    const judged = await mapConcurrent(candidates, REMOTE_CONCURRENCY, (f) => scanByRanges(ctx, f));
+    candidates.forEach((f, i) => {
+      const r = judged[i];
+      if (r) ranged.push(r);
+      else large.push(f);
+    });
+    const small = await mapConcurrent(whole, REMOTE_CONCURRENCY, (f) => scanWhole(ctx, f, false));
     const big = [];
     for (const f of large) big.push(await scanWhole(ctx, f, true));
     const byPath = new Map([...ranged, ...small, ...big].map((r) => [r.path, r]));
@@ -64883,7 +65438,7 @@ async function scanHubRepo(ref, opts) {
 async function scanByRanges(s, f) {
   const { hub, policy, now } = s.opts;
   const path = hfPath(s.ref.repoId, s.sha, f.path);
-  const abs = join11(s.mirror, f.path);
+  const abs = join12(s.mirror, f.path);
   const fh = await open7(abs, "r+");
   try {
     const src = remoteSource(path, f.size, (a, b) => hub.readRange(s.ref.repoId, s.sha, f, a, b), fh);
@@ -64907,7 +65462,7 @@ async function scanByRanges(s, f) {
 }
 async function scanWhole(s, f, free) {
   const { hub, policy } = s.opts;
-  const abs = join11(s.mirror, f.path);
+  const abs = join12(s.mirror, f.path);
   if (f.size > policy.limits.maxFileBytes) {
     return report(s, f, "other", [
       {
@@ -65021,7 +65576,7 @@ async function findReferences(entries) {
     } catch {
       continue;
     }
-    const isLocal = (p) => existsSync(join12(dirname6(e.absPath), p)) || existsSync(join12(e.root, p));
+    const isLocal = (p) => existsSync(join13(dirname7(e.absPath), p)) || existsSync(join13(e.root, p));
     out.push(...extractReferences(e.relPath, text2, isLocal));
   }
   return out;
@@ -65169,7 +65724,7 @@ function rulesMarkdown() {
 }
 
 // src/cli/verify.ts
-import { stat as stat5 } from "node:fs/promises";
+import { stat as stat6 } from "node:fs/promises";
 import { resolve as resolve4 } from "node:path";
 import { parseArgs as parseArgs3 } from "node:util";
 var TRUST_OPTIONS = {
@@ -65231,7 +65786,7 @@ async function verifyCommand(args, io) {
   }
   if (positionals.length !== 1) throw new UsageError("verify takes exactly one model folder");
   const dir = positionals[0];
-  const st = await stat5(dir).catch(() => void 0);
+  const st = await stat6(dir).catch(() => void 0);
   if (!st?.isDirectory()) throw new UsageError(`${dir} is not a folder`);
   let trust2;
   try {

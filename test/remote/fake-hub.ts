@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
  * - GET /{owner}/{name}/resolve/{rev}/{path} → regular files: 200 with ETag (git oid) and X-Repo-Commit;
  *   LFS files: 302 to a second server (the "CDN", another port) with X-Linked-Etag (sha256),
  *   X-Linked-Size and X-Repo-Commit. Both honour `Range: bytes=a-b` with 206 and Content-Range.
- * - Gated repositories answer 401 with X-Error-Code: GatedRepo without the right Bearer token.
+ * - Gated repositories: metadata and file list are public, content answers 401 with X-Error-Code: GatedRepo
+ *   without the right Bearer token. Private repositories answer 401 RepoNotFound everywhere without it.
  *
  * Files can be virtual (size + a function producing any byte range), so a multi-GB safetensors costs no
  * memory. Faults can be injected per path. Bytes served are counted per server.
@@ -44,6 +45,8 @@ export interface FakeRepo {
   commits: Record<string, FakeFile[]>;
   /** A token that must be presented (gated/private); undefined = public. */
   token?: string;
+  /** With a token: private (nothing without it) rather than gated (content only). */
+  private?: boolean;
 }
 
 export function realFile(path: string, data: Buffer, lfs = false, fault?: Fault): FakeFile {
@@ -148,8 +151,9 @@ export async function startFakeHub(repos: FakeRepo[], opts: { pageSize?: number 
     const repoId = api ? `${parts[3]}/${parts[4]}` : `${parts[1]}/${parts[2]}`;
     const repo = byId.get(repoId);
     if (!repo) return end(res, 401, { 'x-error-code': 'RepoNotFound' }, 'Repository not found', 'hub');
-    if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`)
-      return end(res, 401, { 'x-error-code': 'GatedRepo' }, 'Access to this model is restricted', 'hub');
+    const authorized = !repo.token || req.headers.authorization === `Bearer ${repo.token}`;
+    if (!authorized && repo.private)
+      return end(res, 401, { 'x-error-code': 'RepoNotFound' }, 'Repository Not Found', 'hub');
     const resolveRev = (rev: string) => (repo.commits[rev] ? rev : repo.refs[rev]);
     if (api && parts[5] === 'revision') {
       const sha = resolveRev(parts.slice(6).join('/'));
@@ -157,7 +161,7 @@ export async function startFakeHub(repos: FakeRepo[], opts: { pageSize?: number 
       const body = {
         id: repoId,
         sha,
-        private: false,
+        private: !!repo.private,
         gated: repo.token ? 'manual' : false,
         siblings: repo.commits[sha]!.map((f) => ({ rfilename: f.path })),
       };
@@ -183,6 +187,8 @@ export async function startFakeHub(repos: FakeRepo[], opts: { pageSize?: number 
       const path = parts.slice(5).join('/');
       const f = sha ? repo.commits[sha]!.find((x) => x.path === path) : undefined;
       if (!sha || !f) return end(res, 404, { 'x-error-code': 'EntryNotFound' }, 'Entry not found', 'hub');
+      if (!authorized)
+        return end(res, 401, { 'x-error-code': 'GatedRepo' }, 'Access to this model is restricted', 'hub');
       if (f.fault === 'status500') return end(res, 500, {}, 'Internal Error', 'hub');
       const common = { 'x-repo-commit': sha };
       if (f.lfs) {

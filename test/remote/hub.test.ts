@@ -27,12 +27,11 @@ const benignPt = readFileSync(join(FIXTURES, 'pytorch', 'benign', 'state_dict.pt
 
 // Two shards of 1 GiB each (2 GiB of weights), their index, a config and a tokenizer config.
 const shard1 = virtualSafetensors('model-00001-of-00002.safetensors', 256, MiB);
-const shard2 = virtualSafetensors('model-00002-of-00002.safetensors', 256, MiB, 'block');
+// The second shard has 4096 tensors: a 363 KB header, read past the first 64 KiB on demand.
+const shard2 = virtualSafetensors('model-00002-of-00002.safetensors', 4096, MiB / 16, 'block');
 const weightMap: Record<string, string> = {};
-for (let i = 0; i < 256; i++) {
-  weightMap[`layer.${i}.weight`] = shard1.path;
-  weightMap[`block.${i}.weight`] = shard2.path;
-}
+for (let i = 0; i < 256; i++) weightMap[`layer.${i}.weight`] = shard1.path;
+for (let i = 0; i < 4096; i++) weightMap[`block.${i}.weight`] = shard2.path;
 const index = { metadata: { total_size: shard1.size + shard2.size }, weight_map: weightMap };
 const bigRepo: FakeRepo = {
   id: 'acme/big',
@@ -108,9 +107,20 @@ const ggufRepo: FakeRepo = {
   },
 };
 
+const DISGUISED_SHA = '9'.repeat(40);
+const disguisedRepo: FakeRepo = {
+  id: 'acme/disguised',
+  refs: {},
+  commits: { [DISGUISED_SHA]: [realFile('model.safetensors', payload, true)] },
+};
+const privateRepo: FakeRepo = { ...gatedRepo, id: 'acme/private', private: true };
+
 let hub: FakeHub;
 before(async () => {
-  hub = await startFakeHub([bigRepo, evilRepo, gatedRepo, ggufRepo, ...faultRepos], { pageSize: 2 });
+  hub = await startFakeHub(
+    [bigRepo, evilRepo, gatedRepo, privateRepo, ggufRepo, disguisedRepo, ...faultRepos],
+    { pageSize: 2 },
+  );
 });
 after(() => hub.close());
 
@@ -189,11 +199,23 @@ test('a malicious PyTorch checkpoint on the Hub is downloaded, checked against i
   assert.ok(r.bytesRead >= payload.length && r.bytesRead < payload.length + 64 * 1024);
 });
 
-test('a gated repository without a token is incomplete; with one it is scanned and the CDN never sees it', async () => {
+test('gated and private repositories without a token are incomplete; with one they are scanned, the CDN never sees it', async () => {
+  // Gated: the listing is public, every file answers 401 GatedRepo.
   const denied = await scan(`hf://acme/gated@${GATED_SHA}`);
-  assert.deepEqual(verdicts(denied), [`hf://acme/gated@${GATED_SHA} incomplete`]);
-  assert.match(denied.files[0]!.findings[0]!.message, /401.*GatedRepo.*HF_TOKEN/);
-  assert.deepEqual(rules(denied), ['MG951']);
+  assert.deepEqual(verdicts(denied), [
+    `hf://acme/gated@${GATED_SHA} pass`,
+    `hf://acme/gated@${GATED_SHA}/config.json incomplete`,
+    `hf://acme/gated@${GATED_SHA}/model.bin incomplete`,
+  ]);
+  assert.match(denied.files[1]!.findings[0]!.message, /401.*GatedRepo.*HF_TOKEN/);
+  assert.deepEqual(rules(denied), ['MG951', 'MG951']);
+  // Private: nothing answers.
+  const hidden = await scan(`hf://acme/private@${GATED_SHA}`);
+  assert.deepEqual(verdicts(hidden), [`hf://acme/private@${GATED_SHA} incomplete`]);
+  assert.match(hidden.files[0]!.findings[0]!.message, /401.*RepoNotFound/);
+  const visible = await scan(`hf://acme/private@${GATED_SHA}`, { token: 'hf_secret_token' });
+  assert.equal(visible.files.length, 3);
+  assert.ok(visible.files.every((f) => f.verdict === 'pass'));
   const granted = await scan(`hf://acme/gated@${GATED_SHA}`, { token: 'hf_secret_token' });
   assert.deepEqual(
     granted.files.map((f) => f.verdict),
@@ -314,4 +336,11 @@ test('the per-file cache (keyed by the listed sha256) spares the download of a j
   assert.equal(cdn(), before + 1, 'the second scan does not download the checkpoint');
   assert.ok(second.bytesRead < first.bytesRead - payload.length, `${second.bytesRead}`);
   assert.equal(second.files.find((f) => f.path.endsWith('/pytorch_model.bin'))?.verdict, 'block');
+});
+
+test('a pickle named .safetensors is recognised by its bytes and downloaded whole: it blocks', async () => {
+  const r = await scan(`hf://acme/disguised@${DISGUISED_SHA}`, { wholeBytes: 0 });
+  const f = r.files.find((x) => x.path.endsWith('/model.safetensors'));
+  assert.equal(f?.verdict, 'block', JSON.stringify(f?.findings));
+  assert.equal(f?.sha256Source, undefined, 'read whole, sha256 computed');
 });

@@ -33,6 +33,8 @@ import { remoteSource } from './source.js';
 const HEADER_FORMATS: ReadonlySet<FormatId> = new Set(['safetensors', 'gguf']);
 /** Files up to this size are downloaded whole whatever they are (a Range read would save nothing). */
 const WHOLE_BYTES = 1 << 20;
+/** Remote files judged at once (each holds at most one 4 MiB read and a 32 MiB read cache). */
+const REMOTE_CONCURRENCY = 4;
 
 /** A per-file result cache keyed by content sha256 (the action's). */
 export interface RemoteResultCache {
@@ -144,6 +146,7 @@ export async function scanHubRepo(ref: RepoRef, opts: RemoteScanOptions): Promis
     const ranged: FileReport[] = [];
     const whole: TreeFile[] = [];
     const large: TreeFile[] = [];
+    const candidates: TreeFile[] = [];
     for (const f of selected) {
       const hit =
         f.lfs && opts.cache
@@ -155,14 +158,17 @@ export async function scanHubRepo(ref: RepoRef, opts: RemoteScanOptions): Promis
         continue;
       }
       if (!f.lfs || f.size <= (opts.wholeBytes ?? WHOLE_BYTES)) whole.push(f);
-      else {
-        const r = await scanByRanges(ctx, f);
-        if (r) ranged.push(r);
-        else large.push(f);
-      }
+      else candidates.push(f);
     }
+    // Range reads are latency-bound (two requests each: the Hub, then the CDN): a few files at a time.
+    const judged = await mapConcurrent(candidates, REMOTE_CONCURRENCY, (f) => scanByRanges(ctx, f));
+    candidates.forEach((f, i) => {
+      const r = judged[i];
+      if (r) ranged.push(r);
+      else large.push(f);
+    });
     // Small files after the ranged ones: an index reading its shards' headers finds them in the mirror.
-    const small = await mapConcurrent(whole, 4, (f) => scanWhole(ctx, f, false));
+    const small = await mapConcurrent(whole, REMOTE_CONCURRENCY, (f) => scanWhole(ctx, f, false));
     const big: FileReport[] = [];
     for (const f of large) big.push(await scanWhole(ctx, f, true));
     const byPath = new Map([...ranged, ...small, ...big].map((r) => [r.path, r]));
