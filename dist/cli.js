@@ -65352,6 +65352,14 @@ async function scanHubRepo(ref, opts) {
     return done(void 0);
   }
   facts["hf.commit"] = sha;
+  if (policy.publishers && !publisherAllowed(ref.repoId, policy.publishers))
+    repoFindings.push({
+      ruleId: "MG630",
+      severity: "high",
+      score: 60,
+      message: `${ref.repoId} is not in the publishers allowlist (${policy.publishers.join(", ")}).`,
+      location: { symbol: ref.repoId }
+    });
   if (!isCommitSha(ref.revision) && opts.reportUnpinned !== false)
     repoFindings.push(unpinnedFinding(ref, sha));
   let tree;

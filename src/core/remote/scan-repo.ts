@@ -6,6 +6,7 @@ import { detectAll, makeProbe } from '../detect.js';
 import { ANALYZERS } from '../formats/registry.js';
 import type { Policy } from '../policy/policy.js';
 import { finish } from '../scan.js';
+import { publisherAllowed } from '../trust/publishers.js';
 import { mapConcurrent, scanFileOnDisk, scanSource } from '../scan-file.js';
 import type { FileReport, Finding, FormatId } from '../types.js';
 import { type HubClient, HubIntegrityError, type TreeFile } from './hub.js';
@@ -105,6 +106,15 @@ export async function scanHubRepo(ref: RepoRef, opts: RemoteScanOptions): Promis
     return done(undefined);
   }
   facts['hf.commit'] = sha;
+  // The policy's publishers allowlist applies to the repository itself, as to the sources a folder declares.
+  if (policy.publishers && !publisherAllowed(ref.repoId, policy.publishers))
+    repoFindings.push({
+      ruleId: 'MG630',
+      severity: 'high',
+      score: 60,
+      message: `${ref.repoId} is not in the publishers allowlist (${policy.publishers.join(', ')}).`,
+      location: { symbol: ref.repoId },
+    });
   if (!isCommitSha(ref.revision) && opts.reportUnpinned !== false)
     repoFindings.push(unpinnedFinding(ref, sha));
 
