@@ -1290,17 +1290,17 @@ var require_parse = __commonJS({
           let output2 = ")";
           if (brace.dots === true) {
             const arr2 = tokens.slice();
-            const range = [];
+            const range2 = [];
             for (let i = arr2.length - 1; i >= 0; i--) {
               tokens.pop();
               if (arr2[i].type === "brace") {
                 break;
               }
               if (arr2[i].type !== "dots") {
-                range.unshift(arr2[i].value);
+                range2.unshift(arr2[i].value);
               }
             }
-            output2 = expandRange(range, opts);
+            output2 = expandRange(range2, opts);
             state.backtrack = true;
           }
           if (brace.comma !== true && brace.dots !== true) {
@@ -1667,7 +1667,7 @@ var require_picomatch = __commonJS({
     var parse6 = require_parse();
     var utils = require_utils();
     var constants2 = require_constants();
-    var isObject2 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch6 = (glob, options, returnState = false) => {
       if (Array.isArray(glob)) {
         const fns = glob.map((input2) => picomatch6(input2, options, returnState));
@@ -1680,7 +1680,7 @@ var require_picomatch = __commonJS({
         };
         return arrayMatcher;
       }
-      const isState = isObject2(glob) && glob.tokens && glob.input;
+      const isState = isObject3(glob) && glob.tokens && glob.input;
       if (glob === "" || typeof glob !== "string" && !isState) {
         throw new TypeError("Expected pattern to be a non-empty string");
       }
@@ -6634,7 +6634,7 @@ var require_compose_scalar = __commonJS({
     var resolveBlockScalar = require_resolve_block_scalar();
     var resolveFlowScalar = require_resolve_flow_scalar();
     function composeScalar(ctx, token, tagToken, onError) {
-      const { value, type, comment, range } = token.type === "block-scalar" ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError) : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
+      const { value, type, comment, range: range2 } = token.type === "block-scalar" ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError) : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
       const tagName = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
       let tag;
       if (ctx.options.stringKeys && ctx.atKey) {
@@ -6654,7 +6654,7 @@ var require_compose_scalar = __commonJS({
         onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
         scalar = new Scalar.Scalar(value);
       }
-      scalar.range = range;
+      scalar.range = range2;
       scalar.source = value;
       if (type)
         scalar.type = type;
@@ -9772,7 +9772,7 @@ var require_float3 = __commonJS({
 var require_utf8 = __commonJS({
   "node_modules/protobufjs/src/util/utf8.js"(exports) {
     "use strict";
-    var utf86 = exports;
+    var utf87 = exports;
     var looseDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
     var strictDecoder;
     var TEXT_DECODER_MIN_LENGTH = 64;
@@ -9781,7 +9781,7 @@ var require_utf8 = __commonJS({
     } catch (err2) {
       strictDecoder = looseDecoder;
     }
-    utf86.length = function utf8_length(string4) {
+    utf87.length = function utf8_length(string4) {
       var len = 0, c = 0;
       for (var i = 0; i < string4.length; ++i) {
         c = string4.charCodeAt(i);
@@ -9801,7 +9801,7 @@ var require_utf8 = __commonJS({
       var source = start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end);
       return decoder.decode(source);
     }
-    utf86.read = function utf8_read_loose(buffer, start, end) {
+    utf87.read = function utf8_read_loose(buffer, start, end) {
       if (end - start < 1)
         return "";
       if (end - start >= TEXT_DECODER_MIN_LENGTH)
@@ -9828,7 +9828,7 @@ var require_utf8 = __commonJS({
       }
       return str5;
     };
-    utf86.readStrict = function utf8_read_strict(buffer, start, end) {
+    utf87.readStrict = function utf8_read_strict(buffer, start, end) {
       if (end - start < 1)
         return "";
       if (end - start >= TEXT_DECODER_MIN_LENGTH)
@@ -9855,7 +9855,7 @@ var require_utf8 = __commonJS({
       }
       return str5;
     };
-    utf86.write = function utf8_write(string4, buffer, offset) {
+    utf87.write = function utf8_write(string4, buffer, offset) {
       var start = offset, c1, c2;
       for (var i = 0; i < string4.length; ++i) {
         c1 = string4.charCodeAt(i);
@@ -11024,7 +11024,7 @@ var require_minimal = __commonJS({
     util.isString = function isString(value) {
       return typeof value === "string" || value instanceof String;
     };
-    util.isObject = function isObject2(value) {
+    util.isObject = function isObject3(value) {
       return value && typeof value === "object";
     };
     util.isset = /**
@@ -11205,7 +11205,7 @@ var require_writer = __commonJS({
     var BufferWriter;
     var LongBits = util.LongBits;
     var base643 = util.base64;
-    var utf86 = util.utf8;
+    var utf87 = util.utf8;
     function Writer() {
       this.pos = 0;
       this.buf = this.constructor.alloc(Writer.initialBufferSize);
@@ -11393,15 +11393,15 @@ var require_writer = __commonJS({
       if (n < 128) {
         this._reserve(n * 3 + 5);
         var lenPos = this.pos;
-        return this._delim(lenPos, utf86.write(value, this.buf, lenPos + 1));
+        return this._delim(lenPos, utf87.write(value, this.buf, lenPos + 1));
       }
-      var len = utf86.length(value);
+      var len = utf87.length(value);
       this.uint32(len);
       this._reserve(len);
       if (len === value.length)
         writeStringAscii(value, this.buf, this.pos);
       else
-        utf86.write(value, this.buf, this.pos);
+        utf87.write(value, this.buf, this.pos);
       this.pos += len;
       return this;
     };
@@ -11691,7 +11691,7 @@ var require_reader = __commonJS({
     var util = require_minimal();
     var BufferReader;
     var LongBits = util.LongBits;
-    var utf86 = util.utf8;
+    var utf87 = util.utf8;
     function indexOutOfRange(reader, writeLength) {
       return RangeError("index out of range: " + reader.pos + " + " + (writeLength || 1) + " > " + reader.len);
     }
@@ -12152,14 +12152,14 @@ var require_reader = __commonJS({
       if (end > this.len)
         throw indexOutOfRange(this, length);
       this.pos = end;
-      return utf86.read(this.buf, start, end);
+      return utf87.read(this.buf, start, end);
     };
     Reader2.prototype.stringVerify = function read_string_verify() {
       var length = this.size(), start = this.pos, end = this.pos + length;
       if (end > this.len)
         throw indexOutOfRange(this, length);
       this.pos = end;
-      return utf86.readStrict(this.buf, start, end);
+      return utf87.readStrict(this.buf, start, end);
     };
     Reader2.prototype.skip = function skip(length) {
       if (typeof length === "number") {
@@ -22413,6 +22413,15 @@ var onnxRules = defineRules([
     kind: "anomaly",
     description: "A singular message (the graph, a node attribute graph, a tensor) occurs more than once, which protobuf parsers silently merge, or the model carries fields unknown to the ONNX spec. Scanners that keep only one occurrence, or stop at the unknown field, see a different model from the loader.",
     remediation: "Re-save the model with the onnx library (onnx.load then onnx.save) and review the difference."
+  },
+  {
+    id: "MG800",
+    slug: "onnx_tensor_payload_mismatch",
+    title: "ONNX tensor data does not match its shape",
+    severity: "low",
+    kind: "anomaly",
+    description: "A serialized ONNX value (a TensorProto file such as test_data_set_0/input_0.pb, or a tensor inside a sequence, map or optional) has a negative dimension or a raw_data length other than its element count times its element size. numpy_helper.to_array and the runtimes reject it; no writer produces it. The file holds data only, so it is not a threat.",
+    remediation: "Regenerate the value with onnx.numpy_helper.from_array and save it again."
   }
 ]);
 
@@ -23075,6 +23084,81 @@ var tensorflowRules = defineRules([
   }
 ]);
 
+// src/core/formats/tfjs/rules.ts
+var tfjsRules = defineRules([
+  {
+    id: "MG810",
+    slug: "tfjs_weights_path_escape",
+    title: "TF.js weight shard path leaves the model folder",
+    severity: "high",
+    kind: "threat",
+    cwe: 22,
+    description: "A path in the weights manifest (`weightsManifest[].paths`) is absolute, contains `..`, a drive letter, a backslash, a URL or a NUL byte, or resolves through a link outside the model's folder. TF.js fetches each path relative to the model.json URL and the Node.js file loader reads it from disk, so such a path reads another file or another host as the model's weights.",
+    remediation: "Keep the shards next to model.json and name them by plain relative file names."
+  },
+  {
+    id: "MG811",
+    slug: "tfjs_weights_shard_missing",
+    title: "TF.js weight shard is missing or not a regular file",
+    severity: "medium",
+    kind: "anomaly",
+    description: "A shard named in the weights manifest does not exist next to the model, is a symbolic link, is not a regular file or has several hard links. The model cannot load as published, or it loads another file than the one reviewed.",
+    remediation: "Add the shard (as a regular file) or fix the manifest."
+  },
+  {
+    id: "MG812",
+    slug: "tfjs_weights_size_mismatch",
+    title: "TF.js weight shards do not match the declared weights",
+    severity: "medium",
+    kind: "anomaly",
+    description: "The shards of a weight group hold a different number of bytes from what the group's weights need (elements \xD7 the size of the dtype or quantization dtype, as tfjs-core decodeWeights slices them). A short group fails to load; extra bytes are ignored by the loader and can hide other content. Converters never produce either.",
+    remediation: "Re-convert the model with tensorflowjs_converter."
+  },
+  {
+    id: "MG814",
+    slug: "tfjs_manifest_invalid",
+    title: "TF.js weights manifest entry is invalid",
+    severity: "medium",
+    kind: "anomaly",
+    description: "A weights manifest group or weight entry is not what tfjs-core accepts: no paths or weights list, a path that is not a string, a shape that is not a list of non-negative integers, or a dtype or quantization dtype that decodeWeights refuses. The shards of such a group were not checked against its weights.",
+    remediation: "Re-convert the model with tensorflowjs_converter."
+  }
+]);
+
+// src/core/formats/tflite/rules.ts
+var tfliteRules = defineRules([
+  {
+    id: "MG820",
+    slug: "tflite_custom_operator",
+    title: "TFLite model uses a custom operator",
+    severity: "medium",
+    kind: "threat",
+    cwe: 829,
+    description: "An operator code is CUSTOM with a `custom_code` name that no standard runtime implements (TFLite's own TFLite_Detection_PostProcess and MediaPipe's builtin custom kernels are known and only listed). The interpreter runs whatever native kernel the loading application registered under that name, with the operator's custom_options bytes as input; the model decides which registered code runs and what it is fed.",
+    remediation: "Check that the application loading the model registers this operator from a trusted source; waive the finding for this file once reviewed."
+  },
+  {
+    id: "MG821",
+    slug: "tflite_flex_operator",
+    title: "TFLite model uses TensorFlow (Flex) ops",
+    severity: "medium",
+    kind: "threat",
+    cwe: 829,
+    description: "A custom operator named `Flex<Op>` is executed by the Flex delegate, which runs the full TensorFlow kernel <Op> with the node_def serialized in custom_options. Models converted with SELECT_TF_OPS carry them legitimately; they widen what the model can do to all of TensorFlow, including ops that read and write files (those are reported by their TensorFlow rule as well).",
+    remediation: "Load the model without the Flex delegate if it does not need it; review the TensorFlow ops it names; waive once reviewed."
+  },
+  {
+    id: "MG822",
+    slug: "tflite_flatbuffer_invalid",
+    title: "TFLite FlatBuffer is invalid or points outside the file",
+    severity: "high",
+    kind: "anomaly",
+    cwe: 125,
+    description: "The FlatBuffer fails the checks of flatbuffers' Verifier (an offset, vtable, vector or string outside the buffer, a misaligned scalar) or the interpreter's own (a tensor naming a buffer that does not exist, an operator naming an operator code that does not exist, a buffer or custom options range past the end of the file). The TFLite converter never writes this; runtimes that build models without verification (BuildFromBuffer, many embedded loaders) read out of bounds on such files.",
+    remediation: "Do not load the file; convert the model again with the TFLite converter."
+  }
+]);
+
 // src/core/formats/zip/rules.ts
 var zipRules = defineRules([
   {
@@ -23588,6 +23672,8 @@ var ALL = [
   ...kerasRules,
   ...hdf5Rules,
   ...tensorflowRules,
+  ...tfjsRules,
+  ...tfliteRules,
   ...actionRules,
   ...trustRules,
   ...remoteRules
@@ -27169,7 +27255,7 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
     }
     return propValues;
   });
-  const isObject2 = isObject;
+  const isObject3 = isObject;
   const catchall = def.catchall;
   let value;
   const memo2 = globalConfig.memoizer;
@@ -27177,7 +27263,7 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
   inst._zod.parse = (payload, ctx) => {
     value ?? (value = _normalized.value);
     const input2 = payload.value;
-    if (!isObject2(input2)) {
+    if (!isObject3(input2)) {
       payload.issues.push({
         expected: "object",
         code: "invalid_type",
@@ -27313,7 +27399,7 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
     return doc.compile();
   };
   let fastpass;
-  const isObject2 = isObject;
+  const isObject3 = isObject;
   const jit = !globalConfig.jitless;
   const allowsEval2 = allowsEval;
   const fastEnabled = jit && allowsEval2.value;
@@ -27322,7 +27408,7 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
   inst._zod.parse = (payload, ctx) => {
     value ?? (value = _normalized.value);
     const input2 = payload.value;
-    if (!isObject2(input2)) {
+    if (!isObject3(input2)) {
       payload.issues.push({
         expected: "object",
         code: "invalid_type",
@@ -44636,8 +44722,8 @@ var MODEL_EXTENSIONS = {
   ".h5": ["keras-h5", "hdf5"],
   ".hdf5": ["keras-h5", "hdf5"],
   ".keras": ["keras", "keras-h5", "zip"],
-  ".pb": ["tf-savedmodel", "tf-keras-metadata", "onnx"],
-  ".tflite": [],
+  ".pb": ["tf-savedmodel", "tf-keras-metadata", "onnx", "onnx-tensor"],
+  ".tflite": ["tflite"],
   ".mar": ["zip"],
   ".nemo": ["tar", ...COMPRESSED],
   ".pt2": ["zip", "pytorch-zip"]
@@ -54314,7 +54400,11 @@ var hfConfigAnalyzer = {
     const what = detection.format === "hf-tokenizer-config" ? "tokenizer config" : "model config";
     const doc = await readJsonDocument(ctx, what);
     if (!doc) return;
-    reportJsonIssues(ctx, doc.issues, what);
+    reportJsonIssues(
+      ctx,
+      doc.issues.filter((i) => i.kind !== "unsafeInteger"),
+      what
+    );
     const root3 = doc.value;
     if (Array.isArray(root3)) {
       checkSentenceTransformersModules(ctx, root3);
@@ -59750,6 +59840,7 @@ message Attribute {
 message Tensor {
   repeated int64 dims = 1;
   optional int32 data_type = 2;
+  optional Segment segment = 3;
   repeated float float_data = 4;
   repeated int32 int32_data = 5;
   repeated bytes string_data = 6;
@@ -59762,6 +59853,40 @@ message Tensor {
   repeated Entry external_data = 13;
   optional int32 data_location = 14;
   repeated Entry metadata_props = 16;
+}
+
+message Segment {
+  optional int64 begin = 1;
+  optional int64 end = 2;
+}
+
+// The value protos of onnx-ml.proto that the backend test data serializes as test_data_set_*/input_N.pb.
+message Sequence {
+  optional string name = 1;
+  optional int32 elem_type = 2;
+  repeated Tensor tensor_values = 3;
+  repeated SparseTensor sparse_tensor_values = 4;
+  repeated Sequence sequence_values = 5;
+  repeated MapValue map_values = 6;
+  repeated OptionalValue optional_values = 7;
+}
+
+message MapValue {
+  optional string name = 1;
+  optional int32 key_type = 2;
+  repeated int64 keys = 3;
+  repeated bytes string_keys = 4;
+  optional Sequence values = 5;
+}
+
+message OptionalValue {
+  optional string name = 1;
+  optional int32 elem_type = 2;
+  optional Tensor tensor_value = 3;
+  optional SparseTensor sparse_tensor_value = 4;
+  optional Sequence sequence_value = 5;
+  optional MapValue map_value = 6;
+  optional OptionalValue optional_value = 7;
 }
 
 message SparseTensor {
@@ -59794,9 +59919,14 @@ message TrainingInfo {
 var root;
 function onnxTypes() {
   root = root ?? loadSchema(ONNX_SCHEMA);
+  const t = (n) => root.lookupType(`mg.onnx.${n}`);
   return {
-    Model: root.lookupType("mg.onnx.Model"),
-    Graph: root.lookupType("mg.onnx.Graph")
+    Model: t("Model"),
+    Graph: t("Graph"),
+    Tensor: t("Tensor"),
+    Sequence: t("Sequence"),
+    MapValue: t("MapValue"),
+    OptionalValue: t("OptionalValue")
   };
 }
 var MODEL_FIELD_WIRE = /* @__PURE__ */ new Map([
@@ -60155,6 +60285,7 @@ var OnnxWalker = class {
     if (v) this.tensor(v, `${path}.values:${clip3(str3(v, "name") ?? "")}`);
     if (i) this.tensor(i, `${path}.indices`);
   }
+  /** Records the external data reference of a tensor (checked by checkExternal). */
   tensor(t, path) {
     const entries = msgs(t, "external_data").map((e) => ({
       key: str3(e, "key") ?? "",
@@ -60354,6 +60485,288 @@ function attrText(n, name) {
 }
 function clip3(s) {
   return s.length > 200 ? `${s.slice(0, 200)}\u2026` : s;
+}
+
+// src/core/formats/onnx/data.ts
+var MAX_DATA_TYPE = 26;
+var DATA_TYPE_BITS = {
+  1: 32,
+  2: 8,
+  3: 8,
+  4: 16,
+  5: 16,
+  6: 32,
+  7: 64,
+  9: 8,
+  10: 16,
+  11: 64,
+  12: 32,
+  13: 64,
+  14: 64,
+  15: 128,
+  16: 16,
+  17: 8,
+  18: 8,
+  19: 8,
+  20: 8,
+  21: 4,
+  22: 4,
+  23: 4,
+  24: 8,
+  25: 2,
+  26: 2
+};
+var MSG = { wire: [2] };
+var STR = { wire: [2], nested: "string" };
+var VARINT = { wire: [0] };
+var PACKED_VARINT = { wire: [0, 2] };
+var SPECS = {
+  Tensor: {
+    1: PACKED_VARINT,
+    // dims
+    2: VARINT,
+    // data_type
+    3: { ...MSG, nested: "Segment" },
+    4: { wire: [2, 5] },
+    // float_data
+    5: PACKED_VARINT,
+    // int32_data
+    6: MSG,
+    // string_data (bytes)
+    7: PACKED_VARINT,
+    // int64_data
+    8: STR,
+    // name
+    9: MSG,
+    // raw_data
+    10: { wire: [1, 2] },
+    // double_data
+    11: PACKED_VARINT,
+    // uint64_data
+    12: STR,
+    // doc_string
+    13: { ...MSG, nested: "Entry" },
+    // external_data
+    14: VARINT,
+    // data_location
+    16: { ...MSG, nested: "Entry" }
+    // metadata_props
+  },
+  Segment: { 1: VARINT, 2: VARINT },
+  Entry: { 1: STR, 2: STR },
+  SparseTensor: { 1: { ...MSG, nested: "Tensor" }, 2: { ...MSG, nested: "Tensor" }, 3: PACKED_VARINT },
+  Sequence: {
+    1: STR,
+    2: VARINT,
+    3: { ...MSG, nested: "Tensor" },
+    4: { ...MSG, nested: "SparseTensor" },
+    5: { ...MSG, nested: "Sequence" },
+    6: { ...MSG, nested: "MapValue" },
+    7: { ...MSG, nested: "OptionalValue" }
+  },
+  MapValue: {
+    1: STR,
+    2: VARINT,
+    // key_type
+    3: PACKED_VARINT,
+    // keys
+    4: MSG,
+    // string_keys
+    5: { ...MSG, nested: "Sequence" }
+  },
+  OptionalValue: {
+    1: STR,
+    2: VARINT,
+    3: { ...MSG, nested: "Tensor" },
+    4: { ...MSG, nested: "SparseTensor" },
+    5: { ...MSG, nested: "Sequence" },
+    6: { ...MSG, nested: "MapValue" },
+    7: { ...MSG, nested: "OptionalValue" }
+  }
+};
+var KINDS = ["Tensor", "Sequence", "MapValue", "OptionalValue"];
+var fatalUtf82 = new TextDecoder("utf-8", { fatal: true });
+function validPrefix(buf, total, spec, depth, typed) {
+  if (depth > 16) return false;
+  const fields = SPECS[spec];
+  const seen = /* @__PURE__ */ new Map();
+  let type;
+  const res = walkFields(
+    buf,
+    total,
+    (f, wt, v) => {
+      const fs = fields[f];
+      if (!fs?.wire.includes(wt)) return false;
+      const n = (seen.get(f) ?? 0) + 1;
+      if (n > 1 && SINGULAR[spec]?.includes(f)) return false;
+      seen.set(f, n);
+      const types = TYPES[spec];
+      if (f === 2 && types) {
+        if (typeof v !== "number" || !types.has(v)) return false;
+        type = v;
+      }
+      if (wt !== 2 || !fs.nested) return true;
+      const [s, len] = v;
+      const sub = buf.subarray(s, Math.min(s + len, buf.length));
+      if (fs.nested === "string") return sub.length < len || utf85(sub);
+      return validPrefix(sub, len, fs.nested, depth + 1, fs.nested === "Tensor");
+    },
+    buf.length
+  );
+  if (res === "bad" || res === "stop") return false;
+  if (typed && type === void 0) return false;
+  if ((spec === "Sequence" || spec === "OptionalValue") && type !== void 0) {
+    for (const f of seen.keys()) if (f >= 3 && f !== type + 2) return false;
+  }
+  return true;
+}
+var SINGULAR = {
+  Tensor: [2, 3, 8, 9, 12, 14],
+  Segment: [1, 2],
+  Entry: [1, 2],
+  SparseTensor: [1, 2],
+  Sequence: [1, 2],
+  MapValue: [1, 2, 5],
+  OptionalValue: [1, 2, 3, 4, 5, 6, 7]
+};
+var range = (a, b) => new Set(Array.from({ length: b - a + 1 }, (_, i) => a + i));
+var TYPES = {
+  Tensor: range(1, MAX_DATA_TYPE),
+  Sequence: range(1, 5),
+  MapValue: /* @__PURE__ */ new Set([2, 3, 4, 5, 6, 7, 8, 12, 13]),
+  OptionalValue: range(0, 5)
+};
+function utf85(b) {
+  try {
+    fatalUtf82.decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function valueKinds(head, size) {
+  if (head.length < 2) return [];
+  return KINDS.filter((k) => validPrefix(head, size, k, 0, true));
+}
+var onnxValueAnalyzer = {
+  id: "onnx-value",
+  detect(probe) {
+    const size = probe.size ?? probe.head.length;
+    if (valueKinds(probe.head, size).length === 0) return void 0;
+    return { format: "onnx-tensor", strength: "structure" };
+  },
+  analyze: analyze3
+};
+async function analyze3(ctx, _d) {
+  const src = ctx.source;
+  const size = src.size ?? Number.POSITIVE_INFINITY;
+  const probe = new ByteReader(src);
+  await probe.ensure(Math.min(PROBE_BYTES, size));
+  const head = probe.peek(Math.min(probe.available, PROBE_BYTES));
+  const kinds = valueKinds(head, Number.isFinite(size) ? size : head.length);
+  ctx.fact(
+    "onnx.valueKinds",
+    kinds.map((k) => `${k.replace("Value", "")}Proto`)
+  );
+  const types = onnxTypes();
+  for (const kind of kinds) {
+    const dec = new ProtoDecoder(new ByteReader(src), {
+      budget: ctx.budget,
+      maxStringBytes: Math.min(ctx.limits.maxStringBytes, 4 * 2 ** 20),
+      maxDepth: Math.min(ctx.limits.maxStackDepth, 256),
+      skipFields: TENSOR_PAYLOADS
+    });
+    const value = { $offset: 0, $end: size };
+    try {
+      await dec.decode(types[kind], size, value);
+    } catch (err2) {
+      if (err2 instanceof ProtoError) {
+        ctx.malformed(`The ONNX ${kind} value is malformed: ${err2.message}.`, { offset: err2.offset });
+      } else if (err2 instanceof BudgetExceededError) ctx.budgetExceeded(err2);
+      else throw err2;
+      continue;
+    }
+    const walker = new OnnxWalker(ctx);
+    visitTensors(
+      value,
+      kind,
+      kind === "Tensor" ? "tensor" : kind.replace("Value", "").toLowerCase(),
+      0,
+      (t, p) => {
+        walker.tensor(t, p);
+        if (kinds.length === 1) checkPayload(ctx, t, p);
+      }
+    );
+    if (kind === "Tensor" && kinds.length === 1) {
+      const dims = numbers(value.dims);
+      ctx.fact("onnx.tensor", { dataType: value.data_type, dims: dims.slice(0, 8) });
+    }
+    reportStructure(ctx, value);
+    await walker.checkExternal();
+  }
+}
+function visitTensors(m, kind, path, depth, fn) {
+  if (depth > 64) throw new BudgetExceededError("maxStackDepth", "ONNX values nested deeper than 64");
+  const one = (v, k, p) => {
+    if (v && typeof v === "object" && !Array.isArray(v)) visitTensors(v, k, p, depth + 1, fn);
+  };
+  switch (kind) {
+    case "Tensor":
+      fn(m, path);
+      return;
+    case "SparseTensor":
+      one(m.values, "Tensor", `${path}.values`);
+      one(m.indices, "Tensor", `${path}.indices`);
+      return;
+    case "Sequence":
+    case "OptionalValue": {
+      const fields = [
+        ["tensor_values", "Tensor"],
+        ["sparse_tensor_values", "SparseTensor"],
+        ["sequence_values", "Sequence"],
+        ["map_values", "MapValue"],
+        ["optional_values", "OptionalValue"],
+        ["tensor_value", "Tensor"],
+        ["sparse_tensor_value", "SparseTensor"],
+        ["sequence_value", "Sequence"],
+        ["map_value", "MapValue"],
+        ["optional_value", "OptionalValue"]
+      ];
+      for (const [f, k] of fields) {
+        const v = m[f];
+        if (Array.isArray(v)) for (const [i, x] of v.entries()) one(x, k, `${path}.${f}[${i}]`);
+        else one(v, k, `${path}.${f}`);
+      }
+      return;
+    }
+    case "MapValue":
+      one(m.values, "Sequence", `${path}.values`);
+      return;
+  }
+}
+function checkPayload(ctx, t, path) {
+  const have = t.$counts?.["raw_data:bytes"];
+  const bits = typeof t.data_type === "number" ? DATA_TYPE_BITS[t.data_type] : void 0;
+  if (have === void 0 || bits === void 0 || t.data_location === 1) return;
+  const dims = numbers(t.dims);
+  const counted2 = t.$counts?.dims;
+  if (dims.length !== (Array.isArray(t.dims) ? t.dims.length : 0) || (counted2 ?? 0) > dims.length) return;
+  if (dims.some((d) => d < 0)) {
+    ctx.report("MG800", `Tensor ${path} has a negative dimension (${dims.join("\xD7")}).`, { symbol: path });
+    return;
+  }
+  const elements = dims.reduce((a, b) => a * b, 1);
+  const need = Math.ceil(elements * bits / 8);
+  if (Number.isSafeInteger(need) && need !== have) {
+    ctx.report(
+      "MG800",
+      `Tensor ${path} holds ${have} bytes of raw_data, but its shape [${dims.join(", ")}] and data type ${t.data_type} need ${need}.`,
+      { symbol: path, offset: t.$offset }
+    );
+  }
+}
+function numbers(v) {
+  return Array.isArray(v) ? v.filter((x) => typeof x === "number") : [];
 }
 
 // src/core/formats/pickle/analyzer.ts
@@ -60780,7 +61193,7 @@ function tokenize2(src, maxTokens) {
   }
   return out;
 }
-var utf85 = new TextDecoder("utf-8", { fatal: false });
+var utf86 = new TextDecoder("utf-8", { fatal: false });
 function parseTextFormat(src, type, opts = {}) {
   const toks = tokenize2(src, opts.maxTokens ?? 2e7);
   const maxDepth = opts.maxDepth ?? 200;
@@ -60814,7 +61227,7 @@ function parseTextFormat(src, type, opts = {}) {
           return parseMessage(sub, v.v === "{" ? "}" : ">", depth + 1, v.at);
         }
         i++;
-        if (v.t === "str") return field?.type === "bytes" ? v.b : utf85.decode(v.b);
+        if (v.t === "str") return field?.type === "bytes" ? v.b : utf86.decode(v.b);
         if (v.t === "id" && DTYPES[v.v] !== void 0) return DTYPES[v.v];
         if (v.t === "id" && (v.v === "true" || v.v === "false")) return v.v === "true";
         const n = Number(v.v);
@@ -60997,6 +61410,14 @@ var CHECKPOINT_OPS = {
   MergeV2Checkpoints: [0, 1]
 };
 var DT_STRING = 7;
+function hostOpRule(op) {
+  if (PY_OPS.has(op)) return "MG560";
+  if (READ_OPS.has(op) && op !== "DecodeProtoV2") return "MG561";
+  if (WRITE_OPS.has(op)) return "MG562";
+  if (RPC_OPS.test(op)) return "MG564";
+  if (op === "Abort") return "MG565";
+  return void 0;
+}
 var savedModelAnalyzer = {
   id: "tf-savedmodel",
   detect: detectSavedModel,
@@ -61357,6 +61778,615 @@ async function analyzeKerasMetadata(ctx) {
 }
 function clip4(s) {
   return s.length > 200 ? `${s.slice(0, 200)}\u2026` : s;
+}
+
+// src/core/formats/tfjs/analyzer.ts
+var PLAIN_BYTES = { float32: 4, int32: 4, bool: 1, complex64: 8 };
+var QUANTIZED_BYTES = { uint8: 1, uint16: 2, float16: 2 };
+var MODEL_KEYS = ["modelTopology", "weightsManifest"];
+var tfjsAnalyzer = {
+  id: "tfjs",
+  detect(probe) {
+    const keys = topLevelKeys(probe.head);
+    if (keys.some((k) => MODEL_KEYS.includes(k))) return { format: "tfjs-model", strength: "structure" };
+    if (isBareManifest(probe.head)) return { format: "tfjs-model", strength: "structure" };
+    return void 0;
+  },
+  analyze: analyze4
+};
+function isBareManifest(head) {
+  const text2 = new TextDecoder("latin1").decode(head);
+  const m = /^\s*\[\s*\{\s*"(paths|weights)"\s*:\s*\[/.exec(text2);
+  if (!m) return false;
+  return m[1] === "paths" ? /"weights"\s*:\s*\[/.test(text2) : /"dtype"\s*:/.test(text2) && /"shape"\s*:/.test(text2);
+}
+var isObject2 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+async function analyze4(ctx, _d) {
+  const bytes = await readWhole(ctx, "TF.js model JSON");
+  let root3;
+  try {
+    const parsed = parsePythonJson(decodeUtf8Strict(bytes));
+    root3 = parsed.value;
+    for (const d of parsed.duplicates.slice(0, 20)) {
+      ctx.report("MG401", `TF.js model JSON: the key ${printable(d)} is given twice.`, { symbol: d });
+    }
+  } catch (err2) {
+    if (!(err2 instanceof JsonError || err2 instanceof JsonSyntaxError)) throw err2;
+    ctx.malformed(`The TF.js model JSON is not valid JSON: ${err2.message}.`);
+    return;
+  }
+  let manifest;
+  if (Array.isArray(root3)) manifest = root3;
+  else if (isObject2(root3)) {
+    manifest = root3.weightsManifest;
+    const format = typeof root3.format === "string" ? root3.format : void 0;
+    if (format) ctx.fact("tfjs.format", printable(format, 40));
+    await analyzeTopology(ctx, root3, format);
+  } else {
+    ctx.malformed("The TF.js model JSON is neither an object nor a weights manifest array.");
+    return;
+  }
+  if (manifest !== void 0) await checkManifest(ctx, manifest);
+}
+async function analyzeTopology(ctx, root3, format) {
+  const graphs = [
+    ["modelTopology", root3.modelTopology],
+    ["modelInitializer", root3.modelInitializer]
+  ];
+  let nodes = 0;
+  for (const [where2, g] of graphs) {
+    if (!isObject2(g)) continue;
+    if (Array.isArray(g.node) || isObject2(g.library)) {
+      nodes += graphOps(ctx, g, where2);
+    } else if (format !== "graph-model") {
+      await reportConfig(ctx, g, "h5", { rootPath: where2 });
+    }
+  }
+  if (isObject2(root3.trainingConfig))
+    await reportConfig(ctx, root3.trainingConfig, "h5", { rootPath: "trainingConfig" });
+  if (nodes > 0) ctx.fact("tfjs.nodes", nodes);
+}
+function graphOps(ctx, graph, where2) {
+  const lists = [[where2, graph.node]];
+  const lib = graph.library;
+  if (isObject2(lib) && Array.isArray(lib.function)) {
+    for (const f of lib.function) {
+      if (!isObject2(f)) continue;
+      const sig = isObject2(f.signature) ? f.signature : {};
+      lists.push([`${where2}/function:${printable(String(sig.name ?? ""), 80)}`, f.nodeDef]);
+    }
+  }
+  let count = 0;
+  const ops = /* @__PURE__ */ new Set();
+  for (const [path, list] of lists) {
+    if (!Array.isArray(list)) continue;
+    for (const n of list) {
+      if ((++count & 1023) === 0) ctx.checkTime();
+      if (!isObject2(n) || typeof n.op !== "string") continue;
+      ops.add(n.op);
+      const rule = hostOpRule(n.op);
+      if (!rule) continue;
+      const name = printable(String(n.name ?? ""), 120);
+      ctx.report(
+        rule,
+        `Graph node ${name} is the TensorFlow op ${printable(n.op, 60)}, which acts on the host. TF.js refuses it, but tensorflowjs' converter back to a SavedModel keeps it and TensorFlow runs it.`,
+        { symbol: `${path}/node:${name}` }
+      );
+    }
+  }
+  if (ops.size > 0)
+    ctx.fact(
+      "tfjs.ops",
+      [...ops].sort().slice(0, 200).map((o) => printable(o, 60))
+    );
+  return count;
+}
+async function checkManifest(ctx, manifest) {
+  if (!Array.isArray(manifest)) {
+    ctx.report("MG814", "weightsManifest is not a list of weight groups.", { symbol: "weightsManifest" });
+    return;
+  }
+  const files = [];
+  let weights = 0;
+  for (const [gi, group] of manifest.entries()) {
+    ctx.checkTime();
+    const sym2 = `weightsManifest[${gi}]`;
+    if (!isObject2(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      ctx.report("MG814", `${sym2} is not a {paths, weights} group.`, { symbol: sym2 });
+      continue;
+    }
+    const need = groupBytes(ctx, group.weights, sym2);
+    weights += group.weights.length;
+    let have = 0;
+    let sized = true;
+    for (const [pi, p] of group.paths.entries()) {
+      const psym = `${sym2}.paths[${pi}]`;
+      if (typeof p !== "string" || p === "") {
+        ctx.report("MG814", `${psym} is not a file name.`, { symbol: psym });
+        sized = false;
+        continue;
+      }
+      const lex = checkLocation(p);
+      if (lex.sentinel || lex.escapes.length > 0) {
+        ctx.report(
+          "MG810",
+          `Weight shard path "${printable(p)}" ${[...lex.sentinel ? ["is not a file name"] : [], ...lex.escapes].join(", ")}.`,
+          { symbol: psym }
+        );
+        sized = false;
+        continue;
+      }
+      const disk = ctx.disk;
+      if (!disk) {
+        sized = false;
+        continue;
+      }
+      const res = await checkOnDisk(disk.absPath, p);
+      if (res.escape) {
+        ctx.report("MG810", `Weight shard "${printable(p)}" ${res.escape}.`, { symbol: psym });
+        sized = false;
+        continue;
+      }
+      if (res.unresolved) {
+        ctx.report("MG811", `Weight shard "${printable(p)}" ${res.unresolved}.`, { symbol: psym });
+      }
+      if (res.size === void 0) sized = false;
+      else {
+        have += res.size;
+        if (!res.unresolved) files.push(p);
+      }
+    }
+    if (sized && need !== void 0) {
+      const short = need.strings ? have < need.bytes : have !== need.bytes;
+      if (short) {
+        ctx.report(
+          "MG812",
+          `The shards of ${sym2} hold ${have} bytes, but its ${group.weights.length} weights need ${need.strings ? "at least " : ""}${need.bytes} (dtype sizes \xD7 shapes).`,
+          { symbol: sym2 }
+        );
+      }
+    }
+  }
+  ctx.fact("tfjs.weights", weights);
+  ctx.fact(
+    "tfjs.weightFiles",
+    files.slice(0, 1e3).map((f) => printable(f, 200))
+  );
+}
+function groupBytes(ctx, weights, sym2) {
+  let bytes = 0;
+  let strings = false;
+  let ok = true;
+  for (const [wi, w] of weights.entries()) {
+    const wsym = `${sym2}.weights[${wi}]`;
+    if (!isObject2(w) || !Array.isArray(w.shape) || typeof w.dtype !== "string") {
+      ctx.report("MG814", `${wsym} has no shape or dtype.`, { symbol: wsym });
+      ok = false;
+      continue;
+    }
+    if (!w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      ctx.report("MG814", `${wsym} has an invalid shape ${printable(JSON.stringify(w.shape), 80)}.`, {
+        symbol: wsym
+      });
+      ok = false;
+      continue;
+    }
+    const elements = w.shape.reduce((a, b) => a * b, 1);
+    const q = w.quantization;
+    let size;
+    if (q !== void 0) {
+      const qd = isObject2(q) && typeof q.dtype === "string" ? q.dtype : "";
+      size = Object.hasOwn(QUANTIZED_BYTES, qd) ? QUANTIZED_BYTES[qd] : void 0;
+    } else if (w.dtype === "string") {
+      strings = true;
+      size = 4;
+    } else size = Object.hasOwn(PLAIN_BYTES, w.dtype) ? PLAIN_BYTES[w.dtype] : void 0;
+    if (size === void 0) {
+      const what = q === void 0 ? `the dtype ${printable(w.dtype, 40)}` : "a quantization";
+      ctx.report("MG814", `${wsym} has ${what} that TF.js cannot decode.`, { symbol: wsym });
+      ok = false;
+      continue;
+    }
+    bytes += elements * size;
+  }
+  return ok && Number.isSafeInteger(bytes) ? { bytes, strings } : void 0;
+}
+
+// src/core/formats/tflite/flatbuffer.ts
+var FlatBufferError = class extends Error {
+  constructor(message, offset) {
+    super(message);
+    this.offset = offset;
+    this.name = "FlatBufferError";
+  }
+  offset;
+};
+var PAGE = 64 * 1024;
+var MAX_PAGES = 64;
+var FlatBuffer = class {
+  constructor(src, size) {
+    this.src = src;
+    this.size = size;
+  }
+  src;
+  size;
+  pages = /* @__PURE__ */ new Map();
+  async page(n) {
+    let p = this.pages.get(n);
+    if (p) {
+      this.pages.delete(n);
+      this.pages.set(n, p);
+      return p;
+    }
+    p = await this.src.read(n * PAGE, Math.min(PAGE, this.size - n * PAGE));
+    if (this.pages.size >= MAX_PAGES) this.pages.delete(this.pages.keys().next().value);
+    this.pages.set(n, p);
+    return p;
+  }
+  /** `len` bytes at `off`, after checking they are inside the buffer. */
+  async bytes(off, len) {
+    this.check(off, len);
+    const first = Math.floor(off / PAGE);
+    const last = Math.floor((off + len - 1) / PAGE);
+    if (len === 0) return new Uint8Array(0);
+    if (first === last) {
+      const p = await this.page(first);
+      return p.subarray(off - first * PAGE, off - first * PAGE + len);
+    }
+    const out = new Uint8Array(len);
+    for (let n = first, o = 0; n <= last; n++) {
+      const p = await this.page(n);
+      const from = n === first ? off - n * PAGE : 0;
+      const to = n === last ? off + len - n * PAGE : PAGE;
+      out.set(p.subarray(from, to), o);
+      o += to - from;
+    }
+    return out;
+  }
+  check(off, len) {
+    if (!Number.isSafeInteger(off) || off < 0 || len < 0 || off + len > this.size) {
+      throw new FlatBufferError(`range ${off}+${len} is outside the ${this.size}-byte buffer`, off);
+    }
+  }
+  aligned(off, n) {
+    if (off % n !== 0) throw new FlatBufferError(`unaligned ${n}-byte scalar at ${off}`, off);
+  }
+  async u8(off) {
+    return (await this.bytes(off, 1))[0];
+  }
+  async i8(off) {
+    const v = await this.u8(off);
+    return v > 127 ? v - 256 : v;
+  }
+  async u16(off) {
+    this.aligned(off, 2);
+    const b = await this.bytes(off, 2);
+    return b[0] | b[1] << 8;
+  }
+  async u32(off) {
+    this.aligned(off, 4);
+    const b = await this.bytes(off, 4);
+    return (b[0] | b[1] << 8 | b[2] << 16) + b[3] * 2 ** 24;
+  }
+  async i32(off) {
+    const v = await this.u32(off);
+    return v >= 2 ** 31 ? v - 2 ** 32 : v;
+  }
+  async u64(off) {
+    this.aligned(off, 8);
+    const b = await this.bytes(off, 8);
+    return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+  }
+  /** The target of the uoffset stored at `off`. */
+  async deref(off) {
+    const target = off + await this.u32(off);
+    this.check(target, 4);
+    return target;
+  }
+  /** The table whose position is `pos`: its vtable checked and read. */
+  async table(pos) {
+    const soff = await this.i32(pos);
+    const vt = pos - soff;
+    const vtSize = await this.u16(vt);
+    const tableSize = await this.u16(vt + 2);
+    if (vtSize < 4 || vtSize % 2 !== 0) throw new FlatBufferError(`vtable size ${vtSize} is invalid`, vt);
+    this.check(vt, vtSize);
+    this.check(pos, tableSize);
+    const fields = [];
+    const raw = await this.bytes(vt + 4, vtSize - 4);
+    for (let i = 0; i + 1 < raw.length; i += 2) fields.push(raw[i] | raw[i + 1] << 8);
+    return new Table(this, pos, fields);
+  }
+  /** A vector at `pos`: its length, checked with the element size. */
+  async vectorLength(pos, elemSize) {
+    const n = await this.u32(pos);
+    this.check(pos + 4, n * elemSize);
+    return n;
+  }
+};
+var Table = class {
+  constructor(fb, pos, fields) {
+    this.fb = fb;
+    this.pos = pos;
+    this.fields = fields;
+  }
+  fb;
+  pos;
+  fields;
+  /**
+   * Absolute position of field `i` with `size` inline bytes, or undefined when absent. As in the Verifier,
+   * the field must lie inside the buffer (the reads check it) and be aligned; the table's declared inline
+   * size is checked to be inside the buffer but fields are not held to it.
+   */
+  at(i, size) {
+    const o = this.fields[i] ?? 0;
+    if (o === 0) return void 0;
+    this.fb.check(this.pos + o, size);
+    return this.pos + o;
+  }
+  async u8(i, dflt = 0) {
+    const p = this.at(i, 1);
+    return p === void 0 ? dflt : this.fb.u8(p);
+  }
+  async i8(i, dflt = 0) {
+    const p = this.at(i, 1);
+    return p === void 0 ? dflt : this.fb.i8(p);
+  }
+  async u32(i, dflt = 0) {
+    const p = this.at(i, 4);
+    return p === void 0 ? dflt : this.fb.u32(p);
+  }
+  async i32(i, dflt = 0) {
+    const p = this.at(i, 4);
+    return p === void 0 ? dflt : this.fb.i32(p);
+  }
+  async u64(i) {
+    const p = this.at(i, 8);
+    return p === void 0 ? 0n : this.fb.u64(p);
+  }
+  /** A sub-table, or undefined. */
+  async table(i) {
+    const p = this.at(i, 4);
+    return p === void 0 ? void 0 : this.fb.table(await this.fb.deref(p));
+  }
+  /** A string (UTF-8, NUL-terminated in the buffer), or undefined; longer than `max` bytes is cut. */
+  async string(i, max = 4096) {
+    const p = this.at(i, 4);
+    if (p === void 0) return void 0;
+    const v = await this.fb.deref(p);
+    const n = await this.fb.vectorLength(v, 1);
+    this.fb.check(v + 4 + n, 1);
+    return new TextDecoder().decode(await this.fb.bytes(v + 4, Math.min(n, max)));
+  }
+  /** A vector of `elemSize`-byte scalars: its position (of the length) and length, or undefined. */
+  async vector(i, elemSize) {
+    const p = this.at(i, 4);
+    if (p === void 0) return void 0;
+    const v = await this.fb.deref(p);
+    const length = await this.fb.vectorLength(v, elemSize);
+    return { start: v + 4, length };
+  }
+  /** Calls `fn` for each table of a vector of tables (at most `max`; the count is returned). */
+  async tables(i, fn, max) {
+    const vec = await this.vector(i, 4);
+    if (!vec) return 0;
+    if (vec.length > max)
+      throw new FlatBufferError(`a vector of ${vec.length} tables exceeds ${max}`, vec.start);
+    for (let k = 0; k < vec.length; k++) {
+      const slot = vec.start + 4 * k;
+      await fn(await this.fb.table(await this.fb.deref(slot)), k);
+    }
+    return vec.length;
+  }
+};
+
+// src/core/formats/tflite/analyzer.ts
+var BUILTIN = "ADD AVERAGE_POOL_2D CONCATENATION CONV_2D DEPTHWISE_CONV_2D DEPTH_TO_SPACE DEQUANTIZE EMBEDDING_LOOKUP FLOOR FULLY_CONNECTED HASHTABLE_LOOKUP L2_NORMALIZATION L2_POOL_2D LOCAL_RESPONSE_NORMALIZATION LOGISTIC LSH_PROJECTION LSTM MAX_POOL_2D MUL RELU RELU_N1_TO_1 RELU6 RESHAPE RESIZE_BILINEAR RNN SOFTMAX SPACE_TO_DEPTH SVDF TANH CONCAT_EMBEDDINGS SKIP_GRAM CALL CUSTOM EMBEDDING_LOOKUP_SPARSE PAD UNIDIRECTIONAL_SEQUENCE_RNN GATHER BATCH_TO_SPACE_ND SPACE_TO_BATCH_ND TRANSPOSE MEAN SUB DIV SQUEEZE UNIDIRECTIONAL_SEQUENCE_LSTM STRIDED_SLICE BIDIRECTIONAL_SEQUENCE_RNN EXP TOPK_V2 SPLIT LOG_SOFTMAX DELEGATE BIDIRECTIONAL_SEQUENCE_LSTM CAST PRELU MAXIMUM ARG_MAX MINIMUM LESS NEG PADV2 GREATER GREATER_EQUAL LESS_EQUAL SELECT SLICE SIN TRANSPOSE_CONV SPARSE_TO_DENSE TILE EXPAND_DIMS EQUAL NOT_EQUAL LOG SUM SQRT RSQRT SHAPE POW ARG_MIN FAKE_QUANT REDUCE_PROD REDUCE_MAX PACK LOGICAL_OR ONE_HOT LOGICAL_AND LOGICAL_NOT UNPACK REDUCE_MIN FLOOR_DIV REDUCE_ANY SQUARE ZEROS_LIKE FILL FLOOR_MOD RANGE RESIZE_NEAREST_NEIGHBOR LEAKY_RELU SQUARED_DIFFERENCE MIRROR_PAD ABS SPLIT_V UNIQUE CEIL REVERSE_V2 ADD_N GATHER_ND COS WHERE RANK ELU REVERSE_SEQUENCE MATRIX_DIAG QUANTIZE MATRIX_SET_DIAG ROUND HARD_SWISH IF WHILE NON_MAX_SUPPRESSION_V4 NON_MAX_SUPPRESSION_V5 SCATTER_ND SELECT_V2 DENSIFY SEGMENT_SUM BATCH_MATMUL PLACEHOLDER_FOR_GREATER_OP_CODES CUMSUM CALL_ONCE BROADCAST_TO RFFT2D CONV_3D IMAG REAL COMPLEX_ABS HASHTABLE HASHTABLE_FIND HASHTABLE_IMPORT HASHTABLE_SIZE REDUCE_ALL CONV_3D_TRANSPOSE VAR_HANDLE READ_VARIABLE ASSIGN_VARIABLE BROADCAST_ARGS RANDOM_STANDARD_NORMAL BUCKETIZE RANDOM_UNIFORM MULTINOMIAL GELU DYNAMIC_UPDATE_SLICE RELU_0_TO_1 UNSORTED_SEGMENT_PROD UNSORTED_SEGMENT_MAX UNSORTED_SEGMENT_SUM ATAN2 UNSORTED_SEGMENT_MIN SIGN BITCAST BITWISE_XOR RIGHT_SHIFT".split(" ");
+var CUSTOM = 32;
+var KNOWN_CUSTOM = /* @__PURE__ */ new Set([
+  "TFLite_Detection_PostProcess",
+  "MaxPoolingWithArgmax2D",
+  "MaxUnpooling2D",
+  "Convolution2DTransposeBias",
+  "TransformTensorBilinear",
+  "TransformLandmarks",
+  "Landmarks2TransformMatrix",
+  "NGramHash",
+  "KmeansEmbeddingLookup",
+  "TFSentencepieceTokenizeOp",
+  "RaggedTensorToTensor",
+  "Resampler"
+]);
+var MAX_TABLES = 2e6;
+var tfliteAnalyzer = {
+  id: "tflite",
+  detect(probe) {
+    const h = probe.head;
+    if (h.length < 8 || h[4] !== 84 || h[5] !== 70 || h[6] !== 76 || h[7] !== 51) return void 0;
+    const root3 = h[0] | h[1] << 8 | h[2] << 16 | h[3] << 24;
+    const size = probe.size ?? h.length;
+    if (root3 < 8 || root3 >= size) return void 0;
+    return { format: "tflite", strength: "magic" };
+  },
+  analyze: analyze5
+};
+async function analyze5(ctx, _d) {
+  let random = ctx.source.random;
+  if (!random) {
+    const whole = await readWhole(ctx, "TFLite model");
+    random = { size: whole.length, read: async (o, n) => whole.subarray(o, o + n) };
+  }
+  const fb = new FlatBuffer(random, random.size);
+  const state = { tables: 0 };
+  try {
+    await walkModel(ctx, fb, state);
+  } catch (err2) {
+    if (err2 instanceof FlatBufferError) {
+      ctx.report(
+        "MG822",
+        `The TFLite FlatBuffer is invalid: ${err2.message}; the rest of the model was not analysed.`,
+        { offset: err2.offset }
+      );
+    } else if (err2 instanceof BudgetExceededError) ctx.budgetExceeded(err2);
+    else throw err2;
+  }
+}
+async function walkModel(ctx, fb, state) {
+  const count = (n = 1) => {
+    state.tables += n;
+    if (state.tables > MAX_TABLES)
+      throw new BudgetExceededError("maxEntries", `more than ${MAX_TABLES} FlatBuffer tables`);
+    if ((state.tables & 1023) === 0) ctx.checkTime();
+  };
+  const model = await fb.table(await fb.deref(0));
+  ctx.fact("tflite.schemaVersion", await model.u32(0));
+  const description = await model.string(3, 200);
+  if (description) ctx.fact("tflite.description", printable(description, 120));
+  const codes = [];
+  await model.tables(
+    1,
+    async (t) => {
+      count();
+      codes.push(await operatorCode(t));
+    },
+    MAX_TABLES
+  );
+  const nBuffers = await model.tables(
+    4,
+    async (b, i) => {
+      count();
+      await b.vector(0, 1);
+      const offset = await b.u64(1);
+      const size = await b.u64(2);
+      if (offset > 1n && offset + size > BigInt(fb.size)) {
+        ctx.report(
+          "MG822",
+          `Buffer ${i} points to ${offset}+${size}, past the end of the ${fb.size}-byte file.`,
+          {
+            symbol: `buffers[${i}]`
+          }
+        );
+      }
+    },
+    MAX_TABLES
+  );
+  const used = /* @__PURE__ */ new Map();
+  let operators = 0;
+  const nSubgraphs = await model.tables(
+    2,
+    async (sg, si) => {
+      count();
+      await sg.tables(
+        0,
+        async (t, ti) => {
+          count();
+          const buffer = await t.u32(2);
+          if (buffer >= nBuffers && !(buffer === 0 && nBuffers === 0)) {
+            ctx.report("MG822", `Tensor ${ti} of subgraph ${si} names buffer ${buffer} of ${nBuffers}.`, {
+              symbol: `subgraphs[${si}].tensors[${ti}]`
+            });
+          }
+        },
+        MAX_TABLES
+      );
+      await sg.tables(
+        3,
+        async (op, oi) => {
+          count();
+          operators++;
+          const index2 = await op.u32(0);
+          const sym2 = `subgraphs[${si}].operators[${oi}]`;
+          if (index2 >= codes.length) {
+            ctx.report(
+              "MG822",
+              `Operator ${oi} of subgraph ${si} names operator code ${index2} of ${codes.length}.`,
+              {
+                symbol: sym2
+              }
+            );
+          } else used.set(index2, (used.get(index2) ?? 0) + 1);
+          await op.vector(5, 1);
+          const lo = await op.u64(9);
+          const ls = await op.u64(10);
+          if (lo > 1n && lo + ls > BigInt(fb.size)) {
+            ctx.report(
+              "MG822",
+              `Operator ${oi} of subgraph ${si} has custom options at ${lo}+${ls}, past the end of the file.`,
+              {
+                symbol: sym2
+              }
+            );
+          }
+        },
+        MAX_TABLES
+      );
+    },
+    MAX_TABLES
+  );
+  const metadata = [];
+  await model.tables(
+    6,
+    async (m, mi) => {
+      count();
+      metadata.push(printable(await m.string(0, 200) ?? "", 80));
+      const buffer = await m.u32(1);
+      if (buffer >= nBuffers) {
+        ctx.report("MG822", `Metadata ${mi} names buffer ${buffer} of ${nBuffers}.`, {
+          symbol: `metadata[${mi}]`
+        });
+      }
+    },
+    MAX_TABLES
+  );
+  reportOperators(ctx, codes, used);
+  ctx.fact("tflite.subgraphs", nSubgraphs);
+  ctx.fact("tflite.operators", operators);
+  if (metadata.length > 0) ctx.fact("tflite.metadata", metadata.slice(0, 50));
+}
+async function operatorCode(t) {
+  const deprecated = await t.i8(0);
+  const builtin2 = await t.i32(3);
+  const code2 = Math.max(builtin2, deprecated);
+  if (code2 === CUSTOM) {
+    const custom2 = await t.string(1, 512);
+    return { name: `CUSTOM:${custom2 ?? ""}`, custom: custom2 ?? "" };
+  }
+  return { name: BUILTIN[code2] ?? `BUILTIN_${code2}` };
+}
+function reportOperators(ctx, codes, used) {
+  const names = /* @__PURE__ */ new Set();
+  codes.forEach((c, i) => {
+    const uses = used.get(i) ?? 0;
+    names.add(c.custom !== void 0 ? `CUSTOM:${printable(c.custom, 80)}` : c.name);
+    if (c.custom === void 0) return;
+    const sym2 = `operator_codes[${i}]:${printable(c.custom, 120)}`;
+    const where2 = `${uses} operator(s) use it`;
+    if (c.custom.startsWith("Flex")) {
+      const tfOp = c.custom.slice(4);
+      ctx.report(
+        "MG821",
+        `Flex op ${printable(c.custom, 120)} runs the TensorFlow kernel ${printable(tfOp, 120)} through the Flex delegate (${where2}).`,
+        { symbol: sym2 }
+      );
+      const host = hostOpRule(tfOp);
+      if (host) {
+        ctx.report(
+          host,
+          `Flex op ${printable(c.custom, 120)} runs the TensorFlow op ${printable(tfOp, 120)}, which acts on the host.`,
+          {
+            symbol: sym2
+          }
+        );
+      }
+    } else if (!KNOWN_CUSTOM.has(c.custom)) {
+      ctx.report(
+        "MG820",
+        `Custom operator "${printable(c.custom, 120)}" (${where2}) runs whatever kernel the loading application registered under that name.`,
+        { symbol: sym2 }
+      );
+    }
+  });
+  ctx.fact("tflite.operatorCodes", [...names].sort().slice(0, 300));
 }
 
 // src/core/formats/keras/flavor.ts
@@ -62122,6 +63152,7 @@ var ANALYZERS = [
   tarAnalyzer,
   unsupportedArchiveAnalyzer,
   onnxAnalyzer,
+  onnxValueAnalyzer,
   hdf5Analyzer,
   savedModelAnalyzer,
   savedModelTextAnalyzer,
@@ -62129,9 +63160,11 @@ var ANALYZERS = [
   kerasMetadataAnalyzer,
   safetensorsAnalyzer,
   ggufAnalyzer,
+  tfliteAnalyzer,
   lfsAnalyzer,
   safetensorsIndexAnalyzer,
   hfConfigAnalyzer,
+  tfjsAnalyzer,
   jinjaTemplateAnalyzer,
   pythonSourceAnalyzer
 ];
@@ -64366,7 +65399,7 @@ async function scanEntries(entries, opts = {}) {
     SCAN_CONCURRENCY,
     (e) => scanEntry2(e, policy, now)
   );
-  markOnnxExternalData(files, policy, now);
+  markCompanionData(files, policy, now);
   const trust2 = await runTrustPhase(entries, files, policy, now);
   const report2 = buildReport(files, policy, trust2.notes);
   report2.trust = trust2.summary;
@@ -64417,30 +65450,41 @@ function finish(path, format, size, sha2562, findings, facts, policy, now) {
   if (Object.keys(facts).length > 0) report2.facts = facts;
   return report2;
 }
-function markOnnxExternalData(files, policy, now) {
-  const referencedBy = /* @__PURE__ */ new Map();
-  for (const f of files) {
-    const locations = f.facts?.["onnx.externalDataFiles"];
-    if (f.format !== "onnx" || !Array.isArray(locations)) continue;
-    const dir = posix.dirname(f.path);
-    for (const l of locations) if (typeof l === "string") referencedBy.set(posix.join(dir, l), f.path);
+var COMPANIONS = [
+  {
+    formats: ["onnx", "onnx-tensor"],
+    listFact: "onnx.externalDataFiles",
+    as: "onnx-external-data",
+    ofFact: "onnx.externalDataOf"
+  },
+  { formats: ["tfjs-model"], listFact: "tfjs.weightFiles", as: "tfjs-weights", ofFact: "tfjs.weightsOf" }
+];
+function markCompanionData(files, policy, now) {
+  for (const kind of COMPANIONS) {
+    const referencedBy = /* @__PURE__ */ new Map();
+    for (const f of files) {
+      const locations = f.facts?.[kind.listFact];
+      if (!kind.formats.includes(f.format) || !Array.isArray(locations)) continue;
+      const dir = posix.dirname(f.path);
+      for (const l of locations) if (typeof l === "string") referencedBy.set(posix.join(dir, l), f.path);
+    }
+    if (referencedBy.size === 0) continue;
+    files.forEach((f, i) => {
+      const model = referencedBy.get(posix.normalize(f.path));
+      if (f.format !== "unknown" || !model || f.findings.some((x) => x.ruleId !== "MG004")) return;
+      const ev = evaluateFile([], policy, f, now);
+      files[i] = {
+        ...f,
+        format: kind.as,
+        verdict: ev.verdict,
+        score: ev.score,
+        severity: ev.severity,
+        scoreBreakdown: ev.scoreBreakdown,
+        findings: [],
+        facts: { ...f.facts, [kind.ofFact]: model }
+      };
+    });
   }
-  if (referencedBy.size === 0) return;
-  files.forEach((f, i) => {
-    const model = referencedBy.get(posix.normalize(f.path));
-    if (f.format !== "unknown" || !model || f.findings.some((x) => x.ruleId !== "MG004")) return;
-    const ev = evaluateFile([], policy, f, now);
-    files[i] = {
-      ...f,
-      format: "onnx-external-data",
-      verdict: ev.verdict,
-      score: ev.score,
-      severity: ev.severity,
-      scoreBreakdown: ev.scoreBreakdown,
-      findings: [],
-      facts: { ...f.facts, "onnx.externalDataOf": model }
-    };
-  });
 }
 
 // src/cli/merge.ts

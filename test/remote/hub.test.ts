@@ -348,7 +348,9 @@ test('a pickle named .safetensors is recognised by its bytes and downloaded whol
 test('the publishers allowlist applies to the repository', async () => {
   const allowed = await scan(`hf://acme/big@${SHA}`, { policy: { ...DEFAULT_POLICY, publishers: ['acme'] } });
   assert.equal(allowed.files[0]!.verdict, 'pass');
-  const denied = await scan(`hf://mallory/evil@${SHA2}`, { policy: { ...DEFAULT_POLICY, publishers: ['acme'] } });
+  const denied = await scan(`hf://mallory/evil@${SHA2}`, {
+    policy: { ...DEFAULT_POLICY, publishers: ['acme'] },
+  });
   assert.deepEqual(
     denied.files[0]!.findings.map((f) => f.ruleId),
     ['MG630'],
