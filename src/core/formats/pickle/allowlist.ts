@@ -4,6 +4,7 @@
 // pickle. Further profiles cover NumPy array reconstruction, scikit-learn / XGBoost / LightGBM estimators
 // stored with joblib, and joblib's array wrapper. The denylist always wins over this list.
 
+import { DERIVED_PROFILES } from './allowlist-derived.js';
 import { SKLEARN_GLOBALS } from './allowlist-sklearn.js';
 import { TORCH_NN_GLOBALS } from './allowlist-torch-nn.js';
 
@@ -267,6 +268,7 @@ export const LIGHTGBM_GLOBALS: readonly string[] = [
 export const JOBLIB_GLOBALS: readonly string[] = [
   'joblib.numpy_pickle.NumpyArrayWrapper',
   'joblib.numpy_pickle.NDArrayWrapper',
+  'joblib.numpy_pickle.ZNDArrayWrapper',
   'joblib.numpy_pickle_compat.NDArrayWrapper',
   'joblib.numpy_pickle_compat.ZNDArrayWrapper',
   'sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper',
@@ -344,6 +346,31 @@ const TRANSFORMERS_GLOBALS = [
   'sentence_transformers.training_args.MultiDatasetBatchSamplers',
 ];
 
+/**
+ * PyTorch Lightning checkpoints (`trainer.save_checkpoint`): the trainer state enums (pickled by Python 3.11
+ * as `getattr(Enum, 'NAME')`) and the AttributeDict of hyper-parameters, under Lightning 1.x and 2.x module
+ * paths. Debian packages no Lightning, so this list is read from Lightning's sources (trainer/states.py,
+ * utilities/data.py, utilities/parsing.py, utilities/enums.py) rather than derived from made pickles; the
+ * stand-in checkpoint of test/fixtures/pickle/realworld has the same shape. All are str enums or a dict
+ * subclass: unpickling them runs no method of theirs.
+ */
+const LIGHTNING_GLOBALS = ['pytorch_lightning', 'lightning.pytorch']
+  .flatMap((root) => [
+    `${root}.trainer.states.TrainerStatus`,
+    `${root}.trainer.states.TrainerFn`,
+    `${root}.trainer.states.RunningStage`,
+    `${root}.utilities.parsing.AttributeDict`,
+    `${root}.utilities.enums.GradClipAlgorithmType`,
+    `${root}.utilities.enums.LightningEnum`,
+    `${root}.utilities.types.LRSchedulerConfig`,
+  ])
+  .concat([
+    'lightning_fabric.utilities.data.AttributeDict',
+    'lightning.fabric.utilities.data.AttributeDict',
+    'lightning_fabric.utilities.enums.LightningEnum',
+    'lightning.fabric.utilities.enums.LightningEnum',
+  ]);
+
 export type AllowProfile =
   | 'weights-only'
   | 'torch-nn'
@@ -354,7 +381,26 @@ export type AllowProfile =
   | 'lightgbm'
   | 'joblib'
   | 'stdlib'
+  | 'pandas'
+  | 'omegaconf'
+  | 'torch-optim'
+  | 'torchvision'
+  | 'lightning'
+  | 'requests'
   | 'policy';
+
+/** Which public profile each derived list belongs to. */
+const DERIVED_PROFILE_OF: Readonly<Record<string, AllowProfile>> = {
+  'numpy-ufunc': 'numpy',
+  'numpy-records': 'numpy',
+  pandas: 'pandas',
+  stdlib: 'stdlib',
+  omegaconf: 'omegaconf',
+  'scipy-stats': 'sklearn',
+  'torch-optim': 'torch-optim',
+  torchvision: 'torchvision',
+  requests: 'requests',
+};
 
 let builtin: Map<string, AllowProfile> | undefined;
 
@@ -374,6 +420,9 @@ function builtinAllow(): Map<string, AllowProfile> {
   add(XGBOOST_GLOBALS, 'xgboost');
   add(LIGHTGBM_GLOBALS, 'lightgbm');
   add(JOBLIB_GLOBALS, 'joblib');
+  add(LIGHTNING_GLOBALS, 'lightning');
+  for (const [name, names] of Object.entries(DERIVED_PROFILES))
+    add(names, DERIVED_PROFILE_OF[name] ?? 'stdlib');
   builtin = m;
   return m;
 }
@@ -388,14 +437,3 @@ export function allowProfile(
   for (const a of policyAllow) if (`${a.module}.${a.name}` === qualified) return 'policy';
   return undefined;
 }
-
-/** Calls whose real target is their first argument (the class being instantiated). */
-export const CONSTRUCTOR_WRAPPERS: ReadonlySet<string> = new Set([
-  'copyreg._reconstructor',
-  'copyreg.__newobj__',
-  'copyreg.__newobj_ex__',
-  'sklearn.metrics._dist_metrics.newObj',
-  'sklearn.neighbors._kd_tree.newObj',
-  'sklearn.neighbors._ball_tree.newObj',
-  'sklearn.neighbors._binary_tree.newObj',
-]);

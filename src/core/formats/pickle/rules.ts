@@ -199,4 +199,28 @@ export const pickleRules = defineRules([
       'Containers in the pickle reference the same memoised containers over and over, so the structure expands to orders of magnitude more elements than the file has opcodes (a "billion laughs"). Loading is cheap, but any code that walks, prints, copies or re-serialises the object exhausts memory or time.',
     remediation: 'Do not load the file; legitimate model files do not nest shared references like this.',
   },
+  {
+    id: 'MG118',
+    slug: 'trampolined_callable',
+    title: 'An allowlisted callable passes control to something outside the allowlist',
+    severity: 'critical',
+    kind: 'threat',
+    cwe: 502,
+    description:
+      "A callable on the allowlist calls or instantiates one of its arguments (a trampoline: NumPy's RNG unpickling helpers call the constructor they are handed, torch's _rebuild_from_type_v2 calls its function argument, copyreg._reconstructor calls base.__init__), and the pickle hands it a callable that is not on the allowlist or a value computed at load time. The allowlisted name only carries the call; what runs is the argument. The message names the chain.",
+    remediation:
+      'Do not load the file. Legitimate pickles hand these helpers the library functions they were written for (tensor rebuild functions, bit generator names).',
+  },
+  {
+    id: 'MG119',
+    slug: 'joblib_sidecar',
+    title: 'joblib array wrapper names a file outside the model folder, or a missing file',
+    severity: 'critical',
+    kind: 'threat',
+    cwe: 22,
+    description:
+      "joblib's compatibility wrappers (NDArrayWrapper, ZNDArrayWrapper, written by joblib < 0.10) carry a `filename` that joblib.load opens next to the pickle, with numpy.load and pickles allowed. An absolute path, a path with `..`, a file that does not exist, or a name that is not a string makes the load read a file the scan did not see (e.g. /etc/passwd, or a pickle planted elsewhere). Sidecars inside the model folder are scanned as the pickle-capable arrays they are.",
+    remediation:
+      'Do not load the file. Re-save the object with a current joblib (a single file), or keep every sidecar next to the pickle.',
+  },
 ]);

@@ -8,12 +8,14 @@ import { ByteReader } from '../../reader.js';
 import { type ByteSource, bufferSource, sliceSource } from '../../source.js';
 import {
   allowProfile,
-  CONSTRUCTOR_WRAPPERS,
   WEIGHTS_ONLY_BLOCKED_MODULES,
   WEIGHTS_ONLY_GLOBALS,
   WEIGHTS_ONLY_NAME_MAPPING,
 } from './allowlist.js';
+import { instantiationProtocol } from './behaviour.js';
 import { denyMatch } from './denylist.js';
+import { type EffectHost, Effects } from './effects.js';
+import { checkSidecars } from './joblib-compat.js';
 import { canonicalName, privateTraversal } from './names.js';
 import { OPCODE_NAMES, WEIGHTS_ONLY_OPCODES } from './opcodes.js';
 import { decodeEncodedPickle, looksLikePickle } from './sniff.js';
@@ -118,14 +120,12 @@ export interface PickleScanResult {
 }
 
 const MAX_RECORDS = 10_000;
-/** Allowed callables that call their first argument with further arguments. */
-const CALLS_FIRST_ARG = new Set(['torch._tensor._rebuild_from_type_v2']);
 const MAX_NESTED = 64;
 const MAX_STREAMS = 10_000;
 const RESYNC_WINDOW = 1 << 20;
 
 /** Collects events from the VM, classifies them and reports findings. One per scanPickle call. */
-class Classifier implements VmSink {
+class Classifier implements VmSink, EffectHost {
   readonly imports: ImportRecord[] = [];
   readonly calls: CallRecord[] = [];
   readonly persistent: Array<{ offset: number; pid: PyValue }> = [];
@@ -138,31 +138,39 @@ class Classifier implements VmSink {
   /** Imports/calls in the current stream (for broken-stream classification). */
   streamActivity = 0;
   firstActivity: string | undefined;
-  private readonly unknown = new Map<
-    string,
-    { rec: ImportRecord; calledWithArgs: boolean; reported: boolean }
-  >();
   private readonly reported = new Set<string>();
-  /**
-   * `builtins.getattr` imports whose report waits for their calls: Python 3.11+ pickles an enum member as
-   * `getattr(EnumClass, 'NAME')`, which is safe when the class is allowlisted and the name public. Any other
-   * use (other arguments, a call through a helper, no call at all) reports the import as dangerous.
-   */
-  private readonly getattrs = new Map<number, { report: () => void; safeCalls: number; reported: boolean }>();
+  readonly effects: Effects = new Effects(this);
+  /** joblib compatibility wrappers' files (BUILD state `filename`), checked after the stream. */
+  readonly sidecars: Array<{ wrapper: string; value: PyValue; offset: number }> = [];
 
   constructor(
     private readonly ctx: AnalysisContext,
     private readonly opts: PickleScanOptions,
   ) {}
 
-  private report(ruleId: string, message: string, offset: number, symbol?: string): void {
+  report(ruleId: string, message: string, offset: number, symbol?: string, score?: number): void {
     const key = `${ruleId}|${symbol ?? message}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
     const loc: { member?: string; offset: number; symbol?: string } = { offset };
     if (this.opts.member) loc.member = this.opts.member;
     if (symbol !== undefined) loc.symbol = symbol;
-    this.ctx.report(ruleId, message, loc);
+    this.ctx.report(ruleId, message, loc, score !== undefined ? { score } : {});
+  }
+
+  taint(): void {
+    this.dirty = true;
+  }
+
+  importPair(module: PyValue, name: PyValue, offset: number, via: string): ImportRecord {
+    const g = new PyGlobal(
+      typeof module === 'string' ? module : undefined,
+      typeof name === 'string' ? name : undefined,
+      offset,
+      `${via}(module, name)`,
+    );
+    this.onImport(g);
+    return this.imports[g.id] ?? this.classifyImport(g).rec;
   }
 
   private activity(what: string): void {
@@ -171,9 +179,11 @@ class Classifier implements VmSink {
   }
 
   onImport(g: PyGlobal): void {
-    const rec = this.classifyImport(g);
+    const { rec, report } = this.classifyImport(g);
     g.id = this.imports.length;
     if (this.imports.length < MAX_RECORDS) this.imports.push(rec);
+    else g.id = -1;
+    this.effects.onImport(rec, g.id, report);
     this.activity(`import of ${rec.symbol}`);
     if (g.module?.startsWith('torch')) this.torchLike = true;
     // weights-only: only GLOBAL (the opcode check catches the others) of allowed, non-blocked names.
@@ -186,7 +196,16 @@ class Classifier implements VmSink {
     } else this.woReasons.add(`${g.opcode} import is not supported`);
   }
 
-  private classifyImport(g: PyGlobal): ImportRecord {
+  private classifyImport(g: PyGlobal): { rec: ImportRecord; report: () => void } {
+    const rec = this.classifyImport0(g);
+    return { rec, report: this.pendingReport ?? (() => {}) };
+  }
+
+  /** The MG100 report of the import being classified (the effect model decides when to make it). */
+  private pendingReport: (() => void) | undefined;
+
+  private classifyImport0(g: PyGlobal): ImportRecord {
+    this.pendingReport = undefined;
     const base = { module: g.module, name: g.name, offset: g.offset, opcode: g.opcode };
     if (g.opcode === 'STACK_GLOBAL:dropped') {
       // Operands came from memo entries the retention budget did not keep: unknown to us, not computed.
@@ -231,9 +250,7 @@ class Classifier implements VmSink {
           deny.matched,
         );
       };
-      if (deny.matched === 'builtins.getattr')
-        this.getattrs.set(this.imports.length, { report, safeCalls: 0, reported: false });
-      else report();
+      this.pendingReport = report;
       return { ...base, symbol: deny.matched, classification: 'dangerous', family: deny.family.id };
     }
     const allow = this.opts.allow
@@ -241,6 +258,10 @@ class Classifier implements VmSink {
       : this.ctx.settings.allowGlobals;
     const profile = allowProfile(`${g.module}.${g.name}`, allow) ?? allowProfile(symbol, allow);
     if (profile) return { ...base, symbol, classification: 'allowed', family: profile };
+    // Cython's `M.__pyx_unpickle_C` reconstructs `M.C`: allowed exactly when the class is.
+    const protoClass = instantiationProtocol(symbol);
+    const protoProfile = protoClass ? allowProfile(protoClass, allow) : undefined;
+    if (protoProfile) return { ...base, symbol, classification: 'allowed', family: protoProfile };
     const priv = privateTraversal(g.name);
     if (priv && g.name.includes('.')) {
       this.dirty = true;
@@ -263,9 +284,7 @@ class Classifier implements VmSink {
       return { ...base, symbol, classification: 'private' };
     }
     this.dirty = true;
-    const rec: ImportRecord = { ...base, symbol, classification: 'unknown' };
-    if (!this.unknown.has(symbol)) this.unknown.set(symbol, { rec, calledWithArgs: false, reported: false });
-    return rec;
+    return { ...base, symbol, classification: 'unknown' };
   }
 
   private calleeName(v: PyValue, depth = 0): string {
@@ -274,7 +293,7 @@ class Classifier implements VmSink {
       return v.module !== undefined && v.name !== undefined
         ? canonicalName(v.module, v.name)
         : '<computed global>';
-    if (v instanceof PyCall) return `${this.calleeName(v.callee, depth + 1)}(...)`;
+    if (v instanceof PyCall) return this.effects.describe(v);
     if (v instanceof PyPersistent) return 'persistent_load(...)';
     if (v instanceof PyUnknown) return `<${v.why}>`;
     if (v === null) return 'None';
@@ -305,11 +324,6 @@ class Classifier implements VmSink {
       return;
     }
     const rec = callee.id >= 0 ? this.imports[callee.id] : undefined;
-    const pending = this.getattrs.get(callee.id);
-    if (pending) {
-      if (c.opcode === 'REDUCE' && this.isEnumLookup(c.args)) pending.safeCalls++;
-      else this.settleGetattr(callee.id);
-    }
     if (c.opcode === 'NEWOBJ' || c.opcode === 'REDUCE') {
       if (
         !rec ||
@@ -320,56 +334,7 @@ class Classifier implements VmSink {
         this.woReasons.add(`${c.opcode} on ${name ?? 'a computed global'}`);
       }
     } else this.woReasons.add(`${c.opcode} is not supported`);
-    if (!rec || name === undefined) return;
-    if (rec.classification === 'allowed' && CALLS_FIRST_ARG.has(rec.symbol)) {
-      // _rebuild_from_type_v2(func, type, args, state) calls func(*args).
-      const fn = c.args instanceof PyTuple ? c.args.items[0] : undefined;
-      if (fn !== undefined && !(fn instanceof PyGlobal)) {
-        this.dirty = true;
-        const shown = this.calleeName(fn);
-        this.report(
-          'MG101',
-          `${rec.symbol} calls ${shown}, which is not a constant global.`,
-          c.offset,
-          shown,
-        );
-      } else if (fn instanceof PyGlobal && fn.id >= 0) {
-        this.settleGetattr(fn.id);
-        const inner = this.imports[fn.id];
-        const u = inner ? this.unknown.get(inner.symbol) : undefined;
-        if (u) u.calledWithArgs = true;
-      }
-      return;
-    }
-    if (rec.classification === 'allowed' && CONSTRUCTOR_WRAPPERS.has(rec.symbol)) {
-      // copyreg._reconstructor(cls, base, state) and friends instantiate their first argument; the
-      // reconstructor also calls base.__init__(obj, state) when base is not object.
-      const target = c.args instanceof PyTuple ? c.args.items[0] : undefined;
-      const base =
-        rec.symbol === 'copyreg._reconstructor' && c.args instanceof PyTuple ? c.args.items[1] : undefined;
-      if (target instanceof PyGlobal) this.settleGetattr(target.id);
-      if (base instanceof PyGlobal && base.id >= 0) {
-        const b = this.imports[base.id];
-        const u = b ? this.unknown.get(b.symbol) : undefined;
-        if (u && c.args instanceof PyTuple && c.args.items[2] !== null) u.calledWithArgs = true;
-      }
-      if (target !== undefined && !(target instanceof PyGlobal)) {
-        this.dirty = true;
-        const shown = this.calleeName(target);
-        this.report(
-          'MG101',
-          `${rec.symbol} instantiates ${shown}, which is not a constant global.`,
-          c.offset,
-          shown,
-        );
-      }
-      return;
-    }
-    if (rec.classification === 'unknown') {
-      const u = this.unknown.get(rec.symbol);
-      const instantiation = c.opcode === 'NEWOBJ' || c.opcode === 'NEWOBJ_EX';
-      if (u && argc > 0 && !instantiation) u.calledWithArgs = true;
-    }
+    this.effects.onCall(c);
   }
 
   onBuild(target: PyValue, state: PyValue, offset: number): void {
@@ -402,9 +367,13 @@ class Classifier implements VmSink {
       // BUILD runs __setstate__: an invocation of the instance's class.
       this.activity(`BUILD of ${this.calleeName(target.callee)}`);
     }
+    const { readsFile } = this.effects.onBuild(target, state, offset);
+    if (readsFile && target instanceof PyCall)
+      this.sidecars.push({ wrapper: this.calleeName(target.callee), value: readsFile.value, offset });
   }
 
   onMutate(target: PyValue, op: 'APPEND' | 'SETITEM' | 'ADDITEMS', offset: number): void {
+    this.effects.onMutate(target);
     if (target instanceof PyGlobal) {
       this.dirty = true;
       const shown = this.calleeName(target);
@@ -503,44 +472,9 @@ class Classifier implements VmSink {
     }
   }
 
-  /** `getattr(AllowlistedClass, 'PUBLIC_NAME')`: an attribute of a class the allowlist trusts (an enum member). */
-  private isEnumLookup(args: PyValue): boolean {
-    if (!(args instanceof PyTuple) || args.dropped > 0 || args.items.length !== 2) return false;
-    const [cls, name] = args.items;
-    if (!(cls instanceof PyGlobal) || cls.id < 0 || typeof name !== 'string') return false;
-    return this.imports[cls.id]?.classification === 'allowed' && /^[A-Za-z][A-Za-z0-9_]*$/.test(name);
-  }
-
-  /** Reports a deferred getattr import as dangerous (once). */
-  private settleGetattr(id: number): void {
-    const p = this.getattrs.get(id);
-    if (!p || p.reported) return;
-    p.reported = true;
-    p.report();
-  }
-
-  /** Reports unknown globals once, at the severity their use deserves; settles deferred getattr imports. */
+  /** End of a stream: the effect model reports what the load would do. */
   flushUnknown(): void {
-    for (const [id, p] of this.getattrs) if (p.safeCalls === 0) this.settleGetattr(id);
-    for (const [symbol, u] of this.unknown) {
-      if (u.reported) continue;
-      u.reported = true;
-      if (u.calledWithArgs) {
-        this.report(
-          'MG105',
-          `${u.rec.opcode} imports ${symbol} and calls it with arguments; it is not on the allowlist.`,
-          u.rec.offset,
-          symbol,
-        );
-      } else {
-        this.report(
-          'MG106',
-          `${u.rec.opcode} imports ${symbol}, which is not on the allowlist.`,
-          u.rec.offset,
-          symbol,
-        );
-      }
-    }
+    this.effects.flush();
   }
 }
 
@@ -636,6 +570,7 @@ export async function scanPickle(
         protocol = r.protocol;
         if (opts.value !== false) value = toPlain(r.value);
       }
+      cls.effects.onStop(r.value);
     } catch (err) {
       if (err instanceof BrokenStreamError) {
         streamBroken = err;
@@ -724,6 +659,7 @@ export async function scanPickle(
   }
 
   await scanNestedPayloads(ctx, source, cls, opts);
+  if (cls.sidecars.length > 0) await checkSidecars(ctx, cls.sidecars, opts.member);
   const weightsOnly = weightsOnlyVerdict(used, cls, broken);
   if (!weightsOnly.loadable && (opts.torch || cls.torchLike)) {
     ctx.report(
