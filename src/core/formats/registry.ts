@@ -12,6 +12,7 @@ import { onnxValueAnalyzer } from './onnx/data.js';
 import { mlmodelAnalyzer } from './packages/mlflow.js';
 import { nemoConfigAnalyzer } from './packages/nemo.js';
 import { pickleAnalyzer } from './pickle/analyzer.js';
+import { joblibZfAnalyzer } from './pickle/joblib-zf.js';
 import { pytorchLegacyAnalyzer } from './pytorch/legacy.js';
 import { safetensorsAnalyzer } from './safetensors/analyzer.js';
 import { safetensorsIndexAnalyzer } from './safetensors/index.js';
@@ -32,6 +33,7 @@ import { zipAnalyzer } from './zip/flavors.js';
  */
 export const ANALYZERS: readonly Analyzer[] = [
   pickleAnalyzer,
+  joblibZfAnalyzer,
   numpyAnalyzer,
   pytorchLegacyAnalyzer,
   zipAnalyzer,

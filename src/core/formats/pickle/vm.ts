@@ -1638,6 +1638,14 @@ export function describeDtype(
   if (st !== undefined && !(st instanceof PyTuple)) return undefined;
   if (st instanceof PyTuple) {
     if (st.dropped > 0) return undefined;
+    // Slot 2 is the sub-array (base dtype, shape): a `V16` dtype may be two objects, pickled inline.
+    const sub = st.items[2];
+    if (sub !== null && sub !== undefined) {
+      if (!(sub instanceof PyTuple) || sub.dropped > 0) return undefined;
+      const base = describeDtype(sub.items[0], depth + 1);
+      if (!base) return undefined;
+      if (base.object) object = true;
+    }
     const fields = st.items[4];
     if (fields !== null && fields !== undefined && !(fields instanceof PyDict)) return undefined;
     if (fields instanceof PyDict) {
