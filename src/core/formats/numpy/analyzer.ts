@@ -6,9 +6,9 @@ import type { AnalysisContext } from '../../context.js';
 import { asInt, isTuple, LiteralError, type PyValue, parsePythonLiteral } from '../../python/literal.js';
 import { ByteReader } from '../../reader.js';
 import type { Analyzer } from '../analyzer.js';
+import { descrItemsize } from '../pickle/dtype.js';
 import { scanPickle } from '../pickle/scan.js';
 import { looksLikePickle } from '../pickle/sniff.js';
-import { descrItemsize } from '../pickle/vm.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 const MAX_HEADER = 1 << 20;

@@ -13,7 +13,7 @@
 //   while their result is only stored; calling the result is a computed call (MG101).
 
 import { argBehaviour, instantiationProtocol, isDataOnly, looksLikeClass, USE_DECIDED } from './behaviour.js';
-import type { ImportRecord } from './scan.js';
+import type { ImportRecord } from './classify.js';
 import {
   PyCall,
   PyDict,

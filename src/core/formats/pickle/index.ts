@@ -33,6 +33,7 @@
 export { allowProfile, WEIGHTS_ONLY_GLOBALS } from './allowlist.js';
 export { pickleAnalyzer } from './analyzer.js';
 export { DENY_FAMILIES, denyMatch } from './denylist.js';
+export { descrItemsize, describeDtype } from './dtype.js';
 export { OP, TORCH_LEGACY_MAGIC } from './opcodes.js';
 export { pickleRules } from './rules.js';
 export {
@@ -46,4 +47,4 @@ export {
 } from './scan.js';
 export { decodeEncodedPickle, isTorchLegacy, looksLikePickle, trialParse } from './sniff.js';
 export { type PlainValue, toPlain } from './values.js';
-export { BrokenStreamError, descrItemsize, describeDtype, PickleVM, type VmSink } from './vm.js';
+export { BrokenStreamError, PickleVM, type VmSink } from './vm.js';
