@@ -184,6 +184,10 @@ export const NUMPY_GLOBALS: readonly string[] = [
   'numpy.matrix',
   'numpy.matrixlib.defmatrix.matrix',
   'numpy.core.multiarray._reconstruct',
+  // Older NumPy pickles of ufuncs: _ufunc_reconstruct(module, name) imports the pair, which is classified
+  // as the import it is (behaviour.ts).
+  'numpy.core._ufunc_reconstruct',
+  'numpy._core._ufunc_reconstruct',
   'numpy._core.multiarray._reconstruct',
   'numpy.core.multiarray.scalar',
   'numpy._core.multiarray.scalar',
