@@ -148,7 +148,9 @@ for make in [lambda o: L.StepLR(o, 1), lambda o: L.MultiStepLR(o, [1]), lambda o
     o = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1, momentum=0.9)
     s = make(o)
     if s is not None:
+        # Both what trainers save (state_dict) and whole scheduler objects (torch.save(scheduler)).
         scheds.append(s.state_dict())
+        scheds.append(s)
 profile('torch-optim', [o.state_dict() for o in opts] + opts + scheds, torch_save=True)
 
 import torchvision

@@ -3,11 +3,11 @@
 // joblib wrappers naming files, a sub-array dtype hiding an inline pickle, the old joblib ZF container.
 // Every one must block, with the rules the manifest names.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { scanPaths } from '../../src/core/scan.js';
-import { FIXTURES, only, ruleIds } from '../helpers.js';
+import { FIXTURES, only, ruleIds, symbols, tempDir } from '../helpers.js';
 
 interface Entry {
   file: string;
@@ -39,5 +39,23 @@ describe('issue 16 attack techniques', () => {
     const f = only(await scanPaths([join(dir, 'tramp_generator_ctor_nested_loads.pkl')]));
     const m = f.findings.find((x) => x.ruleId === 'MG118');
     assert.match(m?.message ?? '', /numpy\.random\._pickle\.__generator_ctor calls pickle\.loads/);
+  });
+  test('a function only imported by one stream and called by the next one blocks', async () => {
+    const d = tempDir(after);
+    const p = join(d, 'two-streams.pkl');
+    const g = Buffer.from('cevil\nrun\n', 'latin1');
+    writeFileSync(
+      p,
+      Buffer.concat([
+        Buffer.from('\x80\x02', 'latin1'),
+        g,
+        Buffer.from('.\x80\x02', 'latin1'),
+        g,
+        Buffer.from('X\x01\x00\x00\x00x\x85R.', 'latin1'),
+      ]),
+    );
+    const f = only(await scanPaths([p]));
+    assert.equal(f.verdict, 'block', JSON.stringify(f.findings));
+    assert.ok(symbols(f, 'MG105').includes('evil.run'));
   });
 });

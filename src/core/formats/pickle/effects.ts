@@ -45,6 +45,8 @@ interface UnknownUse {
   instantiated: boolean;
   /** How the global was called as a function (blocks), when it was. */
   called?: string;
+  /** What was reported so far (a later stream of the same file may call what an earlier one imported). */
+  reported?: 'MG106' | 'MG105';
 }
 
 interface Deferred {
@@ -468,16 +470,17 @@ export class Effects {
     const names: string[] = [];
     let classes = 0;
     for (const [symbol, u] of this.unknown) {
-      if ((u as { flushed?: boolean }).flushed) continue;
-      (u as { flushed?: boolean }).flushed = true;
+      if (u.reported === 'MG105') continue;
+      const proto = instantiationProtocol(symbol);
+      const calls =
+        u.called !== undefined ||
+        (this.lost && !u.instantiated && !u.isClass && !looksLikeClass(symbol) && proto === undefined);
+      if (u.reported === 'MG106' && !calls) continue;
       this.host.taint();
       names.push(symbol);
       entries.push(allowEntry(symbol));
-      const proto = instantiationProtocol(symbol);
-      if (
-        u.called ||
-        (this.lost && !u.instantiated && !u.isClass && !looksLikeClass(symbol) && proto === undefined)
-      ) {
+      if (calls) {
+        u.reported = 'MG105';
         this.blocked = true;
         this.host.report(
           'MG105',
@@ -489,6 +492,7 @@ export class Effects {
         );
         continue;
       }
+      u.reported = 'MG106';
       classes++;
       const how = u.instantiated ? 'instantiated' : 'imported';
       this.host.report(
