@@ -429,8 +429,13 @@ export class Effects {
       seen.add(x);
       if (x instanceof PyGlobal) {
         if (this.deferred.has(x.id)) this.settle(x);
-      } else if (x instanceof PyTuple || x instanceof PyList || x instanceof PySet) stack.push(...x.items);
-      else if (x instanceof PyDict) stack.push(...x.keys, ...x.values);
+      } else if (x instanceof PyTuple || x instanceof PyList || x instanceof PySet) {
+        // One push per item: spreading a large container would exceed the engine's argument limit.
+        for (const i of x.items) stack.push(i);
+      } else if (x instanceof PyDict) {
+        for (const k of x.keys) stack.push(k);
+        for (const v of x.values) stack.push(v);
+      }
     }
   }
 
