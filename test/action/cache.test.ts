@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cacheable, fromEntry, type ResultCache, scanWithCache, toEntry } from '../../src/action/cache.js';
+import {
+  cacheable,
+  cacheDir,
+  fromEntry,
+  type ResultCache,
+  scanWithCache,
+  toEntry,
+} from '../../src/action/cache.js';
 import { DEFAULT_POLICY } from '../../src/core/policy/policy.js';
 import { scanEntries } from '../../src/core/scan.js';
 import type { WalkEntry } from '../../src/core/walk.js';
@@ -84,4 +91,12 @@ test('scanWithCache: restores hits, scans misses, saves only when allowed and ne
   // Without a cache everything is scanned.
   const none = await scanWithCache(entries, scan, undefined, true);
   assert.equal(none.scanned, 3);
+});
+
+test('cache entries live in RUNNER_TEMP, outside the workspace (nothing in the workspace belongs to the action)', () => {
+  assert.equal(
+    cacheDir({ RUNNER_TEMP: '/home/runner/work/_temp' }),
+    '/home/runner/work/_temp/modelgate-cache',
+  );
+  assert.ok(!cacheDir({ RUNNER_TEMP: '/tmp/rt', GITHUB_WORKSPACE: '/ws' }).startsWith('/ws'));
 });

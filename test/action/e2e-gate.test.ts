@@ -159,7 +159,7 @@ describe('symbolic links in a pull request', { timeout: 600_000 }, () => {
 });
 
 describe('scope: all leaves nothing in the workspace out', { timeout: 600_000 }, () => {
-  test('.modelgate-cache/ and a link to it are scanned; the cache lives in RUNNER_TEMP', async (t) => {
+  test('.modelgate-cache/ and a link to it are scanned: no folder of the workspace is exempt', async (t) => {
     const { tmp, api } = await setup(t);
     const { ws } = makeRepo(tmp, { '.modelgate-cache/evil.pkl': EVIL_PICKLE });
     symlinkSync('.modelgate-cache/evil.pkl', join(ws, 'models.pkl'));
