@@ -7,6 +7,7 @@
 // esbuild's metafile so it lists exactly what was bundled (the dist-freshness check keeps it in step).
 
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { join, sep } from 'node:path';
 import { build } from 'esbuild';
 
@@ -15,8 +16,28 @@ import { build } from 'esbuild';
 const prelude =
   "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url); process.setSourceMapsEnabled(true);";
 
+/**
+ * Optional packages that a bundled dependency require()s inside try/catch and does without (`debug` looks for
+ * supports-color). They are not installed here either; resolving them to an empty module keeps the bundle
+ * from looking for them on disk at run time, so dist/ behaves the same wherever it is copied.
+ */
+const ABSENT_OPTIONAL = ['supports-color'];
+const absentOptional = {
+  name: 'absent-optional',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${ABSENT_OPTIONAL.join('|')})$`) }, (a) => ({
+      path: a.path,
+      namespace: 'absent-optional',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'absent-optional' }, () => ({
+      contents: 'module.exports = undefined;',
+    }));
+  },
+};
+
 rmSync('dist', { recursive: true, force: true });
 const common = {
+  plugins: [absentOptional],
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -43,10 +64,56 @@ const bundles = [
   }),
 ];
 
+auditSelfContained(bundles);
+
 writeFileSync(
   'dist/THIRD_PARTY_NOTICES.txt',
   notices(bundles.flatMap((b) => Object.keys(b.metafile.inputs))),
 );
+
+/**
+ * The action runs from dist/ alone (a runner has no node_modules), so a bundle may load at run time nothing
+ * but itself and Node built-ins. esbuild leaves what it could not bundle as an external import (listed in the
+ * metafile: an unresolvable require, a createRequire'd name is not even seen), and turns a require() whose
+ * argument is computed into `__require(expr)`. Both fail the build. (test/bundle/isolated.test.ts runs the
+ * bundles from an empty temp folder to prove it.)
+ */
+function auditSelfContained(results) {
+  const problems = [];
+  for (const r of results) {
+    for (const [file, out] of Object.entries(r.metafile.outputs)) {
+      if (!file.endsWith('.js')) continue;
+      for (const imp of out.imports) {
+        if (imp.external && !isBuiltin(imp.path))
+          problems.push(`${file}: "${imp.path}" (${imp.kind}) is not bundled`);
+      }
+      const text = readFileSync(file, 'utf8');
+      // Functions made by createRequire (ours in the prelude, or a dependency's) may load built-ins only.
+      const made = [...text.matchAll(/([\w$]+)\s*=\s*(?:createRequire|__mgCreateRequire)\(/g)].map(
+        (m) => m[1],
+      );
+      for (const name of made) {
+        for (const [call, arg] of text.matchAll(
+          new RegExp(`(?<![\\w$.])${name.replace('$', '\\$')}\\(([^)]{0,200})\\)`, 'g'),
+        )) {
+          const lit = arg.trim().match(/^(["'])([^"']+)\1$/);
+          if (!lit || !isBuiltin(lit[2])) problems.push(`${file}: ${call} loads a module at run time`);
+        }
+      }
+      for (const [call, arg] of text.matchAll(/__require\(([^)]{0,200})\)/g)) {
+        const literal = arg
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .trim()
+          .startsWith('"');
+        if (!literal) problems.push(`${file}: ${call} loads a module named at run time`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    console.error(`build.mjs: the bundles are not self-contained:\n  ${problems.join('\n  ')}`);
+    process.exit(1);
+  }
+}
 
 /** The package directory (under node_modules) of each bundled input file, and its licence text. */
 function notices(inputs) {

@@ -16,7 +16,7 @@ export const DIST_BUILT = join(ROOT, 'dist', 'index.js');
  * the build (as .mjs, so it stays an ES module there). Other test processes in the shared worktree rebuild
  * dist/ too (build.mjs deletes it first); a private copy keeps them from pulling the file away mid-run.
  */
-const DIST_DIR = mkdtempSync(join(tmpdir(), 'mg-dist-'));
+export const DIST_DIR = mkdtempSync(join(tmpdir(), 'mg-dist-'));
 process.on('exit', () => rmSync(DIST_DIR, { recursive: true, force: true }));
 export const DIST = join(DIST_DIR, 'index.mjs');
 /** dist/cli.js, copied beside it for the same reason. */
