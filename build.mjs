@@ -89,7 +89,7 @@ function auditSelfContained(results) {
       }
       const text = readFileSync(file, 'utf8');
       // Functions made by createRequire (ours in the prelude, or a dependency's) may load built-ins only.
-      const made = [...text.matchAll(/([\w$]+)\s*=\s*(?:createRequire|__mgCreateRequire)\(/g)].map(
+      const made = [...text.matchAll(/([\w$]+)\s*=\s*(?:createRequire[\w$]*|__mgCreateRequire)\(/g)].map(
         (m) => m[1],
       );
       for (const name of made) {
