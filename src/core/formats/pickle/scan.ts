@@ -44,7 +44,6 @@ export interface PickleScanResult {
 }
 
 const MAX_STREAMS = 10_000;
-const RESYNC_WINDOW = 1 << 20;
 
 /**
  * Scans one pickle stream from the reader's current position (or, with `allStreams`, every stream to the
@@ -153,7 +152,7 @@ export async function scanPickle(
         'MG111',
         next.found
           ? `${next.junk} bytes of non-pickle data before another pickle stream at offset ${next.at}.`
-          : `${next.junk} bytes of non-pickle data after the pickle stream${next.truncatedSearch ? ' (searched the first 1 MiB for another stream)' : ''}.`,
+          : `${next.junk} bytes of non-pickle data after the pickle stream (no other stream starts in them).`,
         { ...member, offset: next.from },
       );
     }
@@ -259,41 +258,39 @@ async function rescanCFile(
   }
 }
 
-/** Looks for the next pickle stream at or after `from`; skips junk within a bounded window. */
+/**
+ * Looks for the next pickle stream at or after `from`, through every remaining byte: bytes after a stream
+ * that were not searched could hide a stream that a loader calling pickle.load again would run (the hash
+ * reads them anyway, so the search costs one more pass at memory speed; the time budget bounds it).
+ */
 async function findNextStream(
   reader: ByteReader,
   from: number,
   end: number | undefined,
   ctx: AnalysisContext,
-): Promise<{ found: boolean; at: number; from: number; junk: number; truncatedSearch: boolean }> {
+): Promise<{ found: boolean; at: number; from: number; junk: number }> {
   // Bring the reader to `from` (after a broken stream it may be elsewhere).
   if (reader.pos < from) await reader.skip(from - reader.pos);
   const start = reader.pos;
-  if (await reader.atEnd()) return { found: false, at: start, from: start, junk: 0, truncatedSearch: false };
-  let scanned = 0;
-  for (;;) {
+  if (await reader.atEnd()) return { found: false, at: start, from: start, junk: 0 };
+  const LOOKAHEAD = 4096; // plausibleStart looks this far ahead of a candidate
+  for (let first = true; ; first = false) {
     ctx.checkTime();
-    const want = Math.min(64 * 1024, RESYNC_WINDOW - scanned + 4096);
+    const want = 64 * 1024 + LOOKAHEAD;
     await reader.ensure(want);
     const win = reader.peek(reader.available);
-    const limit = Math.min(win.length, RESYNC_WINDOW - scanned);
+    const atEndOfData = win.length < want;
+    // Keep the look-ahead for the next window (a start straddling the edge is seen there) unless data ends.
+    const limit = atEndOfData ? win.length : win.length - LOOKAHEAD;
     for (let i = 0; i < limit; i++) {
-      if (i === 0 && scanned === 0 ? plausibleStart(win, i, true) : plausibleStart(win, i, false)) {
+      if (plausibleStart(win, i, first && i === 0)) {
         reader.take(i);
         const at = reader.pos;
-        return { found: true, at, from: start, junk: at - start, truncatedSearch: false };
+        return { found: true, at, from: start, junk: at - start };
       }
     }
-    const atEndOfData = win.length < want;
-    if (atEndOfData || scanned + limit >= RESYNC_WINDOW) {
-      const rest = (end ?? reader.pos + win.length) - start;
-      reader.take(Math.min(win.length, limit));
-      return { found: false, at: start, from: start, junk: Math.max(rest, 0), truncatedSearch: !atEndOfData };
-    }
-    // Keep a small overlap so a start straddling the window edge is seen.
-    const adv = Math.max(1, limit - 64);
-    reader.take(adv);
-    scanned += adv;
+    reader.take(limit);
+    if (atEndOfData) return { found: false, at: start, from: start, junk: (end ?? reader.pos) - start };
   }
 }
 
