@@ -1,3 +1,4 @@
+import type { BigIntStats } from 'node:fs';
 import { AnalysisContext, type DiskLocation, FileState, type ScanSettings } from './context.js';
 import { isModelExtension } from './detect.js';
 import { analyzeSource, scanNested } from './engine.js';
@@ -91,7 +92,7 @@ export async function scanFileOnDisk(
         'The path was replaced by something that is not a regular file after the folder was listed.',
       );
     }
-    size = before.size;
+    size = Number(before.size);
     if (size > LARGE_FILE_BYTES) release = await largeFiles.lock();
     budget = new Budget(limits);
     state = new FileState(settings, budget, disk);
@@ -125,14 +126,11 @@ export async function scanFileOnDisk(
       }
     }
     const after = await file.stat();
-    if (
-      after.size !== before.size ||
-      after.mtimeMs !== before.mtimeMs ||
-      Number(after.ino) !== Number(before.ino)
-    ) {
+    const changed = changes(before, after);
+    if (changed.length > 0) {
       topCtx(source).report(
         'MG009',
-        `The file was modified while it was scanned (size ${before.size} → ${after.size}, mtime changed: ${after.mtimeMs !== before.mtimeMs}); the analysis and the sha256 may describe different contents.`,
+        `The file was modified while it was scanned (${changed.join(', ')} changed); the analysis and the sha256 may describe different contents.`,
       );
     }
   } catch (err) {
@@ -311,6 +309,23 @@ async function raceDeadline(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * What differs between two fstat results of one open file. Any write to the file moves its ctime, which no
+ * system call can set back (utimes restores mtime only and itself moves ctime), so a same-size rewrite with
+ * the mtime restored is still seen; inode and device catch a replaced file. Limit: ctime has the kernel's
+ * timestamp granularity (a few ms), so a write in the same tick as the last change before the scan opened
+ * the file keeps it; the hash worker and the analyzers reading through one descriptor narrow that window.
+ */
+function changes(a: BigIntStats, b: BigIntStats): string[] {
+  const out: string[] = [];
+  if (a.size !== b.size) out.push(`size ${a.size} → ${b.size}`);
+  if (a.mtimeNs !== b.mtimeNs) out.push('mtime');
+  if (a.ctimeNs !== b.ctimeNs) out.push('ctime');
+  if (a.ino !== b.ino) out.push('inode');
+  if (a.dev !== b.dev) out.push('device');
+  return out;
 }
 
 function describeError(err: unknown): string {

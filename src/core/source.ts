@@ -1,4 +1,4 @@
-import { constants, type Stats } from 'node:fs';
+import { type BigIntStats, constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 
 /**
@@ -104,7 +104,7 @@ export async function fileSource(
   path: string,
   name = path,
   opts: FileSourceOptions = {},
-): Promise<FileByteSource & { stat(): Promise<Stats> }> {
+): Promise<FileByteSource & { stat(): Promise<BigIntStats> }> {
   const flags = constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0);
   const fh: FileHandle = await open(path, flags);
   let size: number;
@@ -134,7 +134,8 @@ export async function fileSource(
     random,
     stream: (s = 0, e = size) => rangeStream(random, clamp(s, size), clamp(e, size)),
     fd: fh.fd,
-    stat: () => fh.stat(),
+    // BigInt: nanosecond times and exact inode/device numbers, to notice a file rewritten while scanned.
+    stat: () => fh.stat({ bigint: true }),
     close: () => fh.close(),
   };
 }
