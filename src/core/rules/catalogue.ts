@@ -1,4 +1,3 @@
-import { actionRules } from '../../action/rules.js';
 import { ggmlRules } from '../formats/ggml/rules.js';
 import { ggufRules } from '../formats/gguf/rules.js';
 import { hdf5Rules } from '../formats/hdf5/rules.js';
@@ -18,6 +17,7 @@ import { tfliteRules } from '../formats/tflite/rules.js';
 import { zipRules } from '../formats/zip/rules.js';
 import { remoteRules } from '../remote/rules.js';
 import { trustRules } from '../trust/rules.js';
+import { ciRules } from './ci-rules.js';
 import { coreRules } from './core-rules.js';
 import type { Rule } from './rule.js';
 
@@ -44,7 +44,7 @@ const ALL: Rule[] = [
   ...tfliteRules,
   ...rawRules,
   ...packagesRules,
-  ...actionRules,
+  ...ciRules,
   ...trustRules,
   ...remoteRules,
 ];

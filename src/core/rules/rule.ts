@@ -5,7 +5,7 @@ import type { Severity } from '../types.js';
  * catalogue, so a rule is defined once. Ids are stable forever: retire a rule, never reuse its id.
  * Ranges: MG0xx core and detection, MG1xx pickle, MG2xx archives and compression, MG3xx PyTorch,
  * NumPy and joblib, MG4xx safetensors, GGUF, templates and Hugging Face files, MG5xx ONNX, Keras and
- * TensorFlow, MG6xx trust (signatures, pins, waivers, publishers, SBOM), MG7xx CI integration.
+ * TensorFlow, MG6xx trust (signatures, pins, waivers, publishers, SBOM), MG7xx CI integration (ci-rules.ts: defined in the core because every face reads reports that name them).
  */
 export interface Rule {
   id: string;

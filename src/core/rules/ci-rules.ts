@@ -1,7 +1,11 @@
-import { defineRules } from '../core/rules/rule.js';
+import { defineRules } from './rule.js';
 
-/** Rules of the CI integration (the GitHub Action): content the action could not get hold of. */
-export const actionRules = defineRules([
+/**
+ * Rules of the CI integration: the content of a change that could not be got hold of (an LFS object, a submodule,
+ * the pull request's head). They live in the core, not in the action, because every face reads them: merged
+ * shard reports, the result cache and SARIF name these rule ids whichever face produced the finding.
+ */
+export const ciRules = defineRules([
   {
     id: 'MG700',
     slug: 'lfs_object_unavailable',
