@@ -51244,6 +51244,57 @@ var Collector = class {
   }
 };
 
+// src/core/python/escapes.ts
+function decodePyEscapes(lit) {
+  return lit.replace(
+    /\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|N\{[^}]{1,80}\}|\n|.)/g,
+    (_m, e) => {
+      const c = e[0];
+      if (c === "\n") return "";
+      if (c === "N" && e.length > 1) return unicodeName(e.slice(2, -1)) ?? `\\${e}`;
+      if ((c === "x" || c === "u" || c === "U") && e.length > 1) {
+        const cp = Number.parseInt(e.slice(1), 16);
+        return cp <= 1114111 ? String.fromCodePoint(cp) : "";
+      }
+      if (c >= "0" && c <= "7") return String.fromCharCode(Number.parseInt(e, 8));
+      return SIMPLE[c] ?? `\\${e}`;
+    }
+  );
+}
+var DIGITS = ["ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"];
+var NAMED = {
+  "LOW LINE": "_",
+  "FULL STOP": ".",
+  "LEFT SQUARE BRACKET": "[",
+  "RIGHT SQUARE BRACKET": "]",
+  "LEFT PARENTHESIS": "(",
+  "RIGHT PARENTHESIS": ")",
+  SPACE: " ",
+  APOSTROPHE: "'",
+  "QUOTATION MARK": '"'
+};
+function unicodeName(name2) {
+  const n = name2.trim().toUpperCase();
+  if (NAMED[n]) return NAMED[n];
+  const m = /^LATIN (SMALL|CAPITAL) LETTER ([A-Z])$/.exec(n);
+  if (m) return m[1] === "SMALL" ? m[2].toLowerCase() : m[2];
+  const d = /^DIGIT ([A-Z]+)$/.exec(n);
+  if (d && DIGITS.includes(d[1])) return String(DIGITS.indexOf(d[1]));
+  return void 0;
+}
+var SIMPLE = {
+  n: "\n",
+  t: "	",
+  r: "\r",
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  v: "\v",
+  "\\": "\\",
+  "'": "'",
+  '"': '"'
+};
+
 // src/core/formats/template/names.ts
 var DANGEROUS_ATTRS = /* @__PURE__ */ new Set([
   "mro",
@@ -51721,42 +51772,6 @@ function regexScan(source, out) {
     });
   if (/\|\s*attr\b/.test(decoded))
     out.add({ ruleId: "MG443", message: `${out.where} uses the attr filter.`, symbol: "attr" });
-}
-function decodePyEscapes(lit) {
-  return lit.replace(
-    /\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|N\{[^}]{1,80}\}|.)/g,
-    (_m, e) => {
-      const c = e[0];
-      if (c === "N" && e.length > 1) return unicodeName(e.slice(2, -1)) ?? `\\${e}`;
-      if (c === "x" || c === "u" || c === "U") {
-        const cp = Number.parseInt(e.slice(1), 16);
-        return cp <= 1114111 ? String.fromCodePoint(cp) : "";
-      }
-      if (c >= "0" && c <= "7") return String.fromCharCode(Number.parseInt(e, 8));
-      return { n: "\n", t: "	", r: "\r", "\\": "\\", "'": "'", '"': '"' }[c] ?? `\\${e}`;
-    }
-  );
-}
-var DIGITS = ["ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"];
-var NAMED = {
-  "LOW LINE": "_",
-  "FULL STOP": ".",
-  "LEFT SQUARE BRACKET": "[",
-  "RIGHT SQUARE BRACKET": "]",
-  "LEFT PARENTHESIS": "(",
-  "RIGHT PARENTHESIS": ")",
-  SPACE: " ",
-  APOSTROPHE: "'",
-  "QUOTATION MARK": '"'
-};
-function unicodeName(name2) {
-  const n = name2.trim().toUpperCase();
-  if (NAMED[n]) return NAMED[n];
-  const m = /^LATIN (SMALL|CAPITAL) LETTER ([A-Z])$/.exec(n);
-  if (m) return m[1] === "SMALL" ? m[2].toLowerCase() : m[2];
-  const d = /^DIGIT ([A-Z]+)$/.exec(n);
-  if (d && DIGITS.includes(d[1])) return String(DIGITS.indexOf(d[1]));
-  return void 0;
 }
 
 // src/core/formats/template/fold.ts
@@ -60481,35 +60496,7 @@ function stringLiteral(raw) {
   const q = m[2];
   if (!raw.endsWith(q) || raw.length < m[0].length + q.length) return void 0;
   const body = raw.slice(m[0].length, raw.length - q.length);
-  return { value: prefix.includes("r") ? body : decodeEscapes(body), bytes: prefix.includes("b") };
-}
-function decodeEscapes(s) {
-  return s.replace(
-    /\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|\n|.)/g,
-    (_m, e) => {
-      const c = e[0];
-      if (c === "\n") return "";
-      if ((c === "x" || c === "u" || c === "U") && e.length > 1) {
-        const cp = Number.parseInt(e.slice(1), 16);
-        return cp <= 1114111 ? String.fromCodePoint(cp) : "";
-      }
-      if (c >= "0" && c <= "7") return String.fromCharCode(Number.parseInt(e, 8));
-      const simple = {
-        n: "\n",
-        t: "	",
-        r: "\r",
-        "0": "\0",
-        a: "\x07",
-        b: "\b",
-        f: "\f",
-        v: "\v",
-        "\\": "\\",
-        "'": "'",
-        '"': '"'
-      };
-      return simple[c] ?? `\\${e}`;
-    }
-  );
+  return { value: prefix.includes("r") ? body : decodePyEscapes(body), bytes: prefix.includes("b") };
 }
 function binaryOp(op, l, r) {
   if (op === "+") {
@@ -72385,24 +72372,8 @@ var Walker2 = class {
 async function brokenLink(abs, rel, root3, err2) {
   const code2 = err2.code;
   const shown = await readlink(abs).catch(() => "?");
-  if (code2 === "ENOENT" || code2 === "ENOTDIR")
-    return {
-      kind: "skipped",
-      absPath: abs,
-      relPath: rel,
-      root: root3,
-      ruleId: "MG011",
-      why: `a dangling symbolic link: its target ${quote(shown)} does not exist`
-    };
-  if (code2 === "ELOOP")
-    return {
-      kind: "skipped",
-      absPath: abs,
-      relPath: rel,
-      root: root3,
-      ruleId: "MG011",
-      why: `a symbolic link loop: ${quote(shown)} never reaches a file`
-    };
+  const why = code2 === "ENOENT" || code2 === "ENOTDIR" ? `a dangling symbolic link: its target ${quote(shown)} does not exist` : code2 === "ELOOP" ? `a symbolic link loop: ${quote(shown)} never reaches a file` : void 0;
+  if (why) return { kind: "skipped", absPath: abs, relPath: rel, root: root3, ruleId: "MG011", why };
   return unreadable(abs, rel, root3, err2);
 }
 function special(absPath, relPath, root3, s, viaLink) {

@@ -314,24 +314,13 @@ class Walker {
 async function brokenLink(abs: string, rel: string, root: string, err: unknown): Promise<WalkEntry> {
   const code = (err as { code?: string }).code;
   const shown = await readlink(abs).catch(() => '?');
-  if (code === 'ENOENT' || code === 'ENOTDIR')
-    return {
-      kind: 'skipped',
-      absPath: abs,
-      relPath: rel,
-      root,
-      ruleId: 'MG011',
-      why: `a dangling symbolic link: its target ${quote(shown)} does not exist`,
-    };
-  if (code === 'ELOOP')
-    return {
-      kind: 'skipped',
-      absPath: abs,
-      relPath: rel,
-      root,
-      ruleId: 'MG011',
-      why: `a symbolic link loop: ${quote(shown)} never reaches a file`,
-    };
+  const why =
+    code === 'ENOENT' || code === 'ENOTDIR'
+      ? `a dangling symbolic link: its target ${quote(shown)} does not exist`
+      : code === 'ELOOP'
+        ? `a symbolic link loop: ${quote(shown)} never reaches a file`
+        : undefined;
+  if (why) return { kind: 'skipped', absPath: abs, relPath: rel, root, ruleId: 'MG011', why };
   return unreadable(abs, rel, root, err);
 }
 

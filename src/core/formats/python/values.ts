@@ -1,3 +1,4 @@
+import { decodePyEscapes } from '../../python/escapes.js';
 import { braceFormat, percentFormat, pySlice } from '../template/fold.js';
 
 /**
@@ -55,37 +56,7 @@ export function stringLiteral(raw: string): { value: string; bytes: boolean } | 
   const q = m[2]!;
   if (!raw.endsWith(q) || raw.length < m[0].length + q.length) return undefined;
   const body = raw.slice(m[0].length, raw.length - q.length);
-  return { value: prefix.includes('r') ? body : decodeEscapes(body), bytes: prefix.includes('b') };
-}
-
-/** Python string escapes (\\xhh, \\uXXXX, \\UXXXXXXXX, octal, named characters left as they are). */
-function decodeEscapes(s: string): string {
-  return s.replace(
-    /\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|\n|.)/g,
-    (_m, e: string) => {
-      const c = e[0]!;
-      if (c === '\n') return '';
-      if ((c === 'x' || c === 'u' || c === 'U') && e.length > 1) {
-        const cp = Number.parseInt(e.slice(1), 16);
-        return cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
-      }
-      if (c >= '0' && c <= '7') return String.fromCharCode(Number.parseInt(e, 8));
-      const simple: Record<string, string> = {
-        n: '\n',
-        t: '\t',
-        r: '\r',
-        '0': '\0',
-        a: '\x07',
-        b: '\b',
-        f: '\f',
-        v: '\v',
-        '\\': '\\',
-        "'": "'",
-        '"': '"',
-      };
-      return simple[c] ?? `\\${e}`;
-    },
-  );
+  return { value: prefix.includes('r') ? body : decodePyEscapes(body), bytes: prefix.includes('b') };
 }
 
 /** Binary operators on constants (the ones that build names: + * %). */

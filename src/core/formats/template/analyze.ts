@@ -7,8 +7,8 @@ import { regexScan, tokenScan } from './fallback.js';
 import type { Folded } from './fold.js';
 import { Walker } from './walker.js';
 
+export { decodePyEscapes } from '../../python/escapes.js';
 export type { TemplateFinding } from './collector.js';
-export { decodePyEscapes } from './fallback.js';
 export { dangerousName } from './names.js';
 
 /**

@@ -1,4 +1,5 @@
 import { tokenize } from '@huggingface/jinja';
+import { decodePyEscapes } from '../../python/escapes.js';
 import { printable } from '../safetensors/text.js';
 import type { Collector } from './collector.js';
 import { DANGER_FRAGMENTS, DANGEROUS_ATTRS, DUNDER_RE, GADGET_GLOBALS } from './names.js';
@@ -203,48 +204,4 @@ export function regexScan(source: string, out: Collector): void {
     });
   if (/\|\s*attr\b/.test(decoded))
     out.add({ ruleId: 'MG443', message: `${out.where} uses the attr filter.`, symbol: 'attr' });
-}
-
-/** Decodes Python string-literal escapes (\xhh, \uXXXX, \UXXXXXXXX, octal) the way Jinja2 does. */
-export function decodePyEscapes(lit: string): string {
-  return lit.replace(
-    /\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|N\{[^}]{1,80}\}|.)/g,
-    (_m, e: string) => {
-      const c = e[0]!;
-      if (c === 'N' && e.length > 1) return unicodeName(e.slice(2, -1)) ?? `\\${e}`;
-      if (c === 'x' || c === 'u' || c === 'U') {
-        const cp = Number.parseInt(e.slice(1), 16);
-        return cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
-      }
-      if (c >= '0' && c <= '7') return String.fromCharCode(Number.parseInt(e, 8));
-      return (
-        ({ n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"' } as Record<string, string>)[c] ??
-        `\\${e}`
-      );
-    },
-  );
-}
-
-const DIGITS = ['ZERO', 'ONE', 'TWO', 'THREE', 'FOUR', 'FIVE', 'SIX', 'SEVEN', 'EIGHT', 'NINE'];
-const NAMED: Record<string, string> = {
-  'LOW LINE': '_',
-  'FULL STOP': '.',
-  'LEFT SQUARE BRACKET': '[',
-  'RIGHT SQUARE BRACKET': ']',
-  'LEFT PARENTHESIS': '(',
-  'RIGHT PARENTHESIS': ')',
-  SPACE: ' ',
-  APOSTROPHE: "'",
-  'QUOTATION MARK': '"',
-};
-
-/** The characters of \\N{...} names that can spell identifiers (Python's unicodedata names). */
-function unicodeName(name: string): string | undefined {
-  const n = name.trim().toUpperCase();
-  if (NAMED[n]) return NAMED[n];
-  const m = /^LATIN (SMALL|CAPITAL) LETTER ([A-Z])$/.exec(n);
-  if (m) return m[1] === 'SMALL' ? m[2]!.toLowerCase() : m[2]!;
-  const d = /^DIGIT ([A-Z]+)$/.exec(n);
-  if (d && DIGITS.includes(d[1]!)) return String(DIGITS.indexOf(d[1]!));
-  return undefined;
 }
