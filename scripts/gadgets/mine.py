@@ -111,11 +111,48 @@ class Miner:
 
     def sink_of(self, mod, call):
         full = mod.resolve(call)
-        for cand in (full, call):
-            fam = SINK_FAMILY.get(cand)
+        # `import builtins; builtins.open(...)` and `from builtins import open as _builtin_open` (gzip, bz2,
+        # lzma) are the builtin itself.
+        for cand in (full, call, full[len('builtins.'):] if full.startswith('builtins.') else None):
+            fam = SINK_FAMILY.get(cand) if cand else None
             if fam:
                 return fam, cand
         return None
+
+    def lookup(self, dotted_name):
+        """A function or class named by its full dotted path in a loaded module: (module, class|None, def)."""
+        modname, _, attr = dotted_name.rpartition('.')
+        target = self.modules.get(modname)
+        if target is None:
+            return None
+        if attr in target.functions:
+            return target, None, target.functions[attr]
+        if attr in target.classes:
+            return target, target.classes[attr], None
+        return None
+
+    def methods_of(self, mod, cls, seen=None):
+        """A class's methods including inherited ones (bases resolved by name, first definition wins)."""
+        seen = seen or set()
+        key = (mod.name, cls.name)
+        if key in seen:
+            return {}
+        seen.add(key)
+        out = {}
+        for base in reversed(cls.bases):
+            name = dotted(base)
+            if not name:
+                continue
+            found = (mod, mod.classes[name], None) if name in mod.classes else self.lookup(mod.resolve(name))
+            if found and found[1] is not None:
+                out.update(self.methods_of(found[0], found[1], seen))
+        out.update({n.name: (mod, cls, n) for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))})
+        return out
+
+    def constructor_of(self, mod, cls):
+        """What calling a class runs that can have effects: its (possibly inherited) __new__ and __init__."""
+        methods = self.methods_of(mod, cls)
+        return [methods[m] for m in ('__new__', '__init__') if m in methods]
 
     def reach(self, mod, cls, fn, depth=0, seen=None):
         """Effects a function reaches: [(family, sink, chain)] following self.method() and module functions."""
@@ -127,19 +164,27 @@ class Miner:
             return []
         seen.add(key)
         out = []
-        methods = {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else {}
+        methods = self.methods_of(mod, cls) if cls else {}
         for call, line in calls_in(fn):
             s = self.sink_of(mod, call)
             if s:
                 out.append((s[0], s[1], [f'{fn.name}:{line}']))
                 continue
-            target = None
+            # What the call runs: a method of self (inherited ones too), a function of this module or of another
+            # loaded module, or a class's constructor.
+            targets = []
             if call.startswith('self.') and call.count('.') == 1 and call[5:] in methods:
-                target = (cls, methods[call[5:]])
+                targets = [methods[call[5:]]]
             elif call in mod.functions:
-                target = (None, mod.functions[call])
-            if target:
-                for fam, sink, chain in self.reach(mod, target[0], target[1], depth + 1, seen):
+                targets = [(mod, None, mod.functions[call])]
+            else:
+                found = (mod, mod.classes[call], None) if call in mod.classes else self.lookup(mod.resolve(call))
+                if found and found[2] is not None:
+                    targets = [found]
+                elif found:
+                    targets = self.constructor_of(found[0], found[1])
+            for tmod, tcls, tfn in targets:
+                for fam, sink, chain in self.reach(tmod, tcls, tfn, depth + 1, seen):
                     out.append((fam, sink, [f'{fn.name}:{line}'] + chain))
         self.memo[key] = out[:20]
         return self.memo[key]
@@ -148,10 +193,11 @@ class Miner:
         results = []
         for modname, mod in self.modules.items():
             for cname, cls in mod.classes.items():
-                for node in cls.body:
-                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in ENTRY_METHODS:
-                        for fam, sink, chain in self.reach(mod, cls, node):
-                            results.append({'gadget': f'{modname}.{cname}', 'entry': node.name, 'family': fam,
+                # Inherited entry methods count: a subclass that defines no __init__ runs its base's.
+                for entry, (emod, ecls, node) in self.methods_of(mod, cls).items():
+                    if entry in ENTRY_METHODS:
+                        for fam, sink, chain in self.reach(emod, ecls, node):
+                            results.append({'gadget': f'{modname}.{cname}', 'entry': entry, 'family': fam,
                                             'sink': sink, 'chain': ' -> '.join(chain)})
             for fname, fn in mod.functions.items():
                 if fname.startswith(HELPER_PREFIXES) or fname.endswith(HELPER_SUFFIXES):

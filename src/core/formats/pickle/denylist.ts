@@ -68,6 +68,8 @@ export const DENY_FAMILIES: readonly DenyFamily[] = [
       'torch.backends.xeon',
       'torch.utils.benchmark',
       'torch.utils.data.dataloader._MultiProcessingDataLoaderIter',
+      // DataLoader2 spawns a thread that round-trips its datapipe through dill on construction.
+      'torch.utils.data.dataloader_experimental',
       'joblib.externals.loky',
       'torch.utils.collect_env.run',
       'torch.utils.collect_env.run_and_read_all',
@@ -357,6 +359,16 @@ export const DENY_FAMILIES: readonly DenyFamily[] = [
       'numpy.core.memmap',
       'numpy._core.memmap',
       'pandas.io',
+      // Found once the miner followed `builtins.open` aliases and inherited constructors: these open, create
+      // or truncate the path they are handed (mode 'w'/'wb') in __init__. h5py.File creates or truncates its
+      // file in compiled code the miner cannot read.
+      'gzip',
+      'bz2',
+      'lzma',
+      'wave',
+      'aifc',
+      'sunau',
+      'h5py',
     ],
     names: [
       'builtins.open',
@@ -477,6 +489,9 @@ export const DENY_FAMILIES: readonly DenyFamily[] = [
       'websocket',
       'websockets',
       'torch.distributed.rpc',
+      // _RemoteModule.__init__ writes a generated module to disk, imports it and talks RPC to a remote worker.
+      'torch.distributed.nn.api.remote_module',
+      'torch.distributed.nn.jit',
       'torch.distributed.elastic',
       'boto3',
       'botocore',
