@@ -47344,6 +47344,8 @@ var DENY_FAMILIES = [
       "torch.backends.xeon",
       "torch.utils.benchmark",
       "torch.utils.data.dataloader._MultiProcessingDataLoaderIter",
+      // DataLoader2 spawns a thread that round-trips its datapipe through dill on construction.
+      "torch.utils.data.dataloader_experimental",
       "joblib.externals.loky",
       "torch.utils.collect_env.run",
       "torch.utils.collect_env.run_and_read_all",
@@ -47507,7 +47509,13 @@ var DENY_FAMILIES = [
       "mlflow.pyfunc.load_model",
       "huggingface_hub"
     ],
-    methods: ["from_pretrained", "from_config", "load_state_dict_from_url", "load_from_checkpoint"]
+    methods: ["from_pretrained", "from_config", "load_state_dict_from_url", "load_from_checkpoint"],
+    // Mined from fetched sources (scripts/gadgets/mine.py --src): constructors that import modules by name.
+    constructors: [
+      "diffusers.modular_pipelines.modular_pipeline.ModularPipeline",
+      "lightning.fabric.plugins.precision.utils._ClassReplacementContextManager",
+      "lightning_fabric.plugins.precision.utils._ClassReplacementContextManager"
+    ]
   },
   {
     id: "attribute",
@@ -47631,7 +47639,17 @@ var DENY_FAMILIES = [
       "xml.etree.ElementTree.iterparse",
       "numpy.core.memmap",
       "numpy._core.memmap",
-      "pandas.io"
+      "pandas.io",
+      // Found once the miner followed `builtins.open` aliases and inherited constructors: these open, create
+      // or truncate the path they are handed (mode 'w'/'wb') in __init__. h5py.File creates or truncates its
+      // file in compiled code the miner cannot read.
+      "gzip",
+      "bz2",
+      "lzma",
+      "wave",
+      "aifc",
+      "sunau",
+      "h5py"
     ],
     names: [
       "builtins.open",
@@ -47701,6 +47719,17 @@ var DENY_FAMILIES = [
       "hardlink_to",
       "chmod",
       "tofile"
+    ],
+    // Mined from fetched sources (scripts/gadgets/mine.py --src): constructors that read the path they are
+    // handed (a config file, an offload index, an np.load of a remap table).
+    constructors: [
+      "accelerate.utils.deepspeed.HfDeepSpeedConfig",
+      "accelerate.utils.offload.OffloadedWeightsLoader",
+      "lightning.fabric.strategies.deepspeed.DeepSpeedStrategy",
+      "lightning.pytorch.strategies.deepspeed.DeepSpeedStrategy",
+      "lightning_fabric.strategies.deepspeed.DeepSpeedStrategy",
+      "pytorch_lightning.strategies.deepspeed.DeepSpeedStrategy",
+      "diffusers.models.autoencoders.vae.VectorQuantizer"
     ]
   },
   {
@@ -47752,12 +47781,24 @@ var DENY_FAMILIES = [
       "websocket",
       "websockets",
       "torch.distributed.rpc",
+      // _RemoteModule.__init__ writes a generated module to disk, imports it and talks RPC to a remote worker.
+      "torch.distributed.nn.api.remote_module",
+      "torch.distributed.nn.jit",
       "torch.distributed.elastic",
       "boto3",
       "botocore",
       "gcsfs",
       "s3fs",
       "fsspec"
+    ],
+    // Constructors that download a model by name (and may run its remote code) or a dataset.
+    constructors: [
+      "sentence_transformers.SentenceTransformer",
+      "sentence_transformers.cross_encoder.CrossEncoder",
+      "sentence_transformers.sparse_encoder.SparseEncoder",
+      "peft.tuners.xlora.model.XLoraModel",
+      "lightning.pytorch.demos.transformer.WikiText2",
+      "pytorch_lightning.demos.transformer.WikiText2"
     ]
   },
   {
@@ -47817,6 +47858,19 @@ var DENY_FAMILIES = [
       "onnx.load",
       "safetensors.torch.load_file",
       "transformers.modeling_utils.load_state_dict"
+    ],
+    // Constructors that torch.load a path they are handed; and Keras objects, whose constructors deserialise
+    // initializer/activation configs, including marshal'd Python lambdas (keras serialization_lib func_load,
+    // unsafe unless the caller set safe mode). Keras pickles itself through _unpickle_model, never by calling
+    // a layer class.
+    constructors: [
+      "peft.tuners.multitask_prompt_tuning.model.MultitaskPromptEmbedding",
+      "lightning.pytorch.demos.mnist_datamodule._MNIST",
+      "pytorch_lightning.demos.mnist_datamodule._MNIST",
+      "keras",
+      "tf_keras",
+      "tensorflow.keras",
+      "tensorflow.python.keras"
     ]
   },
   {
@@ -47894,7 +47948,9 @@ function buildIndex() {
   const prefix = /* @__PURE__ */ new Map();
   const strictPrefix = /* @__PURE__ */ new Map();
   const methods = /* @__PURE__ */ new Map();
+  const constructors = /* @__PURE__ */ new Map();
   for (const f of DENY_FAMILIES) {
+    for (const c of f.constructors ?? []) constructors.set(c, f);
     for (const m of f.modules ?? []) {
       if (m.endsWith(".")) strictPrefix.set(m.slice(0, -1), f);
       else prefix.set(m, f);
@@ -47902,7 +47958,7 @@ function buildIndex() {
     for (const n of f.names ?? []) if (!prefix.has(n)) prefix.set(n, f);
     for (const n of f.methods ?? []) methods.set(n, f);
   }
-  return { prefix, strictPrefix, methods };
+  return { prefix, strictPrefix, methods, constructors };
 }
 function matchQualified(q, dottedName, idx) {
   let found;
@@ -47919,6 +47975,11 @@ function matchQualified(q, dottedName, idx) {
     end = q.indexOf(".", end + 1);
   }
   if (found) return found;
+  for (let e = q.indexOf("."); ; e = q.indexOf(".", e + 1)) {
+    const ctor = idx.constructors.get(e < 0 ? q : q.slice(0, e));
+    if (ctor) return { family: ctor, matched: q, constructorOnly: true };
+    if (e < 0) break;
+  }
   const last = q.slice(q.lastIndexOf(".") + 1);
   const m = idx.methods.get(last);
   if (m && dottedName) return { family: m, matched: q };
@@ -64177,7 +64238,7 @@ var Effects = class {
   blocked = false;
   /** An import was classified: unknown globals are tracked, use-decided dangerous ones wait for their uses. */
   onImport(rec, id2, report2) {
-    if (rec.classification === "dangerous" && USE_DECIDED.has(rec.symbol)) {
+    if (rec.classification === "dangerous" && (USE_DECIDED.has(rec.symbol) || rec.constructorOnly)) {
       this.deferred.set(id2, { rec, report: report2, safeUses: 0, reported: false });
       return;
     }
@@ -64231,6 +64292,20 @@ var Effects = class {
     if (!rec) return;
     const deferred = this.deferred.get(callee.id);
     if (deferred) {
+      if (rec.constructorOnly) {
+        const reconstructed = instantiation || via.length === 0 && (result?.opcode === "NEWOBJ" || result?.opcode === "NEWOBJ_EX");
+        if (!reconstructed) {
+          this.settle(callee);
+          return;
+        }
+        deferred.safeUses++;
+        const u = this.unknownUse(rec);
+        u.isClass = true;
+        u.instantiated = true;
+        this.consume(args, "unknown", offset);
+        if (kwargs !== void 0) this.consume(kwargs, "unknown", offset);
+        return;
+      }
       if (via.length === 0 && result && this.safeUse(rec.symbol, args, result)) deferred.safeUses++;
       else this.settle(callee);
       return;
@@ -65140,7 +65215,13 @@ var Classifier = class {
         );
       };
       this.pendingReport = report2;
-      return { ...base, symbol: deny.matched, classification: "dangerous", family: deny.family.id };
+      return {
+        ...base,
+        symbol: deny.matched,
+        classification: "dangerous",
+        family: deny.family.id,
+        ...deny.constructorOnly ? { constructorOnly: true } : {}
+      };
     }
     const allow = this.opts.allow ? [...this.ctx.settings.allowGlobals, ...this.opts.allow] : this.ctx.settings.allowGlobals;
     const profile = allowProfile(`${g.module}.${g.name}`, allow) ?? allowProfile(symbol2, allow);

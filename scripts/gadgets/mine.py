@@ -11,7 +11,10 @@
 A dev tool for building modelgate's pickle denylist (src/core/formats/pickle/denylist.ts): review the output,
 put each real gadget on the denylist with its reason and a fixture. modelgate never runs it.
 
-    /usr/bin/python3 scripts/gadgets/mine.py [--json] [--roots torch numpy ...]
+    /usr/bin/python3 scripts/gadgets/mine.py [--json] [--roots torch numpy ...] [--src DIR ...]
+
+--src adds source trees that are not installed (a checkout of a library, its packages directly under DIR, e.g.
+accelerate/src or keras): their modules are mined with the installed ones, so calls into torch resolve.
 """
 import argparse, ast, json, os, sys, sysconfig
 from collections import defaultdict
@@ -224,6 +227,8 @@ def main():
     ap.add_argument('--json', action='store_true')
     ap.add_argument('--roots', nargs='*', default=DEFAULT_ROOTS)
     ap.add_argument('--no-stdlib', action='store_true')
+    ap.add_argument('--src', nargs='*', default=[], help='extra source roots (folders holding packages)')
+    ap.add_argument('--only-src', action='store_true', help='report only gadgets defined under --src')
     args = ap.parse_args()
     m = Miner()
     for r in args.roots:
@@ -231,6 +236,11 @@ def main():
         if os.path.isdir(root):
             for p, mod in walk(root, DIST):
                 m.load(p, mod)
+    extra = set()
+    for root in args.src:
+        for p, mod in walk(root, root):
+            m.load(p, mod)
+            extra.add(mod)
     if not args.no_stdlib:
         std = sysconfig.get_paths()['stdlib']
         for p, mod in walk(std, std):
@@ -238,6 +248,8 @@ def main():
                                    'ensurepip', 'venv', 'test.', 'unittest')):
                 m.load(p, mod)
     results = m.mine()
+    if args.only_src:
+        results = [r for r in results if r['gadget'].rpartition('.')[0] in extra]
     if args.json:
         json.dump(results, sys.stdout, indent=1)
         return

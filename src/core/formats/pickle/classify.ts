@@ -31,6 +31,8 @@ export interface ImportRecord {
   classification: ImportClass;
   /** Deny family id or allowlist profile. */
   family?: string;
+  /** A dangerous class whose effect is in its constructor: decided by how it is used (effects.ts). */
+  constructorOnly?: boolean;
 }
 
 export interface CallRecord {
@@ -209,7 +211,13 @@ export class Classifier implements VmSink, EffectHost {
         );
       };
       this.pendingReport = report;
-      return { ...base, symbol: deny.matched, classification: 'dangerous', family: deny.family.id };
+      return {
+        ...base,
+        symbol: deny.matched,
+        classification: 'dangerous',
+        family: deny.family.id,
+        ...(deny.constructorOnly ? { constructorOnly: true } : {}),
+      };
     }
     const allow = this.opts.allow
       ? [...this.ctx.settings.allowGlobals, ...this.opts.allow]

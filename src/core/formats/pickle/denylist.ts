@@ -7,6 +7,10 @@
 // `names`: exact qualified names (module + dotted name), also matched as prefixes of longer dotted names
 //          (`pathlib.Path.write_text` covers nothing else; `torch.hub` covers `torch.hub.load`).
 // `methods`: final name components that are dangerous on any object (`from_pretrained`).
+// `constructors`: classes (a prefix on dotted-component boundaries, like `modules`) whose effect is in calling the class (`__init__`: a download, a config
+//          file read, code loaded by name). Reconstructing an instance without calling it (NEWOBJ,
+//          `copyreg.__newobj__`, a Cython reconstructor, then BUILD) runs only `__new__` and `__setstate__`,
+//          which is how whole-model pickles of these classes are made: that is an unknown class, not a gadget.
 
 import { resolveForms } from './names.js';
 
@@ -18,6 +22,7 @@ export interface DenyFamily {
   modules?: readonly string[];
   names?: readonly string[];
   methods?: readonly string[];
+  constructors?: readonly string[];
 }
 
 export const DENY_FAMILIES: readonly DenyFamily[] = [
@@ -234,6 +239,12 @@ export const DENY_FAMILIES: readonly DenyFamily[] = [
       'huggingface_hub',
     ],
     methods: ['from_pretrained', 'from_config', 'load_state_dict_from_url', 'load_from_checkpoint'],
+    // Mined from fetched sources (scripts/gadgets/mine.py --src): constructors that import modules by name.
+    constructors: [
+      'diffusers.modular_pipelines.modular_pipeline.ModularPipeline',
+      'lightning.fabric.plugins.precision.utils._ClassReplacementContextManager',
+      'lightning_fabric.plugins.precision.utils._ClassReplacementContextManager',
+    ],
   },
   {
     id: 'attribute',
@@ -439,6 +450,17 @@ export const DENY_FAMILIES: readonly DenyFamily[] = [
       'chmod',
       'tofile',
     ],
+    // Mined from fetched sources (scripts/gadgets/mine.py --src): constructors that read the path they are
+    // handed (a config file, an offload index, an np.load of a remap table).
+    constructors: [
+      'accelerate.utils.deepspeed.HfDeepSpeedConfig',
+      'accelerate.utils.offload.OffloadedWeightsLoader',
+      'lightning.fabric.strategies.deepspeed.DeepSpeedStrategy',
+      'lightning.pytorch.strategies.deepspeed.DeepSpeedStrategy',
+      'lightning_fabric.strategies.deepspeed.DeepSpeedStrategy',
+      'pytorch_lightning.strategies.deepspeed.DeepSpeedStrategy',
+      'diffusers.models.autoencoders.vae.VectorQuantizer',
+    ],
   },
   {
     id: 'network',
@@ -499,6 +521,15 @@ export const DENY_FAMILIES: readonly DenyFamily[] = [
       's3fs',
       'fsspec',
     ],
+    // Constructors that download a model by name (and may run its remote code) or a dataset.
+    constructors: [
+      'sentence_transformers.SentenceTransformer',
+      'sentence_transformers.cross_encoder.CrossEncoder',
+      'sentence_transformers.sparse_encoder.SparseEncoder',
+      'peft.tuners.xlora.model.XLoraModel',
+      'lightning.pytorch.demos.transformer.WikiText2',
+      'pytorch_lightning.demos.transformer.WikiText2',
+    ],
   },
   {
     id: 'deserialize',
@@ -557,6 +588,19 @@ export const DENY_FAMILIES: readonly DenyFamily[] = [
       'onnx.load',
       'safetensors.torch.load_file',
       'transformers.modeling_utils.load_state_dict',
+    ],
+    // Constructors that torch.load a path they are handed; and Keras objects, whose constructors deserialise
+    // initializer/activation configs, including marshal'd Python lambdas (keras serialization_lib func_load,
+    // unsafe unless the caller set safe mode). Keras pickles itself through _unpickle_model, never by calling
+    // a layer class.
+    constructors: [
+      'peft.tuners.multitask_prompt_tuning.model.MultitaskPromptEmbedding',
+      'lightning.pytorch.demos.mnist_datamodule._MNIST',
+      'pytorch_lightning.demos.mnist_datamodule._MNIST',
+      'keras',
+      'tf_keras',
+      'tensorflow.keras',
+      'tensorflow.python.keras',
     ],
   },
   {
@@ -635,6 +679,7 @@ interface DenyIndex {
   prefix: Map<string, DenyFamily>;
   strictPrefix: Map<string, DenyFamily>;
   methods: Map<string, DenyFamily>;
+  constructors: Map<string, DenyFamily>;
 }
 
 let index: DenyIndex | undefined;
@@ -643,7 +688,9 @@ function buildIndex(): DenyIndex {
   const prefix = new Map<string, DenyFamily>();
   const strictPrefix = new Map<string, DenyFamily>();
   const methods = new Map<string, DenyFamily>();
+  const constructors = new Map<string, DenyFamily>();
   for (const f of DENY_FAMILIES) {
+    for (const c of f.constructors ?? []) constructors.set(c, f);
     for (const m of f.modules ?? []) {
       if (m.endsWith('.')) strictPrefix.set(m.slice(0, -1), f);
       else prefix.set(m, f);
@@ -651,13 +698,15 @@ function buildIndex(): DenyIndex {
     for (const n of f.names ?? []) if (!prefix.has(n)) prefix.set(n, f);
     for (const n of f.methods ?? []) methods.set(n, f);
   }
-  return { prefix, strictPrefix, methods };
+  return { prefix, strictPrefix, methods, constructors };
 }
 
 export interface DenyMatch {
   family: DenyFamily;
   /** The form that matched, e.g. `os.system` for `posix.system`. */
   matched: string;
+  /** Dangerous only when called (its constructor runs); reconstructing an instance is safe. */
+  constructorOnly?: boolean;
 }
 
 /** The deny family of a qualified name (checked on every component prefix), if any. */
@@ -677,6 +726,11 @@ function matchQualified(q: string, dottedName: boolean, idx: DenyIndex): DenyMat
     end = q.indexOf('.', end + 1);
   }
   if (found) return found;
+  for (let e = q.indexOf('.'); ; e = q.indexOf('.', e + 1)) {
+    const ctor = idx.constructors.get(e < 0 ? q : q.slice(0, e));
+    if (ctor) return { family: ctor, matched: q, constructorOnly: true };
+    if (e < 0) break;
+  }
   const last = q.slice(q.lastIndexOf('.') + 1);
   const m = idx.methods.get(last);
   if (m && dottedName) return { family: m, matched: q };

@@ -78,7 +78,7 @@ export class Effects {
 
   /** An import was classified: unknown globals are tracked, use-decided dangerous ones wait for their uses. */
   onImport(rec: ImportRecord, id: number, report: () => void): void {
-    if (rec.classification === 'dangerous' && USE_DECIDED.has(rec.symbol)) {
+    if (rec.classification === 'dangerous' && (USE_DECIDED.has(rec.symbol) || rec.constructorOnly)) {
       this.deferred.set(id, { rec, report, safeUses: 0, reported: false });
       return;
     }
@@ -145,6 +145,23 @@ export class Effects {
     if (!rec) return;
     const deferred = this.deferred.get(callee.id);
     if (deferred) {
+      if (rec.constructorOnly) {
+        // Reconstructed (only __new__ runs, then __setstate__): an unknown class; called: its constructor runs.
+        const reconstructed =
+          instantiation ||
+          (via.length === 0 && (result?.opcode === 'NEWOBJ' || result?.opcode === 'NEWOBJ_EX'));
+        if (!reconstructed) {
+          this.settle(callee);
+          return;
+        }
+        deferred.safeUses++;
+        const u = this.unknownUse(rec);
+        u.isClass = true;
+        u.instantiated = true;
+        this.consume(args, 'unknown', offset);
+        if (kwargs !== undefined) this.consume(kwargs, 'unknown', offset);
+        return;
+      }
       if (via.length === 0 && result && this.safeUse(rec.symbol, args, result)) deferred.safeUses++;
       else this.settle(callee);
       return;
