@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
  * - GET /{owner}/{name}/resolve/{rev}/{path} → regular files: 200 with ETag (git oid) and X-Repo-Commit;
  *   LFS files: 302 to a second server (the "CDN", another port) with X-Linked-Etag (sha256),
  *   X-Linked-Size and X-Repo-Commit. Both honour `Range: bytes=a-b` with 206 and Content-Range.
+ * - Renamed repositories (`opts.renamed`): a relative 307 from the old id's URLs to the new id's.
  * - Gated repositories: metadata and file list are public, content answers 401 with X-Error-Code: GatedRepo
  *   without the right Bearer token. Private repositories answer 401 RepoNotFound everywhere without it.
  *
@@ -118,7 +119,10 @@ export interface FakeHub {
   close(): Promise<void>;
 }
 
-export async function startFakeHub(repos: FakeRepo[], opts: { pageSize?: number } = {}): Promise<FakeHub> {
+export async function startFakeHub(
+  repos: FakeRepo[],
+  opts: { pageSize?: number; renamed?: Record<string, string> } = {},
+): Promise<FakeHub> {
   const byId = new Map(repos.map((r) => [r.id, r]));
   const state: FakeHub = {
     endpoint: '',
@@ -146,6 +150,15 @@ export async function startFakeHub(repos: FakeRepo[], opts: { pageSize?: number 
   const hub = createServer((req, res) => {
     state.requests.push(`hub ${req.method} ${req.url}`);
     const url = new URL(req.url ?? '/', 'http://x');
+    // A renamed repository (the canonical `gpt2` now `openai-community/gpt2`): the Hub answers its old
+    // URLs, API and resolve alike, with a relative 307 to the new ones.
+    for (const [from, to] of Object.entries(opts.renamed ?? {})) {
+      for (const prefix of ['/api/models/', '/']) {
+        if (!url.pathname.startsWith(`${prefix}${from}/`)) continue;
+        const location = `${prefix}${to}${url.pathname.slice(prefix.length + from.length)}${url.search}`;
+        return end(res, 307, { location }, 'Temporary Redirect', 'hub');
+      }
+    }
     const parts = url.pathname.split('/').map(decodeURIComponent);
     const api = parts[1] === 'api' && parts[2] === 'models';
     const repoId = api ? `${parts[3]}/${parts[4]}` : `${parts[1]}/${parts[2]}`;

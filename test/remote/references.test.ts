@@ -38,6 +38,7 @@ test('Python: the loading calls, their literal arguments and revisions', () => {
     [2, 'hf', 'acme/bert', '0123456789abcdef0123456789abcdef01234567', undefined, 'from_pretrained'],
     [3, 'hf', 'acme/bert', undefined, undefined, 'from_pretrained'],
     [4, 'hf', 'acme/gguf', 'v1.0', 'quant/q4.gguf', 'hf_hub_download'],
+    [5, 'unsupported', 'acme/data', undefined, undefined, 'snapshot_download'], // a dataset: a note
     [6, 'hf', 'acme/snap', 'main', undefined, 'snapshot_download'],
     [10, 'hf', 'acme/clf', undefined, undefined, 'pipeline'],
     [11, 'unresolved', undefined, undefined, undefined, 'from_pretrained'],

@@ -57,3 +57,18 @@ const SIMPLE: Record<string, string> = {
   "'": "'",
   '"': '"',
 };
+
+/**
+ * The value of one Python string literal token as written (prefixes r/b/u/f in any case, single or triple
+ * quotes, escapes); undefined for f-strings (computed at run time) and for text that is not one literal.
+ */
+export function stringLiteral(raw: string): { value: string; bytes: boolean } | undefined {
+  const m = /^([rRbBuUfF]{0,2})('''|"""|'|")/.exec(raw);
+  if (!m) return undefined;
+  const prefix = m[1]!.toLowerCase();
+  if (prefix.includes('f')) return undefined;
+  const q = m[2]!;
+  if (!raw.endsWith(q) || raw.length < m[0].length + q.length) return undefined;
+  const body = raw.slice(m[0].length, raw.length - q.length);
+  return { value: prefix.includes('r') ? body : decodePyEscapes(body), bytes: prefix.includes('b') };
+}

@@ -7,7 +7,12 @@ import type { FileReport, Finding, ScanReport } from '../types.js';
 import type { WalkEntry } from '../walk.js';
 import type { HubClient } from './hub.js';
 import { DEFAULT_REVISION, hfPath, isCommitSha, type RepoRef } from './ref.js';
-import { extractReferences, type ModelReference, mayHoldReferences } from './references.js';
+import {
+  extractReferences,
+  type ModelReference,
+  mayHoldReferences,
+  referenceSelection,
+} from './references.js';
 import { type RemoteResultCache, type RemoteScanResult, scanHubRepo, unpinnedFinding } from './scan-repo.js';
 
 export { HubClient, hubConfigFromEnv } from './hub.js';
@@ -84,7 +89,7 @@ export async function scanRemote(
     record(r, r.files[0]!.path);
   }
 
-  // One scan per repository and revision; only the named files when every reference names one.
+  // One scan per repository and revision, of the files its references read.
   const groups = new Map<string, { ref: RepoRef; refs: ModelReference[] }>();
   for (const r of references) {
     if (r.kind === 'unresolved') {
@@ -107,8 +112,7 @@ export async function scanRemote(
     groups.set(key, g);
   }
   for (const { ref, refs } of groups.values()) {
-    const paths = refs.every((r) => r.filename) ? [...new Set(refs.map((r) => r.filename!))] : undefined;
-    const r = await scanHubRepo(ref, { ...opts, reportUnpinned: false, ...(paths ? { paths } : {}) });
+    const r = await scanHubRepo(ref, { ...opts, reportUnpinned: false, ...referenceSelection(refs) });
     const where = refs.map((x) => `${x.file}:${x.line}`).join(', ');
     record(r, `${hfPath(ref.repoId, r.sha ?? ref.revision ?? DEFAULT_REVISION)} (referenced at ${where})`);
     for (const x of refs) {

@@ -1,7 +1,7 @@
 /**
  * Hub model references: `hf://OWNER/NAME[@REVISION]` on the command line, `org/name` (+ revision) in code.
- * Repository ids follow huggingface_hub's validate_repo_id (utils/_validators.py): letters, digits, `-`, `_`
- * and `.`, at most 96 characters per part, no `--` or `..`; REVISION is a branch, a tag or a 40-hex commit.
+ * Repository ids follow huggingface_hub's validate_repo_id (utils/_validators.py); REVISION is a branch, a
+ * tag or a 40-hex commit.
  */
 
 export interface RepoRef {
@@ -13,12 +13,25 @@ export interface RepoRef {
 
 export const DEFAULT_REVISION = 'main';
 
-const PART = /^\w(?:[\w.-]{0,94}\w)?$/;
 const COMMIT = /^[0-9a-f]{40}$/;
+/** Python's `\w` on str (Unicode letters, digits, underscore), as REPO_ID_REGEX uses it. */
+const WORD = /^[\p{L}\p{N}_]$/u;
+const PART = /^[\p{L}\p{N}_.-]+$/u;
 
+/**
+ * huggingface_hub's validate_repo_id: `name` or `namespace/name`; each part starts and ends with a word
+ * character and holds word characters, `-` and `.`; the name has at most 96 characters; no `--` or `..`;
+ * not ending in `.git`. A name without a namespace (`gpt2`, `bert-base-uncased`) is a repository too: the
+ * Hub redirects the old canonical names to their organisation (`openai-community/gpt2`).
+ */
 export function isRepoId(s: string): boolean {
   const parts = s.split('/');
-  return parts.length === 2 && parts.every((p) => PART.test(p) && !p.includes('--') && !p.includes('..'));
+  if (parts.length > 2 || s.includes('--') || s.includes('..') || s.endsWith('.git')) return false;
+  if ([...parts[parts.length - 1]!].length > 96) return false;
+  return parts.every((p) => {
+    const chars = [...p];
+    return chars.length > 0 && PART.test(p) && WORD.test(chars[0]!) && WORD.test(chars[chars.length - 1]!);
+  });
 }
 
 /** A full commit sha: the only revision that cannot move after review. */

@@ -60,7 +60,7 @@ export const remoteRules = defineRules([
     score: 0,
     kind: 'anomaly',
     description:
-      'A model is named through a source modelgate does not fetch yet (a DVC-tracked file, an Ollama registry model). It was not scanned; only Hugging Face Hub repositories are.',
+      'A model is named through a source modelgate does not fetch yet (a DVC-tracked file, an Ollama registry model), or code downloads a Hub dataset or Space repository (`repo_type="dataset"`/`"space"`), which is not a model repository. It was not scanned; only Hugging Face Hub model repositories are.',
     remediation:
       'Scan the artifact where it is stored, or commit it (or its lockfile entry) so that it is scanned.',
   },

@@ -49,6 +49,8 @@ export interface RemoteScanOptions {
   now: Date;
   /** Scan only these files of the repository (hf_hub_download(filename=...)); default: all. */
   paths?: readonly string[];
+  /** Scan only the files this accepts (snapshot_download's patterns, a subfolder); default: all. */
+  include?: (path: string) => boolean;
   /** MG950 on the repository entry when the revision is not a commit (default true). */
   reportUnpinned?: boolean;
   cache?: RemoteResultCache;
@@ -140,6 +142,7 @@ export async function scanHubRepo(ref: RepoRef, opts: RemoteScanOptions): Promis
         });
     }
   }
+  if (opts.include) selected = selected.filter((f) => opts.include!(f.path));
   facts['hf.files'] = selected.length;
   totalBytes = selected.reduce((n, f) => n + f.size, 0);
 

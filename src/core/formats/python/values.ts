@@ -1,4 +1,5 @@
-import { decodePyEscapes } from '../../python/escapes.js';
+export { stringLiteral } from '../../python/escapes.js';
+
 import { braceFormat, percentFormat, pySlice } from '../template/fold.js';
 
 /**
@@ -45,18 +46,6 @@ export function pyStr(v: PyValue): string | undefined {
   if (v.t === 'num') return String(v.v);
   if (v.t === 'bytes') return `b'${v.v}'`;
   return undefined;
-}
-
-/** The value of a string literal token (prefixes r/b/u/f, triple quotes, escapes); undefined for f-strings. */
-export function stringLiteral(raw: string): { value: string; bytes: boolean } | undefined {
-  const m = /^([rRbBuUfF]{0,2})('''|"""|'|")/.exec(raw);
-  if (!m) return undefined;
-  const prefix = m[1]!.toLowerCase();
-  if (prefix.includes('f')) return undefined;
-  const q = m[2]!;
-  if (!raw.endsWith(q) || raw.length < m[0].length + q.length) return undefined;
-  const body = raw.slice(m[0].length, raw.length - q.length);
-  return { value: prefix.includes('r') ? body : decodePyEscapes(body), bytes: prefix.includes('b') };
 }
 
 /** Binary operators on constants (the ones that build names: + * %). */
