@@ -269,7 +269,9 @@ test('missing repository, missing revision and an unreachable Hub are incomplete
 test('hf:// URIs', () => {
   assert.deepEqual(parseHfUri('hf://acme/big'), { repoId: 'acme/big' });
   assert.deepEqual(parseHfUri('hf://acme/big@refs/pr/1'), { repoId: 'acme/big', revision: 'refs/pr/1' });
-  assert.equal(parseHfUri('hf://acme'), undefined);
+  // A name without an organisation is a repository id too (the Hub redirects gpt2 to openai-community/gpt2).
+  assert.deepEqual(parseHfUri('hf://gpt2'), { repoId: 'gpt2' });
+  assert.equal(parseHfUri('hf://a/b/c'), undefined);
   assert.equal(parseHfUri('hf://../x'), undefined);
   assert.equal(parseHfUri('hf://a/b@x/../y'), undefined);
 });
