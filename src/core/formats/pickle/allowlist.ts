@@ -112,6 +112,9 @@ export const WEIGHTS_ONLY_GLOBALS: ReadonlySet<string> = new Set([
   'torch._utils._rebuild_tensor_v2',
   'torch._utils._rebuild_tensor_v3',
   'torch._utils._rebuild_sparse_tensor',
+  // torch 1.x pickles CSR tensors with it (its weights_only list allows it); torch 2 folded it into the one above.
+  // Both rebuild without checking indices: pytorch/sparse.ts checks them (MG940).
+  'torch._utils._rebuild_sparse_csr_tensor',
   'torch._utils._rebuild_meta_tensor_no_storage',
   'torch._utils._rebuild_wrapper_subclass',
   'torch._utils._rebuild_device_tensor_from_numpy',

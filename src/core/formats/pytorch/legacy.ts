@@ -13,6 +13,7 @@ import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { LEGACY_TAR, type TarMember } from '../archive/tar.js';
 import type { PlainValue } from '../pickle/values.js';
 import { scanOnePickle } from './pickle-call.js';
+import { checkSparseTensors } from './sparse.js';
 import { collectStorages, STORAGE_ELEMENT_SIZE } from './storages.js';
 
 const MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];
@@ -95,6 +96,8 @@ async function analyzeLegacy(ctx: AnalysisContext): Promise<void> {
     await scanRest(ctx, r);
     return;
   }
+  // Where each raw storage's bytes are, for the sparse-tensor index check after the loop.
+  const raw = new Map<string, { start: number; length: number }>();
   for (const key of keyList as string[]) {
     ctx.checkTime();
     const at = r.pos;
@@ -130,12 +133,23 @@ async function analyzeLegacy(ctx: AnalysisContext): Promise<void> {
       return;
     }
     const n = Number(bytes);
+    raw.set(key, { start: at + 8, length: n });
     const skipped = await r.skip(n);
     if (skipped < n) {
       ctx.malformed(`Storage "${key}" is truncated (${skipped} of ${n} bytes).`, { offset: at });
       return;
     }
   }
+  const random = ctx.source.random;
+  await checkSparseTensors(
+    ctx,
+    obj!.value,
+    (key) => {
+      const w = raw.get(key);
+      return w && random ? sliceSource(`storage ${key}`, random, w.start, w.length) : undefined;
+    },
+    { location: {}, storageLabel: (key) => `storage ${key}`, littleEndian, calls: obj!.sparseCalls },
+  );
   if (!(await r.atEnd())) {
     const at = r.pos;
     ctx.report(

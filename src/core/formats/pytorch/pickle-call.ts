@@ -6,12 +6,15 @@ import { BudgetExceededError } from '../../limits.js';
 import type { ByteReader } from '../../reader.js';
 import { type PickleScanOptions, scanPickle } from '../pickle/index.js';
 import type { PlainValue } from '../pickle/values.js';
+import { SPARSE_REBUILDERS } from './sparse.js';
 
 export interface PickleOutcome {
   /** False when the stream could not be scanned to its STOP (malformed, budget). */
   ok: boolean;
   value: PlainValue | undefined;
   persistentIds: PlainValue[];
+  /** REDUCE calls of the sparse-tensor rebuilders (counted even where the plain value dropped them). */
+  sparseCalls: number;
   /** Absolute offset just past the STOP opcode (or where scanning stopped). */
   endOffset: number;
 }
@@ -29,6 +32,7 @@ export async function scanOnePickle(
       ok: r.broken === undefined,
       value: r.value,
       persistentIds: r.persistentIds.map((p) => p.pid),
+      sparseCalls: r.calls.filter((c) => c.callee !== undefined && SPARSE_REBUILDERS.has(c.callee)).length,
       endOffset: r.endOffset,
     };
   } catch (err) {
@@ -37,6 +41,6 @@ export async function scanOnePickle(
       const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       ctx.report('MG003', `pickle analysis failed: ${msg}`, { offset: start });
     }
-    return { ok: false, value: undefined, persistentIds: [], endOffset: reader.pos };
+    return { ok: false, value: undefined, persistentIds: [], sparseCalls: 0, endOffset: reader.pos };
   }
 }

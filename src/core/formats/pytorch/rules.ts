@@ -191,8 +191,8 @@ export const pytorchRules = defineRules([
     kind: 'threat',
     cwe: 787,
     description:
-      "The checkpoint holds sparse tensors (torch._utils._rebuild_sparse_tensor, allowed by weights_only). Since torch 2.8 their invariants are not checked at load, so indices outside the tensor's size reach .to_dense() and sparse kernels as out-of-bounds memory writes (CVE-2025-62164). Where the int64 index storage is in the archive its indices are checked against the size: out of range is high; sparse tensors that could not be checked are medium.",
+      "The checkpoint holds sparse tensors (torch._utils._rebuild_sparse_tensor, or _rebuild_sparse_csr_tensor from torch 1.x; both allowed by weights_only). torch.load validates them only when torch.sparse.check_sparse_tensor_invariants is enabled, which it is not by default since torch 2.8, so indices outside the tensor's size reach .to_dense() and sparse kernels as out-of-bounds memory writes (CVE-2025-62164). modelgate reads the index storages from the file (zip or legacy format, streamed, up to 4 GiB per file) and checks what torch's validation checks: COO indices within [0, size) in every sparse dimension; CSR/CSC/BSR/BSC compressed indices starting at 0, ending at nnz and rising by 0 to the plain dimension per step, plain indices within [0, plain dimension); index, value and size shapes that agree. A violation is high; sparse tensors that pass carry no finding; sparse tensors that could not be checked (layout or index view not resolved, storage missing, budget) are reported together as medium.",
     remediation:
-      'Load with torch.sparse.check_sparse_tensor_invariants(True), or reject sparse tensors from untrusted checkpoints.',
+      'Do not load a file with out-of-range indices. Otherwise load with torch.sparse.check_sparse_tensor_invariants(True), or reject sparse tensors from untrusted checkpoints.',
   },
 ]);

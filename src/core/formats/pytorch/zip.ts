@@ -85,7 +85,11 @@ export const pytorchZipFlavor: ZipFlavor = {
       if (res) {
         for (const [k, v] of collectStorages(res.persistentIds).byKey)
           if (!storages.has(k)) storages.set(k, v);
-        await checkSparseTensors(ctx, res.value, (key) => record(zip, prefix, `data/${key}`), dataPkl.name);
+        await checkSparseTensors(ctx, res.value, (key) => record(zip, prefix, `data/${key}`)?.open(), {
+          location: { member: dataPkl.name },
+          storageLabel: (key) => `data/${key}`,
+          calls: res.sparseCalls,
+        });
       }
     }
     ctx.fact('pytorch.storages', storages.size);
