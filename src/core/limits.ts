@@ -14,9 +14,12 @@ export interface Limits {
   maxDepth: number;
   /** Archive members, summed over one file. */
   maxEntries: number;
-  /** Pickle opcodes, summed over one file. */
+  /**
+   * Pickle opcodes, summed over one file. The default is no limit a file can reach (more opcodes than the
+   * largest analysed file holds): maxTimeMs bounds the work. Set it to stop at a count.
+   */
   maxOpcodes: number;
-  /** Pickle memo entries alive at once. */
+  /** Memory of the pickle memo, in bytes (two bits per entry of plain data, more for values kept). */
   maxMemo: number;
   /** Pickle stack plus mark-stack depth; also JSON/protobuf nesting depth. */
   maxStackDepth: number;
@@ -36,8 +39,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxCompressionRatio: 200,
   maxDepth: 8,
   maxEntries: 100_000,
-  maxOpcodes: 500_000_000,
-  maxMemo: 10_000_000,
+  // 2^40: a pickle opcode takes at least one byte and maxFileBytes is 256 GiB, so no file reaches it.
+  maxOpcodes: 2 ** 40,
+  // 512 MiB: two billion memo entries of plain data; CPython needs tens of bytes per memo entry to load them.
+  maxMemo: 512 * 2 ** 20,
   maxStackDepth: 100_000,
   maxStringBytes: 64 * 2 ** 20,
   // 48 MiB: the largest real tokenizer.json files (~34 MB) fit, and parsing one stays under 200 MB of RSS.

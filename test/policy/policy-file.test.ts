@@ -149,7 +149,7 @@ profiles:
     ['MG005', 'MG006'],
   );
   assert.equal(p.limits.maxDepth, 3);
-  assert.equal(p.limits.maxOpcodes, 500_000_000);
+  assert.equal(p.limits.maxOpcodes, 2 ** 40);
 });
 
 test('invalid policy files: the error names the key and the line', () => {

@@ -130,3 +130,55 @@ export function startsWith(head: Uint8Array, prefix: Uint8Array): boolean {
   for (let i = 0; i < prefix.length; i++) if (head[i] !== prefix[i]) return false;
   return true;
 }
+
+/**
+ * Opcodes with a fixed-size argument (or none) whose effect is synchronous, with their argument size: the
+ * VM runs them in one place for its hot loop and its general loop (vm.ts `exec`).
+ */
+export const STORE_OPS: ReadonlyArray<readonly [number, number]> = [
+  ...[
+    OP.MARK,
+    OP.POP,
+    OP.POP_MARK,
+    OP.DUP,
+    OP.NONE,
+    OP.NEWTRUE,
+    OP.NEWFALSE,
+    OP.NEXT_BUFFER,
+    OP.READONLY_BUFFER,
+    OP.EMPTY_TUPLE,
+    OP.EMPTY_LIST,
+    OP.EMPTY_DICT,
+    OP.EMPTY_SET,
+    OP.MEMOIZE,
+    OP.STACK_GLOBAL,
+    OP.OBJ,
+    OP.REDUCE,
+    OP.NEWOBJ,
+    OP.NEWOBJ_EX,
+    OP.BINPERSID,
+    OP.APPEND,
+    OP.APPENDS,
+    OP.SETITEM,
+    OP.SETITEMS,
+    OP.TUPLE1,
+    OP.TUPLE2,
+    OP.TUPLE3,
+    OP.TUPLE,
+    OP.LIST,
+    OP.DICT,
+    OP.FROZENSET,
+    OP.ADDITEMS,
+  ].map((op) => [op, 0] as const),
+  [OP.BININT1, 1],
+  [OP.BINGET, 1],
+  [OP.BINPUT, 1],
+  [OP.EXT1, 1],
+  [OP.BININT2, 2],
+  [OP.EXT2, 2],
+  [OP.BININT, 4],
+  [OP.LONG_BINGET, 4],
+  [OP.LONG_BINPUT, 4],
+  [OP.EXT4, 4],
+  [OP.BINFLOAT, 8],
+];

@@ -1,0 +1,355 @@
+// The pickle VM's data: the stack, the mark stack, the memo, and the retention policy that decides which
+// values are kept whole. The analysis looks at imports, calls and what flows into them; the bulk of a large
+// pickle (numbers, short strings, tuples and lists of them) only needs to exist, with its type and expanded
+// size. So values are kept whole up to a retention budget (maxRetained values, a memory bound: the first
+// few hundred thousand values of a stream, and small ones a little longer); past it, containers record how
+// many items they dropped, the memo keeps two bits per entry (memo.ts), and a tuple of plain values is a
+// shared summary node of its size, so the steady state of a huge pickle allocates nothing that survives.
+
+import { BudgetExceededError } from '../../limits.js';
+import type { ByteReader } from '../../reader.js';
+import { Memo } from './memo.js';
+import { NO_ITEMS, PyCall, PyDict, PyList, PySet, PyTuple, type PyValue, weight } from './values.js';
+import { PickleWindow, type VmOptions, type VmSink } from './window.js';
+
+/** Largest expanded size of a shared summary tuple (larger ones are allocated, which is rare). */
+const SUMMARY_MAX_W = 512;
+const SUMMARY_MAX_ITEMS = 8;
+const summaries: Array<PyTuple | null> = new Array((SUMMARY_MAX_ITEMS + 1) * SUMMARY_MAX_W).fill(null);
+
+/**
+ * A tuple of n items whose values were not kept, of expanded size w. Small ones are shared: a tuple is never
+ * mutated after it is built, and nothing tells two summaries of the same size apart.
+ */
+function summaryTuple(n: number, w: number): PyTuple {
+  if (n <= SUMMARY_MAX_ITEMS && w < SUMMARY_MAX_W) {
+    const k = n * SUMMARY_MAX_W + w;
+    let t = summaries[k]!;
+    if (t === null) {
+      t = new PyTuple([], n);
+      t.w = w;
+      summaries[k] = t;
+    }
+    return t;
+  }
+  const t = new PyTuple([], n);
+  t.w = w;
+  return t;
+}
+
+export class PickleStore extends PickleWindow {
+  protected stack: PyValue[] = [];
+  protected marks: number[] = [];
+  /** Stack index below which the current mark forbids popping. */
+  protected fence = 0;
+  protected readonly memo: Memo;
+  /** Values kept so far (the retention budget's counter). */
+  protected retained = 0;
+  protected readonly maxRetained: number;
+  /** Largest expanded container size seen (shared references counted each time). */
+  maxWeight = 0;
+
+  constructor(reader: ByteReader, sink: VmSink, opts: VmOptions) {
+    super(reader, sink, opts);
+    this.maxRetained = opts.maxRetained ?? 300_000;
+    this.memo = new Memo(opts.maxMemo);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // stack
+
+  protected push(v: PyValue): void {
+    this.stack.push(v);
+  }
+
+  protected pop(): PyValue {
+    if (this.stack.length <= this.fence) this.broken('unpickling stack underflow');
+    return this.stack.pop() as PyValue;
+  }
+
+  protected top(): PyValue {
+    if (this.stack.length <= this.fence) this.broken('unpickling stack underflow');
+    return this.stack[this.stack.length - 1] as PyValue;
+  }
+
+  protected mark(): void {
+    this.marks.push(this.stack.length);
+    this.fence = this.stack.length;
+    if (this.marks.length > this.opts.maxStackDepth) {
+      throw new BudgetExceededError('maxStackDepth', `pickle mark stack depth ${this.marks.length}`);
+    }
+  }
+
+  /** POP: drops the top value, or the mark just pushed (CPython pops a mark with nothing above it). */
+  protected popOne(): void {
+    if (this.marks.length > 0 && this.marks[this.marks.length - 1] === this.stack.length) {
+      this.marks.pop();
+      this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0;
+    } else this.pop();
+  }
+
+  protected popMark(): PyValue[] {
+    if (this.marks.length === 0) this.broken('could not find MARK');
+    const m = this.marks.pop() as number;
+    this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0;
+    return this.stack.splice(m);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // retention
+
+  protected keep(): boolean {
+    return ++this.retained <= this.maxRetained;
+  }
+
+  /** Items of small containers (joblib wrapper states, dtype tuples) are kept up to a hard cap. */
+  protected keepSmall(n: number): boolean {
+    this.retained += n;
+    return this.retained <= this.maxRetained * 4;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // memo
+
+  protected memoPut(idx: number, v: PyValue): void {
+    if (idx < 0) this.broken('negative PUT argument');
+    let keep = true;
+    if (this.retained > this.maxRetained) {
+      // Past the retention budget only security-relevant values stay (globals, calls, persistent refs,
+      // bounded by the memo's memory budget), and, up to a hard cap, short strings and small tuples (names,
+      // dict keys, shapes, dtypes that later GETs feed to STACK_GLOBAL or to a joblib wrapper).
+      if (typeof v === 'string') {
+        if (v.length > 64 || !this.keepSmall(1)) keep = false;
+      } else if (typeof v !== 'object' || v === null) {
+        this.retained++;
+      } else {
+        const k = v.kind;
+        if (k === 'global' || k === 'call' || k === 'persistent') this.retained++;
+        else if (k === 'tuple') {
+          const w = (v as PyTuple).w;
+          if (w > 64 || !this.keepSmall(w)) keep = false;
+        } else keep = false;
+      }
+    } else this.retained++;
+    this.memo.put(idx, v, keep);
+  }
+
+  protected memoGet(idx: number): PyValue {
+    const v = this.memo.get(idx);
+    if (v === undefined) this.broken(`memo value not found at index ${idx}`);
+    return v;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // containers
+
+  /** TUPLE1/2/3: the n top values become one tuple, built from the stack in place. */
+  protected tupleTop(n: number): void {
+    const st = this.stack;
+    const base = st.length - n;
+    if (base < this.fence) this.broken('unpickling stack underflow');
+    let t: PyTuple;
+    if (this.keepSmall(n)) {
+      t = new PyTuple(
+        n === 1
+          ? [st[base]!]
+          : n === 2
+            ? [st[base]!, st[base + 1]!]
+            : [st[base]!, st[base + 1]!, st[base + 2]!],
+      );
+    } else {
+      let w = 1;
+      for (let i = base; i < st.length; i++) w += weight(st[i]!);
+      t = summaryTuple(n, w);
+    }
+    if (t.w > this.maxWeight) this.maxWeight = t.w;
+    // Popping is cheaper than setting length (a runtime call) for a few items.
+    for (let i = 0; i < n; i++) st.pop();
+    st.push(t);
+  }
+
+  protected retainTuple(items: PyValue[]): PyTuple {
+    let t: PyTuple;
+    if (items.length <= 8 ? this.keepSmall(items.length) : this.retained + items.length <= this.maxRetained) {
+      if (items.length > 8) this.retained += items.length;
+      t = new PyTuple(items);
+    } else {
+      const keep = this.retained <= this.maxRetained * 4 ? 8 : 0;
+      let w = 1;
+      for (let i = 0; i < items.length; i++) w += weight(items[i]!);
+      if (keep === 0) t = summaryTuple(items.length, w);
+      else {
+        t = new PyTuple(items.slice(0, keep), items.length - keep);
+        t.w = w;
+      }
+    }
+    if (t.w > this.maxWeight) this.maxWeight = t.w;
+    return t;
+  }
+
+  private grow(c: PyList | PySet | PyDict, w: number): void {
+    c.w += w;
+    if (c.w > this.maxWeight) this.maxWeight = c.w;
+  }
+
+  protected fill(c: PyList | PySet, items: PyValue[], start = 0, end = items.length): void {
+    let w = 0;
+    for (let i = start; i < end; i++) w += weight(items[i]!);
+    this.grow(c, w);
+    const small = c.items.length + c.dropped + (end - start) <= 32;
+    if (this.retained >= this.maxRetained && (!small || this.retained >= this.maxRetained * 4)) {
+      this.retained += end - start;
+      c.dropped += end - start;
+      return;
+    }
+    for (let i = start; i < end; i++) {
+      if (small ? this.keepSmall(1) : this.keep()) {
+        if (c.items === NO_ITEMS) (c as { items: PyValue[] }).items = [];
+        c.items.push(items[i]!);
+      } else c.dropped++;
+    }
+  }
+
+  protected setItems(d: PyDict, items: PyValue[], start = 0, end = items.length): void {
+    let w = 0;
+    for (let i = start; i < end; i++) w += weight(items[i]!);
+    this.grow(d, w);
+    const small = d.keys.length + d.dropped + ((end - start) >> 1) <= 32;
+    if (this.retained >= this.maxRetained && (!small || this.retained >= this.maxRetained * 4)) {
+      this.retained += (end - start) >> 1;
+      d.dropped += (end - start) >> 1;
+      return;
+    }
+    for (let i = start; i + 1 < end; i += 2) {
+      if (small ? this.keepSmall(1) : this.keep()) {
+        if (d.keys === NO_ITEMS) {
+          (d as { keys: PyValue[] }).keys = [];
+          (d as { values: PyValue[] }).values = [];
+        }
+        d.keys.push(items[i]!);
+        d.values.push(items[i + 1]!);
+      } else d.dropped++;
+    }
+  }
+
+  /** SETITEMS / APPENDS onto a plain dict / list: reads the items in place on the stack (no copy). */
+  private bulkInPlace(op: 0x65 | 0x75): boolean {
+    if (this.marks.length === 0) return false;
+    const m = this.marks[this.marks.length - 1] as number;
+    const prevFence = this.marks.length > 1 ? (this.marks[this.marks.length - 2] as number) : 0;
+    // The target must sit above the previous mark, or the unpickler underflows (the general path reports it).
+    if (m <= prevFence) return false;
+    const target = this.stack[m - 1];
+    const st = this.stack;
+    if (op === 0x75) {
+      if (!(target instanceof PyDict) || (st.length - m) % 2 !== 0) return false;
+      this.setItems(target, st, m, st.length);
+    } else {
+      if (!(target instanceof PyList)) return false;
+      this.fill(target, st, m, st.length);
+    }
+    st.length = m;
+    this.marks.pop();
+    this.fence = prevFence;
+    return true;
+  }
+
+  protected appendTo(target: PyValue, items: PyValue[], op: 'APPEND' | 'ADDITEMS'): void {
+    if (op === 'APPEND' ? target instanceof PyList : target instanceof PySet && target.kind === 'set') {
+      this.fill(target as PyList | PySet, items);
+      return;
+    }
+    this.sink.onMutate(target, op, this.opStart);
+    if (target instanceof PyCall) for (const it of items) if (this.keep()) target.items.push(it);
+  }
+
+  private setItemsOn(target: PyValue, items: PyValue[]): void {
+    if (target instanceof PyDict) {
+      this.setItems(target, items);
+      return;
+    }
+    this.sink.onMutate(target, 'SETITEM', this.opStart);
+    if (target instanceof PyCall) {
+      for (let i = 0; i + 1 < items.length; i += 2) {
+        if (this.keep()) target.items.push(new PyTuple([items[i]!, items[i + 1]!]));
+      }
+    }
+  }
+
+  /** Container-building opcodes without arguments. */
+  protected shape(op: number): void {
+    switch (op) {
+      case 0x61: {
+        // APPEND
+        const item = this.pop();
+        this.appendTo(this.top(), [item], 'APPEND');
+        return;
+      }
+      case 0x65: {
+        // APPENDS
+        if (this.bulkInPlace(0x65)) return;
+        const items = this.popMark();
+        this.appendTo(this.top(), items, 'APPEND');
+        return;
+      }
+      case 0x73: {
+        // SETITEM
+        const v = this.pop();
+        const k = this.pop();
+        this.setItemsOn(this.top(), [k, v]);
+        return;
+      }
+      case 0x75: {
+        // SETITEMS
+        if (this.bulkInPlace(0x75)) return;
+        const items = this.popMark();
+        if (items.length % 2 !== 0) this.broken('odd number of items for SETITEMS');
+        this.setItemsOn(this.top(), items);
+        return;
+      }
+      case 0x85: // TUPLE1
+        this.tupleTop(1);
+        return;
+      case 0x86: // TUPLE2
+        this.tupleTop(2);
+        return;
+      case 0x87: // TUPLE3
+        this.tupleTop(3);
+        return;
+      case 0x74: // TUPLE
+        this.push(this.retainTuple(this.popMark()));
+        return;
+      case 0x6c: {
+        // LIST
+        const items = this.popMark();
+        const l = new PyList();
+        this.fill(l, items);
+        this.push(l);
+        return;
+      }
+      case 0x64: {
+        // DICT
+        const items = this.popMark();
+        if (items.length % 2 !== 0) this.broken('odd number of items for DICT');
+        const d = new PyDict();
+        this.setItems(d, items);
+        this.push(d);
+        return;
+      }
+      case 0x91: {
+        // FROZENSET
+        const items = this.popMark();
+        const s = new PySet('frozenset');
+        this.fill(s, items);
+        this.push(s);
+        return;
+      }
+      case 0x90: {
+        // ADDITEMS
+        const items = this.popMark();
+        this.appendTo(this.top(), items, 'ADDITEMS');
+        return;
+      }
+    }
+  }
+}
