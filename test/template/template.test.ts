@@ -208,11 +208,99 @@ test('unknown methods, filters and functions are named (medium at most)', () => 
 });
 
 test('a template that does not parse is suspicious (medium), and a payload in it is still critical', () => {
-  const raw = worst('{% raw %}{{ hello }}{% endraw %}');
-  assert.equal(raw.sev, 'medium');
-  assert.deepEqual(raw.rules, ['MG445']);
-  const evil = worst("{% raw %}{% endraw %}{{ cycler.__init__.__globals__.os.popen('id') }}");
+  const bad = worst('{% if x is foo(1, 2) %}{{ hello }}{% endif %}');
+  assert.equal(bad.sev, 'medium');
+  assert.deepEqual(bad.rules, ['MG445']);
+  const evil = worst("{% if x is foo(1, 2) %}{% endif %}{{ cycler.__init__.__globals__.os.popen('id') }}");
   assert.equal(evil.sev, 'critical');
+  // Unparsed, a gadget global cannot be followed: naming it at all is high.
+  assert.equal(worst('{% if x is foo(1, 2) %}{% endif %}{{ lipsum[a][b] }}').sev, 'high');
+});
+
+test('Jinja2 syntax the parser does not read is rewritten and analysed structurally (low when benign)', () => {
+  for (const src of [
+    '{% raw %}{{ not code }}{% endraw %}{% for m in messages %}{{ m.content }}{% endfor %}',
+    '{% for m in messages recursive %}{{ m.content }}{% if m.children %}{{ loop(m.children) }}{% endif %}{% endfor %}',
+    '{% with greeting = "hi" %}{{ greeting }}{% endwith %}',
+    '{% if messages|length is divisibleby(2) %}even{% endif %}',
+    "{{ '%s' % (messages|length,) }}",
+  ]) {
+    const w = worst(src);
+    assert.equal(w.sev, 'low', `${src}: ${JSON.stringify(w)}`);
+    assert.ok(w.symbols.includes('parse-rewritten'), src);
+  }
+  // The same constructs in front of a computed lookup chain no longer hide it from the walk.
+  for (const src of [
+    '{% raw %}{% endraw %}{{ lipsum[bos_token][eos_token] }}',
+    '{% with a = lipsum %}{{ a[bos_token][eos_token] }}{% endwith %}',
+    '{% do messages.append(1) %}{{ joiner[bos_token][eos_token] }}',
+    '{% if messages is sameas none %}{% endif %}{{ joiner[bos_token][eos_token] }}',
+    "{% set s = '%s' % (cycler,) %}{{ cycler[bos_token][eos_token] }}",
+  ])
+    assert.equal(worst(src).sev, 'critical', src);
+});
+
+test('keys the template builds from its own text must resolve, even on message data', () => {
+  // Jinja's x[key] falls back to getattr on lists and dicts too: a key that does not fold is not data.
+  for (const src of [
+    "{% set n = {'b':'l','a':'c'}|dictsort|map('last')|join %}{{ messages[n] }}",
+    '{% set p = [] %}{% set _ = p.append(x) %}{{ messages[p|join] }}',
+    '{% macro m() %}{{ messages[caller()|trim] }}{% endmacro %}{% call m() %}x{% endcall %}',
+    "{% set D = {'u': '_'} %}{{ messages[D.u ~ D.u] }}",
+    '{{ messages[bos_token] }}',
+    "{% set z = messages[0].role[:0] %}{{ messages[('sslac' ~ z)|list|sort|join] }}",
+    "{{ messages[m.role|replace('', '_')] }}",
+    "{{ messages[m.role|default('_')] }}",
+  ]) {
+    const w = worst(src);
+    assert.ok(RANK[w.sev] >= RANK.high, `${src}: ${JSON.stringify(w)}`);
+  }
+  // A further step on what such a lookup reached is critical.
+  assert.equal(worst('{{ messages[bos_token][eos_token] }}').sev, 'critical');
+  // Keys read out of the data, indexes, and names that fold stay clean, through macros and call sites too.
+  for (const src of [
+    '{% macro f(d) %}{% for k in d %}{{ d[k] }}{% endfor %}{% endmacro %}{{ f(tools[0]) }}{{ f({"type": x}) }}',
+    '{% for name, label in [("a", "A"), ("b", "B")] %}{{ param[name] }}{% endfor %}',
+    '{% set tools = [] %}{% for t in tools %}{{ t.parameters[t.name|lower] }}{% endfor %}',
+    '{% macro g(o, k) %}{{ o[k] }}{% endmacro %}{{ g(messages, "role") }}{{ g(messages, loop.index0) }}',
+    "{% set sorted = 'cab'|list|sort|join %}{{ messages[sorted] }}",
+  ])
+    assert.deepEqual(worst(src).rules, [], src);
+});
+
+test('macro and caller arguments carry values: folded names and origins reach the parameters', () => {
+  for (const src of [
+    "{% macro g(o, k) %}{{ o[k] }}{% endmacro %}{{ g(messages, '_'|d ~ '_' ~ 'cla' ~ 'ss' ~ '_' ~ '_') }}",
+    '{% macro g(o, a, b) %}{{ o[a][b] }}{% endmacro %}{{ g("", x.y, x.z) }}',
+    "{% macro m(o) %}{{ caller(o) }}{% endmacro %}{% call(x) m('') %}{{ x[bos_token][eos_token] }}{% endcall %}",
+    '{% set q = [] %}{% set p = q %}{% set _ = p.append(lipsum) %}{{ q[0][a][b] }}',
+  ])
+    assert.equal(worst(src).sev, 'critical', src);
+});
+
+test('render-time memory: padding and format widths, repeated sequences, int() of constants', () => {
+  for (const src of [
+    "{{ 'x'|center(1000000000) }}",
+    "{{ 'x'.ljust(10**9) }}",
+    "{{ 'x'.zfill(10**9) }}",
+    "{{ 'x'|indent(1000000000) }}",
+    "{{ '%1000000000s'|format('x') }}",
+    "{{ '{:>1000000000}'.format('x') }}",
+    "{{ '%*s'|format(1000000000, 'x') }}",
+    '{% for x in [0] * 100000000 %}{% endfor %}',
+    "{{ 'x' * ('9' * 10)|int }}",
+  ]) {
+    const w = worst(src);
+    assert.ok(w.rules.includes('MG901'), `${src}: ${JSON.stringify(w)}`);
+  }
+  assert.deepEqual(worst("{{ m.content|center(80) }}{{ '%-10s'|format(m.role) }}{{ '=' * 40 }}").rules, [
+    'MG444',
+  ]);
+});
+
+test('str.format on a format string computed at render time is high', () => {
+  for (const src of ['{{ bos_token.format(messages) }}', '{{ m.content.format_map(messages) }}'])
+    assert.equal(worst(src).sev, 'high', src);
 });
 
 test('pathological templates are bounded', () => {

@@ -5,6 +5,7 @@ import { printable } from '../safetensors/text.js';
 import { Collector, prune, type TemplateFinding } from './collector.js';
 import { regexScan, tokenScan } from './fallback.js';
 import type { Folded } from './fold.js';
+import { repairTemplate } from './repair.js';
 import { Walker } from './walker.js';
 
 export { decodePyEscapes } from '../../python/escapes.js';
@@ -40,6 +41,10 @@ const MAX_PARSED_TEMPLATE = 1 << 20;
 // biome-ignore lint/suspicious/noExplicitAny: the AST is walked generically (hf/jinja node classes)
 type Node = any;
 
+function parseJinja(source: string): Node {
+  return parse(tokenize(source, { lstrip_blocks: true, trim_blocks: true }));
+}
+
 /** Analyses one template text; pure (no I/O). */
 export function analyzeTemplate(
   source: string,
@@ -59,16 +64,33 @@ export function analyzeTemplate(
   }
   let program: Node;
   try {
-    program = parse(tokenize(source, { lstrip_blocks: true, trim_blocks: true }));
+    program = parseJinja(source);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    out.add({
-      ruleId: 'MG445',
-      message: `${where} does not parse (${printable(msg, 100)}); the real Jinja2 parser may accept it, so it was checked token by token.`,
-      symbol: 'parse-error',
-    });
-    tokenScan(source, out, false);
-    return { findings: prune(out.findings), parsed: false };
+    const repaired = repairTemplate(source);
+    program = undefined;
+    if (repaired) {
+      try {
+        program = parseJinja(repaired.text);
+        out.add({
+          ruleId: 'MG445',
+          severity: 'low',
+          message: `${where} uses Jinja2 syntax modelgate's parser does not read (${repaired.changes.join(', ')}); it was analysed after rewriting it to equivalent constructs.`,
+          symbol: 'parse-rewritten',
+        });
+      } catch {
+        // fall through to the token scan
+      }
+    }
+    if (!program) {
+      out.add({
+        ruleId: 'MG445',
+        message: `${where} does not parse (${printable(msg, 100)}); the real Jinja2 parser may accept it, so it was checked token by token.`,
+        symbol: 'parse-error',
+      });
+      tokenScan(source, out, false);
+      return { findings: prune(out.findings), parsed: false };
+    }
   }
   new Walker(out, options.vars ?? new Map()).run(program);
   // The structural walk is the analysis; the token scan is a safety net for constructs the parser

@@ -18,9 +18,37 @@ export function tokenScan(source: string, out: Collector, parsed: boolean): void
     regexScan(source, out);
     return;
   }
+  // Names the template binds itself (set, for, with, macro parameters): not Jinja globals.
+  const bound = new Set<string>();
+  for (let i = 1; i < tokens.length; i++) {
+    const p = tokens[i - 1]!;
+    const t = tokens[i]!;
+    if (t.type !== 'Identifier') continue;
+    if (
+      (p.type === 'Identifier' && ['set', 'for', 'with'].includes(p.value)) ||
+      tokens[i + 1]?.type === 'Equals'
+    )
+      bound.add(t.value);
+    if (p.type === 'Comma' || p.type === 'OpenParen') bound.add(t.value); // for a, b in / macro m(a, b)
+  }
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     const prev = tokens[i - 1];
+    if (
+      !parsed &&
+      t.type === 'Identifier' &&
+      prev?.type !== 'Dot' &&
+      GADGET_GLOBALS.has(t.value) &&
+      !bound.has(t.value) &&
+      !out.hasSymbol(t.value)
+    ) {
+      // Unparsed, the uses of a gadget global cannot be followed (a computed lookup chain on it is an escape).
+      out.add({
+        ruleId: 'MG442',
+        message: `${out.where} refers to the Jinja global ${t.value}, an escape gadget chat templates do not need.`,
+        symbol: t.value,
+      });
+    }
     if (
       !parsed &&
       t.type === 'Identifier' &&

@@ -1,15 +1,13 @@
-import { BudgetExceededError } from '../../limits.js';
+import { Constants, MAX_VALUES } from './constants.js';
+import { type Folded, same } from './fold.js';
 import {
-  applyStringOp,
-  braceFormat,
-  cap,
-  type Folded,
-  MAX_FOLD,
-  percentFormat,
-  pySlice,
-  str,
-} from './fold.js';
-import { CONSTRUCTOR_GLOBALS, DANGEROUS_CALLABLES, GADGET_GLOBALS, SAFE_CALLABLE_GLOBALS } from './names.js';
+  CONSTRUCTOR_GLOBALS,
+  DANGEROUS_CALLABLES,
+  dangerousName,
+  GADGET_GLOBALS,
+  isMetadataName,
+  SAFE_CALLABLE_GLOBALS,
+} from './names.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the AST is walked generically (hf/jinja node classes)
 export type Node = any;
@@ -83,32 +81,148 @@ const TO_STRING_FILTERS = new Set([
 const TO_NUMBER_FILTERS = new Set(['length', 'count', 'int', 'float', 'abs', 'round', 'sum', 'wordcount']);
 const DATA_FILTERS = new Set(['from_json', 'fromjson', 'items', 'dictsort', 'groupby', 'batch', 'slice']);
 
-/** At most this many constant values are kept per variable (a loop over a literal list, branches). */
-const MAX_VALUES = 32;
+/** Methods that change the list or dict they are called on. */
+const MUTATORS = new Set([
+  'append',
+  'extend',
+  'insert',
+  'update',
+  'setdefault',
+  'pop',
+  'popitem',
+  'clear',
+  'remove',
+  'sort',
+  'reverse',
+]);
+
+/**
+ * Filters and methods whose result is still the data they are applied to (a part of it, or the same text in
+ * another case); separators and counts passed to them are not text of the result. (replace, join, format,
+ * default and padding put the template's own text in, so they are not here.)
+ */
+const DATA_KEEPING = new Set([
+  'trim',
+  'strip',
+  'lstrip',
+  'rstrip',
+  'lower',
+  'upper',
+  'title',
+  'capitalize',
+  'string',
+  'e',
+  'escape',
+  'safe',
+  'first',
+  'last',
+  'list',
+  'items',
+  'keys',
+  'values',
+  'dictsort',
+  'sort',
+  'unique',
+  'reverse',
+  'split',
+  'rsplit',
+  'splitlines',
+  'get',
+  'selectattr',
+  'rejectattr',
+  'tojson',
+  'removeprefix',
+  'removesuffix',
+]);
 
 /**
  * The data-flow facts of one template, collected flow-insensitively (every assignment of a name counts, in
- * any order): the constant values a name can hold, where its values come from, and the expressions assigned
- * to it (to find the string pieces a computed name is built from).
+ * any order): where each variable's values come from (Origin), whether they are plain input data, and the
+ * bindings of macro and caller parameters at their calls. Constant values are Constants' (constants.ts).
  */
-export class Flow {
-  /** Constant values a variable (or `ns.attr`) can hold. */
-  private readonly values = new Map<string, Folded[]>();
-  /** Variables with at least one assignment that does not fold to a constant. */
-  private readonly opaque = new Set<string>();
+export class Flow extends Constants {
   private readonly origins = new Map<string, Origin>();
-  private readonly assigned = new Map<string, Node[]>();
-  /** Macro names mapped to their constant output (when the body is constant text). */
-  readonly macros = new Map<string, Folded>();
-  readonly locals = new Set<string>(['loop', 'caller', 'varargs', 'kwargs']);
-  private steps = 0;
 
-  constructor(private readonly vars: ReadonlyMap<string, Folded>) {}
+  /**
+   * Variables with a binding that is not plain input data (a constant, text the template computed, a global):
+   * as a key, such a value must fold to known names, since Jinja's x[key] falls back to getattr.
+   */
+  private readonly impure = new Set<string>(['varargs', 'kwargs']);
 
-  tick(depth: number): void {
-    if (++this.steps > 2_000_000)
-      throw new BudgetExceededError('maxOpcodes', 'template analysis took more than 2,000,000 steps');
-    if (depth > 400) throw new BudgetExceededError('maxStackDepth', `template nesting deeper than 400`);
+  /** Variables with a binding that is not a resolved key (see keyResolved): not known names, not data. */
+  private readonly unresolved = new Set<string>(['varargs', 'kwargs']);
+
+  /** Where the elements of a list, dict or tuple the template built come from (literals, append(), dict()). */
+  private readonly elems = new Map<string, Origin>();
+
+  /** Pairs of names bound to the same structure (`{% set b = a %}`): mutations of one are mutations of both. */
+  private readonly aliases: Array<[string, string]> = [];
+
+  /** Parameter names of each macro, in order. */
+  private readonly macroParams = new Map<string, string[]>();
+
+  /** Parameter names of `{% call(x, y) m() %}` blocks, bound by the caller(...) calls inside macros. */
+  private readonly callerParams: string[][] = [];
+
+  /** How each name is used: called directly, and in total (a macro passed around has unknown arguments). */
+  private readonly uses = new Map<string, { called: number; total: number }>();
+
+  /** Collects bindings until they settle: a few passes, since names can be defined from later-defined ones. */
+  run(program: Node): void {
+    this.countUses(program, 0);
+    for (let i = 0; i < 3; i++) {
+      this.collect(program, 0);
+      this.mergeAliases();
+    }
+  }
+
+  /** Counts the direct calls and all references of every name (macro arguments are bound at the calls). */
+  private countUses(node: Node, depth: number): void {
+    if (!node || typeof node !== 'object' || depth > 400) return;
+    if (Array.isArray(node)) {
+      for (const n of node) this.countUses(n, depth + 1);
+      return;
+    }
+    if (node instanceof Map) {
+      for (const [k, v] of node) {
+        this.countUses(k, depth + 1);
+        this.countUses(v, depth + 1);
+      }
+      return;
+    }
+    const use = (name: string) => {
+      const u = this.uses.get(name) ?? { called: 0, total: 0 };
+      this.uses.set(name, u);
+      return u;
+    };
+    if (node.type === 'Identifier') use(node.value).total++;
+    if (node.type === 'CallExpression' && node.callee?.type === 'Identifier') use(node.callee.value).called++;
+    for (const [k, v] of Object.entries(node)) {
+      // The macro's own name and keyword-argument names are not references.
+      if (
+        (node.type === 'Macro' && k === 'name') ||
+        (node.type === 'KeywordArgumentExpression' && k === 'key')
+      )
+        continue;
+      if (k !== 'type' && typeof v === 'object') this.countUses(v, depth + 1);
+    }
+  }
+
+  private mergeAliases(): void {
+    for (const [a, b] of this.aliases) {
+      const o = worst(this.elems.get(a) ?? 'input', this.elems.get(b) ?? 'input');
+      this.elems.set(a, o);
+      this.elems.set(b, o);
+      if (this.opaque.has(a) || this.opaque.has(b)) {
+        this.opaque.add(a);
+        this.opaque.add(b);
+      }
+      for (const set of [this.impure, this.unresolved])
+        if (set.has(a) || set.has(b)) {
+          set.add(a);
+          set.add(b);
+        }
+    }
   }
 
   /** Collects bindings; run it a few times so names defined from later-defined names settle. */
@@ -130,21 +244,23 @@ export class Flow {
       case 'Set': {
         const a = node.assignee;
         if (a?.type === 'Identifier') {
-          this.bind(
-            a.value,
-            node.value ?? null,
-            node.value ? this.possible(node.value, 0) : this.bodyValue(node.body),
-          );
-          this.origin1(a.value, node.value ? this.origin(node.value, 0) : 'str');
+          if (node.value) this.assign(a.value, node.value);
+          else {
+            const body = this.bodyValue(node.body);
+            this.bind(a.value, null, body, body !== undefined);
+            this.impure.add(a.value);
+            if (!body) this.unresolved.add(a.value);
+            this.origin1(a.value, 'str');
+          }
         } else if (a?.type === 'MemberExpression' && !a.computed && a.object?.type === 'Identifier') {
           // {% set ns.attr = value %}: namespace attributes are variables too.
-          const key = `${a.object.value}.${a.property?.value}`;
-          this.bind(key, node.value, this.possible(node.value, 0));
-          this.origin1(key, this.origin(node.value, 0));
+          this.assign(`${a.object.value}.${a.property?.value}`, node.value);
         } else {
           for (const n of bindingNames(a)) {
             this.locals.add(n);
             this.opaque.add(n);
+            this.impure.add(n);
+            if (!node.value || !this.pureData(node.value, 0)) this.unresolved.add(n);
             this.origin1(n, node.value ? this.elementOrigin(node.value) : 'str');
           }
         }
@@ -153,41 +269,63 @@ export class Flow {
       case 'For': {
         const names = bindingNames(node.loopvar);
         const it = node.iterable;
-        const elements = names.length === 1 ? this.elements(it) : undefined;
-        for (const n of names) {
+        const elements = this.elements(it);
+        const pure = this.pureData(it, 0);
+        for (const [i, n] of names.entries()) {
           this.locals.add(n);
-          if (elements) this.bind(n, null, elements);
+          // `for a, b in [(x, y), ...]` unpacks each element; a single name takes the elements whole.
+          const vals =
+            names.length === 1
+              ? elements
+              : elements?.every((e) => Array.isArray(e) && e.length === names.length)
+                ? elements.map((e) => (e as Folded[])[i])
+                : undefined;
+          if (vals) this.bind(n, null, vals, true);
           else this.opaque.add(n);
+          if (!pure) this.impure.add(n);
+          if (!pure && !vals) this.unresolved.add(n);
           this.origin1(n, this.elementOrigin(it));
         }
         break;
       }
       case 'Macro': {
-        this.locals.add(node.name.value);
+        const name: string = node.name.value;
+        this.locals.add(name);
+        const params: string[] = [];
+        const u = this.uses.get(name);
+        // A macro that is never called, or passed around as a value, has arguments modelgate cannot see.
+        const unknownArgs = !u || u.called === 0 || u.total > u.called;
         for (const a of node.args ?? []) {
           const n =
             a.type === 'Identifier' ? a.value : a.type === 'KeywordArgumentExpression' ? a.key.value : '';
+          params.push(n);
           if (!n) continue;
           this.locals.add(n);
-          this.opaque.add(n);
           this.origin1(n, 'input');
+          if (a.type === 'KeywordArgumentExpression') this.assign(n, a.value);
+          if (unknownArgs) this.opaque.add(n);
         }
+        this.macroParams.set(name, params);
         const v = this.bodyValue(node.body)?.[0];
-        if (v !== undefined) this.macros.set(node.name.value, v);
+        if (v !== undefined) this.macros.set(name, v);
         break;
       }
-      case 'CallStatement':
+      case 'CallStatement': {
+        const params: string[] = [];
         for (const a of node.callerArgs ?? []) {
           const n =
             a.type === 'Identifier' ? a.value : a.type === 'KeywordArgumentExpression' ? a.key.value : '';
+          params.push(n);
           if (!n) continue;
           this.locals.add(n);
-          this.opaque.add(n);
           this.origin1(n, 'input');
+          if (a.type === 'KeywordArgumentExpression') this.assign(n, a.value);
         }
+        if (!this.callerParams.some((p) => p.join() === params.join())) this.callerParams.push(params);
         break;
+      }
       case 'CallExpression':
-        // namespace(k='...') sets attributes the template reads back as ns.k.
+        this.callSite(node);
         break;
     }
     for (const [k, v] of Object.entries(node))
@@ -196,15 +334,112 @@ export class Flow {
 
   /** Records namespace(...) keyword arguments under `name.key` for `{% set name = namespace(...) %}`. */
   collectNamespace(name: string, call: Node): void {
-    for (const a of call.args ?? []) {
-      if (a.type !== 'KeywordArgumentExpression') continue;
-      const key = `${name}.${a.key.value}`;
-      this.bind(key, a.value, this.possible(a.value, 0));
-      this.origin1(key, this.origin(a.value, 0));
+    for (const a of call.args ?? [])
+      if (a.type === 'KeywordArgumentExpression') this.assign(`${name}.${a.key.value}`, a.value);
+  }
+
+  /** One assignment of an expression to a name (set, macro default, argument, namespace attribute). */
+  private assign(name: string, value: Node): void {
+    const all = this.allValues(value, 0);
+    this.bind(name, value, all ?? this.possible(value, 0), all !== undefined);
+    this.origin1(name, this.origin(value, 0));
+    if (!this.pureData(value, 0)) this.impure.add(name);
+    if (!this.keyResolved(value)) this.unresolved.add(name);
+    const holds = this.containedOrigin(value);
+    if (holds) this.elemOrigin1(name, holds);
+    if (
+      value?.type === 'Identifier' &&
+      this.locals.has(value.value) &&
+      !this.aliases.some(([a, b]) => a === name && b === value.value)
+    )
+      this.aliases.push([name, value.value]);
+  }
+
+  /**
+   * A call: binds macro parameters (and caller(...) parameters of call blocks) to the arguments, and treats a
+   * mutating method (append, update...) as an assignment of unknown content to the structure.
+   */
+  private callSite(node: Node): void {
+    const c = node.callee;
+    const args: Node[] = node.args ?? [];
+    if (c?.type === 'Identifier') {
+      const lists =
+        c.value === 'caller'
+          ? this.callerParams
+          : this.macroParams.has(c.value)
+            ? [this.macroParams.get(c.value)!]
+            : [];
+      for (const params of lists) {
+        let i = 0;
+        for (const a of args) {
+          if (a.type === 'SpreadExpression' || a.type === 'KeywordSpreadExpression') {
+            for (const p of params.filter(Boolean)) {
+              this.opaque.add(p);
+              this.impure.add(p);
+              if (!this.pureData(a.argument, 0)) this.unresolved.add(p);
+              this.origin1(p, this.elementOrigin(a.argument));
+            }
+            continue;
+          }
+          const p =
+            a.type === 'KeywordArgumentExpression'
+              ? params.includes(a.key.value)
+                ? a.key.value
+                : 'kwargs'
+              : (params[i++] ?? 'varargs');
+          const v = a.type === 'KeywordArgumentExpression' ? a.value : a;
+          if (p === 'varargs' || p === 'kwargs') {
+            this.opaque.add(p);
+            if (!this.pureData(v, 0)) this.impure.add(p);
+            if (!this.keyResolved(v)) this.unresolved.add(p);
+            this.elemOrigin1(p, this.origin(v, 0));
+          } else if (p) this.assign(p, v);
+        }
+      }
+      return;
+    }
+    if (c?.type !== 'MemberExpression' || c.computed || !MUTATORS.has(c.property?.value)) return;
+    const target = this.nameOf(c.object);
+    if (!target) return;
+    this.opaque.add(target);
+    for (const a of args) {
+      const v = a.type === 'KeywordArgumentExpression' ? a.value : a;
+      if (!this.pureData(v, 0)) this.impure.add(target);
+      if (!this.keyResolved(v)) this.unresolved.add(target);
+      const spread = ['extend', 'update'].includes(c.property.value);
+      this.elemOrigin1(target, spread ? (this.containedOrigin(v) ?? 'input') : this.origin(v, 0));
     }
   }
 
-  private bind(name: string, node: Node | null, vals: Folded[] | undefined): void {
+  private elemOrigin1(name: string, o: Origin): void {
+    const cur = this.elems.get(name);
+    this.elems.set(name, cur ? worst(cur, o) : o);
+  }
+
+  /** Where the elements of a structure come from, when it is one the template built (else undefined). */
+  containedOrigin(n: Node): Origin | undefined {
+    if (!n) return undefined;
+    if (n.type === 'ArrayLiteral' || n.type === 'TupleLiteral') {
+      let o: Origin = 'input';
+      for (const e of n.value as Node[]) o = worst(o, this.origin(e, 0));
+      return o;
+    }
+    if (n.type === 'ObjectLiteral') {
+      let o: Origin = 'input';
+      for (const v of (n.value as Map<Node, Node>).values()) o = worst(o, this.origin(v, 0));
+      return o;
+    }
+    if (n.type === 'CallExpression' && n.callee?.type === 'Identifier' && n.callee.value === 'dict') {
+      let o: Origin = 'input';
+      for (const a of n.args ?? [])
+        o = worst(o, this.origin(a.type === 'KeywordArgumentExpression' ? a.value : a, 0));
+      return o;
+    }
+    const name = this.nameOf(n);
+    return name !== undefined && this.locals.has(name.split('.')[0]!) ? this.elems.get(name) : undefined;
+  }
+
+  private bind(name: string, node: Node | null, vals: Folded[] | undefined, complete: boolean): void {
     this.locals.add(name.split('.')[0]!);
     if (node) {
       const list = this.assigned.get(name) ?? [];
@@ -217,10 +452,8 @@ export class Flow {
       )
         this.collectNamespace(name, node);
     }
-    if (!vals) {
-      this.opaque.add(name);
-      return;
-    }
+    if (!complete) this.opaque.add(name);
+    if (!vals) return;
     const cur = this.values.get(name) ?? [];
     for (const v of vals) if (cur.length < MAX_VALUES && !cur.some((c) => same(c, v))) cur.push(v);
     this.values.set(name, cur);
@@ -229,28 +462,6 @@ export class Flow {
   private origin1(name: string, o: Origin): void {
     const cur = this.origins.get(name);
     this.origins.set(name, cur ? worst(cur, o) : o);
-  }
-
-  private bodyValue(body: Node[] | undefined): Folded[] | undefined {
-    if (!Array.isArray(body)) return undefined;
-    let s = '';
-    for (const st of body) {
-      const v = this.fold(st, 0);
-      if (v === undefined || Array.isArray(v)) return undefined;
-      s += String(v);
-      if (s.length > MAX_FOLD) return undefined;
-    }
-    return [s];
-  }
-
-  /** The values a loop over `it` binds, when they are constants. */
-  private elements(it: Node): Folded[] | undefined {
-    const v = this.fold(it, 0);
-    if (typeof v === 'string') return [...new Set([...v])].slice(0, MAX_VALUES);
-    if (Array.isArray(v)) return v.slice(0, MAX_VALUES);
-    const p = this.possible(it, 0);
-    if (p?.every((x) => Array.isArray(x))) return (p as Folded[][]).flat().slice(0, MAX_VALUES);
-    return undefined;
   }
 
   /** Where the elements of an iterable come from. */
@@ -263,182 +474,102 @@ export class Flow {
       return o;
     }
     const o = this.origin(it, 0);
-    return o === 'gadget' ? 'reflect' : o === 'built' || o === 'ns' ? 'input' : o;
+    return o === 'gadget'
+      ? 'reflect'
+      : o === 'built' || o === 'ns'
+        ? (this.containedOrigin(it) ?? 'input')
+        : o;
   }
 
-  // ----- constants -----
-
-  /** The single constant value of an expression, when it can be computed without inputs. */
-  fold(node: Node, depth: number): Folded {
-    if (!node || depth > 64) return undefined;
+  /**
+   * Whether an expression is plain input data: read out of messages, tools or other loader inputs, through
+   * lookups and filters that keep data data (trim, lower, split...), with no text of the template's own put
+   * in. Such a key names what the data holds; any other key must fold to known names.
+   */
+  pureData(node: Node, depth: number): boolean {
+    if (!node || depth > 32) return false;
     switch (node.type) {
-      case 'StringLiteral':
-        return node.value;
-      case 'IntegerLiteral':
-      case 'FloatLiteral':
-        return node.value;
       case 'Identifier': {
-        if (node.value === 'true' || node.value === 'True') return true;
-        if (node.value === 'false' || node.value === 'False') return false;
-        return this.single(node.value);
-      }
-      case 'ArrayLiteral':
-      case 'TupleLiteral': {
-        const items = (node.value as Node[]).map((n) => this.fold(n, depth + 1));
-        return items.some((i) => i === undefined) ? undefined : items;
-      }
-      case 'BinaryExpression':
-        return binary(node.operator.value, this.fold(node.left, depth + 1), this.fold(node.right, depth + 1));
-      case 'FilterExpression': {
-        const v = this.fold(node.operand, depth + 1);
-        if (v === undefined) return undefined;
-        const f = node.filter;
-        const name: string =
-          f.type === 'Identifier' ? f.value : f.callee?.type === 'Identifier' ? f.callee.value : '';
-        const args: Folded[] =
-          f.type === 'CallExpression' ? f.args.map((a: Node) => this.fold(a, depth + 1)) : [];
-        return applyStringOp(name, v, args);
-      }
-      case 'CallExpression': {
-        const c = node.callee;
-        if (c?.type === 'MemberExpression' && !c.computed && c.property?.type === 'Identifier') {
-          const v = this.fold(c.object, depth + 1);
-          if (v === undefined) return undefined;
-          const args = node.args.map((a: Node) => this.fold(a, depth + 1));
-          if (c.property.value === 'join' && typeof v === 'string' && Array.isArray(args[0]))
-            return cap((args[0] as Folded[]).map(str).join(v));
-          if (c.property.value === 'format' && typeof v === 'string') return braceFormat(v, args);
-          return applyStringOp(c.property.value, v, args);
-        }
-        if (c?.type === 'Identifier' && this.macros.has(c.value)) return this.macros.get(c.value);
-        if (c?.type === 'Identifier' && c.value === 'range' && !this.locals.has('range')) {
-          const args = node.args.map((a: Node) => this.fold(a, depth + 1));
-          return rangeList(args);
-        }
-        return undefined;
+        const n: string = node.value;
+        if (['none', 'None', 'true', 'false', 'True', 'False'].includes(n)) return false;
+        if (this.locals.has(n))
+          return (
+            n !== 'loop' &&
+            n !== 'caller' &&
+            !this.impure.has(n) &&
+            !this.macros.has(n) &&
+            !this.macroParams.has(n)
+          );
+        return !this.vars.has(n) && !isMetadataName(n) && this.nameOrigin(n) === 'input';
       }
       case 'MemberExpression': {
-        if (!node.computed && node.object?.type === 'Identifier' && node.property?.type === 'Identifier')
-          return this.single(`${node.object.value}.${node.property.value}`);
-        const v = this.fold(node.object, depth + 1);
-        if (v === undefined) return undefined;
-        if (node.computed && node.property?.type === 'SliceExpression') {
-          const p = node.property;
-          const start = p.start ? this.fold(p.start, depth + 1) : undefined;
-          const stop = p.stop ? this.fold(p.stop, depth + 1) : undefined;
-          const step = p.step ? this.fold(p.step, depth + 1) : 1;
-          if (typeof v !== 'string' || typeof step !== 'number' || step === 0) return undefined;
-          return pySlice(v, start as number | undefined, stop as number | undefined, step);
-        }
-        if (node.computed) {
-          const k = this.fold(node.property, depth + 1);
-          if (typeof k === 'number' && (typeof v === 'string' || Array.isArray(v))) {
-            const i = k < 0 ? v.length + k : k;
-            return v[i];
-          }
-        }
-        return undefined;
+        const name = this.nameOf(node);
+        if (
+          name?.includes('.') &&
+          this.locals.has(name.split('.')[0]!) &&
+          this.origin(node.object, depth + 1) === 'ns'
+        )
+          return !this.impure.has(name);
+        if (!this.pureData(node.object, depth + 1)) return false;
+        if (!node.computed || node.property?.type === 'SliceExpression') return true;
+        return this.keyResolved(node.property);
       }
-      case 'Ternary': {
-        const t = this.fold(node.trueExpr, depth + 1);
-        return t !== undefined ? t : this.fold(node.falseExpr, depth + 1);
-      }
-      default:
-        return undefined;
-    }
-  }
-
-  /** The value of a name when it has exactly one (a constant assignment, or a metadata string). */
-  private single(name: string): Folded {
-    const vals = this.values.get(name);
-    if (vals && vals.length === 1 && !this.opaque.has(name)) return vals[0];
-    if (!this.locals.has(name.split('.')[0]!) && this.vars.has(name)) return this.vars.get(name);
-    return undefined;
-  }
-
-  /**
-   * Every constant value an expression is known to take (branches, loops over constant lists, reassigned
-   * names), or undefined when none is known. A name is dangerous when any of them is.
-   */
-  possible(node: Node, depth: number): Folded[] | undefined {
-    if (!node || depth > 16) return undefined;
-    const v = this.fold(node, depth);
-    if (v !== undefined) return [v];
-    switch (node.type) {
-      case 'Identifier': {
-        const vals = this.values.get(node.value);
-        if (vals && vals.length > 0) return vals;
-        return undefined;
-      }
-      case 'MemberExpression':
-        if (!node.computed && node.object?.type === 'Identifier' && node.property?.type === 'Identifier') {
-          const vals = this.values.get(`${node.object.value}.${node.property.value}`);
-          return vals && vals.length > 0 ? vals : undefined;
-        }
-        return undefined;
-      case 'Ternary': {
-        const a = this.possible(node.trueExpr, depth + 1) ?? [];
-        const b = this.possible(node.falseExpr, depth + 1) ?? [];
-        return a.length + b.length > 0 ? [...a, ...b].slice(0, MAX_VALUES) : undefined;
-      }
-      case 'BinaryExpression': {
-        const l = this.possible(node.left, depth + 1);
-        const r = this.possible(node.right, depth + 1);
-        if (!l || !r) return undefined;
-        const out: Folded[] = [];
-        for (const a of l)
-          for (const b of r) {
-            const x = binary(node.operator.value, a, b);
-            if (x !== undefined && out.length < MAX_VALUES) out.push(x);
-          }
-        return out.length > 0 ? out : undefined;
-      }
+      case 'SelectExpression':
+        return this.pureData(node.lhs, depth + 1);
+      // A structure of data built by the template ({"type": t}, []) is data; constants in it are not.
+      case 'ArrayLiteral':
+      case 'TupleLiteral':
+        return (node.value as Node[]).every((e) => this.pureData(e, depth + 1));
+      case 'ObjectLiteral':
+        return [...(node.value as Map<Node, Node>)].every(
+          ([k, v]) =>
+            (k?.type === 'StringLiteral' || this.pureData(k, depth + 1)) && this.pureData(v, depth + 1),
+        );
+      case 'Ternary':
+        return this.pureData(node.trueExpr, depth + 1) && this.pureData(node.falseExpr, depth + 1);
       case 'FilterExpression': {
         const f = node.filter;
         const name: string =
-          f.type === 'Identifier' ? f.value : f.callee?.type === 'Identifier' ? f.callee.value : '';
-        const args: Folded[] =
-          f.type === 'CallExpression' ? f.args.map((a: Node) => this.fold(a, depth + 1)) : [];
-        const vals = this.possible(node.operand, depth + 1);
-        const out = vals?.map((x) => applyStringOp(name, x, args)).filter((x) => x !== undefined);
-        return out && out.length > 0 ? out : undefined;
+          f?.type === 'Identifier' ? f.value : f?.callee?.type === 'Identifier' ? f.callee.value : '';
+        if (!DATA_KEEPING.has(name) || !this.pureData(node.operand, depth + 1)) return false;
+        return f.type !== 'CallExpression' || f.args.every((a: Node) => this.inertArg(a));
       }
       case 'CallExpression': {
         const c = node.callee;
-        if (c?.type !== 'MemberExpression' || c.computed || c.property?.type !== 'Identifier')
-          return undefined;
-        const args = node.args.map((a: Node) => this.fold(a, depth + 1));
-        const vals = this.possible(c.object, depth + 1);
-        const out = vals?.map((x) => applyStringOp(c.property.value, x, args)).filter((x) => x !== undefined);
-        return out && out.length > 0 ? out : undefined;
+        if (c?.type !== 'MemberExpression' || c.computed || !DATA_KEEPING.has(c.property?.value))
+          return false;
+        return this.pureData(c.object, depth + 1) && (node.args ?? []).every((a: Node) => this.inertArg(a));
       }
       default:
-        return undefined;
+        return false;
     }
   }
 
-  /**
-   * The string pieces an expression is built from, following names to what was assigned to them: a computed
-   * name assembled from pieces that spell a dunder is an obfuscated one even when some piece is unknown.
-   */
-  pieces(node: Node, out: string[] = [], seen = new Set<Node>(), depth = 0): string[] {
-    if (!node || typeof node !== 'object' || depth > 32 || seen.has(node) || out.length > 256) return out;
-    seen.add(node);
-    if (node.type === 'StringLiteral') out.push(node.value);
-    else if (node.type === 'Identifier' && this.locals.has(node.value)) {
-      for (const v of this.values.get(node.value) ?? []) if (typeof v === 'string') out.push(v);
-      for (const a of this.assigned.get(node.value) ?? []) this.pieces(a, out, seen, depth + 1);
-    } else if (node.type === 'Identifier') {
-      const v = this.vars.get(node.value);
-      if (typeof v === 'string') out.push(v);
-      else if (Array.isArray(v)) for (const x of v) if (typeof x === 'string') out.push(x);
-    }
-    for (const [k, v] of Object.entries(node))
-      if (k !== 'type' && v && typeof v === 'object') this.pieces(v, out, seen, depth + 1);
-    return out;
+  /** An argument of a data-keeping filter or method that cannot put text into the result (a separator). */
+  private inertArg(a: Node): boolean {
+    const v = a?.type === 'KeywordArgumentExpression' ? a.value : a;
+    return (
+      v?.type === 'StringLiteral' ||
+      v?.type === 'IntegerLiteral' ||
+      v?.type === 'FloatLiteral' ||
+      (v?.type === 'Identifier' && ['true', 'false', 'True', 'False', 'none', 'None'].includes(v.value))
+    );
   }
 
-  // ----- provenance -----
+  /** A subscript key whose names are known: every value folds, a number, or plain input data. */
+  keyResolved(key: Node): boolean {
+    if (this.allValues(key, 0) !== undefined || this.origin(key, 0) === 'num') return true;
+    // A variable is resolved when each of its bindings is (a folded name in one branch, an index in another).
+    const name =
+      key?.type === 'Identifier' || key?.type === 'MemberExpression' ? this.nameOf(key) : undefined;
+    if (
+      name !== undefined &&
+      this.locals.has(name.split('.')[0]!) &&
+      (this.values.has(name) || this.origins.has(name))
+    )
+      return !this.unresolved.has(name) && name !== 'loop' && name !== 'caller';
+    return this.pureData(key, 0);
+  }
 
   /** Where the value of an expression comes from (see Origin). */
   origin(node: Node, depth: number): Origin {
@@ -462,7 +593,11 @@ export class Flow {
             const own = this.origins.get(`${node.object.value}.${node.property.value}`);
             if (own) return own;
           }
-          return 'input';
+          // A key the template computed from its own constants and that does not fold may be any attribute.
+          if (node.computed && node.property?.type !== 'SliceExpression' && !this.keyResolved(node.property))
+            return 'reflect';
+          // An element of a structure the template built is whatever was put in it (a string, a global...).
+          return o === 'input' ? 'input' : (this.containedOrigin(node.object) ?? 'input');
         }
         if (o === 'reflect') return 'reflect';
         const key = node.computed ? this.fold(node.property, depth + 1) : node.property?.value;
@@ -471,8 +606,10 @@ export class Flow {
           return o === 'str' ? 'str' : 'reflect';
         if (o === 'gadget' && node.object?.type === 'Identifier' && node.object.value === 'loop')
           return typeof key === 'string' && key in LOOP_ATTRS ? LOOP_ATTRS[key]! : 'reflect';
-        // A constant method name of a string or global is a bound method (its call is judged by call()).
-        if (!node.computed && (o === 'str' || o === 'num')) return 'gadget';
+        // A known, harmless name on a string or number is one of its methods (calls are judged by call()) or
+        // undefined: `item['text']` on a name that holds a string in one branch and a dict in another. Its
+        // own further lookups are judged like the string's.
+        if (typeof key === 'string' && (o === 'str' || o === 'num') && !dangerousName(key)) return o;
         return 'reflect';
       }
       case 'CallExpression': {
@@ -546,6 +683,7 @@ export class Flow {
     if (typeof v === 'string') return 'str';
     if (typeof v === 'number' || typeof v === 'boolean') return 'num';
     if (Array.isArray(v)) return 'built';
+    if (isMetadataName(name)) return 'str';
     if (
       GADGET_GLOBALS.has(name) ||
       CONSTRUCTOR_GLOBALS.has(name) ||
@@ -556,17 +694,6 @@ export class Flow {
       return 'gadget';
     return 'input';
   }
-
-  /** How many times a loop over `it` runs, when that is known (range() with constant bounds, constants). */
-  iterations(it: Node): number | undefined {
-    if (it?.type === 'CallExpression' && it.callee?.type === 'Identifier' && it.callee.value === 'range') {
-      const args = (it.args ?? []).map((a: Node) => this.fold(a, 0));
-      return rangeLength(args);
-    }
-    const v = this.fold(it, 0);
-    if (typeof v === 'string' || Array.isArray(v)) return v.length;
-    return undefined;
-  }
 }
 
 export function bindingNames(n: Node): string[] {
@@ -575,56 +702,4 @@ export function bindingNames(n: Node): string[] {
   if (n.type === 'TupleLiteral' || n.type === 'ArrayLiteral')
     return (n.value as Node[]).flatMap(bindingNames);
   return [];
-}
-
-function same(a: Folded, b: Folded): boolean {
-  return a === b || (Array.isArray(a) && Array.isArray(b) && JSON.stringify(a) === JSON.stringify(b));
-}
-
-/** A binary operator on two constants, with Python's semantics for the operators that build names. */
-function binary(op: string, l: Folded, r: Folded): Folded {
-  if (l === undefined || r === undefined) return undefined;
-  if (op === '~') return cap(str(l) + str(r));
-  if (op === '+') {
-    if (typeof l === 'number' && typeof r === 'number') return l + r;
-    if (typeof l === 'string' && typeof r === 'string') return cap(l + r);
-    if (Array.isArray(l) && Array.isArray(r))
-      return l.length + r.length <= MAX_FOLD ? [...l, ...r] : undefined;
-    return undefined;
-  }
-  if (op === '*') {
-    if (typeof l === 'string' && typeof r === 'number')
-      return r > 0 && l.length * r <= MAX_FOLD ? l.repeat(r) : '';
-    if (typeof r === 'string' && typeof l === 'number')
-      return l > 0 && r.length * l <= MAX_FOLD ? r.repeat(l) : '';
-    if (typeof l === 'number' && typeof r === 'number') return l * r;
-    return undefined;
-  }
-  if (op === '**' && typeof l === 'number' && typeof r === 'number') {
-    const v = l ** r;
-    return Number.isFinite(v) ? v : Number.MAX_VALUE;
-  }
-  if (op === '-' && typeof l === 'number' && typeof r === 'number') return l - r;
-  if (op === '//' && typeof l === 'number' && typeof r === 'number' && r !== 0) return Math.floor(l / r);
-  if (op === '%' && typeof l === 'string') return percentFormat(l, Array.isArray(r) ? r : [r]);
-  return undefined;
-}
-
-function rangeLength(args: Folded[]): number | undefined {
-  if (args.length === 0 || args.some((a) => typeof a !== 'number')) return undefined;
-  const [start, stop, step] =
-    args.length === 1
-      ? [0, args[0] as number, 1]
-      : [args[0] as number, args[1] as number, (args[2] as number) ?? 1];
-  if (step === 0) return undefined;
-  return Math.max(0, Math.ceil((stop - start) / step));
-}
-
-/** range() as a constant list, when it is short enough to fold. */
-function rangeList(args: Folded[]): Folded {
-  const n = rangeLength(args);
-  if (n === undefined || n > 256) return undefined;
-  const start = args.length === 1 ? 0 : (args[0] as number);
-  const step = args.length === 3 ? (args[2] as number) : 1;
-  return Array.from({ length: n }, (_, i) => start + i * step);
 }

@@ -133,6 +133,18 @@ export const SAFE_CALLABLE_GLOBALS = new Set([
   'dict',
   'caller',
 ]);
+/**
+ * Variables a loader fills from the model file's own metadata (special tokens): constants chosen by whoever
+ * wrote the file, never message data, even when the analysis does not know their text (a bare .jinja file).
+ */
+export function isMetadataName(name: string): boolean {
+  return (
+    /^(?:[a-z]+_)*token$/.test(name) ||
+    name === 'additional_special_tokens' ||
+    name === 'extra_special_tokens'
+  );
+}
+
 export const CONSTRUCTOR_GLOBALS = new Set(['namespace', 'range', 'dict']);
 
 export const SAFE_METHODS = new Set([

@@ -64,7 +64,7 @@ export const templateRules = defineRules([
     severity: 'medium',
     kind: 'anomaly',
     description:
-      "The template does not parse with modelgate's Jinja parser (@huggingface/jinja, a subset of Jinja2). The real Jinja2 parser may still accept it, so it was checked token by token instead of structurally: a template that cannot be analysed is not clean.",
+      "The template does not parse with modelgate's Jinja parser (@huggingface/jinja, a subset of Jinja2). Jinja2 syntax the parser lacks (raw and with blocks, recursive loops, do, tests with arguments, one-element tuples) is rewritten to equivalent constructs and analysed structurally (low). Otherwise the real Jinja2 parser may still accept it, so it was checked token by token instead of structurally: a template that cannot be analysed is not clean (medium).",
     remediation: "Review the template by hand, or replace it with the model author's template.",
   },
   {
@@ -75,7 +75,7 @@ export const templateRules = defineRules([
     kind: 'threat',
     cwe: 1336,
     description:
-      "A subscript or attribute whose name is computed at render time is applied to a string, a Jinja global or the loop object rather than to message data or a structure the template built. Jinja's x[name] falls back to getattr, so this reaches Python attributes with no dangerous name written anywhere (the names can come from the file's own metadata, such as the text of bos_token). A further lookup or call on the object reached that way is critical: it is the shape of a sandbox escape chain.",
+      "A subscript or attribute whose name is computed at render time is applied to a string, a Jinja global or the loop object rather than to message data or a structure the template built; or a key the template builds from its own text (literals, special-token strings, sorted or joined pieces, macro and caller arguments, list appends) does not resolve to known names, even on message data; or str.format runs on a format string computed at render time. Jinja's x[name] falls back to getattr on lists and dicts too, so this reaches Python attributes with no dangerous name written anywhere (the names can come from the file's own metadata, such as the text of bos_token). A further lookup or call on the object reached that way is critical: it is the shape of a sandbox escape chain.",
     remediation:
       "Do not load the model; replace the template with the model author's template. Chat templates index messages and tools, never strings or globals, by computed names.",
   },
@@ -87,7 +87,7 @@ export const templateRules = defineRules([
     kind: 'threat',
     cwe: 400,
     description:
-      'Constant-folded loop bounds (nested loops multiply), range() arguments, exponentiations or string repetitions exceed what any chat template needs (a million iterations). Renderers without a sandbox cap, and servers that render the template for every request, spend unbounded time or memory on it.',
+      'Constant-folded loop bounds (nested loops multiply, loops over repeated strings and lists count), range() arguments, exponentiations, string or list repetitions, padding widths (center, ljust, zfill, indent) or format field widths exceed what any chat template needs (a million iterations or characters). Renderers without a sandbox cap, and servers that render the template for every request, spend unbounded time or memory on it.',
     remediation: "Replace the template with the model author's template.",
   },
 ]);

@@ -18,6 +18,10 @@ import {
 
 /** Loop iterations (nested loops multiply) past which rendering the template is a denial of service. */
 const LOOP_BUDGET = 1_000_000;
+/** String or list lengths (repetition, padding widths) past which rendering exhausts memory. */
+const SIZE_BUDGET = 1_000_000;
+/** Methods and filters whose first argument is the length of the string they return. */
+const PADDING = new Set(['center', 'ljust', 'rjust', 'zfill', 'expandtabs', 'indent']);
 
 const ORIGIN_TEXT: Record<Origin, string> = {
   input: 'message data',
@@ -47,8 +51,7 @@ export class Walker {
   }
 
   run(program: Node): void {
-    // Bindings settle after a few passes (names defined from later-defined names).
-    for (let i = 0; i < 3; i++) this.flow.collect(program, 0);
+    this.flow.run(program);
     this.stmts(program.body, 0);
   }
 
@@ -194,22 +197,15 @@ export class Walker {
         this.expr(node.right, depth + 1);
         if (op === '~' || op === '+' || op === '*') this.checkBuilt(node, `the ${op} operator`);
         if (op === '*' || op === '**') {
-          // 'x' * 10**9 or 10**10: memory and time exhaustion when the template is rendered.
+          // 'x' * 10**9, [0] * n or 10**100000: memory and time exhaustion when the template is rendered.
           const l = this.fold(node.left, 0);
           const r = this.fold(node.right, 0);
           const n = Math.max(typeof l === 'number' ? l : 0, typeof r === 'number' ? r : 0);
-          if (
-            (op === '**' && n > 64) ||
-            (op === '*' &&
-              n > 1_000_000 &&
-              (typeof l === 'string' ||
-                typeof r === 'string' ||
-                node.left?.type === 'StringLiteral' ||
-                node.right?.type === 'StringLiteral'))
-          )
+          const size = op === '*' ? this.flow.sizeOf(node, 0) : undefined;
+          if ((op === '**' && n > 64) || (size !== undefined && size > SIZE_BUDGET))
             this.out.add({
               ruleId: 'MG901',
-              message: `${this.out.where} computes a huge value (${op} ${n}) when rendered: memory or time exhaustion.`,
+              message: `${this.out.where} computes a huge value (${op} ${fmtCount(n)}) when rendered: memory or time exhaustion.`,
               symbol: `${op}${n}`,
             });
         }
@@ -364,7 +360,8 @@ export class Walker {
    */
   private computedKey(prop: Node, o: Origin): void {
     // Every constant the key is known to take (branches, loops over constant lists, metadata strings).
-    for (const v of this.flow.possible(prop, 0) ?? []) {
+    const all = this.flow.allValues(prop, 0);
+    for (const v of all ?? this.flow.possible(prop, 0) ?? []) {
       if (typeof v === 'string' && dangerousName(v)) {
         this.attrName(v, 'key', true, 'reflect');
         return;
@@ -384,8 +381,17 @@ export class Walker {
       });
       return;
     }
-    if (isData(o)) return;
+    if (all) return; // every name it can be is known and harmless
     const ko = this.flow.origin(prop, 0);
+    if (isData(o)) {
+      if (this.flow.keyResolved(prop)) return; // a key read out of the data itself, or an index
+      this.out.add({
+        ruleId: 'MG900',
+        message: `${this.out.where} looks up a key it builds from its own text (from ${ORIGIN_TEXT[ko]}) in a way modelgate cannot resolve to known names. Jinja's x[key] falls back to getattr, so such a key can reach Python internals even on message data; chat templates index data by names they write out or read from the data.`,
+        symbol: 'unresolved-key',
+      });
+      return;
+    }
     if (ko === 'num' && (o === 'str' || o === 'num')) return; // text[i]
     if (o === 'reflect') {
       this.reflective('looks up a computed name on');
@@ -507,9 +513,20 @@ export class Walker {
         if (isData(this.flow.origin(c.object, 0))) this.attrName(method, 'method', false, 'gadget');
         return;
       }
+      this.sizeArgs(method, node.args ?? [], method === 'format' ? this.fold(c.object, 0) : undefined);
       if (method === 'format' || method === 'format_map') {
         const recv = this.fold(c.object, 0);
         this.checkBuilt(node, 'str.format');
+        if (typeof recv !== 'string') {
+          // A format string computed at render time (or taken from metadata the analysis does not have) can
+          // hold fields such as {0.__class__}: attribute lookups by names that are nowhere in the text.
+          this.out.add({
+            ruleId: 'MG900',
+            message: `${this.out.where} calls str.${method} on a format string computed at render time: its fields can look up any attribute of the arguments.`,
+            symbol: 'computed-format',
+          });
+          return;
+        }
         this.out.add({
           ruleId: 'MG444',
           severity: typeof recv === 'string' && !/\{[^{}]*[.[]/.test(recv) ? 'low' : 'medium',
@@ -539,6 +556,27 @@ export class Walker {
       message: `${this.out.where} calls a computed value.`,
       symbol: 'computed-call',
     });
+  }
+
+  /**
+   * Padding widths (center, ljust, zfill, indent...) and format field widths (`%1000000000s`, `{:>1000000000}`,
+   * `%*s` with the width as an argument) past the budget: the rendered string alone exhausts memory.
+   */
+  private sizeArgs(name: string, args: Node[], fmt: Folded): void {
+    const nums = args.map((a) => this.fold(a?.type === 'KeywordArgumentExpression' ? a.value : a, 0));
+    let big: number | undefined;
+    if (PADDING.has(name) && typeof nums[0] === 'number') big = nums[0];
+    if (name === 'format' && typeof fmt === 'string') {
+      big = Math.max(0, ...fieldWidths(fmt));
+      if (/%[-#0 +]*\*/.test(fmt) || /\{[^{}]*:[^{}]*\{/.test(fmt))
+        big = Math.max(big, ...nums.map((n) => (typeof n === 'number' ? n : 0)));
+    }
+    if (big !== undefined && big > SIZE_BUDGET)
+      this.out.add({
+        ruleId: 'MG901',
+        message: `${this.out.where} pads or formats a string to ${fmtCount(big)} characters when rendered: memory exhaustion.`,
+        symbol: `width${big}`,
+      });
   }
 
   private filter(f: Node, whole: Node | undefined, depth: number): void {
@@ -572,6 +610,7 @@ export class Walker {
       }
       return;
     }
+    this.sizeArgs(name, args, name === 'format' && whole ? this.fold(whole.operand, 0) : undefined);
     if (name === 'format') {
       if (whole) this.checkBuilt(whole, 'the format filter');
       const recv = whole ? this.fold(whole.operand, 0) : undefined;
@@ -646,6 +685,13 @@ export class Walker {
       });
     }
   }
+}
+
+function fieldWidths(fmt: string): number[] {
+  const out: number[] = [];
+  for (const m of fmt.matchAll(/%[-#0 +]*(\d+)|\{[^{}]*:[^{}\d]*(\d+)[^{}]*\}/g))
+    out.push(Number(m[1] ?? m[2]));
+  return out;
 }
 
 function isBuilding(n: Node): boolean {
