@@ -6,11 +6,14 @@ import * as cache from '@actions/cache';
 import { z } from 'zod';
 import { sha256File } from '../core/hash.js';
 import { evaluateFile, type Policy } from '../core/policy/policy.js';
+import { directoryCache, type RemoteCache } from '../core/remote/cache.js';
 import { getRule, hasRule, RULES } from '../core/rules/catalogue.js';
 import type { FileReport, Finding } from '../core/types.js';
 import { SEVERITIES } from '../core/types.js';
 import { VERSION } from '../core/version.js';
 import type { WalkEntry } from '../core/walk.js';
+import type { EventInfo } from './event.js';
+import type { Api } from './github.js';
 
 /**
  * Per-file result cache over @actions/cache. The key is the content sha256 plus the scanner version, a hash of
@@ -209,4 +212,100 @@ export async function scanWithCache(
   if (saveAllowed) for (const f of scanned) await cache.save(f);
   files.push(...scanned);
   return { files, scanned: scanned.length };
+}
+
+/** The two calls of @actions/cache the stores use (tests give an in-memory service the same shape). */
+export interface CacheService {
+  restoreCache(paths: string[], key: string): Promise<string | undefined>;
+  saveCache(paths: string[], key: string): Promise<number>;
+}
+
+const actionsService: CacheService = {
+  restoreCache: (paths, key) => cache.restoreCache(paths, key),
+  saveCache: (paths, key) => cache.saveCache(paths, key),
+};
+
+/**
+ * The remote scans' cache (src/core/remote/cache.ts: whole commits and LFS files, policy-independent
+ * analyses validated on restore) over the Actions cache: one entry per key, its JSON file under `dir`
+ * ($RUNNER_TEMP/modelgate-cache). Saved only when `saveAllowed` (trusted events); the core never offers an
+ * incomplete analysis. A failing service is a miss, never an error of the scan.
+ */
+export function actionsRemoteCache(
+  dir: string,
+  saveAllowed: boolean,
+  log: (m: string) => void,
+  service: CacheService = actionsService,
+): RemoteCache & { stats: { hits: number; misses: number; saved: number } } {
+  const files = directoryCache(dir);
+  const stats = { hits: 0, misses: 0, saved: 0 };
+  return {
+    stats,
+    async get(key) {
+      try {
+        await mkdir(dir, { recursive: true });
+        const hit = await service.restoreCache([files.file(key)], key);
+        const value = hit === key ? await files.get(key) : undefined;
+        if (value === undefined) stats.misses++;
+        else stats.hits++;
+        return value;
+      } catch (err) {
+        stats.misses++;
+        log(`cache restore failed: ${(err as Error).message}`);
+        return undefined;
+      }
+    },
+    async put(key, value) {
+      if (!saveAllowed) return;
+      try {
+        await files.put(key, value);
+        await service.saveCache([files.file(key)], key);
+        stats.saved++;
+      } catch (err) {
+        // Entries are immutable: an existing key (another run wrote it first) is not a problem.
+        log(`cache save skipped: ${(err as Error).message}`);
+      }
+    },
+  };
+}
+
+/** The prefix of every key modelgate saves (per-file results, remote commits and files). */
+export const KEY_PREFIX = 'modelgate-';
+
+/**
+ * Whether this run may believe what it restores. GitHub scopes caches by ref: a run restores from its own
+ * ref's scope first, then (pull requests) from the base branch's and the default branch's; it saves into
+ * its own ref's scope only. A pull request's scope (`refs/pull/N/merge`) is writable by any code the pull
+ * request runs, including a workflow it modifies (a fork's too: ACTIONS_RUNTIME_TOKEN is given to every
+ * job), so an earlier commit of the pull request could plant a "clean" entry under a key a later, innocent
+ * looking commit restores. modelgate never saves from such a run (saves happen on trusted events only:
+ * push to the default branch, merge_group, schedule), so any entry with its key prefix in the scope of an
+ * untrusted run was written by something else: the run then restores nothing. What can be read from the
+ * base and default branches was written by their own runs, which run reviewed workflows.
+ *
+ * Listing the scope needs `actions: read` for the token (`GET /repos/{owner}/{repo}/actions/caches`);
+ * without it an untrusted run cannot tell and restores nothing (every file is scanned).
+ */
+export async function cacheScopeTrusted(
+  api: Api | undefined,
+  ev: EventInfo,
+  env: NodeJS.ProcessEnv,
+): Promise<{ trusted: true } | { trusted: false; reason: string }> {
+  if (ev.cacheSaveAllowed) return { trusted: true };
+  const ref = env.GITHUB_REF;
+  if (!ref) return { trusted: false, reason: 'the run has no GITHUB_REF, so its cache scope is unknown' };
+  if (!api) return { trusted: false, reason: `no token to check the cache scope of ${ref} (actions: read)` };
+  try {
+    const n = await api.countCaches(ref, KEY_PREFIX);
+    if (n === 0) return { trusted: true };
+    return {
+      trusted: false,
+      reason: `${n} cache entr${n === 1 ? 'y' : 'ies'} named ${KEY_PREFIX}* exist in the scope of ${ref}, where modelgate never saves: something else wrote them (a poisoning attempt?)`,
+    };
+  } catch (err) {
+    return {
+      trusted: false,
+      reason: `the cache scope of ${ref} could not be listed (${(err as Error).message}); grant the token 'actions: read'`,
+    };
+  }
 }

@@ -28,6 +28,8 @@ export interface Api {
   viewerLogin(): Promise<string | undefined>;
   /** Open pull requests whose head is `owner:branch`. */
   findPulls(headOwner: string, headBranch: string): Promise<Array<{ number: number; headSha: string }>>;
+  /** Actions cache entries in the scope of `ref` whose key starts with `keyPrefix` (needs actions: read). */
+  countCaches(ref: string, keyPrefix: string): Promise<number>;
 }
 
 /** HTTP status of an Octokit error, if any. */
@@ -158,6 +160,16 @@ export function createApi(token: string, owner: string, repo: string): Api {
         per_page: 100,
       });
       return res.data.map((p) => ({ number: p.number, headSha: p.head.sha }));
+    },
+    async countCaches(ref, keyPrefix) {
+      const res = await octokit.request('GET /repos/{owner}/{repo}/actions/caches', {
+        owner,
+        repo,
+        ref,
+        key: keyPrefix,
+        per_page: 1,
+      });
+      return res.data.total_count;
     },
   };
 }

@@ -14,7 +14,15 @@ import type { FileReport, ScanReport } from '../core/types.js';
 import { isInside, toPosix, type WalkEntry } from '../core/walk.js';
 import { failureMessage, planAnnotations } from './annotations.js';
 import { attestRun } from './attest.js';
-import { actionsCache, cacheAvailable, cacheDir, type ResultCache, scanWithCache } from './cache.js';
+import {
+  actionsCache,
+  actionsRemoteCache,
+  cacheAvailable,
+  cacheDir,
+  cacheScopeTrusted,
+  type ResultCache,
+  scanWithCache,
+} from './cache.js';
 import { type EventInfo, readEvent } from './event.js';
 import { type Api, createApi, httpStatus } from './github.js';
 import { type ActionInputs, envInput, readInputs } from './inputs.js';
@@ -361,10 +369,20 @@ async function scanMode(
 
   // Cache: restore results for unchanged bytes; scan the rest.
   let cache: ResultCache | undefined;
+  let remoteCache: ReturnType<typeof actionsRemoteCache> | undefined;
   const now = new Date();
   if (inputs.cache) {
-    if (cacheAvailable()) cache = actionsCache(pol.policy, pol.hash, now, log, cacheDir(env));
-    else {
+    if (cacheAvailable()) {
+      // Restores are believed only from scopes that nothing but modelgate's trusted runs write (cache.ts).
+      const scope = await cacheScopeTrusted(api, ev, env);
+      if (scope.trusted) {
+        cache = actionsCache(pol.policy, pol.hash, now, log, cacheDir(env));
+        remoteCache = actionsRemoteCache(cacheDir(env), ev.cacheSaveAllowed, log);
+      } else {
+        core.warning(`modelgate: the cache is not used by this run: ${escapeControl(scope.reason)}.`);
+        ctx.notes.push(`The cache was not used: ${scope.reason}. Every file was scanned.`);
+      }
+    } else {
       core.notice('modelgate: the cache service is not available to this run; every file is scanned.');
       ctx.notes.push('The cache service was not available: every file was scanned.');
     }
@@ -389,17 +407,34 @@ async function scanMode(
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const report = buildReport(files, pol.policy);
   // Models the scanned code and configs load from the Hugging Face Hub (input `references`).
-  return addReferences(
+  const full = await addReferences(
     report,
     inputs.references,
     entries,
     { workspace, ...filterOf(inputs) },
     pol.policy,
-    cache,
-    ev.cacheSaveAllowed,
+    remoteCache,
     env,
     log,
   );
+  if (remoteCache) {
+    const s = remoteCache.stats;
+    if (s.hits + s.misses > 0)
+      ctx.notes.push(
+        `Hub cache: ${s.hits} analys${s.hits === 1 ? 'is' : 'es'} reused (commits and files), ${s.misses} not found${ev.cacheSaveAllowed ? `, ${s.saved} saved` : ''}.`,
+      );
+  }
+  // An entry planted in this run's scope while it ran (a concurrent run of the same pull request) could
+  // have been restored: look again, and fail rather than believe what was restored.
+  const hits = (cache?.stats.hits ?? 0) + (remoteCache?.stats.hits ?? 0);
+  if (hits > 0 && !ev.cacheSaveAllowed) {
+    const again = await cacheScopeTrusted(api, ev, env);
+    if (!again.trusted)
+      throw new Error(
+        `${hits} results were restored from the cache, but ${again.reason}; they cannot be believed. Run the job again: a run that finds such entries before scanning restores nothing.`,
+      );
+  }
+  return full;
 }
 
 /** The report of an LFS pointer whose object could not be fetched (MG700) or did not match (MG701). */

@@ -1,8 +1,13 @@
 import type { Policy } from '../core/policy/policy.js';
-import { findReferences, HubClient, hubConfigFromEnv, scanRemote } from '../core/remote/index.js';
+import {
+  findReferences,
+  HubClient,
+  hubConfigFromEnv,
+  type RemoteCache,
+  scanRemote,
+} from '../core/remote/index.js';
 import type { ScanReport } from '../core/types.js';
 import type { WalkEntry } from '../core/walk.js';
-import type { ResultCache } from './cache.js';
 import { walkWorkspace } from './targets.js';
 
 export type ReferencesMode = 'changed' | 'all' | 'off';
@@ -11,9 +16,8 @@ export type ReferencesMode = 'changed' | 'all' | 'off';
  * The `references` input: finds the models the scanned files (`changed`: the files this change adds or
  * modifies, as scanned) or every file under `path` (`all`) load from the Hugging Face Hub, scans those
  * repositories at their revisions (HF_ENDPOINT, HF_TOKEN from the step's environment) and merges them into
- * the report. Remote files go through the same per-file cache as local ones, keyed by the sha256 the Hub
- * lists for the commit, so a pickle judged once is not downloaded again; results are saved only on
- * trusted events, like local ones.
+ * the report. Analyses are cached by commit (a pinned commit already judged costs no request) and by LFS
+ * sha256 (a checkpoint judged once is not downloaded again); saved only on trusted events, like local ones.
  */
 export async function addReferences(
   report: ScanReport,
@@ -21,8 +25,7 @@ export async function addReferences(
   scanned: readonly WalkEntry[],
   all: { workspace: string; root: string; keep: (rel: string) => boolean },
   policy: Readonly<Policy>,
-  cache: ResultCache | undefined,
-  saveAllowed: boolean,
+  cache: RemoteCache | undefined,
   env: NodeJS.ProcessEnv,
   log: (m: string) => void,
 ): Promise<ScanReport> {
@@ -32,17 +35,11 @@ export async function addReferences(
   const refs = await findReferences(sources);
   if (refs.length === 0) return report;
   log(`modelgate: ${refs.length} model reference${refs.length === 1 ? '' : 's'} found`);
-  const remoteCache = cache && {
-    restore: (path: string, sha256: string, size: number) => cache.restore(path, sha256, size),
-    save: async (f: Parameters<ResultCache['save']>[0]) => {
-      if (saveAllowed) await cache.save(f);
-    },
-  };
   return scanRemote(report, [], refs, {
     hub: new HubClient(hubConfigFromEnv(env)),
     policy,
     now: new Date(),
-    ...(remoteCache ? { cache: remoteCache } : {}),
+    ...(cache ? { cache } : {}),
     log,
   });
 }

@@ -31,6 +31,11 @@ export interface Limits {
   maxTimeMs: number;
   /** Findings kept per file; beyond it one summary finding is kept. */
   maxFindings: number;
+  /**
+   * Wall time for everything one Hugging Face Hub repository costs (revision, file list, Range reads,
+   * downloads), in milliseconds; what is not read by then is incomplete (MG951).
+   */
+  maxRemoteTimeMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -49,6 +54,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDocumentBytes: 48 * 2 ** 20,
   maxTimeMs: 600_000,
   maxFindings: 500,
+  // 30 min: a 10 GB pickle checkpoint at 10 MB/s; a server that dribbles bytes ends there, not never.
+  maxRemoteTimeMs: 1_800_000,
 });
 
 export type LimitName = keyof Limits;

@@ -26,7 +26,8 @@ export type Fault =
   | 'corrupt' // one byte of the body is flipped
   | 'ignoreRange' // a Range request is answered 200 with the whole file
   | 'wrongRange' // a Range request is answered 206 with bytes from another offset
-  | 'lieRange'; // a Range request is answered 206 with the asked Content-Range but other bytes
+  | 'lieRange' // a Range request is answered 206 with the asked Content-Range but other bytes
+  | 'drip'; // the body comes one byte at a time, one every 20 ms (a socket timeout never fires)
 
 export interface FakeFile {
   path: string;
@@ -276,6 +277,20 @@ export async function startFakeHub(
       'accept-ranges': 'bytes',
     });
     if (req.method === 'HEAD') return res.end();
+    if (f.fault === 'drip') {
+      let i = 0;
+      const timer = setInterval(() => {
+        if (i >= body.length) {
+          clearInterval(timer);
+          res.end();
+          return;
+        }
+        state.served[who] += 1;
+        res.write(body.subarray(i, ++i));
+      }, 20);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     if (f.fault === 'truncate') {
       const half = body.subarray(0, body.length >> 1);
       state.served[who] += half.length;

@@ -6,12 +6,7 @@ import { parseLockfile } from '../../src/core/policy/pins.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/core/policy/policy.js';
 import { HubClient } from '../../src/core/remote/hub.js';
 import { parseHfUri } from '../../src/core/remote/ref.js';
-import {
-  type RemoteResultCache,
-  type RemoteScanResult,
-  scanHubRepo,
-} from '../../src/core/remote/scan-repo.js';
-import type { FileReport } from '../../src/core/types.js';
+import { type RemoteScanResult, scanHubRepo } from '../../src/core/remote/scan-repo.js';
 import { FIXTURES } from '../helpers.js';
 import { type FakeHub, type FakeRepo, realFile, startFakeHub, virtualSafetensors } from './fake-hub.js';
 
@@ -128,7 +123,6 @@ interface ScanOpts {
   token?: string;
   policy?: Policy;
   endpoint?: string;
-  cache?: RemoteResultCache;
   wholeBytes?: number;
 }
 async function scan(uri: string, opts: ScanOpts = {}) {
@@ -143,7 +137,6 @@ async function scan(uri: string, opts: ScanOpts = {}) {
     hub: client,
     policy: opts.policy ?? DEFAULT_POLICY,
     now: new Date('2026-12-01'),
-    ...(opts.cache ? { cache: opts.cache } : {}),
     ...(opts.wholeBytes !== undefined ? { wholeBytes: opts.wholeBytes } : {}),
   });
 }
@@ -317,27 +310,6 @@ test('GGUF judged through Range reads: templates and trailing bytes are analysed
     'ssti.gguf': ['block', 'hub'],
     'trailing.gguf': ['block', 'hub'],
   });
-});
-
-test('the per-file cache (keyed by the listed sha256) spares the download of a judged checkpoint', async () => {
-  const store = new Map<string, FileReport>();
-  const cache: RemoteResultCache = {
-    restore: async (path, sha256, size) => {
-      const hit = store.get(sha256);
-      return hit && hit.size === size ? { ...hit, path } : undefined;
-    },
-    save: async (f) => {
-      if (f.verdict !== 'incomplete' && f.sha256) store.set(f.sha256, f);
-    },
-  };
-  const cdn = () => hub.requests.filter((q) => q.startsWith('cdn GET /repos/mallory/evil/')).length;
-  const before = cdn();
-  const first = await scan(`hf://mallory/evil@${SHA2}`, { cache });
-  assert.equal(cdn(), before + 1);
-  const second = await scan(`hf://mallory/evil@${SHA2}`, { cache });
-  assert.equal(cdn(), before + 1, 'the second scan does not download the checkpoint');
-  assert.ok(second.bytesRead < first.bytesRead - payload.length, `${second.bytesRead}`);
-  assert.equal(second.files.find((f) => f.path.endsWith('/pytorch_model.bin'))?.verdict, 'block');
 });
 
 test('a pickle named .safetensors is recognised by its bytes and downloaded whole: it blocks', async () => {

@@ -28,13 +28,25 @@ export class HttpError extends Error {
   }
 }
 
+/** The scan's deadline passed (the signal's reason): what was not read is unavailable, not altered. */
+export class DeadlineError extends HttpError {
+  override name = 'DeadlineError';
+}
+
 export interface HttpOptions {
   method?: 'GET' | 'POST' | 'HEAD';
   headers?: Record<string, string>;
   body?: string;
   /** Origin (scheme://host:port) the Authorization header may be sent to; other origins never see it. */
   authOrigin?: string;
+  /** Inactivity timeout of one request (no answer, or a body that stalls), in ms. */
   timeoutMs?: number;
+  /**
+   * Ends the request, and a body still streaming, when it aborts (its reason is the error): the whole-scan
+   * deadline, which the per-request timeout cannot give (a server dribbling a byte every few seconds never
+   * stays silent long enough to time out).
+   */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -68,7 +80,7 @@ export async function send(url: string, opts: HttpOptions, traffic: Traffic): Pr
   let firstHeaders: IncomingHttpHeaders | undefined;
   for (let hop = 0; ; hop++) {
     if (current.origin !== opts.authOrigin) headers = withoutAuthorization(headers);
-    const res = await once(current, method, headers, body, opts.timeoutMs ?? 30_000, traffic);
+    const res = await once(current, method, headers, body, opts.timeoutMs ?? 30_000, traffic, opts.signal);
     firstHeaders ??= res.headers;
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
@@ -154,11 +166,16 @@ function once(
   body: string | undefined,
   timeoutMs: number,
   traffic: Traffic,
+  signal: AbortSignal | undefined,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const fn = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
     if (!fn) {
       reject(new HttpError(`unsupported URL scheme ${url.protocol}`));
+      return;
+    }
+    if (signal?.aborted) {
+      reject(abortError(signal));
       return;
     }
     traffic.requests++;
@@ -178,13 +195,31 @@ function once(
         err instanceof HttpError ? err : new HttpError(`connection to ${url.host} failed: ${err.message}`),
       ),
     );
+    // The deadline ends the request before its answer and the body after it, whichever is under way.
+    let response: IncomingMessage | undefined;
+    const onAbort = () => {
+      const err = abortError(signal!);
+      if (response) response.destroy(err);
+      else req.destroy(err);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('close', () => {
+      if (!response) signal?.removeEventListener('abort', onAbort);
+    });
     req.on('response', (res) => {
+      response = res;
+      res.on('close', () => signal?.removeEventListener('abort', onAbort));
       // The socket timeout keeps applying while the body streams: a stalled body fails too.
       res.on('aborted', () => res.destroy(new HttpError(`connection to ${url.host} closed mid-body`)));
       resolve(res);
     });
     req.end(body);
   });
+}
+
+function abortError(signal: AbortSignal): HttpError {
+  const r: unknown = signal.reason;
+  return r instanceof HttpError ? r : new HttpError(r instanceof Error ? r.message : 'request aborted');
 }
 
 async function* counted(res: IncomingMessage, traffic: Traffic): AsyncIterable<Buffer> {

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { contentLength, HttpError, type HttpResponse, header, readAll, send, Traffic } from './http.js';
+import {
+  contentLength,
+  DeadlineError,
+  HttpError,
+  type HttpResponse,
+  header,
+  readAll,
+  send,
+  Traffic,
+} from './http.js';
 import { DEFAULT_REVISION, isSafeRepoPath } from './ref.js';
 
 /**
@@ -68,8 +77,12 @@ export class HubClient {
   readonly traffic = new Traffic();
   private readonly origin: string;
 
-  constructor(readonly config: HubConfig) {
-    this.origin = new URL(config.endpoint).origin;
+  readonly config: HubConfig;
+
+  constructor(config: HubConfig) {
+    // One spelling per endpoint (huggingface_hub strips the trailing `/` too): URLs and cache keys use it.
+    this.config = { ...config, endpoint: config.endpoint.replace(/\/+$/, '') };
+    this.origin = new URL(this.config.endpoint).origin;
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -78,12 +91,21 @@ export class HubClient {
     return h;
   }
 
-  private async get(url: string, extra: Record<string, string> = {}): Promise<HttpResponse> {
+  private async get(
+    url: string,
+    extra: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<HttpResponse> {
     let res: HttpResponse;
     try {
       res = await send(
         url,
-        { headers: this.headers(extra), authOrigin: this.origin, timeoutMs: this.config.timeoutMs },
+        {
+          headers: this.headers(extra),
+          authOrigin: this.origin,
+          ...(this.config.timeoutMs !== undefined ? { timeoutMs: this.config.timeoutMs } : {}),
+          ...(signal ? { signal } : {}),
+        },
         this.traffic,
       );
     } catch (err) {
@@ -96,13 +118,13 @@ export class HubClient {
     return res;
   }
 
-  private async json(url: string): Promise<{ data: unknown; res: HttpResponse }> {
-    const res = await this.get(url, { accept: 'application/json' });
+  private async json(url: string, signal?: AbortSignal): Promise<{ data: unknown; res: HttpResponse }> {
+    const res = await this.get(url, { accept: 'application/json' }, signal);
     let body: Buffer;
     try {
       body = await readAll(res, MAX_JSON_BYTES);
     } catch (err) {
-      throw new HubIntegrityError(`${shortUrl(url)}: ${describeHttp(err)}`);
+      throw bodyError(err, shortUrl(url));
     }
     try {
       return { data: JSON.parse(body.toString('utf8')), res };
@@ -112,9 +134,13 @@ export class HubClient {
   }
 
   /** Resolves a branch, tag or commit to the commit sha (HfApi.model_info(repo_id, revision=...).sha). */
-  async resolveRevision(repoId: string, revision = DEFAULT_REVISION): Promise<Revision> {
+  async resolveRevision(
+    repoId: string,
+    revision = DEFAULT_REVISION,
+    signal?: AbortSignal,
+  ): Promise<Revision> {
     const url = `${this.config.endpoint}/api/models/${repoId}/revision/${encodeURIComponent(revision)}`;
-    const { data } = await this.json(url);
+    const { data } = await this.json(url, signal);
     const sha = (data as { sha?: unknown } | null)?.sha;
     if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha))
       throw new HubIntegrityError(`${shortUrl(url)}: the answer has no 40-hex commit sha`);
@@ -124,13 +150,18 @@ export class HubClient {
   }
 
   /** Every file of the commit, with sizes and LFS sha256 (HfApi.list_repo_tree(recursive=True)). */
-  async listFiles(repoId: string, sha: string, maxEntries: number): Promise<TreeFile[]> {
+  async listFiles(
+    repoId: string,
+    sha: string,
+    maxEntries: number,
+    signal?: AbortSignal,
+  ): Promise<TreeFile[]> {
     const files: TreeFile[] = [];
     let url: string | undefined = `${this.config.endpoint}/api/models/${repoId}/tree/${sha}?recursive=true`;
     for (let page = 0; url !== undefined; page++) {
       if (page >= MAX_TREE_PAGES)
         throw new HubIntegrityError(`the file list has more than ${MAX_TREE_PAGES} pages`);
-      const { data, res } = await this.json(url);
+      const { data, res } = await this.json(url, signal);
       if (!Array.isArray(data))
         throw new HubIntegrityError(`${shortUrl(url)}: the file list is not an array`);
       for (const e of data) {
@@ -155,9 +186,16 @@ export class HubClient {
    * exactly these bytes of a file of the listed size, with a body of exactly that length, is an integrity
    * failure: a server that ignores Range (200) or answers other bytes never feeds an analyzer.
    */
-  async readRange(repoId: string, sha: string, file: TreeFile, start: number, end: number): Promise<Buffer> {
+  async readRange(
+    repoId: string,
+    sha: string,
+    file: TreeFile,
+    start: number,
+    end: number,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
     const url = this.resolveUrl(repoId, sha, file.path);
-    const res = await this.get(url, { range: `bytes=${start}-${end - 1}` });
+    const res = await this.get(url, { range: `bytes=${start}-${end - 1}` }, signal);
     this.checkHeaders(res, sha, file);
     const where = `${file.path} bytes ${start}-${end - 1}`;
     if (res.status !== 206) {
@@ -179,7 +217,7 @@ export class HubClient {
       if (body.length !== end - start) throw new Error(`${body.length} of ${end - start} bytes arrived`);
       return body;
     } catch (err) {
-      throw new HubIntegrityError(`${where}: ${describeHttp(err)}`);
+      throw bodyError(err, where);
     }
   }
 
@@ -187,9 +225,15 @@ export class HubClient {
    * Downloads a whole file into `out` (from offset 0), checking its size and its identity as listed: the
    * sha256 of an LFS file, the git blob sha1 of a regular one. Returns the computed sha256.
    */
-  async download(repoId: string, sha: string, file: TreeFile, out: FileHandle): Promise<string> {
+  async download(
+    repoId: string,
+    sha: string,
+    file: TreeFile,
+    out: FileHandle,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const url = this.resolveUrl(repoId, sha, file.path);
-    const res = await this.get(url);
+    const res = await this.get(url, {}, signal);
     this.checkHeaders(res, sha, file);
     if (res.status !== 200) {
       res.abort();
@@ -219,7 +263,7 @@ export class HubClient {
         await out.write(chunk, 0, chunk.length, got - chunk.length);
       }
     } catch (err) {
-      throw new HubIntegrityError(`${file.path}: ${describeHttp(err)}`);
+      throw bodyError(err, file.path);
     }
     if (got !== file.size)
       throw new HubIntegrityError(`${file.path}: truncated download, ${got} of ${file.size} bytes`);
@@ -312,6 +356,15 @@ function statusMessage(res: HttpResponse, url: string, hasToken: boolean): strin
 function shortUrl(url: string): string {
   const u = new URL(url);
   return `${u.pathname}${u.search}`.slice(0, 300);
+}
+
+/**
+ * A body that could not be read whole: altered or cut by the server (integrity), unless the scan's deadline
+ * ended it (the server was too slow: unavailable).
+ */
+function bodyError(err: unknown, where: string): Error {
+  const msg = `${where}: ${describeHttp(err)}`;
+  return err instanceof DeadlineError ? new HubUnavailableError(msg) : new HubIntegrityError(msg);
 }
 
 function describeHttp(err: unknown): string {

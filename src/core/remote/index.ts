@@ -5,6 +5,7 @@ import type { Policy } from '../policy/policy.js';
 import { buildReport, finish } from '../scan.js';
 import type { FileReport, Finding, ScanReport } from '../types.js';
 import type { WalkEntry } from '../walk.js';
+import type { RemoteCache } from './cache.js';
 import type { HubClient } from './hub.js';
 import { DEFAULT_REVISION, hfPath, isCommitSha, type RepoRef } from './ref.js';
 import {
@@ -13,8 +14,9 @@ import {
   mayHoldReferences,
   referenceSelection,
 } from './references.js';
-import { type RemoteResultCache, type RemoteScanResult, scanHubRepo, unpinnedFinding } from './scan-repo.js';
+import { type RemoteScanResult, scanHubRepo, unpinnedFinding } from './scan-repo.js';
 
+export { directoryCache, type RemoteCache } from './cache.js';
 export { HubClient, hubConfigFromEnv } from './hub.js';
 export { parseHfUri } from './ref.js';
 export type { ModelReference } from './references.js';
@@ -53,7 +55,7 @@ export interface RemoteOptions {
   hub: HubClient;
   policy: Readonly<Policy>;
   now: Date;
-  cache?: RemoteResultCache;
+  cache?: RemoteCache;
   /** Progress and figures (stderr in the CLI, the log in the action). */
   log?: (m: string) => void;
 }
@@ -112,7 +114,13 @@ export async function scanRemote(
     groups.set(key, g);
   }
   for (const { ref, refs } of groups.values()) {
-    const r = await scanHubRepo(ref, { ...opts, reportUnpinned: false, ...referenceSelection(refs) });
+    const selection = referenceSelection(refs);
+    const r = await scanHubRepo(ref, {
+      ...opts,
+      reportUnpinned: false,
+      ...selection,
+      ...(selection.include ? { includeKey: includeKey(refs) } : {}),
+    });
     const where = refs.map((x) => `${x.file}:${x.line}`).join(', ');
     record(r, `${hfPath(ref.repoId, r.sha ?? ref.revision ?? DEFAULT_REVISION)} (referenced at ${where})`);
     for (const x of refs) {
@@ -141,6 +149,14 @@ export async function scanRemote(
   const report = buildReport(files, policy, notes);
   if (local?.trust) report.trust = local.trust;
   return report;
+}
+
+/** What a group of references reads, as text: the identity of referenceSelection's filter in cache keys. */
+function includeKey(refs: readonly ModelReference[]): string {
+  const parts = refs.map((r) =>
+    JSON.stringify([r.filename ?? null, r.subfolder ?? null, r.allow ?? null, r.ignore ?? null]),
+  );
+  return JSON.stringify([...new Set(parts)].sort());
 }
 
 function note(ruleId: 'MG953' | 'MG954', message: string, line: number): Finding {
