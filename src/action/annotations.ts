@@ -6,7 +6,10 @@ import { type FileReport, type Finding, type ScanReport, severityRank } from '..
 export interface Annotation {
   level: 'error' | 'warning' | 'notice';
   title: string;
+  /** Workspace-relative file ('' for a notice about the run). */
   file: string;
+  /** 1-based line, for findings in text (a model reference in code or a config). */
+  line?: number;
   message: string;
 }
 
@@ -42,9 +45,15 @@ const LEVEL_ORDER = { error: 0, warning: 1 } as const;
  * Failing files come first, then by score. Waived findings are not annotated.
  */
 export function planAnnotations(report: ScanReport, policy: Readonly<Policy>): AnnotationPlan {
+  const sitesOf = referenceSites(report);
   const perFile = report.files
-    .map((file) => ({
+    .map((file) => ({ file, sites: sitesOf(file.path) }))
+    // A file with no place in the workspace (a Hub repository named on no line) is in the summary only.
+    .filter((x) => x.sites.length > 0)
+    .map(({ file, sites }) => ({
       file,
+      site: sites[0]!,
+      others: sites.length - 1,
       fails: fileFails(file, policy),
       findings: file.findings
         .filter((f) => !f.waived)
@@ -68,7 +77,7 @@ export function planAnnotations(report: ScanReport, policy: Readonly<Policy>): A
   let omitted = 0;
   const rounds = Math.max(0, ...perFile.map((x) => x.findings.length));
   for (let round = 0; round < rounds; round++) {
-    for (const { file, findings } of perFile) {
+    for (const { file, site, others, findings } of perFile) {
       const item = findings[round];
       if (!item) continue;
       if (used[item.level] >= ANNOTATIONS_PER_LEVEL) {
@@ -76,7 +85,7 @@ export function planAnnotations(report: ScanReport, policy: Readonly<Policy>): A
         continue;
       }
       used[item.level]++;
-      out.push(annotationFor(item.f, file, item.level));
+      out.push(annotationFor(item.f, file, item.level, site, others));
     }
   }
   if (omitted > 0)
@@ -89,19 +98,67 @@ export function planAnnotations(report: ScanReport, policy: Readonly<Policy>): A
   return { annotations: out, omitted };
 }
 
-function annotationFor(f: Finding, file: FileReport, level: Level): Annotation {
+interface Site {
+  file: string;
+  line?: number;
+}
+
+/**
+ * Where a report path's findings can be shown in the workspace: a local file at itself (at the finding's
+ * line, if any); a file of a Hub repository (`hf://OWNER/NAME@SHA/PATH`) or the repository itself at the
+ * lines of the references that load it (the facts `hf.referencedAt` of the repository's entry, set by the
+ * remote scan); a repository no workspace line names (a CLI argument): nowhere.
+ */
+export function referenceSites(report: ScanReport): (path: string) => Site[] {
+  const byRepo = new Map<string, Site[]>();
+  for (const f of report.files) {
+    if (f.format !== 'hf-repository') continue;
+    const sites = byRepo.get(f.path) ?? [];
+    for (const x of asSites(f.facts?.['hf.referencedAt']))
+      if (!sites.some((s) => s.file === x.file && s.line === x.line)) sites.push(x);
+    byRepo.set(f.path, sites);
+  }
+  return (path) => {
+    if (!path.startsWith('hf://')) return [{ file: path }];
+    const repo = /^hf:\/\/[^/]+\/[^/@]+@[^/]+/.exec(path)?.[0];
+    return (repo && byRepo.get(repo)) || [];
+  };
+}
+
+function asSites(v: unknown): Site[] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((x) => {
+    const o = x as { file?: unknown; line?: unknown } | null;
+    if (!o || typeof o.file !== 'string' || o.file.startsWith('hf://')) return [];
+    return [
+      {
+        file: o.file,
+        ...(Number.isInteger(o.line) && (o.line as number) > 0 ? { line: o.line as number } : {}),
+      },
+    ];
+  });
+}
+
+function annotationFor(f: Finding, file: FileReport, level: Level, site: Site, others: number): Annotation {
   const rule = getRule(f.ruleId);
   const where: string[] = [];
   if (f.location.member) where.push(`in ${f.location.member}`);
   if (f.location.symbol) where.push(`symbol ${f.location.symbol}`);
   if (f.location.offset !== undefined) where.push(`at byte ${f.location.offset}`);
+  // A finding in a model this line loads from the Hub: say which file it is in, at the line that loads it.
+  const remote = site.file !== file.path;
+  const line = remote ? site.line : f.location.line;
+  const prefix = remote
+    ? `${file.path}, loaded here${others > 0 ? ` (and at ${others} more place${others === 1 ? '' : 's'})` : ''}: `
+    : '';
   return {
     level,
     title: truncate(`${f.ruleId} ${rule.title}`, 200),
-    file: file.path,
+    file: site.file,
+    ...(line !== undefined ? { line } : {}),
     message: truncate(
       escapeControl(
-        `${f.message}${where.length ? ` (${where.join(', ')})` : ''} Score ${f.score}; file ${file.verdict}, score ${file.score}. ${rule.remediation}`,
+        `${prefix}${f.message}${where.length ? ` (${where.join(', ')})` : ''} Score ${f.score}; file ${file.verdict}, score ${file.score}. ${rule.remediation}`,
       ),
       1000,
     ),

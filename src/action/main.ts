@@ -192,7 +192,9 @@ async function writeOut(workspace: string, rel: string, text: string): Promise<v
 function annotate(report: ScanReport, policy: Readonly<Policy>): number {
   const plan = planAnnotations(report, policy);
   for (const a of plan.annotations) {
-    const props = a.file ? { title: a.title, file: a.file } : { title: a.title };
+    const props = a.file
+      ? { title: a.title, file: a.file, ...(a.line !== undefined ? { startLine: a.line } : {}) }
+      : { title: a.title };
     if (a.level === 'error') core.error(a.message, props);
     else if (a.level === 'warning') core.warning(a.message, props);
     else core.notice(a.message, props);

@@ -14,6 +14,7 @@ import {
   writeAttestation,
 } from './attest.js';
 import { checkOutput, emit, REPORT_OPTIONS } from './common.js';
+import { lockCommand } from './lock.js';
 import { mergeCommand } from './merge.js';
 import { terminalProgress, useColor } from './progress.js';
 import { scanWithRemote, splitTargets } from './remote.js';
@@ -27,6 +28,7 @@ const COMMANDS = `Usage: modelgate scan [PATH ...] [hf://OWNER/NAME[@REVISION] .
        modelgate verify DIR [options]           (verify a model folder's signature; see modelgate verify --help)
        modelgate verify-attestation ATTESTATION --trusted-key PUB_PEM PATH...   (deployment check of --attest)
        modelgate merge REPORT.json ... [options] (combine JSON reports of shards; see modelgate merge --help)
+       modelgate lock [hf://OWNER/NAME[@REV] ...] [--references PATH ...]   (pin Hub models in models.lock)
        modelgate rules [--format text|json|markdown]   (the rule catalogue)
        modelgate --version | --help`;
 
@@ -88,9 +90,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (command === 'verify') return await verifyCommand(rest, io);
     if (command === 'verify-attestation') return await verifyAttestationCommand(rest, io);
     if (command === 'merge') return await mergeCommand(rest, io);
+    if (command === 'lock') return await lockCommand(rest, io);
     if (command === 'rules') return await rulesCommand(rest, io);
     throw new UsageError(
-      `unknown command '${command}' (expected: scan, verify, verify-attestation, merge, rules)`,
+      `unknown command '${command}' (expected: scan, verify, verify-attestation, merge, lock, rules)`,
     );
   } catch (err) {
     if (err instanceof UsageError || err instanceof PolicyError) {

@@ -228,6 +228,50 @@ test('annotations: every failing file gets its worst finding first, within 10 er
   assert.match(nl[0]!.message, /Regenerate the file/);
 });
 
+test('annotations: the findings of a Hub model land at the line that loads it; one no line names is summary only', () => {
+  const evil = `hf://mallory/evil@${'3'.repeat(40)}`;
+  const lone = `hf://acme/lone@${'4'.repeat(40)}`;
+  const mg950: Finding = {
+    ruleId: 'MG950',
+    severity: 'medium',
+    score: 30,
+    message: 'not pinned',
+    location: { symbol: 'acme/x@main', line: 7 },
+  };
+  const files = [
+    file('app/load.py', [mg950], { format: 'other' }),
+    file(evil, [], {
+      format: 'hf-repository',
+      facts: {
+        'hf.referencedAt': [
+          { file: 'app/load.py', line: 2 },
+          { file: 'app/other.py', line: 9 },
+          { file: 'hf://x/y', line: 1 },
+        ],
+      },
+    }),
+    file(`${evil}/pytorch_model.bin`, [crit()], { format: 'pytorch-zip' }),
+    file(lone, [], { format: 'hf-repository' }),
+    file(`${lone}/model.pkl`, [crit()], { format: 'pickle' }),
+  ];
+  const { annotations, omitted } = planAnnotations(report(files), DEFAULT_POLICY);
+  assert.deepEqual(
+    annotations.map((a) => [a.level, a.file, a.line, a.title.split(' ')[0]]),
+    [
+      ['error', 'app/load.py', 2, 'MG006'],
+      ['warning', 'app/load.py', 7, 'MG950'],
+    ],
+  );
+  assert.match(
+    annotations[0]!.message,
+    new RegExp(
+      `^${evil.replace(/[/@]/g, '.')}/pytorch_model.bin, loaded here \\(and at 1 more place\\): runs code`,
+    ),
+  );
+  assert.equal(omitted, 0, 'a finding with no place in the workspace is not an omitted annotation');
+  assert.ok(!annotations.some((a) => a.file.startsWith('hf://')));
+});
+
 test('failure message: one line per failing file with the reason', () => {
   const r = report([
     file('bad.onnx', [crit()]),

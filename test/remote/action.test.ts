@@ -60,6 +60,15 @@ describe('action input references', { timeout: 300_000 }, () => {
     const evil = r.report?.files.find((f) => f.path === `hf://mallory/evil@${EVIL_SHA}/pytorch_model.bin`);
     assert.equal(evil?.verdict, 'block');
     assert.ok(r.report?.notes?.some((n) => n.includes('referenced at app/load.py:2')));
+    // The checkpoint's findings are annotated at the line that loads it, never on an hf:// path.
+    const errors = r.stdout.split(/\r?\n/).filter((l) => l.startsWith('::error'));
+    assert.ok(
+      errors.some((l) =>
+        /file=app\/load.py,line=2::hf:\/\/mallory\/evil@3+\/pytorch_model.bin, loaded here: /.test(l),
+      ),
+      errors.join('\n'),
+    );
+    assert.ok(!r.stdout.includes('file=hf:'), 'no annotation points outside the workspace');
 
     const off = await runAction({
       ws,
@@ -102,5 +111,11 @@ describe('action input references', { timeout: 300_000 }, () => {
       [['MG950', 1]],
     );
     assert.equal(all.report?.files.find((f) => f.path.endsWith('/model.safetensors'))?.verdict, 'pass');
+    assert.ok(
+      all.stdout
+        .split(/\r?\n/)
+        .some((l) => /^::warning title=MG950 .*,file=configs\/train.yaml,line=1::/.test(l)),
+      all.stdout,
+    );
   });
 });

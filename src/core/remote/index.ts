@@ -122,6 +122,9 @@ export async function scanRemote(
       ...(selection.include ? { includeKey: includeKey(refs) } : {}),
     });
     const where = refs.map((x) => `${x.file}:${x.line}`).join(', ');
+    // Where the repository is named in the workspace: the action annotates its findings at these lines.
+    const repo = r.files[0]!;
+    repo.facts = { ...repo.facts, 'hf.referencedAt': refs.map((x) => ({ file: x.file, line: x.line })) };
     record(r, `${hfPath(ref.repoId, r.sha ?? ref.revision ?? DEFAULT_REVISION)} (referenced at ${where})`);
     for (const x of refs) {
       if (!isCommitSha(x.revision)) add(x.file, unpinnedFinding(ref, r.sha, x.line));
