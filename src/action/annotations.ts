@@ -120,7 +120,7 @@ export function referenceSites(report: ScanReport): (path: string) => Site[] {
   }
   return (path) => {
     if (!path.startsWith('hf://')) return [{ file: path }];
-    const repo = /^hf:\/\/[^/]+\/[^/@]+@[^/]+/.exec(path)?.[0];
+    const repo = /^hf:\/\/(?:[^/@]+\/)?[^/@]+@[^/]+/.exec(path)?.[0];
     return (repo && byRepo.get(repo)) || [];
   };
 }

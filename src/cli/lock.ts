@@ -117,7 +117,7 @@ function parse(args: string[]) {
 
 /** Whether a lockfile path is a file of one of these repositories (at any commit). */
 function lockedRepo(path: string, repos: ReadonlySet<string>): boolean {
-  const m = /^hf:\/\/([^/@]+\/[^/@]+)@/.exec(path);
+  const m = /^hf:\/\/((?:[^/@]+\/)?[^/@]+)@/.exec(path);
   return m !== null && repos.has(m[1]!);
 }
 

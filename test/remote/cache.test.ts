@@ -202,6 +202,26 @@ test('the commit key holds the endpoint, the analysis settings and the files sel
   assert.equal(strict.requests, 0);
 });
 
+test('a selection by patterns is cached under its text; a filter without one is not cached by commit', async () => {
+  const { store, cache } = memory();
+  const run = (includeKey?: string) =>
+    scanHubRepo(parseHfUri(`hf://mallory/evil@${EVIL}`)!, {
+      hub: new HubClient({ endpoint: hub.endpoint, timeoutMs: 5000 }),
+      policy: DEFAULT_POLICY,
+      now: new Date('2026-12-01'),
+      cache,
+      include: (p) => p.endsWith('.json'),
+      ...(includeKey !== undefined ? { includeKey } : {}),
+    });
+  const anonymous = await run();
+  assert.equal(anonymous.files.length, 2, 'the repository and config.json');
+  assert.ok(![...store.keys()].some((k) => k.startsWith('modelgate-hf-commit-')));
+  await run('["*.json"]');
+  assert.equal((await run('["*.json"]')).requests, 0);
+  const other = await run('["*.bin"]');
+  assert.equal(other.fromCache, false, 'other patterns, another key');
+});
+
 test('incomplete results are never cached', async () => {
   const { store, cache } = memory();
   const denied = await scan(`hf://acme/gated@${GATED}`, cache);

@@ -143,7 +143,7 @@ test('a repository locked again replaces its entries at any older commit; a cach
 test('lock: usage errors', async () => {
   assert.equal((await cli('lock')).code, 3);
   assert.match((await cli('lock', 'models/')).stderr, /--references models\//);
-  assert.equal((await cli('lock', 'hf://nope')).code, 3);
+  assert.equal((await cli('lock', 'hf://../x')).code, 3);
   assert.equal((await cli('lock', '--help')).code, 0);
 });
 
@@ -167,4 +167,8 @@ test('mergeLock keeps every other line and drops the old entries with their size
     ].join('\n'),
   );
   assert.match(mergeLock('', [], repos), /^# modelgate lockfile/);
+  // A repository without an organisation (gpt2) is a repository too.
+  const gpt2 = `${'7'.repeat(64)}  hf://gpt2@${GOOD_OLD}/config.json\n`;
+  assert.equal(mergeLock(gpt2, [], new Set(['gpt2'])).includes('gpt2@'), false);
+  assert.ok(parseLockfile(gpt2, 'models.lock')[`hf://gpt2@${GOOD_OLD}/config.json`]);
 });

@@ -87,9 +87,9 @@ export function diffPins(base: Readonly<PinSet>, head: Readonly<PinSet>): PinCha
 
 /** A pin path as written in a policy or lockfile, made canonical (POSIX, no ./, no ..). */
 export function normalizePinPath(p: string, source: string, line?: number): string {
-  // A Hugging Face Hub file at a commit: `hf://OWNER/NAME@<40-hex sha>/PATH` (src/core/remote).
+  // A Hugging Face Hub file at a commit: `hf://[OWNER/]NAME@<40-hex sha>/PATH` (src/core/remote).
   if (p.startsWith('hf://')) {
-    const m = /^hf:\/\/([^/@]+\/[^/@]+)@([0-9a-f]{40})\/(.+)$/.exec(p);
+    const m = /^hf:\/\/((?:[^/@]+\/)?[^/@]+)@([0-9a-f]{40})\/(.+)$/.exec(p);
     if (m && isRepoId(m[1]!) && isSafeRepoPath(m[3]!)) return p;
     throw new PolicyError(
       `${source}${line ? `:${line}` : ''}: remote pin '${p}' must be hf://OWNER/NAME@<40-hex commit>/PATH`,

@@ -65,8 +65,6 @@ export interface RemoteScanOptions {
    * `include` is not cached by commit.
    */
   includeKey?: string;
-  /** Scan only the files this accepts (snapshot_download's patterns, a subfolder); default: all. */
-  include?: (path: string) => boolean;
   /** MG950 on the repository entry when the revision is not a commit (default true). */
   reportUnpinned?: boolean;
   /** Analyses kept between runs: whole commits and single LFS files (see cache.ts). */
@@ -150,7 +148,7 @@ async function analyse(ref: RepoRef, opts: RemoteScanOptions, signal: AbortSigna
   const commitCache = opts.include && opts.includeKey === undefined ? undefined : cache;
   const restore = async (sha: string) =>
     commitCache
-      ? readCommitEntry(await cache.get(keyOf(sha)).catch(() => undefined), keyOf(sha), sha)
+      ? readCommitEntry(await commitCache.get(keyOf(sha)).catch(() => undefined), keyOf(sha), sha)
       : undefined;
 
   if (isCommitSha(ref.revision)) {
