@@ -197,3 +197,25 @@ test('zstd bombs decode in bounded memory (child process peak RSS) and never pas
     assert.ok(!r.rules.includes('MG003'), `${name}: no internal error (rules ${r.rules})`);
   }
 });
+
+test('lzma alone has no magic: a header the decoders reject at once is not lzma, a cut stream still is', async () => {
+  const dir = tempDir(after);
+  const good = readFileSync(join(DIR, 'clean.pkl.lzma'));
+  // The same 13-byte header, then range-coder data whose first symbol is a match: liblzma (and Python's
+  // lzma, hence joblib) fail before delivering a byte, so no loader sees an LZMA stream here.
+  const rejected = Buffer.concat([
+    good.subarray(0, 13),
+    Buffer.from([0, 0xff, 0xff, 0xff, 0xf0]),
+    Buffer.alloc(64, 0xa5),
+  ]);
+  const p1 = join(dir, 'rejected.pkl.lzma');
+  writeFileSync(p1, rejected);
+  const f1 = only(await scanPaths([p1]));
+  assert.notEqual(f1.format, 'lzma', JSON.stringify(f1));
+  // Cut in half: Python decodes and hands over the first part before the end is noticed.
+  const p2 = join(dir, 'cut.pkl.lzma');
+  writeFileSync(p2, good.subarray(0, Math.floor(good.length / 2)));
+  const f2 = only(await scanPaths([p2]));
+  assert.equal(f2.format, 'lzma');
+  assert.notEqual(f2.verdict, 'pass');
+});

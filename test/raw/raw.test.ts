@@ -51,3 +51,11 @@ test('the pickle walk decides only on certain failures', async () => {
   const huge = [0x56, ...new Array((1 << 20) + 10).fill(0x61), 0x0a, 0x63];
   assert.equal((await walk(huge)).rejects, false);
 });
+
+test('STRING needs a quoted argument: IDL SAVE and Siemens CSA bytes ("SR\\0\\4", "SV10") are rejected', async () => {
+  assert.equal((await walk([...enc('SR'), 0, 4, 0x0a, ...enc('cos\nsystem\n')])).rejects, true);
+  assert.equal((await walk([...enc("S'x\n"), 0])).rejects, true); // quoted, then an invalid opcode
+  // Properly quoted arguments go on to the next opcode.
+  assert.equal((await walk([...enc("S'x'\n"), ...enc('cos\nsystem\n')])).rejects, false);
+  assert.equal((await walk([...enc('S"x"\n'), ...enc('cos\nsystem\n')])).rejects, false);
+});

@@ -57,3 +57,40 @@ test('a MediaPipe TFLite model (face_detection_short_range) passes', async () =>
   assertAllPass(files);
   assert.equal(files.get('face_detection_short_range.tflite')?.format, 'tflite');
 });
+
+test('scipy test data: MATLAB v4 files (an LZMA-like header) and IDL SAVE files named .sav pass', async () => {
+  const files = await scan('scipy');
+  assertAllPass(files);
+  for (const f of ['test_mat4_le_floats.mat', 'testvec_4_GLNX86.mat'])
+    assert.equal(files.get(f)?.format, 'other', f);
+  for (const f of ['scalar_byte.sav', 'various_compressed.sav']) {
+    assert.equal(files.get(f)?.format, 'raw-data', f);
+    assert.deepEqual(
+      files.get(f)?.findings.map((x) => x.ruleId),
+      ['MG840'],
+    );
+  }
+});
+
+test('nibabel test data: raw bytes gzipped under .bin and a DICOM volume that gzips 400:1 pass', async () => {
+  const files = await scan('nibabel');
+  assertAllPass(files);
+  assert.deepEqual(
+    files.get('csa2_zero_len.bin.gz')?.findings.map((x) => x.ruleId),
+    ['MG840'],
+  );
+  assert.deepEqual(files.get('philips_mprage.dcm.gz')?.findings, []);
+});
+
+test('statsmodels: record arrays pickled by an old NumPy (numpy.core.records) in object arrays only warn', async () => {
+  const files = await scan('statsmodels');
+  const f = files.get('vars_results.npz')!;
+  assert.equal(f.verdict, 'warn', JSON.stringify(f.findings));
+  assert.deepEqual([...new Set(f.findings.map((x) => x.ruleId))], ['MG301']);
+});
+
+test('HTML report templates of libraries (MNE .html.jinja, dask .html.j2) are not chat templates', async () => {
+  const files = await scan('templates');
+  assertAllPass(files);
+  for (const f of files.values()) assert.equal(f.format, 'other', f.path);
+});

@@ -6,8 +6,10 @@ import type { AnalysisContext } from '../../context.js';
 import { sliceSource, streamSource } from '../../source.js';
 import type { FormatId } from '../../types.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
+import { rawBlobIsData } from '../raw/blob.js';
 import { isArchiveFormat } from '../zip/analyzer.js';
 import { bounded, type Codec, counting, decode, tracked } from './codecs.js';
+import { lzmaAloneRejectedAtOnce } from './lzma.js';
 
 interface CodecInfo {
   codec: Codec;
@@ -61,7 +63,10 @@ export function detectCodec(h: Uint8Array): CodecInfo | undefined {
     const pow2b = dict > 0 && (dict / 3) * 2 === 2 ** Math.round(Math.log2((dict / 3) * 2));
     const unknown = h.subarray(5, 13).every((b) => b === 0xff);
     const sizeHi = h[11]! | h[12]!;
-    if ((pow2 || pow2b) && dict >= 4096 && (unknown || sizeHi === 0)) return CODECS.lzma;
+    // Without a magic number, a header of another format can fit; a stream the decoders reject before
+    // delivering a byte is not LZMA for any loader (MATLAB v4 .mat files start like this).
+    if ((pow2 || pow2b) && dict >= 4096 && (unknown || sizeHi === 0) && !lzmaAloneRejectedAtOnce(h))
+      return CODECS.lzma;
   }
   return undefined;
 }
@@ -123,6 +128,11 @@ export const compressedAnalyzer: Analyzer = {
       // Decoded content no analyzer recognised: under a model name this is unknown content (fail closed).
       const ext = name.toLowerCase().match(/\.[^./\\]+$/)?.[0] ?? '';
       if (['.pkl', '.pickle', '.joblib', '.pt', '.pth', '.bin', '.ckpt', '.npy', '.sav'].includes(ext)) {
+        // The same judgement as for a file on disk: bytes every loader of the name rejects are data.
+        const data = await rawBlobIsData(t.source, ext, ctx.budget, (message, offset) =>
+          ctx.report('MG840', message, { member: name, offset }),
+        );
+        if (data) return;
         ctx.report(
           'MG004',
           `The decoded content of this ${info.format} stream matches no supported format.`,

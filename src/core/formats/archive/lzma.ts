@@ -385,3 +385,38 @@ export async function* decodeLzmaAlone(input: AsyncIterable<Uint8Array>): AsyncI
   if (dec.outLen > 0) yield dec.take();
   if (rc.corrupted) throw new Error('lzma: corrupted range coder header');
 }
+
+/**
+ * Python reads an LZMA file in 8 KiB input blocks (LZMAFile: io.DEFAULT_BUFFER_SIZE) and asks for at most
+ * 8 KiB of output per call; a call whose input is corrupt raises and hands back nothing.
+ */
+const PY_FIRST_BLOCK = 8192;
+
+/**
+ * True when `file` (the start of a file whose 13-byte header looks like the LZMA "alone" format) holds data
+ * that LZMA decoders reject inside the first 8 KiB block, before 8 KiB were decoded: no reader of the
+ * stream (Python's lzma, hence joblib; liblzma decodes the same symbols as this port of the reference
+ * decoder) hands a single byte to its consumer, so the file is not an LZMA stream for any loader. The
+ * alone format has no magic number, so ordinary binary headers (MATLAB v4 .mat files) fit the header test.
+ * Truncation is never a rejection here: a cut stream delivers what it decoded before the end.
+ */
+export function lzmaAloneRejectedAtOnce(file: Uint8Array): boolean {
+  if (file.length < 18) return false;
+  const final = file.length <= PY_FIRST_BLOCK;
+  const lo = u32le(file, 5);
+  const hi = u32le(file, 9);
+  const unpackSize = lo === 0xffffffff && hi === 0xffffffff ? Number.POSITIVE_INFINITY : hi * 2 ** 32 + lo;
+  const dec = new LzmaDecoder(u32le(file, 1));
+  const rc = new RangeDecoder();
+  try {
+    dec.setProps(file[0]!);
+    dec.resetState();
+    rc.reset(file.subarray(13, Math.min(file.length, PY_FIRST_BLOCK)));
+    rc.init();
+    dec.run(rc, unpackSize, final);
+    return false;
+  } catch (err) {
+    const truncated = err instanceof Error && err.message.includes('truncated');
+    return !truncated && dec.total < PY_FIRST_BLOCK;
+  }
+}

@@ -253,12 +253,22 @@ async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: str
 }
 
 /** Standalone Jinja templates (`chat_template.jinja`, `*.jinja`, `*.j2`). */
+/**
+ * Jinja files that render a document of another kind, named by the inner extension (`report.html.jinja`,
+ * `nginx.conf.j2`): web, configuration and source templates that libraries (MNE, dask) and tools (Ansible)
+ * render with their own environment. Chat-template loaders take `chat_template.jinja` and
+ * `additional_chat_templates/*.jinja` by name (transformers) or a prompt template the user names (vLLM,
+ * llama.cpp `--chat-template`), never a file named as HTML or configuration.
+ */
+const DOCUMENT_TEMPLATE =
+  /\.(html?|xml|svg|css|js|json|ya?ml|toml|ini|cfg|conf|sh|py|md|rst|tex|sql)\.(jinja2?|j2)$/i;
+
 export const jinjaTemplateAnalyzer: Analyzer = {
   id: 'jinja-template',
   detect(probe: Probe): Detection | undefined {
-    if (probe.ext === '.jinja' || probe.ext === '.j2' || probe.ext === '.jinja2')
-      return { format: 'jinja-template', strength: 'name' };
-    return undefined;
+    if (probe.ext !== '.jinja' && probe.ext !== '.j2' && probe.ext !== '.jinja2') return undefined;
+    if (DOCUMENT_TEMPLATE.test(probe.name)) return undefined;
+    return { format: 'jinja-template', strength: 'name' };
   },
   async analyze(ctx: AnalysisContext): Promise<void> {
     const bytes = await readWhole(ctx, 'template');

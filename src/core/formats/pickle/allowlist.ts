@@ -196,6 +196,14 @@ export const NUMPY_GLOBALS: readonly string[] = [
   'numpy._core.multiarray.scalar',
   'numpy.core.numeric._frombuffer',
   'numpy._core.numeric._frombuffer',
+  // Record arrays: recarray is an ndarray subclass rebuilt by _reconstruct + ndarray.__setstate__ (its
+  // __array_finalize__ only re-views the dtype), record the np.void scalar type a structured dtype names
+  // (`dtype(record, 0, 1)`). NumPy pickles them as numpy.recarray/numpy.record since 1.17 (derived list);
+  // older NumPy wrote the defining module (numpy.core.records), NumPy 2 writes numpy.rec.
+  ...['numpy.core.records', 'numpy._core.records', 'numpy.rec'].flatMap((m) => [
+    `${m}.recarray`,
+    `${m}.record`,
+  ]),
   'numpy.ma.core._mareconstruct',
   'numpy.ma.core.MaskedArray',
   'numpy.random._pickle.__randomstate_ctor',

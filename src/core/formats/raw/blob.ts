@@ -34,6 +34,13 @@ export const RAW_NAME_LOADERS: Readonly<Record<string, { rule: 'pickle' | 'keep'
   },
   '.ptl': { rule: 'pickle', loaders: 'torch.jit.load / _load_for_lite_interpreter (zip only), torch.load' },
   '.pt2': { rule: 'pickle', loaders: 'torch.export.load (zip only), torch.load' },
+  // `.sav` is scikit-learn's documented name for joblib/pickle dumps, but also IDL SAVE files (`SR\0\4`,
+  // scipy.io.readsav) and SPSS system files (`$FL2`, pandas.read_spss): data formats of their own.
+  '.sav': {
+    rule: 'pickle',
+    loaders:
+      'joblib.load, pickle.load (scikit-learn "finalized_model.sav"); data only: IDL SAVE (scipy.io.readsav), SPSS (pandas.read_spss)',
+  },
 };
 
 /** Opcodes that import, call or hand a value to persistent_load: past them the unpickler may run code. */
@@ -131,7 +138,17 @@ export async function pickleRejects(
     }
     if (arg === 'line') {
       const max = 1 << 20;
-      if ((await r.line(max)) !== undefined) continue;
+      const line = await r.line(max);
+      if (line !== undefined) {
+        // load_string (C and Python) strips the newline and requires the rest to be quoted: 'x' or "x".
+        const q = line[0];
+        if (
+          op === OP.STRING &&
+          !(line.length >= 2 && (q === 0x22 || q === 0x27) && line[line.length - 1] === q)
+        )
+          return { rejects: true, why: 'the STRING opcode argument is not quoted', offset: at };
+        continue;
+      }
       // No newline: either the data ends first (nothing follows, Python stops at the next read) or the line
       // is longer than the walk reads, which it cannot decide.
       if (r.available > max) return { rejects: false, why: 'a text argument longer than 1 MiB', offset: at };
@@ -167,7 +184,7 @@ export async function rawBlobIsData(
   const walk = await pickleRejects(src, budget);
   if (!walk.rejects) return false;
   report(
-    `Raw bytes named ${ext}: neither a zip, a tar nor a pickle that reaches an import (the unpickler fails first: ${walk.why}, at byte ${walk.offset}), so torch.load and pickle.load reject them before importing anything; treated as weight data.`,
+    `Raw bytes named ${ext}: neither a zip, a tar nor a pickle that reaches an import (the unpickler fails first: ${walk.why}, at byte ${walk.offset}), so the pickle-based loaders of the name (${entry.loaders}) reject them before importing anything; treated as data.`,
     walk.offset,
   );
   return true;

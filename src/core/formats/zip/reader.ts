@@ -20,7 +20,7 @@ import zlib from 'node:zlib';
 import type { AnalysisContext } from '../../context.js';
 import { BudgetExceededError } from '../../limits.js';
 import { type ByteSource, bufferSource, type RandomAccess, sliceSource, streamSource } from '../../source.js';
-import { bounded, decode } from '../archive/codecs.js';
+import { bounded, decode, RATIO_FLOOR } from '../archive/codecs.js';
 import { checkMemberName } from '../archive/names.js';
 
 const SIG_LFH = 0x04034b50;
@@ -731,7 +731,7 @@ function checkEntry(ctx: AnalysisContext, e: ZipEntry): void {
   }
   if (
     e.compressedSize > 0 &&
-    e.uncompressedSize > 16 * 2 ** 20 &&
+    e.uncompressedSize > RATIO_FLOOR &&
     e.uncompressedSize / e.compressedSize > ctx.limits.maxCompressionRatio
   ) {
     ctx.report(
