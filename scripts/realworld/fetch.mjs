@@ -101,16 +101,20 @@ function download(src, dir, tree) {
   } else fail(`unknown source kind ${src.kind}`);
 }
 
-/** Removes the files of the package that `include` does not select (and the folders left empty). */
+/**
+ * Removes the files of the package that `include` does not select (and the folders left empty), and the
+ * symbolic links whose target is not in the package: Debian links files to other packages (fonts, DTDs),
+ * which are not installed here (modelgate reports a dangling link as MG011, rightly, but it is not a file).
+ */
 function prune(tree, include) {
-  if (!include) return;
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) {
         walk(p);
         if (readdirSync(p).length === 0) rmSync(p, { recursive: true });
-      } else if (!include.test(relative(tree, p))) rmSync(p);
+      } else if ((include && !include.test(relative(tree, p))) || (e.isSymbolicLink() && !existsSync(p)))
+        rmSync(p);
     }
   };
   walk(tree);

@@ -25,7 +25,14 @@ function finding(f: FileReport, ruleId: string, symbolPart?: string) {
   return x;
 }
 
-const BENIGN = ['dense.h5', 'dense_vlen.h5', 'dense_latest.h5', 'dense_userblock.h5', 'dense_big_config.h5'];
+const BENIGN = [
+  'dense.h5',
+  'dense_vlen.h5',
+  'dense_latest.h5',
+  'dense_userblock.h5',
+  'dense_big_config.h5',
+  'dense_links.h5',
+];
 for (const name of BENIGN) {
   test(`benign Keras H5 ${name} passes; its config was read`, async () => {
     const f = await scan(name);
@@ -69,6 +76,10 @@ test('reader: superblock versions, user block, string kinds, the group tree', as
   const deep = await read('lambda_btree_attrs.h5');
   assert.equal(deep.rootAttributes.length, 124);
   assert.deepEqual(deep.issues, []);
+  // 24 datasets under a group whose links are stored densely are all walked.
+  const links = await read('dense_links.h5');
+  assert.deepEqual(links.issues, []);
+  assert.ok(links.objects >= 1 + 1 + 2 + 4 + 1 + 24, String(links.objects));
 });
 
 const MALICIOUS: Array<[string, string, string, RegExp]> = [
@@ -86,6 +97,8 @@ const MALICIOUS: Array<[string, string, string, RegExp]> = [
   ['tfoplambda_write_file.h5', 'MG523', '(TFOpLambda):config.function', /io\.write_file/],
   ['external_link.h5', 'MG540', '/model_weights/leak', /secret_weights/],
   ['external_storage.h5', 'MG540', '/leak', /external files/],
+  // The link sits among 25 links of a group stored densely (fractal heap + v2 B-tree link name index).
+  ['external_link_dense.h5', 'MG540', '/extras/leak', /secret_weights/],
 ];
 for (const [name, rule, symbol, msg] of MALICIOUS) {
   test(`malicious H5 ${name} blocks with ${rule}`, async () => {

@@ -94,3 +94,11 @@ test('HTML report templates of libraries (MNE .html.jinja, dask .html.j2) are no
   assertAllPass(files);
   for (const f of files.values()) assert.equal(f.format, 'other', f.path);
 });
+
+test('a netCDF-4 file of sunpy (HDF5, root links stored densely) is walked and passes', async () => {
+  const files = await scan('sunpy');
+  assertAllPass(files);
+  const f = files.get('goes_13_leap_second.nc')!;
+  assert.equal(f.format, 'hdf5');
+  assert.deepEqual(f.findings, []);
+});

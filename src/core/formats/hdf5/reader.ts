@@ -13,7 +13,8 @@ import type { RandomAccess } from '../../source.js';
  * Implemented: superblock v0-v3 at 0/512/1024/… (user block), object headers v1 and v2 with continuation
  * blocks, attribute messages v1-v3 (compact storage) and dense attribute storage (fractal heap + v2 B-tree
  * name index, for root-block and one-level heaps), dataspace v1/v2, fixed-length and variable-length strings
- * (global heap), integer and float scalars, symbol-table groups (v1 B-tree + local heap), link messages.
+ * (global heap), integer and float scalars, symbol-table groups (v1 B-tree + local heap), link messages and
+ * dense link storage (the same fractal heap + v2 B-tree link name index).
  */
 
 export const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -387,11 +388,34 @@ class H5 {
     const btreeAddr = this.abs(this.uint(d, p, this.O));
     if (heapAddr === UNDEF || btreeAddr === UNDEF) return [];
     const heap = await this.fractalHeap(heapAddr);
-    const ids = await this.btree2Records(btreeAddr, heap.idLen);
+    const ids = await this.btree2Records(btreeAddr, heap.idLen, 8);
     const out: H5Attribute[] = [];
     for (const id of ids) {
       const obj = await heap.object(id);
       out.push(await this.attribute({ type: 0x0c, flags: 0, at: obj.at, data: obj.data }));
+    }
+    return out;
+  }
+
+  /**
+   * Links of a group stored densely (new-style groups with many links or tracked creation order, as netCDF-4
+   * and h5py with track_order write them): the Link Info message names a fractal heap whose objects are link
+   * messages, listed by a v2 B-tree name index. Returns them as link messages; none when the group is compact.
+   */
+  async denseLinks(m: Message): Promise<Message[]> {
+    const d = m.data;
+    const flags = d[1]!;
+    let p = 2 + (flags & 1 ? 8 : 0);
+    const heapAddr = this.abs(this.uint(d, p, this.O));
+    p += this.O;
+    const btreeAddr = this.abs(this.uint(d, p, this.O));
+    if (heapAddr === UNDEF) return [];
+    if (btreeAddr === UNDEF) throw new H5Error('dense links without a name index', m.at);
+    const heap = await this.fractalHeap(heapAddr);
+    const out: Message[] = [];
+    for (const id of await this.btree2Records(btreeAddr, heap.idLen, 5)) {
+      const obj = await heap.object(id);
+      out.push({ type: 0x06, flags: 0, at: obj.at, data: obj.data });
     }
     return out;
   }
@@ -482,11 +506,20 @@ class H5 {
     };
   }
 
-  private async btree2Records(addr: number, idLen: number): Promise<Uint8Array[]> {
+  /**
+   * The heap IDs a v2 B-tree name index lists: type 8 (attribute names: the ID leads each record) or type 5
+   * (link names of an indexed group: a 4-byte name hash, then the ID).
+   */
+  private async btree2Records(addr: number, idLen: number, want: 5 | 8): Promise<Uint8Array[]> {
     const h = await this.read(addr, Math.min(64, this.ra.size - addr), 'v2 B-tree header');
     if (latin1.decode(h.subarray(0, 4)) !== 'BTHD') throw new H5Error('v2 B-tree signature missing', addr);
     const type = h[5]!;
-    if (type !== 8) throw new H5Error(`v2 B-tree type ${type} is not an attribute name index`, addr);
+    if (type !== want)
+      throw new H5Error(
+        `v2 B-tree type ${type} is not ${want === 8 ? 'an attribute' : 'a link'} name index`,
+        addr,
+      );
+    const idAt = want === 5 ? 4 : 0;
     const nodeSize = this.uint(h, 6, 4);
     const recSize = h[10]! | (h[11]! << 8);
     const depth = h[12]! | (h[13]! << 8);
@@ -495,7 +528,9 @@ class H5 {
     if (depth > 1) throw new H5Error('v2 B-tree deeper than one internal level not supported', addr);
     if (root === UNDEF || rootCount === 0) return [];
     if (rootCount * recSize > nodeSize) throw new H5Error('v2 B-tree node overflows', root);
-    const record = (node: Uint8Array, i: number) => node.subarray(6 + i * recSize, 6 + i * recSize + idLen);
+    if (idAt + idLen > recSize) throw new H5Error('v2 B-tree records too small for heap IDs', addr);
+    const record = (node: Uint8Array, i: number) =>
+      node.subarray(6 + i * recSize + idAt, 6 + i * recSize + idAt + idLen);
     const leafAt = async (at: number, count: number): Promise<Uint8Array[]> => {
       if (count * recSize > nodeSize) throw new H5Error('v2 B-tree leaf overflows its node', at);
       const leaf = await this.read(at, Math.min(nodeSize, this.ra.size - at), 'v2 B-tree leaf');
@@ -519,7 +554,7 @@ class H5 {
       const count = this.uint(node, p + this.O, width);
       p += this.O + width;
       out.push(...(await leafAt(child, count)));
-      if (out.length > 1_000_000) throw new H5Error('too many attributes', root);
+      if (out.length > 1_000_000) throw new H5Error('too many B-tree records', root);
     }
     return out;
   }
@@ -669,38 +704,31 @@ export async function readHdf5(ra: RandomAccess, sbOffset: number, opts: H5Optio
               offset: m.at,
               path,
             });
-          } else if (m.type === 0x06) {
-            const l = parseLink(h5, m.data);
-            if (l.type === 0 && l.addr !== undefined) queue.push({ addr: l.addr, path: child(l.name) });
-            else if (l.type === 64) {
-              h5.issues.push({
-                kind: 'external-link',
-                message: `${child(l.name)} is an external link to ${l.target ?? '?'}`,
-                offset: m.at,
-                path: child(l.name),
-              });
-            } else if (l.type !== 1) {
-              h5.issues.push({
-                kind: 'external-link',
-                message: `${child(l.name)} is a user-defined link (type ${l.type})`,
-                offset: m.at,
-                path: child(l.name),
-              });
+          } else if (m.type === 0x06 || m.type === 0x02) {
+            // A Link Info message lists the group's links when they are stored densely.
+            const links = m.type === 0x06 ? [m] : await h5.denseLinks(m);
+            for (const lm of links) {
+              const l = parseLink(h5, lm.data);
+              if (l.type === 0 && l.addr !== undefined) queue.push({ addr: l.addr, path: child(l.name) });
+              else if (l.type === 64) {
+                h5.issues.push({
+                  kind: 'external-link',
+                  message: `${child(l.name)} is an external link to ${l.target ?? '?'}`,
+                  offset: lm.at,
+                  path: child(l.name),
+                });
+              } else if (l.type !== 1) {
+                h5.issues.push({
+                  kind: 'external-link',
+                  message: `${child(l.name)} is a user-defined link (type ${l.type})`,
+                  offset: lm.at,
+                  path: child(l.name),
+                });
+              }
             }
           } else if (m.type === 0x11) {
             for (const c of await h5.symbolTableChildren(m))
               if (!c.soft) queue.push({ addr: c.addr, path: child(c.name) });
-          } else if (m.type === 0x02) {
-            const flags = m.data[1]!;
-            const heap = h5.uint(m.data, 2 + (flags & 1 ? 8 : 0), h5.O);
-            if (heap !== UNDEF) {
-              h5.issues.push({
-                kind: 'unsupported',
-                message: `group ${path} stores its links densely (not walked)`,
-                offset: m.at,
-                path,
-              });
-            }
           }
         } catch (err) {
           if (!(err instanceof H5Error)) throw err;
