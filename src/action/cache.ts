@@ -290,22 +290,23 @@ export async function cacheScopeTrusted(
   api: Api | undefined,
   ev: EventInfo,
   env: NodeJS.ProcessEnv,
-): Promise<{ trusted: true } | { trusted: false; reason: string }> {
+): Promise<{ trusted: true } | { trusted: false; foreign: boolean; reason: string }> {
   if (ev.cacheSaveAllowed) return { trusted: true };
   const ref = env.GITHUB_REF;
-  if (!ref) return { trusted: false, reason: 'the run has no GITHUB_REF, so its cache scope is unknown' };
-  if (!api) return { trusted: false, reason: `no token to check the cache scope of ${ref} (actions: read)` };
+  const unknown = (reason: string) => ({ trusted: false as const, foreign: false, reason });
+  if (!ref) return unknown('the run has no GITHUB_REF, so its cache scope is unknown');
+  if (!api) return unknown(`no token to check the cache scope of ${ref} (actions: read)`);
   try {
     const n = await api.countCaches(ref, KEY_PREFIX);
     if (n === 0) return { trusted: true };
     return {
       trusted: false,
+      foreign: true,
       reason: `${n} cache entr${n === 1 ? 'y' : 'ies'} named ${KEY_PREFIX}* exist in the scope of ${ref}, where modelgate never saves: something else wrote them (a poisoning attempt?)`,
     };
   } catch (err) {
-    return {
-      trusted: false,
-      reason: `the cache scope of ${ref} could not be listed (${(err as Error).message}); grant the token 'actions: read'`,
-    };
+    return unknown(
+      `the cache scope of ${ref} could not be listed (${(err as Error).message}); grant the token 'actions: read'`,
+    );
   }
 }

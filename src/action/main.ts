@@ -381,7 +381,9 @@ async function scanMode(
         cache = actionsCache(pol.policy, pol.hash, now, log, cacheDir(env));
         remoteCache = actionsRemoteCache(cacheDir(env), ev.cacheSaveAllowed, log);
       } else {
-        core.warning(`modelgate: the cache is not used by this run: ${escapeControl(scope.reason)}.`);
+        // Entries planted in the scope are worth a warning; a scope that cannot be listed, a notice.
+        const say = scope.foreign ? core.warning : core.notice;
+        say(`modelgate: the cache is not used by this run: ${escapeControl(scope.reason)}.`);
         ctx.notes.push(`The cache was not used: ${scope.reason}. Every file was scanned.`);
       }
     } else {

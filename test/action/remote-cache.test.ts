@@ -118,6 +118,7 @@ test('cacheScopeTrusted: a pull request believes the cache only when its own sco
     env,
   );
   assert.equal(planted.trusted, false);
+  assert.equal((planted as { foreign: boolean }).foreign, true);
   assert.match((planted as { reason: string }).reason, /2 cache entries .* refs\/pull\/7\/merge/);
 
   // No `actions: read`: the scope cannot be checked, so nothing is restored.
@@ -129,6 +130,7 @@ test('cacheScopeTrusted: a pull request believes the cache only when its own sco
     env,
   );
   assert.equal(forbidden.trusted, false);
+  assert.equal((forbidden as { foreign: boolean }).foreign, false);
   assert.match((forbidden as { reason: string }).reason, /actions: read/);
   assert.equal((await cacheScopeTrusted(undefined, event({}), env)).trusted, false);
   assert.equal((await cacheScopeTrusted(clean, event({}), {})).trusted, false);

@@ -84,9 +84,10 @@ export function commitKey(
   return `modelgate-hf-commit-v${ENTRY_VERSION}-${fingerprint.slice(0, 16)}-${id}`;
 }
 
-/** The key of one file's analysis by its content. */
-export function fileKey(fingerprint: string, sha: string, size: number): string {
-  return `modelgate-hf-file-v${ENTRY_VERSION}-${fingerprint.slice(0, 16)}-${sha}-${size}`;
+/** The key of one file's analysis by its content (and whether a file of its size is read whole). */
+export function fileKey(fingerprint: string, sha: string, size: number, wholeBytes: number): string {
+  const whole = size <= wholeBytes ? 'w' : 'r';
+  return `modelgate-hf-file-v${ENTRY_VERSION}-${fingerprint.slice(0, 16)}-${sha}-${size}${whole}`;
 }
 
 /** A result is kept only when nothing about it is incomplete. */

@@ -231,7 +231,7 @@ async function judgeFiles(s: RepoScan, tree: TreeFile[], selected: TreeFile[]): 
     const candidates: TreeFile[] = [];
     for (const f of selected) {
       if (f.lfs && cache) {
-        const key = fileKey(s.fingerprint, f.lfs.sha256, f.size);
+        const key = fileKey(s.fingerprint, f.lfs.sha256, f.size, s.wholeBytes);
         const raw = await cache.get(key).catch(() => undefined);
         const hit = readFileEntry(raw, key, { path: f.path, sha256: f.lfs.sha256, size: f.size });
         if (hit) {
@@ -257,7 +257,7 @@ async function judgeFiles(s: RepoScan, tree: TreeFile[], selected: TreeFile[]): 
       for (const r of fresh) {
         const t = selected.find((f) => f.path === r.path);
         if (!t?.lfs || r.sha256 !== t.lfs.sha256 || !isComplete(r)) continue;
-        const key = fileKey(s.fingerprint, r.sha256, r.size);
+        const key = fileKey(s.fingerprint, r.sha256, r.size, s.wholeBytes);
         await cache.put(key, fileEntry(key, r)).catch(() => undefined);
       }
     }
