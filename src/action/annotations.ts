@@ -1,4 +1,5 @@
 import type { Policy } from '../core/policy/policy.js';
+import { referenceSites, type Site } from '../core/remote/sites.js';
 import { escapeControl, truncate } from '../core/report/escape.js';
 import { getRule } from '../core/rules/catalogue.js';
 import { type FileReport, type Finding, type ScanReport, severityRank } from '../core/types.js';
@@ -96,47 +97,6 @@ export function planAnnotations(report: ScanReport, policy: Readonly<Policy>): A
       message: `${omitted} more finding${omitted === 1 ? '' : 's'} not annotated (GitHub shows at most ${ANNOTATIONS_PER_LEVEL} errors and ${ANNOTATIONS_PER_LEVEL} warnings per step; each failing file got its worst finding first): see the job summary, the SARIF file or the JSON report.`,
     });
   return { annotations: out, omitted };
-}
-
-interface Site {
-  file: string;
-  line?: number;
-}
-
-/**
- * Where a report path's findings can be shown in the workspace: a local file at itself (at the finding's
- * line, if any); a file of a Hub repository (`hf://OWNER/NAME@SHA/PATH`) or the repository itself at the
- * lines of the references that load it (the facts `hf.referencedAt` of the repository's entry, set by the
- * remote scan); a repository no workspace line names (a CLI argument): nowhere.
- */
-export function referenceSites(report: ScanReport): (path: string) => Site[] {
-  const byRepo = new Map<string, Site[]>();
-  for (const f of report.files) {
-    if (f.format !== 'hf-repository') continue;
-    const sites = byRepo.get(f.path) ?? [];
-    for (const x of asSites(f.facts?.['hf.referencedAt']))
-      if (!sites.some((s) => s.file === x.file && s.line === x.line)) sites.push(x);
-    byRepo.set(f.path, sites);
-  }
-  return (path) => {
-    if (!path.startsWith('hf://')) return [{ file: path }];
-    const repo = /^hf:\/\/(?:[^/@]+\/)?[^/@]+@[^/]+/.exec(path)?.[0];
-    return (repo && byRepo.get(repo)) || [];
-  };
-}
-
-function asSites(v: unknown): Site[] {
-  if (!Array.isArray(v)) return [];
-  return v.flatMap((x) => {
-    const o = x as { file?: unknown; line?: unknown } | null;
-    if (!o || typeof o.file !== 'string' || o.file.startsWith('hf://')) return [];
-    return [
-      {
-        file: o.file,
-        ...(Number.isInteger(o.line) && (o.line as number) > 0 ? { line: o.line as number } : {}),
-      },
-    ];
-  });
 }
 
 function annotationFor(f: Finding, file: FileReport, level: Level, site: Site, others: number): Annotation {

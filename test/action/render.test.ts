@@ -270,6 +270,29 @@ test('annotations: the findings of a Hub model land at the line that loads it; o
   );
   assert.equal(omitted, 0, 'a finding with no place in the workspace is not an omitted annotation');
   assert.ok(!annotations.some((a) => a.file.startsWith('hf://')));
+  // SARIF places them the same way (code scanning shows the line that loads the model).
+  const sarif = JSON.parse(renderSarif(report(files))) as {
+    runs: Array<{
+      results: Array<{
+        message: { text: string };
+        locations: Array<{
+          physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } };
+        }>;
+      }>;
+    }>;
+  };
+  const where = sarif.runs[0]!.results.map((r) => {
+    const p = r.locations[0]!.physicalLocation;
+    return [p.artifactLocation.uri, p.region?.startLine, r.message.text.includes('loaded here')];
+  });
+  assert.deepEqual(
+    where.sort(),
+    [
+      ['app/load.py', 2, true],
+      ['app/load.py', 7, false],
+      [`${lone}/model.pkl`.split('/').map(encodeURIComponent).join('/'), undefined, false],
+    ].sort(),
+  );
 });
 
 test('failure message: one line per failing file with the reason', () => {

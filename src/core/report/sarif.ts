@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { referenceSites } from '../remote/sites.js';
 import { RULES } from '../rules/catalogue.js';
 import { PROJECT_URL, ruleDocUrl } from '../rules/docs.js';
 import type { Rule } from '../rules/rule.js';
@@ -29,6 +30,8 @@ export function renderSarif(report: ScanReport, opts: SarifOptions = {}): string
   const rules = RULES.map(sarifRule);
   const index = new Map(RULES.map((r, i) => [r.id, i]));
   const uri = opts.uri ?? ((p: string) => p);
+  // A Hub file's results are placed at the first line that loads it (its hf:// path is not in the repository).
+  const sitesOf = referenceSites(report);
   const all = report.files.flatMap((file) =>
     file.findings.filter((f) => !f.waived).map((f) => ({ file, f })),
   );
@@ -41,17 +44,19 @@ export function renderSarif(report: ScanReport, opts: SarifOptions = {}): string
           .slice(0, SARIF_RESULT_LIMIT);
   const omitted = all.length - kept.length;
   const results = kept.map(({ file, f }) => {
+    const site = file.path.startsWith('hf://') ? sitesOf(file.path)[0] : undefined;
+    const line = site ? site.line : f.location.line;
     const result: Record<string, unknown> = {
       ruleId: f.ruleId,
       ruleIndex: index.get(f.ruleId),
       level: LEVEL[f.severity],
-      message: { text: messageText(f) },
+      message: { text: `${site ? `${file.path}, loaded here: ` : ''}${messageText(f)}` },
       locations: [
         {
           physicalLocation: {
-            artifactLocation: { uri: encodeUri(uri(file.path)) },
+            artifactLocation: { uri: encodeUri(uri(site ? site.file : file.path)) },
             // A line exists only for text files (a model reference in code); binaries get no region.
-            ...(f.location.line !== undefined ? { region: { startLine: f.location.line } } : {}),
+            ...(line !== undefined ? { region: { startLine: line } } : {}),
           },
           ...(f.location.member || f.location.symbol
             ? {
