@@ -80,7 +80,15 @@ export async function lockCommand(
       throw new UsageError(`--references ${p}: ${(err as Error).message}`);
     }
   }
-  const repos = new Set([...uris.map((u) => u.repoId), ...refs.flatMap((r) => (r.repoId ? [r.repoId] : []))]);
+  // What cannot be followed cannot be locked: say so rather than leave it out silently.
+  for (const r of refs) {
+    if (r.kind !== 'hf')
+      io.stderr(`modelgate: ${r.file}:${r.line}: not locked (${r.kind}: ${r.note ?? r.via})\n`);
+  }
+  const repos = new Set([
+    ...uris.map((u) => u.repoId),
+    ...refs.flatMap((r) => (r.kind === 'hf' && r.repoId ? [r.repoId] : [])),
+  ]);
   if (repos.size === 0) {
     io.stdout(`modelgate: no Hub model references under ${refRoots.join(', ')}: ${lockfile} unchanged\n`);
     return 0;

@@ -99,6 +99,15 @@ test('lock --references: every referenced repository at its commit; a malicious 
   assert.ok(text.startsWith(before), 'the lines of other files are kept as they were');
   assert.equal(Object.keys(parseLockfile(text, lock)).length, 3);
 
+  // A name computed at run time cannot be locked: said, and the rest is locked.
+  writeFileSync(
+    join(app, 'dyn.py'),
+    'import os\nfrom transformers import AutoModel\nAutoModel.from_pretrained(os.environ["M"])\n',
+  );
+  const dyn = await cli('lock', '--references', app, '--lockfile', lock);
+  assert.equal(dyn.code, 0, dyn.stderr);
+  assert.match(dyn.stderr, /dyn.py:3: not locked \(unresolved/);
+  assert.equal(readFileSync(lock, 'utf8'), text);
   writeFileSync(
     join(app, 'evil.py'),
     `from huggingface_hub import snapshot_download\nsnapshot_download("mallory/evil", revision="${EVIL}")\n`,
