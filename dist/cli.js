@@ -1667,7 +1667,7 @@ var require_picomatch = __commonJS({
     var parse7 = require_parse();
     var utils = require_utils();
     var constants2 = require_constants();
-    var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var isObject4 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch7 = (glob, options, returnState = false) => {
       if (Array.isArray(glob)) {
         const fns = glob.map((input2) => picomatch7(input2, options, returnState));
@@ -1680,7 +1680,7 @@ var require_picomatch = __commonJS({
         };
         return arrayMatcher;
       }
-      const isState = isObject3(glob) && glob.tokens && glob.input;
+      const isState = isObject4(glob) && glob.tokens && glob.input;
       if (glob === "" || typeof glob !== "string" && !isState) {
         throw new TypeError("Expected pattern to be a non-empty string");
       }
@@ -2327,19 +2327,19 @@ var require_toJS = __commonJS({
   "node_modules/yaml/dist/nodes/toJS.js"(exports) {
     "use strict";
     var identity = require_identity();
-    function toJS(value, arg2, ctx) {
+    function toJS(value, arg, ctx) {
       if (Array.isArray(value))
         return value.map((v, i) => toJS(v, String(i), ctx));
       if (value && typeof value.toJSON === "function") {
         if (!ctx || !identity.hasAnchor(value))
-          return value.toJSON(arg2, ctx);
+          return value.toJSON(arg, ctx);
         const data = { aliasCount: 0, count: 1, res: void 0 };
         ctx.anchors.set(value, data);
         ctx.onCreate = (res2) => {
           data.res = res2;
           delete ctx.onCreate;
         };
-        const res = value.toJSON(arg2, ctx);
+        const res = value.toJSON(arg, ctx);
         if (ctx.onCreate)
           ctx.onCreate(res);
         return res;
@@ -2524,8 +2524,8 @@ var require_Scalar = __commonJS({
         super(identity.SCALAR);
         this.value = value;
       }
-      toJSON(arg2, ctx) {
-        return ctx?.keep ? this.value : toJS.toJS(this.value, arg2, ctx);
+      toJSON(arg, ctx) {
+        return ctx?.keep ? this.value : toJS.toJS(this.value, arg, ctx);
       }
       toString() {
         return String(this.value);
@@ -10701,24 +10701,24 @@ var require_umd = __commonJS({
         var INT_CACHE = {};
         var UINT_CACHE = {};
         function fromInt(value, unsigned) {
-          var obj, cachedObj, cache;
+          var obj, cachedObj, cache2;
           if (unsigned) {
             value >>>= 0;
-            if (cache = 0 <= value && value < 256) {
+            if (cache2 = 0 <= value && value < 256) {
               cachedObj = UINT_CACHE[value];
               if (cachedObj) return cachedObj;
             }
             obj = fromBits(value, 0, true);
-            if (cache) UINT_CACHE[value] = obj;
+            if (cache2) UINT_CACHE[value] = obj;
             return obj;
           } else {
             value |= 0;
-            if (cache = -128 <= value && value < 128) {
+            if (cache2 = -128 <= value && value < 128) {
               cachedObj = INT_CACHE[value];
               if (cachedObj) return cachedObj;
             }
             obj = fromBits(value, value < 0 ? -1 : 0, false);
-            if (cache) INT_CACHE[value] = obj;
+            if (cache2) INT_CACHE[value] = obj;
             return obj;
           }
         }
@@ -11336,7 +11336,7 @@ var require_minimal = __commonJS({
     util.isString = function isString(value) {
       return typeof value === "string" || value instanceof String;
     };
-    util.isObject = function isObject3(value) {
+    util.isObject = function isObject4(value) {
       return value && typeof value === "object";
     };
     util.isset = /**
@@ -15863,7 +15863,7 @@ var require_index_light = __commonJS({
 var require_tokenize = __commonJS({
   "node_modules/protobufjs/src/tokenize.js"(exports, module) {
     "use strict";
-    module.exports = tokenize5;
+    module.exports = tokenize3;
     var delimRe = /[\s{}=;:[\],'"()<>]/g;
     var stringDoubleRe = /(?:"([^"\\]*(?:\\.[^"\\]*)*)")/g;
     var stringSingleRe = /(?:'([^'\\]*(?:\\.[^'\\]*)*)')/g;
@@ -15900,8 +15900,8 @@ var require_tokenize = __commonJS({
         }
       });
     }
-    tokenize5.unescape = unescape;
-    function tokenize5(source, alternateCommentMode) {
+    tokenize3.unescape = unescape;
+    function tokenize3(source, alternateCommentMode) {
       source = source.toString();
       var offset = 0, length = source.length, line = 1, lastCommentLine = 0, comments = {};
       var stack = [];
@@ -16128,7 +16128,7 @@ var require_parse2 = __commonJS({
     module.exports = parse7;
     parse7.filename = null;
     parse7.defaults = { keepCase: false };
-    var tokenize5 = require_tokenize();
+    var tokenize3 = require_tokenize();
     var Root = require_root();
     var Type = require_type();
     var Field = require_field();
@@ -16161,7 +16161,7 @@ var require_parse2 = __commonJS({
       if (!options)
         options = parse7.defaults;
       var preferTrailingComment = options.preferTrailingComment || false;
-      var tn = tokenize5(source, options.alternateCommentMode || false), next = tn.next, push = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
+      var tn = tokenize3(source, options.alternateCommentMode || false), next = tn.next, push = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
       var head = true, pkg, imports, weakImports, edition = "proto2";
       var ptr = root3;
       var topLevelObjects = [];
@@ -23930,7 +23930,7 @@ var remoteRules = defineRules([
     severity: "low",
     score: 0,
     kind: "anomaly",
-    description: "A model is named through a source modelgate does not fetch yet (a DVC-tracked file, an Ollama registry model). It was not scanned; only Hugging Face Hub repositories are.",
+    description: 'A model is named through a source modelgate does not fetch yet (a DVC-tracked file, an Ollama registry model), or code downloads a Hub dataset or Space repository (`repo_type="dataset"`/`"space"`), which is not a model repository. It was not scanned; only Hugging Face Hub model repositories are.',
     remediation: "Scan the artifact where it is stored, or commit it (or its lockfile entry) so that it is scanned."
   }
 ]);
@@ -26918,13 +26918,13 @@ var Doc = class {
       this.indent -= 1;
     }
   }
-  write(arg2) {
-    if (typeof arg2 === "function") {
-      arg2(this, { execution: "sync" });
-      arg2(this, { execution: "async" });
+  write(arg) {
+    if (typeof arg === "function") {
+      arg(this, { execution: "sync" });
+      arg(this, { execution: "async" });
       return;
     }
-    const content2 = arg2;
+    const content2 = arg;
     const lines = content2.split("\n").filter((x) => x);
     const minIndent = Math.min(...lines.map((x) => x.length - x.trimStart().length));
     const dedented = lines.map((x) => x.slice(minIndent)).map((x) => " ".repeat(this.indent * 2) + x);
@@ -27905,7 +27905,7 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
     }
     return propValues;
   });
-  const isObject3 = isObject;
+  const isObject4 = isObject;
   const catchall = def.catchall;
   let value;
   const memo2 = globalConfig.memoizer;
@@ -27913,7 +27913,7 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
   inst._zod.parse = (payload, ctx) => {
     value ?? (value = _normalized.value);
     const input2 = payload.value;
-    if (!isObject3(input2)) {
+    if (!isObject4(input2)) {
       payload.issues.push({
         expected: "object",
         code: "invalid_type",
@@ -28049,7 +28049,7 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
     return doc.compile();
   };
   let fastpass;
-  const isObject3 = isObject;
+  const isObject4 = isObject;
   const jit = !globalConfig.jitless;
   const allowsEval2 = allowsEval;
   const fastEnabled = jit && allowsEval2.value;
@@ -28058,7 +28058,7 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
   inst._zod.parse = (payload, ctx) => {
     value ?? (value = _normalized.value);
     const input2 = payload.value;
-    if (!isObject3(input2)) {
+    if (!isObject4(input2)) {
       payload.issues.push({
         expected: "object",
         code: "invalid_type",
@@ -28201,8 +28201,8 @@ var $ZodXor = /* @__PURE__ */ $constructor("$ZodXor", (inst, def) => {
     });
   };
 });
-function getDiscriminatedOption(union2, value) {
-  const internals = union2._zod;
+function getDiscriminatedOption(union3, value) {
+  const internals = union3._zod;
   let map2 = internals.bag.optionsMap;
   if (!map2) {
     map2 = discriminatorMap(internals.def);
@@ -40244,12 +40244,12 @@ function foldIntersection(json2) {
   if (!unions.length) {
     folded = foldObjects(allOf);
   } else {
-    const union2 = unions[0];
-    const keyword2 = UNION_KEYS.find((k) => Array.isArray(union2[k]));
-    if (Object.keys(union2).length !== 1)
+    const union3 = unions[0];
+    const keyword2 = UNION_KEYS.find((k) => Array.isArray(union3[k]));
+    if (Object.keys(union3).length !== 1)
       return;
-    const rest = allOf.filter((m) => m !== union2);
-    const branches = union2[keyword2].map((branch) => foldObjects([...rest, branch]));
+    const rest = allOf.filter((m) => m !== union3);
+    const branches = union3[keyword2].map((branch) => foldObjects([...rest, branch]));
     if (branches.some((b) => !b))
       return;
     folded = { [keyword2]: branches };
@@ -41654,11 +41654,11 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
   array() {
     return array(this);
   },
-  or(arg2) {
-    return union([this, arg2]);
+  or(arg) {
+    return union([this, arg]);
   },
-  and(arg2) {
-    return intersection(this, arg2);
+  and(arg) {
+    return intersection(this, arg);
   },
   transform(tx) {
     return pipe(this, transform(tx));
@@ -43845,21 +43845,21 @@ function visit(schema, fnOrHandlers) {
     const h = fnOrHandlers[node2._zod.def.type];
     return h ? h(node2, rewritten) : node2;
   };
-  const cache = /* @__PURE__ */ new Map();
+  const cache2 = /* @__PURE__ */ new Map();
   function run(s) {
-    const cached2 = cache.get(s);
+    const cached2 = cache2.get(s);
     if (cached2 === RESOLVING) {
       return new $ZodLazy({
         type: "lazy",
-        getter: () => cache.get(s)
+        getter: () => cache2.get(s)
       });
     }
     if (cached2 !== void 0)
       return cached2;
-    cache.set(s, RESOLVING);
+    cache2.set(s, RESOLVING);
     const inner = mapInner(s);
     const mapped = fn(inner, inner !== s);
-    cache.set(s, mapped);
+    cache2.set(s, mapped);
     return mapped;
   }
   function mapInner(s) {
@@ -44348,11 +44348,17 @@ function suggest(path) {
 
 // src/core/remote/ref.ts
 var DEFAULT_REVISION = "main";
-var PART = /^\w(?:[\w.-]{0,94}\w)?$/;
 var COMMIT = /^[0-9a-f]{40}$/;
+var WORD = /^[\p{L}\p{N}_]$/u;
+var PART = /^[\p{L}\p{N}_.-]+$/u;
 function isRepoId(s) {
   const parts = s.split("/");
-  return parts.length === 2 && parts.every((p) => PART.test(p) && !p.includes("--") && !p.includes(".."));
+  if (parts.length > 2 || s.includes("--") || s.includes("..") || s.endsWith(".git")) return false;
+  if ([...parts[parts.length - 1]].length > 96) return false;
+  return parts.every((p) => {
+    const chars = [...p];
+    return chars.length > 0 && PART.test(p) && WORD.test(chars[0]) && WORD.test(chars[chars.length - 1]);
+  });
 }
 function isCommitSha(rev) {
   return rev !== void 0 && COMMIT.test(rev);
@@ -50002,10 +50008,10 @@ var TestExpression = class extends Expression {
   type = "TestExpression";
 };
 var UnaryExpression = class extends Expression {
-  constructor(operator2, argument) {
+  constructor(operator2, argument2) {
     super();
     this.operator = operator2;
-    this.argument = argument;
+    this.argument = argument2;
   }
   type = "UnaryExpression";
 };
@@ -50027,16 +50033,16 @@ var KeywordArgumentExpression = class extends Expression {
   type = "KeywordArgumentExpression";
 };
 var SpreadExpression = class extends Expression {
-  constructor(argument) {
+  constructor(argument2) {
     super();
-    this.argument = argument;
+    this.argument = argument2;
   }
   type = "SpreadExpression";
 };
 var KeywordSpreadExpression = class extends Expression {
-  constructor(argument) {
+  constructor(argument2) {
     super();
-    this.argument = argument;
+    this.argument = argument2;
   }
   type = "KeywordSpreadExpression";
 };
@@ -50143,7 +50149,7 @@ function parse3(tokens) {
         if (callee.type !== "Identifier") {
           throw new SyntaxError(`Expected identifier following call statement`);
         }
-        const callArgs = parseArgs6("call");
+        const callArgs2 = parseArgs6("call");
         expect(TOKEN_TYPES.CloseStatement, "Expected closing statement token");
         const body = [];
         while (!isStatement("endcall")) {
@@ -50152,7 +50158,7 @@ function parse3(tokens) {
         expect(TOKEN_TYPES.OpenStatement, "Expected '{%'");
         expectIdentifier("endcall");
         expect(TOKEN_TYPES.CloseStatement, "Expected closing statement token");
-        const callExpr = new CallExpression(callee, callArgs);
+        const callExpr = new CallExpression(callee, callArgs2);
         result = new CallStatement(callExpr, callerArgs, body);
         break;
       }
@@ -50330,8 +50336,8 @@ function parse3(tokens) {
     while (isIdentifier("not")) {
       const operator2 = tokens[current];
       ++current;
-      const arg2 = parseLogicalNegationExpression();
-      right = new UnaryExpression(operator2, arg2);
+      const arg = parseLogicalNegationExpression();
+      right = new UnaryExpression(operator2, arg);
     }
     return right ?? parseComparisonExpression();
   }
@@ -50407,7 +50413,7 @@ function parse3(tokens) {
         }
         break;
       }
-      let argument;
+      let argument2;
       if (isPositionalSpread) {
         if (sawSpreadArgument) {
           throw new SyntaxError("Only one `*` argument unpacking is allowed");
@@ -50415,30 +50421,30 @@ function parse3(tokens) {
         sawSpreadArgument = true;
         ++current;
         const expr = parseExpression();
-        argument = new SpreadExpression(expr);
+        argument2 = new SpreadExpression(expr);
       } else {
-        argument = parseExpression();
+        argument2 = parseExpression();
         if (is(TOKEN_TYPES.Equals)) {
           ++current;
-          if (!(argument instanceof Identifier)) {
+          if (!(argument2 instanceof Identifier)) {
             throw new SyntaxError(
               mode === "parameters" ? "Expected identifier for parameter declaration" : "Expected identifier for keyword argument"
             );
           }
           const value = parseExpression();
-          argument = new KeywordArgumentExpression(argument, value);
+          argument2 = new KeywordArgumentExpression(argument2, value);
         }
         if (mode === "parameters") {
-          if (!(argument instanceof Identifier || argument instanceof KeywordArgumentExpression)) {
+          if (!(argument2 instanceof Identifier || argument2 instanceof KeywordArgumentExpression)) {
             throw new SyntaxError("Expected identifier for parameter declaration");
           }
-          const parameterName = argument instanceof Identifier ? argument.value : argument.key.value;
+          const parameterName = argument2 instanceof Identifier ? argument2.value : argument2.key.value;
           if (parameterNames.has(parameterName)) {
             throw new SyntaxError(`Duplicate parameter name: ${parameterName}`);
           }
           parameterNames.add(parameterName);
         }
-        if (argument instanceof KeywordArgumentExpression) {
+        if (argument2 instanceof KeywordArgumentExpression) {
           sawKeywordOrDefault = true;
         } else if (sawKeywordOrDefault) {
           throw new SyntaxError(
@@ -50448,7 +50454,7 @@ function parse3(tokens) {
           throw new SyntaxError("Positional arguments must not follow `*` argument unpacking");
         }
       }
-      args.push(argument);
+      args.push(argument2);
       if (is(TOKEN_TYPES.Comma)) {
         ++current;
       }
@@ -50554,8 +50560,8 @@ function parse3(tokens) {
     const token = tokens[current];
     if (token && (token.type === TOKEN_TYPES.UnaryOperator || token.type === TOKEN_TYPES.AdditiveBinaryOperator) && (token.value === "-" || token.value === "+")) {
       const operator2 = tokens[current++];
-      const argument = parseUnarySignExpression();
-      return new UnaryExpression(operator2, argument);
+      const argument2 = parseUnarySignExpression();
+      return new UnaryExpression(operator2, argument2);
     }
     return parseCallMemberExpression();
   }
@@ -50930,9 +50936,9 @@ var ObjectValue = class extends RuntimeValue {
         "dictsort",
         new FunctionValue((args) => {
           let kwargs = /* @__PURE__ */ new Map();
-          const positionalArgs = args.filter((arg2) => {
-            if (arg2 instanceof KeywordArgumentsValue) {
-              kwargs = arg2.value;
+          const positionalArgs = args.filter((arg) => {
+            if (arg instanceof KeywordArgumentsValue) {
+              kwargs = arg.value;
               return false;
             }
             return true;
@@ -51355,6 +51361,16 @@ var SIMPLE = {
   "'": "'",
   '"': '"'
 };
+function stringLiteral(raw) {
+  const m = /^([rRbBuUfF]{0,2})('''|"""|'|")/.exec(raw);
+  if (!m) return void 0;
+  const prefix = m[1].toLowerCase();
+  if (prefix.includes("f")) return void 0;
+  const q = m[2];
+  if (!raw.endsWith(q) || raw.length < m[0].length + q.length) return void 0;
+  const body = raw.slice(m[0].length, raw.length - q.length);
+  return { value: prefix.includes("r") ? body : decodePyEscapes(body), bytes: prefix.includes("b") };
+}
 
 // src/core/formats/template/names.ts
 var DANGEROUS_ATTRS = /* @__PURE__ */ new Set([
@@ -52405,8 +52421,8 @@ var Flow = class {
         if (TO_NUMBER_FILTERS.has(name2)) return "num";
         if (DATA_FILTERS.has(name2)) return o === "str" ? "str" : o;
         if (name2 === "default" || name2 === "d") {
-          const arg2 = f?.type === "CallExpression" ? f.args[0] : void 0;
-          return arg2 ? worst(o, this.origin(arg2, depth + 1)) : o;
+          const arg = f?.type === "CallExpression" ? f.args[0] : void 0;
+          return arg ? worst(o, this.origin(arg, depth + 1)) : o;
         }
         return o;
       }
@@ -55308,11 +55324,11 @@ var H5 = class {
         const b = await this.read(a + 8, n * entry, "symbol table node");
         for (let i = 0; i < n; i++) {
           const o = i * entry;
-          const cache = this.uint(b, o + 2 * this.O, 4);
+          const cache2 = this.uint(b, o + 2 * this.O, 4);
           out.push({
             name: name2(this.uint(b, o, this.O)),
             addr: this.abs(this.uint(b, o + this.O, this.O)),
-            soft: cache === 2
+            soft: cache2 === 2
           });
         }
         continue;
@@ -56449,9 +56465,9 @@ var Tree = class _Tree {
   /**
   Construct a new tree. See also [`Tree.build`](#common.Tree^build).
   */
-  constructor(type, children, positions, length, props) {
+  constructor(type, children2, positions, length, props) {
     this.type = type;
-    this.children = children;
+    this.children = children2;
     this.positions = positions;
     this.length = length;
     this.props = null;
@@ -56468,16 +56484,16 @@ var Tree = class _Tree {
     let mounted = MountedTree.get(this);
     if (mounted && !mounted.overlay)
       return mounted.tree.toString();
-    let children = "";
+    let children2 = "";
     for (let ch of this.children) {
       let str7 = ch.toString();
       if (str7) {
-        if (children)
-          children += ",";
-        children += str7;
+        if (children2)
+          children2 += ",";
+        children2 += str7;
       }
     }
-    return !this.type.name ? children : (/\W/.test(this.type.name) && !this.type.isError ? JSON.stringify(this.type.name) : this.type.name) + (children.length ? "(" + children + ")" : "");
+    return !this.type.name ? children2 : (/\W/.test(this.type.name) && !this.type.isError ? JSON.stringify(this.type.name) : this.type.name) + (children2.length ? "(" + children2 + ")" : "");
   }
   /**
   Get a [tree cursor](#common.TreeCursor) positioned at the top of
@@ -56597,7 +56613,7 @@ var Tree = class _Tree {
   [`NodeType.none`](#common.NodeType^none).
   */
   balance(config2 = {}) {
-    return this.children.length <= 8 ? this : balanceRange(NodeType.none, this.children, this.positions, 0, this.children.length, 0, this.length, (children, positions, length) => new _Tree(this.type, children, positions, length, this.propValues), config2.makeTree || ((children, positions, length) => new _Tree(NodeType.none, children, positions, length)));
+    return this.children.length <= 8 ? this : balanceRange(NodeType.none, this.children, this.positions, 0, this.children.length, 0, this.length, (children2, positions, length) => new _Tree(this.type, children2, positions, length, this.propValues), config2.makeTree || ((children2, positions, length) => new _Tree(NodeType.none, children2, positions, length)));
   }
   /**
   Build a tree from a postfix-ordered buffer of node information,
@@ -56672,12 +56688,12 @@ var TreeBuffer = class _TreeBuffer {
     index2 += 4;
     if (endIndex == index2)
       return result;
-    let children = [];
+    let children2 = [];
     while (index2 < endIndex) {
-      children.push(this.childString(index2));
+      children2.push(this.childString(index2));
       index2 = this.buffer[index2 + 3];
     }
-    return result + "(" + children.join(",") + ")";
+    return result + "(" + children2.join(",") + ")";
   }
   /**
   @internal
@@ -56807,8 +56823,8 @@ var TreeNode = class _TreeNode extends BaseNode {
   }
   nextChild(i, dir, pos, side, mode = 0) {
     for (let parent = this; ; ) {
-      for (let { children, positions } = parent._tree, e = dir > 0 ? children.length : -1; i != e; i += dir) {
-        let next = children[i], start = positions[i] + parent.from, mounted;
+      for (let { children: children2, positions } = parent._tree, e = dir > 0 ? children2.length : -1; i != e; i += dir) {
+        let next = children2[i], start = positions[i] + parent.from, mounted;
         if (!(mode & IterMode.EnterBracketed && next instanceof Tree && (mounted = MountedTree.get(next)) && !mounted.overlay && mounted.bracketed && pos >= start && pos <= start + next.length) && !checkSide(side, pos, start, start + next.length))
           continue;
         if (next instanceof TreeBuffer) {
@@ -57066,15 +57082,15 @@ var BufferNode = class _BufferNode extends BaseNode {
     return null;
   }
   toTree() {
-    let children = [], positions = [];
+    let children2 = [], positions = [];
     let { buffer } = this.context;
     let startI = this.index + 4, endI = buffer.buffer[this.index + 3];
     if (endI > startI) {
       let from = buffer.buffer[this.index + 1];
-      children.push(buffer.slice(startI, endI, from));
+      children2.push(buffer.slice(startI, endI, from));
       positions.push(0);
     }
-    return new Tree(this.type, children, positions, this.to - this.from);
+    return new Tree(this.type, children2, positions, this.to - this.from);
   }
   /**
   @internal
@@ -57389,10 +57405,10 @@ var TreeCursor = class {
   get node() {
     if (!this.buffer)
       return this._tree;
-    let cache = this.bufferNode, result = null, depth = 0;
-    if (cache && cache.context == this.buffer) {
+    let cache2 = this.bufferNode, result = null, depth = 0;
+    if (cache2 && cache2.context == this.buffer) {
       scan: for (let index2 = this.index, d = this.stack.length; d >= 0; ) {
-        for (let c = cache; c; c = c._parent)
+        for (let c = cache2; c; c = c._parent)
           if (c.index == index2) {
             if (index2 == this.index)
               return c;
@@ -57477,13 +57493,13 @@ function buildTree(data) {
   let cursor = Array.isArray(buffer) ? new FlatBufferCursor(buffer, buffer.length) : buffer;
   let types = nodeSet.types;
   let contextHash = 0, lookAhead = 0;
-  function takeNode(parentStart, minPos, children2, positions2, inRepeat, depth) {
+  function takeNode(parentStart, minPos, children3, positions2, inRepeat, depth) {
     let { id: id2, start, end, size } = cursor;
     if (size < 0) {
       cursor.next();
       if (size == -1) {
         let node3 = reused[id2];
-        children2.push(node3);
+        children3.push(node3);
         positions2.push(start - parentStart);
         return;
       } else if (size == -3) {
@@ -57545,10 +57561,10 @@ function buildTree(data) {
         node2 = makeTree(type, localChildren, localPositions, end - start, lookAheadAtStart - end, contextAtStart);
       }
     }
-    children2.push(node2);
+    children3.push(node2);
     positions2.push(startPos);
   }
-  function takeFlatNode(parentStart, minPos, children2, positions2) {
+  function takeFlatNode(parentStart, minPos, children3, positions2) {
     let nodes = [];
     let nodeCount = 0, stopAt = -1;
     while (cursor.pos > minPos) {
@@ -57574,39 +57590,39 @@ function buildTree(data) {
         buffer2[j++] = nodes[i + 2] - start;
         buffer2[j++] = j;
       }
-      children2.push(new TreeBuffer(buffer2, nodes[2] - start, nodeSet));
+      children3.push(new TreeBuffer(buffer2, nodes[2] - start, nodeSet));
       positions2.push(start - parentStart);
     }
   }
   function makeBalanced(type) {
-    return (children2, positions2, length2) => {
+    return (children3, positions2, length2) => {
       var _a4;
-      let lookAhead2 = 0, lastI = children2.length - 1, last, lookAheadProp;
-      if (lastI >= 0 && (last = children2[lastI]) instanceof Tree) {
+      let lookAhead2 = 0, lastI = children3.length - 1, last, lookAheadProp;
+      if (lastI >= 0 && (last = children3[lastI]) instanceof Tree) {
         if (!lastI && last.type == type && last.length == length2)
           return last;
         if (lookAheadProp = last.prop(NodeProp.lookAhead))
           lookAhead2 = positions2[lastI] + last.length + lookAheadProp - length2;
       }
       let contextHash2 = 0;
-      for (let i = 0; i < children2.length; i++)
-        if (children2[i] instanceof Tree) {
-          contextHash2 = (_a4 = children2[i].prop(NodeProp.contextHash)) !== null && _a4 !== void 0 ? _a4 : 0;
+      for (let i = 0; i < children3.length; i++)
+        if (children3[i] instanceof Tree) {
+          contextHash2 = (_a4 = children3[i].prop(NodeProp.contextHash)) !== null && _a4 !== void 0 ? _a4 : 0;
           break;
         }
-      return makeTree(type, children2, positions2, length2, lookAhead2, contextHash2);
+      return makeTree(type, children3, positions2, length2, lookAhead2, contextHash2);
     };
   }
-  function makeRepeatLeaf(children2, positions2, base, i, from, to, type, lookAhead2, contextHash2) {
+  function makeRepeatLeaf(children3, positions2, base, i, from, to, type, lookAhead2, contextHash2) {
     let localChildren = [], localPositions = [];
-    while (children2.length > i) {
-      localChildren.push(children2.pop());
+    while (children3.length > i) {
+      localChildren.push(children3.pop());
       localPositions.push(positions2.pop() + base - from);
     }
-    children2.push(makeTree(nodeSet.types[type], localChildren, localPositions, to - from, lookAhead2 - to, contextHash2));
+    children3.push(makeTree(nodeSet.types[type], localChildren, localPositions, to - from, lookAhead2 - to, contextHash2));
     positions2.push(from - base);
   }
-  function makeTree(type, children2, positions2, length2, lookAhead2, contextHash2, props) {
+  function makeTree(type, children3, positions2, length2, lookAhead2, contextHash2, props) {
     if (contextHash2) {
       let pair2 = [NodeProp.contextHash, contextHash2];
       props = props ? [pair2].concat(props) : [pair2];
@@ -57615,7 +57631,7 @@ function buildTree(data) {
       let pair2 = [NodeProp.lookAhead, lookAhead2];
       props = props ? [pair2].concat(props) : [pair2];
     }
-    return new Tree(type, children2, positions2, length2, props);
+    return new Tree(type, children3, positions2, length2, props);
   }
   function findBufferSize(maxSize, inRepeat) {
     let fork = cursor.fork();
@@ -57681,11 +57697,11 @@ function buildTree(data) {
     }
     return index2;
   }
-  let children = [], positions = [];
+  let children2 = [], positions = [];
   while (cursor.pos > 0)
-    takeNode(data.start || 0, data.bufferStart || 0, children, positions, -1, 0);
-  let length = (_a3 = data.length) !== null && _a3 !== void 0 ? _a3 : children.length ? positions[0] + children[0].length : 0;
-  return new Tree(types[data.topID], children.reverse(), positions.reverse(), length);
+    takeNode(data.start || 0, data.bufferStart || 0, children2, positions, -1, 0);
+  let length = (_a3 = data.length) !== null && _a3 !== void 0 ? _a3 : children2.length ? positions[0] + children2[0].length : 0;
+  return new Tree(types[data.topID], children2.reverse(), positions.reverse(), length);
 }
 var nodeSizeCache = /* @__PURE__ */ new WeakMap();
 function nodeSize(balanceType, node2) {
@@ -57705,40 +57721,40 @@ function nodeSize(balanceType, node2) {
   }
   return size;
 }
-function balanceRange(balanceType, children, positions, from, to, start, length, mkTop, mkTree) {
+function balanceRange(balanceType, children2, positions, from, to, start, length, mkTop, mkTree) {
   let total = 0;
   for (let i = from; i < to; i++)
-    total += nodeSize(balanceType, children[i]);
+    total += nodeSize(balanceType, children2[i]);
   let maxChild = Math.ceil(
     total * 1.5 / 8
     /* Balance.BranchFactor */
   );
   let localChildren = [], localPositions = [];
-  function divide(children2, positions2, from2, to2, offset) {
+  function divide(children3, positions2, from2, to2, offset) {
     for (let i = from2; i < to2; ) {
-      let groupFrom = i, groupStart = positions2[i], groupSize = nodeSize(balanceType, children2[i]);
+      let groupFrom = i, groupStart = positions2[i], groupSize = nodeSize(balanceType, children3[i]);
       i++;
       for (; i < to2; i++) {
-        let nextSize = nodeSize(balanceType, children2[i]);
+        let nextSize = nodeSize(balanceType, children3[i]);
         if (groupSize + nextSize >= maxChild)
           break;
         groupSize += nextSize;
       }
       if (i == groupFrom + 1) {
         if (groupSize > maxChild) {
-          let only = children2[groupFrom];
+          let only = children3[groupFrom];
           divide(only.children, only.positions, 0, only.children.length, positions2[groupFrom] + offset);
           continue;
         }
-        localChildren.push(children2[groupFrom]);
+        localChildren.push(children3[groupFrom]);
       } else {
-        let length2 = positions2[i - 1] + children2[i - 1].length - groupStart;
-        localChildren.push(balanceRange(balanceType, children2, positions2, groupFrom, i, groupStart, length2, null, mkTree));
+        let length2 = positions2[i - 1] + children3[i - 1].length - groupStart;
+        localChildren.push(balanceRange(balanceType, children3, positions2, groupFrom, i, groupStart, length2, null, mkTree));
       }
       localPositions.push(groupStart + offset - start);
     }
   }
-  divide(children, positions, from, to, 0);
+  divide(children2, positions, from, to, 0);
   return (mkTop || mkTree)(localChildren, localPositions, length);
 }
 var Parser2 = class {
@@ -59237,7 +59253,7 @@ function wrapContextOp(op) {
     return id;
   if (op.length < 3)
     return op;
-  return (context, arg2, stack, input2, pos) => op(context, arg2, stack, input2.reset(pos));
+  return (context, arg, stack, input2, pos) => op(context, arg, stack, input2.reset(pos));
 }
 var ContextTracker = class {
   /**
@@ -60549,16 +60565,6 @@ function pyStr(v) {
   if (v.t === "bytes") return `b'${v.v}'`;
   return void 0;
 }
-function stringLiteral(raw) {
-  const m = /^([rRbBuUfF]{0,2})('''|"""|'|")/.exec(raw);
-  if (!m) return void 0;
-  const prefix = m[1].toLowerCase();
-  if (prefix.includes("f")) return void 0;
-  const q = m[2];
-  if (!raw.endsWith(q) || raw.length < m[0].length + q.length) return void 0;
-  const body = raw.slice(m[0].length, raw.length - q.length);
-  return { value: prefix.includes("r") ? body : decodePyEscapes(body), bytes: prefix.includes("b") };
-}
 function binaryOp(op, l, r) {
   if (op === "+") {
     if (l.t === "num" && r.t === "num") return { t: "num", v: l.v + r.v };
@@ -60675,9 +60681,9 @@ function subscriptConst(recv, key) {
   }
   return UNKNOWN;
 }
-function decodeConst(fn, arg2) {
-  if (!isText(arg2)) return void 0;
-  const text2 = arg2.v;
+function decodeConst(fn, arg) {
+  if (!isText(arg)) return void 0;
+  const text2 = arg.v;
   try {
     let out;
     if (/^(base64\.(b64decode|decodebytes|standard_b64decode|decodestring)|codecs\.decode#base64)$/.test(fn))
@@ -61433,59 +61439,59 @@ var PyAnalysis = class {
       );
     return res.t === "ref" ? { ...res, dynamic: true } : res;
   }
-  dynamicImport(fn, arg2, argNode, at2, dynamic) {
-    const short = fn.replace(/^builtins\./, "");
-    if (arg2?.t !== "str") {
+  dynamicImport(fn, arg, argNode, at2, dynamic) {
+    const short2 = fn.replace(/^builtins\./, "");
+    if (arg?.t !== "str") {
       this.hit(
         "MG910",
-        `${short}(<computed>)`,
+        `${short2}(<computed>)`,
         `imports a module whose name is computed at run time (${this.snippet(argNode)})`,
         at2,
         "critical"
       );
       return { t: "ref", path: "<computed>", dynamic: true };
     }
-    const mod = arg2.v;
-    if (arg2.built || dynamic)
+    const mod = arg.v;
+    if (arg.built || dynamic)
       this.hit(
         "MG910",
-        `${short}(${mod})`,
+        `${short2}(${mod})`,
         `imports ${JSON.stringify(mod)}, a module name built from pieces or reached indirectly`,
         at2,
         "critical"
       );
     else if (isDangerousModule(mod))
-      this.hit("MG462", `${short}(${mod})`, `imports ${mod} by name at run time`, at2, "high");
+      this.hit("MG462", `${short2}(${mod})`, `imports ${mod} by name at run time`, at2, "high");
     return { t: "ref", path: mod, dynamic: true };
   }
-  execCall(fn, arg2, dynamic, argNode, at2) {
-    const short = fn.replace(/^builtins\./, "");
-    if (arg2.t === "decoded" || isText(arg2) && arg2.decoded) {
+  execCall(fn, arg, dynamic, argNode, at2) {
+    const short2 = fn.replace(/^builtins\./, "");
+    if (arg.t === "decoded" || isText(arg) && arg.decoded) {
       this.hit(
         "MG910",
-        short,
-        `${short}() runs code decoded from data embedded in the file (decode-then-execute)`,
+        short2,
+        `${short2}() runs code decoded from data embedded in the file (decode-then-execute)`,
         at2,
         "critical"
       );
-    } else if (isText(arg2) && arg2.built) {
-      this.hit("MG910", short, `${short}() runs code assembled from pieces`, at2, "critical");
+    } else if (isText(arg) && arg.built) {
+      this.hit("MG910", short2, `${short2}() runs code assembled from pieces`, at2, "critical");
     } else if (dynamic) {
       this.hit(
         "MG910",
-        short,
-        `${short}() reached through a computed name or a namespace lookup`,
+        short2,
+        `${short2}() reached through a computed name or a namespace lookup`,
         at2,
         "critical"
       );
     } else {
-      this.hit("MG462", short, `evaluates code: ${short}(${this.snippet(argNode)})`, at2, "high");
+      this.hit("MG462", short2, `evaluates code: ${short2}(${this.snippet(argNode)})`, at2, "high");
     }
-    if (isText(arg2) && this.depth < MAX_EXEC_DEPTH) {
-      for (const h of analyzePython(arg2.v, this.depth + 1))
+    if (isText(arg) && this.depth < MAX_EXEC_DEPTH) {
+      for (const h of analyzePython(arg.v, this.depth + 1))
         this.hit(h.ruleId ?? "MG462", h.name, h.why, at2, h.severity);
     }
-    return fn === "builtins.compile" ? arg2 : UNKNOWN;
+    return fn === "builtins.compile" ? arg : UNKNOWN;
   }
 };
 
@@ -70057,8 +70063,8 @@ async function checkManifest(ctx, manifest) {
       }
     }
     if (sized && need !== void 0) {
-      const short = need.strings ? have < need.bytes : have !== need.bytes;
-      if (short) {
+      const short2 = need.strings ? have < need.bytes : have !== need.bytes;
+      if (short2) {
         ctx.report(
           "MG812",
           `The shards of ${sym2} hold ${have} bytes, but its ${group.weights.length} weights need ${need.strings ? "at least " : ""}${need.bytes} (dtype sizes \xD7 shapes).`,
@@ -70869,6 +70875,115 @@ async function readPrefix(e, n) {
   return Buffer.concat(parts).subarray(0, n);
 }
 
+// src/core/python/syntax.ts
+function parsePython(src) {
+  const tree = parser.parse(src);
+  let errors = 0;
+  tree.iterate({
+    enter: (n) => {
+      if (n.type.isError) errors++;
+    }
+  });
+  let starts;
+  return {
+    src,
+    tree,
+    errors,
+    line(offset) {
+      if (!starts) {
+        starts = [0];
+        for (let i = src.indexOf("\n"); i >= 0; i = src.indexOf("\n", i + 1)) starts.push(i + 1);
+      }
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = lo + hi + 1 >> 1;
+        if (starts[mid] <= offset) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo + 1;
+    },
+    text: (n) => src.slice(n.from, n.to)
+  };
+}
+function children(n) {
+  const out = [];
+  for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+  return out;
+}
+function constantString(py, n) {
+  if (n.name === "String") return stringLiteral(py.text(n))?.value;
+  if (n.name === "ContinuedString") {
+    let out = "";
+    for (const c of children(n)) {
+      const v = constantString(py, c);
+      if (v === void 0) return void 0;
+      out += v;
+    }
+    return out;
+  }
+  return void 0;
+}
+function calleeName2(py, callee) {
+  if (callee.name === "VariableName") return py.text(callee);
+  if (callee.name === "MemberExpression") {
+    const last = callee.lastChild;
+    return last?.name === "PropertyName" ? py.text(last) : void 0;
+  }
+  return void 0;
+}
+function callArgs(py, argList) {
+  const out = [];
+  let cur = [];
+  const flush = () => {
+    if (cur.length === 0) return;
+    const [a, b, c] = cur;
+    if (cur.length >= 3 && a.name === "VariableName" && b.name === "AssignOp" && py.text(b) === "=")
+      out.push({ keyword: py.text(a), value: c });
+    else if ((a.name === "*" || a.name === "**") && b) out.push({ star: a.name, value: b });
+    else out.push({ value: cur[cur.length - 1] });
+    cur = [];
+  };
+  for (const c of children(argList)) {
+    if (c.name === "(" || c.name === ")") continue;
+    if (c.name === ",") flush();
+    else cur.push(c);
+  }
+  flush();
+  return out;
+}
+function pythonTokens(py, maxTokens = 5e6) {
+  const out = [];
+  const cur = py.tree.cursor();
+  const push = (kind, value, from) => out.push({ kind, value, line: py.line(from) });
+  for (; ; ) {
+    if (out.length >= maxTokens) return out;
+    const { name: name2, from, to } = cur;
+    let enter = name2 !== "Comment";
+    if (name2 === "String") {
+      const raw = py.src.slice(from, to);
+      push("string", stringLiteral(raw)?.value ?? stringBody(raw), from);
+      enter = false;
+    } else if (name2 === "FormatString") push("string", stringBody(py.src.slice(from, to)), from);
+    if (enter && cur.firstChild()) continue;
+    if (enter && name2 !== "FormatString" && to > from) {
+      const text2 = py.src.slice(from, to);
+      if (/^[^\W\d]\w*$/u.test(text2)) push("name", text2, from);
+      else if (/^\d/.test(text2) || /^\.\d/.test(text2)) push("number", text2, from);
+      else if (/^[rRbBuUfF]{0,2}['"]/.test(text2)) push("string", stringBody(text2), from);
+      else push("op", text2, from);
+    }
+    while (!cur.nextSibling()) if (!cur.parent()) return out;
+  }
+}
+function stringBody(raw) {
+  const m = /^[rRbBuUfF]{0,2}('''|"""|'|")/.exec(raw);
+  if (!m) return raw;
+  const q = m[1];
+  const body = raw.slice(m[0].length);
+  return body.endsWith(q) ? body.slice(0, body.length - q.length) : body;
+}
+
 // src/core/formats/pytorch/torchscript-code.ts
 var BUILTIN_NS = /* @__PURE__ */ new Set([
   "aten",
@@ -70912,95 +71027,25 @@ var MEMORY_OPS = /* @__PURE__ */ new Set([
   "_unsafe_index",
   "_unsafe_index_put"
 ]);
-function tokenize3(src, maxTokens = 5e6) {
-  const out = [];
-  let i = 0;
-  let line = 1;
-  const n = src.length;
-  while (i < n && out.length < maxTokens) {
-    const c = src[i];
-    if (c === "\n") {
-      line++;
-      i++;
-      continue;
-    }
-    if (c === " " || c === "	" || c === "\r" || c === "\f" || c === "\\") {
-      i++;
-      continue;
-    }
-    if (c === "#") {
-      while (i < n && src[i] !== "\n") i++;
-      continue;
-    }
-    const pm = /^[rRbBuUfF]{0,2}(['"])/.exec(src.slice(i, i + 3));
-    if (pm && (pm[0].length === 1 || /^[rRbBuUfF]/.test(c))) {
-      const q = pm[1];
-      let j = i + pm[0].length - 1;
-      const triple = src.startsWith(q.repeat(3), j);
-      const delim = triple ? q.repeat(3) : q;
-      j += delim.length;
-      const startLine = line;
-      let val = "";
-      while (j < n && !src.startsWith(delim, j)) {
-        if (src[j] === "\\" && j + 1 < n) {
-          val += src[j + 1];
-          j += 2;
-          continue;
-        }
-        if (src[j] === "\n") {
-          line++;
-          if (!triple) break;
-        }
-        val += src[j];
-        j++;
-      }
-      out.push({ t: "str", v: val, line: startLine });
-      i = j + delim.length;
-      continue;
-    }
-    if (/[A-Za-z_]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[A-Za-z0-9_]/.test(src[j])) j++;
-      out.push({ t: "id", v: src.slice(i, j), line });
-      i = j;
-      continue;
-    }
-    if (/[0-9]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[0-9A-Za-z_.]/.test(src[j])) j++;
-      out.push({ t: "num", v: src.slice(i, j), line });
-      i = j;
-      continue;
-    }
-    if (c === ":" && src[i + 1] === ":") {
-      out.push({ t: "op", v: "::", line });
-      i += 2;
-      continue;
-    }
-    out.push({ t: "op", v: c, line });
-    i++;
-  }
-  return out;
-}
 function dottedNames(toks) {
   const out = [];
   for (let i = 0; i < toks.length; i++) {
     const t2 = toks[i];
-    if (t2.t !== "id") continue;
-    const afterDot = i > 0 && toks[i - 1].v === ".";
+    if (t2.kind !== "name") continue;
+    const afterDot = i > 0 && toks[i - 1].value === ".";
     if (afterDot) continue;
-    const parts = [t2.v];
+    const parts = [t2.value];
     let j = i + 1;
-    while (j + 1 < toks.length && toks[j].v === "." && toks[j + 1].t === "id") {
-      parts.push(toks[j + 1].v);
+    while (j + 1 < toks.length && toks[j].value === "." && toks[j + 1].kind === "name") {
+      parts.push(toks[j + 1].value);
       j += 2;
     }
-    out.push({ name: parts, line: t2.line, called: toks[j]?.v === "(", afterDot: false });
+    out.push({ name: parts, line: t2.line, called: toks[j]?.value === "(", afterDot: false });
   }
   return out;
 }
 function analyzeTorchScriptSource(src) {
-  const toks = tokenize3(src);
+  const toks = pythonTokens(parsePython(src));
   const hits = [];
   for (const d of dottedNames(toks)) {
     const p = d.name;
@@ -71054,7 +71099,7 @@ function analyzeTorchScriptSource(src) {
     }
   }
   for (let i = 0; i + 1 < toks.length; i++) {
-    if (toks[i].t === "id" && toks[i].v === "def" && toks[i + 1].v === "__setstate__") {
+    if (toks[i].kind === "name" && toks[i].value === "def" && toks[i + 1].value === "__setstate__") {
       hits.push({
         rule: "MG325",
         symbol: "__setstate__",
@@ -71064,9 +71109,9 @@ function analyzeTorchScriptSource(src) {
     }
   }
   for (const t2 of toks) {
-    if (t2.t !== "str") continue;
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)::([A-Za-z_][A-Za-z0-9_]*)/.exec(t2.v);
-    if (m) checkOp(hits, m[1], m[2], t2.v, t2.line, true);
+    if (t2.kind !== "string") continue;
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)::([A-Za-z_][A-Za-z0-9_]*)/.exec(t2.value);
+    if (m) checkOp(hits, m[1], m[2], t2.value, t2.line, true);
   }
   return hits;
 }
@@ -71683,23 +71728,23 @@ async function pickleRejects(src, budget, maxOps = 1e6) {
     if (ACTS.has(op))
       return { rejects: false, why: "an opcode that imports or calls is reached", offset: at2 };
     if (op === OP.STOP) return { rejects: false, why: "the bytes start with a complete pickle", offset: at2 };
-    const arg2 = ARGS[op];
-    if (arg2 === void 0) continue;
-    if (typeof arg2 === "number") {
-      if (!await r.ensure(arg2))
+    const arg = ARGS[op];
+    if (arg === void 0) continue;
+    if (typeof arg === "number") {
+      if (!await r.ensure(arg))
         return { rejects: true, why: "the data ends inside an argument", offset: at2 };
-      const b = r.take(arg2);
+      const b = r.take(arg);
       if (op === OP.PROTO && b[0] > 5)
         return { rejects: true, why: `PROTO ${b[0]} is not a supported protocol`, offset: at2 };
       continue;
     }
-    if (arg2 === "line") {
+    if (arg === "line") {
       const max = 1 << 20;
       if (await r.line(max) !== void 0) continue;
       if (r.available > max) return { rejects: false, why: "a text argument longer than 1 MiB", offset: at2 };
       return { rejects: true, why: "the data ends inside a text argument", offset: at2 };
     }
-    const width = arg2 === "len1" ? 1 : arg2 === "len4" ? 4 : 8;
+    const width = arg === "len1" ? 1 : arg === "len4" ? 4 : 8;
     if (!await r.ensure(width)) return { rejects: true, why: "the data ends inside a length", offset: at2 };
     const lb = r.take(width);
     let len = 0;
@@ -75444,131 +75489,367 @@ import { dirname as dirname10, join as join16 } from "node:path";
 // src/core/remote/references.ts
 import { basename as basename3, extname as extname3 } from "node:path";
 
-// src/core/remote/python-args.ts
-function tokenize4(text2, maxTokens = 2e6) {
-  const out = [];
-  let line = 1;
+// src/core/remote/patterns.ts
+function filterRepoPath(path, f) {
+  const p = path.replace(/\\/g, "/");
+  const test = (pattern) => fnmatchRegExp(withWildcard(pattern.replace(/\\/g, "/"))).test(p);
+  if (f.allow && !f.allow.some(test)) return false;
+  if (f.ignore?.some(test)) return false;
+  return true;
+}
+function withWildcard(pattern) {
+  return pattern.endsWith("/") ? `${pattern}*` : pattern;
+}
+var cache = /* @__PURE__ */ new Map();
+function fnmatchRegExp(pattern) {
+  const hit = cache.get(pattern);
+  if (hit) return hit;
+  let re = "";
   let i = 0;
-  const n = text2.length;
-  while (i < n && out.length < maxTokens) {
-    const c = text2[i];
-    if (c === "\n") {
-      line++;
-      i++;
-      continue;
-    }
-    if (c === " " || c === "	" || c === "\r" || c === "\f" || c === "\\") {
-      i++;
-      continue;
-    }
-    if (c === "#") {
-      while (i < n && text2[i] !== "\n") i++;
-      continue;
-    }
-    const prefix = /[rRbBuUfF]{0,2}(?=['"])/y;
-    prefix.lastIndex = i;
-    const pm = prefix.exec(text2);
-    if (pm && /^[rRbBuUfF]{0,2}$/.test(pm[0])) {
-      const start = line;
-      const p = pm[0].toLowerCase();
-      let j = i + pm[0].length;
-      const q = text2[j];
-      const triple = text2.startsWith(q.repeat(3), j);
-      const close = triple ? q.repeat(3) : q;
-      j += close.length;
-      let value = "";
-      while (j < n && !text2.startsWith(close, j)) {
-        const ch = text2[j];
-        if (ch === "\n") {
-          line++;
-          if (!triple) break;
-        }
-        if (ch === "\\" && !p.includes("r")) {
-          const next = text2[j + 1];
-          if (next === "\n") line++;
-          value += next === "n" ? "\n" : next === "t" ? "	" : next ?? "";
-          j += 2;
-          continue;
-        }
-        value += ch;
-        j++;
+  const n = pattern.length;
+  while (i < n) {
+    const c = pattern[i++];
+    if (c === "*") {
+      while (pattern[i] === "*") i++;
+      re += "[\\s\\S]*";
+    } else if (c === "?") re += "[\\s\\S]";
+    else if (c === "[") {
+      let j = i;
+      if (pattern[j] === "!") j++;
+      if (pattern[j] === "]") j++;
+      while (j < n && pattern[j] !== "]") j++;
+      if (j >= n) re += "\\[";
+      else {
+        let stuff = pattern.slice(i, j);
+        i = j + 1;
+        stuff = stuff.replace(/\\/g, "\\\\").replace(/]/g, "\\]");
+        if (stuff.startsWith("!")) stuff = `^${stuff.slice(1)}`;
+        else if (stuff.startsWith("^")) stuff = `\\${stuff}`;
+        re += `[${stuff}]`;
       }
-      out.push({ kind: "string", value, line: start, literal: !p.includes("f") });
-      i = Math.min(n, j + close.length);
-      continue;
-    }
-    const name2 = /[A-Za-z_][A-Za-z0-9_]*/y;
-    name2.lastIndex = i;
-    const nm = name2.exec(text2);
-    if (nm) {
-      out.push({ kind: "name", value: nm[0], line });
-      i += nm[0].length;
-      continue;
-    }
-    if ("()[]{},.".includes(c)) {
-      out.push({ kind: "op", value: c, line });
-      i++;
-      continue;
-    }
-    if (c === "=" && text2[i + 1] !== "=") {
-      out.push({ kind: "op", value: "=", line });
-      i++;
-      continue;
-    }
-    const other = /[^\sA-Za-z_'"#()[\]{},.=\\]+|==/y;
-    other.lastIndex = i;
-    const om = other.exec(text2);
-    const v = om ? om[0] : c;
-    out.push({ kind: "other", value: v, line });
-    i += v.length;
+    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   }
+  let out;
+  try {
+    out = new RegExp(`^(?:${re})$`);
+  } catch {
+    out = /(?!)/;
+  }
+  if (cache.size < 1024) cache.set(pattern, out);
   return out;
 }
-function findCalls(tokens, names) {
-  const calls = [];
-  for (let i = 0; i + 1 < tokens.length; i++) {
-    const t2 = tokens[i];
-    if (t2.kind !== "name" || !names.has(t2.value) || tokens[i + 1].value !== "(") continue;
-    if (tokens[i - 1]?.value === "def") continue;
-    const receiver = tokens[i - 1]?.value === "." && tokens[i - 2]?.kind === "name" ? tokens[i - 2].value : void 0;
-    const args = [];
-    let depth = 0;
-    let cur = [];
-    let j = i + 2;
-    for (; j < tokens.length; j++) {
-      const u = tokens[j];
-      if (u.kind === "op" && "([{".includes(u.value)) depth++;
-      if (u.kind === "op" && ")]}".includes(u.value)) {
-        if (depth === 0) break;
-        depth--;
+
+// src/core/remote/python-refs.ts
+var MAX_VALUES2 = 8;
+var MAX_LEN = 1024;
+var UNKNOWN2 = { unknown: true };
+var PyConstants = class _PyConstants {
+  constructor(py) {
+    this.py = py;
+    this.collect(py.tree.topNode);
+  }
+  py;
+  bindings = /* @__PURE__ */ new Map();
+  active = /* @__PURE__ */ new Set();
+  memo = /* @__PURE__ */ new Map();
+  static parse(src) {
+    return new _PyConstants(parsePython(src));
+  }
+  bind(name2, what) {
+    const list = this.bindings.get(name2) ?? [];
+    if (list.length < 64) list.push(what);
+    else list[0] = "unknown";
+    this.bindings.set(name2, list);
+  }
+  /** Every binding of every name (`'unknown'` when it is not a constant assignment). */
+  collect(root3) {
+    const cur = root3.cursor();
+    do {
+      const n = cur.node;
+      switch (n.name) {
+        case "AssignStatement":
+          this.assignment(n);
+          break;
+        case "UpdateStatement": {
+          const target = n.firstChild;
+          if (target) this.unbindAll(target);
+          break;
+        }
+        case "ImportStatement":
+        case "ImportFromStatement":
+        case "ParamList": {
+          const kids = children(n);
+          kids.forEach((c, i) => {
+            if (c.name === "VariableName" && kids[i - 1]?.name !== "AssignOp")
+              this.bind(this.py.text(c), "unknown");
+          });
+          break;
+        }
+        case "FunctionDefinition":
+        case "ClassDefinition": {
+          const name2 = children(n).find((c) => c.name === "VariableName");
+          if (name2) this.bind(this.py.text(name2), "unknown");
+          break;
+        }
+        case "NamedExpression": {
+          const [target, , value] = children(n);
+          if (target?.name === "VariableName" && value) this.bind(this.py.text(target), value);
+          break;
+        }
+        case "ForStatement":
+        case "ArrayComprehensionExpression":
+        case "ComprehensionExpression":
+        case "SetComprehensionExpression":
+        case "DictionaryComprehensionExpression":
+          this.loop(n);
+          break;
+        case "WithStatement":
+        case "TryStatement":
+        case "CapturePattern":
+        case "AsPattern": {
+          const kids = children(n);
+          kids.forEach((c, i) => {
+            if (c.name === "VariableName" && (kids[i - 1]?.name === "as" || n.name === "CapturePattern"))
+              this.bind(this.py.text(c), "unknown");
+          });
+          break;
+        }
       }
-      if (depth === 0 && u.kind === "op" && u.value === ",") {
-        if (cur.length > 0) args.push(toArg(cur));
-        cur = [];
-        continue;
-      }
-      cur.push(u);
+    } while (cur.next());
+  }
+  assignment(n) {
+    const kids = children(n).filter((c) => c.name !== "TypeDef");
+    const ops = kids.map((c, i) => c.name === "AssignOp" ? i : -1).filter((i) => i >= 0);
+    if (ops.length === 0) return;
+    const value = kids.slice(ops[ops.length - 1] + 1).filter((c) => c.name !== ",");
+    let start = 0;
+    for (const op of ops) {
+      const targets = kids.slice(start, op).filter((c) => c.name !== ",");
+      start = op + 1;
+      if (targets.length === 1 && targets[0].name === "VariableName" && value.length === 1)
+        this.bind(this.py.text(targets[0]), value[0]);
+      else if (targets.length === value.length && targets.every((t2) => t2.name === "VariableName"))
+        targets.forEach((t2, i) => {
+          this.bind(this.py.text(t2), value[i]);
+        });
+      else for (const t2 of targets) this.unbindAll(t2);
     }
-    if (cur.length > 0) args.push(toArg(cur));
-    calls.push({ name: t2.value, ...receiver ? { receiver } : {}, line: t2.line, args });
   }
-  return calls;
+  /** Names inside a target that is not a plain name (`a, b = f()`, `(x, y) = ...`) have no known value. */
+  unbindAll(target) {
+    if (target.name === "VariableName") {
+      this.bind(this.py.text(target), "unknown");
+      return;
+    }
+    if (["TupleExpression", "ParenthesizedExpression", "ArrayExpression"].includes(target.name))
+      for (const c of children(target)) this.unbindAll(c);
+  }
+  /** `for X in EXPR`: X takes each item of EXPR when it is a constant list or tuple. */
+  loop(n) {
+    const kids = children(n);
+    kids.forEach((c, i) => {
+      if (c.name !== "for") return;
+      const targets = [];
+      let j = i + 1;
+      for (; j < kids.length && kids[j].name !== "in"; j++)
+        if (kids[j].name !== ",") targets.push(kids[j]);
+      const iter = kids[j + 1];
+      if (targets.length === 1 && targets[0].name === "VariableName" && iter)
+        this.bind(this.py.text(targets[0]), { items: iter });
+      else for (const t2 of targets) this.unbindAll(t2);
+    });
+  }
+  /** The string values a name can hold. */
+  name(name2) {
+    const hit = this.memo.get(name2);
+    if (hit) return hit;
+    const list = this.bindings.get(name2);
+    if (!list || this.active.has(name2)) return UNKNOWN2;
+    this.active.add(name2);
+    let out = { values: [] };
+    for (const b of list) {
+      const v = b === "unknown" ? UNKNOWN2 : "items" in b ? this.items(b.items) : this.eval(b);
+      out = union2(out, v);
+      if ("unknown" in out) break;
+    }
+    this.active.delete(name2);
+    this.memo.set(name2, out);
+    return out;
+  }
+  /** Whether every binding of a name is the result of a call other than string building (an object). */
+  boundToCalls(name2) {
+    const list = this.bindings.get(name2);
+    return list?.every(
+      (b) => typeof b !== "string" && !("items" in b) && b.name === "CallExpression" && !["format", "join", "get", "getenv", "str"].includes(calleeName2(this.py, b.firstChild) ?? "")
+    ) === true;
+  }
+  /** The one expression a name is assigned, when it has exactly one binding and that is an assignment. */
+  soleBinding(n) {
+    const list = this.bindings.get(this.py.text(n));
+    const b = list?.length === 1 ? list[0] : void 0;
+    return b === void 0 || typeof b === "string" || "items" in b ? void 0 : b;
+  }
+  /** The items of a constant list or tuple (or a name bound to one), as values. */
+  items(n, depth = 0) {
+    if (n.name === "VariableName") {
+      const bound = this.soleBinding(n);
+      return bound && depth < 8 ? this.items(bound, depth + 1) : UNKNOWN2;
+    }
+    if (!["ArrayExpression", "TupleExpression", "ParenthesizedExpression"].includes(n.name)) return UNKNOWN2;
+    let out = { values: [] };
+    for (const c of children(n)) {
+      if (["(", ")", "[", "]", ","].includes(c.name)) continue;
+      out = union2(out, this.eval(c));
+    }
+    return out;
+  }
+  /** A list of constant strings (`allow_patterns=["*.json", "*.safetensors"]`) or one string. */
+  list(n, depth = 0) {
+    const one = this.eval(n);
+    if ("values" in one && one.values.length === 1) return one.values;
+    if (n.name === "VariableName") {
+      const bound = this.soleBinding(n);
+      return bound && depth < 8 ? this.list(bound, depth + 1) : void 0;
+    }
+    if (!["ArrayExpression", "TupleExpression", "ParenthesizedExpression"].includes(n.name)) return void 0;
+    const out = [];
+    for (const c of children(n)) {
+      if (["(", ")", "[", "]", ","].includes(c.name)) continue;
+      const v = this.eval(c);
+      if (!("values" in v) || v.values.length !== 1) return void 0;
+      out.push(v.values[0]);
+    }
+    return out;
+  }
+  eval(n) {
+    switch (n.name) {
+      case "String":
+      case "ContinuedString": {
+        const s = constantString(this.py, n);
+        if (s !== void 0) return { values: [s] };
+        return n.name === "ContinuedString" ? this.concat(children(n)) : UNKNOWN2;
+      }
+      case "FormatString":
+        return this.fString(n);
+      case "VariableName":
+        return this.name(this.py.text(n));
+      case "ParenthesizedExpression": {
+        const inner = children(n).filter((c) => c.name !== "(" && c.name !== ")");
+        return inner.length === 1 ? this.eval(inner[0]) : UNKNOWN2;
+      }
+      case "BinaryExpression": {
+        const [l, op, r] = children(n);
+        if (!l || !op || !r) return UNKNOWN2;
+        if (this.py.text(op) === "+") return this.concat([l, r]);
+        if (this.py.text(op) === "%") {
+          const args = r.name === "TupleExpression" || r.name === "ParenthesizedExpression" ? this.list(r) : void 0;
+          return this.format(l, args ?? this.single(r), (f, a) => percentFormat(f, a));
+        }
+        return UNKNOWN2;
+      }
+      case "ConditionalExpression": {
+        const parts = children(n).filter((c) => c.name !== "if" && c.name !== "else");
+        if (parts.length !== 3) return UNKNOWN2;
+        return union2(this.eval(parts[0]), this.eval(parts[2]));
+      }
+      case "CallExpression": {
+        const [callee, argList] = children(n);
+        if (callee?.name !== "MemberExpression" || argList?.name !== "ArgList") return UNKNOWN2;
+        if (calleeName2(this.py, callee) !== "format") return UNKNOWN2;
+        const args = callArgs(this.py, argList);
+        if (args.some((a) => a.keyword || a.star)) return UNKNOWN2;
+        const values = [];
+        for (const a of args) {
+          const v = this.single(a.value);
+          if (!v) return UNKNOWN2;
+          values.push(...v);
+        }
+        return this.format(callee.firstChild, values, (f, a) => braceFormat(f, a));
+      }
+      default:
+        return UNKNOWN2;
+    }
+  }
+  single(n) {
+    const v = this.eval(n);
+    return "values" in v && v.values.length === 1 ? v.values : void 0;
+  }
+  format(fmt, args, apply) {
+    if (!args) return UNKNOWN2;
+    const f = this.eval(fmt);
+    if (!("values" in f)) return UNKNOWN2;
+    const out = [];
+    for (const s of f.values) {
+      const r = apply(s, args);
+      if (typeof r !== "string") return UNKNOWN2;
+      out.push(r);
+    }
+    return { values: out };
+  }
+  concat(parts) {
+    let acc = [""];
+    for (const p of parts) {
+      const v = this.eval(p);
+      if (!("values" in v)) return UNKNOWN2;
+      const next = [];
+      for (const a of acc) for (const b of v.values) next.push(a + b);
+      if (next.length > MAX_VALUES2 || next.some((s) => s.length > MAX_LEN)) return UNKNOWN2;
+      acc = next;
+    }
+    return { values: [...new Set(acc)] };
+  }
+  /** f"{ORG}/{NAME}": the literal parts and the replacement fields, when every field is a constant. */
+  fString(n) {
+    const raw = this.py.text(n);
+    const m = /^([rRbBuUfF]{1,2})('''|"""|'|")/.exec(raw);
+    if (!m) return UNKNOWN2;
+    const isRaw = /r/i.test(m[1]);
+    const bodyStart = n.from + m[0].length;
+    const bodyEnd = n.to - m[2].length;
+    let acc = [""];
+    let pos = bodyStart;
+    const literal3 = (from, to) => {
+      const text2 = this.py.src.slice(from, to).replace(/\{\{/g, "{").replace(/\}\}/g, "}");
+      if (isRaw) return text2;
+      return stringLiteral(`${m[2]}${text2}${m[2]}`)?.value;
+    };
+    for (const c of children(n)) {
+      if (c.name !== "FormatReplacement") continue;
+      const lit = literal3(pos, c.from);
+      const inner = children(c).filter((x) => x.name !== "{" && x.name !== "}");
+      if (lit === void 0 || inner.length !== 1) return UNKNOWN2;
+      const v = this.eval(inner[0]);
+      if (!("values" in v)) return UNKNOWN2;
+      const next = [];
+      for (const a of acc) for (const b of v.values) next.push(a + lit + b);
+      if (next.length > MAX_VALUES2) return UNKNOWN2;
+      acc = next;
+      pos = c.to;
+    }
+    const tail = literal3(pos, bodyEnd);
+    if (tail === void 0) return UNKNOWN2;
+    return { values: acc.map((a) => a + tail) };
+  }
+};
+function union2(a, b) {
+  if (!("values" in a) || !("values" in b)) return UNKNOWN2;
+  const values = [.../* @__PURE__ */ new Set([...a.values, ...b.values])];
+  return values.length > MAX_VALUES2 ? UNKNOWN2 : { values };
 }
-function toArg(ts) {
-  let keyword2;
-  let value = ts;
-  if (ts.length >= 2 && ts[0].kind === "name" && ts[1].kind === "op" && ts[1].value === "=") {
-    keyword2 = ts[0].value;
-    value = ts.slice(2);
-  }
-  const literal3 = value.length > 0 && value.every((t2) => t2.kind === "string" && t2.literal) ? value.map((t2) => t2.value).join("") : void 0;
-  const text2 = value.map((t2) => t2.kind === "string" ? JSON.stringify(t2.value) : t2.value).join(" ").slice(0, 120);
-  return {
-    ...keyword2 ? { keyword: keyword2 } : {},
-    ...literal3 !== void 0 ? { literal: literal3 } : {},
-    text: text2,
-    line: ts[0].line
-  };
+function findCalls(py, names) {
+  const out = [];
+  const cur = py.tree.cursor();
+  do {
+    if (cur.name !== "CallExpression") continue;
+    const n = cur.node;
+    const callee = n.firstChild;
+    const argList = n.lastChild;
+    if (!callee || argList?.name !== "ArgList") continue;
+    const name2 = calleeName2(py, callee);
+    if (name2 && names.has(name2))
+      out.push({ name: name2, line: py.line(n.from), node: n, args: callArgs(py, argList) });
+  } while (cur.next());
+  return out;
 }
 
 // src/core/remote/references.ts
@@ -75585,66 +75866,183 @@ function extractReferences(file2, text2, isLocal = () => false) {
   if (base === "Modelfile" || ext === ".modelfile") return fromModelfile(file2, text2);
   return fromConfig(file2, text2, isLocal);
 }
-var CALLS = {
-  from_pretrained: { repo: [0, ["pretrained_model_name_or_path"]], via: "from_pretrained" },
-  hf_hub_download: { repo: [0, ["repo_id"]], file: [1, "filename"], via: "hf_hub_download" },
-  snapshot_download: { repo: [0, ["repo_id"]], via: "snapshot_download" },
-  pipeline: { repo: [1, ["model"]], via: "pipeline" },
-  SentenceTransformer: { repo: [0, ["model_name_or_path"]], via: "SentenceTransformer" }
+var FROM_PRETRAINED = {
+  via: "from_pretrained",
+  repo: [0, "pretrained_model_name_or_path", "repo_id"],
+  glob: "filename"
 };
+var PEFT_FROM_PRETRAINED = { ...FROM_PRETRAINED, repo: [1, "model_id"] };
+var CALLS = {
+  from_pretrained: [FROM_PRETRAINED],
+  hf_hub_download: [{ via: "hf_hub_download", repo: [0, "repo_id"], file: [1, "filename"], repoType: true }],
+  snapshot_download: [{ via: "snapshot_download", repo: [0, "repo_id"], patterns: true, repoType: true }],
+  pipeline: [
+    { via: "pipeline", repo: [1, "model"], objects: true },
+    { via: "pipeline", repo: [3, "tokenizer"], objects: true }
+  ],
+  SentenceTransformer: [{ via: "SentenceTransformer", repo: [0, "model_name_or_path"] }],
+  CrossEncoder: [{ via: "CrossEncoder", repo: [0, "model_name_or_path", "model_name"] }],
+  create_model: [{ via: "create_model", repo: [0, "model_name"], prefix: "hf-hub:" }],
+  create_model_and_transforms: [
+    { via: "create_model_and_transforms", repo: [0, "model_name"], prefix: "hf-hub:" }
+  ]
+};
+var WRITERS = /* @__PURE__ */ new Set(["save_pretrained", "save_model", "save_to_disk", "makedirs", "mkdir"]);
+var MAX_REFS_PER_CALL = 16;
 function fromPython(file2, text2, isLocal) {
+  const env = PyConstants.parse(text2);
+  const py = env.py;
+  const written = /* @__PURE__ */ new Set();
+  for (const w of findCalls(py, WRITERS)) {
+    const a = w.args.find((x) => x.keyword === void 0 && !x.star);
+    const v = a ? env.eval(a.value) : void 0;
+    if (v && "values" in v) for (const s of v.values) written.add(s);
+  }
+  for (const c of findCalls(py, /* @__PURE__ */ new Set(["TrainingArguments", "Seq2SeqTrainingArguments"]))) {
+    const v = argument(c.args, 0, "output_dir");
+    const val = v ? env.eval(v) : void 0;
+    if (val && "values" in val) for (const s of val.values) written.add(s);
+  }
+  const local = (name2) => written.has(name2) || isLocal(name2);
   const out = [];
-  for (const call of findCalls(tokenize4(text2), new Set(Object.keys(CALLS)))) {
-    const spec = CALLS[call.name];
-    const repoType = arg(call, -1, "repo_type");
-    if (repoType && repoType.literal !== "model") continue;
-    const repo = arg(call, spec.repo[0], ...spec.repo[1]);
-    if (!repo) continue;
-    const rev = arg(call, -1, "revision");
-    const ref = { file: file2, line: call.line, via: spec.via, kind: "hf" };
-    if (repo.literal === void 0) {
-      out.push({
-        ...ref,
-        kind: "unresolved",
-        note: `${call.name}(${repo.text}) names the model with an expression`
-      });
-      continue;
+  for (const call of findCalls(py, new Set(Object.keys(CALLS)))) {
+    const receiver = call.node.firstChild?.firstChild;
+    const peft = receiver && /^PeftModel/.test(py.text(receiver));
+    for (const base of CALLS[call.name]) {
+      const spec = peft && base === FROM_PRETRAINED ? PEFT_FROM_PRETRAINED : base;
+      out.push(...fromCall(file2, env, call.line, call.args, spec, local).slice(0, MAX_REFS_PER_CALL));
     }
-    const name2 = repo.literal;
-    if (!isRepoId(name2) || isLocal(name2)) continue;
-    ref.repoId = name2;
-    if (rev) {
-      if (rev.literal === void 0 || !isRevision(rev.literal)) {
-        out.push({
-          ...ref,
-          kind: "unresolved",
-          note: `${name2} with revision=${rev.text}, computed at run time`
-        });
-        continue;
-      }
-      ref.revision = rev.literal;
-    }
-    if (spec.file) {
-      const fn = arg(call, spec.file[0], spec.file[1]);
-      const sub = arg(call, -1, "subfolder");
-      if (fn?.literal === void 0 || sub && sub.literal === void 0) {
-        out.push({ ...ref, kind: "unresolved", note: `${name2}: the file name is computed at run time` });
-        continue;
-      }
-      ref.filename = sub?.literal ? `${sub.literal}/${fn.literal}` : fn.literal;
-    }
-    out.push(ref);
   }
   return out;
 }
-function arg(call, position, ...keywords) {
-  const kw = call.args.find((a) => a.keyword !== void 0 && keywords.includes(a.keyword));
-  if (kw) return kw;
-  if (position < 0) return void 0;
-  const positional = call.args.filter((a) => a.keyword === void 0 && !a.text.startsWith("*"));
-  return positional[position];
+function fromCall(file2, env, line, args, spec, local) {
+  const py = env.py;
+  const base = { file: file2, line, via: spec.via, kind: "hf" };
+  const [position, ...keywords] = spec.repo;
+  const repoNode = argument(args, position, ...keywords);
+  if (!repoNode) {
+    const star = args.find((a) => a.star);
+    return star && !spec.objects && !spec.prefix ? [
+      {
+        ...base,
+        kind: "unresolved",
+        note: `${spec.via}(${star.star}${short(py.text(star.value))}) takes the model from unpacked arguments`
+      }
+    ] : [];
+  }
+  if (repoNode.name === "None") return [];
+  const repoVal = env.eval(repoNode);
+  if (!("values" in repoVal)) {
+    if (spec.prefix || spec.objects && isObject3(env, repoNode)) return [];
+    return [
+      {
+        ...base,
+        kind: "unresolved",
+        note: `${spec.via}(${short(py.text(repoNode))}): the model name is computed at run time`
+      }
+    ];
+  }
+  let names = repoVal.values;
+  if (spec.prefix)
+    names = names.filter((n) => n.startsWith(spec.prefix)).map((n) => n.slice(spec.prefix.length));
+  names = names.filter((n) => isRepoId(n) && !local(n));
+  if (names.length === 0) return [];
+  if (spec.repoType) {
+    const t2 = argument(args, -1, "repo_type");
+    const tv = t2 && t2.name !== "None" ? env.eval(t2) : { values: ["model"] };
+    if (!("values" in tv))
+      return names.map((repoId2) => ({
+        ...base,
+        repoId: repoId2,
+        kind: "unresolved",
+        note: `${repoId2} with repo_type=${short(py.text(t2))}, computed at run time`
+      }));
+    const other = tv.values.filter((v) => v !== "model");
+    if (other.length > 0)
+      return names.map((repoId2) => ({
+        ...base,
+        repoId: repoId2,
+        kind: "unsupported",
+        note: `the ${other.join(" or ")} repository ${repoId2} (repo_type=${short(py.text(t2))}, not a model)`
+      }));
+  }
+  const sel = {};
+  const subNode = argument(args, -1, "subfolder");
+  const sub = subNode && subNode.name !== "None" ? env.list(subNode) : [""];
+  const subfolder = sub?.length === 1 ? sub[0] : void 0;
+  if (spec.file) {
+    const f = argument(args, spec.file[0], spec.file[1]);
+    const fv = f ? env.list(f) : void 0;
+    if (fv?.length === 1 && subfolder !== void 0)
+      sel.filename = subfolder ? `${subfolder}/${fv[0]}` : fv[0];
+  } else if (subfolder) sel.subfolder = subfolder;
+  if (spec.glob) {
+    const g = argument(args, -1, spec.glob);
+    const gv = g ? env.list(g) : void 0;
+    if (gv?.length === 1) sel.allow = [subfolder ? `${subfolder}/${gv[0]}` : gv[0]];
+  }
+  if (spec.patterns) {
+    for (const key of ["allow_patterns", "ignore_patterns"]) {
+      const p = argument(args, -1, key);
+      if (!p || p.name === "None") continue;
+      const pv = env.list(p);
+      if (!pv) return names.map((repoId2) => ({ ...base, repoId: repoId2 }));
+      sel[key === "allow_patterns" ? "allow" : "ignore"] = pv;
+    }
+  }
+  const revNode = argument(args, -1, "revision");
+  const revVal = revNode && revNode.name !== "None" ? env.eval(revNode) : { values: [""] };
+  const out = [];
+  for (const repoId2 of names) {
+    if (!("values" in revVal) || revVal.values.some((r) => r !== "" && !isRevision(r))) {
+      out.push({
+        ...base,
+        repoId: repoId2,
+        kind: "unresolved",
+        note: `${repoId2} with revision=${short(py.text(revNode))}, computed at run time`
+      });
+      continue;
+    }
+    for (const rev of revVal.values) out.push({ ...base, repoId: repoId2, ...rev ? { revision: rev } : {}, ...sel });
+  }
+  return out;
 }
-var CONFIG_KEY = /^[\s{,]*["']?((?:[A-Za-z]+_)*name_or_path)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
+function argument(args, position, ...keywords) {
+  const kw = args.find((a) => a.keyword !== void 0 && keywords.includes(a.keyword));
+  if (kw) return kw.value;
+  if (position < 0) return void 0;
+  const positional = [];
+  for (const a of args) {
+    if (a.keyword !== void 0 || a.star === "**") continue;
+    if (a.star === "*") break;
+    positional.push(a);
+  }
+  return positional[position]?.value;
+}
+function isObject3(env, n) {
+  return n.name === "VariableName" ? env.boundToCalls(env.py.text(n)) : n.name === "CallExpression" || n.name === "MemberExpression";
+}
+function short(s) {
+  const one = s.replace(/\s+/g, " ");
+  return one.length > 120 ? `${one.slice(0, 117)}...` : one;
+}
+function referenceSelection(refs) {
+  if (refs.every((r) => r.filename !== void 0))
+    return { paths: [...new Set(refs.map((r) => r.filename))] };
+  if (refs.every((r) => r.filename !== void 0 || r.subfolder || r.allow || r.ignore))
+    return { include: (path) => refs.some((r) => referenceReads(r, path)) };
+  return {};
+}
+function referenceReads(ref, path) {
+  if (ref.filename !== void 0) return path === ref.filename;
+  if (ref.subfolder && !path.startsWith(`${ref.subfolder}/`)) return false;
+  return filterRepoPath(path, {
+    ...ref.allow ? { allow: ref.allow } : {},
+    ...ref.ignore ? { ignore: ref.ignore } : {}
+  });
+}
+var CONFIG_KEY = /^[\s{,]*["']?((?:[A-Za-z]+_)*name_or_path|base_model)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
+var NO_VALUE = /* @__PURE__ */ new Set(["null", "None", "none", "Null", "NULL", "~", "true", "false", "True", "False"]);
 var REVISION_KEY = /^[\s{,]*["']?((?:model_)?revision)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
 function fromConfig(file2, text2, isLocal) {
   const lines = text2.split("\n");
@@ -75657,7 +76055,18 @@ function fromConfig(file2, text2, isLocal) {
   const out = [];
   lines.forEach((l, i) => {
     const m = CONFIG_KEY.exec(l);
-    if (!m || !isRepoId(m[2]) || isLocal(m[2])) return;
+    if (!m) return;
+    if (m[2].startsWith("$")) {
+      out.push({
+        file: file2,
+        line: i + 1,
+        via: m[1],
+        kind: "unresolved",
+        note: `${m[1]}: ${m[2].slice(0, 120)} is interpolated at run time`
+      });
+      return;
+    }
+    if (NO_VALUE.has(m[2]) || !isRepoId(m[2]) || isLocal(m[2])) return;
     out.push({
       file: file2,
       line: i + 1,
@@ -76231,6 +76640,7 @@ async function scanHubRepo(ref, opts) {
         });
     }
   }
+  if (opts.include) selected = selected.filter((f) => opts.include(f.path));
   facts["hf.files"] = selected.length;
   totalBytes = selected.reduce((n, f) => n + f.size, 0);
   const mirror = await mkdtemp2(join15(tmpdir2(), "modelgate-hf-"));
@@ -76475,8 +76885,7 @@ async function scanRemote(local, uris, references, opts) {
     groups.set(key, g);
   }
   for (const { ref, refs } of groups.values()) {
-    const paths = refs.every((r2) => r2.filename) ? [...new Set(refs.map((r2) => r2.filename))] : void 0;
-    const r = await scanHubRepo(ref, { ...opts, reportUnpinned: false, ...paths ? { paths } : {} });
+    const r = await scanHubRepo(ref, { ...opts, reportUnpinned: false, ...referenceSelection(refs) });
     const where2 = refs.map((x) => `${x.file}:${x.line}`).join(", ");
     record3(r, `${hfPath(ref.repoId, r.sha ?? ref.revision ?? DEFAULT_REVISION)} (referenced at ${where2})`);
     for (const x of refs) {

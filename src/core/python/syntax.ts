@@ -5,10 +5,10 @@ import { stringLiteral } from './escapes.js';
 /**
  * Python source as a syntax tree, parsed with @lezer/python (pure JavaScript, error recovery: it never
  * throws, and marks what it could not parse with error nodes). The one Python parser of modelgate: the
- * repository-code analysis (formats/python), the reference finder (remote/python-refs.ts) and the
- * TorchScript code analysis (formats/pytorch/torchscript-code.ts) all read Python through it, so a
- * construct is understood the same way everywhere (line continuations, nested brackets, every string prefix,
- * comments) instead of by several hand-written tokenizers that disagree at the edges.
+ * repository-code analysis (formats/python) parses with it, and the reference finder (remote/python-refs.ts)
+ * and the TorchScript code analysis (formats/pytorch/torchscript-code.ts) read Python through these helpers,
+ * so a construct is understood the same way everywhere (line continuations, nested brackets, every string
+ * prefix and escape, comments) instead of by hand-written tokenizers that disagree at the edges.
  */
 export interface PySource {
   readonly src: string;
@@ -123,4 +123,52 @@ export function callArgs(py: PySource, argList: SyntaxNode): PyArg[] {
   }
   flush();
   return out;
+}
+
+export interface PyToken {
+  kind: 'name' | 'string' | 'number' | 'op';
+  /** A name, an operator or a number as written; a string's decoded value (an f-string's raw body). */
+  value: string;
+  line: number;
+}
+
+/**
+ * The source as a flat token stream, read off the syntax tree's leaves: comments dropped, strings decoded
+ * (adjacent literals stay separate tokens, an f-string is one string token followed by the tokens of its
+ * replacement fields), every other leaf as written. Text the parser could not fit in the grammar stays in
+ * the stream (an error leaf is classified by its text), so a token scan sees everything the source holds.
+ */
+export function pythonTokens(py: PySource, maxTokens = 5_000_000): PyToken[] {
+  const out: PyToken[] = [];
+  const cur = py.tree.cursor();
+  const push = (kind: PyToken['kind'], value: string, from: number) =>
+    out.push({ kind, value, line: py.line(from) });
+  for (;;) {
+    if (out.length >= maxTokens) return out;
+    const { name, from, to } = cur;
+    let enter = name !== 'Comment';
+    if (name === 'String') {
+      const raw = py.src.slice(from, to);
+      push('string', stringLiteral(raw)?.value ?? stringBody(raw), from);
+      enter = false;
+    } else if (name === 'FormatString') push('string', stringBody(py.src.slice(from, to)), from);
+    if (enter && cur.firstChild()) continue;
+    if (enter && name !== 'FormatString' && to > from) {
+      const text = py.src.slice(from, to);
+      if (/^[^\W\d]\w*$/u.test(text)) push('name', text, from);
+      else if (/^\d/.test(text) || /^\.\d/.test(text)) push('number', text, from);
+      else if (/^[rRbBuUfF]{0,2}['"]/.test(text)) push('string', stringBody(text), from);
+      else push('op', text, from);
+    }
+    while (!cur.nextSibling()) if (!cur.parent()) return out;
+  }
+}
+
+/** A string token's text without its prefix and quotes (unterminated strings: to the end). */
+function stringBody(raw: string): string {
+  const m = /^[rRbBuUfF]{0,2}('''|"""|'|")/.exec(raw);
+  if (!m) return raw;
+  const q = m[1]!;
+  const body = raw.slice(m[0].length);
+  return body.endsWith(q) ? body.slice(0, body.length - q.length) : body;
 }

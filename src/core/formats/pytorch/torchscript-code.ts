@@ -1,8 +1,11 @@
 // Static analysis of serialized TorchScript: the `code/**/*.py` sources of a torch.jit.save archive and the
-// operator tables of lite-interpreter bytecode (bytecode.pkl). Sources are tokenized (comments, strings,
-// line continuations and arbitrary whitespace between `torch . ops . ns . op` are handled), and dotted
-// names are matched as references, not only as calls, so `f = torch.save` then `f(x, p)` is caught too.
+// operator tables of lite-interpreter bytecode (bytecode.pkl). TorchScript code is Python syntax: sources
+// are read with the shared Python parser as a token stream (comments, strings, line continuations and
+// arbitrary whitespace between `torch . ops . ns . op` are handled; text the grammar rejects stays in the
+// stream), and dotted names are matched as references, not only as calls, so `f = torch.save` then
+// `f(x, p)` is caught too.
 import type { AnalysisContext } from '../../context.js';
+import { type PyToken, parsePython, pythonTokens } from '../../python/syntax.js';
 
 /** Built-in operator namespaces (anything else under torch.ops is a custom, native extension op). */
 const BUILTIN_NS = new Set([
@@ -51,85 +54,6 @@ const MEMORY_OPS = new Set([
   '_unsafe_index_put',
 ]);
 
-interface Token {
-  t: 'id' | 'op' | 'str' | 'num';
-  v: string;
-  line: number;
-}
-
-/** Tokenizes Python/TorchScript source enough to find dotted names and `def` statements. */
-export function tokenize(src: string, maxTokens = 5_000_000): Token[] {
-  const out: Token[] = [];
-  let i = 0;
-  let line = 1;
-  const n = src.length;
-  while (i < n && out.length < maxTokens) {
-    const c = src[i]!;
-    if (c === '\n') {
-      line++;
-      i++;
-      continue;
-    }
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\\') {
-      i++;
-      continue;
-    }
-    if (c === '#') {
-      while (i < n && src[i] !== '\n') i++;
-      continue;
-    }
-    // strings, with optional prefixes (r, b, u, f and combinations)
-    const pm = /^[rRbBuUfF]{0,2}(['"])/.exec(src.slice(i, i + 3));
-    if (pm && (pm[0].length === 1 || /^[rRbBuUfF]/.test(c))) {
-      const q = pm[1]!;
-      let j = i + pm[0].length - 1;
-      const triple = src.startsWith(q.repeat(3), j);
-      const delim = triple ? q.repeat(3) : q;
-      j += delim.length;
-      const startLine = line;
-      let val = '';
-      while (j < n && !src.startsWith(delim, j)) {
-        if (src[j] === '\\' && j + 1 < n) {
-          val += src[j + 1];
-          j += 2;
-          continue;
-        }
-        if (src[j] === '\n') {
-          line++;
-          if (!triple) break;
-        }
-        val += src[j];
-        j++;
-      }
-      out.push({ t: 'str', v: val, line: startLine });
-      i = j + delim.length;
-      continue;
-    }
-    if (/[A-Za-z_]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[A-Za-z0-9_]/.test(src[j]!)) j++;
-      out.push({ t: 'id', v: src.slice(i, j), line });
-      i = j;
-      continue;
-    }
-    if (/[0-9]/.test(c)) {
-      let j = i + 1;
-      while (j < n && /[0-9A-Za-z_.]/.test(src[j]!)) j++;
-      out.push({ t: 'num', v: src.slice(i, j), line });
-      i = j;
-      continue;
-    }
-    if (c === ':' && src[i + 1] === ':') {
-      out.push({ t: 'op', v: '::', line });
-      i += 2;
-      continue;
-    }
-    out.push({ t: 'op', v: c, line });
-    i++;
-  }
-  return out;
-}
-
 export interface CodeHit {
   rule: 'MG322' | 'MG323' | 'MG324' | 'MG325' | 'MG326';
   symbol: string;
@@ -138,27 +62,29 @@ export interface CodeHit {
 }
 
 /** Dotted-name references in a token stream: `a.b.c` (whitespace/comments between parts allowed). */
-function dottedNames(toks: Token[]): { name: string[]; line: number; called: boolean; afterDot: boolean }[] {
+function dottedNames(
+  toks: PyToken[],
+): { name: string[]; line: number; called: boolean; afterDot: boolean }[] {
   const out: { name: string[]; line: number; called: boolean; afterDot: boolean }[] = [];
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
-    if (t.t !== 'id') continue;
-    const afterDot = i > 0 && toks[i - 1]!.v === '.';
+    if (t.kind !== 'name') continue;
+    const afterDot = i > 0 && toks[i - 1]!.value === '.';
     if (afterDot) continue; // part of an earlier chain
-    const parts = [t.v];
+    const parts = [t.value];
     let j = i + 1;
-    while (j + 1 < toks.length && toks[j]!.v === '.' && toks[j + 1]!.t === 'id') {
-      parts.push(toks[j + 1]!.v);
+    while (j + 1 < toks.length && toks[j]!.value === '.' && toks[j + 1]!.kind === 'name') {
+      parts.push(toks[j + 1]!.value);
       j += 2;
     }
-    out.push({ name: parts, line: t.line, called: toks[j]?.v === '(', afterDot: false });
+    out.push({ name: parts, line: t.line, called: toks[j]?.value === '(', afterDot: false });
   }
   return out;
 }
 
 /** Finds dangerous operations in one TorchScript source file. */
 export function analyzeTorchScriptSource(src: string): CodeHit[] {
-  const toks = tokenize(src);
+  const toks = pythonTokens(parsePython(src));
   const hits: CodeHit[] = [];
   for (const d of dottedNames(toks)) {
     const p = d.name;
@@ -216,7 +142,7 @@ export function analyzeTorchScriptSource(src: string): CodeHit[] {
   }
   // def __setstate__
   for (let i = 0; i + 1 < toks.length; i++) {
-    if (toks[i]!.t === 'id' && toks[i]!.v === 'def' && toks[i + 1]!.v === '__setstate__') {
+    if (toks[i]!.kind === 'name' && toks[i]!.value === 'def' && toks[i + 1]!.value === '__setstate__') {
       hits.push({
         rule: 'MG325',
         symbol: '__setstate__',
@@ -227,9 +153,9 @@ export function analyzeTorchScriptSource(src: string): CodeHit[] {
   }
   // `aten::save`-style operator strings (e.g. in string constants handed to ops)
   for (const t of toks) {
-    if (t.t !== 'str') continue;
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)::([A-Za-z_][A-Za-z0-9_]*)/.exec(t.v);
-    if (m) checkOp(hits, m[1]!, m[2], t.v, t.line, true);
+    if (t.kind !== 'string') continue;
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)::([A-Za-z_][A-Za-z0-9_]*)/.exec(t.value);
+    if (m) checkOp(hits, m[1]!, m[2], t.value, t.line, true);
   }
   return hits;
 }
