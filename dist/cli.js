@@ -70968,7 +70968,11 @@ function pythonTokens(py, maxTokens = 5e6) {
     if (enter && cur.firstChild()) continue;
     if (enter && name2 !== "FormatString" && to > from) {
       const text2 = py.src.slice(from, to);
-      if (/^[^\W\d]\w*$/u.test(text2)) push("name", text2, from);
+      const oneToken = /^[^\W\d]\w*$|^[rRbBuUfF]{0,2}['"]|^.$/su.test(text2);
+      if (cur.type.isError && !oneToken) {
+        for (const m of text2.matchAll(/[^\W\d]\w*|\S/gu))
+          push(/^\w/u.test(m[0]) ? "name" : "op", m[0], from + m.index);
+      } else if (/^[^\W\d]\w*$/u.test(text2)) push("name", text2, from);
       else if (/^\d/.test(text2) || /^\.\d/.test(text2)) push("number", text2, from);
       else if (/^[rRbBuUfF]{0,2}['"]/.test(text2)) push("string", stringBody(text2), from);
       else push("op", text2, from);

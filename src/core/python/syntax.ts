@@ -155,7 +155,12 @@ export function pythonTokens(py: PySource, maxTokens = 5_000_000): PyToken[] {
     if (enter && cur.firstChild()) continue;
     if (enter && name !== 'FormatString' && to > from) {
       const text = py.src.slice(from, to);
-      if (/^[^\W\d]\w*$/u.test(text)) push('name', text, from);
+      const oneToken = /^[^\W\d]\w*$|^[rRbBuUfF]{0,2}['"]|^.$/su.test(text);
+      if (cur.type.isError && !oneToken) {
+        // Recovery skipped text as one piece: its names still count.
+        for (const m of text.matchAll(/[^\W\d]\w*|\S/gu))
+          push(/^\w/u.test(m[0]) ? 'name' : 'op', m[0], from + m.index);
+      } else if (/^[^\W\d]\w*$/u.test(text)) push('name', text, from);
       else if (/^\d/.test(text) || /^\.\d/.test(text)) push('number', text, from);
       else if (/^[rRbBuUfF]{0,2}['"]/.test(text)) push('string', stringBody(text), from);
       else push('op', text, from);
