@@ -75626,23 +75626,33 @@ var PyConstants = class _PyConstants {
     const ops = kids.map((c, i) => c.name === "AssignOp" ? i : -1).filter((i) => i >= 0);
     if (ops.length === 0) return;
     const value = kids.slice(ops[ops.length - 1] + 1).filter((c) => c.name !== ",");
+    const inClass = n.parent?.name === "Body" && n.parent.parent?.name === "ClassDefinition";
     let start = 0;
     for (const op of ops) {
       const targets = kids.slice(start, op).filter((c) => c.name !== ",");
       start = op + 1;
-      if (targets.length === 1 && targets[0].name === "VariableName" && value.length === 1)
-        this.bind(this.py.text(targets[0]), value[0]);
-      else if (targets.length === value.length && targets.every((t2) => t2.name === "VariableName"))
-        targets.forEach((t2, i) => {
-          this.bind(this.py.text(t2), value[i]);
+      const keys = targets.map((t2) => this.key(t2));
+      if (keys.every((k) => k !== void 0) && (targets.length === value.length || value.length === 1)) {
+        keys.forEach((k, i) => {
+          const v = targets.length === value.length ? value[i] : "unknown";
+          this.bind(k, v);
+          if (inClass && !k.startsWith(".")) this.bind(`.${k}`, v);
         });
-      else for (const t2 of targets) this.unbindAll(t2);
+      } else for (const t2 of targets) this.unbindAll(t2);
     }
+  }
+  /** The binding key of an assignment target: a name, or `.attr` for any `x.attr` (attributes by name). */
+  key(target) {
+    if (target.name === "VariableName") return this.py.text(target);
+    const last = target.lastChild;
+    if (target.name === "MemberExpression" && last?.name === "PropertyName") return `.${this.py.text(last)}`;
+    return void 0;
   }
   /** Names inside a target that is not a plain name (`a, b = f()`, `(x, y) = ...`) have no known value. */
   unbindAll(target) {
-    if (target.name === "VariableName") {
-      this.bind(this.py.text(target), "unknown");
+    const k = this.key(target);
+    if (k !== void 0) {
+      this.bind(k, "unknown");
       return;
     }
     if (["TupleExpression", "ParenthesizedExpression", "ArrayExpression"].includes(target.name))
@@ -75737,6 +75747,10 @@ var PyConstants = class _PyConstants {
         return this.fString(n);
       case "VariableName":
         return this.name(this.py.text(n));
+      case "MemberExpression": {
+        const last = n.lastChild;
+        return last?.name === "PropertyName" ? this.name(`.${this.py.text(last)}`) : UNKNOWN2;
+      }
       case "ParenthesizedExpression": {
         const inner = children(n).filter((c) => c.name !== "(" && c.name !== ")");
         return inner.length === 1 ? this.eval(inner[0]) : UNKNOWN2;

@@ -15,7 +15,7 @@ const source = (name: string) => readFileSync(join(REFS, name), 'utf8');
 const brief = (refs: ModelReference[]) =>
   refs.map((r) => [r.line, r.kind, r.repoId, r.revision].filter((x) => x !== undefined));
 
-test('Python data flow: constants, f-strings, concatenation, format, %, conditionals, loops', () => {
+test('Python data flow: constants, f-strings, concatenation, format, %, conditionals, loops, attributes', () => {
   const refs = extractReferences('dataflow.py', source('dataflow.py'));
   assert.deepEqual(brief(refs), [
     [16, 'hf', 'acme/bert', '0123456789abcdef0123456789abcdef01234567'],
@@ -32,6 +32,9 @@ test('Python data flow: constants, f-strings, concatenation, format, %, conditio
     [33, 'unresolved', 'acme/pinned'], // the revision comes from the environment
     [34, 'unresolved'], // an f-string with a computed field
     [35, 'unresolved'], // **kwargs
+    [47, 'hf', 'acme/encoder'], // a class attribute
+    [48, 'hf', 'acme/decoder'], // an attribute assigned a constant
+    [49, 'unresolved'], // an attribute never assigned in the file (argparse)
   ]);
   // Reviewers see what the code computes the name from.
   assert.match(refs.find((r) => r.line === 32)!.note!, /os\.environ\["MODEL_ID"\]/);

@@ -20,6 +20,8 @@ import {
  *   constant (a parameter, an import, `+=`, `with ... as`, unpacking) has no known value;
  * - expressions fold: literals, adjacent literals, `+`, f-strings, `str.format`, `%`, `a if c else b`,
  *   names; a `for` over a constant list or tuple binds each item;
+ * - attributes are followed by name, whatever the object: `x.attr` holds what any `y.attr = ...` or a
+ *   class body's `attr = ...` in the file assigns (`self.model_name`, `Config.MODEL`);
  * - anything else (attributes, calls, subscripts, environment variables) is unknown, and the caller says
  *   so (a model loaded from a computed name is reported as not resolvable, never skipped silently).
  */
@@ -114,24 +116,37 @@ export class PyConstants {
     const ops = kids.map((c, i) => (c.name === 'AssignOp' ? i : -1)).filter((i) => i >= 0);
     if (ops.length === 0) return;
     const value = kids.slice(ops[ops.length - 1]! + 1).filter((c) => c.name !== ',');
+    // In a class body a name is also an attribute (`class Config: model = "org/x"`, then `Config.model`).
+    const inClass = n.parent?.name === 'Body' && n.parent.parent?.name === 'ClassDefinition';
     let start = 0;
     for (const op of ops) {
       const targets = kids.slice(start, op).filter((c) => c.name !== ',');
       start = op + 1;
-      if (targets.length === 1 && targets[0]!.name === 'VariableName' && value.length === 1)
-        this.bind(this.py.text(targets[0]!), value[0]!);
-      else if (targets.length === value.length && targets.every((t) => t.name === 'VariableName'))
-        targets.forEach((t, i) => {
-          this.bind(this.py.text(t), value[i]!); // a, b = "x", "y"
+      const keys = targets.map((t) => this.key(t));
+      if (keys.every((k) => k !== undefined) && (targets.length === value.length || value.length === 1)) {
+        keys.forEach((k, i) => {
+          // `a = b = "x"`, `a, b = "x", "y"`; `a, b = pair` unpacks: unknown.
+          const v = targets.length === value.length ? value[i]! : 'unknown';
+          this.bind(k, v);
+          if (inClass && !k.startsWith('.')) this.bind(`.${k}`, v);
         });
-      else for (const t of targets) this.unbindAll(t);
+      } else for (const t of targets) this.unbindAll(t);
     }
+  }
+
+  /** The binding key of an assignment target: a name, or `.attr` for any `x.attr` (attributes by name). */
+  private key(target: SyntaxNode): string | undefined {
+    if (target.name === 'VariableName') return this.py.text(target);
+    const last = target.lastChild;
+    if (target.name === 'MemberExpression' && last?.name === 'PropertyName') return `.${this.py.text(last)}`;
+    return undefined;
   }
 
   /** Names inside a target that is not a plain name (`a, b = f()`, `(x, y) = ...`) have no known value. */
   private unbindAll(target: SyntaxNode): void {
-    if (target.name === 'VariableName') {
-      this.bind(this.py.text(target), 'unknown');
+    const k = this.key(target);
+    if (k !== undefined) {
+      this.bind(k, 'unknown');
       return;
     }
     if (['TupleExpression', 'ParenthesizedExpression', 'ArrayExpression'].includes(target.name))
@@ -239,6 +254,11 @@ export class PyConstants {
         return this.fString(n);
       case 'VariableName':
         return this.name(this.py.text(n));
+      case 'MemberExpression': {
+        // `self.model_name`, `Config.MODEL`, `cfg.model`: every assignment to that attribute name in the file.
+        const last = n.lastChild;
+        return last?.name === 'PropertyName' ? this.name(`.${this.py.text(last)}`) : UNKNOWN;
+      }
       case 'ParenthesizedExpression': {
         const inner = children(n).filter((c) => c.name !== '(' && c.name !== ')');
         return inner.length === 1 ? this.eval(inner[0]!) : UNKNOWN;
