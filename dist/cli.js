@@ -4249,7 +4249,7 @@ var require_int = __commonJS({
       resolve: (str7, _onError, opt) => intResolve(str7, 2, 8, opt),
       stringify: (node2) => intStringify(node2, 8, "0o")
     };
-    var int2 = {
+    var int3 = {
       identify: intIdentify,
       default: true,
       tag: "tag:yaml.org,2002:int",
@@ -4266,7 +4266,7 @@ var require_int = __commonJS({
       resolve: (str7, _onError, opt) => intResolve(str7, 2, 16, opt),
       stringify: (node2) => intStringify(node2, 16, "0x")
     };
-    exports.int = int2;
+    exports.int = int3;
     exports.intHex = intHex;
     exports.intOct = intOct;
   }
@@ -4282,16 +4282,16 @@ var require_schema = __commonJS({
     var string5 = require_string();
     var bool = require_bool();
     var float = require_float();
-    var int2 = require_int();
+    var int3 = require_int();
     var schema = [
       map2.map,
       seq.seq,
       string5.string,
       _null4.nullTag,
       bool.boolTag,
-      int2.intOct,
-      int2.int,
-      int2.intHex,
+      int3.intOct,
+      int3.int,
+      int3.intHex,
       float.floatNaN,
       float.floatExp,
       float.float
@@ -4725,7 +4725,7 @@ var require_int2 = __commonJS({
       resolve: (str7, _onError, opt) => intResolve(str7, 1, 8, opt),
       stringify: (node2) => intStringify(node2, 8, "0")
     };
-    var int2 = {
+    var int3 = {
       identify: intIdentify,
       default: true,
       tag: "tag:yaml.org,2002:int",
@@ -4742,7 +4742,7 @@ var require_int2 = __commonJS({
       resolve: (str7, _onError, opt) => intResolve(str7, 2, 16, opt),
       stringify: (node2) => intStringify(node2, 16, "0x")
     };
-    exports.int = int2;
+    exports.int = int3;
     exports.intBin = intBin;
     exports.intHex = intHex;
     exports.intOct = intOct;
@@ -4937,7 +4937,7 @@ var require_schema3 = __commonJS({
     var binary2 = require_binary();
     var bool = require_bool2();
     var float = require_float2();
-    var int2 = require_int2();
+    var int3 = require_int2();
     var merge2 = require_merge();
     var omap = require_omap();
     var pairs = require_pairs();
@@ -4950,10 +4950,10 @@ var require_schema3 = __commonJS({
       _null4.nullTag,
       bool.trueTag,
       bool.falseTag,
-      int2.intBin,
-      int2.intOct,
-      int2.int,
-      int2.intHex,
+      int3.intBin,
+      int3.intOct,
+      int3.int,
+      int3.intHex,
       float.floatNaN,
       float.floatExp,
       float.float,
@@ -4980,7 +4980,7 @@ var require_tags = __commonJS({
     var string5 = require_string();
     var bool = require_bool();
     var float = require_float();
-    var int2 = require_int();
+    var int3 = require_int();
     var schema = require_schema();
     var schema$1 = require_schema2();
     var binary2 = require_binary();
@@ -5004,9 +5004,9 @@ var require_tags = __commonJS({
       floatExp: float.floatExp,
       floatNaN: float.floatNaN,
       floatTime: timestamp.floatTime,
-      int: int2.int,
-      intHex: int2.intHex,
-      intOct: int2.intOct,
+      int: int3.int,
+      intHex: int3.intHex,
+      intOct: int3.intOct,
       intTime: timestamp.intTime,
       map: map2.map,
       merge: merge2.merge,
@@ -11999,7 +11999,7 @@ var require_writer_buffer = __commonJS({
 var require_reader = __commonJS({
   "node_modules/protobufjs/src/reader.js"(exports, module) {
     "use strict";
-    module.exports = Reader2;
+    module.exports = Reader3;
     var util = require_minimal();
     var BufferReader;
     var LongBits = util.LongBits;
@@ -12007,29 +12007,29 @@ var require_reader = __commonJS({
     function indexOutOfRange(reader, writeLength) {
       return RangeError("index out of range: " + reader.pos + " + " + (writeLength || 1) + " > " + reader.len);
     }
-    function Reader2(buffer) {
+    function Reader3(buffer) {
       this.buf = buffer;
       this.pos = 0;
       this.len = buffer.length;
       this.view = null;
-      this.discardUnknown = Reader2.discardUnknown;
+      this.discardUnknown = Reader3.discardUnknown;
     }
     function create_array(buffer) {
       if (Array.isArray(buffer))
         buffer = new Uint8Array(buffer);
       if (buffer instanceof Uint8Array)
-        return new Reader2(buffer);
+        return new Reader3(buffer);
       throw Error("illegal buffer");
     }
     var create = function create2() {
       return util.Buffer ? function create_buffer_setup(buffer) {
-        return (Reader2.create = function create_buffer(buffer2) {
+        return (Reader3.create = function create_buffer(buffer2) {
           return util.Buffer.isBuffer(buffer2) ? new BufferReader(buffer2) : create_array(buffer2);
         })(buffer);
       } : create_array;
     };
-    Reader2.create = create();
-    Reader2.prototype.raw = function read_raw(start, end) {
+    Reader3.create = create();
+    Reader3.prototype.raw = function read_raw(start, end) {
       return this.buf.subarray(start, end);
     };
     function readVarint32NearEnd(reader) {
@@ -12044,7 +12044,7 @@ var require_reader = __commonJS({
       }
       throw indexOutOfRange(reader);
     }
-    Reader2.prototype.uint32 = function read_uint32() {
+    Reader3.prototype.uint32 = function read_uint32() {
       if (this.len - this.pos < 5) {
         if (this.pos >= this.len)
           throw indexOutOfRange(this);
@@ -12089,7 +12089,7 @@ var require_reader = __commonJS({
       this.pos = pos;
       throw Error("invalid varint encoding");
     };
-    Reader2.prototype.tag = function read_tag() {
+    Reader3.prototype.tag = function read_tag() {
       if (this.len - this.pos < 5) {
         if (this.pos >= this.len)
           throw indexOutOfRange(this);
@@ -12124,7 +12124,7 @@ var require_reader = __commonJS({
       this.pos = pos + 1;
       throw Error("invalid tag encoding");
     };
-    Reader2.prototype.size = function read_size() {
+    Reader3.prototype.size = function read_size() {
       if (this.len - this.pos < 5) {
         if (this.pos >= this.len)
           throw indexOutOfRange(this);
@@ -12156,10 +12156,10 @@ var require_reader = __commonJS({
         throw Error("invalid length encoding");
       return (value | buf[pos] << 28) >>> 0;
     };
-    Reader2.prototype.int32 = function read_int32() {
+    Reader3.prototype.int32 = function read_int32() {
       return this.uint32() | 0;
     };
-    Reader2.prototype.sint32 = function read_sint32() {
+    Reader3.prototype.sint32 = function read_sint32() {
       var value = this.uint32();
       return value >>> 1 ^ -(value & 1) | 0;
     };
@@ -12204,7 +12204,7 @@ var require_reader = __commonJS({
       }
       throw Error("invalid varint encoding");
     }
-    Reader2.prototype.bool = function read_bool() {
+    Reader3.prototype.bool = function read_bool() {
       var value = false, b;
       for (var i = 0; i < 10; ++i) {
         if (this.pos >= this.len)
@@ -12220,12 +12220,12 @@ var require_reader = __commonJS({
     function readFixed32_end(buf, end) {
       return (buf[end - 4] | buf[end - 3] << 8 | buf[end - 2] << 16 | buf[end - 1] << 24) >>> 0;
     }
-    Reader2.prototype.fixed32 = function read_fixed32() {
+    Reader3.prototype.fixed32 = function read_fixed32() {
       if (this.pos + 4 > this.len)
         throw indexOutOfRange(this, 4);
       return readFixed32_end(this.buf, this.pos += 4);
     };
-    Reader2.prototype.sfixed32 = function read_sfixed32() {
+    Reader3.prototype.sfixed32 = function read_sfixed32() {
       if (this.pos + 4 > this.len)
         throw indexOutOfRange(this, 4);
       return readFixed32_end(this.buf, this.pos += 4) | 0;
@@ -12235,21 +12235,21 @@ var require_reader = __commonJS({
         throw indexOutOfRange(this, 8);
       return new LongBits(readFixed32_end(this.buf, this.pos += 4), readFixed32_end(this.buf, this.pos += 4));
     }
-    Reader2.prototype.float = function read_float() {
+    Reader3.prototype.float = function read_float() {
       if (this.pos + 4 > this.len)
         throw indexOutOfRange(this, 4);
       var value = util.float.readFloatLE(this.buf, this.pos);
       this.pos += 4;
       return value;
     };
-    Reader2.prototype.double = function read_double() {
+    Reader3.prototype.double = function read_double() {
       if (this.pos + 8 > this.len)
         throw indexOutOfRange(this, 4);
       var value = util.float.readDoubleLE(this.buf, this.pos);
       this.pos += 8;
       return value;
     };
-    Reader2.prototype.uint32s = function read_uint32s(array2) {
+    Reader3.prototype.uint32s = function read_uint32s(array2) {
       if (array2 === void 0) array2 = [];
       var end = this.size() + this.pos, len = this.len, buf = this.buf, pos = this.pos, value;
       if (end > len) throw indexOutOfRange(this, end - this.pos);
@@ -12269,7 +12269,7 @@ var require_reader = __commonJS({
       this.len = len;
       return array2;
     };
-    Reader2.prototype.int32s = function read_int32s(array2) {
+    Reader3.prototype.int32s = function read_int32s(array2) {
       if (array2 === void 0) array2 = [];
       var end = this.size() + this.pos, len = this.len, buf = this.buf, pos = this.pos, value;
       if (end > len) throw indexOutOfRange(this, end - this.pos);
@@ -12289,7 +12289,7 @@ var require_reader = __commonJS({
       this.len = len;
       return array2;
     };
-    Reader2.prototype.sint32s = function read_sint32s(array2) {
+    Reader3.prototype.sint32s = function read_sint32s(array2) {
       if (array2 === void 0) array2 = [];
       var end = this.size() + this.pos, len = this.len;
       if (end > len) throw indexOutOfRange(this, end - this.pos);
@@ -12300,7 +12300,7 @@ var require_reader = __commonJS({
       this.len = len;
       return array2;
     };
-    Reader2.prototype.bools = function read_bools(array2) {
+    Reader3.prototype.bools = function read_bools(array2) {
       if (array2 === void 0) array2 = [];
       var end = this.size() + this.pos, len = this.len, buf = this.buf, pos = this.pos, value;
       if (end > len) throw indexOutOfRange(this, end - this.pos);
@@ -12329,7 +12329,7 @@ var require_reader = __commonJS({
       var buf = reader.buf;
       return reader.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     }
-    Reader2.prototype.fixed32s = function read_fixed32s(array2) {
+    Reader3.prototype.fixed32s = function read_fixed32s(array2) {
       if (array2 === void 0) array2 = [];
       var len = this.size(), end = this.pos + len;
       if (end > this.len) throw indexOutOfRange(this, len);
@@ -12346,7 +12346,7 @@ var require_reader = __commonJS({
       if (pos !== end) throw indexOutOfRange(this, 4);
       return array2;
     };
-    Reader2.prototype.sfixed32s = function read_sfixed32s(array2) {
+    Reader3.prototype.sfixed32s = function read_sfixed32s(array2) {
       if (array2 === void 0) array2 = [];
       var len = this.size(), end = this.pos + len;
       if (end > this.len) throw indexOutOfRange(this, len);
@@ -12363,7 +12363,7 @@ var require_reader = __commonJS({
       if (pos !== end) throw indexOutOfRange(this, 4);
       return array2;
     };
-    Reader2.prototype.floats = function read_floats(array2) {
+    Reader3.prototype.floats = function read_floats(array2) {
       if (array2 === void 0) array2 = [];
       var len = this.size(), end = this.pos + len;
       if (end > this.len) throw indexOutOfRange(this, len);
@@ -12380,7 +12380,7 @@ var require_reader = __commonJS({
       if (pos !== end) throw indexOutOfRange(this, 4);
       return array2;
     };
-    Reader2.prototype.doubles = function read_doubles(array2) {
+    Reader3.prototype.doubles = function read_doubles(array2) {
       if (array2 === void 0) array2 = [];
       var len = this.size(), end = this.pos + len;
       if (end > this.len) throw indexOutOfRange(this, len);
@@ -12397,7 +12397,7 @@ var require_reader = __commonJS({
       if (pos !== end) throw indexOutOfRange(this, 8);
       return array2;
     };
-    Reader2.prototype.uint64s = function read_uint64s(array2) {
+    Reader3.prototype.uint64s = function read_uint64s(array2) {
       if (array2 === void 0) array2 = [];
       var end = this.size() + this.pos, len = this.len;
       if (end > len) throw indexOutOfRange(this, end - this.pos);
@@ -12408,7 +12408,7 @@ var require_reader = __commonJS({
       this.len = len;
       return array2;
     };
-    Reader2.prototype.int64s = function read_int64s(array2) {
+    Reader3.prototype.int64s = function read_int64s(array2) {
       if (array2 === void 0) array2 = [];
       var end = this.size() + this.pos, len = this.len;
       if (end > len) throw indexOutOfRange(this, end - this.pos);
@@ -12419,7 +12419,7 @@ var require_reader = __commonJS({
       this.len = len;
       return array2;
     };
-    Reader2.prototype.sint64s = function read_sint64s(array2) {
+    Reader3.prototype.sint64s = function read_sint64s(array2) {
       if (array2 === void 0) array2 = [];
       var end = this.size() + this.pos, len = this.len;
       if (end > len) throw indexOutOfRange(this, end - this.pos);
@@ -12430,7 +12430,7 @@ var require_reader = __commonJS({
       this.len = len;
       return array2;
     };
-    Reader2.prototype.fixed64s = function read_fixed64s(array2) {
+    Reader3.prototype.fixed64s = function read_fixed64s(array2) {
       if (array2 === void 0) array2 = [];
       var len = this.size(), end = this.pos + len, i = array2.length;
       if (end > this.len) throw indexOutOfRange(this, len);
@@ -12441,7 +12441,7 @@ var require_reader = __commonJS({
       if (this.pos !== end) throw indexOutOfRange(this, 8);
       return array2;
     };
-    Reader2.prototype.sfixed64s = function read_sfixed64s(array2) {
+    Reader3.prototype.sfixed64s = function read_sfixed64s(array2) {
       if (array2 === void 0) array2 = [];
       var len = this.size(), end = this.pos + len, i = array2.length;
       if (end > this.len) throw indexOutOfRange(this, len);
@@ -12452,28 +12452,28 @@ var require_reader = __commonJS({
       if (this.pos !== end) throw indexOutOfRange(this, 8);
       return array2;
     };
-    Reader2.prototype.bytes = function read_bytes() {
+    Reader3.prototype.bytes = function read_bytes() {
       var length = this.size(), start = this.pos, end = this.pos + length;
       if (end > this.len)
         throw indexOutOfRange(this, length);
       this.pos = end;
       return this.raw(start, end);
     };
-    Reader2.prototype.string = function read_string() {
+    Reader3.prototype.string = function read_string() {
       var length = this.size(), start = this.pos, end = this.pos + length;
       if (end > this.len)
         throw indexOutOfRange(this, length);
       this.pos = end;
       return utf87.read(this.buf, start, end);
     };
-    Reader2.prototype.stringVerify = function read_string_verify() {
+    Reader3.prototype.stringVerify = function read_string_verify() {
       var length = this.size(), start = this.pos, end = this.pos + length;
       if (end > this.len)
         throw indexOutOfRange(this, length);
       this.pos = end;
       return utf87.readStrict(this.buf, start, end);
     };
-    Reader2.prototype.skip = function skip(length) {
+    Reader3.prototype.skip = function skip(length) {
       if (typeof length === "number") {
         if (this.pos + length > this.len)
           throw indexOutOfRange(this, length);
@@ -12486,11 +12486,11 @@ var require_reader = __commonJS({
       }
       return this;
     };
-    Reader2.recursionLimit = util.recursionLimit;
-    Reader2.discardUnknown = true;
-    Reader2.prototype.skipType = function(wireType, depth, fieldNumber) {
+    Reader3.recursionLimit = util.recursionLimit;
+    Reader3.discardUnknown = true;
+    Reader3.prototype.skipType = function(wireType, depth, fieldNumber) {
       if (depth === void 0) depth = 0;
-      if (depth > Reader2.recursionLimit)
+      if (depth > Reader3.recursionLimit)
         throw Error("max depth exceeded");
       if (fieldNumber === 0)
         throw Error("illegal tag: field number 0");
@@ -12528,15 +12528,15 @@ var require_reader = __commonJS({
       }
       return this;
     };
-    Reader2._configure = function(BufferReader_) {
+    Reader3._configure = function(BufferReader_) {
       BufferReader = BufferReader_;
-      Reader2.create = create();
+      Reader3.create = create();
       BufferReader._configure();
       var fn = util.Long ? "toLong" : (
         /* istanbul ignore next */
         "toNumber"
       );
-      util.merge(Reader2.prototype, {
+      util.merge(Reader3.prototype, {
         int64: function read_int64() {
           return readLongVarint.call(this)[fn](false);
         },
@@ -12562,8 +12562,8 @@ var require_reader_buffer = __commonJS({
   "node_modules/protobufjs/src/reader_buffer.js"(exports, module) {
     "use strict";
     module.exports = BufferReader;
-    var Reader2 = require_reader();
-    BufferReader.prototype = Object.create(Reader2.prototype, {
+    var Reader3 = require_reader();
+    BufferReader.prototype = Object.create(Reader3.prototype, {
       constructor: {
         value: BufferReader,
         writable: true,
@@ -12573,7 +12573,7 @@ var require_reader_buffer = __commonJS({
     });
     var util = require_minimal();
     function BufferReader(buffer) {
-      Reader2.call(this, buffer);
+      Reader3.call(this, buffer);
     }
     BufferReader._configure = function() {
       if (util.Buffer)
@@ -14112,7 +14112,7 @@ var require_type = __commonJS({
     var MapField = require_mapfield();
     var Service = require_service2();
     var Message = require_message();
-    var Reader2 = require_reader();
+    var Reader3 = require_reader();
     var Writer = require_writer();
     var util = require_util();
     var encoder = require_encoder();
@@ -14416,7 +14416,7 @@ var require_type = __commonJS({
         util
       });
       this.decode = decoder(this)({
-        Reader: Reader2,
+        Reader: Reader3,
         types,
         util,
         C: this.ctor
@@ -14455,8 +14455,8 @@ var require_type = __commonJS({
       return this.setup().decode.apply(this, arguments);
     };
     Type.prototype.decodeDelimited = function decodeDelimited(reader) {
-      if (!(reader instanceof Reader2))
-        reader = Reader2.create(reader);
+      if (!(reader instanceof Reader3))
+        reader = Reader3.create(reader);
       return this.decode(reader, reader.size());
     };
     Type.prototype.verify = function verify_setup(message) {
@@ -23318,8 +23318,8 @@ var pytorchRules = defineRules([
     severity: "medium",
     kind: "threat",
     cwe: 787,
-    description: "The checkpoint holds sparse tensors (torch._utils._rebuild_sparse_tensor, allowed by weights_only). Since torch 2.8 their invariants are not checked at load, so indices outside the tensor's size reach .to_dense() and sparse kernels as out-of-bounds memory writes (CVE-2025-62164). Where the int64 index storage is in the archive its indices are checked against the size: out of range is high; sparse tensors that could not be checked are medium.",
-    remediation: "Load with torch.sparse.check_sparse_tensor_invariants(True), or reject sparse tensors from untrusted checkpoints."
+    description: "The checkpoint holds sparse tensors (torch._utils._rebuild_sparse_tensor, or _rebuild_sparse_csr_tensor from torch 1.x; both allowed by weights_only). torch.load validates them only when torch.sparse.check_sparse_tensor_invariants is enabled, which it is not by default since torch 2.8, so indices outside the tensor's size reach .to_dense() and sparse kernels as out-of-bounds memory writes (CVE-2025-62164). modelgate reads the index storages from the file (zip or legacy format, streamed, up to 4 GiB per file) and checks what torch's validation checks: COO indices within [0, size) in every sparse dimension; CSR/CSC/BSR/BSC compressed indices starting at 0, ending at nnz and rising by 0 to the plain dimension per step, plain indices within [0, plain dimension); index, value and size shapes that agree. A violation is high; sparse tensors that pass carry no finding; sparse tensors that could not be checked (layout or index view not resolved, storage missing, budget) are reported together as medium.",
+    remediation: "Do not load a file with out-of-range indices. Otherwise load with torch.sparse.check_sparse_tensor_invariants(True), or reject sparse tensors from untrusted checkpoints."
   }
 ]);
 
@@ -44294,8 +44294,8 @@ function loadPolicyText(text2, source, sha2562) {
       fail(path, `unknown key '${key}'${suggest(path)}`, key);
     }
     if (issue2.code === "invalid_key") {
-      const bad3 = path[path.length - 1];
-      fail(path.slice(0, -1), issue2.issues[0]?.message ?? issue2.message, String(bad3));
+      const bad4 = path[path.length - 1];
+      fail(path.slice(0, -1), issue2.issues[0]?.message ?? issue2.message, String(bad4));
     }
     const missing = issue2.code === "invalid_type" && /received undefined/.test(issue2.message);
     fail(path, missing ? "is required" : issue2.message);
@@ -52842,14 +52842,14 @@ var Walker = class {
     }
     const pieces = this.flow.pieces(prop);
     const building = isBuilding(prop) || prop?.type === "Identifier" || prop?.type === "MemberExpression";
-    const bad3 = pieces.find(
+    const bad4 = pieces.find(
       (p) => p.includes("__") || building && DANGER_FRAGMENTS.has(p.replace(/_/g, "").toLowerCase())
     );
-    if (bad3 !== void 0) {
+    if (bad4 !== void 0) {
       this.out.add({
         ruleId: "MG441",
-        message: `${this.out.where} looks up a key assembled at render time from pieces including ${JSON.stringify(printable(bad3, 40))}.`,
-        symbol: printable(bad3, 80)
+        message: `${this.out.where} looks up a key assembled at render time from pieces including ${JSON.stringify(printable(bad4, 40))}.`,
+        symbol: printable(bad4, 80)
       });
       return;
     }
@@ -63883,6 +63883,9 @@ var WEIGHTS_ONLY_GLOBALS = /* @__PURE__ */ new Set([
   "torch._utils._rebuild_tensor_v2",
   "torch._utils._rebuild_tensor_v3",
   "torch._utils._rebuild_sparse_tensor",
+  // torch 1.x pickles CSR tensors with it (its weights_only list allows it); torch 2 folded it into the one above.
+  // Both rebuild without checking indices: pytorch/sparse.ts checks them (MG940).
+  "torch._utils._rebuild_sparse_csr_tensor",
   "torch._utils._rebuild_meta_tensor_no_storage",
   "torch._utils._rebuild_wrapper_subclass",
   "torch._utils._rebuild_device_tensor_from_numpy",
@@ -65506,33 +65509,33 @@ async function checkSidecars(ctx, refs, member2) {
   const loc = (offset) => ({ ...member2 ? { member: member2 } : {}, offset });
   const disk = ctx.file.disk;
   for (const r of refs.slice(0, 1e3)) {
-    const bad3 = (why) => ctx.report(
+    const bad4 = (why) => ctx.report(
       "MG119",
       `${r.wrapper} makes joblib.load open ${typeof r.value === "string" ? JSON.stringify(r.value) : "a file"}, which ${why}.`,
       loc(r.offset),
       { severity: "critical" }
     );
     if (typeof r.value !== "string") {
-      bad3("is not named by a constant string");
+      bad4("is not named by a constant string");
       continue;
     }
     const name2 = r.value;
     const lexical = checkLocation(name2);
     if (lexical.escapes.length > 0) {
-      bad3(`${lexical.escapes.join(", ")}: it is outside the model folder`);
+      bad4(`${lexical.escapes.join(", ")}: it is outside the model folder`);
       continue;
     }
     if (!disk) {
-      bad3("cannot be checked: the pickle was not scanned from a folder on disk");
+      bad4("cannot be checked: the pickle was not scanned from a folder on disk");
       continue;
     }
     const dc = await checkOnDisk(disk.absPath, name2);
     if (dc.escape) {
-      bad3(dc.escape);
+      bad4(dc.escape);
       continue;
     }
     if (dc.unresolved) {
-      bad3(dc.unresolved);
+      bad4(dc.unresolved);
       continue;
     }
     if (seen.has(name2)) continue;
@@ -68912,27 +68915,6 @@ var joblibZfAnalyzer = {
   }
 };
 
-// src/core/formats/pytorch/pickle-call.ts
-async function scanOnePickle(ctx, reader, opts = {}) {
-  const start = reader.pos;
-  try {
-    const r = await scanPickle(ctx, reader, { ...opts, allStreams: false });
-    return {
-      ok: r.broken === void 0,
-      value: r.value,
-      persistentIds: r.persistentIds.map((p) => p.pid),
-      endOffset: r.endOffset
-    };
-  } catch (err2) {
-    if (err2 instanceof BudgetExceededError) ctx.budgetExceeded(err2, { offset: start });
-    else {
-      const msg = err2 instanceof Error ? `${err2.name}: ${err2.message}` : String(err2);
-      ctx.report("MG003", `pickle analysis failed: ${msg}`, { offset: start });
-    }
-    return { ok: false, value: void 0, persistentIds: [], endOffset: reader.pos };
-  }
-}
-
 // src/core/formats/pytorch/storages.ts
 var STORAGE_ELEMENT_SIZE = {
   DoubleStorage: 8,
@@ -68997,6 +68979,350 @@ function collectStorages(pids) {
     else if (prev.numel !== s.numel || prev.typeName !== s.typeName) conflicts.push(s.key);
   }
   return { byKey, conflicts };
+}
+
+// src/core/formats/pytorch/sparse.ts
+var SPARSE_REBUILDERS = /* @__PURE__ */ new Set([
+  "torch._utils._rebuild_sparse_tensor",
+  "torch._utils._rebuild_sparse_csr_tensor"
+]);
+var MAX_INDEX_BYTES_PER_FILE = 4 * 2 ** 30;
+var MAX_SPARSE = 1e5;
+var MAX_WALK2 = 2e7;
+function isObj3(v) {
+  return !!v && typeof v === "object" && !Array.isArray(v) && !(v instanceof Map);
+}
+function isCall(v) {
+  return isObj3(v) && v.kind === "call";
+}
+function globalName2(v) {
+  return isObj3(v) && v.kind === "global" ? `${v.module}.${v.name}` : void 0;
+}
+function int2(v) {
+  if (typeof v === "number" && Number.isSafeInteger(v)) return v;
+  if (typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(v);
+  return void 0;
+}
+function ints(v) {
+  if (!Array.isArray(v)) return void 0;
+  const out = [];
+  for (const x of v) {
+    const n = int2(x);
+    if (n === void 0) return void 0;
+    out.push(n);
+  }
+  return out;
+}
+function sizeOf(v) {
+  if (isCall(v))
+    return globalName2(v.callee) === "torch.Size" && Array.isArray(v.args) ? ints(v.args[0]) : void 0;
+  return ints(v);
+}
+function layoutOf(v) {
+  if (isCall(v) && globalName2(v.callee) === "torch.serialization._get_layout" && Array.isArray(v.args)) {
+    const s = v.args[0];
+    return typeof s === "string" && s.startsWith("torch.") ? s.slice(6) : void 0;
+  }
+  const g = globalName2(v);
+  return g?.startsWith("torch.") ? g.slice(6) : void 0;
+}
+function viewOf(v) {
+  if (!isCall(v) || !Array.isArray(v.args)) return void 0;
+  const callee = globalName2(v.callee);
+  if (callee !== "torch._utils._rebuild_tensor_v2" && callee !== "torch._utils._rebuild_tensor")
+    return void 0;
+  const [p, off, shape, stride] = v.args;
+  if (!isObj3(p) || p.kind !== "persistent") return void 0;
+  if (Array.isArray(p.pid) && p.pid[5] !== void 0 && p.pid[5] !== null) return void 0;
+  const ref = storageRef(p.pid);
+  const o = int2(off);
+  const sh = ints(shape);
+  const st = ints(stride);
+  if (!ref || o === void 0 || o < 0 || !sh || !st || sh.length !== st.length) return void 0;
+  const width = ref.typeName === "torch.LongStorage" ? 8 : ref.typeName === "torch.IntStorage" ? 4 : void 0;
+  return { key: ref.key, width, offset: o, shape: sh, stride: st };
+}
+function isContiguous(shape, stride) {
+  let expect = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && stride[d] !== expect) return false;
+    expect *= shape[d];
+  }
+  return true;
+}
+var product = (xs) => xs.reduce((a, b) => a * b, 1);
+function findSparse(root3) {
+  const calls = [];
+  const seen = /* @__PURE__ */ new Set();
+  const stack = [root3];
+  let n = 0;
+  while (stack.length > 0) {
+    if (n++ >= MAX_WALK2 || calls.length >= MAX_SPARSE) return { calls, complete: false };
+    const v = stack.pop();
+    if (!v || typeof v !== "object" || seen.has(v)) continue;
+    seen.add(v);
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
+    else if (v.kind === "call") {
+      if (SPARSE_REBUILDERS.has(globalName2(v.callee) ?? "")) calls.push(v);
+      stack.push(v.callee, v.args, v.state ?? null, ...v.items ?? []);
+    } else if (v.kind === "set" || v.kind === "frozenset") for (const x of v.items) stack.push(x);
+  }
+  return { calls, complete: true };
+}
+var Reader2 = class {
+  constructor(ctx, storage, littleEndian) {
+    this.ctx = ctx;
+    this.storage = storage;
+    this.littleEndian = littleEndian;
+  }
+  ctx;
+  storage;
+  littleEndian;
+  bytesRead = 0;
+  /** The byte source of an index view, or why it cannot be read. */
+  open(view, elements) {
+    if (view.width === void 0) return `index storage data/${view.key} is not int32/int64`;
+    const src = this.storage(view.key);
+    if (!src) return `index storage ${view.key} is not in the file`;
+    const bytes2 = (view.offset + elements) * view.width;
+    if (src.size !== void 0 && bytes2 > src.size)
+      return `index view of storage ${view.key} extends past its ${src.size} bytes`;
+    if (this.bytesRead + elements * view.width > MAX_INDEX_BYTES_PER_FILE)
+      return `index bytes beyond the ${MAX_INDEX_BYTES_PER_FILE / 2 ** 30} GiB read per file`;
+    return { view, src };
+  }
+  /** Streams `count` integers of an index view (from its storage offset), a chunk at a time. */
+  async *values(r, count) {
+    const w = r.view.width;
+    const le = this.littleEndian;
+    const start = r.view.offset * w;
+    const pending = new Uint8Array(8);
+    let plen = 0;
+    let left = count;
+    const decode4 = (dv, p) => w === 4 ? dv.getInt32(p, le) : (
+      // hi * 2^32 + lo is exact below 2^53 and stays out of any tensor size's range above it.
+      le ? dv.getInt32(p + 4, true) * 4294967296 + dv.getUint32(p, true) : dv.getInt32(p, false) * 4294967296 + dv.getUint32(p + 4, false)
+    );
+    for await (const c of r.src.stream(start, start + count * w)) {
+      this.ctx.checkTime();
+      this.bytesRead += c.length;
+      const out = new Float64Array(Math.min(left, Math.floor((plen + c.length) / w)));
+      let n = 0;
+      let p = 0;
+      if (plen > 0) {
+        const need = w - plen;
+        if (c.length < need) {
+          pending.set(c, plen);
+          plen += c.length;
+          continue;
+        }
+        pending.set(c.subarray(0, need), plen);
+        out[n++] = decode4(new DataView(pending.buffer), 0);
+        p = need;
+        plen = 0;
+      }
+      const dv = new DataView(c.buffer, c.byteOffset, c.length);
+      for (; p + w <= c.length && n < out.length; p += w) out[n++] = decode4(dv, p);
+      if (p < c.length) {
+        pending.set(c.subarray(p, p + Math.min(w, c.length - p)), 0);
+        plen = c.length - p;
+      }
+      left -= n;
+      yield out.subarray(0, n);
+      if (left <= 0) return;
+    }
+    if (left > 0) throw new ShortRead();
+  }
+};
+var ShortRead = class extends Error {
+};
+async function checkCoo(reader, data) {
+  const idx = viewOf(data[0]);
+  const values = viewOf(data[1]);
+  const size = sizeOf(data[2]);
+  if (!idx || !size) return { kind: "unchecked", why: "COO indices or size not resolved" };
+  if (idx.shape.length !== 2) return bad2(`COO indices have shape [${idx.shape}], not [sparse_dim, nnz]`, idx);
+  const [sd, nnz] = idx.shape;
+  if (sd > size.length) return bad2(`COO indices have ${sd} rows for a ${size.length}-dimensional size`, idx);
+  if (values) {
+    if (values.shape[0] !== nnz)
+      return bad2(`COO has ${nnz} indices but ${values.shape[0] ?? 0} values`, values);
+    const dense = size.slice(sd);
+    if (values.shape.length !== 1 + dense.length || dense.some((s, k) => values.shape[1 + k] !== s))
+      return bad2(`COO values have shape [${values.shape}] for dense dimensions [${dense}]`, values);
+  }
+  const rowMajor = nnz <= 1 || sd <= 1 || idx.stride[0] === nnz && idx.stride[1] === 1;
+  const colMajor = idx.stride[0] === 1 && idx.stride[1] === sd;
+  if (!rowMajor && !colMajor) return { kind: "unchecked", why: "COO indices are not a contiguous view" };
+  const r = reader.open(idx, sd * nnz);
+  if (typeof r === "string") return { kind: "unchecked", why: r };
+  let d = 0;
+  let j = 0;
+  for await (const chunk of reader.values(r, sd * nnz)) {
+    for (const x of chunk) {
+      if (!(x >= 0 && x < size[d]))
+        return bad2(
+          `a sparse COO tensor of size [${size.join(", ")}] has index ${x} in dimension ${d} (entry ${j}): out of range`,
+          idx
+        );
+      if (rowMajor) {
+        if (++j === nnz) {
+          j = 0;
+          d++;
+        }
+      } else if (++d === sd) {
+        d = 0;
+        j++;
+      }
+    }
+  }
+  return { kind: "ok" };
+}
+async function checkCompressed(reader, layout, data) {
+  const comp = viewOf(data[0]);
+  const plain = viewOf(data[1]);
+  const values = viewOf(data[2]);
+  const size = sizeOf(data[3]);
+  const name2 = layout.slice("sparse_".length).toUpperCase();
+  if (!comp || !plain || !size) return { kind: "unchecked", why: `${name2} indices or size not resolved` };
+  const nb = comp.shape.length - 1;
+  if (nb < 0 || plain.shape.length !== nb + 1 || comp.shape.slice(0, nb).some((b, k) => plain.shape[k] !== b))
+    return bad2(`${name2} index shapes [${comp.shape}] and [${plain.shape}] disagree`, plain);
+  if (size.length < nb + 2) return bad2(`${name2} size [${size}] has no matrix dimensions`, comp);
+  const nnz = plain.shape[nb];
+  let [bh, bw] = [1, 1];
+  const blocked = layout === "sparse_bsr" || layout === "sparse_bsc";
+  if (blocked) {
+    if (!values) return { kind: "unchecked", why: `${name2} values not resolved (block size unknown)` };
+    [bh, bw] = [values.shape[nb + 1] ?? 0, values.shape[nb + 2] ?? 0];
+  }
+  const rows = size[nb];
+  const cols = size[nb + 1];
+  if (bh <= 0 || bw <= 0 || rows % bh !== 0 || cols % bw !== 0)
+    return bad2(`${name2} size [${size}] is not a multiple of its ${bh}x${bw} blocks`, values ?? comp);
+  const byRow = layout === "sparse_csr" || layout === "sparse_bsr";
+  const compDim = byRow ? rows / bh : cols / bw;
+  const plainDim = byRow ? cols / bw : rows / bh;
+  if (comp.shape[nb] !== compDim + 1)
+    return bad2(
+      `${name2} compressed indices have ${comp.shape[nb]} entries per batch for ${compDim} ${byRow ? "rows" : "columns"} (want ${compDim + 1})`,
+      comp
+    );
+  if (values) {
+    const dense = size.slice(nb + 2);
+    const want = [...size.slice(0, nb), nnz, ...blocked ? [bh, bw] : [], ...dense];
+    if (values.shape.length !== want.length || want.some((s, k) => values.shape[k] !== s))
+      return bad2(`${name2} values have shape [${values.shape}], expected [${want}]`, values);
+  }
+  if (!isContiguous(comp.shape, comp.stride) || !isContiguous(plain.shape, plain.stride))
+    return { kind: "unchecked", why: `${name2} indices are not contiguous views` };
+  const batches = product(comp.shape.slice(0, nb));
+  const rc = reader.open(comp, batches * (compDim + 1));
+  const rp = typeof rc === "string" ? rc : reader.open(plain, batches * nnz);
+  if (typeof rc === "string" || typeof rp === "string")
+    return { kind: "unchecked", why: String(typeof rc === "string" ? rc : rp) };
+  let i = 0;
+  let prev = 0;
+  for await (const chunk of reader.values(rc, batches * (compDim + 1))) {
+    for (const x of chunk) {
+      let why;
+      if (i === 0 && x !== 0) why = `starts at ${x}, not 0`;
+      else if (i > 0 && !(x - prev >= 0 && x - prev <= plainDim))
+        why = `goes from ${prev} to ${x} at entry ${i} (each step must be between 0 and ${plainDim})`;
+      else if (i === compDim && x !== nnz) why = `ends at ${x}, not at the ${nnz} stored entries`;
+      if (why)
+        return bad2(`a sparse ${name2} tensor of size [${size.join(", ")}]: its compressed index ${why}`, comp);
+      prev = x;
+      if (++i > compDim) i = 0;
+    }
+  }
+  let j = 0;
+  for await (const chunk of reader.values(rp, batches * nnz)) {
+    for (const x of chunk) {
+      if (!(x >= 0 && x < plainDim))
+        return bad2(
+          `a sparse ${name2} tensor of size [${size.join(", ")}] has ${byRow ? "column" : "row"}${blocked ? "-block" : ""} index ${x} (entry ${j}): out of range (${plainDim})`,
+          plain
+        );
+      j++;
+    }
+  }
+  return { kind: "ok" };
+}
+function bad2(message, v) {
+  return { kind: "bad", message, key: v?.key };
+}
+var COMPRESSED2 = /* @__PURE__ */ new Set(["sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc"]);
+async function checkOne(reader, call) {
+  const args = call.args;
+  if (!Array.isArray(args) || args.length < 2 || !Array.isArray(args[1]))
+    return { kind: "unchecked", why: "arguments not resolved" };
+  const layout = layoutOf(args[0]);
+  const data = args[1];
+  try {
+    if (layout === "sparse_coo") return await checkCoo(reader, data);
+    if (layout && COMPRESSED2.has(layout)) return await checkCompressed(reader, layout, data);
+  } catch (err2) {
+    if (err2 instanceof ShortRead) return { kind: "unchecked", why: "index storage shorter than its view" };
+    throw err2;
+  }
+  return { kind: "unchecked", why: `layout ${layout ?? "not a constant"}` };
+}
+async function checkSparseTensors(ctx, value, storage, opts) {
+  const found = value === void 0 ? { calls: [], complete: true } : findSparse(value);
+  const expected = Math.max(opts.calls ?? 0, found.calls.length);
+  if (expected === 0 && found.complete) return;
+  const reader = new Reader2(ctx, storage, opts.littleEndian ?? true);
+  const why = /* @__PURE__ */ new Map();
+  const unchecked = (w) => why.set(w, (why.get(w) ?? 0) + 1);
+  for (const call of found.calls) {
+    const o = await checkOne(reader, call);
+    if (o.kind === "unchecked") unchecked(o.why);
+    else if (o.kind === "bad") {
+      const where2 = o.key !== void 0 ? opts.storageLabel(o.key) : void 0;
+      ctx.report(
+        "MG940",
+        `${capital(o.message)}${where2 ? ` (${where2})` : ""}. Densifying it or using it in sparse kernels reads or writes out of bounds in loaders that skip torch's sparse invariant checks (off by default since torch 2.8).`,
+        { ...opts.location, symbol: where2 ?? "sparse" },
+        { severity: "high", score: 60 }
+      );
+    }
+  }
+  const missing = expected - found.calls.length;
+  if (missing > 0) unchecked("not resolved in the pickled value");
+  if (!found.complete) unchecked("more sparse tensors than analysed");
+  if (why.size === 0) return;
+  const n = [...why.values()].reduce((a, b) => a + b, 0) + Math.max(0, missing - 1);
+  ctx.report(
+    "MG940",
+    `${n} sparse tensor(s) whose indices could not be checked here (${[...why.keys()].slice(0, 3).join("; ")}): torch.load(weights_only=True) rebuilds them without validating the indices since torch 2.8; load with torch.sparse.check_sparse_tensor_invariants enabled.`,
+    { ...opts.location, symbol: "sparse" }
+  );
+}
+var capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
+// src/core/formats/pytorch/pickle-call.ts
+async function scanOnePickle(ctx, reader, opts = {}) {
+  const start = reader.pos;
+  try {
+    const r = await scanPickle(ctx, reader, { ...opts, allStreams: false });
+    return {
+      ok: r.broken === void 0,
+      value: r.value,
+      persistentIds: r.persistentIds.map((p) => p.pid),
+      sparseCalls: r.calls.filter((c) => c.callee !== void 0 && SPARSE_REBUILDERS.has(c.callee)).length,
+      endOffset: r.endOffset
+    };
+  } catch (err2) {
+    if (err2 instanceof BudgetExceededError) ctx.budgetExceeded(err2, { offset: start });
+    else {
+      const msg = err2 instanceof Error ? `${err2.name}: ${err2.message}` : String(err2);
+      ctx.report("MG003", `pickle analysis failed: ${msg}`, { offset: start });
+    }
+    return { ok: false, value: void 0, persistentIds: [], sparseCalls: 0, endOffset: reader.pos };
+  }
 }
 
 // src/core/formats/pytorch/legacy.ts
@@ -69075,6 +69401,7 @@ async function analyzeLegacy(ctx) {
     await scanRest(ctx, r);
     return;
   }
+  const raw = /* @__PURE__ */ new Map();
   for (const key of keyList) {
     ctx.checkTime();
     const at2 = r.pos;
@@ -69108,12 +69435,23 @@ async function analyzeLegacy(ctx) {
       return;
     }
     const n = Number(bytes2);
+    raw.set(key, { start: at2 + 8, length: n });
     const skipped = await r.skip(n);
     if (skipped < n) {
       ctx.malformed(`Storage "${key}" is truncated (${skipped} of ${n} bytes).`, { offset: at2 });
       return;
     }
   }
+  const random = ctx.source.random;
+  await checkSparseTensors(
+    ctx,
+    obj.value,
+    (key) => {
+      const w = raw.get(key);
+      return w && random ? sliceSource(`storage ${key}`, random, w.start, w.length) : void 0;
+    },
+    { location: {}, storageLabel: (key) => `storage ${key}`, littleEndian, calls: obj.sparseCalls }
+  );
   if (!await r.atEnd()) {
     const at2 = r.pos;
     ctx.report(
@@ -69784,11 +70122,11 @@ function analyzeScope(ctx, scope, ops) {
     } else if (CHECKPOINT_OPS[op]) {
       for (const idx of CHECKPOINT_OPS[op]) {
         const t2 = traceStrings(scope, byName, inputs[idx]);
-        const bad3 = t2.consts.filter(suspiciousPath);
-        if (bad3.length > 0) {
+        const bad4 = t2.consts.filter(suspiciousPath);
+        if (bad4.length > 0) {
           ctx.report(
             "MG563",
-            `Node ${clip4(name2)} (${op}) uses the path component(s) ${bad3.map((s) => JSON.stringify(clip4(s))).join(", ")}.`,
+            `Node ${clip4(name2)} (${op}) uses the path component(s) ${bad4.map((s) => JSON.stringify(clip4(s))).join(", ")}.`,
             loc
           );
         } else if (!t2.runtime && t2.consts.length > 0) {
@@ -70758,123 +71096,6 @@ var torchserveFlavor = {
   }
 };
 
-// src/core/formats/pytorch/sparse.ts
-var SPARSE_REBUILDERS = /* @__PURE__ */ new Set([
-  "torch._utils._rebuild_sparse_tensor",
-  "torch._utils._rebuild_sparse_csr_tensor"
-]);
-var MAX_INDEX_BYTES = 64 << 20;
-var MAX_SPARSE = 64;
-function isCall(v) {
-  return !!v && typeof v === "object" && !Array.isArray(v) && !(v instanceof Map) && v.kind === "call";
-}
-function calleeName(v) {
-  if (v && typeof v === "object" && !Array.isArray(v) && !(v instanceof Map) && v.kind === "global")
-    return `${v.module}.${v.name}`;
-  return void 0;
-}
-function ints(v) {
-  if (!Array.isArray(v)) return void 0;
-  const out = [];
-  for (const x of v) {
-    if (typeof x === "number" && Number.isSafeInteger(x)) out.push(x);
-    else if (typeof x === "bigint" && x >= 0n && x <= BigInt(Number.MAX_SAFE_INTEGER)) out.push(Number(x));
-    else return void 0;
-  }
-  return out;
-}
-function findSparse(root3) {
-  const out = [];
-  const seen = /* @__PURE__ */ new Set();
-  const stack = [root3];
-  let n = 0;
-  while (stack.length > 0 && n++ < 2e5 && out.length < MAX_SPARSE) {
-    const v = stack.pop();
-    if (!v || typeof v !== "object" || seen.has(v)) continue;
-    seen.add(v);
-    if (Array.isArray(v)) stack.push(...v);
-    else if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
-    else if (v.kind === "call") {
-      if (SPARSE_REBUILDERS.has(calleeName(v.callee) ?? "")) out.push(v);
-      stack.push(v.args, v.state ?? null, ...v.items ?? []);
-    } else if (v.kind === "set" || v.kind === "frozenset") stack.push(...v.items);
-  }
-  return out;
-}
-function cooIndices(call) {
-  const args = call.args;
-  if (!Array.isArray(args) || args.length < 2 || !Array.isArray(args[1])) return void 0;
-  const [indices, , size] = args[1];
-  const shape = isCall(size ?? null) ? calleeName(size.callee) === "torch.Size" && Array.isArray(size.args) ? ints(size.args[0] ?? null) : void 0 : ints(size ?? null);
-  if (!isCall(indices ?? null) || !shape) return void 0;
-  const ia = indices.args;
-  if (!Array.isArray(ia) || ia.length < 4) return void 0;
-  const p = ia[0];
-  const pid = p && typeof p === "object" && !Array.isArray(p) && !(p instanceof Map) && p.kind === "persistent" ? p.pid : void 0;
-  const ref = pid !== void 0 ? storageRef(pid) : void 0;
-  const off = ints([ia[1]])?.[0];
-  const dims = ints(ia[2]);
-  const stride = ints(ia[3]);
-  if (ref?.typeName !== "torch.LongStorage" || off === void 0 || dims?.length !== 2) return void 0;
-  if (!stride || stride[0] !== dims[1] || stride[1] !== 1 && dims[1] > 1) return void 0;
-  return { key: ref.key, offset: off, ndim: dims[0], nnz: dims[1], size: shape };
-}
-async function checkSparseTensors(ctx, value, storageEntry, member2) {
-  if (value === void 0) return;
-  const found = findSparse(value);
-  if (found.length === 0) return;
-  let unchecked = 0;
-  for (const call of found) {
-    const idx = cooIndices(call);
-    const e = idx ? storageEntry(idx.key) : void 0;
-    const need = idx ? (idx.offset + idx.ndim * idx.nnz) * 8 : 0;
-    if (!idx || !e || need > MAX_INDEX_BYTES || idx.size.length !== idx.ndim) {
-      unchecked++;
-      continue;
-    }
-    const bytes2 = await readPrefix(e, need);
-    if (!bytes2 || bytes2.length < need) {
-      unchecked++;
-      continue;
-    }
-    const view = new DataView(bytes2.buffer, bytes2.byteOffset, bytes2.length);
-    let bad3;
-    for (let d = 0; d < idx.ndim && !bad3; d++)
-      for (let j = 0; j < idx.nnz; j++) {
-        const v = view.getBigInt64((idx.offset + d * idx.nnz + j) * 8, true);
-        if (v < 0n || v >= BigInt(idx.size[d])) {
-          bad3 = { d, j, v };
-          break;
-        }
-      }
-    if (bad3)
-      ctx.report(
-        "MG940",
-        `A sparse COO tensor of size [${idx.size.join(", ")}] has index ${bad3.v} in dimension ${bad3.d} (entry ${bad3.j}, storage data/${idx.key}): out of range. Densifying it or using it in sparse kernels writes out of bounds in loaders that skip torch's invariant checks (off by default since torch 2.8).`,
-        { member: member2, symbol: `data/${idx.key}` },
-        { severity: "high", score: 60 }
-      );
-  }
-  if (unchecked > 0)
-    ctx.report(
-      "MG940",
-      `${unchecked} sparse tensor(s) whose indices could not be checked here (layout or index storage not resolved): torch.load(weights_only=True) rebuilds them without validating the indices since torch 2.8; load with torch.sparse.check_sparse_tensor_invariants enabled.`,
-      { member: member2, symbol: "sparse" }
-    );
-}
-async function readPrefix(e, n) {
-  const src = e.open();
-  if (!src) return void 0;
-  const parts = [];
-  let got = 0;
-  for await (const c of src.stream(0, n)) {
-    parts.push(c);
-    got += c.length;
-    if (got >= n) break;
-  }
-  return Buffer.concat(parts).subarray(0, n);
-}
-
 // src/core/python/syntax.ts
 function parsePython(src) {
   const tree = parser.parse(src);
@@ -70924,7 +71145,7 @@ function constantString(py, n) {
   }
   return void 0;
 }
-function calleeName2(py, callee) {
+function calleeName(py, callee) {
   if (callee.name === "VariableName") return py.text(callee);
   if (callee.name === "MemberExpression") {
     const last = callee.lastChild;
@@ -71224,7 +71445,11 @@ var pytorchZipFlavor = {
       if (res) {
         for (const [k, v] of collectStorages(res.persistentIds).byKey)
           if (!storages.has(k)) storages.set(k, v);
-        await checkSparseTensors(ctx, res.value, (key) => record2(zip, prefix, `data/${key}`), dataPkl.name);
+        await checkSparseTensors(ctx, res.value, (key) => record2(zip, prefix, `data/${key}`)?.open(), {
+          location: { member: dataPkl.name },
+          storageLabel: (key) => `data/${key}`,
+          calls: res.sparseCalls
+        });
       }
     }
     ctx.fact("pytorch.storages", storages.size);
@@ -72679,7 +72904,7 @@ var trusted_root_default = {
 var ATTESTATION_FILE = /(\.sigstore\.json|\.sigstore|\.intoto\.jsonl|\.attestation\.jsonl?|^sha256:[0-9a-f]{64}\.jsonl)$/i;
 var MAX = 8 << 20;
 var SLSA_V1 = "https://slsa.dev/provenance/v1";
-var isObj3 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+var isObj4 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 async function readText(path) {
   const fh = await open5(path, "r");
   try {
@@ -72694,8 +72919,8 @@ async function readText(path) {
 }
 function bundlesIn(text2) {
   const unwrap = (j) => {
-    if (isObj3(j) && Array.isArray(j.attestations)) return j.attestations.flatMap(unwrap);
-    if (isObj3(j) && isObj3(j.bundle)) return [j.bundle];
+    if (isObj4(j) && Array.isArray(j.attestations)) return j.attestations.flatMap(unwrap);
+    if (isObj4(j) && isObj4(j.bundle)) return [j.bundle];
     return [j];
   };
   const t2 = text2.trim();
@@ -72708,18 +72933,18 @@ function bundlesIn(text2) {
 function describeProvenance(predicate, san) {
   const out = {};
   if (san) out.workflow = san;
-  if (!isObj3(predicate)) return out;
-  const bd = isObj3(predicate.buildDefinition) ? predicate.buildDefinition : {};
+  if (!isObj4(predicate)) return out;
+  const bd = isObj4(predicate.buildDefinition) ? predicate.buildDefinition : {};
   if (typeof bd.buildType === "string") out.buildType = bd.buildType;
-  const ext = isObj3(bd.externalParameters) ? bd.externalParameters : {};
-  const wf = isObj3(ext.workflow) ? ext.workflow : {};
+  const ext = isObj4(bd.externalParameters) ? bd.externalParameters : {};
+  const wf = isObj4(ext.workflow) ? ext.workflow : {};
   if (typeof wf.repository === "string") out.repository = wf.repository;
   if (typeof wf.ref === "string") out.ref = wf.ref;
   if (typeof wf.path === "string") out.workflowPath = wf.path;
-  const internal = isObj3(bd.internalParameters) && isObj3(bd.internalParameters.github) ? bd.internalParameters.github : {};
+  const internal = isObj4(bd.internalParameters) && isObj4(bd.internalParameters.github) ? bd.internalParameters.github : {};
   if (typeof internal.runner_environment === "string") out.runnerEnvironment = internal.runner_environment;
-  const rd = isObj3(predicate.runDetails) ? predicate.runDetails : {};
-  if (isObj3(rd.builder) && typeof rd.builder.id === "string") out.builderId = rd.builder.id;
+  const rd = isObj4(predicate.runDetails) ? predicate.runDetails : {};
+  if (isObj4(rd.builder) && typeof rd.builder.id === "string") out.builderId = rd.builder.id;
   return out;
 }
 var tmCache = /* @__PURE__ */ new Map();
@@ -72754,8 +72979,8 @@ function verifyAttestation(json2, trust2, byDigest, file2, index2) {
   }
   if (typeof st.predicateType === "string") rep.predicateType = st.predicateType;
   for (const s of Array.isArray(st.subject) ? st.subject : []) {
-    if (!isObj3(s)) continue;
-    const d = isObj3(s.digest) && typeof s.digest.sha256 === "string" ? s.digest.sha256.toLowerCase() : void 0;
+    if (!isObj4(s)) continue;
+    const d = isObj4(s.digest) && typeof s.digest.sha256 === "string" ? s.digest.sha256.toLowerCase() : void 0;
     const match = d ? byDigest.get(d) : void 0;
     rep.subjects.push({
       name: String(s.name ?? ""),
@@ -73196,34 +73421,34 @@ function isSidecar(rel) {
   return ATTESTATION_FILE.test(name2) || /\.(sig|intoto\.json)$/i.test(name2);
 }
 var HASHES = { sha256: "sha256", blake2b: "blake2b512" };
-function bad2(msg) {
+function bad3(msg) {
   throw new SignatureFormatError(msg);
 }
 function checkRelPath(p, what) {
   if (p === "" || p.startsWith("/") || p.endsWith("/") || p.includes("\\") || p.includes("\0") || p.split("/").some((c) => c === "" || c === "." || c === "..")) {
-    bad2(`${what} '${p}' is not a plain relative path`);
+    bad3(`${what} '${p}' is not a plain relative path`);
   }
 }
 function parseStatement(payloadType, payload) {
   if (payloadType !== DSSE_INTOTO)
-    bad2(`DSSE payload type is ${JSON.stringify(payloadType)}, not ${DSSE_INTOTO}`);
+    bad3(`DSSE payload type is ${JSON.stringify(payloadType)}, not ${DSSE_INTOTO}`);
   let st;
   try {
     st = JSON.parse(payload.toString("utf8"));
   } catch (err2) {
-    return bad2(`the statement is not JSON: ${err2.message}`);
+    return bad3(`the statement is not JSON: ${err2.message}`);
   }
-  if (!st || typeof st !== "object") bad2("the statement is not an object");
+  if (!st || typeof st !== "object") bad3("the statement is not an object");
   if (st._type !== STATEMENT_V1) {
-    bad2(`not an in-toto statement (_type ${JSON.stringify(st._type)})`);
+    bad3(`not an in-toto statement (_type ${JSON.stringify(st._type)})`);
   }
-  const subjects = Array.isArray(st.subject) ? st.subject : bad2("no subject");
+  const subjects = Array.isArray(st.subject) ? st.subject : bad3("no subject");
   if (st.predicateType === PREDICATE_V01) {
     const resources2 = subjects.map((s) => {
-      const name2 = typeof s.name === "string" ? s.name : bad2("a subject has no name");
+      const name2 = typeof s.name === "string" ? s.name : bad3("a subject has no name");
       checkRelPath(name2, "subject");
       const d = s.digest?.sha256;
-      if (typeof d !== "string" || !/^[0-9a-f]{64}$/i.test(d)) bad2(`subject ${name2} has no sha256 digest`);
+      if (typeof d !== "string" || !/^[0-9a-f]{64}$/i.test(d)) bad3(`subject ${name2} has no sha256 digest`);
       return { name: name2, path: name2, algorithm: "sha256", digest: d.toLowerCase() };
     });
     return {
@@ -73237,45 +73462,45 @@ function parseStatement(payloadType, payload) {
     };
   }
   if (st.predicateType !== PREDICATE_V1) {
-    bad2(`predicate type ${JSON.stringify(st.predicateType)} is not ${PREDICATE_V1}`);
+    bad3(`predicate type ${JSON.stringify(st.predicateType)} is not ${PREDICATE_V1}`);
   }
-  if (subjects.length !== 1) bad2(`the statement has ${subjects.length} subjects (1 expected)`);
+  if (subjects.length !== 1) bad3(`the statement has ${subjects.length} subjects (1 expected)`);
   const subj = subjects[0];
   const root3 = subj.digest?.sha256;
-  if (typeof root3 !== "string" || !/^[0-9a-f]{64}$/i.test(root3)) bad2("the subject has no sha256 root digest");
-  const pred = st.predicate ?? bad2("no predicate");
-  const ser = pred.serialization ?? bad2("no serialization parameters");
+  if (typeof root3 !== "string" || !/^[0-9a-f]{64}$/i.test(root3)) bad3("the subject has no sha256 root digest");
+  const pred = st.predicate ?? bad3("no predicate");
+  const ser = pred.serialization ?? bad3("no serialization parameters");
   const method = ser.method;
   if (method !== "files" && method !== "shards")
-    bad2(`unknown serialization method ${JSON.stringify(method)}`);
-  const hashType = typeof ser.hash_type === "string" ? ser.hash_type : bad2("no hash_type");
+    bad3(`unknown serialization method ${JSON.stringify(method)}`);
+  const hashType = typeof ser.hash_type === "string" ? ser.hash_type : bad3("no hash_type");
   if (!HASHES[hashType] || !getHashes().includes(HASHES[hashType])) {
-    bad2(`hash type ${hashType} is not supported here (sha256, blake2b)`);
+    bad3(`hash type ${hashType} is not supported here (sha256, blake2b)`);
   }
   let shardSize;
   if (method === "shards") {
-    shardSize = typeof ser.shard_size === "number" && Number.isSafeInteger(ser.shard_size) && ser.shard_size > 0 ? ser.shard_size : bad2("shards method without a positive shard_size");
+    shardSize = typeof ser.shard_size === "number" && Number.isSafeInteger(ser.shard_size) && ser.shard_size > 0 ? ser.shard_size : bad3("shards method without a positive shard_size");
   }
   const ignorePaths = Array.isArray(ser.ignore_paths) ? ser.ignore_paths : [];
   for (const p of ignorePaths) {
-    if (typeof p !== "string") bad2("ignore_paths holds a non-string");
+    if (typeof p !== "string") bad3("ignore_paths holds a non-string");
     checkRelPath(p.replace(/\/+$/, ""), "ignore path");
   }
-  const raw = Array.isArray(pred.resources) ? pred.resources : bad2("no resources");
+  const raw = Array.isArray(pred.resources) ? pred.resources : bad3("no resources");
   const resources = raw.map((r) => {
-    const name2 = typeof r.name === "string" ? r.name : bad2("a resource has no name");
-    const algorithm = typeof r.algorithm === "string" ? r.algorithm : bad2(`resource ${name2} has no algorithm`);
-    if (algorithm !== hashType) bad2(`resource ${name2} uses ${algorithm}, the serialization says ${hashType}`);
-    const digest = typeof r.digest === "string" && /^[0-9a-f]+$/i.test(r.digest) && r.digest.length % 2 === 0 ? r.digest.toLowerCase() : bad2(`resource ${name2} has no hex digest`);
+    const name2 = typeof r.name === "string" ? r.name : bad3("a resource has no name");
+    const algorithm = typeof r.algorithm === "string" ? r.algorithm : bad3(`resource ${name2} has no algorithm`);
+    if (algorithm !== hashType) bad3(`resource ${name2} uses ${algorithm}, the serialization says ${hashType}`);
+    const digest = typeof r.digest === "string" && /^[0-9a-f]+$/i.test(r.digest) && r.digest.length % 2 === 0 ? r.digest.toLowerCase() : bad3(`resource ${name2} has no hex digest`);
     if (method === "files") {
       checkRelPath(name2, "resource");
       return { name: name2, path: name2, algorithm, digest };
     }
-    const m = /^(.*):(\d+):(\d+)$/.exec(name2) ?? bad2(`shard name '${name2}' is not path:start:end`);
+    const m = /^(.*):(\d+):(\d+)$/.exec(name2) ?? bad3(`shard name '${name2}' is not path:start:end`);
     const start = Number(m[2]);
     const end = Number(m[3]);
     checkRelPath(m[1], "resource");
-    if (!(start < end) || !Number.isSafeInteger(end)) bad2(`shard '${name2}' has a bad range`);
+    if (!(start < end) || !Number.isSafeInteger(end)) bad3(`shard '${name2}' has a bad range`);
     return { name: name2, path: m[1], start, end, algorithm, digest };
   });
   return {
@@ -73294,7 +73519,7 @@ function parseStatement(payloadType, payload) {
 function uniqueResources(rs) {
   const seen = /* @__PURE__ */ new Set();
   for (const r of rs) {
-    if (seen.has(r.name)) bad2(`resource ${r.name} is listed twice`);
+    if (seen.has(r.name)) bad3(`resource ${r.name} is listed twice`);
     seen.add(r.name);
   }
   return rs;
@@ -73657,19 +73882,19 @@ async function readJson(path) {
     await fh.close();
   }
 }
-var isObj4 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+var isObj5 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var arr = (v) => Array.isArray(v) ? v : [];
 var str6 = (v) => typeof v === "string" && v.trim() !== "" ? v.trim() : void 0;
 function readCycloneDx(json2) {
   const all = [];
   const stack = [
     ...arr(json2.components),
-    ...isObj4(json2.metadata) && isObj4(json2.metadata.component) ? [json2.metadata.component] : []
+    ...isObj5(json2.metadata) && isObj5(json2.metadata.component) ? [json2.metadata.component] : []
   ];
   let guard = 0;
   while (stack.length > 0 && guard++ < 1e5) {
     const c = stack.pop();
-    if (!isObj4(c)) continue;
+    if (!isObj5(c)) continue;
     all.push(c);
     stack.push(...arr(c.components));
   }
@@ -73679,17 +73904,17 @@ function readCycloneDx(json2) {
     if (ref) byRef.set(ref, c);
   }
   const licenses = (c) => arr(c.licenses).map(
-    (l) => isObj4(l) ? str6(l.expression) ?? (isObj4(l.license) ? str6(l.license.id) ?? str6(l.license.name) : void 0) : void 0
+    (l) => isObj5(l) ? str6(l.expression) ?? (isObj5(l.license) ? str6(l.license.id) ?? str6(l.license.name) : void 0) : void 0
   ).filter((x) => x !== void 0);
   const datasetOf = (d, relation) => {
-    const entries = arr(d.data).filter(isObj4);
+    const entries = arr(d.data).filter(isObj5);
     const sensitive = (x) => arr(x.sensitiveData).length > 0;
     if (entries.length === 0) {
-      const url2 = isObj4(d.contents) ? str6(d.contents.url) : void 0;
+      const url2 = isObj5(d.contents) ? str6(d.contents.url) : void 0;
       return [{ name: str6(d.name) ?? "unnamed", ...url2 ? { url: url2 } : {}, sensitive: sensitive(d), relation }];
     }
     return entries.map((x) => {
-      const url2 = isObj4(x.contents) ? str6(x.contents.url) : void 0;
+      const url2 = isObj5(x.contents) ? str6(x.contents.url) : void 0;
       return {
         name: str6(x.name) ?? str6(d.name) ?? "unnamed",
         ...url2 ? { url: url2 } : {},
@@ -73706,11 +73931,11 @@ function readCycloneDx(json2) {
     models.push({
       name: str6(c.name) ?? "unnamed",
       licenses: licenses(c),
-      hashes: arr(c.hashes).filter(isObj4).map((h) => ({ alg: String(h.alg ?? ""), content: String(h.content ?? "").toLowerCase() }))
+      hashes: arr(c.hashes).filter(isObj5).map((h) => ({ alg: String(h.alg ?? ""), content: String(h.content ?? "").toLowerCase() }))
     });
-    const params = isObj4(c.modelCard) && isObj4(c.modelCard.modelParameters) ? c.modelCard.modelParameters : void 0;
+    const params = isObj5(c.modelCard) && isObj5(c.modelCard.modelParameters) ? c.modelCard.modelParameters : void 0;
     for (const d of arr(params?.datasets)) {
-      if (!isObj4(d)) continue;
+      if (!isObj5(d)) continue;
       const ref = str6(d.ref);
       const target = ref ? byRef.get(ref) : d;
       if (target) {
@@ -73725,7 +73950,7 @@ function readCycloneDx(json2) {
   return { models, datasets };
 }
 function readSpdx3(json2) {
-  const graph = arr(json2["@graph"]).filter(isObj4);
+  const graph = arr(json2["@graph"]).filter(isObj5);
   const typeOf = (e) => String(e.type ?? e["@type"] ?? "");
   const idOf = (e) => str6(e.spdxId) ?? str6(e["@id"]);
   const byId2 = /* @__PURE__ */ new Map();
@@ -73744,7 +73969,7 @@ function readSpdx3(json2) {
     models.push({
       name: str6(e.name) ?? id2,
       licenses: [...new Set(licenses)],
-      hashes: arr(e.verifiedUsing).filter(isObj4).map((h) => ({ alg: String(h.algorithm ?? ""), content: String(h.hashValue ?? "").toLowerCase() }))
+      hashes: arr(e.verifiedUsing).filter(isObj5).map((h) => ({ alg: String(h.algorithm ?? ""), content: String(h.hashValue ?? "").toLowerCase() }))
     });
     for (const { t: t2, rel } of targets(id2, ["trainedOn", "testedOn"])) {
       const d = byId2.get(t2);
@@ -73825,7 +74050,7 @@ async function checkSboms(dir, folder, policy, known) {
       });
       continue;
     }
-    if (!isObj4(json2)) continue;
+    if (!isObj5(json2)) continue;
     let format;
     let got;
     if (json2.bomFormat === "CycloneDX") {
@@ -74565,7 +74790,7 @@ function envelopeFor(statement, key) {
 }
 
 // src/core/attest/verify.ts
-var isObj5 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+var isObj6 = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var IN_TOTO_TYPE = /^application\/vnd\.in-toto(\.[a-z0-9_-]+)?\+json$/;
 function verifyAttestationText(text2, o) {
   const checks = [];
@@ -74598,7 +74823,7 @@ function verifyAttestationText(text2, o) {
   let st;
   try {
     const j = JSON.parse(payload.toString("utf8"));
-    if (!isObj5(j)) throw new Error("not a JSON object");
+    if (!isObj6(j)) throw new Error("not a JSON object");
     st = j;
   } catch (err2) {
     check2("statement", false, `the payload is not a JSON statement: ${err2.message}`);
@@ -74619,8 +74844,8 @@ function verifyAttestationText(text2, o) {
     st.predicateType === VSA_PREDICATE_TYPE,
     `${JSON.stringify(st.predicateType)}${st.predicateType === VSA_PREDICATE_TYPE ? "" : ` (expected ${VSA_PREDICATE_TYPE})`}`
   );
-  const pred = isObj5(st.predicate) ? st.predicate : {};
-  const verifier = isObj5(pred.verifier) ? pred.verifier : {};
+  const pred = isObj6(st.predicate) ? st.predicate : {};
+  const verifier = isObj6(pred.verifier) ? pred.verifier : {};
   check2(
     "verifier",
     verifier.id === VERIFIER_ID,
@@ -74647,8 +74872,8 @@ function verifyAttestationText(text2, o) {
     );
   }
   if (o.policyDigest !== void 0) {
-    const policy = isObj5(pred.policy) ? pred.policy : {};
-    const digest = isObj5(policy.digest) ? policy.digest.sha256 : void 0;
+    const policy = isObj6(pred.policy) ? pred.policy : {};
+    const digest = isObj6(policy.digest) ? policy.digest.sha256 : void 0;
     const want = o.policyDigest.toLowerCase();
     const same2 = typeof digest === "string" && digest.toLowerCase() === want;
     check2(
@@ -74656,7 +74881,7 @@ function verifyAttestationText(text2, o) {
       same2,
       same2 ? `${String(policy.uri)} sha256:${want}` : `policy digest ${typeof digest === "string" ? `sha256:${digest}` : "missing"} (expected sha256:${want})`
     );
-    const overrides2 = isObj5(policy.annotations) ? policy.annotations.modelgateOverrides : void 0;
+    const overrides2 = isObj6(policy.annotations) ? policy.annotations.modelgateOverrides : void 0;
     if (same2 && overrides2 !== void 0) {
       check2(
         "policy overrides",
@@ -74665,10 +74890,10 @@ function verifyAttestationText(text2, o) {
       );
     }
   }
-  const subjects = Array.isArray(st.subject) ? st.subject.filter(isObj5) : [];
+  const subjects = Array.isArray(st.subject) ? st.subject.filter(isObj6) : [];
   const digests = /* @__PURE__ */ new Set();
   for (const s of subjects) {
-    if (isObj5(s.digest) && typeof s.digest.sha256 === "string") digests.add(s.digest.sha256.toLowerCase());
+    if (isObj6(s.digest) && typeof s.digest.sha256 === "string") digests.add(s.digest.sha256.toLowerCase());
   }
   for (const f of o.files) {
     const ok = digests.has(f.sha256.toLowerCase());
@@ -75694,7 +75919,7 @@ var PyConstants = class _PyConstants {
   boundToCalls(name2) {
     const list = this.bindings.get(name2);
     return list?.every(
-      (b) => typeof b !== "string" && !("items" in b) && b.name === "CallExpression" && !["format", "join", "get", "getenv", "str"].includes(calleeName2(this.py, b.firstChild) ?? "")
+      (b) => typeof b !== "string" && !("items" in b) && b.name === "CallExpression" && !["format", "join", "get", "getenv", "str"].includes(calleeName(this.py, b.firstChild) ?? "")
     ) === true;
   }
   /** The one expression a name is assigned, when it has exactly one binding and that is an assignment. */
@@ -75773,7 +75998,7 @@ var PyConstants = class _PyConstants {
       case "CallExpression": {
         const [callee, argList] = children(n);
         if (callee?.name !== "MemberExpression" || argList?.name !== "ArgList") return UNKNOWN2;
-        if (calleeName2(this.py, callee) !== "format") return UNKNOWN2;
+        if (calleeName(this.py, callee) !== "format") return UNKNOWN2;
         const args = callArgs(this.py, argList);
         if (args.some((a) => a.keyword || a.star)) return UNKNOWN2;
         const values = [];
@@ -75863,7 +76088,7 @@ function findCalls(py, names) {
     const callee = n.firstChild;
     const argList = n.lastChild;
     if (!callee || argList?.name !== "ArgList") continue;
-    const name2 = calleeName2(py, callee);
+    const name2 = calleeName(py, callee);
     if (name2 && names.has(name2))
       out.push({ name: name2, line: py.line(n.from), node: n, args: callArgs(py, argList) });
   } while (cur.next());
@@ -75892,8 +76117,12 @@ var FROM_PRETRAINED = {
 var PEFT_FROM_PRETRAINED = { ...FROM_PRETRAINED, repo: [1, "model_id"] };
 var CALLS = {
   from_pretrained: [FROM_PRETRAINED],
-  hf_hub_download: [{ via: "hf_hub_download", repo: [0, "repo_id"], file: [1, "filename"], repoType: true }],
-  snapshot_download: [{ via: "snapshot_download", repo: [0, "repo_id"], patterns: true, repoType: true }],
+  hf_hub_download: [
+    { via: "hf_hub_download", repo: [0, "repo_id"], file: [1, "filename"], repoType: true, hubOnly: true }
+  ],
+  snapshot_download: [
+    { via: "snapshot_download", repo: [0, "repo_id"], patterns: true, repoType: true, hubOnly: true }
+  ],
   pipeline: [
     { via: "pipeline", repo: [1, "model"], objects: true },
     { via: "pipeline", repo: [3, "tokenizer"], objects: true }
@@ -75963,7 +76192,7 @@ function fromCall(file2, env, line, args, spec, local) {
   let names = repoVal.values;
   if (spec.prefix)
     names = names.filter((n) => n.startsWith(spec.prefix)).map((n) => n.slice(spec.prefix.length));
-  names = names.filter((n) => isRepoId(n) && !local(n));
+  names = names.filter((n) => isRepoId(n) && (spec.hubOnly || spec.prefix !== void 0 || !local(n)));
   if (names.length === 0) return [];
   if (spec.repoType) {
     const t2 = argument(args, -1, "repo_type");
@@ -76059,7 +76288,7 @@ function referenceReads(ref, path) {
     ...ref.ignore ? { ignore: ref.ignore } : {}
   });
 }
-var CONFIG_KEY = /^[\s{,]*["']?((?:[A-Za-z]+_)*name_or_path|base_model)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
+var CONFIG_KEY = /^[\s{,]*["']?((?:[A-Za-z]+_)+name_or_path|base_model)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
 var NO_VALUE = /* @__PURE__ */ new Set(["null", "None", "none", "Null", "NULL", "~", "true", "false", "True", "False"]);
 var REVISION_KEY = /^[\s{,]*["']?((?:model_)?revision)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
 function fromConfig(file2, text2, isLocal) {

@@ -50,6 +50,17 @@ test('names without an organisation are Hub repositories; local folders are not'
     [7, 'hf', 'bert-base-uncased'],
     [15, 'hf', 'all-MiniLM-L6-v2'],
   ]);
+  // huggingface_hub's downloads never look for a folder: a same-named folder does not hide them.
+  assert.deepEqual(
+    brief(
+      extractReferences(
+        'get.py',
+        'snapshot_download("checkpoints")\nAutoModel.from_pretrained("checkpoints")',
+        isLocal,
+      ),
+    ),
+    [[1, 'hf', 'checkpoints']],
+  );
   // huggingface_hub's validate_repo_id, case by case.
   for (const ok of ['gpt2', 'acme/bert', 'Foo-BAR_foo.bar123', 'a/b.c', '123'])
     assert.equal(isRepoId(ok), true, ok);
@@ -128,8 +139,10 @@ test('configs: *_name_or_path and base_model, names without an organisation, int
     [2, 'hf', 'gpt2'],
     [4, 'unresolved'],
   ]);
-  // transformers' saved config.json records where it came from (`_name_or_path`): provenance, not a load.
+  // Saved configs record where they came from (`_name_or_path` in config.json, `name_or_path` in
+  // tokenizer_config.json): provenance, not a load.
   assert.deepEqual(extractReferences('config.json', '{"_name_or_path": "acme/x"}'), []);
+  assert.deepEqual(extractReferences('tokenizer_config.json', '{"name_or_path": "bert-base-uncased"}'), []);
 });
 
 test("fnmatch as huggingface_hub's filter_repo_objects uses it", () => {

@@ -85,6 +85,11 @@ interface CallSpec {
   patterns?: boolean;
   /** Accepts repo_type (datasets and Spaces are not models). */
   repoType?: boolean;
+  /**
+   * huggingface_hub's downloads take a repository id, never a local path: a folder of the same name in the
+   * workspace does not make them local (transformers and sentence-transformers check the folder first).
+   */
+  hubOnly?: boolean;
 }
 
 const FROM_PRETRAINED: CallSpec = {
@@ -96,8 +101,12 @@ const PEFT_FROM_PRETRAINED: CallSpec = { ...FROM_PRETRAINED, repo: [1, 'model_id
 
 const CALLS: Record<string, CallSpec[]> = {
   from_pretrained: [FROM_PRETRAINED],
-  hf_hub_download: [{ via: 'hf_hub_download', repo: [0, 'repo_id'], file: [1, 'filename'], repoType: true }],
-  snapshot_download: [{ via: 'snapshot_download', repo: [0, 'repo_id'], patterns: true, repoType: true }],
+  hf_hub_download: [
+    { via: 'hf_hub_download', repo: [0, 'repo_id'], file: [1, 'filename'], repoType: true, hubOnly: true },
+  ],
+  snapshot_download: [
+    { via: 'snapshot_download', repo: [0, 'repo_id'], patterns: true, repoType: true, hubOnly: true },
+  ],
   pipeline: [
     { via: 'pipeline', repo: [1, 'model'], objects: true },
     { via: 'pipeline', repo: [3, 'tokenizer'], objects: true },
@@ -182,7 +191,7 @@ function fromCall(
   let names = repoVal.values;
   if (spec.prefix)
     names = names.filter((n) => n.startsWith(spec.prefix!)).map((n) => n.slice(spec.prefix!.length));
-  names = names.filter((n) => isRepoId(n) && !local(n));
+  names = names.filter((n) => isRepoId(n) && (spec.hubOnly || spec.prefix !== undefined || !local(n)));
   if (names.length === 0) return [];
 
   if (spec.repoType) {
@@ -302,9 +311,13 @@ export function referenceReads(ref: ModelReference, path: string): boolean {
   });
 }
 
-/** `model_name_or_path: org/name` and friends in YAML, JSON, TOML and INI-like configs. */
+/**
+ * `model_name_or_path: org/name` and friends in YAML, JSON, TOML and INI-like configs. A bare `name_or_path`
+ * (tokenizer_config.json) or `_name_or_path` (config.json) is what save_pretrained records of a model's
+ * origin, not something a loader follows.
+ */
 const CONFIG_KEY =
-  /^[\s{,]*["']?((?:[A-Za-z]+_)*name_or_path|base_model)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
+  /^[\s{,]*["']?((?:[A-Za-z]+_)+name_or_path|base_model)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
 /** Values that mean "no model" in YAML, JSON, TOML and Python-ish configs. */
 const NO_VALUE = new Set(['null', 'None', 'none', 'Null', 'NULL', '~', 'true', 'false', 'True', 'False']);
 const REVISION_KEY = /^[\s{,]*["']?((?:model_)?revision)["']?\s*[:=]\s*["']?([^"'\s,#}]+)["']?/;
