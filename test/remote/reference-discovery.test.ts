@@ -95,8 +95,11 @@ test('what each call reads: one file, a subfolder, allow/ignore patterns, a glob
       [15, 'hf', 'acme/vit'], // timm hf-hub: prefix; a timm architecture name is not a reference
       [17, 'unsupported', 'acme/corpus'],
       [18, 'unsupported', 'acme/demo'],
+      [19, 'hf', 'acme/llava-GGUF'],
     ],
   );
+  // llama-cpp: positional glob, additional_files globs, and no revision (its revision= goes to Llama()).
+  assert.deepEqual([by(19).allow, by(19).revision], [['*Q8_0.gguf', '*mmproj*'], undefined]);
   const pipe = by(9);
   const reads = (r: ModelReference, paths: string[]) => paths.filter((p) => referenceReads(r, p));
   const repo = [

@@ -1,6 +1,6 @@
 import { basename, extname } from 'node:path';
 import type { SyntaxNode } from '@lezer/common';
-import type { PyArg } from '../python/syntax.js';
+import { calleeName, type PyArg } from '../python/syntax.js';
 import { filterRepoPath } from './patterns.js';
 import { findCalls, PyConstants, type Val } from './python-refs.js';
 import { isRepoId, isRevision } from './ref.js';
@@ -63,7 +63,8 @@ export function extractReferences(
  * The calls that download a model and where each takes its arguments, checked against the libraries'
  * signatures: transformers/diffusers/peft/sentence-transformers `*.from_pretrained(pretrained_model_name_or_path,
  * *, subfolder, revision)` (peft's `PeftModel.from_pretrained(model, model_id)` takes the adapter second;
- * llama-cpp-python's `Llama.from_pretrained(repo_id, filename)` takes a glob), huggingface_hub's
+ * llama-cpp-python's `Llama.from_pretrained(repo_id, filename, additional_files)` takes globs and no
+ * revision), huggingface_hub's
  * `hf_hub_download(repo_id, filename, *, subfolder, repo_type, revision)` and `snapshot_download(repo_id, *,
  * repo_type, revision, allow_patterns, ignore_patterns)`, `transformers.pipeline(task, model, config,
  * tokenizer)`, `SentenceTransformer(model_name_or_path)`, `CrossEncoder(model_name_or_path)`, and timm/open_clip
@@ -79,8 +80,12 @@ interface CallSpec {
   prefix?: string;
   /** One exact file: position and keyword (hf_hub_download). */
   file?: [number, string];
-  /** A keyword holding an fnmatch pattern over the repository's files (llama-cpp's filename). */
-  glob?: string;
+  /** Position and keyword of an fnmatch pattern over the repository's files (llama-cpp's filename). */
+  glob?: [number, string];
+  /** A keyword holding a list of such patterns (llama-cpp's additional_files). */
+  globs?: string;
+  /** The call takes no revision: it always reads the default branch (llama-cpp). */
+  noRevision?: boolean;
   /** snapshot_download's allow_patterns / ignore_patterns. */
   patterns?: boolean;
   /** Accepts repo_type (datasets and Spaces are not models). */
@@ -92,12 +97,23 @@ interface CallSpec {
   hubOnly?: boolean;
 }
 
-const FROM_PRETRAINED: CallSpec = {
-  via: 'from_pretrained',
-  repo: [0, 'pretrained_model_name_or_path', 'repo_id'],
-  glob: 'filename',
-};
-const PEFT_FROM_PRETRAINED: CallSpec = { ...FROM_PRETRAINED, repo: [1, 'model_id'] };
+const FROM_PRETRAINED: CallSpec = { via: 'from_pretrained', repo: [0, 'pretrained_model_name_or_path'] };
+/** By the class it is called on (the last name of the receiver). */
+const FROM_PRETRAINED_OF: Array<[RegExp, CallSpec]> = [
+  [/^PeftModel/, { via: 'PeftModel.from_pretrained', repo: [1, 'model_id'] }],
+  // llama_cpp/llama.py: validate_repo_id, fnmatch over the repository's paths, hf_hub_download at main.
+  [
+    /^Llama$/,
+    {
+      via: 'Llama.from_pretrained',
+      repo: [0, 'repo_id'],
+      glob: [1, 'filename'],
+      globs: 'additional_files',
+      hubOnly: true,
+      noRevision: true,
+    },
+  ],
+];
 
 const CALLS: Record<string, CallSpec[]> = {
   from_pretrained: [FROM_PRETRAINED],
@@ -142,9 +158,10 @@ function fromPython(file: string, text: string, isLocal: (p: string) => boolean)
   const out: ModelReference[] = [];
   for (const call of findCalls(py, new Set(Object.keys(CALLS)))) {
     const receiver = call.node.firstChild?.firstChild;
-    const peft = receiver && /^PeftModel/.test(py.text(receiver));
+    const cls = receiver ? (calleeName(py, receiver) ?? '') : '';
     for (const base of CALLS[call.name]!) {
-      const spec = peft && base === FROM_PRETRAINED ? PEFT_FROM_PRETRAINED : base;
+      const spec =
+        base === FROM_PRETRAINED ? (FROM_PRETRAINED_OF.find(([re]) => re.test(cls))?.[1] ?? base) : base;
       out.push(...fromCall(file, env, call.line, call.args, spec, local).slice(0, MAX_REFS_PER_CALL));
     }
   }
@@ -227,9 +244,11 @@ function fromCall(
       sel.filename = subfolder ? `${subfolder}/${fv[0]}` : fv[0]!;
   } else if (subfolder) sel.subfolder = subfolder;
   if (spec.glob) {
-    const g = argument(args, -1, spec.glob);
+    const g = argument(args, ...spec.glob);
     const gv = g ? env.list(g) : undefined;
-    if (gv?.length === 1) sel.allow = [subfolder ? `${subfolder}/${gv[0]}` : gv[0]!];
+    const extra = spec.globs ? argument(args, -1, spec.globs) : undefined;
+    const ev = extra && extra.name !== 'None' ? env.list(extra) : [];
+    if (gv?.length === 1 && ev) sel.allow = [...gv, ...ev];
   }
   if (spec.patterns) {
     for (const key of ['allow_patterns', 'ignore_patterns'] as const) {
@@ -241,7 +260,7 @@ function fromCall(
     }
   }
 
-  const revNode = argument(args, -1, 'revision');
+  const revNode = spec.noRevision ? undefined : argument(args, -1, 'revision');
   const revVal: Val = revNode && revNode.name !== 'None' ? env.eval(revNode) : { values: [''] };
   const out: ModelReference[] = [];
   for (const repoId of names) {
