@@ -276,7 +276,7 @@ export class PickleStore extends PickleWindow {
     }
   }
 
-  /** Container-building opcodes without arguments. */
+  /** Container-building opcodes without arguments (TUPLE1/2/3: tupleTop). */
   protected shape(op: number): void {
     switch (op) {
       case 0x61: {
@@ -307,15 +307,6 @@ export class PickleStore extends PickleWindow {
         this.setItemsOn(this.top(), items);
         return;
       }
-      case 0x85: // TUPLE1
-        this.tupleTop(1);
-        return;
-      case 0x86: // TUPLE2
-        this.tupleTop(2);
-        return;
-      case 0x87: // TUPLE3
-        this.tupleTop(3);
-        return;
       case 0x74: // TUPLE
         this.push(this.retainTuple(this.popMark()));
         return;

@@ -347,7 +347,11 @@ export class PickleVM extends PickleStore {
     return batch;
   }
 
-  /** The opcodes of STORE_OPS (argument bytes at buf[at], already consumed). */
+  /**
+   * The opcodes of STORE_OPS (argument bytes at buf[at], already consumed). The data opcodes that make up
+   * nearly all of a large pickle are here, in a function small enough for V8 to inline into the hot loop;
+   * the others are in execRare.
+   */
   private exec(op: number, at: number): void {
     const b = this.buf;
     switch (op) {
@@ -385,24 +389,11 @@ export class PickleVM extends PickleStore {
         for (let i = 0; i < 8; i++) F64_BYTES[i] = b[at + 7 - i]!;
         this.push(F64[0]!);
         return;
-      case 0x97: // NEXT_BUFFER
-        // pickle.loads without buffers= raises here; with buffers the loader supplies the object.
-        this.push(OUT_OF_BAND);
-        return;
-      case 0x98: // READONLY_BUFFER
-        this.top();
-        return;
-      case 0x29: // EMPTY_TUPLE
-        this.push(new PyTuple([]));
-        return;
       case 0x5d: // EMPTY_LIST
         this.push(new PyList());
         return;
       case 0x7d: // EMPTY_DICT
         this.push(new PyDict());
-        return;
-      case 0x8f: // EMPTY_SET
-        this.push(new PySet('set'));
         return;
       case 0x68: // BINGET
         this.push(this.memoGet(b[at]!));
@@ -418,6 +409,44 @@ export class PickleVM extends PickleStore {
         return;
       case 0x94: // MEMOIZE
         this.memoPut(this.memo.count, this.top());
+        return;
+      case 0x85: // TUPLE1
+      case 0x86: // TUPLE2
+      case 0x87: // TUPLE3
+        this.tupleTop(op - 0x84);
+        return;
+      case 0x61: // APPEND
+      case 0x65: // APPENDS
+      case 0x73: // SETITEM
+      case 0x75: // SETITEMS
+      case 0x74: // TUPLE
+      case 0x6c: // LIST
+      case 0x64: // DICT
+      case 0x91: // FROZENSET
+      case 0x90: // ADDITEMS
+        this.shape(op);
+        return;
+      default:
+        this.execRare(op, at);
+    }
+  }
+
+  /** The STORE_OPS opcodes that are rare in bulk data (imports, calls, buffers, sets). */
+  private execRare(op: number, at: number): void {
+    const b = this.buf;
+    switch (op) {
+      case 0x97: // NEXT_BUFFER
+        // pickle.loads without buffers= raises here; with buffers the loader supplies the object.
+        this.push(OUT_OF_BAND);
+        return;
+      case 0x98: // READONLY_BUFFER
+        this.top();
+        return;
+      case 0x29: // EMPTY_TUPLE
+        this.push(new PyTuple([]));
+        return;
+      case 0x8f: // EMPTY_SET
+        this.push(new PySet('set'));
         return;
       case 0x93: {
         // STACK_GLOBAL
@@ -489,8 +518,7 @@ export class PickleVM extends PickleStore {
         return;
       }
       default:
-        // APPEND(S), SETITEM(S), TUPLE*, LIST, DICT, FROZENSET, ADDITEMS
-        this.shape(op);
+        throw new Error(`opcode 0x${op.toString(16)} has no synchronous implementation`);
     }
   }
 

@@ -283,6 +283,50 @@ export class PickleWindow {
   /** Decodes n bytes at buf[at] (short ASCII strings, the common case, without a TextDecoder call). */
   protected str(at: number, n: number, enc: 'utf8' | 'latin1'): string {
     const b = this.buf;
+    if (n <= 8) {
+      // Short strings (dict keys, names, labels): fromCharCode is a builtin V8 inlines, latin1Slice a call.
+      let x = 0;
+      for (let i = at; i < at + n; i++) x |= b[i]!;
+      if (x < 0x80) {
+        switch (n) {
+          case 0:
+            return '';
+          case 1:
+            return String.fromCharCode(b[at]!);
+          case 2:
+            return String.fromCharCode(b[at]!, b[at + 1]!);
+          case 3:
+            return String.fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!);
+          case 4:
+            return String.fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!);
+          case 5:
+            return String.fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!);
+          case 6:
+            return String.fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!);
+          case 7:
+            return String.fromCharCode(
+              b[at]!,
+              b[at + 1]!,
+              b[at + 2]!,
+              b[at + 3]!,
+              b[at + 4]!,
+              b[at + 5]!,
+              b[at + 6]!,
+            );
+          default:
+            return String.fromCharCode(
+              b[at]!,
+              b[at + 1]!,
+              b[at + 2]!,
+              b[at + 3]!,
+              b[at + 4]!,
+              b[at + 5]!,
+              b[at + 6]!,
+              b[at + 7]!,
+            );
+        }
+      }
+    }
     if (n <= 32) {
       let ascii = true;
       for (let i = at; i < at + n; i++) {
