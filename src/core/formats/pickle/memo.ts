@@ -12,8 +12,11 @@ const PAGE_SLOTS = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE_SLOTS - 1;
 /** Bytes of a page: 4096 two-bit tags. */
 const PAGE_BYTES = PAGE_SLOTS >> 2;
-/** Indices at or above this go to a Map, so that a PUT at index 2^31 allocates nothing. */
-const PAGED = 1 << 26;
+/**
+ * Indices below this (every index BINPUT/LONG_BINPUT/MEMOIZE can give) are in pages, allocated when first
+ * used (a lone PUT at index 2^31 costs one page); the text PUT can name larger ones, kept in a Map.
+ */
+const PAGED = 2 ** 32;
 /** Bytes of a page's side table of kept values (4096 references), allocated at its first kept value. */
 const REFS_BYTES = PAGE_SLOTS * 8;
 /** Estimated cost of a kept value beyond its reference (a small object), and of an entry past PAGED. */

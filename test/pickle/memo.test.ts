@@ -1,0 +1,91 @@
+// The pickle memo and the retention policy past its budget: two bits per entry of plain data, kept values
+// by index, a memory budget (not a count), and the names a later STACK_GLOBAL needs still there.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AnalysisContext, FileState } from '../../src/core/context.js';
+import { scanNested } from '../../src/core/engine.js';
+import { scanPickle } from '../../src/core/formats/pickle/index.js';
+import { Memo } from '../../src/core/formats/pickle/memo.js';
+import { DROPPED } from '../../src/core/formats/pickle/values.js';
+import { Budget, BudgetExceededError, DEFAULT_LIMITS, type Limits } from '../../src/core/limits.js';
+import { ByteReader } from '../../src/core/reader.js';
+import { bufferSource } from '../../src/core/source.js';
+
+function context(data: Uint8Array, limits: Partial<Limits> = {}) {
+  const l = { ...DEFAULT_LIMITS, ...limits };
+  const state = new FileState({ limits: l, allowGlobals: [] }, new Budget(l), undefined);
+  return { state, ctx: new AnalysisContext(state, bufferSource('t.pkl', data), [], 0, scanNested) };
+}
+
+test('memo: kept values, presence-only entries and absent ones, at any index', () => {
+  const m = new Memo(64 << 20);
+  const indices = [0, 1, 4095, 4096, 2 ** 26 + 3, 2 ** 31, 2 ** 32 - 1, 2 ** 40];
+  for (const [i, idx] of indices.entries()) m.put(idx, `v${i}`, i % 2 === 0);
+  for (const [i, idx] of indices.entries())
+    assert.equal(m.get(idx), i % 2 === 0 ? `v${i}` : DROPPED, String(idx));
+  assert.equal(m.count, indices.length);
+  for (const idx of [2, 4097, 2 ** 26 + 4, 2 ** 32 - 2, 2 ** 40 + 1, -1]) assert.equal(m.get(idx), undefined);
+  // Overwriting keeps the count (len(memo)) and the latest value.
+  m.put(4096, null, true);
+  m.put(0, 'x', false);
+  assert.equal(m.get(4096), null);
+  assert.equal(m.get(0), DROPPED);
+  assert.equal(m.count, indices.length);
+});
+
+test('memo: plain entries cost two bits each, and the budget is memory, not a count', () => {
+  const m = new Memo(1 << 20);
+  for (let i = 0; i < 4_000_000; i++) m.put(i, i, false); // 1 MB of tags: just fits
+  assert.equal(m.count, 4_000_000);
+  assert.ok(m.bytes <= 1 << 20, String(m.bytes));
+  assert.throws(
+    () => {
+      for (let i = 4_000_000; i < 5_000_000; i++) m.put(i, i, false);
+    },
+    (e: unknown) => e instanceof BudgetExceededError && e.limit === 'maxMemo',
+  );
+});
+
+/** LONG_BINGET i */
+const get = (i: number) => [0x6a, i & 255, (i >> 8) & 255, (i >> 16) & 255, 0];
+
+/** proto 4, a list of n (int, str, float) tuples as pickle.dump writes them, then extra opcodes and STOP. */
+function tuples(n: number, tail: number[], head: number[] = []): Uint8Array {
+  const b: number[] = [0x80, 4, 0x5d, 0x94, ...head, 0x28];
+  for (let i = 0; i < n; i++) {
+    if (i % 1000 === 999) b.push(0x65, 0x28);
+    const s = `s${i}`;
+    b.push(0x4a, i & 255, (i >> 8) & 255, (i >> 16) & 255, 0, 0x8c, s.length, ...Buffer.from(s), 0x94);
+    b.push(0x47, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x87, 0x94);
+  }
+  return Uint8Array.from([...b, ...tail, 0x65, 0x2e]);
+}
+
+test('past the retention budget: a name memoised early still reaches STACK_GLOBAL, a GET of a value not kept is legal', async () => {
+  // 'os' and 'system' memoised first (entries 1 and 2), 20k tuples (40k entries) later fetched by BINGET.
+  const head = [0x8c, 2, ...Buffer.from('os'), 0x94, 0x8c, 6, ...Buffer.from('system'), 0x94, 0x30, 0x30];
+  const call = [0x68, 1, 0x68, 2, 0x93, 0x8c, 2, ...Buffer.from('hi'), 0x85, 0x52];
+  const { ctx, state } = context(tuples(20_000, call, head));
+  const r = await scanPickle(ctx, new ByteReader(ctx.source), { maxRetained: 1000, value: false });
+  assert.equal(r.broken, undefined);
+  assert.ok(
+    state.findings.some((f) => f.ruleId === 'MG100' && f.location.symbol === 'os.system'),
+    state.findings.map((f) => f.message).join('\n'),
+  );
+  // The entry of a late tuple was not kept; fetching it is still what the unpickler does without error.
+  const late = tuples(20_000, get(39_000));
+  const t = context(late);
+  const v = await scanPickle(t.ctx, new ByteReader(t.ctx.source), { maxRetained: 1000 });
+  assert.equal(v.broken, undefined);
+  assert.equal(t.state.findings.length, 0);
+});
+
+test('a name memoised past the retention budget is not guessed: the import is unknown and the scan incomplete', async () => {
+  const names = [0x8c, 2, ...Buffer.from('os'), 0x94, 0x8c, 6, ...Buffer.from('system'), 0x94];
+  // Entries: 0 the list, 1..40000 the tuples' strings and tuples, then 'os' (40001) and 'system' (40002).
+  const tail = [...names, 0x30, 0x30, ...get(40_001), ...get(40_002), 0x93, 0x29, 0x52];
+  const { ctx, state } = context(tuples(20_000, tail));
+  await scanPickle(ctx, new ByteReader(ctx.source), { maxRetained: 1000, value: false });
+  assert.ok(state.findings.some((f) => f.ruleId === 'MG001' && f.message.includes('maxMemo')));
+  assert.ok(!state.findings.some((f) => f.location.symbol === 'os.system'));
+});
