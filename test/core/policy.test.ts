@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_POLICY, evaluateFile, type Policy } from '../../src/core/policy/policy.js';
+import { combinedScore, DEFAULT_POLICY, evaluateFile, type Policy } from '../../src/core/policy/policy.js';
 import type { Finding } from '../../src/core/types.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
@@ -10,7 +10,7 @@ function finding(ruleId: string, score: number, symbol?: string): Finding {
   return { ruleId, severity: 'medium', score, message: 'm', location: symbol ? { symbol } : {} };
 }
 
-test('score is the sum of named parts, each part counted once at its highest, capped at 100', () => {
+test('score: each named part counted once at its highest; the worst part plus half the others, within its severity band', () => {
   const ev = evaluateFile(
     [finding('MG005', 30), finding('MG005', 20), finding('MG006', 60, 'x'), finding('MG006', 60, 'y')],
     DEFAULT_POLICY,
@@ -18,9 +18,33 @@ test('score is the sum of named parts, each part counted once at its highest, ca
     NOW,
   );
   assert.deepEqual(ev.scoreBreakdown, { 'polyglot:x': 60, 'polyglot:y': 60, extension_mismatch: 30 });
-  assert.equal(ev.score, 100);
-  assert.equal(ev.severity, 'critical');
+  // 60 + (60 + 30) / 2 = 105, kept in the high band: two dangers rank above one, a high never turns critical.
+  assert.equal(ev.score, 79);
+  assert.equal(ev.severity, 'high');
   assert.equal(ev.verdict, 'block');
+  assert.equal(combinedScore([60]), 60);
+  assert.equal(combinedScore([60, 10]), 65);
+  assert.equal(combinedScore([100, 60]), 100);
+  assert.equal(combinedScore([]), 0);
+});
+
+test('many medium or low findings in one file rank it higher but never add up to a block (default maxScore)', () => {
+  const mediums = ['a', 'b', 'c', 'd', 'e', 'f'].map((s) => finding('MG006', 30, s));
+  const ev = evaluateFile(mediums, DEFAULT_POLICY, file, NOW);
+  assert.equal(ev.score, 49);
+  assert.equal(ev.severity, 'medium');
+  assert.equal(ev.verdict, 'warn');
+  assert.equal(
+    evaluateFile([finding('MG006', 30, 'a'), finding('MG006', 30, 'b')], DEFAULT_POLICY, file, NOW).score,
+    45,
+  );
+  const lows = ['a', 'b', 'c', 'd'].map((s) => finding('MG006', 10, s));
+  assert.equal(evaluateFile(lows, DEFAULT_POLICY, file, NOW).score, 19);
+  // A policy that lowers maxScore under the medium band still sees the sum within it.
+  assert.equal(
+    evaluateFile(mediums.slice(0, 2), { ...DEFAULT_POLICY, maxScore: 40 }, file, NOW).verdict,
+    'block',
+  );
 });
 
 test('verdicts: warn under the threshold, incomplete for an incomplete finding, pass for nothing', () => {

@@ -119,10 +119,12 @@ export interface FileEvaluation {
 }
 
 /**
- * Applies the policy to one file's findings: rule score overrides, waivers, then the threat score as the sum
- * of named parts capped at 100. A part is the rule's slug plus the symbol (`dangerous_callable:posix.system`);
- * the same part found many times counts once, at its highest score, so a thousand tensors of one unknown
- * class do not add up to a block while two different dangerous callables do.
+ * Applies the policy to one file's findings: rule score overrides, waivers, then the threat score. A part is
+ * the rule's slug plus the symbol (`dangerous_callable:posix.system`); the same part found many times counts
+ * once, at its highest score. The file's score is its worst part plus half of the others, capped at the top
+ * of the worst part's severity band (low < 20, medium < 50, high < 80, critical): more findings rank a file
+ * higher, but many inert unknowns are not one danger, so medium findings never add up to a block under the
+ * default maxScore (49) while any high finding blocks on its own.
  */
 export function evaluateFile(
   findings: readonly Finding[],
@@ -167,10 +169,7 @@ export function evaluateFile(
     parts.set(key, Math.max(parts.get(key) ?? 0, f.score));
   }
   const breakdown = Object.fromEntries([...parts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
-  const score = Math.min(
-    100,
-    [...parts.values()].reduce((a, b) => a + b, 0),
-  );
+  const score = combinedScore([...parts.values()]);
   const incomplete = out.some((f) => !f.waived && getRule(f.ruleId).kind === 'incomplete');
   let verdict: Verdict = 'pass';
   if (score > policy.maxScore) verdict = 'block';
@@ -185,6 +184,23 @@ export function evaluateFile(
     expiredWaivers: [...expiredWaivers],
     refusedWaivers: [...refusedWaivers],
   };
+}
+
+/** The top of the severity band a score falls in (see severityForScore). */
+function bandTop(score: number): number {
+  if (score < 20) return 19;
+  if (score < 50) return 49;
+  if (score < 80) return 79;
+  return 100;
+}
+
+/** The worst part plus half of the others, kept within the worst part's severity band. */
+export function combinedScore(parts: readonly number[]): number {
+  const sorted = parts.filter((p) => p > 0).sort((a, b) => b - a);
+  const top = sorted[0];
+  if (top === undefined) return 0;
+  const rest = sorted.slice(1).reduce((a, b) => a + b, 0);
+  return Math.min(bandTop(top), top + Math.ceil(rest / 2));
 }
 
 function waiverMatches(w: Waiver, ruleId: string, file: { path: string; sha256: string }): boolean {
