@@ -205,3 +205,27 @@ test('tokenizer metadata llama.cpp trusts: element types, lengths, special-token
   assert.equal(t.severity, 'critical');
   assert.ok(symbols(t, 'MG441').includes('tokenizer.chat_template:__class__'), JSON.stringify(t.findings));
 });
+
+test('tokenizers written by gguf-py (SentencePiece and byte-level BPE shapes, every special-token id key) pass; edited ones are caught (MG930, MG941)', async () => {
+  const dir = join(DIR, 'tokenizer');
+  for (const f of (await scanPaths([join(dir, 'benign')])).files) {
+    assert.equal(f.format, 'gguf', f.path);
+    assert.deepEqual(f.findings, [], f.path);
+  }
+  const cases: Array<[string, string, string, 'block' | 'warn']> = [
+    ['scores_short', 'MG930', 'tokenizer.ggml.scores', 'block'],
+    ['fim_mid_id_oob', 'MG930', 'tokenizer.ggml.fim_mid_token_id', 'block'],
+    ['eot_id_negative', 'MG930', 'tokenizer.ggml.eot_token_id', 'block'],
+    ['merges_int32', 'MG930', 'tokenizer.ggml.merges', 'block'],
+    ['byte_token_spelling', 'MG930', 'tokenizer.ggml.tokens[68]', 'block'],
+    // Values no converter writes, which llama.cpp itself tolerates: a warning.
+    ['token_type_out_of_range', 'MG941', 'tokenizer.ggml.token_type[300]', 'warn'],
+    ['merge_unknown_token', 'MG941', 'tokenizer.ggml.merges[5]', 'warn'],
+  ];
+  for (const [n, rule, sym, verdict] of cases) {
+    const f = only(await scanPaths([join(dir, 'malicious', `${n}.gguf`)]));
+    assert.deepEqual(ruleIds(f), [rule], n);
+    assert.deepEqual(symbols(f, rule), [sym], n);
+    assert.equal(f.verdict, verdict, n);
+  }
+});

@@ -4,7 +4,7 @@ import { type ByteSource, sliceSource, streamSource } from '../../source.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { printable } from '../safetensors/text.js';
 import { reportTemplate } from '../template/analyze.js';
-import { checkTokenizer, MAX_TOKEN_TEXT, type TokenizerArrays } from './tokenizer.js';
+import { checkTokenizer, MAX_MERGES, MAX_TOKEN_TEXT, type TokenizerArrays } from './tokenizer.js';
 import {
   GGML_MAX_DIMS,
   GGML_MAX_NAME,
@@ -582,6 +582,16 @@ async function readValue(
         texts[i] = (await g.string(`element of ${sym}`, MAX_TOKEN_TEXT)).text;
       }
       tok.tokens = texts;
+      return undefined;
+    }
+    if (tokArray && key === 'tokenizer.ggml.merges' && elemType === GGUF_VALUE.STRING && n <= MAX_MERGES) {
+      // Merges ("a b", cut to two token texts) are checked against the vocabulary.
+      const merges: Array<string | undefined> = new Array(n);
+      for (let i = 0; i < n; i++) {
+        if ((i & 0x3fff) === 0) ctx.checkTime();
+        merges[i] = (await g.string(`element of ${sym}`, 2 * MAX_TOKEN_TEXT + 1)).text;
+      }
+      tok.merges = merges;
       return undefined;
     }
     if (elemType in GGUF_FIXED_SIZE) {

@@ -121,4 +121,15 @@ export const ggufRules = defineRules([
     remediation:
       'Do not load the file; re-convert the model from its original weights with a current converter.',
   },
+  {
+    id: 'MG941',
+    slug: 'gguf_tokenizer_inconsistent',
+    title: 'GGUF tokenizer metadata no converter writes',
+    severity: 'medium',
+    kind: 'anomaly',
+    description:
+      "The tokenizer arrays are well typed and in bounds but hold values no converter writes: token types outside llama.cpp's enum (0 UNDEFINED to 6 BYTE), or BPE merges that do not join two tokens of the vocabulary into a third (Hugging Face tokenizers refuses such a tokenizer, so a converted model never has one). Current llama.cpp maps unknown types to UNDEFINED and falls back to bytes for merges it cannot resolve; other GGUF readers that index per-type tables or look merge results up unchecked do not. The file was edited after conversion.",
+    remediation:
+      'Re-convert the model from its original tokenizer files, or find out who edited the GGUF metadata.',
+  },
 ]);

@@ -17,7 +17,14 @@ export interface TokenizerArrays {
   tokens?: Array<string | undefined>;
   /** token_type values, when that array is INT32. */
   types?: Int32Array;
+  /** BPE merges ("a b", each cut to 2 x MAX_TOKEN_TEXT + 1 bytes), when that array is an array of strings. */
+  merges?: Array<string | undefined>;
 }
+
+/** Merge lists longer than this are not kept (the largest real vocabularies have a few hundred thousand). */
+export const MAX_MERGES = 4_000_000;
+/** llama.cpp's llama_token_type: UNDEFINED 0, NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE 6. */
+const TOKEN_TYPE_MAX = 6;
 
 /** Token texts longer than this are not kept (byte tokens are 6 bytes, special tokens a few dozen). */
 export const MAX_TOKEN_TEXT = 256;
@@ -97,6 +104,8 @@ export function checkTokenizer(
     const text = tok.tokens?.[Number(id)];
     if (text !== undefined && (m[1] === 'bos' || m[1] === 'eos')) vars.set(`${m[1]}_token`, text);
   }
+  checkTokenTypes(ctx, tok);
+  checkMerges(ctx, tok);
   if (tok.tokens) {
     let reported = 0;
     for (let i = 0; i < tok.tokens.length && reported < 5; i++) {
@@ -115,4 +124,69 @@ export function checkTokenizer(
     }
   }
   return vars;
+}
+
+/**
+ * Token types outside llama.cpp's enum (MG941): its loader maps them to UNDEFINED, but no converter writes
+ * them, and readers that index per-type tables or switch without a default (older llama.cpp asserted) do not.
+ */
+function checkTokenTypes(ctx: AnalysisContext, tok: TokenizerArrays): void {
+  if (!tok.types) return;
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < tok.types.length; i++) {
+    const t = tok.types[i]!;
+    if (t < 0 || t > TOKEN_TYPE_MAX) {
+      bad++;
+      if (first < 0) first = i;
+    }
+  }
+  if (bad > 0)
+    ctx.report(
+      'MG941',
+      `tokenizer.ggml.token_type[${first}] is ${tok.types[first]}${bad > 1 ? ` (and ${bad - 1} more)` : ''}, outside llama.cpp's token types 0-6 (UNDEFINED..BYTE).`,
+      {
+        offset: tok.arrays.get('tokenizer.ggml.token_type')?.offset,
+        symbol: `tokenizer.ggml.token_type[${first}]`,
+      },
+    );
+}
+
+const utf8Length = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/**
+ * BPE merges that do not join two tokens into a third (MG941). Hugging Face tokenizers refuses such a
+ * tokenizer.json (MergeTokenNotFound / MergeTokenOutOfVocabulary), so converters never write one; llama.cpp
+ * splits each merge at the first space after its first character and looks the result up at tokenization time.
+ * Every space is tried as the split (tokens may hold spaces); texts past MAX_TOKEN_TEXT were not kept and are
+ * not judged.
+ */
+function checkMerges(ctx: AnalysisContext, tok: TokenizerArrays): void {
+  if (!tok.merges || !tok.tokens) return;
+  const vocab = new Set<string>();
+  for (const t of tok.tokens) if (t !== undefined) vocab.add(t);
+  const joins = (m: string): boolean => {
+    for (let p = m.indexOf(' ', 1); p > 0; p = m.indexOf(' ', p + 1)) {
+      const a = m.slice(0, p);
+      const b = m.slice(p + 1);
+      if (utf8Length(a) + utf8Length(b) > MAX_TOKEN_TEXT) return true;
+      if (vocab.has(a) && vocab.has(b) && vocab.has(a + b)) return true;
+    }
+    return false;
+  };
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < tok.merges.length; i++) {
+    if ((i & 0xffff) === 0) ctx.checkTime();
+    const m = tok.merges[i];
+    if (m === undefined || joins(m)) continue;
+    bad++;
+    if (first < 0) first = i;
+  }
+  if (bad > 0)
+    ctx.report(
+      'MG941',
+      `tokenizer.ggml.merges[${first}] ${JSON.stringify(printable(tok.merges[first]!, 60))}${bad > 1 ? ` (and ${bad - 1} more)` : ''} does not join two tokens of the vocabulary into a third.`,
+      { offset: tok.arrays.get('tokenizer.ggml.merges')?.offset, symbol: `tokenizer.ggml.merges[${first}]` },
+    );
 }
