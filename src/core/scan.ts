@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { ScanSettings } from './context.js';
 import { DEFAULT_POLICY, evaluateFile, type Policy, waiverFindings } from './policy/policy.js';
+import { localRepository, remoteCodeOncePerRepository } from './repository-notices.js';
 import { getRule } from './rules/catalogue.js';
 import { mapConcurrent, prepareScan, scanFileOnDisk } from './scan-file.js';
 import { spoolStream } from './stream.js';
@@ -70,6 +71,7 @@ export async function scanEntries(
     return r;
   });
   markCompanionData(files, policy, now);
+  remoteCodeOncePerRepository(files, policy, now, localRepository(entries));
   // Folder-level trust checks (signatures, pins, publishers, SBOMs) once every file is scanned.
   const trust = await runTrustPhase(entries, files, policy, now);
   const report = buildReport(files, policy, trust.notes);

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { resolveClassReference } from '../../src/core/formats/huggingface/analyzer.js';
 import { scanPython } from '../../src/core/formats/huggingface/python.js';
+import { DEFAULT_POLICY } from '../../src/core/policy/policy.js';
 import { scanPaths } from '../../src/core/scan.js';
 import type { FileReport } from '../../src/core/types.js';
-import { FIXTURES, ruleIds, symbols, tempDir } from '../helpers.js';
+import { FIXTURES, only, ruleIds, symbols, tempDir } from '../helpers.js';
 
 const DIR = join(FIXTURES, 'huggingface');
 
@@ -44,9 +45,13 @@ test('remote code that runs commands, code from another repository, custom pipel
   const files = await scanDir('remote_code_evil');
   const cfg = files.get('config.json')!;
   const syms = symbols(cfg, 'MG460');
-  const local = cfg.findings.find((x) => x.location.symbol === 'auto_map')!.message;
+  // One notice for the repository, on config.json, naming the files of both configs.
+  const notices = cfg.findings.filter((x) => x.location.symbol === 'auto_map');
+  assert.equal(notices.length, 1);
+  const local = notices[0]!.message;
   assert.ok(local.includes('modeling_evil.py'), local);
   assert.ok(local.includes('pipeline_evil.py'), local);
+  assert.ok(local.includes('tokenization_custom.py') && local.includes('tokenizer_config.json'), local);
   assert.ok(syms.includes('someone/other-repo--modeling_other.py'));
   const evil = files.get('modeling_evil.py')!;
   assert.ok(ruleIds(evil).includes('MG462'));
@@ -55,7 +60,8 @@ test('remote code that runs commands, code from another repository, custom pipel
   assert.equal(evil.verdict, 'block');
   const tok = files.get('tokenizer_config.json')!;
   assert.equal(tok.format, 'hf-tokenizer-config');
-  assert.ok(tok.findings.some((x) => x.ruleId === 'MG460' && x.message.includes('tokenization_custom.py')));
+  assert.ok(!tok.findings.some((x) => x.ruleId === 'MG460'));
+  assert.equal(tok.facts?.['hf.remoteCodeNoticeIn'], 'config.json');
   assert.equal(tok.severity, 'critical');
   assert.ok(tok.findings.some((x) => x.location.symbol?.startsWith('chat_template.tool_use:')));
   assert.ok(!tok.findings.some((x) => x.location.symbol?.startsWith('chat_template.default:')));
@@ -71,7 +77,7 @@ test('a standalone malicious chat_template.jinja is critical', async () => {
 test('auto_map references that leave the folder are critical', async () => {
   const files = await scanDir('auto_map_traversal');
   const cfg = files.get('config.json')!;
-  assert.deepEqual(ruleIds(cfg), ['MG460']);
+  assert.deepEqual(ruleIds(cfg), ['MG942']);
   assert.equal(cfg.findings[0]!.severity, 'critical');
 });
 
@@ -135,7 +141,8 @@ test('sentence-transformers modules.json: library modules pass, custom module ty
   const bad = [...ok, { idx: 2, name: '2', path: '../../x', type: 'custom_module.Evil' }];
   writeFileSync(join(dir, 'modules.json'), JSON.stringify(bad, null, 2));
   const [b] = (await scanPaths([join(dir, 'modules.json')])).files;
-  assert.deepEqual(symbols(b!, 'MG460').sort(), ['../../x', 'custom_module.Evil']);
+  assert.deepEqual(symbols(b!, 'MG460'), ['custom_module.Evil']);
+  assert.deepEqual(symbols(b!, 'MG942'), ['../../x']);
   assert.equal(b!.verdict, 'block');
 });
 
@@ -185,4 +192,61 @@ test('configs that load code from nested sub-configs, Hub kernels and other repo
     weights_url: 'https://example.com/w.bin',
   });
   assert.deepEqual(symbols(ext, 'MG922').sort(), ['mm_vision_tower', 'weights_url']);
+});
+
+test('remote code is said once per repository (the nearest folder holding config.json), and the policy decides whether it blocks', async (t) => {
+  const root = tempDir((fn) => t.after(fn));
+  const model = (dir: string, prefix: string) => {
+    mkdirSync(join(root, dir), { recursive: true });
+    writeFileSync(
+      join(root, dir, 'config.json'),
+      JSON.stringify({
+        model_type: 'x',
+        auto_map: { AutoModel: `${prefix}_model.M`, AutoConfig: `${prefix}_config.C` },
+      }),
+    );
+    writeFileSync(
+      join(root, dir, 'tokenizer_config.json'),
+      JSON.stringify({ tokenizer_class: 'T', auto_map: { AutoTokenizer: [`${prefix}_tok.T`, null] } }),
+    );
+    for (const m of ['model', 'config', 'tok'])
+      writeFileSync(join(root, dir, `${prefix}_${m}.py`), 'import torch\n');
+  };
+  model('a', 'a');
+  model('b', 'b');
+  // A config in a subfolder of model b without its own config.json beside it belongs to b.
+  mkdirSync(join(root, 'b', 'sub'));
+  writeFileSync(
+    join(root, 'b', 'sub', 'tokenizer_config.json'),
+    JSON.stringify({ tokenizer_class: 'T', auto_map: { AutoTokenizer: ['b_tok.T', null] } }),
+  );
+  const report = await scanPaths([root]);
+  const notices = report.files.flatMap((f) =>
+    f.findings.filter((x) => x.ruleId === 'MG460').map((x) => [f.path, x.message] as const),
+  );
+  assert.deepEqual(notices.map(([p]) => p).sort(), ['a/config.json', 'b/config.json']);
+  const b = notices.find(([p]) => p === 'b/config.json')![1];
+  assert.match(b, /b_model\.py \(present\), b_config\.py \(present\), b_tok\.py/);
+  assert.match(b, /Named by b\/config\.json, b\/sub\/tokenizer_config\.json, b\/tokenizer_config\.json/);
+  for (const p of ['a/tokenizer_config.json', 'b/tokenizer_config.json', 'b/sub/tokenizer_config.json']) {
+    const f = report.files.find((x) => x.path === p)!;
+    assert.deepEqual(f.findings, [], p);
+    assert.equal(f.verdict, 'pass', p);
+  }
+  assert.equal(report.files.find((x) => x.path === 'a/config.json')!.verdict, 'block');
+  // The policy decides: remote code as a warning; an escape from the folder stays critical whatever it says.
+  writeFileSync(
+    join(root, 'a', 'config.json'),
+    JSON.stringify({ model_type: 'x', auto_map: { AutoModel: 'a_model.M', AutoConfig: '../../evil.C' } }),
+  );
+  const policy = { ...DEFAULT_POLICY, ruleScores: { MG460: 30 } };
+  const warned = await scanPaths([join(root, 'b')], { policy });
+  assert.equal(warned.files.find((x) => x.path === 'config.json')!.verdict, 'warn');
+  const esc = only(
+    await scanPaths([join(root, 'a', 'config.json')], {
+      policy: { ...DEFAULT_POLICY, ruleScores: { MG460: 0, MG942: 0 } },
+    }),
+  );
+  assert.deepEqual(ruleIds(esc).sort(), ['MG460', 'MG942']);
+  assert.equal(esc.verdict, 'block');
 });

@@ -331,3 +331,35 @@ test('the publishers allowlist applies to the repository', async () => {
   );
   assert.equal(denied.files[0]!.verdict, 'block');
 });
+
+test('remote code in an hf:// repository is said once for the repository, on config.json', async () => {
+  const sha = '7'.repeat(40);
+  const repo: FakeRepo = {
+    id: 'acme/custom',
+    refs: {},
+    commits: {
+      [sha]: [
+        realFile('config.json', json({ model_type: 'x', auto_map: { AutoModel: 'modeling_x.M' } })),
+        realFile(
+          'tokenizer_config.json',
+          json({ tokenizer_class: 'T', auto_map: { AutoTokenizer: ['tokenization_x.T', null] } }),
+        ),
+        realFile('modeling_x.py', Buffer.from('import torch\n')),
+        realFile('tokenization_x.py', Buffer.from('import json\n')),
+      ],
+    },
+  };
+  const own = await startFakeHub([repo]);
+  try {
+    const r = await scan(`hf://acme/custom@${sha}`, { endpoint: own.endpoint });
+    const notices = r.files.flatMap((f) =>
+      f.findings.filter((x) => x.ruleId === 'MG460').map((x) => ({ path: f.path, x })),
+    );
+    assert.equal(notices.length, 1, JSON.stringify(notices));
+    assert.ok(notices[0]!.path.endsWith('/config.json'));
+    assert.match(notices[0]!.x.message, /modeling_x\.py.*tokenization_x\.py/);
+    assert.match(notices[0]!.x.message, new RegExp(`hf://acme/custom@${sha}\\)`));
+  } finally {
+    own.close();
+  }
+});

@@ -5,6 +5,7 @@ import type { DiskLocation, ScanSettings } from '../context.js';
 import { detectAll, makeProbe } from '../detect.js';
 import { ANALYZERS } from '../formats/registry.js';
 import type { Policy } from '../policy/policy.js';
+import { remoteCodeOncePerRepository } from '../repository-notices.js';
 import { finish } from '../scan.js';
 import { mapConcurrent, scanFileOnDisk, scanSource } from '../scan-file.js';
 import { publisherAllowed } from '../trust/publishers.js';
@@ -314,6 +315,8 @@ function evaluate(
         ),
       );
     }
+    // One remote-code notice for the whole hf:// repository (see repository-notices.ts).
+    remoteCodeOncePerRepository(files, policy, now, () => hfPath(ref.repoId, sha));
     // A lockfile entry for a file the commit does not have: the lock describes other content.
     const prefix = `${hfPath(ref.repoId, sha)}/`;
     for (const key of Object.keys(policy.pins)) {

@@ -11,6 +11,7 @@ import { reportTemplate, type TemplateOptions } from '../template/analyze.js';
 import { findConfigCode } from './config-code.js';
 import { readJsonDocument, readWhole, topLevelKeys } from './json-doc.js';
 import { scanPython } from './python.js';
+import { REMOTE_CODE_LOCAL_FACT } from './rules.js';
 import { neighbourTemplateVars, templateVars } from './template-vars.js';
 
 /**
@@ -97,12 +98,11 @@ function checkSentenceTransformersModules(ctx: AnalysisContext, modules: JsonVal
       const why = pathEscape(path);
       if (why && path !== '')
         ctx.report(
-          'MG460',
+          'MG942',
           `modules.json module ${i} loads from path ${printable(path, 80)}, which has ${why}.`,
           {
             symbol: printable(path, 120),
           },
-          { severity: 'critical', score: 100 },
         );
     }
     if (typeof type !== 'string' || /^sentence_transformers\.models\.[A-Za-z_][\w.]*$/.test(type)) continue;
@@ -208,9 +208,10 @@ async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: str
     byFile.set(key, [...(byFile.get(key) ?? []), r]);
   }
   ctx.fact('hf.remoteCode', [...new Set(refs.map((r) => printable(r.file ?? r.reference, 120)))]);
-  // Local modules: one finding for the whole config (remote code is code execution by design; the policy's
-  // score for MG460 decides whether a repository with remote code blocks). Escapes and other repositories
-  // are reported one by one.
+  // Local modules: one finding for the whole config, merged into one per repository once every file is
+  // scanned (src/core/repository-notices.ts): remote code is code execution by design, and the policy's score
+  // for MG460 decides whether a repository with remote code blocks. Escapes (MG942) and other repositories are
+  // reported one by one.
   const local: string[] = [];
   const localUses: string[] = [];
   for (const group of byFile.values()) {
@@ -218,10 +219,9 @@ async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: str
     const uses = group.map((g) => `${printable(g.where, 60)} -> ${printable(g.reference, 80)}`).join(', ');
     if (r.problem) {
       ctx.report(
-        'MG460',
+        'MG942',
         `${printable(r.where, 60)} references ${printable(r.reference, 100)}, which has ${r.problem}; transformers would resolve it to code outside the model.`,
         { symbol: printable(r.reference, 120) },
-        { severity: 'critical', score: 100 },
       );
       continue;
     }
@@ -244,6 +244,7 @@ async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: str
     local.push(`${printable(r.file!, 80)}${presence}`);
     localUses.push(uses);
   }
+  if (local.length > 0) ctx.fact(REMOTE_CODE_LOCAL_FACT, local);
   if (local.length > 0)
     ctx.report(
       'MG460',

@@ -1,5 +1,8 @@
 import { defineRules } from '../../rules/rule.js';
 
+/** The fact listing the repository's own Python files a config's auto_map names (for the per-repository MG460). */
+export const REMOTE_CODE_LOCAL_FACT = 'hf.remoteCodeLocal';
+
 /** Hugging Face repository file rules (MG460-MG479). */
 export const huggingfaceRules = defineRules([
   {
@@ -10,9 +13,20 @@ export const huggingfaceRules = defineRules([
     kind: 'threat',
     cwe: 94,
     description:
-      'config.json or tokenizer_config.json maps Auto classes (auto_map) or pipelines (custom_pipelines) to Python modules. Loading the model with trust_remote_code=True imports and runs those files, from this repository or, for "repo--module.Class" references, from another hub repository that was not scanned here. Whoever controls the files controls the machine that loads the model.',
+      'config.json or tokenizer_config.json maps Auto classes (auto_map) or pipelines (custom_pipelines) to Python modules. Loading the model with trust_remote_code=True imports and runs those files, from this repository or, for "repo--module.Class" references, from another hub repository that was not scanned here. Whoever controls the files controls the machine that loads the model. The repository\'s own code is reported once per repository (the nearest folder holding config.json, or the hf:// repository), on its config.json, listing every file and the configs that name them; each Python file is analysed on its own (MG461, MG462, MG910). Whether remote code blocks is a policy decision: `rules: {MG460: 30}` makes it a warning, `MG460: 0` accepts it; escapes from the model folder (MG942) are not covered by that setting.',
     remediation:
       'Review every named Python file, pin the revision, or use a model whose architecture is built into transformers (no auto_map) and load it without trust_remote_code.',
+  },
+  {
+    id: 'MG942',
+    slug: 'hf_remote_code_escape',
+    title: 'Remote-code reference resolves outside the model',
+    severity: 'critical',
+    kind: 'threat',
+    cwe: 22,
+    description:
+      'An auto_map/custom_pipelines class reference or a sentence-transformers modules.json path climbs out of the model folder or is absolute ("../../x", "/etc", a module path with empty segments). transformers and sentence-transformers would import code from outside the repository that was reviewed: code execution no policy setting for remote code (MG460) accepts.',
+    remediation: 'Do not load the model; treat the repository as malicious.',
   },
   {
     id: 'MG461',
