@@ -5,7 +5,7 @@ import { analyzeSource, scanNested } from './engine.js';
 import { rawBlobIsData } from './formats/raw/blob.js';
 import { type HashResult, hashPool, INLINE_HASH_BYTES, sha256Bytes } from './hash.js';
 import { Budget, BudgetExceededError, type Limits } from './limits.js';
-import { type ByteSource, bufferSource, fileSource } from './source.js';
+import { type ByteSource, bufferSource, type OpenedFile, openFileSync } from './source.js';
 import type { Finding, FormatId } from './types.js';
 import { watchdog } from './watchdog.js';
 
@@ -75,9 +75,10 @@ export async function scanFileOnDisk(
   };
   let release: (() => void) | undefined;
 
-  let file: Awaited<ReturnType<typeof fileSource>>;
+  // One synchronous open, fstat and (for a small file) read: see openFileSync for why.
+  let file: OpenedFile;
   try {
-    file = await fileSource(absPath, relPath, { noFollow: true });
+    file = openFileSync(absPath, relPath, { noFollow: true });
   } catch (err) {
     return fail(`The file could not be opened: ${describeError(err)}.`);
   }
@@ -86,7 +87,7 @@ export async function scanFileOnDisk(
   let findings: Finding[] | undefined;
   let hashing: Promise<HashResult> | undefined;
   try {
-    const before = await file.stat();
+    const before = file.statSync();
     if (!before.isFile()) {
       return fail(
         'The path was replaced by something that is not a regular file after the folder was listed.',
@@ -99,7 +100,7 @@ export async function scanFileOnDisk(
     let source: ByteSource = file;
     if (size <= INLINE_HASH_BYTES) {
       // One read of the whole small file (one byte more, to notice a file that grew since fstat).
-      const data = await file.random!.read(0, size + 1);
+      const data = file.readSync(0, size + 1);
       if (data.length !== size)
         return fail(`The file changed size while it was read (${size} → ${data.length} bytes).`, size);
       sha256 = sha256Bytes(data);
@@ -125,7 +126,7 @@ export async function scanFileOnDisk(
         topCtx(source).report('MG009', `The file could not be hashed: ${describeError(err)}.`);
       }
     }
-    const after = await file.stat();
+    const after = file.statSync();
     const changed = changes(before, after);
     if (changed.length > 0) {
       topCtx(source).report(
@@ -141,7 +142,11 @@ export async function scanFileOnDisk(
   } finally {
     // The hashing thread reads through this descriptor: never close it under a running hash.
     if (hashing) await hashing.catch(() => {});
-    await file.close().catch(() => {});
+    try {
+      file.closeSync();
+    } catch {
+      // Nothing was left to release.
+    }
     release?.();
   }
   if (findings) {

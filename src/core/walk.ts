@@ -1,4 +1,4 @@
-import { fstatSync, type Stats } from 'node:fs';
+import { fstatSync, lstatSync, type Stats } from 'node:fs';
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
@@ -196,9 +196,11 @@ class Walker {
 
   /** One path met in folder `parent`: pushes its entry (or its folder onto the stack). */
   async entry(abs: string, rel: string, parent: Frame): Promise<void> {
-    let s: Awaited<ReturnType<typeof lstat>>;
+    let s: Stats;
     try {
-      s = await lstat(abs);
+      // Synchronous: a few microseconds on a cached inode, where the promise form costs a thread-pool round
+      // trip per path (a tenth of the per-file time of a folder of small files).
+      s = lstatSync(abs);
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT') return; // removed since readdir: not there
       this.out.push(unreadable(abs, rel, this.root, err));

@@ -287,6 +287,18 @@ export async function runTrustPhase(
   }
   for (const dir of signedDirs.keys())
     if (!modelDirs.has(dir)) modelDirs.set(dir, { root: signedDirs.get(dir)!.root, items: [] });
+  // The scanned files under each model folder (in scan order), found by walking up each file's folders
+  // once: testing every file against every folder was quadratic (minutes for 30,000 files in 300 folders).
+  const knownUnder = new Map<string, Array<[string, string]>>();
+  for (const dir of modelDirs.keys()) knownUnder.set(dir, []);
+  for (const entry of known) {
+    for (let dir = dirname(entry[0]); ; ) {
+      knownUnder.get(dir)?.push(entry);
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
   const publishers: PublisherReport[] = [];
   const sboms: SbomReport[] = [];
   const attestations: TrustSummary['attestations'] = [];
@@ -304,8 +316,8 @@ export async function runTrustPhase(
       }
     }
     const byDigest = new Map<string, string>();
-    for (const [abs, digest] of known) {
-      if (isInside(abs, dir) && !byDigest.has(digest)) byDigest.set(digest, toPosix(relative(dir, abs)));
+    for (const [abs, digest] of knownUnder.get(dir) ?? []) {
+      if (!byDigest.has(digest)) byDigest.set(digest, toPosix(relative(dir, abs)));
     }
     const found = mode === 'off' ? [] : await folderAttestations(dir, policy.trust, byDigest);
     for (const a of found) {
