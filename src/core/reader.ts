@@ -31,10 +31,15 @@ export class ByteReader {
     return this.buf.length - this.off;
   }
 
-  /** Makes n bytes readable synchronously; false when the source ends first. */
-  async ensure(n: number): Promise<boolean> {
+  /**
+   * Makes n bytes readable synchronously; false when the source ends first. `exact`: on a random-access
+   * source read only what is missing instead of a whole chunk, for a small record that is followed by a
+   * skip (the 8-byte length before each raw storage of a legacy checkpoint: a chunk read there would copy a
+   * megabyte per storage that the skip then throws away).
+   */
+  async ensure(n: number, exact = false): Promise<boolean> {
     while (this.available < n) {
-      if (!(await this.fill(n))) return this.available >= n;
+      if (!(await this.fill(n, exact))) return this.available >= n;
     }
     return true;
   }
@@ -134,7 +139,7 @@ export class ByteReader {
     }
   }
 
-  private async fill(want: number): Promise<boolean> {
+  private async fill(want: number, exact = false): Promise<boolean> {
     if (this.done) return false;
     if (!this.iter) {
       if (this.src.random) {
@@ -145,7 +150,7 @@ export class ByteReader {
           this.done = true;
           return false;
         }
-        const hint = this.src.random.preferredRead?.(p + this.available) ?? CHUNK_SIZE;
+        const hint = exact ? 0 : (this.src.random.preferredRead?.(p + this.available) ?? CHUNK_SIZE);
         const need = Math.max(hint, want - this.available);
         const chunk = await this.src.random.read(
           p + this.available,

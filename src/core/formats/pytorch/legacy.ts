@@ -103,7 +103,7 @@ async function analyzeLegacy(ctx: AnalysisContext): Promise<void> {
     const at = r.pos;
     const s = byKey.get(key);
     const elem = s?.elementSize;
-    if (!(await r.ensure(8))) {
+    if (!(await r.ensure(8, true))) {
       ctx.malformed(`The legacy PyTorch file ends before storage "${key}".`, { offset: at });
       return;
     }
@@ -214,7 +214,7 @@ async function legacyTarMember(ctx: AnalysisContext, m: TarMember, src: ByteSour
           ? t.name
           : undefined;
       const elem = tn ? STORAGE_ELEMENT_SIZE[tn] : undefined;
-      if (elem === undefined || !(await r.ensure(8))) {
+      if (elem === undefined || !(await r.ensure(8, true))) {
         child.malformed(
           'A storage record has no known storage type or size; the rest was scanned by content.',
           {
