@@ -1,4 +1,4 @@
-import { stat, writeFile } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from './usage.js';
 
@@ -24,11 +24,26 @@ export async function checkOutput(output: string | undefined): Promise<void> {
   if (target?.isDirectory()) throw new UsageError(`--output ${output} is a folder; name a file`);
 }
 
-/** Writes the report to --output, or to standard output. */
-export async function emit(io: { stdout: (s: string) => void }, output: string | undefined, text: string) {
-  if (output === undefined) io.stdout(text);
-  else
-    await writeFile(output, text).catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`--output ${output}: cannot write the report (${err.code ?? err.message})`);
-    });
+/** Writes the report to --output, or to standard output (given whole or in pieces, written in order). */
+export async function emit(
+  io: { stdout: (s: string) => void },
+  output: string | undefined,
+  text: string | Iterable<string>,
+) {
+  const pieces = typeof text === 'string' ? [text] : text;
+  if (output === undefined) {
+    for (const piece of pieces) io.stdout(piece);
+    return;
+  }
+  try {
+    const fh = await open(output, 'w');
+    try {
+      for (const piece of pieces) await fh.writeFile(piece);
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(`--output ${output}: cannot write the report (${e.code ?? e.message})`);
+  }
 }

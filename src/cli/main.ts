@@ -18,7 +18,7 @@ import { lockCommand } from './lock.js';
 import { mergeCommand } from './merge.js';
 import { terminalProgress, useColor } from './progress.js';
 import { scanWithRemote, splitTargets } from './remote.js';
-import { FORMATS, type Format, render } from './render.js';
+import { FORMATS, type Format, renderChunks } from './render.js';
 import { rulesCommand } from './rules.js';
 import { UsageError } from './usage.js';
 import { TRUST_OPTIONS, TRUST_USAGE, trustOverrides, verifyCommand } from './verify.js';
@@ -176,7 +176,7 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
     progress.finish();
   }
   const color = values.output === undefined && useColor(process.stdout, process.env);
-  const text = render(report, format, {
+  const text = renderChunks(report, format, {
     verbose: values.verbose ?? false,
     color,
     sarifUri: sarifUri(paths, folders),

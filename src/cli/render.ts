@@ -1,4 +1,4 @@
-import { renderJson } from '../core/report/json.js';
+import { renderJson, renderJsonChunks } from '../core/report/json.js';
 import { renderMarkdown } from '../core/report/markdown.js';
 import { renderSarif } from '../core/report/sarif.js';
 import { renderText } from '../core/report/text.js';
@@ -26,4 +26,9 @@ export function render(report: ScanReport, format: Format, opts: RenderOptions =
     case 'text':
       return renderText(report, { verbose: opts.verbose, color: opts.color });
   }
+}
+
+/** The same text as `render`, in pieces where the format allows (JSON: one file at a time). */
+export function renderChunks(report: ScanReport, format: Format, opts: RenderOptions = {}): Iterable<string> {
+  return format === 'json' ? renderJsonChunks(report) : [render(report, format, opts)];
 }

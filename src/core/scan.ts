@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { ScanSettings } from './context.js';
 import { DEFAULT_POLICY, evaluateFile, type Policy, waiverFindings } from './policy/policy.js';
+import { internFacts } from './report/intern.js';
 import { localRepository, remoteCodeOncePerRepository } from './repository-notices.js';
 import { getRule } from './rules/catalogue.js';
 import { mapConcurrent, prepareScan, scanFileOnDisk } from './scan-file.js';
@@ -187,7 +188,8 @@ export function finish(
     scoreBreakdown: ev.scoreBreakdown,
     findings: [...ev.findings, ...waiverFindings(ev)],
   };
-  if (Object.keys(facts).length > 0) report.facts = facts;
+  // Shared copies of repeated values: the report is kept for every file until the end (report/intern.ts).
+  if (Object.keys(facts).length > 0) report.facts = internFacts(facts);
   return report;
 }
 
