@@ -9,6 +9,7 @@
  * half of 7 s.
  *
  *   npm run build && node --import tsx bench/small-files.ts [--counts 1000,10000,30000] [--format json]
+ *   node --import tsx bench/small-files.ts --cli /tmp/old/dist/cli.js   # another build, e.g. before a change
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -28,11 +29,12 @@ const { values } = parseArgs({
   options: {
     counts: { type: 'string', default: '1000,10000,30000' },
     format: { type: 'string', default: 'json' },
+    cli: { type: 'string' },
   },
 });
 const counts = values.counts.split(',').map(Number);
-const CLI = join(REPO, 'dist', 'cli.js');
-if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first');
+const CLI = values.cli ?? join(REPO, 'dist', 'cli.js');
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
 
 /** Benign fixtures of every common format (each made by its real library; see the generators beside them). */
 const SOURCES = [
@@ -158,6 +160,6 @@ for (const count of counts) {
   mkdirSync(join(REPO, 'bench', 'out'), { recursive: true });
   appendFileSync(
     RESULTS,
-    `${JSON.stringify({ name: `small-files-cli ${count}`, ...row, date: new Date().toISOString() })}\n`,
+    `${JSON.stringify({ name: `small-files-cli ${count}`, cli: CLI, ...row, date: new Date().toISOString() })}\n`,
   );
 }
