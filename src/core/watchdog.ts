@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
  * fail, not hang the CI job until its own timeout.
  *
  * The thread starts with the first file, is armed only while at least one file is in analysis, is unref'd
- * (it never keeps the process alive) and costs one timer tick per 200 ms. Set MODELGATE_NO_WATCHDOG=1 to disable it (debugging with breakpoints).
+ * (it never keeps the process alive) and costs one timer tick per 200 ms (and the heartbeat one per 100 ms). Set MODELGATE_NO_WATCHDOG=1 to disable it (debugging with breakpoints).
  */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -43,6 +43,9 @@ class Watchdog {
   private worker: Worker | undefined;
   private beat: NodeJS.Timeout | undefined;
   private readonly inFlight = new Map<number, { name: string; stallMs: number }>();
+  private readonly encoder = new TextEncoder();
+  /** Bytes of `names` written by the last update (the rest is zero). */
+  private namesLength = 0;
   private nextId = 1;
 
   /** Marks a file as in analysis; returns the function that marks it done. */
@@ -59,18 +62,23 @@ class Watchdog {
 
   private update(): void {
     if (this.inFlight.size === 0) {
-      // Disarm; the thread stays (unref'd, idle) for the next file.
+      // Disarm; the thread and the heartbeat stay (unref'd, idle) for the next file: stopping and starting
+      // them around every file of a folder of small files cost more than the files' own bookkeeping.
       this.f[1] = 0;
-      if (this.beat) clearInterval(this.beat);
-      this.beat = undefined;
       return;
     }
-    const items = [...this.inFlight.values()];
-    const text = new TextEncoder().encode(items.map((i) => i.name).join(', ')).subarray(0, NAMES_BYTES - 1);
-    this.names.fill(0);
-    this.names.set(text);
+    let text = '';
+    let stall = 0;
+    for (const i of this.inFlight.values()) {
+      text = text === '' ? i.name : `${text}, ${i.name}`;
+      stall = Math.max(stall, i.stallMs);
+    }
+    // encodeInto writes whole characters only; the rest of the previous names is cleared.
+    const { written } = this.encoder.encodeInto(text, this.names.subarray(0, NAMES_BYTES - 1));
+    if (written < this.namesLength) this.names.fill(0, written, this.namesLength);
+    this.namesLength = written;
     this.f[0] = Date.now();
-    this.f[1] = Math.max(...items.map((i) => i.stallMs));
+    this.f[1] = stall;
     if (!this.beat) {
       this.beat = setInterval(() => {
         this.f[0] = Date.now();
