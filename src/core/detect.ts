@@ -59,6 +59,22 @@ export function detectAll(
 }
 
 /**
+ * True when the first byte after an optional UTF-8 BOM and any bytes that `\s` matches once decoded as latin1
+ * (windows-1252: tab, line feed, vertical tab, form feed, carriage return, space, no-break space) is one of
+ * `leads`. Text detectors test this before decoding the probe: it never rejects text whose trimmed start is
+ * one of those characters, and it spares decoding 64 KiB for every other file of a scan.
+ */
+export function firstTextByteIs(head: Uint8Array, leads: readonly number[]): boolean {
+  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (i < head.length) {
+    const b = head[i]!;
+    if ((b >= 0x09 && b <= 0x0d) || b === 0x20 || b === 0xa0) i++;
+    else return leads.includes(b);
+  }
+  return false;
+}
+
+/**
  * Extensions that name a model format, with the formats their content may legitimately have. A file whose
  * content is another format gets MG005; a file with such an extension and no recognised content gets MG004.
  * `.bin`, `.pt` and friends are shared by PyTorch's zip, legacy and raw pickle forms, so those are all fine.

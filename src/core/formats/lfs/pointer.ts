@@ -5,6 +5,8 @@
  * the object named by the oid and scans it in place of the pointer).
  */
 
+import { firstTextByteIs } from '../../detect.js';
+
 export const LFS_VERSION_URLS = [
   'https://git-lfs.github.com/spec/v1',
   'https://hawser.github.com/spec/v1',
@@ -83,6 +85,9 @@ export function looksLikeLfsPointer(
   size: number | undefined,
 ): 'pointer' | 'pointer-like' | undefined {
   if (size !== undefined && size > 4 * LFS_MAX_POINTER_BYTES) return undefined;
+  // Either form starts, after a UTF-8 BOM and blank space, with `version` or `oid`: look at that byte
+  // before decoding (every small file of a scan passes here).
+  if (!firstTextByteIs(head, [0x76, 0x6f])) return undefined;
   const text = new TextDecoder('latin1').decode(head.subarray(0, 4 * LFS_MAX_POINTER_BYTES));
   if (PREFIXES.some((p) => text.startsWith(p))) return 'pointer';
   if (size === undefined) return undefined;

@@ -1,4 +1,5 @@
 import type { AnalysisContext } from '../../context.js';
+import { firstTextByteIs } from '../../detect.js';
 import { decodeUtf8Strict, JsonSyntaxError } from '../../json/tokenizer.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { readWhole, topLevelKeys } from '../huggingface/json-doc.js';
@@ -51,6 +52,8 @@ export const tfjsAnalyzer: Analyzer = {
  * may come after it).
  */
 function isBareManifest(head: Uint8Array): boolean {
+  // The list's `[` comes first (after blank space): tested on the bytes before decoding the whole probe.
+  if (!firstTextByteIs(head, [0x5b])) return false;
   const text = new TextDecoder('latin1').decode(head);
   const m = /^\s*\[\s*\{\s*"(paths|weights)"\s*:\s*\[/.exec(text);
   if (!m) return false;
