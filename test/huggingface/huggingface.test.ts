@@ -26,7 +26,7 @@ test('a plain model folder: configs and templates are recognised by content and 
   for (const f of files.values()) assert.deepEqual(f.findings, [], f.path);
 });
 
-test('auto_map names the Python files trust_remote_code would run (high), and they are python-source', async () => {
+test('auto_map names the Python files trust_remote_code would run (a warning: the files are analysed), and they are python-source', async () => {
   const files = await scanDir('remote_code_clean');
   const cfg = files.get('config.json')!;
   assert.deepEqual(ruleIds(cfg), ['MG460']);
@@ -34,7 +34,8 @@ test('auto_map names the Python files trust_remote_code would run (high), and th
   assert.deepEqual(symbols(cfg, 'MG460'), ['auto_map']);
   const msg = cfg.findings[0]!.message;
   assert.ok(msg.includes('configuration_custom.py') && msg.includes('modeling_custom.py'), msg);
-  assert.ok(cfg.findings.every((x) => x.severity === 'high'));
+  assert.ok(cfg.findings.every((x) => x.severity === 'medium'));
+  assert.equal(cfg.verdict, 'warn');
   const mod = files.get('modeling_custom.py')!;
   assert.equal(mod.format, 'python-source');
   // Only "code next to a model": the docstring and comment mentioning os.system/eval are not calls.
@@ -233,8 +234,12 @@ test('remote code is said once per repository (the nearest folder holding config
     assert.deepEqual(f.findings, [], p);
     assert.equal(f.verdict, 'pass', p);
   }
-  assert.equal(report.files.find((x) => x.path === 'a/config.json')!.verdict, 'block');
-  // The policy decides: remote code as a warning; an escape from the folder stays critical whatever it says.
+  assert.equal(report.files.find((x) => x.path === 'a/config.json')!.verdict, 'warn');
+  // The policy decides: remote code that blocks; an escape from the folder stays critical whatever it says.
+  const blocking = await scanPaths([join(root, 'b')], {
+    policy: { ...DEFAULT_POLICY, ruleScores: { MG460: 60 } },
+  });
+  assert.equal(blocking.files.find((x) => x.path === 'config.json')!.verdict, 'block');
   writeFileSync(
     join(root, 'a', 'config.json'),
     JSON.stringify({ model_type: 'x', auto_map: { AutoModel: 'a_model.M', AutoConfig: '../../evil.C' } }),

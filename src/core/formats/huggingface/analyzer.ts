@@ -230,6 +230,8 @@ async function checkRemoteCode(ctx: AnalysisContext, root: JsonObject, what: str
         'MG460',
         `With trust_remote_code, transformers downloads and runs ${printable(r.file!, 80)} from another hub repository, ${printable(r.repo, 80)} (not scanned here): ${uses}.`,
         { symbol: `${printable(r.repo, 80)}--${printable(r.file!, 80)}` },
+        // Code nobody analysed: it blocks by default, unlike the repository's own files, which are analysed.
+        { severity: 'high', score: 60 },
       );
       continue;
     }

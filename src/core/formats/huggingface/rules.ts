@@ -9,11 +9,11 @@ export const huggingfaceRules = defineRules([
     id: 'MG460',
     slug: 'hf_remote_code',
     title: 'Model config runs custom Python code (trust_remote_code)',
-    severity: 'high',
+    severity: 'medium',
     kind: 'threat',
     cwe: 94,
     description:
-      'config.json or tokenizer_config.json maps Auto classes (auto_map) or pipelines (custom_pipelines) to Python modules. Loading the model with trust_remote_code=True imports and runs those files, from this repository or, for "repo--module.Class" references, from another hub repository that was not scanned here. Whoever controls the files controls the machine that loads the model. The repository\'s own code is reported once per repository (the nearest folder holding config.json, or the hf:// repository), on its config.json, listing every file and the configs that name them; each Python file is analysed on its own (MG461, MG462, MG910). Whether remote code blocks is a policy decision: `rules: {MG460: 30}` makes it a warning, `MG460: 0` accepts it; escapes from the model folder (MG942) are not covered by that setting.',
+      'config.json or tokenizer_config.json maps Auto classes (auto_map) or pipelines (custom_pipelines) to Python modules. Loading the model with trust_remote_code=True imports and runs those files, from this repository or, for "repo--module.Class" references, from another hub repository that was not scanned here. Whoever controls the files controls the machine that loads the model. The repository\'s own code is reported once per repository (the nearest folder holding config.json, or the hf:// repository), on its config.json, listing every file and the configs that name them; each Python file is analysed on its own (MG461, MG462, MG910). The repository\'s own remote code is a warning by default: what it does is judged by analysing the files themselves (dangerous calls and obfuscation block on their own), and whether remote code as such blocks is a policy decision: the strict profile blocks it, `rules: {MG460: 60}` makes it block everywhere, `MG460: 0` accepts it. Code named in another repository (not scanned) is high and blocks by default; escapes from the model folder (MG942) are not covered by the setting.',
     remediation:
       'Review every named Python file, pin the revision, or use a model whose architecture is built into transformers (no auto_map) and load it without trust_remote_code.',
   },
