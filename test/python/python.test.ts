@@ -32,7 +32,7 @@ test('real modelling code (remote code of ChatGLM2 and Qwen, torch and torchvisi
 
 test('every obfuscated or plainly malicious fixture blocks next to a model (written by generate.py)', async (t) => {
   const files = readdirSync(join(DIR, 'malicious')).filter((f) => f.endsWith('.py'));
-  assert.ok(files.length >= 16);
+  assert.ok(files.length >= 26);
   const dir = tempDir((fn) => t.after(fn));
   writeFileSync(join(dir, 'config.json'), '{"model_type": "tiny"}');
   for (const f of files) writeFileSync(join(dir, f), readFileSync(join(DIR, 'malicious', f)));
@@ -101,4 +101,65 @@ test('code executed from a constant string is analysed too; syntax errors are me
   assert.ok(hits.some((h) => h.name === 'os.system'));
   const bad = scanPython('def f(:\n    pass\n');
   assert.ok(bad.some((h) => h.ruleId === 'MG911' && h.severity === 'medium'));
+});
+
+test('getattr by other names, helpers and disguised identifiers resolve to what they reach', () => {
+  const cases: Array<[string, string]> = [
+    ["import operator, os\noperator.attrgetter('sys' + 'tem')(os)('id')", 'os.system'],
+    ["import operator, os\noperator.methodcaller('sys' + 'tem', 'id')(os)", 'os.system'],
+    ["import operator, os\noperator.getitem(os.__dict__, 'sys' + 'tem')('id')", 'os.system'],
+    ["import functools, os\nfunctools.reduce(getattr, ['path', 'os', 'sys' + 'tem'], os)('id')", 'os.system'],
+    ["import os\ng = lambda o, n: getattr(o, n)\ng(os, 'sys' + 'tem')('id')", 'os.system'],
+    [
+      "import os\ndef pick(o, *p):\n    return getattr(o, ''.join(p))\npick(os, 'sy', 'stem')('id')",
+      'os.system',
+    ],
+    ["def m():\n    return __import__('os')\nm().system('id')", 'os.system'],
+    ["import os\nobject.__getattribute__(os, 'sys' + 'tem')('id')", 'os.system'],
+    ["import logging\nlogging.os.system('id')", 'os.system'],
+    ["import numpy\nnumpy.sys.modules['os'].system('id')", 'os.system'],
+    ["\uff45\uff56\uff41\uff4c('1')", 'eval'],
+    ['import \uff4f\uff53\n\uff4f\uff53.system("id")', 'os.system'],
+    ["__builtins__.__dict__['ev' + 'al']('1')", 'builtins.eval'],
+    ["vars(__builtins__)['ev' + 'al']('1')", 'builtins.eval'],
+    ["__loader__.load_module('o' + 's')", 'load_module(os)'],
+  ];
+  for (const [src, name] of cases) {
+    const hits = scanPython(src);
+    assert.equal(worst(src), 'critical', `${src}: ${JSON.stringify(hits)}`);
+    assert.ok(
+      hits.some((h) => h.name === name),
+      `${src} should name ${name}: ${JSON.stringify(hits.map((h) => h.name))}`,
+    );
+  }
+});
+
+test('hijacked modules, stored references, credential files and remote code loaders are high', () => {
+  for (const src of [
+    'from subprocess import *\nPopen(["ls"])',
+    "import os\nt = {'run': os.system}",
+    'import os, threading\nthreading.Thread(target=os.system, args=("id",))',
+    "import torch\nsetattr(torch, 'load', lambda *a, **k: None)",
+    'import torch\ntorch.load = lambda *a, **k: None',
+    "import sys, types\nsys.modules['safetensors'] = types.ModuleType('x')",
+    'import builtins\nbuiltins.open = None',
+    "open('/root/.cache/huggingface/token').read()",
+    "import shutil\nshutil.copy('/home/u/.ssh/id_rsa', '/tmp/x')",
+    "open(__import__('os').path.expanduser('~/.bashrc'), 'a')",
+    "import torch\ntorch.hub.load('someone/repo', 'model')",
+    "import importlib.util\nimportlib.util.spec_from_file_location('m', '/tmp/m.py')",
+  ])
+    assert.ok(RANK[worst(src)] >= RANK.high, `${src}: ${JSON.stringify(scanPython(src))}`);
+  // Configuration of other modules, the file's own globals, environment variables, constants passed around
+  // and getattr with literal names on classes stay ordinary.
+  for (const src of [
+    "import os\nos.environ['TOKENIZERS_PARALLELISM'] = 'false'",
+    "globals()['MyModel'] = object\nfor n in names:\n    globals()[n] = 1",
+    'import torch\ntorch.backends.cudnn.benchmark = True',
+    'import subprocess\nkw = dict(stdout=subprocess.PIPE)\nisinstance(f, types.FunctionType)',
+    "getattr(type(est), '_required_parameters', [])\ngetattr(self.__class__, 'config_class')",
+    "import torch.nn as nn\ndef act(name):\n    return getattr(nn, name)()\nact('GELU')",
+    'import copyreg, torch\ncopyreg.pickle(torch.Size, lambda s: (torch.Size, (tuple(s),)))',
+  ])
+    assert.ok(RANK[worst(src)] <= RANK.low, `${src}: ${JSON.stringify(scanPython(src))}`);
 });

@@ -47,7 +47,7 @@ export const huggingfaceRules = defineRules([
     kind: 'threat',
     cwe: 78,
     description:
-      'The Python file shipped with the model calls functions that run shell commands, evaluate or deserialise code (os.system, subprocess, eval/exec, __import__, pickle/marshal), open sockets or make HTTP requests. Modeling code has no need for them; they are how remote-code payloads act when trust_remote_code imports the file.',
+      'The Python file shipped with the model calls functions that run shell commands, evaluate or deserialise code (os.system, subprocess, eval/exec, __import__, pickle/marshal), open sockets or make HTTP requests, load code from a path or torch.hub, replace modules or library functions for the process (sys.modules entries, builtins, torch.load), take such functions as values (a dict of handlers, a thread target), or touch credential and shell start-up files (~/.ssh, the Hub token, ~/.bashrc). Modeling code has no need for them; they are how remote-code payloads act when trust_remote_code imports the file.',
     remediation:
       'Do not load the model with trust_remote_code until the file has been reviewed line by line.',
   },
@@ -59,7 +59,7 @@ export const huggingfaceRules = defineRules([
     kind: 'threat',
     cwe: 506,
     description:
-      'The Python file reaches functions through computed names or indirection instead of naming them: getattr or sys.modules/__dict__/globals()/builtins lookups with names built from pieces (concatenation, chr(), join, format, slicing, reversal) or computed at run time, __import__/import_module of built names, walks through __subclasses__/__globals__/frames, or code decoded from embedded data and executed (base64, zlib, marshal). Modelling code names what it uses; hiding it exists only to get past review and scanners. The analysis parses the file and folds the string building, so the name reached is reported when it can be computed.',
+      'The Python file reaches functions through computed names or indirection instead of naming them: getattr or sys.modules/__dict__/globals()/builtins lookups with names built from pieces (concatenation, chr(), join, format, slicing, reversal) or computed at run time, __import__/import_module of built names, walks through __subclasses__/__globals__/frames, getattr by other names (operator.attrgetter/methodcaller/getitem, functools.reduce(getattr, ...), object.__getattribute__, helper functions and lambdas that take the object and the name as arguments), modules reached as attributes of other modules (logging.os), identifiers written in characters Python folds to ASCII (NFKC), or code decoded from embedded data and executed (base64, zlib, marshal). Modelling code names what it uses; hiding it exists only to get past review and scanners. The analysis parses the file and folds the string building, so the name reached is reported when it can be computed.',
     remediation: 'Do not load the model with trust_remote_code; treat the repository as malicious.',
   },
   {

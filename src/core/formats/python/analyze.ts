@@ -1,19 +1,9 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@lezer/python';
-import type { Severity } from '../../types.js';
 import { foldBuiltin } from './builtins.js';
-import { danger, isDangerousModule, resolveCall } from './effects.js';
-import {
-  binaryOp,
-  decodeConst,
-  isText,
-  type PyValue,
-  str,
-  stringLiteral,
-  stringMethod,
-  subscriptConst,
-  UNKNOWN,
-} from './values.js';
+import { danger, isDangerousModule, resolveCall, SENSITIVE_PATH } from './effects.js';
+import { PyScope, type PythonHit, REACHABLE_MODULES } from './scope.js';
+import { binaryOp, decodeConst, isText, type PyValue, str, stringMethod, UNKNOWN } from './values.js';
 
 /**
  * Data-flow analysis of one Python source file, parsed with @lezer/python (a maintained, pure-JavaScript LR
@@ -27,92 +17,20 @@ import {
  * Nothing is executed.
  */
 
-export type PythonRule = 'MG462' | 'MG910' | 'MG911';
+export type { PythonHit, PythonRule } from './scope.js';
 
-export interface PythonHit {
-  /** The callable or construct found (`os.system`, `getattr(os, <computed>)`, `__subclasses__`). */
-  name: string;
-  why: string;
-  line: number;
-  offset: number;
-  severity?: Severity;
-  /** MG462 plain dangerous call (high by default), MG910 obfuscated code (critical), MG911 unparsed code. */
-  ruleId?: PythonRule;
-}
-
-const MAX_HITS = 200;
-const MAX_NODES = 2_000_000;
 const MAX_EXEC_DEPTH = 3;
-
-/** Attributes that walk from any object to code: the steps of a sandbox or restriction escape. */
-const WALK_CRITICAL = new Set([
-  '__subclasses__',
-  '__globals__',
-  '__builtins__',
-  'func_globals',
-  'f_globals',
-  'f_builtins',
-  'f_locals',
-  'f_back',
-  'gi_frame',
-  'cr_frame',
-  'ag_frame',
-  'tb_frame',
-  '__code__',
-  '__closure__',
-]);
-/** Attributes that start an introspection walk (harmless alone: self.__class__.__name__ is common). */
-const WALK_START = new Set([
-  '__class__',
-  '__base__',
-  '__bases__',
-  '__mro__',
-  '__init__',
-  '__self__',
-  '__func__',
-]);
-
-const BUILTIN_NAMES = new Set([
-  'eval',
-  'exec',
-  'compile',
-  'execfile',
-  'getattr',
-  'setattr',
-  'delattr',
-  'hasattr',
-  '__import__',
-  'globals',
-  'locals',
-  'vars',
-  'open',
-  'chr',
-  'ord',
-  'str',
-  'bytes',
-  'bytearray',
-  'input',
-  'breakpoint',
-  'print',
-  'map',
-  'reversed',
-  'list',
-]);
 
 export function analyzePython(source: string, depth = 0): PythonHit[] {
   return new PyAnalysis(source, depth).run();
 }
 
-class PyAnalysis {
-  private readonly env = new Map<string, PyValue>();
-  private readonly hits: PythonHit[] = [];
-  private nodes = 0;
-  private lineStarts: number[] | undefined;
+class PyAnalysis extends PyScope {
+  /** Return values of the functions being specialised at a call, innermost last. */
+  private readonly frames: PyValue[][] = [];
 
-  constructor(
-    private readonly src: string,
-    private readonly depth: number,
-  ) {}
+  /** How many times each function was specialised (bounded per function). */
+  private readonly specialised = new Map<SyntaxNode, number>();
 
   run(): PythonHit[] {
     const tree = parser.parse(this.src);
@@ -138,187 +56,12 @@ class PyAnalysis {
     return this.hits.sort((a, b) => a.offset - b.offset);
   }
 
-  /**
-   * `1.` (a float with nothing after the point) is valid Python that @lezer/python reads as the attribute
-   * access `1 .<missing>`: an empty error node after a number and a dot is that literal, not a syntax error.
-   */
-  private isTrailingDotFloat(n: SyntaxNode): boolean {
-    const p = n.parent;
-    if (n.from !== n.to || p?.name !== 'MemberExpression') return false;
-    const num = p.firstChild;
-    const dot = num?.nextSibling;
-    return (
-      num?.name === 'Number' &&
-      dot?.name === '.' &&
-      dot.from === num.to &&
-      /^[ \t]*$/.test(this.src.slice(dot.to, n.from))
-    );
-  }
-
-  // ----- reporting -----
-
-  private line(offset: number): number {
-    if (!this.lineStarts) {
-      this.lineStarts = [0];
-      for (let i = 0; i < this.src.length; i++)
-        if (this.src.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
-    }
-    let lo = 0;
-    let hi = this.lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.lineStarts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  }
-
-  private hit(ruleId: PythonRule, name: string, why: string, offset: number, severity?: Severity): void {
-    if (this.hits.length >= MAX_HITS) return;
-    const line = this.line(offset);
-    if (this.hits.some((h) => h.name === name && h.line === line && h.ruleId === ruleId)) return;
-    this.hits.push({
-      name,
-      why: this.depth > 0 ? `${why} (in code the file executes from a string)` : why,
-      line,
-      offset,
-      ruleId,
-      ...(severity ? { severity } : {}),
-    });
-  }
-
-  private text(n: SyntaxNode): string {
-    return this.src.slice(n.from, n.to);
-  }
-
-  private kids(n: SyntaxNode): SyntaxNode[] {
-    const out: SyntaxNode[] = [];
-    for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
-    return out;
-  }
-
-  // ----- statements -----
-
-  private block(n: SyntaxNode): void {
-    for (const c of this.kids(n)) this.ev(c);
-  }
-
-  /** Evaluates a node (statement or expression), reporting what it does; returns its abstract value. */
-  private ev(n: SyntaxNode | null | undefined): PyValue {
-    if (!n) return UNKNOWN;
-    if (++this.nodes > MAX_NODES) return UNKNOWN;
-    switch (n.name) {
-      case 'String':
-        return this.stringNode(n);
-      case 'ContinuedString': {
-        let acc: PyValue | undefined;
-        for (const c of this.kids(n)) {
-          const v = this.ev(c);
-          acc = acc === undefined ? v : binaryOp('+', acc, v);
-        }
-        return acc && isText(acc) ? { ...acc, built: false } : UNKNOWN;
-      }
-      case 'FormatString':
-        for (const c of this.kids(n)) this.ev(c);
-        return UNKNOWN;
-      case 'Number': {
-        const t = this.text(n).replace(/_/g, '');
-        const v = /^0[xX]/.test(t)
-          ? Number.parseInt(t.slice(2), 16)
-          : /^0[oO]/.test(t)
-            ? Number.parseInt(t.slice(2), 8)
-            : /^0[bB]/.test(t)
-              ? Number.parseInt(t.slice(2), 2)
-              : Number(t);
-        return Number.isFinite(v) ? { t: 'num', v } : UNKNOWN;
-      }
-      case 'VariableName':
-        return this.name(this.text(n));
-      case 'ParenthesizedExpression': {
-        const inner = this.kids(n).filter((c) => c.name !== '(' && c.name !== ')');
-        return inner.length === 1 ? this.ev(inner[0]) : this.evAll(inner);
-      }
-      case 'TupleExpression':
-      case 'ArrayExpression': {
-        const items = this.kids(n)
-          .filter((c) => !['(', ')', '[', ']', ','].includes(c.name))
-          .map((c) => this.ev(c));
-        return { t: 'list', items };
-      }
-      case 'ArrayComprehensionExpression':
-      case 'ComprehensionExpression':
-        return this.comprehension(this.kids(n).filter((c) => !['(', ')', '[', ']'].includes(c.name)));
-      case 'UnaryExpression': {
-        const k = this.kids(n);
-        const v = this.ev(k[1]);
-        if (this.text(k[0]!) === '-' && v.t === 'num') return { t: 'num', v: -v.v };
-        return UNKNOWN;
-      }
-      case 'BinaryExpression': {
-        const [l, op, r] = this.kids(n);
-        const lv = this.ev(l);
-        const rv = this.ev(r);
-        return op ? binaryOp(this.text(op), lv, rv) : UNKNOWN;
-      }
-      case 'ConditionalExpression': {
-        const vals = this.kids(n)
-          .filter((c) => c.name !== 'if' && c.name !== 'else')
-          .map((c) => this.ev(c));
-        return vals[0] ?? UNKNOWN;
-      }
-      case 'MemberExpression':
-        return this.member(n);
-      case 'CallExpression':
-        return this.call(n);
-      case 'AssignStatement':
-        return this.assign(n);
-      case 'ImportStatement':
-        this.importStatement(n);
-        return UNKNOWN;
-      case 'FunctionDefinition':
-      case 'LambdaExpression':
-      case 'ClassDefinition':
-        // Parameters shadow outer names inside the body (flow-insensitive: they become unknown).
-        for (const c of this.kids(n)) {
-          if (c.name === 'ParamList')
-            for (const p of this.kids(c)) {
-              if (p.name === 'VariableName') this.env.set(this.text(p), UNKNOWN);
-              else this.ev(p);
-            }
-          else if (c.name === 'VariableName' && n.name !== 'LambdaExpression')
-            this.env.set(this.text(c), UNKNOWN);
-          else this.ev(c);
-        }
-        return UNKNOWN;
-      default:
-        return this.evAll(this.kids(n));
-    }
-  }
-
-  private evAll(nodes: SyntaxNode[]): PyValue {
-    for (const c of nodes) this.ev(c);
-    return UNKNOWN;
-  }
-
-  private stringNode(n: SyntaxNode): PyValue {
-    const lit = stringLiteral(this.text(n));
-    if (!lit) return UNKNOWN;
-    return lit.bytes ? { t: 'bytes', v: lit.value, built: false } : str(lit.value, false);
-  }
-
-  private name(id: string): PyValue {
-    const v = this.env.get(id);
-    if (v) return v;
-    if (id === '__builtins__') return { t: 'ns', of: 'builtins' };
-    if (BUILTIN_NAMES.has(id)) return { t: 'ref', path: `builtins.${id}`, dynamic: false };
-    return UNKNOWN;
-  }
-
-  private assign(n: SyntaxNode): PyValue {
+  protected assign(n: SyntaxNode): PyValue {
     const k = this.kids(n);
     const ops = k.filter((c) => c.name === 'AssignOp' || c.name === 'UpdateOp');
     const last = k[k.length - 1];
     const value = this.ev(last);
+    if (last) this.escapes(value, last.from);
     const isUpdate = ops.some((o) => this.text(o) !== '=');
     for (const c of k.slice(0, -1)) {
       if (c.name === 'VariableName') {
@@ -332,202 +75,55 @@ class PyAnalysis {
         names.forEach((x, i) => {
           this.env.set(this.text(x), value.t === 'list' ? (value.items[i] ?? UNKNOWN) : UNKNOWN);
         });
+      } else if (c.name === 'MemberExpression') {
+        // `mod.attr = v`, `sys.modules[name] = v`: replacing a function or module for the whole process.
+        const mk = this.kids(c);
+        const obj = this.ev(mk[0]);
+        const key =
+          mk[1]?.name === '.' ? str(mk[2] ? this.text(mk[2]) : '', false) : this.evAll2(mk.slice(2, -1));
+        if (obj.t === 'ref' || obj.t === 'ns') this.patched(obj, key, '=', c.from, false);
       } else if (c.name !== 'AssignOp' && c.name !== 'UpdateOp' && c.name !== 'TypeDef') this.ev(c);
     }
     return value;
   }
 
-  private importStatement(n: SyntaxNode): void {
-    const k = this.kids(n);
-    const isFrom = k[0]?.name === 'from';
-    const at = n.from;
-    if (isFrom) {
-      // from a.b import c as d, e
-      const imp = k.findIndex((c) => c.name === 'import');
-      const mod = this.src.slice(k[1]?.from ?? at, k[imp - 1]?.to ?? at).replace(/\s+/g, '');
-      const rest = k.slice(imp + 1).filter((c) => c.name !== '(' && c.name !== ')');
-      for (let i = 0; i < rest.length; i++) {
-        const c = rest[i]!;
-        if (c.name === '*') {
-          this.imported(mod, at);
-          continue;
-        }
-        if (c.name !== 'VariableName') continue;
-        const name = this.text(c);
-        let alias = name;
-        if (rest[i + 1]?.name === 'as' && rest[i + 2]) {
-          alias = this.text(rest[i + 2]!);
-          i += 2;
-        }
-        this.env.set(alias, { t: 'ref', path: `${mod}.${name}`, dynamic: false });
-        this.imported(`${mod}.${name}`, at);
-      }
-      return;
-    }
-    // import a.b as c, d
-    let i = 1;
-    while (i < k.length) {
-      const start = k[i]!;
-      let j = i;
-      while (k[j + 1] && (k[j + 1]!.name === '.' || k[j]!.name === '.')) j++;
-      const dotted = this.src.slice(start.from, k[j]!.to).replace(/\s+/g, '');
-      if (k[j + 1]?.name === 'as' && k[j + 2]) {
-        this.env.set(this.text(k[j + 2]!), { t: 'ref', path: dotted, dynamic: false });
-        j += 2;
-      } else this.env.set(dotted.split('.')[0]!, { t: 'ref', path: dotted.split('.')[0]!, dynamic: false });
-      this.imported(dotted, at);
-      i = j + 1;
-      while (k[i]?.name === ',') i++;
-    }
-  }
-
-  private imported(path: string, at: number): void {
-    const d = danger(path, false);
-    if (d?.importSeverity) this.hit('MG462', `import ${path}`, `imports ${path}`, at, d.importSeverity);
-  }
-
-  // ----- attributes and subscripts -----
-
-  private member(n: SyntaxNode): PyValue {
-    const k = this.kids(n);
-    if (k[2] && this.isTrailingDotFloat(k[2])) return { t: 'num', v: Number(this.text(k[0]!)) };
-    const obj = this.ev(k[0]);
-    if (k[1]?.name === '.') {
-      const prop = k[2] ? this.text(k[2]) : '';
-      return this.attribute(obj, prop, n.from, false);
-    }
-    // Subscript: obj[key] or obj[a:b:c].
-    const inner = k.slice(2, -1);
-    if (inner.some((c) => c.name === ':')) {
-      const parts: Array<number | undefined> = [];
-      let cur: number | undefined;
-      let ok = true;
-      for (const c of inner) {
-        if (c.name === ':') {
-          parts.push(cur);
-          cur = undefined;
-          continue;
-        }
-        const v = this.ev(c);
-        if (v.t === 'num') cur = v.v;
-        else ok = false;
-      }
-      parts.push(cur);
-      if (!ok) return UNKNOWN;
-      return subscriptConst(obj, { slice: [parts[0], parts[1], parts[2]] });
-    }
-    const key = this.evAll2(inner);
-    return this.subscript(obj, key, inner[0] ?? n, n.from);
-  }
-
-  private evAll2(nodes: SyntaxNode[]): PyValue {
-    const vals = nodes.filter((c) => c.name !== ',').map((c) => this.ev(c));
-    return vals.length === 1 ? vals[0]! : { t: 'list', items: vals };
-  }
-
-  /** `obj.name`, or getattr(obj, name) when `computed` (the name was not written as an attribute). */
-  private attribute(obj: PyValue, prop: string, at: number, computed: boolean): PyValue {
-    if (WALK_CRITICAL.has(prop)) {
-      this.hit(
-        'MG910',
-        prop,
-        prop === '__builtins__'
-          ? 'reaches the builtins through an object (the way sandboxes and restrictions are escaped)'
-          : `walks Python internals through ${prop} (introspection that reaches every loaded module and its functions)`,
-        at,
-        'critical',
-      );
-      return prop === '__builtins__' ||
-        prop === '__globals__' ||
-        prop === 'f_globals' ||
-        prop === 'func_globals'
-        ? { t: 'ns', of: prop === '__builtins__' ? 'builtins' : '<globals>' }
-        : { t: 'walk' };
-    }
-    if (obj.t === 'ref') {
-      if (prop === '__dict__') return { t: 'ns', of: obj.path };
-      if (prop === '__builtins__') return { t: 'ns', of: 'builtins' };
-      if (obj.path === 'sys' && prop === 'modules') return { t: 'ns', of: '<modules>' };
-      return { t: 'ref', path: `${obj.path}.${prop}`, dynamic: obj.dynamic || computed };
-    }
-    if (obj.t === 'ns') {
-      // Attributes of a namespace dict are dict methods (get, items...), resolved at the call.
-      return { t: 'ref', path: `<ns:${obj.of}>.${prop}`, dynamic: true };
-    }
-    if (obj.t === 'walk' || WALK_START.has(prop)) {
-      if (obj.t === 'walk' && computed)
-        this.hit(
-          'MG910',
-          `getattr(<object>, ${prop})`,
-          'looks up attributes of an introspected object by a computed name',
-          at,
-          'critical',
-        );
-      return { t: 'walk' };
-    }
-    return UNKNOWN;
-  }
-
-  private subscript(obj: PyValue, key: PyValue, keyNode: SyntaxNode, at: number): PyValue {
-    if (obj.t === 'ns') return this.nsLookup(obj.of, key, keyNode, at);
-    if (obj.t === 'ref' && obj.path === 'sys.modules') return this.nsLookup('<modules>', key, keyNode, at);
-    if (obj.t === 'walk') return { t: 'walk' };
-    return subscriptConst(obj, key);
-  }
-
-  /** A name looked up in a namespace mapping: sys.modules['os'], os.__dict__['system'], globals()[name]. */
-  private nsLookup(of: string, key: PyValue, keyNode: SyntaxNode, at: number): PyValue {
+  /**
+   * A module attribute, a namespace entry or a sys.modules entry replaced (by assignment or setattr): later
+   * imports, builtins and library functions (torch.load, pickle) then run the file's code. Setting plain
+   * configuration attributes of other modules (`torch.backends.cudnn.benchmark = True`) is ordinary.
+   */
+  private patched(obj: PyValue, key: PyValue, how: string, at: number, viaSetattr: boolean): void {
     const where =
-      of === '<modules>'
-        ? 'sys.modules'
-        : of === 'builtins'
-          ? 'the builtins'
-          : of === '<globals>'
-            ? 'globals()'
-            : `${of}.__dict__`;
-    if (key.t !== 'str') {
-      this.hit(
-        'MG910',
-        `${where}[<computed>]`,
-        `looks a name up in ${where} by a value computed at run time (${this.snippet(keyNode)}): the function it reaches is hidden from the source`,
-        at,
-        'critical',
+      obj.t === 'ns' ? (obj.of === '<modules>' ? 'sys.modules' : obj.of) : obj.t === 'ref' ? obj.path : '';
+    const name = key.t === 'str' ? key.v : '<computed>';
+    const target = `${where}.${name}`;
+    // (Entries of the file's own globals() and os.environ are ordinary: registries, configuration.)
+    const hijack =
+      (obj.t === 'ns' && obj.of !== '<globals>') ||
+      (obj.t === 'ref' && /^(sys\.modules|builtins|__builtin__)$/.test(obj.path)) ||
+      resolveCall(target) !== undefined ||
+      /^(torch\.(load|save|hub\.\w+|jit\.load)|safetensors\.\w+|transformers\.\w+\.(from_pretrained|load)\w*)$/.test(
+        target,
       );
-      return { t: 'ref', path: `${of === '<modules>' ? '' : `${of}.`}<computed>`, dynamic: true };
-    }
-    if (key.v === '__builtins__' || key.v === '__dict__' || WALK_CRITICAL.has(key.v)) {
+    // A name built from pieces is obfuscation; a computed one (lazy-module registries) is not by itself.
+    const built = key.t === 'str' && key.built;
+    if (hijack)
       this.hit(
-        'MG910',
-        key.v,
-        `looks up ${key.v} in ${where}${key.built ? ', a name built from pieces' : ''}`,
+        built ? 'MG910' : 'MG462',
+        how === '=' ? target : `${how.replace('(...)', '')}(${where}, ${name})`,
+        `replaces ${target} for the whole process (a hijacked module or function runs this file's code wherever it is used)`,
         at,
-        'critical',
+        built ? 'critical' : 'high',
       );
-      return { t: 'ns', of: key.v === '__builtins__' ? 'builtins' : of };
-    }
-    const path = of === '<modules>' ? key.v : of === '<globals>' ? this.globalPath(key.v) : `${of}.${key.v}`;
-    if (key.built && (danger(path, true) || isDangerousModule(path)))
+    else if (viaSetattr && obj.t === 'ref' && key.t !== 'str')
       this.hit(
-        'MG910',
-        path,
-        `builds the name ${JSON.stringify(key.v)} from pieces and looks it up in ${where}`,
+        'MG462',
+        `setattr(${where}, <computed>)`,
+        `sets an attribute of the module ${where} by a computed name`,
         at,
-        'critical',
+        'medium',
       );
-    return { t: 'ref', path, dynamic: true };
   }
-
-  private globalPath(name: string): string {
-    const v = this.env.get(name);
-    return v?.t === 'ref' ? v.path : BUILTIN_NAMES.has(name) ? `builtins.${name}` : name;
-  }
-
-  private snippet(n: SyntaxNode): string {
-    const t = this.text(n).replace(/\s+/g, ' ');
-    return t.length > 60 ? `${t.slice(0, 57)}...` : t;
-  }
-
-  // ----- calls -----
 
   private args(argList: SyntaxNode | undefined): {
     pos: PyValue[];
@@ -554,18 +150,22 @@ class PyAnalysis {
         continue;
       }
       if (c.name === 'VariableName' && k[i + 1]?.name === 'AssignOp') {
-        kw.set(this.text(c), this.ev(k[i + 2]));
+        const v = this.ev(k[i + 2]);
+        this.escapes(v, c.from);
+        kw.set(this.text(c), v);
         i += 2;
         continue;
       }
       nodes.push(c);
-      pos.push(this.ev(c));
+      const v = this.ev(c);
+      this.escapes(v, c.from);
+      pos.push(v);
     }
     return { pos, kw, nodes };
   }
 
   /** `expr for x in iterable [if cond]`: folded when the iterable is a constant list or string. */
-  private comprehension(k: SyntaxNode[]): PyValue {
+  protected comprehension(k: SyntaxNode[]): PyValue {
     const forAt = k.findIndex((c) => c.name === 'for');
     const inAt = k.findIndex((c) => c.name === 'in');
     if (forAt < 1 || inAt < forAt) return this.evAll(k);
@@ -599,7 +199,7 @@ class PyAnalysis {
     return { t: 'list', items };
   }
 
-  private call(n: SyntaxNode): PyValue {
+  protected call(n: SyntaxNode): PyValue {
     const k = this.kids(n);
     const calleeNode = k[0]!;
     const callee = this.ev(calleeNode);
@@ -615,36 +215,76 @@ class PyAnalysis {
         if (isText(recv)) return stringMethod(recv, method, pos);
         if (recv.t === 'ns' && (method === 'get' || method === '__getitem__' || method === 'pop'))
           return this.nsLookup(recv.of, pos[0] ?? UNKNOWN, nodes[0] ?? n, at);
+        // type.__getattribute__(obj, name) / object.__getattribute__(obj, name): getattr spelled as a method.
+        if (method === '__getattribute__' && pos.length >= 2)
+          return this.dynamicAttr(pos[0]!, pos[1]!, nodes[1] ?? n, at);
         if (method === '__getattribute__' && pos[0]) return this.dynamicAttr(recv, pos[0], nodes[0] ?? n, at);
+        // __loader__.load_module('os'), spec.loader.load_module(name): an import by name.
+        if (method === 'load_module' && pos[0])
+          return this.dynamicImport('load_module', pos[0], nodes[0] ?? n, at, true);
         if (recv.t === 'walk') return { t: 'walk' };
       }
     }
+    return this.invoke(callee, pos, kw, nodes, n, at);
+  }
+
+  /** Calls a value with evaluated arguments: what the callee reaches and does decides the finding. */
+  private invoke(
+    callee: PyValue,
+    pos: PyValue[],
+    kw: Map<string, PyValue>,
+    nodes: SyntaxNode[],
+    n: SyntaxNode,
+    at: number,
+  ): PyValue {
     if (callee.t === 'walk') return { t: 'walk' };
+    if (callee.t === 'getter') return this.applyGetter(callee, pos[0] ?? UNKNOWN, nodes[0] ?? n, n, at);
+    if (callee.t === 'fn') return this.specialise(callee.node, pos, kw);
     if (callee.t !== 'ref') return UNKNOWN;
-    const path = callee.path;
+    const path = callee.path.replace(/^_operator\./, 'operator.');
+    // open(), shutil.copy(), os.path.expanduser()... of a credential or shell start-up file.
+    for (const file of [...pos, ...kw.values()])
+      if (isText(file) && SENSITIVE_PATH.test(file.v))
+        this.hit(
+          file.built ? 'MG910' : 'MG462',
+          `${path.replace(/^builtins\./, '')}(${file.v})`,
+          `passes ${JSON.stringify(file.v)}, a credential or shell start-up file model code has no reason to touch`,
+          at,
+          file.built ? 'critical' : 'high',
+        );
     switch (path) {
+      case 'operator.attrgetter':
+      case 'operator.itemgetter':
+      case 'operator.methodcaller':
+        return {
+          t: 'getter',
+          kind: path === 'operator.attrgetter' ? 'attr' : path === 'operator.itemgetter' ? 'item' : 'method',
+          name: pos[0] ?? UNKNOWN,
+          args: pos.slice(1),
+        };
+      case 'operator.getitem':
+        return this.subscript(pos[0] ?? UNKNOWN, pos[1] ?? UNKNOWN, nodes[1] ?? n, at);
+      case 'functools.reduce':
+        return this.reduce(pos, nodes, n, at);
       case 'builtins.getattr':
         return pos.length >= 2 ? this.dynamicAttr(pos[0]!, pos[1]!, nodes[1] ?? n, at) : UNKNOWN;
       case 'builtins.setattr':
       case 'builtins.delattr':
-        if (pos[0]?.t === 'ref' && isDangerousModule(pos[0].path))
-          this.hit(
-            'MG910',
-            `${path.slice(9)}(${pos[0].path}, ...)`,
-            `changes attributes of the module ${pos[0].path}`,
-            at,
-            'critical',
-          );
+        if (pos[0]?.t === 'ref' || pos[0]?.t === 'ns')
+          this.patched(pos[0], pos[1] ?? UNKNOWN, `${path.slice(9)}(...)`, at, true);
         return UNKNOWN;
+
       case 'builtins.globals':
       case 'builtins.locals':
         return { t: 'ns', of: '<globals>' };
       case 'builtins.vars':
-        return pos[0]?.t === 'ref'
-          ? { t: 'ns', of: pos[0].path }
-          : pos.length === 0
-            ? { t: 'ns', of: '<globals>' }
-            : UNKNOWN;
+        return pos[0]?.t === 'ns'
+          ? pos[0]
+          : pos[0]?.t === 'ref'
+            ? { t: 'ns', of: pos[0].path }
+            : pos.length === 0
+              ? { t: 'ns', of: '<globals>' }
+              : UNKNOWN;
       case 'builtins.__import__':
       case 'importlib.import_module':
       case 'importlib.__import__':
@@ -685,7 +325,8 @@ class PyAnalysis {
           'critical',
         );
       else this.hit('MG462', path, effect.why, at, effect.severity);
-    } else if (callee.dynamic && isDangerousModule(path)) {
+    } else if (callee.dynamic && isDangerousModule(path) && !REACHABLE_MODULES.has(path)) {
+      // (Calling a module is an error: `copyreg.pickle(...)` is copyreg's function named like a module.)
       this.hit(
         'MG910',
         path,
@@ -695,6 +336,86 @@ class PyAnalysis {
       );
     }
     return UNKNOWN;
+  }
+
+  /** attrgetter / itemgetter / methodcaller applied to an object: getattr, a subscript, getattr then a call. */
+  private applyGetter(
+    g: Extract<PyValue, { t: 'getter' }>,
+    obj: PyValue,
+    objNode: SyntaxNode,
+    n: SyntaxNode,
+    at: number,
+  ): PyValue {
+    if (g.kind === 'item') return this.subscript(obj, g.name, objNode, at);
+    let v = obj;
+    // attrgetter('a.b') walks a dotted path.
+    const name = g.name;
+    if (g.kind === 'attr' && name.t === 'str')
+      for (const p of name.v.split('.')) v = this.dynamicAttr(v, { ...name, v: p }, objNode, at);
+    else v = this.dynamicAttr(obj, name, objNode, at);
+    return g.kind === 'method' ? this.invoke(v, g.args, new Map(), [], n, at) : v;
+  }
+
+  /** functools.reduce(getattr, names, obj): a chain of getattr (or subscripts) with the names of a list. */
+  private reduce(pos: PyValue[], nodes: SyntaxNode[], n: SyntaxNode, at: number): PyValue {
+    const [fn, seq, init] = pos;
+    const step =
+      fn?.t === 'ref' && fn.path === 'builtins.getattr'
+        ? (o: PyValue, k: PyValue) => this.dynamicAttr(o, k, nodes[1] ?? n, at)
+        : fn?.t === 'ref' && /^_?operator\.getitem$/.test(fn.path)
+          ? (o: PyValue, k: PyValue) => this.subscript(o, k, nodes[1] ?? n, at)
+          : undefined;
+    if (!step || init === undefined) return UNKNOWN;
+    if (seq?.t !== 'list') return step(init, UNKNOWN);
+    let v = init;
+    for (const k of seq.items) v = step(v, k);
+    return v;
+  }
+
+  /**
+   * A call of a function or lambda defined in the file: its body is read again with the parameters bound to
+   * the arguments (modules, namespaces, strings), so `g = lambda o, n: getattr(o, n)`
+   * then `g(os, 'sys' + 'tem')` reaches os.system. Bounded: a few specialisations per function, nested three
+   * deep. Returns what the function returns when that is one value.
+   */
+  private specialise(fn: SyntaxNode, pos: PyValue[], kw: Map<string, PyValue>): PyValue {
+    const count = this.specialised.get(fn) ?? 0;
+    if (this.frames.length >= 3 || count >= 8) return UNKNOWN;
+    this.specialised.set(fn, count + 1);
+    const k = this.kids(fn);
+    const params = this.kids(k.find((c) => c.name === 'ParamList') ?? fn);
+    const bound = new Map<string, PyValue>();
+    let i = 0;
+    let star = false;
+    for (let j = 0; j < params.length; j++) {
+      const p = params[j]!;
+      if (p.name === '*' || p.name === '**') star = true;
+      if (p.name !== 'VariableName') continue;
+      const name = this.text(p);
+      const after = params[j - 1]?.name;
+      if (after === '*') bound.set(name, { t: 'list', items: pos.slice(i) });
+      else if (after === '**') bound.set(name, UNKNOWN);
+      else bound.set(name, kw.get(name) ?? (star ? UNKNOWN : (pos[i++] ?? UNKNOWN)));
+    }
+    const saved = new Map([...bound.keys()].map((name) => [name, this.env.get(name)]));
+    for (const [name, v] of bound) this.env.set(name, v);
+    this.frames.push([]);
+    let result: PyValue = UNKNOWN;
+    try {
+      if (fn.name === 'LambdaExpression') result = this.ev(k[k.length - 1]);
+      else {
+        this.block(k.find((c) => c.name === 'Body') ?? fn);
+        const rets = this.frames[this.frames.length - 1]!;
+        if (rets.length === 1) result = rets[0]!;
+      }
+    } finally {
+      this.frames.pop();
+      for (const [name, v] of saved) {
+        if (v === undefined) this.env.delete(name);
+        else this.env.set(name, v);
+      }
+    }
+    return result;
   }
 
   /** Evaluates an expression already evaluated for its findings, without reporting twice. */
@@ -808,5 +529,9 @@ class PyAnalysis {
         this.hit(h.ruleId ?? 'MG462', h.name, h.why, at, h.severity);
     }
     return fn === 'builtins.compile' ? arg : UNKNOWN;
+  }
+
+  protected returned(v: PyValue): void {
+    this.frames[this.frames.length - 1]?.push(v);
   }
 }

@@ -36,6 +36,15 @@ const TABLE: Array<[RegExp, Effect]> = [
     { kind: 'effect', why: SHELL, severity: 'high' },
   ],
   [
+    // Load and run Python from a path or a repository: torch.hub runs the repository's hubconf.py.
+    /^(torch\.hub\.load|importlib\.util\.spec_from_file_location|importlib\.util\.module_from_spec|importlib\.machinery\.(SourceFileLoader|SourcelessFileLoader|ExtensionFileLoader)|zipimport\.zipimporter)$/,
+    {
+      kind: 'effect',
+      why: 'loads and runs Python code from a path or a remote repository',
+      severity: 'high',
+    },
+  ],
+  [
     /^(marshal\.loads?|types\.CodeType|types\.FunctionType)$/,
     { kind: 'deser', why: 'builds code objects from bytes', severity: 'critical', critical: true },
   ],
@@ -72,6 +81,18 @@ const TABLE: Array<[RegExp, Effect]> = [
     { kind: 'effect', why: 'changes environment variables of the process', severity: 'medium' },
   ],
   [
+    /^(webbrowser\.(open|open_new|open_new_tab|get)|torch\.hub\.download_url_to_file|huggingface_hub\.(hf_hub_download|snapshot_download))$/,
+    { kind: 'effect', why: 'downloads files or opens URLs', severity: 'medium' },
+  ],
+  [
+    /^(gc\.(get_objects|get_referrers|get_referents)|sys\._getframe|inspect\.(currentframe|stack)|ctypes\.pythonapi)$/,
+    {
+      kind: 'effect',
+      why: "walks the interpreter's live objects or frames (reaches every module)",
+      severity: 'medium',
+    },
+  ],
+  [
     /^(sys\.settrace|sys\.setprofile|sys\.addaudithook|builtins\.breakpoint|builtins\.input)$/,
     { kind: 'effect', why: 'hooks the interpreter or waits for input', severity: 'medium' },
   ],
@@ -79,7 +100,7 @@ const TABLE: Array<[RegExp, Effect]> = [
 
 /** Modules whose functions act on the machine: a computed lookup on them is never modelling code. */
 const DANGEROUS_MODULES =
-  /^(os|posix|nt|sys|subprocess|builtins|__builtin__|importlib|imp|socket|ctypes|_ctypes|cffi|pty|pexpect|marshal|pickle|_pickle|cPickle|dill|shutil|runpy|code|codeop|requests|urllib|urllib2|httpx|http|ftplib|smtplib|telnetlib|paramiko|asyncio\.subprocess|multiprocessing|signal|gc|inspect|types)(\.|$)/;
+  /^(os|posix|nt|sys|subprocess|builtins|__builtin__|importlib|imp|socket|ctypes|_ctypes|cffi|pty|pexpect|marshal|pickle|_pickle|cPickle|dill|shutil|runpy|code|codeop|requests|urllib|urllib2|httpx|http|ftplib|smtplib|telnetlib|paramiko|asyncio\.subprocess|multiprocessing|signal|gc|inspect|types|webbrowser|zipimport)(\.|$)/;
 
 const RISKY_IMPORT =
   /^(subprocess|socket|ctypes|pty|marshal|pexpect|paramiko|telnetlib|ftplib|smtplib|cffi)(\.|$)/;
@@ -108,3 +129,10 @@ export function danger(path: string, strict: boolean): { importSeverity?: Severi
   if (RISKY_IMPORT.test(path)) return { importSeverity: 'low' };
   return undefined;
 }
+
+/**
+ * Files a model's code has no reason to touch: credentials and keys (read: exfiltration), shell start-up and
+ * scheduler files (write: persistence).
+ */
+export const SENSITIVE_PATH =
+  /(^|\/)(\.ssh|\.aws|\.gnupg|\.docker|\.kube|\.netrc|\.git-credentials|\.pypirc|\.npmrc|id_rsa|id_ed25519|authorized_keys|\.bashrc|\.bash_profile|\.profile|\.zshrc|crontab|cron\.d|\.config\/autostart)(\/|$)|^\/etc\/(passwd|shadow|sudoers|cron)|^\/proc\/self\/environ|(^|\/)\.(cache\/)?huggingface\/(token|stored_tokens)$/;

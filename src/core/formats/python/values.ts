@@ -1,3 +1,5 @@
+import type { SyntaxNode } from '@lezer/common';
+
 export { stringLiteral } from '../../python/escapes.js';
 
 import { braceFormat, percentFormat, pySlice } from '../template/fold.js';
@@ -25,6 +27,13 @@ export type PyValue =
   | { t: 'decoded' }
   /** An object reached by dunder introspection (__class__, __base__, __subclasses__()...). */
   | { t: 'walk' }
+  /**
+   * A callable that looks a name up on its argument: operator.attrgetter(name) (`attr`), itemgetter (`item`),
+   * methodcaller(name, *args) (`method`, which also calls what it found with `args`).
+   */
+  | { t: 'getter'; kind: 'attr' | 'item' | 'method'; name: PyValue; args: PyValue[] }
+  /** A function or lambda defined in the file (`node` is its definition), specialised at its calls. */
+  | { t: 'fn'; node: SyntaxNode }
   | { t: 'unknown' };
 
 export const UNKNOWN: PyValue = { t: 'unknown' };
