@@ -897,7 +897,7 @@ var require_parse = __commonJS({
       }
       return { risky: false };
     };
-    var parse7 = (input2, options) => {
+    var parse8 = (input2, options) => {
       if (typeof input2 !== "string") {
         throw new TypeError("Expected a string");
       }
@@ -1041,16 +1041,16 @@ var require_parse = __commonJS({
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open10 = tokens[token.tokensIndex];
-          open10.type = "text";
-          open10.value = literal3;
-          open10.output = safeOutput || utils.escapeRegex(literal3);
+          const open11 = tokens[token.tokensIndex];
+          open11.type = "text";
+          open11.value = literal3;
+          open11.output = safeOutput || utils.escapeRegex(literal3);
           for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
             tokens[i].value = "";
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open10.output;
+          state.output = token.output + open11.output;
           state.backtrack = true;
           push({ type: "paren", extglob: true, value, output: "" });
           decrement("parens");
@@ -1067,7 +1067,7 @@ var require_parse = __commonJS({
             output2 = token.close = `)$))${extglobStar}`;
           }
           if (token.inner.includes("*") && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
-            const expression = parse7(rest, { ...options, fastpaths: false }).output;
+            const expression = parse8(rest, { ...options, fastpaths: false }).output;
             output2 = token.close = `)${expression})${extglobStar})`;
           }
           if (token.prev.type === "bos") {
@@ -1166,9 +1166,9 @@ var require_parse = __commonJS({
                 const idx = prev.value.lastIndexOf("[");
                 const pre = prev.value.slice(0, idx);
                 const rest2 = prev.value.slice(idx + 2);
-                const posix2 = POSIX_REGEX_SOURCE[rest2];
-                if (posix2) {
-                  prev.value = pre + posix2;
+                const posix3 = POSIX_REGEX_SOURCE[rest2];
+                if (posix3) {
+                  prev.value = pre + posix3;
                   state.backtrack = true;
                   advance();
                   if (!bos.output && tokens.indexOf(prev) === 1) {
@@ -1270,15 +1270,15 @@ var require_parse = __commonJS({
         }
         if (value === "{" && opts.nobrace !== true) {
           increment("braces");
-          const open10 = {
+          const open11 = {
             type: "brace",
             value,
             output: "(",
             outputIndex: state.output.length,
             tokensIndex: state.tokens.length
           };
-          braces.push(open10);
-          push(open10);
+          braces.push(open11);
+          push(open11);
           continue;
         }
         if (value === "}") {
@@ -1590,7 +1590,7 @@ var require_parse = __commonJS({
       }
       return state;
     };
-    parse7.fastpaths = (input2, options) => {
+    parse8.fastpaths = (input2, options) => {
       const opts = { ...options };
       const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
       const len = input2.length;
@@ -1655,7 +1655,7 @@ var require_parse = __commonJS({
       }
       return source;
     };
-    module.exports = parse7;
+    module.exports = parse8;
   }
 });
 
@@ -1664,7 +1664,7 @@ var require_picomatch = __commonJS({
   "node_modules/picomatch/lib/picomatch.js"(exports, module) {
     "use strict";
     var scan = require_scan();
-    var parse7 = require_parse();
+    var parse8 = require_parse();
     var utils = require_utils();
     var constants2 = require_constants();
     var isObject4 = (val) => val && typeof val === "object" && !Array.isArray(val);
@@ -1685,7 +1685,7 @@ var require_picomatch = __commonJS({
         throw new TypeError("Expected pattern to be a non-empty string");
       }
       const opts = options || {};
-      const posix2 = opts.windows;
+      const posix3 = opts.windows;
       const regex = isState ? picomatch7.compileRe(glob, options) : picomatch7.makeRe(glob, options, false, true);
       const state = regex.state;
       delete regex.state;
@@ -1695,8 +1695,8 @@ var require_picomatch = __commonJS({
         isIgnored2 = picomatch7(opts.ignore, ignoreOpts, returnState);
       }
       const matcher = (input2, returnObject = false) => {
-        const { isMatch, match, output: output2 } = picomatch7.test(input2, regex, options, { glob, posix: posix2 });
-        const result = { glob, state, regex, posix: posix2, input: input2, output: output2, match, isMatch };
+        const { isMatch, match, output: output2 } = picomatch7.test(input2, regex, options, { glob, posix: posix3 });
+        const result = { glob, state, regex, posix: posix3, input: input2, output: output2, match, isMatch };
         if (typeof opts.onResult === "function") {
           opts.onResult(result);
         }
@@ -1721,7 +1721,7 @@ var require_picomatch = __commonJS({
       }
       return matcher;
     };
-    picomatch7.test = (input2, regex, options, { glob, posix: posix2 } = {}) => {
+    picomatch7.test = (input2, regex, options, { glob, posix: posix3 } = {}) => {
       if (typeof input2 !== "string") {
         throw new TypeError("Expected input to be a string");
       }
@@ -1729,7 +1729,7 @@ var require_picomatch = __commonJS({
         return { isMatch: false, output: "" };
       }
       const opts = options || {};
-      const format = opts.format || (posix2 ? utils.toPosixSlashes : null);
+      const format = opts.format || (posix3 ? utils.toPosixSlashes : null);
       let match = input2 === glob;
       let output2 = match && format ? format(input2) : input2;
       if (match === false) {
@@ -1738,21 +1738,21 @@ var require_picomatch = __commonJS({
       }
       if (match === false || opts.capture === true) {
         if (opts.matchBase === true || opts.basename === true) {
-          match = picomatch7.matchBase(input2, regex, options, posix2);
+          match = picomatch7.matchBase(input2, regex, options, posix3);
         } else {
           match = regex.exec(output2);
         }
       }
       return { isMatch: Boolean(match), match, output: output2 };
     };
-    picomatch7.matchBase = (input2, glob, options, posix2 = options && options.windows) => {
+    picomatch7.matchBase = (input2, glob, options, posix3 = options && options.windows) => {
       const regex = glob instanceof RegExp ? glob : picomatch7.makeRe(glob, options);
-      return regex.test(utils.basename(input2, { windows: posix2 }));
+      return regex.test(utils.basename(input2, { windows: posix3 }));
     };
     picomatch7.isMatch = (str7, patterns, options) => picomatch7(patterns, options)(str7);
     picomatch7.parse = (pattern, options) => {
       if (Array.isArray(pattern)) return pattern.map((p) => picomatch7.parse(p, options));
-      return parse7(pattern, { ...options, fastpaths: false });
+      return parse8(pattern, { ...options, fastpaths: false });
     };
     picomatch7.scan = (input2, options) => scan(input2, options);
     picomatch7.compileRe = (state, options, returnOutput = false, returnState = false) => {
@@ -1778,10 +1778,10 @@ var require_picomatch = __commonJS({
       }
       let parsed = { negated: false, fastpaths: true };
       if (options.fastpaths !== false && (input2[0] === "." || input2[0] === "*")) {
-        parsed.output = parse7.fastpaths(input2, options);
+        parsed.output = parse8.fastpaths(input2, options);
       }
       if (!parsed.output) {
-        parsed = parse7(input2, options);
+        parsed = parse8(input2, options);
       }
       return picomatch7.compileRe(parsed, options, returnOutput, returnState);
     };
@@ -5779,10 +5779,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep6, value } = collItem;
+        const { start, key, sep: sep7, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep6?.[0],
+          next: key ?? sep7?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -5796,7 +5796,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep6) {
+          if (!keyProps.anchor && !keyProps.tag && !sep7) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map2.comment)
@@ -5820,7 +5820,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep6 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep7 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -5836,7 +5836,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep6, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep7, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -5927,7 +5927,7 @@ var require_resolve_end = __commonJS({
       let comment2 = "";
       if (end) {
         let hasSpace = false;
-        let sep6 = "";
+        let sep7 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -5941,13 +5941,13 @@ var require_resolve_end = __commonJS({
               if (!comment2)
                 comment2 = cb;
               else
-                comment2 += sep6 + cb;
-              sep6 = "";
+                comment2 += sep7 + cb;
+              sep7 = "";
               break;
             }
             case "newline":
               if (comment2)
-                sep6 += source;
+                sep7 += source;
               hasSpace = true;
               break;
             default:
@@ -5990,18 +5990,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep6, value } = collItem;
+        const { start, key, sep: sep7, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep6?.[0],
+          next: key ?? sep7?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep6 && !value) {
+          if (!props.anchor && !props.tag && !sep7 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -6055,8 +6055,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap3 && !sep6 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep6, null, props, onError);
+        if (!isMap3 && !sep7 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep7, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -6068,7 +6068,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep6 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep7 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -6079,8 +6079,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap3 && !props.found && ctx.options.strict) {
-              if (sep6)
-                for (const st of sep6) {
+              if (sep7)
+                for (const st of sep7) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -6097,7 +6097,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep6, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep7, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -6277,7 +6277,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep6 = "";
+      let sep7 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -6294,24 +6294,24 @@ var require_resolve_block_scalar = __commonJS({
           indent2 = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep6 + indent2.slice(trimIndent) + content2;
-          sep6 = "\n";
+          value += sep7 + indent2.slice(trimIndent) + content2;
+          sep7 = "\n";
         } else if (indent2.length > trimIndent || content2[0] === "	") {
-          if (sep6 === " ")
-            sep6 = "\n";
-          else if (!prevMoreIndented && sep6 === "\n")
-            sep6 = "\n\n";
-          value += sep6 + indent2.slice(trimIndent) + content2;
-          sep6 = "\n";
+          if (sep7 === " ")
+            sep7 = "\n";
+          else if (!prevMoreIndented && sep7 === "\n")
+            sep7 = "\n\n";
+          value += sep7 + indent2.slice(trimIndent) + content2;
+          sep7 = "\n";
           prevMoreIndented = true;
         } else if (content2 === "") {
-          if (sep6 === "\n")
+          if (sep7 === "\n")
             value += "\n";
           else
-            sep6 = "\n";
+            sep7 = "\n";
         } else {
-          value += sep6 + content2;
-          sep6 = " ";
+          value += sep7 + content2;
+          sep7 = " ";
           prevMoreIndented = false;
         }
       }
@@ -6494,25 +6494,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep6 = " ";
+      let sep7 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep6 === "\n")
-            res += sep6;
+          if (sep7 === "\n")
+            res += sep7;
           else
-            sep6 = "\n";
+            sep7 = "\n";
         } else {
-          res += sep6 + lm;
-          sep6 = " ";
+          res += sep7 + lm;
+          sep7 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep6 + (match?.[1] ?? "");
+      return res + sep7 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -7322,14 +7322,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep6, value }) {
+    function stringifyItem({ start, key, sep: sep7, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep6)
-        for (const st of sep6)
+      if (sep7)
+        for (const st of sep7)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -8496,18 +8496,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep6;
+          let sep7;
           if (scalar.end) {
-            sep6 = scalar.end;
-            sep6.push(this.sourceToken);
+            sep7 = scalar.end;
+            sep7.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep6 = [this.sourceToken];
+            sep7 = [this.sourceToken];
           const map2 = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep6 }]
+            items: [{ start, key: scalar, sep: sep7 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map2;
@@ -8660,15 +8660,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep6 = it.sep;
-                  sep6.push(this.sourceToken);
+                  const sep7 = it.sep;
+                  sep7.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep6 }]
+                    items: [{ start: start2, key, sep: sep7 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -8862,13 +8862,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep6 = fc.end.splice(1, fc.end.length);
-            sep6.push(this.sourceToken);
+            const sep7 = fc.end.splice(1, fc.end.length);
+            sep7.push(this.sourceToken);
             const map2 = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep6 }]
+              items: [{ start, key: fc, sep: sep7 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map2;
@@ -9046,7 +9046,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse7(src, reviver, options) {
+    function parse8(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -9087,7 +9087,7 @@ var require_public_api = __commonJS({
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
-    exports.parse = parse7;
+    exports.parse = parse8;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument3;
     exports.stringify = stringify;
@@ -14502,7 +14502,7 @@ var require_root = __commonJS({
     var OneOf = require_oneof();
     var util = require_util();
     var Type;
-    var parse7;
+    var parse8;
     var common;
     function Root(options) {
       Namespace.call(this, "", options);
@@ -14570,8 +14570,8 @@ var require_root = __commonJS({
           if (!util.isString(source))
             self2.setOptions(source.options).addJSON(source.nested);
           else {
-            parse7.filename = filename2;
-            var parsed = parse7(source, self2, options), resolved2, i2 = 0;
+            parse8.filename = filename2;
+            var parsed = parse8(source, self2, options), resolved2, i2 = 0;
             if (parsed.imports) {
               for (; i2 < parsed.imports.length; ++i2)
                 if (resolved2 = getBundledFileName(parsed.imports[i2]) || self2.resolvePath(filename2, parsed.imports[i2]))
@@ -14744,7 +14744,7 @@ var require_root = __commonJS({
     };
     Root._configure = function(Type_, parse_, common_) {
       Type = Type_;
-      parse7 = parse_;
+      parse8 = parse_;
       common = common_;
     };
   }
@@ -16125,9 +16125,9 @@ var require_tokenize = __commonJS({
 var require_parse2 = __commonJS({
   "node_modules/protobufjs/src/parse.js"(exports, module) {
     "use strict";
-    module.exports = parse7;
-    parse7.filename = null;
-    parse7.defaults = { keepCase: false };
+    module.exports = parse8;
+    parse8.filename = null;
+    parse8.defaults = { keepCase: false };
     var tokenize3 = require_tokenize();
     var Root = require_root();
     var Type = require_type();
@@ -16153,13 +16153,13 @@ var require_parse2 = __commonJS({
     var typeRefRe = util.patterns.typeRefRe;
     var maxFieldId = 536870911;
     var maxEnumId = 2147483647;
-    function parse7(source, root3, options) {
+    function parse8(source, root3, options) {
       if (!(root3 instanceof Root)) {
         options = root3;
         root3 = new Root();
       }
       if (!options)
-        options = parse7.defaults;
+        options = parse8.defaults;
       var preferTrailingComment = options.preferTrailingComment || false;
       var tn = tokenize3(source, options.alternateCommentMode || false), next = tn.next, push = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
       var head = true, pkg, imports, weakImports, edition = "proto2";
@@ -16179,9 +16179,9 @@ var require_parse2 = __commonJS({
         });
       }
       function illegal(token2, name2, insideTryCatch) {
-        var filename = parse7.filename;
+        var filename = parse8.filename;
         if (!insideTryCatch)
-          parse7.filename = null;
+          parse8.filename = null;
         return Error("illegal " + (name2 || "token") + " '" + token2 + "' (" + (filename ? filename + ", " : "") + "line " + tn.line + ")");
       }
       function readString() {
@@ -16412,7 +16412,7 @@ var require_parse2 = __commonJS({
           if (typeof obj.comment !== "string") {
             obj.comment = cmnt();
           }
-          obj.filename = parse7.filename;
+          obj.filename = parse8.filename;
         }
         if (skip("{", true)) {
           var token2;
@@ -16554,7 +16554,7 @@ var require_parse2 = __commonJS({
         var type = new Type(name2);
         type.group = true;
         var field = new Field(fieldName, id2, name2, rule, extend2);
-        field.filename = parse7.filename;
+        field.filename = parse8.filename;
         ifBlock(type, function parseGroup_block(token2) {
           switch (token2) {
             case ";":
@@ -16963,7 +16963,7 @@ var require_parse2 = __commonJS({
         }
       }
       resolveFileFeatures();
-      parse7.filename = null;
+      parse8.filename = null;
       return {
         "package": pkg,
         "imports": imports,
@@ -22224,8 +22224,8 @@ var require_dist5 = __commonJS({
 
 // src/cli/main.ts
 import { lstat as lstat7 } from "node:fs/promises";
-import { relative as relative6, resolve as resolve7, sep as sep5 } from "node:path";
-import { parseArgs as parseArgs5 } from "node:util";
+import { relative as relative7, resolve as resolve7, sep as sep6 } from "node:path";
+import { parseArgs as parseArgs6 } from "node:util";
 
 // src/core/globs.ts
 var import_picomatch = __toESM(require_picomatch2(), 1);
@@ -22414,6 +22414,15 @@ var ggufRules = defineRules([
     cwe: 787,
     description: `The tokenizer arrays or ids hold values no converter writes and llama.cpp's vocabulary loader trusts: an array of the wrong element type (scores declared UINT8 but read as float, token types read as int32), per-token arrays shorter than the vocabulary, special-token ids outside the vocabulary, byte tokens not spelled <0xHH> ("<0x-1>" became a write at bytes_[-1] in 2025-2026 llama.cpp heap bugs). They are read at load time, before any inference.`,
     remediation: "Do not load the file; re-convert the model from its original weights with a current converter."
+  },
+  {
+    id: "MG941",
+    slug: "gguf_tokenizer_inconsistent",
+    title: "GGUF tokenizer metadata no converter writes",
+    severity: "medium",
+    kind: "anomaly",
+    description: "The tokenizer arrays are well typed and in bounds but hold values no converter writes: token types outside llama.cpp's enum (0 UNDEFINED to 6 BYTE), or BPE merges that do not join two tokens of the vocabulary into a third (Hugging Face tokenizers refuses such a tokenizer, so a converted model never has one). Current llama.cpp maps unknown types to UNDEFINED and falls back to bytes for merges it cannot resolve; other GGUF readers that index per-type tables or look merge results up unchecked do not. The file was edited after conversion.",
+    remediation: "Re-convert the model from its original tokenizer files, or find out who edited the GGUF metadata."
   }
 ]);
 
@@ -22442,16 +22451,27 @@ var hdf5Rules = defineRules([
 ]);
 
 // src/core/formats/huggingface/rules.ts
+var REMOTE_CODE_LOCAL_FACT = "hf.remoteCodeLocal";
 var huggingfaceRules = defineRules([
   {
     id: "MG460",
     slug: "hf_remote_code",
     title: "Model config runs custom Python code (trust_remote_code)",
-    severity: "high",
+    severity: "medium",
     kind: "threat",
     cwe: 94,
-    description: 'config.json or tokenizer_config.json maps Auto classes (auto_map) or pipelines (custom_pipelines) to Python modules. Loading the model with trust_remote_code=True imports and runs those files, from this repository or, for "repo--module.Class" references, from another hub repository that was not scanned here. Whoever controls the files controls the machine that loads the model.',
+    description: "config.json or tokenizer_config.json maps Auto classes (auto_map) or pipelines (custom_pipelines) to Python modules. Loading the model with trust_remote_code=True imports and runs those files, from this repository or, for \"repo--module.Class\" references, from another hub repository that was not scanned here. Whoever controls the files controls the machine that loads the model. The repository's own code is reported once per repository (the nearest folder holding config.json, or the hf:// repository), on its config.json, listing every file and the configs that name them; each Python file is analysed on its own (MG461, MG462, MG910). The repository's own remote code is a warning by default: what it does is judged by analysing the files themselves (dangerous calls and obfuscation block on their own), and whether remote code as such blocks is a policy decision: the strict profile blocks it, `rules: {MG460: 60}` makes it block everywhere, `MG460: 0` accepts it. Code named in another repository (not scanned) is high and blocks by default; escapes from the model folder (MG942) are not covered by the setting.",
     remediation: "Review every named Python file, pin the revision, or use a model whose architecture is built into transformers (no auto_map) and load it without trust_remote_code."
+  },
+  {
+    id: "MG942",
+    slug: "hf_remote_code_escape",
+    title: "Remote-code reference resolves outside the model",
+    severity: "critical",
+    kind: "threat",
+    cwe: 22,
+    description: 'An auto_map/custom_pipelines class reference or a sentence-transformers modules.json path climbs out of the model folder or is absolute ("../../x", "/etc", a module path with empty segments). transformers and sentence-transformers would import code from outside the repository that was reviewed: code execution no policy setting for remote code (MG460) accepts.',
+    remediation: "Do not load the model; treat the repository as malicious."
   },
   {
     id: "MG461",
@@ -22470,7 +22490,7 @@ var huggingfaceRules = defineRules([
     severity: "high",
     kind: "threat",
     cwe: 78,
-    description: "The Python file shipped with the model calls functions that run shell commands, evaluate or deserialise code (os.system, subprocess, eval/exec, __import__, pickle/marshal), open sockets or make HTTP requests. Modeling code has no need for them; they are how remote-code payloads act when trust_remote_code imports the file.",
+    description: "The Python file shipped with the model calls functions that run shell commands, evaluate or deserialise code (os.system, subprocess, eval/exec, __import__, pickle/marshal), open sockets or make HTTP requests, load code from a path or torch.hub, replace modules or library functions for the process (sys.modules entries, builtins, torch.load), take such functions as values (a dict of handlers, a thread target), or touch credential and shell start-up files (~/.ssh, the Hub token, ~/.bashrc). Modeling code has no need for them; they are how remote-code payloads act when trust_remote_code imports the file.",
     remediation: "Do not load the model with trust_remote_code until the file has been reviewed line by line."
   },
   {
@@ -22480,7 +22500,7 @@ var huggingfaceRules = defineRules([
     severity: "critical",
     kind: "threat",
     cwe: 506,
-    description: "The Python file reaches functions through computed names or indirection instead of naming them: getattr or sys.modules/__dict__/globals()/builtins lookups with names built from pieces (concatenation, chr(), join, format, slicing, reversal) or computed at run time, __import__/import_module of built names, walks through __subclasses__/__globals__/frames, or code decoded from embedded data and executed (base64, zlib, marshal). Modelling code names what it uses; hiding it exists only to get past review and scanners. The analysis parses the file and folds the string building, so the name reached is reported when it can be computed.",
+    description: "The Python file reaches functions through computed names or indirection instead of naming them: getattr or sys.modules/__dict__/globals()/builtins lookups with names built from pieces (concatenation, chr(), join, format, slicing, reversal) or computed at run time, __import__/import_module of built names, walks through __subclasses__/__globals__/frames, getattr by other names (operator.attrgetter/methodcaller/getitem, functools.reduce(getattr, ...), object.__getattribute__, helper functions and lambdas that take the object and the name as arguments), modules reached as attributes of other modules (logging.os), identifiers written in characters Python folds to ASCII (NFKC), or code decoded from embedded data and executed (base64, zlib, marshal). Modelling code names what it uses; hiding it exists only to get past review and scanners. The analysis parses the file and folds the string building, so the name reached is reported when it can be computed.",
     remediation: "Do not load the model with trust_remote_code; treat the repository as malicious."
   },
   {
@@ -23332,7 +23352,7 @@ var rawRules = defineRules([
     severity: "low",
     score: 0,
     kind: "anomaly",
-    description: "The file is named like a PyTorch checkpoint or weights file (.bin, .pt, .pth, .ckpt, .ptl, .pt2), where raw tensor files are common, but holds none of the formats its loaders read, and every loader of that name rejects it before importing or calling anything: torch.load and pickle.load fail on the first bytes (not a zip, not a tar, and the pickle opcode stream hits an invalid byte, a bad protocol or the end of the data before any GLOBAL, REDUCE, BUILD or persistent load). Such files are raw tensor data (weight shards, external data) whose model is not in the scan. The README lists the loaders considered per name.",
+    description: "The file is named like a PyTorch checkpoint or weights file (.bin, .pt, .pth, .ckpt, .ptl, .pt2), where raw tensor files are common, or `.sav` (also IDL SAVE and SPSS data files), but holds none of the formats its loaders read, and every loader of that name rejects it before importing or calling anything: torch.load and pickle.load fail on the first bytes (not a zip, not a tar, and the pickle opcode stream hits an invalid byte, a bad protocol, an unquoted STRING argument or the end of the data before any GLOBAL, REDUCE, BUILD or persistent load). Such files are raw tensor data (weight shards, external data) whose model is not in the scan. The README lists the loaders considered per name.",
     remediation: "Nothing to do if the file is the raw weights of a model in another folder; scan the folder with its model.json or .onnx so the file is known as that model's data."
   }
 ]);
@@ -23552,7 +23572,7 @@ var templateRules = defineRules([
     title: "Chat template could not be parsed",
     severity: "medium",
     kind: "anomaly",
-    description: "The template does not parse with modelgate's Jinja parser (@huggingface/jinja, a subset of Jinja2). The real Jinja2 parser may still accept it, so it was checked token by token instead of structurally: a template that cannot be analysed is not clean.",
+    description: "The template does not parse with modelgate's Jinja parser (@huggingface/jinja, a subset of Jinja2). Jinja2 syntax the parser lacks (raw and with blocks, recursive loops, do, tests with arguments, one-element tuples) is rewritten to equivalent constructs and analysed structurally (low). Otherwise the real Jinja2 parser may still accept it, so it was checked token by token instead of structurally: a template that cannot be analysed is not clean (medium).",
     remediation: "Review the template by hand, or replace it with the model author's template."
   },
   {
@@ -23562,7 +23582,7 @@ var templateRules = defineRules([
     severity: "high",
     kind: "threat",
     cwe: 1336,
-    description: "A subscript or attribute whose name is computed at render time is applied to a string, a Jinja global or the loop object rather than to message data or a structure the template built. Jinja's x[name] falls back to getattr, so this reaches Python attributes with no dangerous name written anywhere (the names can come from the file's own metadata, such as the text of bos_token). A further lookup or call on the object reached that way is critical: it is the shape of a sandbox escape chain.",
+    description: "A subscript or attribute whose name is computed at render time is applied to a string, a Jinja global or the loop object rather than to message data or a structure the template built; or a key the template builds from its own text (literals, special-token strings, sorted or joined pieces, macro and caller arguments, list appends) does not resolve to known names, even on message data; or str.format runs on a format string computed at render time. Jinja's x[name] falls back to getattr on lists and dicts too, so this reaches Python attributes with no dangerous name written anywhere (the names can come from the file's own metadata, such as the text of bos_token). A further lookup or call on the object reached that way is critical: it is the shape of a sandbox escape chain.",
     remediation: "Do not load the model; replace the template with the model author's template. Chat templates index messages and tools, never strings or globals, by computed names."
   },
   {
@@ -23572,7 +23592,7 @@ var templateRules = defineRules([
     severity: "high",
     kind: "threat",
     cwe: 400,
-    description: "Constant-folded loop bounds (nested loops multiply), range() arguments, exponentiations or string repetitions exceed what any chat template needs (a million iterations). Renderers without a sandbox cap, and servers that render the template for every request, spend unbounded time or memory on it.",
+    description: "Constant-folded loop bounds (nested loops multiply, loops over repeated strings and lists count), range() arguments, exponentiations, string or list repetitions, padding widths (center, ljust, zfill, indent) or format field widths exceed what any chat template needs (a million iterations or characters). Renderers without a sandbox cap, and servers that render the template for every request, spend unbounded time or memory on it.",
     remediation: "Replace the template with the model author's template."
   }
 ]);
@@ -25665,9 +25685,9 @@ var Class = class {
   constructor(..._args) {
   }
 };
-function members(proto, table) {
-  for (const key in table) {
-    const desc = Object.getOwnPropertyDescriptor(table, key);
+function members(proto, table2) {
+  for (const key in table2) {
+    const desc = Object.getOwnPropertyDescriptor(table2, key);
     if (desc.get)
       Object.defineProperty(proto, key, { ...desc, enumerable: false });
     else
@@ -25682,10 +25702,10 @@ function hide(inst, key, value) {
   return own(inst, key, value, false);
 }
 // @__NO_SIDE_EFFECTS__
-function derived(computes, table) {
+function derived(computes, table2) {
   for (const key in computes) {
     const compute = computes[key];
-    Object.defineProperty(table, key, {
+    Object.defineProperty(table2, key, {
       configurable: true,
       enumerable: true,
       get() {
@@ -25696,7 +25716,7 @@ function derived(computes, table) {
       }
     });
   }
-  return table;
+  return table2;
 }
 function defineBound(proto, key, fn) {
   Object.defineProperty(proto, key, {
@@ -26201,18 +26221,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse7 = _parse(_Err);
+  const parse8 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse7(schema, value, ctx, finalizeParams(fn, _params));
+    return parse8(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse7 = _parse(_Err);
+  const parse8 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse7(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse8(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -27707,7 +27727,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap2 = Math.min(...caps.map((c) => c[0]));
-  const parse7 = inst._zod.parse;
+  const parse8 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n = size(payload.value);
     if (n > cap2 && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -27721,7 +27741,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse7(payload, ctx);
+    return parse8(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -37564,9 +37584,9 @@ function codePointLengthVar(doc, ctx, accessor, inDoubt) {
   doc.write(`const ${v} = typeof ${accessor} === "string" && ${inDoubt} ? ${cpLen}(${accessor}) : ${accessor}.length;`);
   return v;
 }
-function numericOperand(value, label) {
+function numericOperand(value, label2) {
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new ZodCompileUnsupportedError(`${label} bound of type ${typeof value}`);
+    throw new ZodCompileUnsupportedError(`${label2} bound of type ${typeof value}`);
   }
   return `${value}`;
 }
@@ -44067,14 +44087,18 @@ var DEFAULT_LIMITS = Object.freeze({
   maxCompressionRatio: 200,
   maxDepth: 8,
   maxEntries: 1e5,
-  maxOpcodes: 5e8,
-  maxMemo: 1e7,
+  // 2^40: a pickle opcode takes at least one byte and maxFileBytes is 256 GiB, so no file reaches it.
+  maxOpcodes: 2 ** 40,
+  // 512 MiB: two billion memo entries of plain data; CPython needs tens of bytes per memo entry to load them.
+  maxMemo: 512 * 2 ** 20,
   maxStackDepth: 1e5,
   maxStringBytes: 64 * 2 ** 20,
   // 48 MiB: the largest real tokenizer.json files (~34 MB) fit, and parsing one stays under 200 MB of RSS.
   maxDocumentBytes: 48 * 2 ** 20,
   maxTimeMs: 6e5,
-  maxFindings: 500
+  maxFindings: 500,
+  // 30 min: a 10 GB pickle checkpoint at 10 MB/s; a server that dribbles bytes ends there, not never.
+  maxRemoteTimeMs: 18e5
 });
 var LIMIT_NAMES = Object.keys(DEFAULT_LIMITS);
 var BudgetExceededError = class extends Error {
@@ -44249,7 +44273,7 @@ var policyFileSchema = external_exports.strictObject({
 });
 
 // src/core/policy/file.ts
-function loadPolicyText(text2, source, sha2562) {
+function loadPolicyText(text2, source, sha2563) {
   const lineCounter = new import_yaml.LineCounter();
   const doc = (0, import_yaml.parseDocument)(text2, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -44328,7 +44352,7 @@ function loadPolicyText(text2, source, sha2562) {
       fail(["branches"], `profile '${profile}' is not defined (profiles: or built-in strict)`, glob);
     }
   }
-  return { source, data, sha256: sha2562 ?? createHash("sha256").update(text2, "utf8").digest("hex") };
+  return { source, data, sha256: sha2563 ?? createHash("sha256").update(text2, "utf8").digest("hex") };
 }
 async function loadPolicyFile(path) {
   let bytes2;
@@ -44420,7 +44444,7 @@ function parseLockfile(text2, source) {
 }
 function normalizePinPath(p, source, line) {
   if (p.startsWith("hf://")) {
-    const m = /^hf:\/\/([^/@]+\/[^/@]+)@([0-9a-f]{40})\/(.+)$/.exec(p);
+    const m = /^hf:\/\/((?:[^/@]+\/)?[^/@]+)@([0-9a-f]{40})\/(.+)$/.exec(p);
     if (m && isRepoId(m[1]) && isSafeRepoPath(m[3])) return p;
     throw new PolicyError(
       `${source}${line ? `:${line}` : ""}: remote pin '${p}' must be hf://OWNER/NAME@<40-hex commit>/PATH`,
@@ -44494,10 +44518,7 @@ function evaluateFile(findings, policy, file2, now) {
     parts.set(key, Math.max(parts.get(key) ?? 0, f.score));
   }
   const breakdown2 = Object.fromEntries([...parts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
-  const score2 = Math.min(
-    100,
-    [...parts.values()].reduce((a, b) => a + b, 0)
-  );
+  const score2 = combinedScore([...parts.values()]);
   const incomplete = out.some((f) => !f.waived && getRule(f.ruleId).kind === "incomplete");
   let verdict = "pass";
   if (score2 > policy.maxScore) verdict = "block";
@@ -44512,6 +44533,19 @@ function evaluateFile(findings, policy, file2, now) {
     expiredWaivers: [...expiredWaivers],
     refusedWaivers: [...refusedWaivers]
   };
+}
+function bandTop(score2) {
+  if (score2 < 20) return 19;
+  if (score2 < 50) return 49;
+  if (score2 < 80) return 79;
+  return 100;
+}
+function combinedScore(parts) {
+  const sorted = parts.filter((p) => p > 0).sort((a, b) => b - a);
+  const top = sorted[0];
+  if (top === void 0) return 0;
+  const rest = sorted.slice(1).reduce((a, b) => a + b, 0);
+  return Math.min(bandTop(top), top + Math.ceil(rest / 2));
 }
 function waiverMatches(w, ruleId, file2) {
   if (w.ruleId !== ruleId) return false;
@@ -44554,7 +44588,7 @@ async function resolvePolicy(o = {}) {
   const file2 = o.file ?? (o.configFile !== void 0 ? await loadPolicyFile(o.configFile) : void 0);
   const policy = structuredClone(DEFAULT_POLICY);
   const baseDir = o.baseDir ?? process.cwd();
-  const read = o.readFile ?? ((p) => fsReadFile(p, "utf8"));
+  const read2 = o.readFile ?? ((p) => fsReadFile(p, "utf8"));
   const source = file2?.source ?? "policy";
   const layers = [];
   if (file2) {
@@ -44597,7 +44631,7 @@ async function resolvePolicy(o = {}) {
     }
     if (data.lockfile !== void 0) lockfiles.push(data.lockfile);
     for (const k of data.trust?.keys ?? []) {
-      const pem = k.pem ?? await readRef(read, baseDir, k.path, where2, "trust.keys");
+      const pem = k.pem ?? await readRef(read2, baseDir, k.path, where2, "trust.keys");
       policy.trust.keys.push(
         ...checkedKeys(
           { name: k.name ?? k.path ?? "inline key", pem, ...k.paths ? { paths: k.paths } : {} },
@@ -44608,7 +44642,7 @@ async function resolvePolicy(o = {}) {
     for (const id2 of data.trust?.identities ?? []) policy.trust.identities.push({ ...id2 });
     if (data.trust?.trustedRoot !== void 0) {
       policy.trust.trustedRoot = await readRef(
-        read,
+        read2,
         baseDir,
         data.trust.trustedRoot,
         where2,
@@ -44633,7 +44667,7 @@ async function resolvePolicy(o = {}) {
   }
   const lockfile = lockfiles.at(-1);
   if (lockfile !== void 0) {
-    const text2 = await readRef(read, baseDir, lockfile, source, "lockfile");
+    const text2 = await readRef(read2, baseDir, lockfile, source, "lockfile");
     const fromLock = parseLockfile(text2, lockfile);
     policy.pins = { ...fromLock, ...policy.pins };
   }
@@ -44675,10 +44709,10 @@ async function resolvePolicy(o = {}) {
   if (o.pinRoot !== void 0) policy.pinRoot = o.pinRoot;
   return policy;
 }
-async function readRef(read, baseDir, ref, where2, key) {
+async function readRef(read2, baseDir, ref, where2, key) {
   const p = isAbsolute(ref) ? ref : join(baseDir, ref);
   try {
-    return await read(p);
+    return await read2(p);
   } catch (err2) {
     throw new PolicyError(`${where2}: ${key}: cannot read ${ref}: ${err2.message}`, {
       source: where2,
@@ -44718,7 +44752,106 @@ function checkedKeys(k, where2) {
 }
 
 // src/core/scan.ts
-import { posix } from "node:path";
+import { posix as posix2 } from "node:path";
+
+// src/core/report/intern.ts
+var MAX_ENTRIES = 2e4;
+var MAX_JSON = 4096;
+var table = /* @__PURE__ */ new Map();
+function internFacts(facts) {
+  const out = {};
+  for (const key of Object.keys(facts)) out[key] = internValue(facts[key]);
+  return out;
+}
+function internValue(v) {
+  if (v === null || typeof v !== "object") return v;
+  let json2;
+  try {
+    json2 = JSON.stringify(v);
+  } catch {
+    return v;
+  }
+  if (json2 === void 0 || json2.length > MAX_JSON) return v;
+  const shared2 = table.get(json2);
+  if (shared2 !== void 0) return shared2;
+  if (table.size >= MAX_ENTRIES) table = /* @__PURE__ */ new Map();
+  const copy = deepFreeze(JSON.parse(json2));
+  table.set(json2, copy);
+  return copy;
+}
+function deepFreeze(o) {
+  for (const v of Object.values(o)) if (v !== null && typeof v === "object") deepFreeze(v);
+  return Object.freeze(o);
+}
+
+// src/core/repository-notices.ts
+import { existsSync } from "node:fs";
+import { dirname, join as join2, posix, relative, sep } from "node:path";
+var isNotice = (f) => f.ruleId === "MG460" && f.location.symbol === "auto_map";
+var WAIVER_NOTES = /* @__PURE__ */ new Set(["MG620", "MG621"]);
+function remoteCodeOncePerRepository(files, policy, now, repositoryOf) {
+  const groups = /* @__PURE__ */ new Map();
+  files.forEach((f, i) => {
+    if (!f.findings.some(isNotice)) return;
+    const repo = repositoryOf(f);
+    if (repo === void 0) return;
+    const g = groups.get(repo);
+    if (g) g.push(i);
+    else groups.set(repo, [i]);
+  });
+  for (const [repo, idx] of groups) {
+    if (idx.length < 2) continue;
+    const rank = (f) => posix.basename(f.path) === "config.json" ? 0 : 1;
+    idx.sort((a, b) => rank(files[a]) - rank(files[b]) || files[a].path.localeCompare(files[b].path));
+    const [keep, ...rest] = idx;
+    const modules = /* @__PURE__ */ new Set();
+    for (const i of idx) {
+      const local = files[i].facts?.[REMOTE_CODE_LOCAL_FACT];
+      if (Array.isArray(local)) {
+        for (const m of local) if (typeof m === "string") modules.add(m);
+      }
+    }
+    const configs = idx.map((i) => files[i].path);
+    const message = `Loading this repository's model (${label(repo, files[keep])}) with trust_remote_code=True imports and runs its own Python code, by design: ${[...modules].join(", ")}. Named by ${configs.join(", ")}; said once for the repository. Every such file is analysed as python-source.`;
+    files[keep] = reevaluate(files[keep], policy, now, (f) => isNotice(f) ? [{ ...f, message }] : [f]);
+    for (const i of rest)
+      files[i] = reevaluate(files[i], policy, now, (f) => isNotice(f) ? [] : [f], {
+        "hf.remoteCodeNoticeIn": files[keep].path
+      });
+  }
+}
+function reevaluate(f, policy, now, map2, facts = {}) {
+  const findings = f.findings.filter((x) => !WAIVER_NOTES.has(x.ruleId)).flatMap(map2);
+  const ev = evaluateFile(findings, policy, f, now);
+  return {
+    ...f,
+    verdict: ev.verdict,
+    score: ev.score,
+    severity: ev.severity,
+    scoreBreakdown: ev.scoreBreakdown,
+    findings: [...ev.findings, ...waiverFindings(ev)],
+    facts: { ...f.facts, ...facts }
+  };
+}
+function localRepository(entries) {
+  const byPath = new Map(entries.map((e) => [e.relPath, e]));
+  return (f) => {
+    const e = byPath.get(f.path);
+    if (e?.kind !== "file") return void 0;
+    const top = dirname(e.absPath);
+    for (let dir = top; ; dir = dirname(dir)) {
+      const rel = relative(e.root, dir);
+      if (rel.startsWith("..")) break;
+      if (existsSync(join2(dir, "config.json")))
+        return posix.join(posix.dirname(f.path), ...relative(top, dir).split(sep).filter(Boolean)) || ".";
+      if (dir === dirname(dir) || rel === "") break;
+    }
+    return posix.dirname(f.path);
+  };
+}
+function label(repo, f) {
+  return repo === "." ? `the folder of ${f.path}` : repo;
+}
 
 // src/core/context.ts
 var FileState = class {
@@ -44878,6 +45011,15 @@ function detectAll(probe, analyzers, onError) {
   const rank = { magic: 0, structure: 1, name: 2 };
   return found.sort((a, b) => rank[a.detection.strength] - rank[b.detection.strength]);
 }
+function firstTextByteIs(head, leads) {
+  let i = head[0] === 239 && head[1] === 187 && head[2] === 191 ? 3 : 0;
+  while (i < head.length) {
+    const b = head[i];
+    if (b >= 9 && b <= 13 || b === 32 || b === 160) i++;
+    else return leads.includes(b);
+  }
+  return false;
+}
 var TORCH = [
   "torch-package",
   "pytorch-zip",
@@ -44937,7 +45079,7 @@ function concat(parts) {
 }
 
 // src/core/source.ts
-import { constants } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, read, readSync } from "node:fs";
 import { open as open2 } from "node:fs/promises";
 var CHUNK_SIZE = 1 << 20;
 function bufferSource(name2, data) {
@@ -44970,13 +45112,13 @@ function sliceSource(name2, parent, start, length) {
     stream: (s = 0, e = size) => rangeStream(random, clamp(s, size), clamp(e, size))
   };
 }
-function streamSource(name2, open10, size) {
+function streamSource(name2, open11, size) {
   return {
     name: name2,
     size,
     async *stream(start = 0, end = Number.POSITIVE_INFINITY) {
       let pos = 0;
-      for await (const chunk of open10()) {
+      for await (const chunk of open11()) {
         const cStart = pos;
         pos += chunk.length;
         if (pos <= start) continue;
@@ -45021,6 +45163,59 @@ async function fileSource(path, name2 = path, opts = {}) {
     close: () => fh.close()
   };
 }
+function openFileSync(path, name2 = path, opts = {}) {
+  const flags = constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0);
+  const fd = openSync(path, flags);
+  let size;
+  try {
+    size = fstatSync(fd).size;
+  } catch (err2) {
+    closeSync(fd);
+    throw err2;
+  }
+  let closed = false;
+  const readAt = (offset, length) => {
+    const buf = Buffer.allocUnsafe(Math.max(0, length));
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === buf.length ? buf : buf.subarray(0, got);
+  };
+  const readAsync = (buf, at2, len, pos) => new Promise((res, rej) => read(fd, buf, at2, len, pos, (e, n) => e ? rej(e) : res(n)));
+  const random = {
+    size,
+    async read(offset, length) {
+      const n = Math.max(0, Math.min(length, size - offset));
+      const buf = Buffer.allocUnsafe(n);
+      let got = 0;
+      while (got < n) {
+        const bytesRead = await readAsync(buf, got, n - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === n ? buf : buf.subarray(0, got);
+    }
+  };
+  const closeOnce = () => {
+    if (closed) return;
+    closed = true;
+    closeSync(fd);
+  };
+  return {
+    name: name2,
+    size,
+    random,
+    stream: (s = 0, e = size) => rangeStream(random, clamp(s, size), clamp(e, size)),
+    fd,
+    statSync: () => fstatSync(fd, { bigint: true }),
+    readSync: readAt,
+    closeSync: closeOnce,
+    close: async () => closeOnce()
+  };
+}
 async function* rangeStream(ra, start, end) {
   for (let p = start; p < end; ) {
     const chunk = await ra.read(p, Math.min(ra.preferredRead?.(p) ?? CHUNK_SIZE, end - p));
@@ -45031,6 +45226,620 @@ async function* rangeStream(ra, start, end) {
 }
 function clamp(n, max) {
   return Math.max(0, Math.min(n, max));
+}
+
+// src/core/reader.ts
+var ByteReader = class {
+  constructor(src, start = 0, end = src.size ?? Number.POSITIVE_INFINITY) {
+    this.src = src;
+    this.start = start;
+    this.end = end;
+    this.base = start;
+  }
+  src;
+  start;
+  end;
+  buf = new Uint8Array(0);
+  off = 0;
+  // read position inside buf
+  base;
+  // absolute position of buf[0]
+  iter;
+  done = false;
+  /** Absolute position of the next byte. */
+  get pos() {
+    return this.base + this.off;
+  }
+  /** Bytes buffered and readable synchronously. */
+  get available() {
+    return this.buf.length - this.off;
+  }
+  /**
+   * Makes n bytes readable synchronously; false when the source ends first. `exact`: on a random-access
+   * source read only what is missing instead of a whole chunk, for a small record that is followed by a
+   * skip (the 8-byte length before each raw storage of a legacy checkpoint: a chunk read there would copy a
+   * megabyte per storage that the skip then throws away).
+   */
+  async ensure(n, exact = false) {
+    while (this.available < n) {
+      if (!await this.fill(n, exact)) return this.available >= n;
+    }
+    return true;
+  }
+  /** True at the end of the source (after trying to read more). */
+  async atEnd() {
+    return !await this.ensure(1);
+  }
+  u8() {
+    if (this.off >= this.buf.length) throw new RangeError("ByteReader.u8 past the ensured window");
+    return this.buf[this.off++];
+  }
+  peekU8(ahead = 0) {
+    return this.buf[this.off + ahead];
+  }
+  /** n buffered bytes as a view, without consuming them (valid until the next ensure/skip); ensure(n) first. */
+  peek(n) {
+    if (this.available < n) throw new RangeError(`ByteReader.peek(${n}) past the ensured window`);
+    return this.buf.subarray(this.off, this.off + n);
+  }
+  /** n bytes as a view into the window (valid until the next ensure/skip); call ensure(n) first. */
+  take(n) {
+    if (this.available < n) throw new RangeError(`ByteReader.take(${n}) past the ensured window`);
+    const v = this.buf.subarray(this.off, this.off + n);
+    this.off += n;
+    return v;
+  }
+  u16le() {
+    const b = this.take(2);
+    return b[0] | b[1] << 8;
+  }
+  u32le() {
+    const b = this.take(4);
+    return (b[0] | b[1] << 8 | b[2] << 16) + b[3] * 16777216;
+  }
+  i32le() {
+    const b = this.take(4);
+    return b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24;
+  }
+  u64le() {
+    const lo = BigInt(this.u32le());
+    const hi = BigInt(this.u32le());
+    return hi << 32n | lo;
+  }
+  /** Reads exactly n bytes (copied) or returns undefined at the end of the source. */
+  async bytes(n) {
+    if (!await this.ensure(n)) return void 0;
+    return this.take(n).slice();
+  }
+  /** Advances n bytes; returns how many were skipped (less than n at the end of the source). */
+  async skip(n) {
+    const inBuf = Math.min(n, this.available);
+    this.off += inBuf;
+    let left = n - inBuf;
+    if (left === 0) return n;
+    if (this.src.random) {
+      const target = Math.min(this.pos + left, this.end, this.src.random.size);
+      const skipped = target - this.pos;
+      this.base = target;
+      this.buf = new Uint8Array(0);
+      this.off = 0;
+      this.iter = void 0;
+      this.done = target >= Math.min(this.end, this.src.random.size);
+      return inBuf + skipped;
+    }
+    while (left > 0) {
+      if (!await this.fill(1)) break;
+      const k = Math.min(left, this.available);
+      this.off += k;
+      left -= k;
+    }
+    return n - left;
+  }
+  /** Reads up to and excluding the next "\n" (consumed), at most `max` bytes; undefined if none found. */
+  async line(max) {
+    for (let scanned = 0; ; ) {
+      const idx = this.buf.indexOf(10, this.off + scanned);
+      if (idx >= 0 && idx - this.off <= max) {
+        const v = this.buf.slice(this.off, idx);
+        this.off = idx + 1;
+        return v;
+      }
+      scanned = this.available;
+      if (scanned > max) return void 0;
+      if (!await this.fill(scanned + 1)) return void 0;
+    }
+  }
+  async fill(want, exact = false) {
+    if (this.done) return false;
+    if (!this.iter) {
+      if (this.src.random) {
+        const limit = Math.min(this.end, this.src.random.size);
+        const p = this.pos;
+        if (p >= limit) {
+          this.done = true;
+          return false;
+        }
+        const hint = exact ? 0 : this.src.random.preferredRead?.(p + this.available) ?? CHUNK_SIZE;
+        const need = Math.max(hint, want - this.available);
+        const chunk = await this.src.random.read(
+          p + this.available,
+          Math.min(need, limit - p - this.available)
+        );
+        if (chunk.length === 0) {
+          this.done = true;
+          return false;
+        }
+        this.append(chunk);
+        return true;
+      }
+      this.iter = this.src.stream(this.pos, this.end)[Symbol.asyncIterator]();
+    }
+    const r = await this.iter.next();
+    if (r.done) {
+      this.done = true;
+      return false;
+    }
+    this.append(r.value);
+    return true;
+  }
+  append(chunk) {
+    const rest = this.buf.subarray(this.off);
+    if (rest.length === 0) {
+      this.base += this.off;
+      this.buf = chunk;
+    } else {
+      const merged = new Uint8Array(rest.length + chunk.length);
+      merged.set(rest, 0);
+      merged.set(chunk, rest.length);
+      this.base += this.off;
+      this.buf = merged;
+    }
+    this.off = 0;
+  }
+  /** Position where reading started (for relative offsets). */
+  get origin() {
+    return this.start;
+  }
+};
+
+// src/core/formats/pickle/opcodes.ts
+var OP = {
+  MARK: 40,
+  STOP: 46,
+  POP: 48,
+  POP_MARK: 49,
+  DUP: 50,
+  FLOAT: 70,
+  INT: 73,
+  BININT: 74,
+  BININT1: 75,
+  LONG: 76,
+  BININT2: 77,
+  NONE: 78,
+  PERSID: 80,
+  BINPERSID: 81,
+  REDUCE: 82,
+  STRING: 83,
+  BINSTRING: 84,
+  SHORT_BINSTRING: 85,
+  UNICODE: 86,
+  BINUNICODE: 88,
+  APPEND: 97,
+  BUILD: 98,
+  GLOBAL: 99,
+  DICT: 100,
+  EMPTY_DICT: 125,
+  APPENDS: 101,
+  GET: 103,
+  BINGET: 104,
+  INST: 105,
+  LONG_BINGET: 106,
+  LIST: 108,
+  EMPTY_LIST: 93,
+  OBJ: 111,
+  PUT: 112,
+  BINPUT: 113,
+  LONG_BINPUT: 114,
+  SETITEM: 115,
+  TUPLE: 116,
+  EMPTY_TUPLE: 41,
+  SETITEMS: 117,
+  BINFLOAT: 71,
+  BINBYTES: 66,
+  SHORT_BINBYTES: 67,
+  PROTO: 128,
+  NEWOBJ: 129,
+  EXT1: 130,
+  EXT2: 131,
+  EXT4: 132,
+  TUPLE1: 133,
+  TUPLE2: 134,
+  TUPLE3: 135,
+  NEWTRUE: 136,
+  NEWFALSE: 137,
+  LONG1: 138,
+  LONG4: 139,
+  SHORT_BINUNICODE: 140,
+  BINUNICODE8: 141,
+  BINBYTES8: 142,
+  EMPTY_SET: 143,
+  ADDITEMS: 144,
+  FROZENSET: 145,
+  NEWOBJ_EX: 146,
+  STACK_GLOBAL: 147,
+  MEMOIZE: 148,
+  FRAME: 149,
+  BYTEARRAY8: 150,
+  NEXT_BUFFER: 151,
+  READONLY_BUFFER: 152
+};
+var OPCODE_NAMES = Object.fromEntries(
+  Object.entries(OP).map(([k, v]) => [v, k])
+);
+var VALID_OPCODE = new Uint8Array(256);
+for (const v of Object.values(OP)) VALID_OPCODE[v] = 1;
+var WEIGHTS_ONLY_OPCODES = /* @__PURE__ */ new Set([
+  OP.GLOBAL,
+  OP.NEWOBJ,
+  OP.REDUCE,
+  OP.BUILD,
+  OP.APPEND,
+  OP.APPENDS,
+  OP.SETITEM,
+  OP.SETITEMS,
+  OP.MARK,
+  OP.TUPLE,
+  OP.TUPLE1,
+  OP.TUPLE2,
+  OP.TUPLE3,
+  OP.NONE,
+  OP.NEWFALSE,
+  OP.NEWTRUE,
+  OP.EMPTY_TUPLE,
+  OP.EMPTY_LIST,
+  OP.EMPTY_DICT,
+  OP.EMPTY_SET,
+  OP.BININT,
+  OP.BININT1,
+  OP.BININT2,
+  OP.BINFLOAT,
+  OP.BINUNICODE,
+  OP.SHORT_BINSTRING,
+  OP.BINPERSID,
+  OP.BINGET,
+  OP.LONG_BINGET,
+  OP.BINPUT,
+  OP.LONG_BINPUT,
+  OP.LONG1,
+  OP.PROTO,
+  OP.STOP
+]);
+var TORCH_LEGACY_MAGIC = Uint8Array.from([
+  128,
+  2,
+  138,
+  10,
+  108,
+  252,
+  156,
+  70,
+  249,
+  32,
+  106,
+  168,
+  80,
+  25,
+  46
+]);
+function startsWith(head, prefix) {
+  if (head.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (head[i] !== prefix[i]) return false;
+  return true;
+}
+var STORE_OPS = [
+  ...[
+    OP.MARK,
+    OP.POP,
+    OP.POP_MARK,
+    OP.DUP,
+    OP.NONE,
+    OP.NEWTRUE,
+    OP.NEWFALSE,
+    OP.NEXT_BUFFER,
+    OP.READONLY_BUFFER,
+    OP.EMPTY_TUPLE,
+    OP.EMPTY_LIST,
+    OP.EMPTY_DICT,
+    OP.EMPTY_SET,
+    OP.MEMOIZE,
+    OP.STACK_GLOBAL,
+    OP.OBJ,
+    OP.REDUCE,
+    OP.NEWOBJ,
+    OP.NEWOBJ_EX,
+    OP.BINPERSID,
+    OP.APPEND,
+    OP.APPENDS,
+    OP.SETITEM,
+    OP.SETITEMS,
+    OP.TUPLE1,
+    OP.TUPLE2,
+    OP.TUPLE3,
+    OP.TUPLE,
+    OP.LIST,
+    OP.DICT,
+    OP.FROZENSET,
+    OP.ADDITEMS
+  ].map((op) => [op, 0]),
+  [OP.BININT1, 1],
+  [OP.BINGET, 1],
+  [OP.BINPUT, 1],
+  [OP.EXT1, 1],
+  [OP.BININT2, 2],
+  [OP.EXT2, 2],
+  [OP.BININT, 4],
+  [OP.LONG_BINGET, 4],
+  [OP.LONG_BINPUT, 4],
+  [OP.EXT4, 4],
+  [OP.BINFLOAT, 8]
+];
+
+// src/core/formats/raw/blob.ts
+var RAW_NAME_LOADERS = {
+  ".bin": {
+    rule: "pickle",
+    loaders: "torch.load (transformers pytorch_model.bin), pickle.load; data only: llama.cpp GGML/GGUF, TF.js shards, ONNX external data, OpenVINO IR weights, fastText, CTranslate2"
+  },
+  ".pt": { rule: "pickle", loaders: "torch.load, torch.jit.load (zip only), pickle.load" },
+  ".pth": { rule: "pickle", loaders: "torch.load, torch.jit.load (zip only), pickle.load" },
+  ".ckpt": {
+    rule: "pickle",
+    loaders: "torch.load (Lightning), pickle.load; TF checkpoints use .index/.data"
+  },
+  ".ptl": { rule: "pickle", loaders: "torch.jit.load / _load_for_lite_interpreter (zip only), torch.load" },
+  ".pt2": { rule: "pickle", loaders: "torch.export.load (zip only), torch.load" },
+  // `.sav` is scikit-learn's documented name for joblib/pickle dumps, but also IDL SAVE files (`SR\0\4`,
+  // scipy.io.readsav) and SPSS system files (`$FL2`, pandas.read_spss): data formats of their own.
+  ".sav": {
+    rule: "pickle",
+    loaders: 'joblib.load, pickle.load (scikit-learn "finalized_model.sav"); data only: IDL SAVE (scipy.io.readsav), SPSS (pandas.read_spss)'
+  }
+};
+var ACTS = /* @__PURE__ */ new Set([
+  OP.GLOBAL,
+  OP.STACK_GLOBAL,
+  OP.INST,
+  OP.OBJ,
+  OP.REDUCE,
+  OP.BUILD,
+  OP.NEWOBJ,
+  OP.NEWOBJ_EX,
+  OP.EXT1,
+  OP.EXT2,
+  OP.EXT4,
+  OP.PERSID,
+  OP.BINPERSID
+]);
+var ARGS = {
+  [OP.PROTO]: 1,
+  [OP.FRAME]: 8,
+  [OP.BININT]: 4,
+  [OP.BININT1]: 1,
+  [OP.BININT2]: 2,
+  [OP.BINFLOAT]: 8,
+  [OP.BINGET]: 1,
+  [OP.LONG_BINGET]: 4,
+  [OP.BINPUT]: 1,
+  [OP.LONG_BINPUT]: 4,
+  [OP.INT]: "line",
+  [OP.LONG]: "line",
+  [OP.FLOAT]: "line",
+  [OP.STRING]: "line",
+  [OP.UNICODE]: "line",
+  [OP.GET]: "line",
+  [OP.PUT]: "line",
+  [OP.SHORT_BINSTRING]: "len1",
+  [OP.SHORT_BINBYTES]: "len1",
+  [OP.SHORT_BINUNICODE]: "len1",
+  [OP.LONG1]: "len1",
+  [OP.BINSTRING]: "len4",
+  [OP.BINBYTES]: "len4",
+  [OP.BINUNICODE]: "len4",
+  [OP.LONG4]: "len4",
+  [OP.BINUNICODE8]: "len8",
+  [OP.BINBYTES8]: "len8",
+  [OP.BYTEARRAY8]: "len8"
+};
+var WalkStack = class {
+  depth = 0;
+  marks = [];
+  /** Memo keys set so far; undefined once a key could not be read (then every lookup may succeed). */
+  memo = /* @__PURE__ */ new Set();
+  /** Whether the current frame holds at least `n` objects. */
+  has(n) {
+    return this.depth >= n;
+  }
+  mark() {
+    this.marks.push(this.depth);
+    this.depth = 0;
+  }
+  /** Pops the current frame (its objects and its MARK); false when there is no MARK. */
+  popMark() {
+    const outer = this.marks.pop();
+    if (outer === void 0) return false;
+    this.depth = outer;
+    return true;
+  }
+  get marked() {
+    return this.marks.length > 0;
+  }
+};
+function stackStep(st, op, memoKey) {
+  const underflow = "the stack holds too few objects for it (unpickling stack underflow)";
+  switch (op) {
+    case OP.MARK:
+      st.mark();
+      return void 0;
+    case OP.POP:
+      if (st.has(1)) st.depth--;
+      else if (!st.popMark()) return underflow;
+      return void 0;
+    case OP.POP_MARK:
+      return st.popMark() ? void 0 : "there is no MARK to pop";
+    case OP.DUP:
+      if (!st.has(1)) return underflow;
+      st.depth++;
+      return void 0;
+    case OP.PUT:
+    case OP.BINPUT:
+    case OP.LONG_BINPUT:
+    case OP.MEMOIZE:
+      if (!st.has(1)) return underflow;
+      if (op === OP.MEMOIZE) st.memo?.add(st.memo.size);
+      else if (memoKey === void 0) st.memo = void 0;
+      else st.memo?.add(memoKey);
+      return void 0;
+    case OP.GET:
+    case OP.BINGET:
+    case OP.LONG_BINGET:
+      if (st.memo && memoKey !== void 0 && !st.memo.has(memoKey)) return "it reads a memo key never set";
+      st.depth++;
+      return void 0;
+    case OP.APPEND:
+      if (!st.has(2)) return underflow;
+      st.depth--;
+      return void 0;
+    case OP.SETITEM:
+      if (!st.has(3)) return underflow;
+      st.depth -= 2;
+      return void 0;
+    case OP.APPENDS:
+    case OP.SETITEMS:
+    case OP.ADDITEMS: {
+      const items = st.depth;
+      if (!st.popMark()) return "there is no MARK before it";
+      if (!st.has(1)) return underflow;
+      if (op === OP.SETITEMS && items % 2 !== 0) return "SETITEMS has an odd number of items";
+      return void 0;
+    }
+    case OP.TUPLE:
+    case OP.LIST:
+    case OP.DICT:
+    case OP.FROZENSET: {
+      const items = st.depth;
+      if (!st.popMark()) return "there is no MARK before it";
+      if (op === OP.DICT && items % 2 !== 0) return "DICT has an odd number of items";
+      st.depth++;
+      return void 0;
+    }
+    case OP.OBJ:
+      if (!st.marked) return "there is no MARK before it";
+      return st.has(1) ? void 0 : underflow;
+    case OP.TUPLE1:
+    case OP.TUPLE2:
+    case OP.TUPLE3: {
+      const n = op - OP.TUPLE1 + 1;
+      if (!st.has(n)) return underflow;
+      st.depth -= n - 1;
+      return void 0;
+    }
+    case OP.REDUCE:
+    case OP.BUILD:
+    case OP.NEWOBJ:
+    case OP.STACK_GLOBAL:
+      return st.has(2) ? void 0 : underflow;
+    case OP.NEWOBJ_EX:
+      return st.has(3) ? void 0 : underflow;
+    case OP.BINPERSID:
+    case OP.READONLY_BUFFER:
+      return st.has(1) ? void 0 : underflow;
+    case OP.STOP:
+      return st.has(1) ? void 0 : "STOP finds no object to return (unpickling stack underflow)";
+    case OP.PROTO:
+    case OP.FRAME:
+      return void 0;
+    case OP.GLOBAL:
+    case OP.INST:
+    case OP.PERSID:
+    case OP.EXT1:
+    case OP.EXT2:
+    case OP.EXT4:
+      return void 0;
+    default:
+      st.depth++;
+      return void 0;
+  }
+}
+async function pickleRejects(src, budget, maxOps = 1e6) {
+  const r = new ByteReader(src);
+  const st = new WalkStack();
+  for (let ops = 0; ops < maxOps; ops++) {
+    if ((ops & 4095) === 0) budget.checkTime();
+    const at2 = r.pos;
+    if (!await r.ensure(1)) return { rejects: true, why: "the data ends before a STOP opcode", offset: at2 };
+    const op = r.take(1)[0];
+    if (!VALID_OPCODE[op]) {
+      return {
+        rejects: true,
+        why: `byte 0x${op.toString(16).padStart(2, "0")} is not a pickle opcode`,
+        offset: at2
+      };
+    }
+    const arg = await readArgument(r, op);
+    if (typeof arg === "string") return { rejects: arg !== UNDECIDED, why: arg, offset: at2 };
+    const name2 = OPCODE_NAMES[op] ?? "an opcode";
+    const failure2 = stackStep(st, op, arg.memoKey);
+    if (failure2 !== void 0) return { rejects: true, why: `${name2}: ${failure2}`, offset: at2 };
+    if (ACTS.has(op))
+      return { rejects: false, why: `${name2}, which imports or calls, is reached`, offset: at2 };
+    if (op === OP.STOP) return { rejects: false, why: "the bytes start with a complete pickle", offset: at2 };
+  }
+  return { rejects: false, why: `no decision within ${maxOps} opcodes`, offset: r.pos };
+}
+var UNDECIDED = "a text argument longer than 1 MiB";
+async function readArgument(r, op) {
+  const arg = ARGS[op];
+  if (arg === void 0) return {};
+  if (typeof arg === "number") {
+    if (!await r.ensure(arg)) return "the data ends inside an argument";
+    const b = r.take(arg);
+    if (op === OP.PROTO && b[0] > 5) return `PROTO ${b[0]} is not a supported protocol`;
+    let key = 0;
+    for (let i = arg - 1; i >= 0; i--) key = key * 256 + b[i];
+    return { memoKey: key };
+  }
+  if (arg === "line") {
+    const max = 1 << 20;
+    const line = await r.line(max);
+    if (line === void 0) {
+      return r.available > max ? UNDECIDED : "the data ends inside a text argument";
+    }
+    const q = line[0];
+    if (op === OP.STRING && !(line.length >= 2 && (q === 34 || q === 39) && line[line.length - 1] === q))
+      return "the STRING opcode argument is not quoted";
+    const text2 = new TextDecoder("latin1").decode(line);
+    return { memoKey: /^[0-9]{1,15}$/.test(text2) ? Number(text2) : void 0 };
+  }
+  const width = arg === "len1" ? 1 : arg === "len4" ? 4 : 8;
+  if (!await r.ensure(width)) return "the data ends inside a length";
+  const lb = r.take(width);
+  let len = 0;
+  for (let i = width - 1; i >= 0; i--) len = len * 256 + lb[i];
+  if (op === OP.BINSTRING && lb[3] >= 128) return "BINSTRING has a negative length";
+  const skipped = await r.skip(len);
+  if (skipped < len) return "an argument runs past the end of the data";
+  return {};
+}
+async function rawBlobIsData(src, ext, budget, report) {
+  const entry = RAW_NAME_LOADERS[ext];
+  if (entry?.rule !== "pickle") return false;
+  const walk3 = await pickleRejects(src, budget);
+  if (!walk3.rejects) return false;
+  report(
+    `Raw bytes named ${ext}: neither a zip, a tar nor a pickle that reaches an import (the unpickler fails first: ${walk3.why}, at byte ${walk3.offset}), so the pickle-based loaders of the name (${entry.loaders}) reject them before importing anything; treated as data.`,
+    walk3.offset
+  );
+  return true;
 }
 
 // src/core/formats/archive/codecs.ts
@@ -45681,6 +46490,27 @@ async function* decodeLzmaAlone(input2) {
   }
   if (dec.outLen > 0) yield dec.take();
   if (rc.corrupted) throw new Error("lzma: corrupted range coder header");
+}
+var PY_FIRST_BLOCK = 8192;
+function lzmaAloneRejectedAtOnce(file2) {
+  if (file2.length < 18) return false;
+  const final = file2.length <= PY_FIRST_BLOCK;
+  const lo = u32le(file2, 5);
+  const hi = u32le(file2, 9);
+  const unpackSize = lo === 4294967295 && hi === 4294967295 ? Number.POSITIVE_INFINITY : hi * 2 ** 32 + lo;
+  const dec = new LzmaDecoder(u32le(file2, 1));
+  const rc = new RangeDecoder();
+  try {
+    dec.setProps(file2[0]);
+    dec.resetState();
+    rc.reset(file2.subarray(13, Math.min(file2.length, PY_FIRST_BLOCK)));
+    rc.init();
+    dec.run(rc, unpackSize, final);
+    return false;
+  } catch (err2) {
+    const truncated = err2 instanceof Error && err2.message.includes("truncated");
+    return !truncated && dec.total < PY_FIRST_BLOCK;
+  }
 }
 
 // src/core/formats/archive/xz.ts
@@ -46803,9 +47633,9 @@ async function* bunzip2(input2) {
   let buffered = 0;
   let ended = false;
   let reader;
-  const read = () => reader?.bytesRead ?? 0;
+  const read2 = () => reader?.bytesRead ?? 0;
   const fill2 = async (need) => {
-    while (!ended && buffered - read() < need) {
+    while (!ended && buffered - read2() < need) {
       const r = await it.next();
       if (r.done) ended = true;
       else if (r.value.length > 0) {
@@ -46819,7 +47649,7 @@ async function* bunzip2(input2) {
   let buf = new Int32Array(0);
   for (; ; ) {
     await fill2(blockSize ? 25e3 + 101e3 * blockSize : 4);
-    if (blockSize === 0 && buffered - read() <= 0 && ended) return;
+    if (blockSize === 0 && buffered - read2() <= 0 && ended) return;
     reader ??= (0, import_bit_iterator.default)(() => {
       const b = queue.shift();
       if (!b) throw new Error("bzip2: unexpected end of data");
@@ -46853,11 +47683,11 @@ async function* bunzip2(input2) {
     yield* chunks;
     if (next === null) {
       blockSize = 0;
-      if (ended && buffered - read() <= 0) return;
+      if (ended && buffered - read2() <= 0) return;
     } else crc = next;
   }
 }
-var RATIO_FLOOR = 16 * 2 ** 20;
+var RATIO_FLOOR = 32 * 2 ** 20;
 async function* bounded(ctx, input2, opts) {
   let out = 0;
   const ratio = ctx.limits.maxCompressionRatio;
@@ -46937,175 +47767,6 @@ function tracked(src) {
     }
   };
 }
-
-// src/core/reader.ts
-var ByteReader = class {
-  constructor(src, start = 0, end = src.size ?? Number.POSITIVE_INFINITY) {
-    this.src = src;
-    this.start = start;
-    this.end = end;
-    this.base = start;
-  }
-  src;
-  start;
-  end;
-  buf = new Uint8Array(0);
-  off = 0;
-  // read position inside buf
-  base;
-  // absolute position of buf[0]
-  iter;
-  done = false;
-  /** Absolute position of the next byte. */
-  get pos() {
-    return this.base + this.off;
-  }
-  /** Bytes buffered and readable synchronously. */
-  get available() {
-    return this.buf.length - this.off;
-  }
-  /** Makes n bytes readable synchronously; false when the source ends first. */
-  async ensure(n) {
-    while (this.available < n) {
-      if (!await this.fill(n)) return this.available >= n;
-    }
-    return true;
-  }
-  /** True at the end of the source (after trying to read more). */
-  async atEnd() {
-    return !await this.ensure(1);
-  }
-  u8() {
-    if (this.off >= this.buf.length) throw new RangeError("ByteReader.u8 past the ensured window");
-    return this.buf[this.off++];
-  }
-  peekU8(ahead = 0) {
-    return this.buf[this.off + ahead];
-  }
-  /** n buffered bytes as a view, without consuming them (valid until the next ensure/skip); ensure(n) first. */
-  peek(n) {
-    if (this.available < n) throw new RangeError(`ByteReader.peek(${n}) past the ensured window`);
-    return this.buf.subarray(this.off, this.off + n);
-  }
-  /** n bytes as a view into the window (valid until the next ensure/skip); call ensure(n) first. */
-  take(n) {
-    if (this.available < n) throw new RangeError(`ByteReader.take(${n}) past the ensured window`);
-    const v = this.buf.subarray(this.off, this.off + n);
-    this.off += n;
-    return v;
-  }
-  u16le() {
-    const b = this.take(2);
-    return b[0] | b[1] << 8;
-  }
-  u32le() {
-    const b = this.take(4);
-    return (b[0] | b[1] << 8 | b[2] << 16) + b[3] * 16777216;
-  }
-  i32le() {
-    const b = this.take(4);
-    return b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24;
-  }
-  u64le() {
-    const lo = BigInt(this.u32le());
-    const hi = BigInt(this.u32le());
-    return hi << 32n | lo;
-  }
-  /** Reads exactly n bytes (copied) or returns undefined at the end of the source. */
-  async bytes(n) {
-    if (!await this.ensure(n)) return void 0;
-    return this.take(n).slice();
-  }
-  /** Advances n bytes; returns how many were skipped (less than n at the end of the source). */
-  async skip(n) {
-    const inBuf = Math.min(n, this.available);
-    this.off += inBuf;
-    let left = n - inBuf;
-    if (left === 0) return n;
-    if (this.src.random) {
-      const target = Math.min(this.pos + left, this.end, this.src.random.size);
-      const skipped = target - this.pos;
-      this.base = target;
-      this.buf = new Uint8Array(0);
-      this.off = 0;
-      this.iter = void 0;
-      this.done = target >= Math.min(this.end, this.src.random.size);
-      return inBuf + skipped;
-    }
-    while (left > 0) {
-      if (!await this.fill(1)) break;
-      const k = Math.min(left, this.available);
-      this.off += k;
-      left -= k;
-    }
-    return n - left;
-  }
-  /** Reads up to and excluding the next "\n" (consumed), at most `max` bytes; undefined if none found. */
-  async line(max) {
-    for (let scanned = 0; ; ) {
-      const idx = this.buf.indexOf(10, this.off + scanned);
-      if (idx >= 0 && idx - this.off <= max) {
-        const v = this.buf.slice(this.off, idx);
-        this.off = idx + 1;
-        return v;
-      }
-      scanned = this.available;
-      if (scanned > max) return void 0;
-      if (!await this.fill(scanned + 1)) return void 0;
-    }
-  }
-  async fill(want) {
-    if (this.done) return false;
-    if (!this.iter) {
-      if (this.src.random) {
-        const limit = Math.min(this.end, this.src.random.size);
-        const p = this.pos;
-        if (p >= limit) {
-          this.done = true;
-          return false;
-        }
-        const hint = this.src.random.preferredRead?.(p + this.available) ?? CHUNK_SIZE;
-        const need = Math.max(hint, want - this.available);
-        const chunk = await this.src.random.read(
-          p + this.available,
-          Math.min(need, limit - p - this.available)
-        );
-        if (chunk.length === 0) {
-          this.done = true;
-          return false;
-        }
-        this.append(chunk);
-        return true;
-      }
-      this.iter = this.src.stream(this.pos, this.end)[Symbol.asyncIterator]();
-    }
-    const r = await this.iter.next();
-    if (r.done) {
-      this.done = true;
-      return false;
-    }
-    this.append(r.value);
-    return true;
-  }
-  append(chunk) {
-    const rest = this.buf.subarray(this.off);
-    if (rest.length === 0) {
-      this.base += this.off;
-      this.buf = chunk;
-    } else {
-      const merged = new Uint8Array(rest.length + chunk.length);
-      merged.set(rest, 0);
-      merged.set(chunk, rest.length);
-      this.base += this.off;
-      this.buf = merged;
-    }
-    this.off = 0;
-  }
-  /** Position where reading started (for relative offsets). */
-  get origin() {
-    return this.start;
-  }
-};
 
 // src/core/formats/pickle/names.ts
 var MODULE_ALIASES = {
@@ -48989,7 +49650,7 @@ function checkEntry(ctx, e) {
       loc
     );
   }
-  if (e.compressedSize > 0 && e.uncompressedSize > 16 * 2 ** 20 && e.uncompressedSize / e.compressedSize > ctx.limits.maxCompressionRatio) {
+  if (e.compressedSize > 0 && e.uncompressedSize > RATIO_FLOOR && e.uncompressedSize / e.compressedSize > ctx.limits.maxCompressionRatio) {
     ctx.report(
       "MG210",
       `"${name2}" declares ${e.uncompressedSize} bytes from ${e.compressedSize} compressed (ratio ${Math.round(e.uncompressedSize / e.compressedSize)}).`,
@@ -49039,9 +49700,9 @@ function checkLayout(ctx, entries, size, cdStart, cdEnd) {
     });
   }
 }
-async function scanRegion(ctx, ra, start, length, label) {
+async function scanRegion(ctx, ra, start, length, label2) {
   try {
-    await ctx.scanNested(sliceSource(label, ra, start, length), `${label}@${start}`);
+    await ctx.scanNested(sliceSource(label2, ra, start, length), `${label2}@${start}`);
   } catch (err2) {
     if (err2 instanceof BudgetExceededError) ctx.budgetExceeded(err2);
     else throw err2;
@@ -49228,7 +49889,8 @@ function detectCodec(h) {
     const pow2b = dict > 0 && dict / 3 * 2 === 2 ** Math.round(Math.log2(dict / 3 * 2));
     const unknown2 = h.subarray(5, 13).every((b) => b === 255);
     const sizeHi = h[11] | h[12];
-    if ((pow2 || pow2b) && dict >= 4096 && (unknown2 || sizeHi === 0)) return CODECS.lzma;
+    if ((pow2 || pow2b) && dict >= 4096 && (unknown2 || sizeHi === 0) && !lzmaAloneRejectedAtOnce(h))
+      return CODECS.lzma;
   }
   return void 0;
 }
@@ -49284,6 +49946,13 @@ var compressedAnalyzer = {
     if (fmt === void 0) {
       const ext = name2.toLowerCase().match(/\.[^./\\]+$/)?.[0] ?? "";
       if ([".pkl", ".pickle", ".joblib", ".pt", ".pth", ".bin", ".ckpt", ".npy", ".sav"].includes(ext)) {
+        const data = await rawBlobIsData(
+          t2.source,
+          ext,
+          ctx.budget,
+          (message, offset) => ctx.report("MG840", message, { member: name2, offset })
+        );
+        if (data) return;
         ctx.report(
           "MG004",
           `The decoded content of this ${info.format} stream matches no supported format.`,
@@ -49402,7 +50071,7 @@ var Malformed = class extends Error {
 async function analyze(ctx, _d) {
   const size = ctx.source.size;
   const r = new ByteReader(ctx.source);
-  const u322 = async () => {
+  const u323 = async () => {
     if (!await r.ensure(4)) throw new Malformed("the file ends inside a header field", r.pos);
     const b = r.take(4);
     return (b[0] | b[1] << 8 | b[2] << 16) + b[3] * 2 ** 24;
@@ -49412,23 +50081,23 @@ async function analyze(ctx, _d) {
       throw new Malformed(`${what} (${n} bytes) runs past the end of the file`, r.pos);
     await r.skip(n);
   };
-  const magic = await u322();
+  const magic = await u323();
   const kind = MAGICS[magic];
-  const version2 = kind === "ggml" ? 0 : await u322();
+  const version2 = kind === "ggml" ? 0 : await u323();
   ctx.fact("ggml.magic", kind);
   if (kind !== "ggml") ctx.fact("ggml.version", version2);
   try {
     if (kind === "ggla") {
-      ctx.fact("ggml.lora", { r: await u322(), alpha: await u322() });
+      ctx.fact("ggml.lora", { r: await u323(), alpha: await u323() });
     } else {
       const [nVocab, nEmbd, nMult, nHead, nLayer, nRot, ftype] = [
-        await u322(),
-        await u322(),
-        await u322(),
-        await u322(),
-        await u322(),
-        await u322(),
-        await u322()
+        await u323(),
+        await u323(),
+        await u323(),
+        await u323(),
+        await u323(),
+        await u323(),
+        await u323()
       ];
       const llama = nVocab >= 1 && nVocab <= 1 << 22 && nEmbd >= 1 && nEmbd <= 1 << 17 && nMult >= 1 && nMult <= 1 << 17 && nHead >= 1 && nHead <= 4096 && nLayer >= 1 && nLayer <= 4096 && nRot <= nEmbd && ftype % 1e3 <= 30;
       if (!llama) {
@@ -49447,12 +50116,12 @@ async function analyze(ctx, _d) {
       ctx.fact("ggml.hparams", { nVocab, nEmbd, nMult, nHead, nLayer, nRot, ftype });
       for (let i = 0; i < nVocab; i++) {
         if ((i & 4095) === 0) ctx.checkTime();
-        const len = await u322();
+        const len = await u323();
         if (len > MAX_TOKEN) throw new Malformed(`vocabulary entry ${i} claims ${len} bytes`, r.pos - 4);
         await skip(len + (kind === "ggml" ? 0 : 4), `vocabulary entry ${i}`);
       }
     }
-    await tensors(ctx, r, kind, version2, u322, skip);
+    await tensors(ctx, r, kind, version2, u323, skip);
   } catch (err2) {
     if (err2 instanceof Malformed) {
       ctx.report("MG831", `The ${kind} file is malformed: ${err2.message}.`, { offset: err2.offset });
@@ -49460,20 +50129,20 @@ async function analyze(ctx, _d) {
     else throw err2;
   }
 }
-async function tensors(ctx, r, kind, version2, u322, skip) {
+async function tensors(ctx, r, kind, version2, u323, skip) {
   const names = /* @__PURE__ */ new Set();
   let count = 0;
   let bytes2 = 0;
   while (!await r.atEnd()) {
     ctx.checkTime();
     const at2 = r.pos;
-    const nDims = await u322();
-    const nameLen = await u322();
-    const type = await u322();
+    const nDims = await u323();
+    const nameLen = await u323();
+    const type = await u323();
     if (nDims < 1 || nDims > 4) throw new Malformed(`tensor ${count} has ${nDims} dimensions`, at2);
     if (nameLen > MAX_NAME) throw new Malformed(`tensor ${count} has a ${nameLen}-byte name`, at2);
     const ne = [];
-    for (let d = 0; d < nDims; d++) ne.push(await u322());
+    for (let d = 0; d < nDims; d++) ne.push(await u323());
     if (!await r.ensure(nameLen))
       throw new Malformed(`the name of tensor ${count} runs past the end`, r.pos);
     const name2 = new TextDecoder().decode(r.take(nameLen));
@@ -50143,13 +50812,13 @@ function parse3(tokens) {
         ++current;
         let callerArgs = null;
         if (is(TOKEN_TYPES.OpenParen)) {
-          callerArgs = parseArgs6("parameters");
+          callerArgs = parseArgs7("parameters");
         }
         const callee = parsePrimaryExpression();
         if (callee.type !== "Identifier") {
           throw new SyntaxError(`Expected identifier following call statement`);
         }
-        const callArgs2 = parseArgs6("call");
+        const callArgs2 = parseArgs7("call");
         expect(TOKEN_TYPES.CloseStatement, "Expected closing statement token");
         const body = [];
         while (!isStatement("endcall")) {
@@ -50246,7 +50915,7 @@ function parse3(tokens) {
     if (name2.type !== "Identifier") {
       throw new SyntaxError(`Expected identifier following macro statement`);
     }
-    const args = parseArgs6("parameters");
+    const args = parseArgs7("parameters");
     expect(TOKEN_TYPES.CloseStatement, "Expected closing statement token");
     const body = [];
     while (!isStatement("endmacro")) {
@@ -50378,14 +51047,14 @@ function parse3(tokens) {
     return member2;
   }
   function parseCallExpression(callee) {
-    let expression = new CallExpression(callee, parseArgs6("call"));
+    let expression = new CallExpression(callee, parseArgs7("call"));
     expression = parseMemberExpression(expression);
     if (is(TOKEN_TYPES.OpenParen)) {
       expression = parseCallExpression(expression);
     }
     return expression;
   }
-  function parseArgs6(mode) {
+  function parseArgs7(mode) {
     expect(TOKEN_TYPES.OpenParen, "Expected opening parenthesis for arguments list");
     const args = parseArgumentsList(mode);
     expect(TOKEN_TYPES.CloseParen, "Expected closing parenthesis for arguments list");
@@ -50779,8 +51448,8 @@ var StringValue = class extends RuntimeValue {
         // follows Python's `str.split(sep=None, maxsplit=-1)` function behavior
         // https://docs.python.org/3.13/library/stdtypes.html#str.split
         new FunctionValue((args) => {
-          const sep6 = args[0] ?? new NullValue();
-          if (!(sep6 instanceof StringValue || sep6 instanceof NullValue)) {
+          const sep7 = args[0] ?? new NullValue();
+          if (!(sep7 instanceof StringValue || sep7 instanceof NullValue)) {
             throw new Error("sep argument must be a string or null");
           }
           const maxsplit = args[1] ?? new IntegerValue(-1);
@@ -50788,7 +51457,7 @@ var StringValue = class extends RuntimeValue {
             throw new Error("maxsplit argument must be a number");
           }
           let result = [];
-          if (sep6 instanceof NullValue) {
+          if (sep7 instanceof NullValue) {
             const text2 = this.value.trimStart();
             for (const { 0: match, index: index2 } of text2.matchAll(/\S+/g)) {
               if (maxsplit.value !== -1 && result.length >= maxsplit.value && index2 !== void 0) {
@@ -50798,12 +51467,12 @@ var StringValue = class extends RuntimeValue {
               result.push(match);
             }
           } else {
-            if (sep6.value === "") {
+            if (sep7.value === "") {
               throw new Error("empty separator");
             }
-            result = this.value.split(sep6.value);
+            result = this.value.split(sep7.value);
             if (maxsplit.value !== -1 && result.length > maxsplit.value) {
-              result.push(result.splice(maxsplit.value).join(sep6.value));
+              result.push(result.splice(maxsplit.value).join(sep7.value));
             }
           }
           return new ArrayValue(result.map((part) => new StringValue(part)));
@@ -51499,6 +52168,9 @@ var SAFE_CALLABLE_GLOBALS = /* @__PURE__ */ new Set([
   "dict",
   "caller"
 ]);
+function isMetadataName(name2) {
+  return /^(?:[a-z]+_)*token$/.test(name2) || name2 === "additional_special_tokens" || name2 === "extra_special_tokens";
+}
 var CONSTRUCTOR_GLOBALS = /* @__PURE__ */ new Set(["namespace", "range", "dict"]);
 var SAFE_METHODS = /* @__PURE__ */ new Set([
   "strip",
@@ -51698,9 +52370,25 @@ function tokenScan(source, out, parsed) {
     regexScan(source, out);
     return;
   }
+  const bound = /* @__PURE__ */ new Set();
+  for (let i = 1; i < tokens.length; i++) {
+    const p = tokens[i - 1];
+    const t2 = tokens[i];
+    if (t2.type !== "Identifier") continue;
+    if (p.type === "Identifier" && ["set", "for", "with"].includes(p.value) || tokens[i + 1]?.type === "Equals")
+      bound.add(t2.value);
+    if (p.type === "Comma" || p.type === "OpenParen") bound.add(t2.value);
+  }
   for (let i = 0; i < tokens.length; i++) {
     const t2 = tokens[i];
     const prev = tokens[i - 1];
+    if (!parsed && t2.type === "Identifier" && prev?.type !== "Dot" && GADGET_GLOBALS.has(t2.value) && !bound.has(t2.value) && !out.hasSymbol(t2.value)) {
+      out.add({
+        ruleId: "MG442",
+        message: `${out.where} refers to the Jinja global ${t2.value}, an escape gadget chat templates do not need.`,
+        symbol: t2.value
+      });
+    }
     if (!parsed && t2.type === "Identifier" && ["string", "pprint", "list"].includes(t2.value) && prev?.type === "Pipe" && tokens[i + 1]?.type === "CloseParen" && tokens[i + 2]?.type === "OpenSquareBracket" && !out.hasSymbol("|string[index]")) {
       out.add({
         ruleId: "MG441",
@@ -51851,6 +52539,45 @@ function regexScan(source, out) {
     out.add({ ruleId: "MG443", message: `${out.where} uses the attr filter.`, symbol: "attr" });
 }
 
+// src/core/formats/template/repair.ts
+var TAG = /\{%[-+]?[\s\S]*?[-+]?%\}|\{\{[-+]?[\s\S]*?[-+]?\}\}/g;
+function repairTemplate(source) {
+  const changes2 = /* @__PURE__ */ new Set();
+  let text2 = source.replace(/\{%[-+]?\s*raw\s*[-+]?%\}[\s\S]*?\{%[-+]?\s*endraw\s*[-+]?%\}/g, () => {
+    changes2.add("raw blocks");
+    return "";
+  });
+  text2 = text2.replace(TAG, (tag) => {
+    let t2 = tag;
+    const stmt = /^\{%([-+]?)\s*(\w+)([\s\S]*?)([-+]?)%\}$/.exec(t2);
+    if (stmt) {
+      const [, l, kw, rest, r] = stmt;
+      if (kw === "for" && /\srecursive\s*$/.test(rest)) {
+        changes2.add("recursive loops");
+        t2 = `{%${l} for${rest.replace(/\srecursive\s*$/, " ")}${r}%}`;
+      } else if (kw === "with" && /^\s*[A-Za-z_]\w*\s*=/.test(rest) && !/,\s*[A-Za-z_]\w*\s*=/.test(rest)) {
+        changes2.add("with blocks");
+        t2 = `{%${l} set${rest}${r}%}`;
+      } else if (kw === "with" || kw === "endwith" || kw === "autoescape" || kw === "endautoescape") {
+        changes2.add(`${kw.replace(/^end/, "")} blocks`);
+        t2 = "";
+      } else if (kw === "do") {
+        changes2.add("do statements");
+        t2 = `{{${l}${rest}${r}}}`;
+      }
+    }
+    const before = t2;
+    t2 = t2.replace(/,\s*\)/g, ")");
+    t2 = t2.replace(
+      /\bis\s+(not\s+)?(sameas|divisibleby|equalto|eq|ne|lt|le|gt|ge|escaped|in)\s*(?:\(([^()]*)\)|\s([A-Za-z_][\w.]*|-?\d+(?:\.\d+)?|'[^']*'|"[^"]*"))/g,
+      (_m, not, test, a, b) => `is ${not ?? ""}${test} and (${a ?? b})`
+    );
+    if (t2 !== before) changes2.add("tuple or test syntax");
+    return t2;
+  });
+  return changes2.size > 0 ? { text: text2, changes: [...changes2] } : void 0;
+}
+
 // src/core/formats/template/fold.ts
 var MAX_FOLD = 4096;
 function str2(v) {
@@ -51863,9 +52590,14 @@ function cap(s) {
   return s.length > MAX_FOLD ? void 0 : s;
 }
 function applyStringOp(name2, v, args) {
+  if (name2 === "default" || name2 === "d") return v;
+  if (name2 === "length" || name2 === "count")
+    return Array.isArray(v) || typeof v === "string" ? v.length : void 0;
   if (Array.isArray(v)) {
     if (name2 === "join") return cap(v.map(str2).join(typeof args[0] === "string" ? args[0] : ""));
     if (name2 === "reverse") return [...v].reverse();
+    if (name2 === "sort" && args.length === 0) return sortFolded(v);
+    if (name2 === "unique" && args.length === 0) return uniqueFolded(v);
     if (name2 === "first") return v[0];
     if (name2 === "last") return v[v.length - 1];
     if (name2 === "list") return v;
@@ -51873,10 +52605,24 @@ function applyStringOp(name2, v, args) {
   }
   if (typeof v === "number") {
     if (name2 === "string") return String(v);
+    if (name2 === "int") return Math.trunc(v);
+    if (name2 === "float" || name2 === "abs") return name2 === "abs" ? Math.abs(v) : v;
     return void 0;
   }
   if (typeof v !== "string") return void 0;
   switch (name2) {
+    case "int": {
+      const t2 = v.trim().replace(/_/g, "");
+      return /^[-+]?\d+$/.test(t2) ? Number(t2) : /^[-+]?\d*\.\d+$/.test(t2) ? Math.trunc(Number(t2)) : 0;
+    }
+    case "float": {
+      const n = Number(v.trim());
+      return Number.isFinite(n) ? n : 0;
+    }
+    case "sort":
+      return args.length === 0 ? sortFolded([...v]) : void 0;
+    case "unique":
+      return uniqueFolded([...v]);
     case "string":
     case "safe":
     case "e":
@@ -51914,9 +52660,9 @@ function applyStringOp(name2, v, args) {
       return cap([...v].join(typeof args[0] === "string" ? args[0] : ""));
     case "split":
     case "rsplit": {
-      const sep6 = args[0];
-      if (sep6 === void 0 || sep6 === null) return v.split(/\s+/).filter((x) => x !== "");
-      return typeof sep6 === "string" && sep6 !== "" ? v.split(sep6) : void 0;
+      const sep7 = args[0];
+      if (sep7 === void 0 || sep7 === null) return v.split(/\s+/).filter((x) => x !== "");
+      return typeof sep7 === "string" && sep7 !== "" ? v.split(sep7) : void 0;
     }
     default:
       return void 0;
@@ -51979,60 +52725,68 @@ function pySlice(s, start, stop, step) {
   }
   return out.join("");
 }
+function sortFolded(v) {
+  if (v.every((x) => typeof x === "string")) {
+    const key = (x) => x.toLowerCase();
+    return [...v].sort((a, b) => key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+  }
+  if (v.every((x) => typeof x === "number")) return [...v].sort((a, b) => a - b);
+  return void 0;
+}
+function uniqueFolded(v) {
+  const key = (x) => typeof x === "string" ? `s${x.toLowerCase()}` : JSON.stringify(x);
+  const seen = /* @__PURE__ */ new Set();
+  return v.filter((x) => !seen.has(key(x)) && seen.add(key(x)) !== void 0);
+}
+function same(a, b) {
+  return a === b || Array.isArray(a) && Array.isArray(b) && JSON.stringify(a) === JSON.stringify(b);
+}
+function binary(op, l, r) {
+  if (l === void 0 || r === void 0) return void 0;
+  if (op === "~") return cap(str2(l) + str2(r));
+  if (op === "+") {
+    if (typeof l === "number" && typeof r === "number") return l + r;
+    if (typeof l === "string" && typeof r === "string") return cap(l + r);
+    if (Array.isArray(l) && Array.isArray(r))
+      return l.length + r.length <= MAX_FOLD ? [...l, ...r] : void 0;
+    return void 0;
+  }
+  if (op === "*") {
+    if (typeof l === "number" && typeof r === "number") return l * r;
+    const [seq, n] = typeof r === "number" ? [l, r] : [r, l];
+    if (typeof n !== "number" || !Number.isInteger(n)) return void 0;
+    if (n <= 0) return typeof seq === "string" ? "" : Array.isArray(seq) ? [] : void 0;
+    if (typeof seq === "string") return seq.length * n <= MAX_FOLD ? seq.repeat(n) : void 0;
+    if (Array.isArray(seq))
+      return seq.length * n <= MAX_FOLD ? Array.from({ length: n }, () => seq).flat() : void 0;
+    return void 0;
+  }
+  if (op === "**" && typeof l === "number" && typeof r === "number") {
+    const v = l ** r;
+    return Number.isFinite(v) ? v : Number.MAX_VALUE;
+  }
+  if (op === "-" && typeof l === "number" && typeof r === "number") return l - r;
+  if (op === "//" && typeof l === "number" && typeof r === "number" && r !== 0) return Math.floor(l / r);
+  if (op === "%" && typeof l === "string") return percentFormat(l, Array.isArray(r) ? r : [r]);
+  return void 0;
+}
+function rangeLength(args) {
+  if (args.length === 0 || args.some((a) => typeof a !== "number")) return void 0;
+  const [start, stop, step] = args.length === 1 ? [0, args[0], 1] : [args[0], args[1], args[2] ?? 1];
+  if (step === 0) return void 0;
+  return Math.max(0, Math.ceil((stop - start) / step));
+}
+function rangeList(args) {
+  const n = rangeLength(args);
+  if (n === void 0 || n > 256) return void 0;
+  const start = args.length === 1 ? 0 : args[0];
+  const step = args.length === 3 ? args[2] : 1;
+  return Array.from({ length: n }, (_, i) => start + i * step);
+}
 
-// src/core/formats/template/flow.ts
-var RANK = { input: 0, built: 0, ns: 0, num: 1, str: 2, gadget: 3, reflect: 4 };
-function isData(o) {
-  return o === "input" || o === "built" || o === "ns";
-}
-function worst(a, b) {
-  return RANK[b] > RANK[a] ? b : a;
-}
-var LOOP_ATTRS = {
-  index: "num",
-  index0: "num",
-  revindex: "num",
-  revindex0: "num",
-  first: "num",
-  last: "num",
-  length: "num",
-  depth: "num",
-  depth0: "num",
-  previtem: "input",
-  nextitem: "input",
-  cycle: "gadget",
-  changed: "gadget"
-};
-var TO_STRING_FILTERS = /* @__PURE__ */ new Set([
-  "string",
-  "trim",
-  "upper",
-  "lower",
-  "join",
-  "replace",
-  "tojson",
-  "format",
-  "indent",
-  "e",
-  "escape",
-  "forceescape",
-  "safe",
-  "capitalize",
-  "title",
-  "truncate",
-  "wordwrap",
-  "center",
-  "striptags",
-  "urlencode",
-  "urlize",
-  "xmlattr",
-  "pprint",
-  "filesizeformat"
-]);
-var TO_NUMBER_FILTERS = /* @__PURE__ */ new Set(["length", "count", "int", "float", "abs", "round", "sum", "wordcount"]);
-var DATA_FILTERS = /* @__PURE__ */ new Set(["from_json", "fromjson", "items", "dictsort", "groupby", "batch", "slice"]);
+// src/core/formats/template/constants.ts
 var MAX_VALUES = 32;
-var Flow = class {
+var Constants = class {
   constructor(vars) {
     this.vars = vars;
   }
@@ -52041,7 +52795,6 @@ var Flow = class {
   values = /* @__PURE__ */ new Map();
   /** Variables with at least one assignment that does not fold to a constant. */
   opaque = /* @__PURE__ */ new Set();
-  origins = /* @__PURE__ */ new Map();
   assigned = /* @__PURE__ */ new Map();
   /** Macro names mapped to their constant output (when the body is constant text). */
   macros = /* @__PURE__ */ new Map();
@@ -52052,113 +52805,12 @@ var Flow = class {
       throw new BudgetExceededError("maxOpcodes", "template analysis took more than 2,000,000 steps");
     if (depth > 400) throw new BudgetExceededError("maxStackDepth", `template nesting deeper than 400`);
   }
-  /** Collects bindings; run it a few times so names defined from later-defined names settle. */
-  collect(node2, depth) {
-    if (!node2 || typeof node2 !== "object") return;
-    this.tick(depth);
-    if (Array.isArray(node2)) {
-      for (const n of node2) this.collect(n, depth + 1);
-      return;
-    }
-    if (node2 instanceof Map) {
-      for (const [k, v] of node2) {
-        this.collect(k, depth + 1);
-        this.collect(v, depth + 1);
-      }
-      return;
-    }
-    switch (node2.type) {
-      case "Set": {
-        const a = node2.assignee;
-        if (a?.type === "Identifier") {
-          this.bind(
-            a.value,
-            node2.value ?? null,
-            node2.value ? this.possible(node2.value, 0) : this.bodyValue(node2.body)
-          );
-          this.origin1(a.value, node2.value ? this.origin(node2.value, 0) : "str");
-        } else if (a?.type === "MemberExpression" && !a.computed && a.object?.type === "Identifier") {
-          const key = `${a.object.value}.${a.property?.value}`;
-          this.bind(key, node2.value, this.possible(node2.value, 0));
-          this.origin1(key, this.origin(node2.value, 0));
-        } else {
-          for (const n of bindingNames(a)) {
-            this.locals.add(n);
-            this.opaque.add(n);
-            this.origin1(n, node2.value ? this.elementOrigin(node2.value) : "str");
-          }
-        }
-        break;
-      }
-      case "For": {
-        const names = bindingNames(node2.loopvar);
-        const it = node2.iterable;
-        const elements = names.length === 1 ? this.elements(it) : void 0;
-        for (const n of names) {
-          this.locals.add(n);
-          if (elements) this.bind(n, null, elements);
-          else this.opaque.add(n);
-          this.origin1(n, this.elementOrigin(it));
-        }
-        break;
-      }
-      case "Macro": {
-        this.locals.add(node2.name.value);
-        for (const a of node2.args ?? []) {
-          const n = a.type === "Identifier" ? a.value : a.type === "KeywordArgumentExpression" ? a.key.value : "";
-          if (!n) continue;
-          this.locals.add(n);
-          this.opaque.add(n);
-          this.origin1(n, "input");
-        }
-        const v = this.bodyValue(node2.body)?.[0];
-        if (v !== void 0) this.macros.set(node2.name.value, v);
-        break;
-      }
-      case "CallStatement":
-        for (const a of node2.callerArgs ?? []) {
-          const n = a.type === "Identifier" ? a.value : a.type === "KeywordArgumentExpression" ? a.key.value : "";
-          if (!n) continue;
-          this.locals.add(n);
-          this.opaque.add(n);
-          this.origin1(n, "input");
-        }
-        break;
-      case "CallExpression":
-        break;
-    }
-    for (const [k, v] of Object.entries(node2))
-      if (k !== "type" && typeof v === "object") this.collect(v, depth + 1);
-  }
-  /** Records namespace(...) keyword arguments under `name.key` for `{% set name = namespace(...) %}`. */
-  collectNamespace(name2, call) {
-    for (const a of call.args ?? []) {
-      if (a.type !== "KeywordArgumentExpression") continue;
-      const key = `${name2}.${a.key.value}`;
-      this.bind(key, a.value, this.possible(a.value, 0));
-      this.origin1(key, this.origin(a.value, 0));
-    }
-  }
-  bind(name2, node2, vals) {
-    this.locals.add(name2.split(".")[0]);
-    if (node2) {
-      const list = this.assigned.get(name2) ?? [];
-      if (!list.includes(node2) && list.length < MAX_VALUES) list.push(node2);
-      this.assigned.set(name2, list);
-      if (node2.type === "CallExpression" && node2.callee?.type === "Identifier" && node2.callee.value === "namespace")
-        this.collectNamespace(name2, node2);
-    }
-    if (!vals) {
-      this.opaque.add(name2);
-      return;
-    }
-    const cur = this.values.get(name2) ?? [];
-    for (const v of vals) if (cur.length < MAX_VALUES && !cur.some((c) => same(c, v))) cur.push(v);
-    this.values.set(name2, cur);
-  }
-  origin1(name2, o) {
-    const cur = this.origins.get(name2);
-    this.origins.set(name2, cur ? worst(cur, o) : o);
+  /** The variable an expression names (`x`, or `ns.attr` for namespace attributes). */
+  nameOf(n) {
+    if (n?.type === "Identifier") return n.value;
+    if (n?.type === "MemberExpression" && !n.computed && n.object?.type === "Identifier")
+      return `${n.object.value}.${n.property?.value}`;
+    return void 0;
   }
   bodyValue(body) {
     if (!Array.isArray(body)) return void 0;
@@ -52180,19 +52832,6 @@ var Flow = class {
     if (p?.every((x) => Array.isArray(x))) return p.flat().slice(0, MAX_VALUES);
     return void 0;
   }
-  /** Where the elements of an iterable come from. */
-  elementOrigin(it) {
-    if (it?.type === "CallExpression" && it.callee?.type === "Identifier" && it.callee.value === "range")
-      return "num";
-    if (it?.type === "ArrayLiteral" || it?.type === "TupleLiteral") {
-      let o2 = "input";
-      for (const e of it.value) o2 = worst(o2, this.origin(e, 0));
-      return o2;
-    }
-    const o = this.origin(it, 0);
-    return o === "gadget" ? "reflect" : o === "built" || o === "ns" ? "input" : o;
-  }
-  // ----- constants -----
   /** The single constant value of an expression, when it can be computed without inputs. */
   fold(node2, depth) {
     if (!node2 || depth > 64) return void 0;
@@ -52336,6 +52975,56 @@ var Flow = class {
     }
   }
   /**
+   * Every value an expression can take, when all are known (undefined as soon as one is not): names whose
+   * every binding folds, branches, operators and string filters on such values.
+   */
+  allValues(node2, depth) {
+    if (!node2 || depth > 16) return void 0;
+    const v = this.fold(node2, depth);
+    if (v !== void 0) return [v];
+    const many = (vals) => vals && vals.length > 0 && vals.length <= MAX_VALUES && vals.every((x) => x !== void 0) ? vals : void 0;
+    switch (node2.type) {
+      case "Identifier":
+      case "MemberExpression": {
+        const name2 = this.nameOf(node2);
+        if (name2 === void 0) return void 0;
+        if (!this.locals.has(name2.split(".")[0]))
+          return this.vars.has(name2) ? [this.vars.get(name2)] : void 0;
+        return this.opaque.has(name2) ? void 0 : many(this.values.get(name2));
+      }
+      case "Ternary": {
+        const a = this.allValues(node2.trueExpr, depth + 1);
+        const b = a && this.allValues(node2.falseExpr, depth + 1);
+        return a && b ? many([...a, ...b]) : void 0;
+      }
+      case "BinaryExpression": {
+        const l = this.allValues(node2.left, depth + 1);
+        const r = l && this.allValues(node2.right, depth + 1);
+        if (!l || !r || l.length * r.length > MAX_VALUES) return void 0;
+        return many(l.flatMap((a) => r.map((b) => binary(node2.operator.value, a, b))));
+      }
+      case "FilterExpression": {
+        const f = node2.filter;
+        const name2 = f.type === "Identifier" ? f.value : f.callee?.type === "Identifier" ? f.callee.value : "";
+        const args = f.type === "CallExpression" ? f.args.map((a) => this.fold(a, depth + 1)) : [];
+        if (args.some((a) => a === void 0)) return void 0;
+        return many(this.allValues(node2.operand, depth + 1)?.map((x) => applyStringOp(name2, x, args)));
+      }
+      case "CallExpression": {
+        const c = node2.callee;
+        if (c?.type !== "MemberExpression" || c.computed || c.property?.type !== "Identifier")
+          return void 0;
+        const args = node2.args.map((a) => this.fold(a, depth + 1));
+        if (args.some((a) => a === void 0)) return void 0;
+        return many(
+          this.allValues(c.object, depth + 1)?.map((x) => applyStringOp(c.property.value, x, args))
+        );
+      }
+      default:
+        return void 0;
+    }
+  }
+  /**
    * The string pieces an expression is built from, following names to what was assigned to them: a computed
    * name assembled from pieces that spell a dunder is an obfuscated one even when some piece is unknown.
    */
@@ -52357,7 +53046,492 @@ var Flow = class {
       if (k !== "type" && v && typeof v === "object") this.pieces(v, out, seen, depth + 1);
     return out;
   }
-  // ----- provenance -----
+  /** How many times a loop over `it` runs, when that is known (range() with constant bounds, constants). */
+  iterations(it) {
+    return this.sizeOf(it, 0);
+  }
+  /**
+   * The length of a string, list or range, when it is known, including ones too long to fold: `'a' * 10**9`,
+   * `[0] * n`, `range(n)`, and their concatenations.
+   */
+  sizeOf(node2, depth) {
+    if (!node2 || depth > 32) return void 0;
+    if (node2.type === "CallExpression" && node2.callee?.type === "Identifier" && node2.callee.value === "range" && !this.locals.has("range"))
+      return rangeLength((node2.args ?? []).map((a) => this.fold(a, depth + 1)));
+    const v = this.fold(node2, depth);
+    if (typeof v === "string" || Array.isArray(v)) return v.length;
+    if (node2.type === "BinaryExpression") {
+      const op = node2.operator?.value;
+      if (op === "*") {
+        const l = this.fold(node2.left, depth + 1);
+        const r = this.fold(node2.right, depth + 1);
+        const [seq, n] = typeof r === "number" ? [node2.left, r] : typeof l === "number" ? [node2.right, l] : [];
+        if (typeof n !== "number") return void 0;
+        const m = this.sizeOf(seq, depth + 1);
+        return m === void 0 ? void 0 : Math.max(0, m * n);
+      }
+      if (op === "+" || op === "~") {
+        const a = this.sizeOf(node2.left, depth + 1);
+        const b = this.sizeOf(node2.right, depth + 1);
+        return a === void 0 || b === void 0 ? void 0 : a + b;
+      }
+    }
+    if (node2.type === "FilterExpression") {
+      const f = node2.filter;
+      const name2 = f?.type === "Identifier" ? f.value : void 0;
+      if (["list", "string", "reverse", "sort", "safe", "e", "escape"].includes(name2))
+        return this.sizeOf(node2.operand, depth + 1);
+    }
+    return void 0;
+  }
+};
+
+// src/core/formats/template/flow.ts
+var RANK = { input: 0, built: 0, ns: 0, num: 1, str: 2, gadget: 3, reflect: 4 };
+function isData(o) {
+  return o === "input" || o === "built" || o === "ns";
+}
+function worst(a, b) {
+  return RANK[b] > RANK[a] ? b : a;
+}
+var LOOP_ATTRS = {
+  index: "num",
+  index0: "num",
+  revindex: "num",
+  revindex0: "num",
+  first: "num",
+  last: "num",
+  length: "num",
+  depth: "num",
+  depth0: "num",
+  previtem: "input",
+  nextitem: "input",
+  cycle: "gadget",
+  changed: "gadget"
+};
+var TO_STRING_FILTERS = /* @__PURE__ */ new Set([
+  "string",
+  "trim",
+  "upper",
+  "lower",
+  "join",
+  "replace",
+  "tojson",
+  "format",
+  "indent",
+  "e",
+  "escape",
+  "forceescape",
+  "safe",
+  "capitalize",
+  "title",
+  "truncate",
+  "wordwrap",
+  "center",
+  "striptags",
+  "urlencode",
+  "urlize",
+  "xmlattr",
+  "pprint",
+  "filesizeformat"
+]);
+var TO_NUMBER_FILTERS = /* @__PURE__ */ new Set(["length", "count", "int", "float", "abs", "round", "sum", "wordcount"]);
+var DATA_FILTERS = /* @__PURE__ */ new Set(["from_json", "fromjson", "items", "dictsort", "groupby", "batch", "slice"]);
+var MUTATORS = /* @__PURE__ */ new Set([
+  "append",
+  "extend",
+  "insert",
+  "update",
+  "setdefault",
+  "pop",
+  "popitem",
+  "clear",
+  "remove",
+  "sort",
+  "reverse"
+]);
+var DATA_KEEPING = /* @__PURE__ */ new Set([
+  "trim",
+  "strip",
+  "lstrip",
+  "rstrip",
+  "lower",
+  "upper",
+  "title",
+  "capitalize",
+  "string",
+  "e",
+  "escape",
+  "safe",
+  "first",
+  "last",
+  "list",
+  "items",
+  "keys",
+  "values",
+  "dictsort",
+  "sort",
+  "unique",
+  "reverse",
+  "split",
+  "rsplit",
+  "splitlines",
+  "get",
+  "selectattr",
+  "rejectattr",
+  "tojson",
+  "removeprefix",
+  "removesuffix"
+]);
+var Flow = class extends Constants {
+  origins = /* @__PURE__ */ new Map();
+  /**
+   * Variables with a binding that is not plain input data (a constant, text the template computed, a global):
+   * as a key, such a value must fold to known names, since Jinja's x[key] falls back to getattr.
+   */
+  impure = /* @__PURE__ */ new Set(["varargs", "kwargs"]);
+  /** Variables with a binding that is not a resolved key (see keyResolved): not known names, not data. */
+  unresolved = /* @__PURE__ */ new Set(["varargs", "kwargs"]);
+  /** Where the elements of a list, dict or tuple the template built come from (literals, append(), dict()). */
+  elems = /* @__PURE__ */ new Map();
+  /** Pairs of names bound to the same structure (`{% set b = a %}`): mutations of one are mutations of both. */
+  aliases = [];
+  /** Parameter names of each macro, in order. */
+  macroParams = /* @__PURE__ */ new Map();
+  /** Parameter names of `{% call(x, y) m() %}` blocks, bound by the caller(...) calls inside macros. */
+  callerParams = [];
+  /** How each name is used: called directly, and in total (a macro passed around has unknown arguments). */
+  uses = /* @__PURE__ */ new Map();
+  /** Collects bindings until they settle: a few passes, since names can be defined from later-defined ones. */
+  run(program) {
+    this.countUses(program, 0);
+    for (let i = 0; i < 3; i++) {
+      this.collect(program, 0);
+      this.mergeAliases();
+    }
+  }
+  /** Counts the direct calls and all references of every name (macro arguments are bound at the calls). */
+  countUses(node2, depth) {
+    if (!node2 || typeof node2 !== "object" || depth > 400) return;
+    if (Array.isArray(node2)) {
+      for (const n of node2) this.countUses(n, depth + 1);
+      return;
+    }
+    if (node2 instanceof Map) {
+      for (const [k, v] of node2) {
+        this.countUses(k, depth + 1);
+        this.countUses(v, depth + 1);
+      }
+      return;
+    }
+    const use = (name2) => {
+      const u = this.uses.get(name2) ?? { called: 0, total: 0 };
+      this.uses.set(name2, u);
+      return u;
+    };
+    if (node2.type === "Identifier") use(node2.value).total++;
+    if (node2.type === "CallExpression" && node2.callee?.type === "Identifier") use(node2.callee.value).called++;
+    for (const [k, v] of Object.entries(node2)) {
+      if (node2.type === "Macro" && k === "name" || node2.type === "KeywordArgumentExpression" && k === "key")
+        continue;
+      if (k !== "type" && typeof v === "object") this.countUses(v, depth + 1);
+    }
+  }
+  mergeAliases() {
+    for (const [a, b] of this.aliases) {
+      const o = worst(this.elems.get(a) ?? "input", this.elems.get(b) ?? "input");
+      this.elems.set(a, o);
+      this.elems.set(b, o);
+      if (this.opaque.has(a) || this.opaque.has(b)) {
+        this.opaque.add(a);
+        this.opaque.add(b);
+      }
+      for (const set2 of [this.impure, this.unresolved])
+        if (set2.has(a) || set2.has(b)) {
+          set2.add(a);
+          set2.add(b);
+        }
+    }
+  }
+  /** Collects bindings; run it a few times so names defined from later-defined names settle. */
+  collect(node2, depth) {
+    if (!node2 || typeof node2 !== "object") return;
+    this.tick(depth);
+    if (Array.isArray(node2)) {
+      for (const n of node2) this.collect(n, depth + 1);
+      return;
+    }
+    if (node2 instanceof Map) {
+      for (const [k, v] of node2) {
+        this.collect(k, depth + 1);
+        this.collect(v, depth + 1);
+      }
+      return;
+    }
+    switch (node2.type) {
+      case "Set": {
+        const a = node2.assignee;
+        if (a?.type === "Identifier") {
+          if (node2.value) this.assign(a.value, node2.value);
+          else {
+            const body = this.bodyValue(node2.body);
+            this.bind(a.value, null, body, body !== void 0);
+            this.impure.add(a.value);
+            if (!body) this.unresolved.add(a.value);
+            this.origin1(a.value, "str");
+          }
+        } else if (a?.type === "MemberExpression" && !a.computed && a.object?.type === "Identifier") {
+          this.assign(`${a.object.value}.${a.property?.value}`, node2.value);
+        } else {
+          for (const n of bindingNames(a)) {
+            this.locals.add(n);
+            this.opaque.add(n);
+            this.impure.add(n);
+            if (!node2.value || !this.pureData(node2.value, 0)) this.unresolved.add(n);
+            this.origin1(n, node2.value ? this.elementOrigin(node2.value) : "str");
+          }
+        }
+        break;
+      }
+      case "For": {
+        const names = bindingNames(node2.loopvar);
+        const it = node2.iterable;
+        const elements = this.elements(it);
+        const pure = this.pureData(it, 0);
+        for (const [i, n] of names.entries()) {
+          this.locals.add(n);
+          const vals = names.length === 1 ? elements : elements?.every((e) => Array.isArray(e) && e.length === names.length) ? elements.map((e) => e[i]) : void 0;
+          if (vals) this.bind(n, null, vals, true);
+          else this.opaque.add(n);
+          if (!pure) this.impure.add(n);
+          if (!pure && !vals) this.unresolved.add(n);
+          this.origin1(n, this.elementOrigin(it));
+        }
+        break;
+      }
+      case "Macro": {
+        const name2 = node2.name.value;
+        this.locals.add(name2);
+        const params = [];
+        const u = this.uses.get(name2);
+        const unknownArgs = !u || u.called === 0 || u.total > u.called;
+        for (const a of node2.args ?? []) {
+          const n = a.type === "Identifier" ? a.value : a.type === "KeywordArgumentExpression" ? a.key.value : "";
+          params.push(n);
+          if (!n) continue;
+          this.locals.add(n);
+          this.origin1(n, "input");
+          if (a.type === "KeywordArgumentExpression") this.assign(n, a.value);
+          if (unknownArgs) this.opaque.add(n);
+        }
+        this.macroParams.set(name2, params);
+        const v = this.bodyValue(node2.body)?.[0];
+        if (v !== void 0) this.macros.set(name2, v);
+        break;
+      }
+      case "CallStatement": {
+        const params = [];
+        for (const a of node2.callerArgs ?? []) {
+          const n = a.type === "Identifier" ? a.value : a.type === "KeywordArgumentExpression" ? a.key.value : "";
+          params.push(n);
+          if (!n) continue;
+          this.locals.add(n);
+          this.origin1(n, "input");
+          if (a.type === "KeywordArgumentExpression") this.assign(n, a.value);
+        }
+        if (!this.callerParams.some((p) => p.join() === params.join())) this.callerParams.push(params);
+        break;
+      }
+      case "CallExpression":
+        this.callSite(node2);
+        break;
+    }
+    for (const [k, v] of Object.entries(node2))
+      if (k !== "type" && typeof v === "object") this.collect(v, depth + 1);
+  }
+  /** Records namespace(...) keyword arguments under `name.key` for `{% set name = namespace(...) %}`. */
+  collectNamespace(name2, call) {
+    for (const a of call.args ?? [])
+      if (a.type === "KeywordArgumentExpression") this.assign(`${name2}.${a.key.value}`, a.value);
+  }
+  /** One assignment of an expression to a name (set, macro default, argument, namespace attribute). */
+  assign(name2, value) {
+    const all = this.allValues(value, 0);
+    this.bind(name2, value, all ?? this.possible(value, 0), all !== void 0);
+    this.origin1(name2, this.origin(value, 0));
+    if (!this.pureData(value, 0)) this.impure.add(name2);
+    if (!this.keyResolved(value)) this.unresolved.add(name2);
+    const holds = this.containedOrigin(value);
+    if (holds) this.elemOrigin1(name2, holds);
+    if (value?.type === "Identifier" && this.locals.has(value.value) && !this.aliases.some(([a, b]) => a === name2 && b === value.value))
+      this.aliases.push([name2, value.value]);
+  }
+  /**
+   * A call: binds macro parameters (and caller(...) parameters of call blocks) to the arguments, and treats a
+   * mutating method (append, update...) as an assignment of unknown content to the structure.
+   */
+  callSite(node2) {
+    const c = node2.callee;
+    const args = node2.args ?? [];
+    if (c?.type === "Identifier") {
+      const lists = c.value === "caller" ? this.callerParams : this.macroParams.has(c.value) ? [this.macroParams.get(c.value)] : [];
+      for (const params of lists) {
+        let i = 0;
+        for (const a of args) {
+          if (a.type === "SpreadExpression" || a.type === "KeywordSpreadExpression") {
+            for (const p2 of params.filter(Boolean)) {
+              this.opaque.add(p2);
+              this.impure.add(p2);
+              if (!this.pureData(a.argument, 0)) this.unresolved.add(p2);
+              this.origin1(p2, this.elementOrigin(a.argument));
+            }
+            continue;
+          }
+          const p = a.type === "KeywordArgumentExpression" ? params.includes(a.key.value) ? a.key.value : "kwargs" : params[i++] ?? "varargs";
+          const v = a.type === "KeywordArgumentExpression" ? a.value : a;
+          if (p === "varargs" || p === "kwargs") {
+            this.opaque.add(p);
+            if (!this.pureData(v, 0)) this.impure.add(p);
+            if (!this.keyResolved(v)) this.unresolved.add(p);
+            this.elemOrigin1(p, this.origin(v, 0));
+          } else if (p) this.assign(p, v);
+        }
+      }
+      return;
+    }
+    if (c?.type !== "MemberExpression" || c.computed || !MUTATORS.has(c.property?.value)) return;
+    const target = this.nameOf(c.object);
+    if (!target) return;
+    this.opaque.add(target);
+    for (const a of args) {
+      const v = a.type === "KeywordArgumentExpression" ? a.value : a;
+      if (!this.pureData(v, 0)) this.impure.add(target);
+      if (!this.keyResolved(v)) this.unresolved.add(target);
+      const spread = ["extend", "update"].includes(c.property.value);
+      this.elemOrigin1(target, spread ? this.containedOrigin(v) ?? "input" : this.origin(v, 0));
+    }
+  }
+  elemOrigin1(name2, o) {
+    const cur = this.elems.get(name2);
+    this.elems.set(name2, cur ? worst(cur, o) : o);
+  }
+  /** Where the elements of a structure come from, when it is one the template built (else undefined). */
+  containedOrigin(n) {
+    if (!n) return void 0;
+    if (n.type === "ArrayLiteral" || n.type === "TupleLiteral") {
+      let o = "input";
+      for (const e of n.value) o = worst(o, this.origin(e, 0));
+      return o;
+    }
+    if (n.type === "ObjectLiteral") {
+      let o = "input";
+      for (const v of n.value.values()) o = worst(o, this.origin(v, 0));
+      return o;
+    }
+    if (n.type === "CallExpression" && n.callee?.type === "Identifier" && n.callee.value === "dict") {
+      let o = "input";
+      for (const a of n.args ?? [])
+        o = worst(o, this.origin(a.type === "KeywordArgumentExpression" ? a.value : a, 0));
+      return o;
+    }
+    const name2 = this.nameOf(n);
+    return name2 !== void 0 && this.locals.has(name2.split(".")[0]) ? this.elems.get(name2) : void 0;
+  }
+  bind(name2, node2, vals, complete) {
+    this.locals.add(name2.split(".")[0]);
+    if (node2) {
+      const list = this.assigned.get(name2) ?? [];
+      if (!list.includes(node2) && list.length < MAX_VALUES) list.push(node2);
+      this.assigned.set(name2, list);
+      if (node2.type === "CallExpression" && node2.callee?.type === "Identifier" && node2.callee.value === "namespace")
+        this.collectNamespace(name2, node2);
+    }
+    if (!complete) this.opaque.add(name2);
+    if (!vals) return;
+    const cur = this.values.get(name2) ?? [];
+    for (const v of vals) if (cur.length < MAX_VALUES && !cur.some((c) => same(c, v))) cur.push(v);
+    this.values.set(name2, cur);
+  }
+  origin1(name2, o) {
+    const cur = this.origins.get(name2);
+    this.origins.set(name2, cur ? worst(cur, o) : o);
+  }
+  /** Where the elements of an iterable come from. */
+  elementOrigin(it) {
+    if (it?.type === "CallExpression" && it.callee?.type === "Identifier" && it.callee.value === "range")
+      return "num";
+    if (it?.type === "ArrayLiteral" || it?.type === "TupleLiteral") {
+      let o2 = "input";
+      for (const e of it.value) o2 = worst(o2, this.origin(e, 0));
+      return o2;
+    }
+    const o = this.origin(it, 0);
+    return o === "gadget" ? "reflect" : o === "built" || o === "ns" ? this.containedOrigin(it) ?? "input" : o;
+  }
+  /**
+   * Whether an expression is plain input data: read out of messages, tools or other loader inputs, through
+   * lookups and filters that keep data data (trim, lower, split...), with no text of the template's own put
+   * in. Such a key names what the data holds; any other key must fold to known names.
+   */
+  pureData(node2, depth) {
+    if (!node2 || depth > 32) return false;
+    switch (node2.type) {
+      case "Identifier": {
+        const n = node2.value;
+        if (["none", "None", "true", "false", "True", "False"].includes(n)) return false;
+        if (this.locals.has(n))
+          return n !== "loop" && n !== "caller" && !this.impure.has(n) && !this.macros.has(n) && !this.macroParams.has(n);
+        return !this.vars.has(n) && !isMetadataName(n) && this.nameOrigin(n) === "input";
+      }
+      case "MemberExpression": {
+        const name2 = this.nameOf(node2);
+        if (name2?.includes(".") && this.locals.has(name2.split(".")[0]) && this.origin(node2.object, depth + 1) === "ns")
+          return !this.impure.has(name2);
+        if (!this.pureData(node2.object, depth + 1)) return false;
+        if (!node2.computed || node2.property?.type === "SliceExpression") return true;
+        return this.keyResolved(node2.property);
+      }
+      case "SelectExpression":
+        return this.pureData(node2.lhs, depth + 1);
+      // A structure of data built by the template ({"type": t}, []) is data; constants in it are not.
+      case "ArrayLiteral":
+      case "TupleLiteral":
+        return node2.value.every((e) => this.pureData(e, depth + 1));
+      case "ObjectLiteral":
+        return [...node2.value].every(
+          ([k, v]) => (k?.type === "StringLiteral" || this.pureData(k, depth + 1)) && this.pureData(v, depth + 1)
+        );
+      case "Ternary":
+        return this.pureData(node2.trueExpr, depth + 1) && this.pureData(node2.falseExpr, depth + 1);
+      case "FilterExpression": {
+        const f = node2.filter;
+        const name2 = f?.type === "Identifier" ? f.value : f?.callee?.type === "Identifier" ? f.callee.value : "";
+        if (!DATA_KEEPING.has(name2) || !this.pureData(node2.operand, depth + 1)) return false;
+        return f.type !== "CallExpression" || f.args.every((a) => this.inertArg(a));
+      }
+      case "CallExpression": {
+        const c = node2.callee;
+        if (c?.type !== "MemberExpression" || c.computed || !DATA_KEEPING.has(c.property?.value))
+          return false;
+        return this.pureData(c.object, depth + 1) && (node2.args ?? []).every((a) => this.inertArg(a));
+      }
+      default:
+        return false;
+    }
+  }
+  /** An argument of a data-keeping filter or method that cannot put text into the result (a separator). */
+  inertArg(a) {
+    const v = a?.type === "KeywordArgumentExpression" ? a.value : a;
+    return v?.type === "StringLiteral" || v?.type === "IntegerLiteral" || v?.type === "FloatLiteral" || v?.type === "Identifier" && ["true", "false", "True", "False", "none", "None"].includes(v.value);
+  }
+  /** A subscript key whose names are known: every value folds, a number, or plain input data. */
+  keyResolved(key) {
+    if (this.allValues(key, 0) !== void 0 || this.origin(key, 0) === "num") return true;
+    const name2 = key?.type === "Identifier" || key?.type === "MemberExpression" ? this.nameOf(key) : void 0;
+    if (name2 !== void 0 && this.locals.has(name2.split(".")[0]) && (this.values.has(name2) || this.origins.has(name2)))
+      return !this.unresolved.has(name2) && name2 !== "loop" && name2 !== "caller";
+    return this.pureData(key, 0);
+  }
   /** Where the value of an expression comes from (see Origin). */
   origin(node2, depth) {
     if (!node2 || depth > 64) return "input";
@@ -52380,7 +53554,9 @@ var Flow = class {
             const own2 = this.origins.get(`${node2.object.value}.${node2.property.value}`);
             if (own2) return own2;
           }
-          return "input";
+          if (node2.computed && node2.property?.type !== "SliceExpression" && !this.keyResolved(node2.property))
+            return "reflect";
+          return o === "input" ? "input" : this.containedOrigin(node2.object) ?? "input";
         }
         if (o === "reflect") return "reflect";
         const key = node2.computed ? this.fold(node2.property, depth + 1) : node2.property?.value;
@@ -52389,7 +53565,7 @@ var Flow = class {
           return o === "str" ? "str" : "reflect";
         if (o === "gadget" && node2.object?.type === "Identifier" && node2.object.value === "loop")
           return typeof key === "string" && key in LOOP_ATTRS ? LOOP_ATTRS[key] : "reflect";
-        if (!node2.computed && (o === "str" || o === "num")) return "gadget";
+        if (typeof key === "string" && (o === "str" || o === "num") && !dangerousName(key)) return o;
         return "reflect";
       }
       case "CallExpression": {
@@ -52460,19 +53636,10 @@ var Flow = class {
     if (typeof v === "string") return "str";
     if (typeof v === "number" || typeof v === "boolean") return "num";
     if (Array.isArray(v)) return "built";
+    if (isMetadataName(name2)) return "str";
     if (GADGET_GLOBALS.has(name2) || CONSTRUCTOR_GLOBALS.has(name2) || SAFE_CALLABLE_GLOBALS.has(name2) || DANGEROUS_CALLABLES.has(name2) || name2.startsWith("_"))
       return "gadget";
     return "input";
-  }
-  /** How many times a loop over `it` runs, when that is known (range() with constant bounds, constants). */
-  iterations(it) {
-    if (it?.type === "CallExpression" && it.callee?.type === "Identifier" && it.callee.value === "range") {
-      const args = (it.args ?? []).map((a) => this.fold(a, 0));
-      return rangeLength(args);
-    }
-    const v = this.fold(it, 0);
-    if (typeof v === "string" || Array.isArray(v)) return v.length;
-    return void 0;
   }
 };
 function bindingNames(n) {
@@ -52482,52 +53649,11 @@ function bindingNames(n) {
     return n.value.flatMap(bindingNames);
   return [];
 }
-function same(a, b) {
-  return a === b || Array.isArray(a) && Array.isArray(b) && JSON.stringify(a) === JSON.stringify(b);
-}
-function binary(op, l, r) {
-  if (l === void 0 || r === void 0) return void 0;
-  if (op === "~") return cap(str2(l) + str2(r));
-  if (op === "+") {
-    if (typeof l === "number" && typeof r === "number") return l + r;
-    if (typeof l === "string" && typeof r === "string") return cap(l + r);
-    if (Array.isArray(l) && Array.isArray(r))
-      return l.length + r.length <= MAX_FOLD ? [...l, ...r] : void 0;
-    return void 0;
-  }
-  if (op === "*") {
-    if (typeof l === "string" && typeof r === "number")
-      return r > 0 && l.length * r <= MAX_FOLD ? l.repeat(r) : "";
-    if (typeof r === "string" && typeof l === "number")
-      return l > 0 && r.length * l <= MAX_FOLD ? r.repeat(l) : "";
-    if (typeof l === "number" && typeof r === "number") return l * r;
-    return void 0;
-  }
-  if (op === "**" && typeof l === "number" && typeof r === "number") {
-    const v = l ** r;
-    return Number.isFinite(v) ? v : Number.MAX_VALUE;
-  }
-  if (op === "-" && typeof l === "number" && typeof r === "number") return l - r;
-  if (op === "//" && typeof l === "number" && typeof r === "number" && r !== 0) return Math.floor(l / r);
-  if (op === "%" && typeof l === "string") return percentFormat(l, Array.isArray(r) ? r : [r]);
-  return void 0;
-}
-function rangeLength(args) {
-  if (args.length === 0 || args.some((a) => typeof a !== "number")) return void 0;
-  const [start, stop, step] = args.length === 1 ? [0, args[0], 1] : [args[0], args[1], args[2] ?? 1];
-  if (step === 0) return void 0;
-  return Math.max(0, Math.ceil((stop - start) / step));
-}
-function rangeList(args) {
-  const n = rangeLength(args);
-  if (n === void 0 || n > 256) return void 0;
-  const start = args.length === 1 ? 0 : args[0];
-  const step = args.length === 3 ? args[2] : 1;
-  return Array.from({ length: n }, (_, i) => start + i * step);
-}
 
 // src/core/formats/template/walker.ts
 var LOOP_BUDGET = 1e6;
+var SIZE_BUDGET = 1e6;
+var PADDING = /* @__PURE__ */ new Set(["center", "ljust", "rjust", "zfill", "expandtabs", "indent"]);
 var ORIGIN_TEXT = {
   input: "message data",
   built: "a structure the template built",
@@ -52547,7 +53673,7 @@ var Walker = class {
   /** Product of the iteration counts of the enclosing loops. */
   loopWork = 1;
   run(program) {
-    for (let i = 0; i < 3; i++) this.flow.collect(program, 0);
+    this.flow.run(program);
     this.stmts(program.body, 0);
   }
   fold(node2, depth) {
@@ -52688,10 +53814,11 @@ var Walker = class {
           const l = this.fold(node2.left, 0);
           const r = this.fold(node2.right, 0);
           const n = Math.max(typeof l === "number" ? l : 0, typeof r === "number" ? r : 0);
-          if (op === "**" && n > 64 || op === "*" && n > 1e6 && (typeof l === "string" || typeof r === "string" || node2.left?.type === "StringLiteral" || node2.right?.type === "StringLiteral"))
+          const size = op === "*" ? this.flow.sizeOf(node2, 0) : void 0;
+          if (op === "**" && n > 64 || size !== void 0 && size > SIZE_BUDGET)
             this.out.add({
               ruleId: "MG901",
-              message: `${this.out.where} computes a huge value (${op} ${n}) when rendered: memory or time exhaustion.`,
+              message: `${this.out.where} computes a huge value (${op} ${fmtCount(n)}) when rendered: memory or time exhaustion.`,
               symbol: `${op}${n}`
             });
         }
@@ -52834,7 +53961,8 @@ var Walker = class {
    * string, a global or the loop object it is reflection, and a key traced to a dangerous name is critical.
    */
   computedKey(prop, o) {
-    for (const v of this.flow.possible(prop, 0) ?? []) {
+    const all = this.flow.allValues(prop, 0);
+    for (const v of all ?? this.flow.possible(prop, 0) ?? []) {
       if (typeof v === "string" && dangerousName(v)) {
         this.attrName(v, "key", true, "reflect");
         return;
@@ -52853,8 +53981,17 @@ var Walker = class {
       });
       return;
     }
-    if (isData(o)) return;
+    if (all) return;
     const ko = this.flow.origin(prop, 0);
+    if (isData(o)) {
+      if (this.flow.keyResolved(prop)) return;
+      this.out.add({
+        ruleId: "MG900",
+        message: `${this.out.where} looks up a key it builds from its own text (from ${ORIGIN_TEXT[ko]}) in a way modelgate cannot resolve to known names. Jinja's x[key] falls back to getattr, so such a key can reach Python internals even on message data; chat templates index data by names they write out or read from the data.`,
+        symbol: "unresolved-key"
+      });
+      return;
+    }
     if (ko === "num" && (o === "str" || o === "num")) return;
     if (o === "reflect") {
       this.reflective("looks up a computed name on");
@@ -52960,9 +54097,18 @@ var Walker = class {
         if (isData(this.flow.origin(c.object, 0))) this.attrName(method, "method", false, "gadget");
         return;
       }
+      this.sizeArgs(method, node2.args ?? [], method === "format" ? this.fold(c.object, 0) : void 0);
       if (method === "format" || method === "format_map") {
         const recv = this.fold(c.object, 0);
         this.checkBuilt(node2, "str.format");
+        if (typeof recv !== "string") {
+          this.out.add({
+            ruleId: "MG900",
+            message: `${this.out.where} calls str.${method} on a format string computed at render time: its fields can look up any attribute of the arguments.`,
+            symbol: "computed-format"
+          });
+          return;
+        }
         this.out.add({
           ruleId: "MG444",
           severity: typeof recv === "string" && !/\{[^{}]*[.[]/.test(recv) ? "low" : "medium",
@@ -52992,6 +54138,26 @@ var Walker = class {
       symbol: "computed-call"
     });
   }
+  /**
+   * Padding widths (center, ljust, zfill, indent...) and format field widths (`%1000000000s`, `{:>1000000000}`,
+   * `%*s` with the width as an argument) past the budget: the rendered string alone exhausts memory.
+   */
+  sizeArgs(name2, args, fmt) {
+    const nums = args.map((a) => this.fold(a?.type === "KeywordArgumentExpression" ? a.value : a, 0));
+    let big;
+    if (PADDING.has(name2) && typeof nums[0] === "number") big = nums[0];
+    if (name2 === "format" && typeof fmt === "string") {
+      big = Math.max(0, ...fieldWidths(fmt));
+      if (/%[-#0 +]*\*/.test(fmt) || /\{[^{}]*:[^{}]*\{/.test(fmt))
+        big = Math.max(big, ...nums.map((n) => typeof n === "number" ? n : 0));
+    }
+    if (big !== void 0 && big > SIZE_BUDGET)
+      this.out.add({
+        ruleId: "MG901",
+        message: `${this.out.where} pads or formats a string to ${fmtCount(big)} characters when rendered: memory exhaustion.`,
+        symbol: `width${big}`
+      });
+  }
   filter(f, whole, depth) {
     const name2 = f?.type === "Identifier" ? f.value : f?.type === "CallExpression" && f.callee?.type === "Identifier" ? f.callee.value : void 0;
     const args = f?.type === "CallExpression" ? f.args : [];
@@ -53018,6 +54184,7 @@ var Walker = class {
       }
       return;
     }
+    this.sizeArgs(name2, args, name2 === "format" && whole ? this.fold(whole.operand, 0) : void 0);
     if (name2 === "format") {
       if (whole) this.checkBuilt(whole, "the format filter");
       const recv = whole ? this.fold(whole.operand, 0) : void 0;
@@ -53082,6 +54249,12 @@ var Walker = class {
     }
   }
 };
+function fieldWidths(fmt) {
+  const out = [];
+  for (const m of fmt.matchAll(/%[-#0 +]*(\d+)|\{[^{}]*:[^{}\d]*(\d+)[^{}]*\}/g))
+    out.push(Number(m[1] ?? m[2]));
+  return out;
+}
 function isBuilding(n) {
   if (!n) return false;
   if (n.type === "BinaryExpression") {
@@ -53107,6 +54280,9 @@ function fmtCount(n) {
 
 // src/core/formats/template/analyze.ts
 var MAX_PARSED_TEMPLATE = 1 << 20;
+function parseJinja(source) {
+  return parse3(tokenize(source, { lstrip_blocks: true, trim_blocks: true }));
+}
 function analyzeTemplate(source, where2 = "template", options = {}) {
   const out = new Collector(where2);
   if (source.length > MAX_PARSED_TEMPLATE) {
@@ -53120,16 +54296,32 @@ function analyzeTemplate(source, where2 = "template", options = {}) {
   }
   let program;
   try {
-    program = parse3(tokenize(source, { lstrip_blocks: true, trim_blocks: true }));
+    program = parseJinja(source);
   } catch (err2) {
     const msg = err2 instanceof Error ? err2.message : String(err2);
-    out.add({
-      ruleId: "MG445",
-      message: `${where2} does not parse (${printable(msg, 100)}); the real Jinja2 parser may accept it, so it was checked token by token.`,
-      symbol: "parse-error"
-    });
-    tokenScan(source, out, false);
-    return { findings: prune(out.findings), parsed: false };
+    const repaired = repairTemplate(source);
+    program = void 0;
+    if (repaired) {
+      try {
+        program = parseJinja(repaired.text);
+        out.add({
+          ruleId: "MG445",
+          severity: "low",
+          message: `${where2} uses Jinja2 syntax modelgate's parser does not read (${repaired.changes.join(", ")}); it was analysed after rewriting it to equivalent constructs.`,
+          symbol: "parse-rewritten"
+        });
+      } catch {
+      }
+    }
+    if (!program) {
+      out.add({
+        ruleId: "MG445",
+        message: `${where2} does not parse (${printable(msg, 100)}); the real Jinja2 parser may accept it, so it was checked token by token.`,
+        symbol: "parse-error"
+      });
+      tokenScan(source, out, false);
+      return { findings: prune(out.findings), parsed: false };
+    }
   }
   new Walker(out, options.vars ?? /* @__PURE__ */ new Map()).run(program);
   tokenScan(source, out, true);
@@ -53237,6 +54429,8 @@ var GGML_MAX_NAME = 64;
 var GGUF_DEFAULT_ALIGNMENT = 32;
 
 // src/core/formats/gguf/tokenizer.ts
+var MAX_MERGES = 4e6;
+var TOKEN_TYPE_MAX = 6;
 var MAX_TOKEN_TEXT = 256;
 var EXPECTED = {
   "tokenizer.ggml.tokens": GGUF_VALUE.STRING,
@@ -53295,6 +54489,8 @@ function checkTokenizer(ctx, kv, tok) {
     const text2 = tok.tokens?.[Number(id2)];
     if (text2 !== void 0 && (m[1] === "bos" || m[1] === "eos")) vars.set(`${m[1]}_token`, text2);
   }
+  checkTokenTypes(ctx, tok);
+  checkMerges(ctx, tok);
   if (tok.tokens) {
     let reported = 0;
     for (let i = 0; i < tok.tokens.length && reported < 5; i++) {
@@ -53313,6 +54509,57 @@ function checkTokenizer(ctx, kv, tok) {
     }
   }
   return vars;
+}
+function checkTokenTypes(ctx, tok) {
+  if (!tok.types) return;
+  let bad4 = 0;
+  let first = -1;
+  for (let i = 0; i < tok.types.length; i++) {
+    const t2 = tok.types[i];
+    if (t2 < 0 || t2 > TOKEN_TYPE_MAX) {
+      bad4++;
+      if (first < 0) first = i;
+    }
+  }
+  if (bad4 > 0)
+    ctx.report(
+      "MG941",
+      `tokenizer.ggml.token_type[${first}] is ${tok.types[first]}${bad4 > 1 ? ` (and ${bad4 - 1} more)` : ""}, outside llama.cpp's token types 0-6 (UNDEFINED..BYTE).`,
+      {
+        offset: tok.arrays.get("tokenizer.ggml.token_type")?.offset,
+        symbol: `tokenizer.ggml.token_type[${first}]`
+      }
+    );
+}
+var utf8Length = (s) => Buffer.byteLength(s, "utf8");
+function checkMerges(ctx, tok) {
+  if (!tok.merges || !tok.tokens) return;
+  const vocab = /* @__PURE__ */ new Set();
+  for (const t2 of tok.tokens) if (t2 !== void 0) vocab.add(t2);
+  const joins = (m) => {
+    for (let p = m.indexOf(" ", 1); p > 0; p = m.indexOf(" ", p + 1)) {
+      const a = m.slice(0, p);
+      const b = m.slice(p + 1);
+      if (utf8Length(a) + utf8Length(b) > MAX_TOKEN_TEXT) return true;
+      if (vocab.has(a) && vocab.has(b) && vocab.has(a + b)) return true;
+    }
+    return false;
+  };
+  let bad4 = 0;
+  let first = -1;
+  for (let i = 0; i < tok.merges.length; i++) {
+    if ((i & 65535) === 0) ctx.checkTime();
+    const m = tok.merges[i];
+    if (m === void 0 || joins(m)) continue;
+    bad4++;
+    if (first < 0) first = i;
+  }
+  if (bad4 > 0)
+    ctx.report(
+      "MG941",
+      `tokenizer.ggml.merges[${first}] ${JSON.stringify(printable(tok.merges[first], 60))}${bad4 > 1 ? ` (and ${bad4 - 1} more)` : ""} does not join two tokens of the vocabulary into a third.`,
+      { offset: tok.arrays.get("tokenizer.ggml.merges")?.offset, symbol: `tokenizer.ggml.merges[${first}]` }
+    );
 }
 
 // src/core/formats/gguf/analyzer.ts
@@ -53787,6 +55034,15 @@ async function readValue(ctx, g, key, type, depth, templateKey, templates, tok) 
       tok.tokens = texts;
       return void 0;
     }
+    if (tokArray && key === "tokenizer.ggml.merges" && elemType === GGUF_VALUE.STRING && n <= MAX_MERGES) {
+      const merges = new Array(n);
+      for (let i = 0; i < n; i++) {
+        if ((i & 16383) === 0) ctx.checkTime();
+        merges[i] = (await g.string(`element of ${sym2}`, 2 * MAX_TOKEN_TEXT + 1)).text;
+      }
+      tok.merges = merges;
+      return void 0;
+    }
     if (elemType in GGUF_FIXED_SIZE) {
       if (elemType === GGUF_VALUE.BOOL) {
         for (let i = 0; i < n; i++) {
@@ -54211,8 +55467,8 @@ function analyzeKerasConfig(root3, origin, opts = {}) {
     let here = chain;
     let hereAttr = attr2;
     if (typeof o.class_name === "string") {
-      const label = objectLabel(o);
-      here = chain ? `${chain}/${label}` : label;
+      const label2 = objectLabel(o);
+      here = chain ? `${chain}/${label2}` : label2;
       hereAttr = "";
       visitObject(o, here);
     }
@@ -55166,11 +56422,33 @@ var H5 = class {
     const btreeAddr = this.abs(this.uint(d, p, this.O));
     if (heapAddr === UNDEF || btreeAddr === UNDEF) return [];
     const heap = await this.fractalHeap(heapAddr);
-    const ids = await this.btree2Records(btreeAddr, heap.idLen);
+    const ids = await this.btree2Records(btreeAddr, heap.idLen, 8);
     const out = [];
     for (const id2 of ids) {
       const obj = await heap.object(id2);
       out.push(await this.attribute({ type: 12, flags: 0, at: obj.at, data: obj.data }));
+    }
+    return out;
+  }
+  /**
+   * Links of a group stored densely (new-style groups with many links or tracked creation order, as netCDF-4
+   * and h5py with track_order write them): the Link Info message names a fractal heap whose objects are link
+   * messages, listed by a v2 B-tree name index. Returns them as link messages; none when the group is compact.
+   */
+  async denseLinks(m) {
+    const d = m.data;
+    const flags = d[1];
+    let p = 2 + (flags & 1 ? 8 : 0);
+    const heapAddr = this.abs(this.uint(d, p, this.O));
+    p += this.O;
+    const btreeAddr = this.abs(this.uint(d, p, this.O));
+    if (heapAddr === UNDEF) return [];
+    if (btreeAddr === UNDEF) throw new H5Error("dense links without a name index", m.at);
+    const heap = await this.fractalHeap(heapAddr);
+    const out = [];
+    for (const id2 of await this.btree2Records(btreeAddr, heap.idLen, 5)) {
+      const obj = await heap.object(id2);
+      out.push({ type: 6, flags: 0, at: obj.at, data: obj.data });
     }
     return out;
   }
@@ -55254,11 +56532,20 @@ var H5 = class {
       }
     };
   }
-  async btree2Records(addr, idLen) {
+  /**
+   * The heap IDs a v2 B-tree name index lists: type 8 (attribute names: the ID leads each record) or type 5
+   * (link names of an indexed group: a 4-byte name hash, then the ID).
+   */
+  async btree2Records(addr, idLen, want) {
     const h = await this.read(addr, Math.min(64, this.ra.size - addr), "v2 B-tree header");
     if (latin1.decode(h.subarray(0, 4)) !== "BTHD") throw new H5Error("v2 B-tree signature missing", addr);
     const type = h[5];
-    if (type !== 8) throw new H5Error(`v2 B-tree type ${type} is not an attribute name index`, addr);
+    if (type !== want)
+      throw new H5Error(
+        `v2 B-tree type ${type} is not ${want === 8 ? "an attribute" : "a link"} name index`,
+        addr
+      );
+    const idAt = want === 5 ? 4 : 0;
     const nodeSize2 = this.uint(h, 6, 4);
     const recSize = h[10] | h[11] << 8;
     const depth = h[12] | h[13] << 8;
@@ -55267,7 +56554,8 @@ var H5 = class {
     if (depth > 1) throw new H5Error("v2 B-tree deeper than one internal level not supported", addr);
     if (root3 === UNDEF || rootCount === 0) return [];
     if (rootCount * recSize > nodeSize2) throw new H5Error("v2 B-tree node overflows", root3);
-    const record3 = (node3, i) => node3.subarray(6 + i * recSize, 6 + i * recSize + idLen);
+    if (idAt + idLen > recSize) throw new H5Error("v2 B-tree records too small for heap IDs", addr);
+    const record3 = (node3, i) => node3.subarray(6 + i * recSize + idAt, 6 + i * recSize + idAt + idLen);
     const leafAt = async (at2, count) => {
       if (count * recSize > nodeSize2) throw new H5Error("v2 B-tree leaf overflows its node", at2);
       const leaf = await this.read(at2, Math.min(nodeSize2, this.ra.size - at2), "v2 B-tree leaf");
@@ -55289,7 +56577,7 @@ var H5 = class {
       const count = this.uint(node2, p + this.O, width);
       p += this.O + width;
       out.push(...await leafAt(child, count));
-      if (out.length > 1e6) throw new H5Error("too many attributes", root3);
+      if (out.length > 1e6) throw new H5Error("too many B-tree records", root3);
     }
     return out;
   }
@@ -55433,38 +56721,30 @@ async function readHdf5(ra, sbOffset, opts) {
               offset: m.at,
               path
             });
-          } else if (m.type === 6) {
-            const l = parseLink(h5, m.data);
-            if (l.type === 0 && l.addr !== void 0) queue.push({ addr: l.addr, path: child(l.name) });
-            else if (l.type === 64) {
-              h5.issues.push({
-                kind: "external-link",
-                message: `${child(l.name)} is an external link to ${l.target ?? "?"}`,
-                offset: m.at,
-                path: child(l.name)
-              });
-            } else if (l.type !== 1) {
-              h5.issues.push({
-                kind: "external-link",
-                message: `${child(l.name)} is a user-defined link (type ${l.type})`,
-                offset: m.at,
-                path: child(l.name)
-              });
+          } else if (m.type === 6 || m.type === 2) {
+            const links = m.type === 6 ? [m] : await h5.denseLinks(m);
+            for (const lm of links) {
+              const l = parseLink(h5, lm.data);
+              if (l.type === 0 && l.addr !== void 0) queue.push({ addr: l.addr, path: child(l.name) });
+              else if (l.type === 64) {
+                h5.issues.push({
+                  kind: "external-link",
+                  message: `${child(l.name)} is an external link to ${l.target ?? "?"}`,
+                  offset: lm.at,
+                  path: child(l.name)
+                });
+              } else if (l.type !== 1) {
+                h5.issues.push({
+                  kind: "external-link",
+                  message: `${child(l.name)} is a user-defined link (type ${l.type})`,
+                  offset: lm.at,
+                  path: child(l.name)
+                });
+              }
             }
           } else if (m.type === 17) {
             for (const c of await h5.symbolTableChildren(m))
               if (!c.soft) queue.push({ addr: c.addr, path: child(c.name) });
-          } else if (m.type === 2) {
-            const flags = m.data[1];
-            const heap = h5.uint(m.data, 2 + (flags & 1 ? 8 : 0), h5.O);
-            if (heap !== UNDEF) {
-              h5.issues.push({
-                kind: "unsupported",
-                message: `group ${path} stores its links densely (not walked)`,
-                offset: m.at,
-                path
-              });
-            }
           }
         } catch (err2) {
           if (!(err2 instanceof H5Error)) throw err2;
@@ -55596,7 +56876,7 @@ function indexOf(hay, needle) {
 
 // src/core/formats/huggingface/analyzer.ts
 import { readdir, stat as stat3 } from "node:fs/promises";
-import { dirname as dirname3, join as join4 } from "node:path";
+import { dirname as dirname4, join as join5 } from "node:path";
 
 // src/core/json/budgeted.ts
 function parseJsonWithin(ctx, text2, what, bounds) {
@@ -55987,7 +57267,7 @@ function reportJsonIssues(ctx, issues, what, baseOffset) {
 
 // src/core/formats/safetensors/index.ts
 import { open as open3, stat } from "node:fs/promises";
-import { dirname, join as join2 } from "node:path";
+import { dirname as dirname2, join as join3 } from "node:path";
 
 // src/core/formats/huggingface/json-doc.ts
 var latin12 = new TextDecoder("latin1");
@@ -56127,7 +57407,7 @@ var safetensorsIndexAnalyzer = {
         continue;
       }
       if (disk) {
-        const target = join2(dirname(disk.absPath), shard);
+        const target = join3(dirname2(disk.absPath), shard);
         const ok = await stat(target).then(
           (s) => s.isFile(),
           () => false
@@ -57778,9 +59058,9 @@ var Parser2 = class {
   Run a full parse, returning the resulting tree.
   */
   parse(input2, fragments, ranges) {
-    let parse7 = this.startParse(input2, fragments, ranges);
+    let parse8 = this.startParse(input2, fragments, ranges);
     for (; ; ) {
-      let done = parse7.advance();
+      let done = parse8.advance();
       if (done)
         return done;
     }
@@ -59339,25 +60619,25 @@ var LRParser = class _LRParser extends Parser2 {
     this.top = this.topRules[Object.keys(this.topRules)[0]];
   }
   createParse(input2, fragments, ranges) {
-    let parse7 = new Parse(this, input2, fragments, ranges);
+    let parse8 = new Parse(this, input2, fragments, ranges);
     for (let w of this.wrappers)
-      parse7 = w(parse7, input2, fragments, ranges);
-    return parse7;
+      parse8 = w(parse8, input2, fragments, ranges);
+    return parse8;
   }
   /**
   Get a goto table entry @internal
   */
   getGoto(state, term, loose = false) {
-    let table = this.goto;
-    if (term >= table[0])
+    let table2 = this.goto;
+    if (term >= table2[0])
       return -1;
-    for (let pos = table[term + 1]; ; ) {
-      let groupTag = table[pos++], last = groupTag & 1;
-      let target = table[pos++];
+    for (let pos = table2[term + 1]; ; ) {
+      let groupTag = table2[pos++], last = groupTag & 1;
+      let target = table2[pos++];
       if (last && loose)
         return target;
       for (let end = pos + (groupTag >> 1); pos < end; pos++)
-        if (table[pos] == state)
+        if (table2[pos] == state)
           return target;
       if (last)
         return -1;
@@ -60769,6 +62049,15 @@ var TABLE = [
     { kind: "effect", why: SHELL, severity: "high" }
   ],
   [
+    // Load and run Python from a path or a repository: torch.hub runs the repository's hubconf.py.
+    /^(torch\.hub\.load|importlib\.util\.spec_from_file_location|importlib\.util\.module_from_spec|importlib\.machinery\.(SourceFileLoader|SourcelessFileLoader|ExtensionFileLoader)|zipimport\.zipimporter)$/,
+    {
+      kind: "effect",
+      why: "loads and runs Python code from a path or a remote repository",
+      severity: "high"
+    }
+  ],
+  [
     /^(marshal\.loads?|types\.CodeType|types\.FunctionType)$/,
     { kind: "deser", why: "builds code objects from bytes", severity: "critical", critical: true }
   ],
@@ -60805,11 +62094,23 @@ var TABLE = [
     { kind: "effect", why: "changes environment variables of the process", severity: "medium" }
   ],
   [
+    /^(webbrowser\.(open|open_new|open_new_tab|get)|torch\.hub\.download_url_to_file|huggingface_hub\.(hf_hub_download|snapshot_download))$/,
+    { kind: "effect", why: "downloads files or opens URLs", severity: "medium" }
+  ],
+  [
+    /^(gc\.(get_objects|get_referrers|get_referents)|sys\._getframe|inspect\.(currentframe|stack)|ctypes\.pythonapi)$/,
+    {
+      kind: "effect",
+      why: "walks the interpreter's live objects or frames (reaches every module)",
+      severity: "medium"
+    }
+  ],
+  [
     /^(sys\.settrace|sys\.setprofile|sys\.addaudithook|builtins\.breakpoint|builtins\.input)$/,
     { kind: "effect", why: "hooks the interpreter or waits for input", severity: "medium" }
   ]
 ];
-var DANGEROUS_MODULES2 = /^(os|posix|nt|sys|subprocess|builtins|__builtin__|importlib|imp|socket|ctypes|_ctypes|cffi|pty|pexpect|marshal|pickle|_pickle|cPickle|dill|shutil|runpy|code|codeop|requests|urllib|urllib2|httpx|http|ftplib|smtplib|telnetlib|paramiko|asyncio\.subprocess|multiprocessing|signal|gc|inspect|types)(\.|$)/;
+var DANGEROUS_MODULES2 = /^(os|posix|nt|sys|subprocess|builtins|__builtin__|importlib|imp|socket|ctypes|_ctypes|cffi|pty|pexpect|marshal|pickle|_pickle|cPickle|dill|shutil|runpy|code|codeop|requests|urllib|urllib2|httpx|http|ftplib|smtplib|telnetlib|paramiko|asyncio\.subprocess|multiprocessing|signal|gc|inspect|types|webbrowser|zipimport)(\.|$)/;
 var RISKY_IMPORT = /^(subprocess|socket|ctypes|pty|marshal|pexpect|paramiko|telnetlib|ftplib|smtplib|cffi)(\.|$)/;
 function resolveCall(path) {
   for (const [re, e] of TABLE) if (re.test(path)) return e;
@@ -60826,11 +62127,11 @@ function danger(path, strict) {
   if (RISKY_IMPORT.test(path)) return { importSeverity: "low" };
   return void 0;
 }
+var SENSITIVE_PATH = /(^|\/)(\.ssh|\.aws|\.gnupg|\.docker|\.kube|\.netrc|\.git-credentials|\.pypirc|\.npmrc|id_rsa|id_ed25519|authorized_keys|\.bashrc|\.bash_profile|\.profile|\.zshrc|crontab|cron\.d|\.config\/autostart)(\/|$)|^\/etc\/(passwd|shadow|sudoers|cron)|^\/proc\/self\/environ|(^|\/)\.(cache\/)?huggingface\/(token|stored_tokens)$/;
 
-// src/core/formats/python/analyze.ts
+// src/core/formats/python/scope.ts
 var MAX_HITS = 200;
 var MAX_NODES3 = 2e6;
-var MAX_EXEC_DEPTH = 3;
 var WALK_CRITICAL = /* @__PURE__ */ new Set([
   "__subclasses__",
   "__globals__",
@@ -60855,6 +62156,22 @@ var WALK_START = /* @__PURE__ */ new Set([
   "__init__",
   "__self__",
   "__func__"
+]);
+var REACHABLE_MODULES = /* @__PURE__ */ new Set([
+  "os",
+  "sys",
+  "subprocess",
+  "builtins",
+  "importlib",
+  "socket",
+  "ctypes",
+  "pickle",
+  "marshal",
+  "shutil",
+  "urllib",
+  "requests",
+  "pty",
+  "runpy"
 ]);
 var BUILTIN_NAMES = /* @__PURE__ */ new Set([
   "eval",
@@ -60882,10 +62199,10 @@ var BUILTIN_NAMES = /* @__PURE__ */ new Set([
   "reversed",
   "list"
 ]);
-function analyzePython(source, depth = 0) {
-  return new PyAnalysis(source, depth).run();
+function nfkc(s) {
+  return /^[\x00-\x7f]*$/.test(s) ? s : s.normalize("NFKC");
 }
-var PyAnalysis = class {
+var PyScope = class {
   constructor(src, depth) {
     this.src = src;
     this.depth = depth;
@@ -60894,31 +62211,10 @@ var PyAnalysis = class {
   depth;
   env = /* @__PURE__ */ new Map();
   hits = [];
+  /** Modules imported with `from m import *`. */
+  starModules = [];
   nodes = 0;
   lineStarts;
-  run() {
-    const tree = parser.parse(this.src);
-    let errors = 0;
-    let firstError = -1;
-    tree.iterate({
-      enter: (n) => {
-        if (n.type.isError && !this.isTrailingDotFloat(n.node)) {
-          errors++;
-          if (firstError < 0) firstError = n.from;
-        }
-      }
-    });
-    if (errors > 0)
-      this.hit(
-        "MG911",
-        "syntax-error",
-        `${errors} part(s) of the file do not parse as Python 3; they were analysed as far as the parser recovered`,
-        firstError,
-        "medium"
-      );
-    this.block(tree.topNode);
-    return this.hits.sort((a, b) => a.offset - b.offset);
-  }
   /**
    * `1.` (a float with nothing after the point) is valid Python that @lezer/python reads as the attribute
    * access `1 .<missing>`: an empty error node after a number and a dot is that literal, not a syntax error.
@@ -60930,7 +62226,6 @@ var PyAnalysis = class {
     const dot2 = num2?.nextSibling;
     return num2?.name === "Number" && dot2?.name === "." && dot2.from === num2.to && /^[ \t]*$/.test(this.src.slice(dot2.to, n.from));
   }
-  // ----- reporting -----
   line(offset) {
     if (!this.lineStarts) {
       this.lineStarts = [0];
@@ -60959,15 +62254,20 @@ var PyAnalysis = class {
       ...severity ? { severity } : {}
     });
   }
+  /** An identifier written with characters Python folds to ASCII (NFKC): a name disguised from readers. */
+  obscured(n) {
+    const raw = this.src.slice(n.from, n.to);
+    return raw !== this.text(n);
+  }
   text(n) {
-    return this.src.slice(n.from, n.to);
+    const t2 = this.src.slice(n.from, n.to);
+    return n.name === "VariableName" || n.name === "PropertyName" ? nfkc(t2) : t2;
   }
   kids(n) {
     const out = [];
     for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
     return out;
   }
-  // ----- statements -----
   block(n) {
     for (const c of this.kids(n)) this.ev(c);
   }
@@ -60994,8 +62294,18 @@ var PyAnalysis = class {
         const v = /^0[xX]/.test(t2) ? Number.parseInt(t2.slice(2), 16) : /^0[oO]/.test(t2) ? Number.parseInt(t2.slice(2), 8) : /^0[bB]/.test(t2) ? Number.parseInt(t2.slice(2), 2) : Number(t2);
         return Number.isFinite(v) ? { t: "num", v } : UNKNOWN;
       }
-      case "VariableName":
-        return this.name(this.text(n));
+      case "VariableName": {
+        const v = this.name(this.text(n));
+        return v.t === "ref" && this.obscured(n) ? { ...v, dynamic: true } : v;
+      }
+      case "DictionaryExpression": {
+        const kids = this.kids(n);
+        for (let i = 0; i < kids.length; i++) {
+          const v = this.ev(kids[i]);
+          if (kids[i - 1]?.name === ":") this.escapes(v, kids[i].from);
+        }
+        return UNKNOWN;
+      }
       case "ParenthesizedExpression": {
         const inner = this.kids(n).filter((c) => c.name !== "(" && c.name !== ")");
         return inner.length === 1 ? this.ev(inner[0]) : this.evAll(inner);
@@ -61035,18 +62345,28 @@ var PyAnalysis = class {
         return UNKNOWN;
       case "FunctionDefinition":
       case "LambdaExpression":
-      case "ClassDefinition":
+      case "ClassDefinition": {
+        let fnName;
         for (const c of this.kids(n)) {
           if (c.name === "ParamList")
             for (const p of this.kids(c)) {
               if (p.name === "VariableName") this.env.set(this.text(p), UNKNOWN);
               else this.ev(p);
             }
-          else if (c.name === "VariableName" && n.name !== "LambdaExpression")
-            this.env.set(this.text(c), UNKNOWN);
-          else this.ev(c);
+          else if (c.name === "VariableName" && n.name !== "LambdaExpression") {
+            fnName = this.text(c);
+            this.env.set(fnName, UNKNOWN);
+          } else this.ev(c);
         }
+        if (n.name === "ClassDefinition") return UNKNOWN;
+        const fn = { t: "fn", node: n };
+        if (fnName) this.env.set(fnName, fn);
+        return fn;
+      }
+      case "ReturnStatement": {
+        this.returned(this.evAll2(this.kids(n).slice(1)));
         return UNKNOWN;
+      }
       default:
         return this.evAll(this.kids(n));
     }
@@ -61065,29 +62385,10 @@ var PyAnalysis = class {
     if (v) return v;
     if (id2 === "__builtins__") return { t: "ns", of: "builtins" };
     if (BUILTIN_NAMES.has(id2)) return { t: "ref", path: `builtins.${id2}`, dynamic: false };
+    for (const mod of this.starModules)
+      if (resolveCall(`${mod}.${id2}`) || isDangerousModule(`${mod}.${id2}`))
+        return { t: "ref", path: `${mod}.${id2}`, dynamic: false };
     return UNKNOWN;
-  }
-  assign(n) {
-    const k = this.kids(n);
-    const ops = k.filter((c) => c.name === "AssignOp" || c.name === "UpdateOp");
-    const last = k[k.length - 1];
-    const value = this.ev(last);
-    const isUpdate = ops.some((o) => this.text(o) !== "=");
-    for (const c of k.slice(0, -1)) {
-      if (c.name === "VariableName") {
-        if (isUpdate) {
-          const cur = this.env.get(this.text(c)) ?? UNKNOWN;
-          const op = this.text(ops[0]).slice(0, -1);
-          this.env.set(this.text(c), binaryOp(op, cur, value));
-        } else this.env.set(this.text(c), value);
-      } else if (c.name === "TupleExpression" || c.name === "ArrayExpression") {
-        const names = this.kids(c).filter((x) => x.name === "VariableName");
-        names.forEach((x, i) => {
-          this.env.set(this.text(x), value.t === "list" ? value.items[i] ?? UNKNOWN : UNKNOWN);
-        });
-      } else if (c.name !== "AssignOp" && c.name !== "UpdateOp" && c.name !== "TypeDef") this.ev(c);
-    }
-    return value;
   }
   importStatement(n) {
     const k = this.kids(n);
@@ -61095,12 +62396,13 @@ var PyAnalysis = class {
     const at2 = n.from;
     if (isFrom) {
       const imp = k.findIndex((c) => c.name === "import");
-      const mod = this.src.slice(k[1]?.from ?? at2, k[imp - 1]?.to ?? at2).replace(/\s+/g, "");
+      const mod = nfkc(this.src.slice(k[1]?.from ?? at2, k[imp - 1]?.to ?? at2).replace(/\s+/g, ""));
       const rest = k.slice(imp + 1).filter((c) => c.name !== "(" && c.name !== ")");
       for (let i2 = 0; i2 < rest.length; i2++) {
         const c = rest[i2];
         if (c.name === "*") {
           this.imported(mod, at2);
+          if (!this.starModules.includes(mod)) this.starModules.push(mod);
           continue;
         }
         if (c.name !== "VariableName") continue;
@@ -61110,7 +62412,7 @@ var PyAnalysis = class {
           alias = this.text(rest[i2 + 2]);
           i2 += 2;
         }
-        this.env.set(alias, { t: "ref", path: `${mod}.${name2}`, dynamic: false });
+        this.env.set(alias, { t: "ref", path: `${mod}.${name2}`, dynamic: this.obscured(c) });
         this.imported(`${mod}.${name2}`, at2);
       }
       return;
@@ -61120,11 +62422,12 @@ var PyAnalysis = class {
       const start = k[i];
       let j = i;
       while (k[j + 1] && (k[j + 1].name === "." || k[j].name === ".")) j++;
-      const dotted = this.src.slice(start.from, k[j].to).replace(/\s+/g, "");
+      const dotted = nfkc(this.src.slice(start.from, k[j].to).replace(/\s+/g, ""));
+      const hidden = this.src.slice(start.from, k[j].to).replace(/\s+/g, "") !== dotted;
       if (k[j + 1]?.name === "as" && k[j + 2]) {
-        this.env.set(this.text(k[j + 2]), { t: "ref", path: dotted, dynamic: false });
+        this.env.set(this.text(k[j + 2]), { t: "ref", path: dotted, dynamic: hidden });
         j += 2;
-      } else this.env.set(dotted.split(".")[0], { t: "ref", path: dotted.split(".")[0], dynamic: false });
+      } else this.env.set(dotted.split(".")[0], { t: "ref", path: dotted.split(".")[0], dynamic: hidden });
       this.imported(dotted, at2);
       i = j + 1;
       while (k[i]?.name === ",") i++;
@@ -61134,14 +62437,13 @@ var PyAnalysis = class {
     const d = danger(path, false);
     if (d?.importSeverity) this.hit("MG462", `import ${path}`, `imports ${path}`, at2, d.importSeverity);
   }
-  // ----- attributes and subscripts -----
   member(n) {
     const k = this.kids(n);
     if (k[2] && this.isTrailingDotFloat(k[2])) return { t: "num", v: Number(this.text(k[0])) };
     const obj = this.ev(k[0]);
     if (k[1]?.name === ".") {
       const prop = k[2] ? this.text(k[2]) : "";
-      return this.attribute(obj, prop, n.from, false);
+      return this.attribute(obj, prop, n.from, k[2] ? this.obscured(k[2]) : false);
     }
     const inner = k.slice(2, -1);
     if (inner.some((c) => c.name === ":")) {
@@ -61183,24 +62485,17 @@ var PyAnalysis = class {
     }
     if (obj.t === "ref") {
       if (prop === "__dict__") return { t: "ns", of: obj.path };
+      if (REACHABLE_MODULES.has(prop) && obj.path !== prop && !obj.path.startsWith("<"))
+        return { t: "ref", path: prop, dynamic: true };
       if (prop === "__builtins__") return { t: "ns", of: "builtins" };
       if (obj.path === "sys" && prop === "modules") return { t: "ns", of: "<modules>" };
       return { t: "ref", path: `${obj.path}.${prop}`, dynamic: obj.dynamic || computed };
     }
     if (obj.t === "ns") {
+      if (prop === "__dict__") return obj;
       return { t: "ref", path: `<ns:${obj.of}>.${prop}`, dynamic: true };
     }
-    if (obj.t === "walk" || WALK_START.has(prop)) {
-      if (obj.t === "walk" && computed)
-        this.hit(
-          "MG910",
-          `getattr(<object>, ${prop})`,
-          "looks up attributes of an introspected object by a computed name",
-          at2,
-          "critical"
-        );
-      return { t: "walk" };
-    }
+    if (obj.t === "walk" || WALK_START.has(prop)) return { t: "walk" };
     return UNKNOWN;
   }
   subscript(obj, key, keyNode, at2) {
@@ -61251,7 +62546,126 @@ var PyAnalysis = class {
     const t2 = this.text(n).replace(/\s+/g, " ");
     return t2.length > 60 ? `${t2.slice(0, 57)}...` : t2;
   }
-  // ----- calls -----
+  /**
+   * A dangerous function taken as a value instead of called (stored in a dict, a class or a variable, passed
+   * as an argument): where it is eventually called cannot be followed, so the reference is the finding.
+   */
+  escapes(v, at2) {
+    if (v.t !== "ref") return;
+    const e = resolveCall(v.path);
+    const last = v.path.slice(v.path.lastIndexOf(".") + 1);
+    if (!e || e.kind !== "effect" && e.kind !== "exec" || /^[A-Z0-9_]+$|Error$|Exception$|Expired$|Process$/.test(last))
+      return;
+    if (v.dynamic)
+      this.hit(
+        "MG910",
+        v.path,
+        `${e.why}, reached through a computed name or a namespace lookup (obfuscated)`,
+        at2,
+        "critical"
+      );
+    else
+      this.hit(
+        "MG462",
+        v.path,
+        `${e.why} (takes ${v.path} as a value instead of calling it)`,
+        at2,
+        e.severity
+      );
+  }
+};
+
+// src/core/formats/python/analyze.ts
+var MAX_EXEC_DEPTH = 3;
+function analyzePython(source, depth = 0) {
+  return new PyAnalysis(source, depth).run();
+}
+var PyAnalysis = class extends PyScope {
+  /** Return values of the functions being specialised at a call, innermost last. */
+  frames = [];
+  /** How many times each function was specialised (bounded per function). */
+  specialised = /* @__PURE__ */ new Map();
+  run() {
+    const tree = parser.parse(this.src);
+    let errors = 0;
+    let firstError = -1;
+    tree.iterate({
+      enter: (n) => {
+        if (n.type.isError && !this.isTrailingDotFloat(n.node)) {
+          errors++;
+          if (firstError < 0) firstError = n.from;
+        }
+      }
+    });
+    if (errors > 0)
+      this.hit(
+        "MG911",
+        "syntax-error",
+        `${errors} part(s) of the file do not parse as Python 3; they were analysed as far as the parser recovered`,
+        firstError,
+        "medium"
+      );
+    this.block(tree.topNode);
+    return this.hits.sort((a, b) => a.offset - b.offset);
+  }
+  assign(n) {
+    const k = this.kids(n);
+    const ops = k.filter((c) => c.name === "AssignOp" || c.name === "UpdateOp");
+    const last = k[k.length - 1];
+    const value = this.ev(last);
+    if (last) this.escapes(value, last.from);
+    const isUpdate = ops.some((o) => this.text(o) !== "=");
+    for (const c of k.slice(0, -1)) {
+      if (c.name === "VariableName") {
+        if (isUpdate) {
+          const cur = this.env.get(this.text(c)) ?? UNKNOWN;
+          const op = this.text(ops[0]).slice(0, -1);
+          this.env.set(this.text(c), binaryOp(op, cur, value));
+        } else this.env.set(this.text(c), value);
+      } else if (c.name === "TupleExpression" || c.name === "ArrayExpression") {
+        const names = this.kids(c).filter((x) => x.name === "VariableName");
+        names.forEach((x, i) => {
+          this.env.set(this.text(x), value.t === "list" ? value.items[i] ?? UNKNOWN : UNKNOWN);
+        });
+      } else if (c.name === "MemberExpression") {
+        const mk = this.kids(c);
+        const obj = this.ev(mk[0]);
+        const key = mk[1]?.name === "." ? str3(mk[2] ? this.text(mk[2]) : "", false) : this.evAll2(mk.slice(2, -1));
+        if (obj.t === "ref" || obj.t === "ns") this.patched(obj, key, "=", c.from, false);
+      } else if (c.name !== "AssignOp" && c.name !== "UpdateOp" && c.name !== "TypeDef") this.ev(c);
+    }
+    return value;
+  }
+  /**
+   * A module attribute, a namespace entry or a sys.modules entry replaced (by assignment or setattr): later
+   * imports, builtins and library functions (torch.load, pickle) then run the file's code. Setting plain
+   * configuration attributes of other modules (`torch.backends.cudnn.benchmark = True`) is ordinary.
+   */
+  patched(obj, key, how, at2, viaSetattr) {
+    const where2 = obj.t === "ns" ? obj.of === "<modules>" ? "sys.modules" : obj.of : obj.t === "ref" ? obj.path : "";
+    const name2 = key.t === "str" ? key.v : "<computed>";
+    const target = `${where2}.${name2}`;
+    const hijack = obj.t === "ns" && obj.of !== "<globals>" || obj.t === "ref" && /^(sys\.modules|builtins|__builtin__)$/.test(obj.path) || resolveCall(target) !== void 0 || /^(torch\.(load|save|hub\.\w+|jit\.load)|safetensors\.\w+|transformers\.\w+\.(from_pretrained|load)\w*)$/.test(
+      target
+    );
+    const built = key.t === "str" && key.built;
+    if (hijack)
+      this.hit(
+        built ? "MG910" : "MG462",
+        how === "=" ? target : `${how.replace("(...)", "")}(${where2}, ${name2})`,
+        `replaces ${target} for the whole process (a hijacked module or function runs this file's code wherever it is used)`,
+        at2,
+        built ? "critical" : "high"
+      );
+    else if (viaSetattr && obj.t === "ref" && key.t !== "str")
+      this.hit(
+        "MG462",
+        `setattr(${where2}, <computed>)`,
+        `sets an attribute of the module ${where2} by a computed name`,
+        at2,
+        "medium"
+      );
+  }
   args(argList) {
     const pos = [];
     const kw = /* @__PURE__ */ new Map();
@@ -61273,12 +62687,16 @@ var PyAnalysis = class {
         continue;
       }
       if (c.name === "VariableName" && k[i + 1]?.name === "AssignOp") {
-        kw.set(this.text(c), this.ev(k[i + 2]));
+        const v2 = this.ev(k[i + 2]);
+        this.escapes(v2, c.from);
+        kw.set(this.text(c), v2);
         i += 2;
         continue;
       }
       nodes.push(c);
-      pos.push(this.ev(c));
+      const v = this.ev(c);
+      this.escapes(v, c.from);
+      pos.push(v);
     }
     return { pos, kw, nodes };
   }
@@ -61324,32 +62742,58 @@ var PyAnalysis = class {
         if (isText(recv)) return stringMethod(recv, method, pos);
         if (recv.t === "ns" && (method === "get" || method === "__getitem__" || method === "pop"))
           return this.nsLookup(recv.of, pos[0] ?? UNKNOWN, nodes[0] ?? n, at2);
+        if (method === "__getattribute__" && pos.length >= 2)
+          return this.dynamicAttr(pos[0], pos[1], nodes[1] ?? n, at2);
         if (method === "__getattribute__" && pos[0]) return this.dynamicAttr(recv, pos[0], nodes[0] ?? n, at2);
+        if (method === "load_module" && pos[0])
+          return this.dynamicImport("load_module", pos[0], nodes[0] ?? n, at2, true);
         if (recv.t === "walk") return { t: "walk" };
       }
     }
+    return this.invoke(callee, pos, kw, nodes, n, at2);
+  }
+  /** Calls a value with evaluated arguments: what the callee reaches and does decides the finding. */
+  invoke(callee, pos, kw, nodes, n, at2) {
     if (callee.t === "walk") return { t: "walk" };
+    if (callee.t === "getter") return this.applyGetter(callee, pos[0] ?? UNKNOWN, nodes[0] ?? n, n, at2);
+    if (callee.t === "fn") return this.specialise(callee.node, pos, kw);
     if (callee.t !== "ref") return UNKNOWN;
-    const path = callee.path;
+    const path = callee.path.replace(/^_operator\./, "operator.");
+    for (const file2 of [...pos, ...kw.values()])
+      if (isText(file2) && SENSITIVE_PATH.test(file2.v))
+        this.hit(
+          file2.built ? "MG910" : "MG462",
+          `${path.replace(/^builtins\./, "")}(${file2.v})`,
+          `passes ${JSON.stringify(file2.v)}, a credential or shell start-up file model code has no reason to touch`,
+          at2,
+          file2.built ? "critical" : "high"
+        );
     switch (path) {
+      case "operator.attrgetter":
+      case "operator.itemgetter":
+      case "operator.methodcaller":
+        return {
+          t: "getter",
+          kind: path === "operator.attrgetter" ? "attr" : path === "operator.itemgetter" ? "item" : "method",
+          name: pos[0] ?? UNKNOWN,
+          args: pos.slice(1)
+        };
+      case "operator.getitem":
+        return this.subscript(pos[0] ?? UNKNOWN, pos[1] ?? UNKNOWN, nodes[1] ?? n, at2);
+      case "functools.reduce":
+        return this.reduce(pos, nodes, n, at2);
       case "builtins.getattr":
         return pos.length >= 2 ? this.dynamicAttr(pos[0], pos[1], nodes[1] ?? n, at2) : UNKNOWN;
       case "builtins.setattr":
       case "builtins.delattr":
-        if (pos[0]?.t === "ref" && isDangerousModule(pos[0].path))
-          this.hit(
-            "MG910",
-            `${path.slice(9)}(${pos[0].path}, ...)`,
-            `changes attributes of the module ${pos[0].path}`,
-            at2,
-            "critical"
-          );
+        if (pos[0]?.t === "ref" || pos[0]?.t === "ns")
+          this.patched(pos[0], pos[1] ?? UNKNOWN, `${path.slice(9)}(...)`, at2, true);
         return UNKNOWN;
       case "builtins.globals":
       case "builtins.locals":
         return { t: "ns", of: "<globals>" };
       case "builtins.vars":
-        return pos[0]?.t === "ref" ? { t: "ns", of: pos[0].path } : pos.length === 0 ? { t: "ns", of: "<globals>" } : UNKNOWN;
+        return pos[0]?.t === "ns" ? pos[0] : pos[0]?.t === "ref" ? { t: "ns", of: pos[0].path } : pos.length === 0 ? { t: "ns", of: "<globals>" } : UNKNOWN;
       case "builtins.__import__":
       case "importlib.import_module":
       case "importlib.__import__":
@@ -61387,7 +62831,7 @@ var PyAnalysis = class {
           "critical"
         );
       else this.hit("MG462", path, effect.why, at2, effect.severity);
-    } else if (callee.dynamic && isDangerousModule(path)) {
+    } else if (callee.dynamic && isDangerousModule(path) && !REACHABLE_MODULES.has(path)) {
       this.hit(
         "MG910",
         path,
@@ -61397,6 +62841,71 @@ var PyAnalysis = class {
       );
     }
     return UNKNOWN;
+  }
+  /** attrgetter / itemgetter / methodcaller applied to an object: getattr, a subscript, getattr then a call. */
+  applyGetter(g, obj, objNode, n, at2) {
+    if (g.kind === "item") return this.subscript(obj, g.name, objNode, at2);
+    let v = obj;
+    const name2 = g.name;
+    if (g.kind === "attr" && name2.t === "str")
+      for (const p of name2.v.split(".")) v = this.dynamicAttr(v, { ...name2, v: p }, objNode, at2);
+    else v = this.dynamicAttr(obj, name2, objNode, at2);
+    return g.kind === "method" ? this.invoke(v, g.args, /* @__PURE__ */ new Map(), [], n, at2) : v;
+  }
+  /** functools.reduce(getattr, names, obj): a chain of getattr (or subscripts) with the names of a list. */
+  reduce(pos, nodes, n, at2) {
+    const [fn, seq, init] = pos;
+    const step = fn?.t === "ref" && fn.path === "builtins.getattr" ? (o, k) => this.dynamicAttr(o, k, nodes[1] ?? n, at2) : fn?.t === "ref" && /^_?operator\.getitem$/.test(fn.path) ? (o, k) => this.subscript(o, k, nodes[1] ?? n, at2) : void 0;
+    if (!step || init === void 0) return UNKNOWN;
+    if (seq?.t !== "list") return step(init, UNKNOWN);
+    let v = init;
+    for (const k of seq.items) v = step(v, k);
+    return v;
+  }
+  /**
+   * A call of a function or lambda defined in the file: its body is read again with the parameters bound to
+   * the arguments (modules, namespaces, strings), so `g = lambda o, n: getattr(o, n)`
+   * then `g(os, 'sys' + 'tem')` reaches os.system. Bounded: a few specialisations per function, nested three
+   * deep. Returns what the function returns when that is one value.
+   */
+  specialise(fn, pos, kw) {
+    const count = this.specialised.get(fn) ?? 0;
+    if (this.frames.length >= 3 || count >= 8) return UNKNOWN;
+    this.specialised.set(fn, count + 1);
+    const k = this.kids(fn);
+    const params = this.kids(k.find((c) => c.name === "ParamList") ?? fn);
+    const bound = /* @__PURE__ */ new Map();
+    let i = 0;
+    let star = false;
+    for (let j = 0; j < params.length; j++) {
+      const p = params[j];
+      if (p.name === "*" || p.name === "**") star = true;
+      if (p.name !== "VariableName") continue;
+      const name2 = this.text(p);
+      const after = params[j - 1]?.name;
+      if (after === "*") bound.set(name2, { t: "list", items: pos.slice(i) });
+      else if (after === "**") bound.set(name2, UNKNOWN);
+      else bound.set(name2, kw.get(name2) ?? (star ? UNKNOWN : pos[i++] ?? UNKNOWN));
+    }
+    const saved = new Map([...bound.keys()].map((name2) => [name2, this.env.get(name2)]));
+    for (const [name2, v] of bound) this.env.set(name2, v);
+    this.frames.push([]);
+    let result = UNKNOWN;
+    try {
+      if (fn.name === "LambdaExpression") result = this.ev(k[k.length - 1]);
+      else {
+        this.block(k.find((c) => c.name === "Body") ?? fn);
+        const rets = this.frames[this.frames.length - 1];
+        if (rets.length === 1) result = rets[0];
+      }
+    } finally {
+      this.frames.pop();
+      for (const [name2, v] of saved) {
+        if (v === void 0) this.env.delete(name2);
+        else this.env.set(name2, v);
+      }
+    }
+    return result;
   }
   /** Evaluates an expression already evaluated for its findings, without reporting twice. */
   evQuiet(n) {
@@ -61493,6 +63002,9 @@ var PyAnalysis = class {
     }
     return fn === "builtins.compile" ? arg : UNKNOWN;
   }
+  returned(v) {
+    this.frames[this.frames.length - 1]?.push(v);
+  }
 };
 
 // src/core/formats/huggingface/python.ts
@@ -61502,7 +63014,7 @@ function scanPython(src) {
 
 // src/core/formats/huggingface/template-vars.ts
 import { readFile as readFile2, stat as stat2 } from "node:fs/promises";
-import { basename, dirname as dirname2, join as join3 } from "node:path";
+import { basename, dirname as dirname3, join as join4 } from "node:path";
 var MAX_VARS = 256;
 var MAX_VALUE = 4096;
 var NEIGHBOURS = ["tokenizer_config.json", "special_tokens_map.json"];
@@ -61536,10 +63048,10 @@ function templateVars(root3, into = /* @__PURE__ */ new Map()) {
 async function neighbourTemplateVars(ctx) {
   const vars = /* @__PURE__ */ new Map();
   if (!ctx.disk || !ctx.isTopLevel) return vars;
-  const dir = dirname2(ctx.disk.absPath);
+  const dir = dirname3(ctx.disk.absPath);
   for (const name2 of NEIGHBOURS) {
     if (name2 === basename(ctx.disk.absPath)) continue;
-    const path = join3(dir, name2);
+    const path = join4(dir, name2);
     const st = await stat2(path).catch(() => void 0);
     if (!st?.isFile() || st.size > MAX_NEIGHBOUR_BYTES) continue;
     try {
@@ -61617,12 +63129,11 @@ function checkSentenceTransformersModules(ctx, modules) {
       const why = pathEscape(path);
       if (why && path !== "")
         ctx.report(
-          "MG460",
+          "MG942",
           `modules.json module ${i} loads from path ${printable(path, 80)}, which has ${why}.`,
           {
             symbol: printable(path, 120)
-          },
-          { severity: "critical", score: 100 }
+          }
         );
     }
     if (typeof type !== "string" || /^sentence_transformers\.models\.[A-Za-z_][\w.]*$/.test(type)) continue;
@@ -61643,9 +63154,9 @@ function checkChatTemplates(ctx, tmpl, options) {
     for (const [i, item] of tmpl.entries()) {
       const name2 = isJsonObject(item) ? item.get("name") : void 0;
       const text2 = isJsonObject(item) ? item.get("template") : void 0;
-      const label = `chat_template.${typeof name2 === "string" ? printable(name2, 60) : i}`;
-      if (typeof text2 === "string") reportTemplate(ctx, text2, label, { symbol: label }, options);
-      else ctx.malformed(`${label} has no template string.`, { symbol: label });
+      const label2 = `chat_template.${typeof name2 === "string" ? printable(name2, 60) : i}`;
+      if (typeof text2 === "string") reportTemplate(ctx, text2, label2, { symbol: label2 }, options);
+      else ctx.malformed(`${label2} has no template string.`, { symbol: label2 });
     }
     return;
   }
@@ -61703,7 +63214,7 @@ async function checkRemoteCode(ctx, root3, what) {
       ctx.report("MG460", `The ${what} sets trust_remote_code: true.`, { symbol: "trust_remote_code" });
     return;
   }
-  const folder = ctx.disk ? dirname3(ctx.disk.absPath) : void 0;
+  const folder = ctx.disk ? dirname4(ctx.disk.absPath) : void 0;
   const byFile = /* @__PURE__ */ new Map();
   for (const r of refs) {
     const key = r.problem ? `!${r.reference}` : `${r.repo ?? ""}::${r.file}`;
@@ -61717,10 +63228,9 @@ async function checkRemoteCode(ctx, root3, what) {
     const uses = group.map((g) => `${printable(g.where, 60)} -> ${printable(g.reference, 80)}`).join(", ");
     if (r.problem) {
       ctx.report(
-        "MG460",
+        "MG942",
         `${printable(r.where, 60)} references ${printable(r.reference, 100)}, which has ${r.problem}; transformers would resolve it to code outside the model.`,
-        { symbol: printable(r.reference, 120) },
-        { severity: "critical", score: 100 }
+        { symbol: printable(r.reference, 120) }
       );
       continue;
     }
@@ -61728,13 +63238,15 @@ async function checkRemoteCode(ctx, root3, what) {
       ctx.report(
         "MG460",
         `With trust_remote_code, transformers downloads and runs ${printable(r.file, 80)} from another hub repository, ${printable(r.repo, 80)} (not scanned here): ${uses}.`,
-        { symbol: `${printable(r.repo, 80)}--${printable(r.file, 80)}` }
+        { symbol: `${printable(r.repo, 80)}--${printable(r.file, 80)}` },
+        // Code nobody analysed: it blocks by default, unlike the repository's own files, which are analysed.
+        { severity: "high", score: 60 }
       );
       continue;
     }
     let presence = "";
     if (folder) {
-      const exists = await stat3(join4(folder, r.file)).then(
+      const exists = await stat3(join5(folder, r.file)).then(
         (s) => s.isFile(),
         () => false
       );
@@ -61743,6 +63255,7 @@ async function checkRemoteCode(ctx, root3, what) {
     local.push(`${printable(r.file, 80)}${presence}`);
     localUses.push(uses);
   }
+  if (local.length > 0) ctx.fact(REMOTE_CODE_LOCAL_FACT, local);
   if (local.length > 0)
     ctx.report(
       "MG460",
@@ -61750,12 +63263,13 @@ async function checkRemoteCode(ctx, root3, what) {
       { symbol: "auto_map" }
     );
 }
+var DOCUMENT_TEMPLATE = /\.(html?|xml|svg|css|js|json|ya?ml|toml|ini|cfg|conf|sh|py|md|rst|tex|sql)\.(jinja2?|j2)$/i;
 var jinjaTemplateAnalyzer = {
   id: "jinja-template",
   detect(probe) {
-    if (probe.ext === ".jinja" || probe.ext === ".j2" || probe.ext === ".jinja2")
-      return { format: "jinja-template", strength: "name" };
-    return void 0;
+    if (probe.ext !== ".jinja" && probe.ext !== ".j2" && probe.ext !== ".jinja2") return void 0;
+    if (DOCUMENT_TEMPLATE.test(probe.name)) return void 0;
+    return { format: "jinja-template", strength: "name" };
   },
   async analyze(ctx) {
     const bytes2 = await readWhole(ctx, "template");
@@ -61781,7 +63295,7 @@ var pythonSourceAnalyzer = {
     let context;
     if (!ctx.isTopLevel) context = "inside a model container";
     else if (ctx.disk) {
-      const dir = dirname3(ctx.disk.absPath);
+      const dir = dirname4(ctx.disk.absPath);
       const names = await readdir(dir).catch(() => []);
       const model = names.find((n) => {
         const ext = n.toLowerCase().match(/\.[^.]+$/)?.[0] ?? "";
@@ -61874,6 +63388,7 @@ function parseLfsPointer(text2) {
 var PREFIXES = LFS_VERSION_URLS.map((u) => `version ${u}`);
 function looksLikeLfsPointer(head, size) {
   if (size !== void 0 && size > 4 * LFS_MAX_POINTER_BYTES) return void 0;
+  if (!firstTextByteIs(head, [118, 111])) return void 0;
   const text2 = new TextDecoder("latin1").decode(head.subarray(0, 4 * LFS_MAX_POINTER_BYTES));
   if (PREFIXES.some((p) => text2.startsWith(p))) return "pointer";
   if (size === void 0) return void 0;
@@ -63957,6 +65472,14 @@ var NUMPY_GLOBALS = [
   "numpy._core.multiarray.scalar",
   "numpy.core.numeric._frombuffer",
   "numpy._core.numeric._frombuffer",
+  // Record arrays: recarray is an ndarray subclass rebuilt by _reconstruct + ndarray.__setstate__ (its
+  // __array_finalize__ only re-views the dtype), record the np.void scalar type a structured dtype names
+  // (`dtype(record, 0, 1)`). NumPy pickles them as numpy.recarray/numpy.record since 1.17 (derived list);
+  // older NumPy wrote the defining module (numpy.core.records), NumPy 2 writes numpy.rec.
+  ...["numpy.core.records", "numpy._core.records", "numpy.rec"].flatMap((m) => [
+    `${m}.recarray`,
+    `${m}.record`
+  ]),
   "numpy.ma.core._mareconstruct",
   "numpy.ma.core.MaskedArray",
   "numpy.random._pickle.__randomstate_ctor",
@@ -64246,14 +65769,14 @@ var Effects = class {
   lost = false;
   blocked = false;
   /** An import was classified: unknown globals are tracked, use-decided dangerous ones wait for their uses. */
-  onImport(rec, id2, report2) {
+  onImport(rec, id2, report) {
     if (rec.classification === "dangerous" && (USE_DECIDED.has(rec.symbol) || rec.constructorOnly)) {
-      this.deferred.set(id2, { rec, report: report2, safeUses: 0, reported: false });
+      this.deferred.set(id2, { rec, report, safeUses: 0, reported: false });
       return;
     }
     if (rec.classification === "dangerous") {
       this.blocked = true;
-      report2();
+      report();
       return;
     }
     if (rec.classification === "unknown") this.unknownUse(rec);
@@ -64673,141 +66196,6 @@ function fieldOf(state, field) {
   return null;
 }
 
-// src/core/formats/pickle/opcodes.ts
-var OP = {
-  MARK: 40,
-  STOP: 46,
-  POP: 48,
-  POP_MARK: 49,
-  DUP: 50,
-  FLOAT: 70,
-  INT: 73,
-  BININT: 74,
-  BININT1: 75,
-  LONG: 76,
-  BININT2: 77,
-  NONE: 78,
-  PERSID: 80,
-  BINPERSID: 81,
-  REDUCE: 82,
-  STRING: 83,
-  BINSTRING: 84,
-  SHORT_BINSTRING: 85,
-  UNICODE: 86,
-  BINUNICODE: 88,
-  APPEND: 97,
-  BUILD: 98,
-  GLOBAL: 99,
-  DICT: 100,
-  EMPTY_DICT: 125,
-  APPENDS: 101,
-  GET: 103,
-  BINGET: 104,
-  INST: 105,
-  LONG_BINGET: 106,
-  LIST: 108,
-  EMPTY_LIST: 93,
-  OBJ: 111,
-  PUT: 112,
-  BINPUT: 113,
-  LONG_BINPUT: 114,
-  SETITEM: 115,
-  TUPLE: 116,
-  EMPTY_TUPLE: 41,
-  SETITEMS: 117,
-  BINFLOAT: 71,
-  BINBYTES: 66,
-  SHORT_BINBYTES: 67,
-  PROTO: 128,
-  NEWOBJ: 129,
-  EXT1: 130,
-  EXT2: 131,
-  EXT4: 132,
-  TUPLE1: 133,
-  TUPLE2: 134,
-  TUPLE3: 135,
-  NEWTRUE: 136,
-  NEWFALSE: 137,
-  LONG1: 138,
-  LONG4: 139,
-  SHORT_BINUNICODE: 140,
-  BINUNICODE8: 141,
-  BINBYTES8: 142,
-  EMPTY_SET: 143,
-  ADDITEMS: 144,
-  FROZENSET: 145,
-  NEWOBJ_EX: 146,
-  STACK_GLOBAL: 147,
-  MEMOIZE: 148,
-  FRAME: 149,
-  BYTEARRAY8: 150,
-  NEXT_BUFFER: 151,
-  READONLY_BUFFER: 152
-};
-var OPCODE_NAMES = Object.fromEntries(
-  Object.entries(OP).map(([k, v]) => [v, k])
-);
-var VALID_OPCODE = new Uint8Array(256);
-for (const v of Object.values(OP)) VALID_OPCODE[v] = 1;
-var WEIGHTS_ONLY_OPCODES = /* @__PURE__ */ new Set([
-  OP.GLOBAL,
-  OP.NEWOBJ,
-  OP.REDUCE,
-  OP.BUILD,
-  OP.APPEND,
-  OP.APPENDS,
-  OP.SETITEM,
-  OP.SETITEMS,
-  OP.MARK,
-  OP.TUPLE,
-  OP.TUPLE1,
-  OP.TUPLE2,
-  OP.TUPLE3,
-  OP.NONE,
-  OP.NEWFALSE,
-  OP.NEWTRUE,
-  OP.EMPTY_TUPLE,
-  OP.EMPTY_LIST,
-  OP.EMPTY_DICT,
-  OP.EMPTY_SET,
-  OP.BININT,
-  OP.BININT1,
-  OP.BININT2,
-  OP.BINFLOAT,
-  OP.BINUNICODE,
-  OP.SHORT_BINSTRING,
-  OP.BINPERSID,
-  OP.BINGET,
-  OP.LONG_BINGET,
-  OP.BINPUT,
-  OP.LONG_BINPUT,
-  OP.LONG1,
-  OP.PROTO,
-  OP.STOP
-]);
-var TORCH_LEGACY_MAGIC = Uint8Array.from([
-  128,
-  2,
-  138,
-  10,
-  108,
-  252,
-  156,
-  70,
-  249,
-  32,
-  106,
-  168,
-  80,
-  25,
-  46
-]);
-function startsWith(head, prefix) {
-  if (head.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (head[i] !== prefix[i]) return false;
-  return true;
-}
-
 // src/core/formats/pickle/sniff.ts
 var IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 function trialParse(b, start = 0, maxOps = 4096) {
@@ -65161,11 +66549,11 @@ var Classifier = class {
     this.firstActivity ??= what;
   }
   onImport(g) {
-    const { rec, report: report2 } = this.classifyImport(g);
+    const { rec, report } = this.classifyImport(g);
     g.id = this.imports.length;
     if (this.imports.length < MAX_RECORDS) this.imports.push(rec);
     else g.id = -1;
-    this.effects.onImport(rec, g.id, report2);
+    this.effects.onImport(rec, g.id, report);
     this.activity(`import of ${rec.symbol}`);
     if (g.module?.startsWith("torch")) this.torchLike = true;
     if (g.module !== void 0 && g.name !== void 0) {
@@ -65214,7 +66602,7 @@ var Classifier = class {
     if (deny) {
       const raw = `${g.module}.${g.name}`;
       const shown = deny.matched !== raw ? `${raw} (resolves to ${deny.matched})` : raw;
-      const report2 = () => {
+      const report = () => {
         this.dirty = true;
         this.report(
           "MG100",
@@ -65223,7 +66611,7 @@ var Classifier = class {
           deny.matched
         );
       };
-      this.pendingReport = report2;
+      this.pendingReport = report;
       return {
         ...base,
         symbol: deny.matched,
@@ -65448,11 +66836,11 @@ function quickPickleHead(h) {
 }
 
 // src/core/formats/pickle/joblib-compat.ts
-import { dirname as dirname5, join as join5 } from "node:path";
+import { dirname as dirname6, join as join6 } from "node:path";
 
 // src/core/formats/onnx/external.ts
 import { lstat, realpath, stat as stat4 } from "node:fs/promises";
-import { dirname as dirname4, isAbsolute as isAbsolute2, relative, resolve, sep } from "node:path";
+import { dirname as dirname5, isAbsolute as isAbsolute2, relative as relative2, resolve, sep as sep2 } from "node:path";
 var EXTERNAL_KEYS = /* @__PURE__ */ new Set(["location", "offset", "length", "checksum", "basepath"]);
 function checkLocation(loc) {
   const escapes = [];
@@ -65475,7 +66863,7 @@ function parseExtNumber(v) {
   return n;
 }
 async function checkOnDisk(modelPath, loc) {
-  const dir = dirname4(modelPath);
+  const dir = dirname5(modelPath);
   const target = resolve(dir, loc);
   let st;
   try {
@@ -65491,9 +66879,9 @@ async function checkOnDisk(modelPath, loc) {
   } catch {
     return { unresolved: "is a dangling link" };
   }
-  const rel = relative(realDir, realTarget);
+  const rel = relative2(realDir, realTarget);
   if (rel === "") return { unresolved: "is the model folder itself" };
-  if (rel.startsWith(`..${sep}`) || rel === ".." || isAbsolute2(rel)) {
+  if (rel.startsWith(`..${sep2}`) || rel === ".." || isAbsolute2(rel)) {
     return { escape: `resolves through a link to ${realTarget}, outside the model folder` };
   }
   if (st.isSymbolicLink()) return { unresolved: "is a symbolic link" };
@@ -65540,7 +66928,7 @@ async function checkSidecars(ctx, refs, member2) {
     }
     if (seen.has(name2)) continue;
     seen.add(name2);
-    const src = await fileSource(join5(dirname5(disk.absPath), name2), name2, { noFollow: true });
+    const src = await fileSource(join6(dirname6(disk.absPath), name2), name2, { noFollow: true });
     try {
       await ctx.scanNested(src, `sidecar:${name2}`);
     } finally {
@@ -65549,8 +66937,652 @@ async function checkSidecars(ctx, refs, member2) {
   }
 }
 
-// src/core/formats/pickle/text.ts
+// src/core/formats/pickle/memo.ts
+var PAGE_BITS = 12;
+var PAGE_SLOTS = 1 << PAGE_BITS;
+var PAGE_MASK = PAGE_SLOTS - 1;
+var PAGE_BYTES = PAGE_SLOTS >> 2;
+var PAGED = 2 ** 32;
+var REFS_BYTES = PAGE_SLOTS * 8;
+var KEPT_BYTES = 48;
+var ABSENT = 0;
+var NOT_KEPT = 1;
+var KEPT = 2;
+var Memo = class {
+  constructor(maxBytes) {
+    this.maxBytes = maxBytes;
+  }
+  maxBytes;
+  pages = [];
+  /** Per page, the kept values by slot (dense: the first pages of a stream keep nearly every value). */
+  refs = [];
+  /** Entries above PAGED (kept or DROPPED). */
+  far;
+  /** Distinct indices stored: len(memo) in the unpickler, the index MEMOIZE uses. */
+  count = 0;
+  /** Memory charged to the maxMemo budget. */
+  bytes = 0;
+  charge(n) {
+    this.bytes += n;
+    if (this.bytes > this.maxBytes) {
+      throw new BudgetExceededError(
+        "maxMemo",
+        `pickle memo memory ${this.bytes} bytes > ${this.maxBytes} (${this.count} entries)`
+      );
+    }
+  }
+  /** Stores the entry idx (>= 0): its value when `keep`, else only that it exists (a later GET is legal). */
+  put(idx, v, keep) {
+    if (idx >= PAGED) {
+      this.far ??= /* @__PURE__ */ new Map();
+      if (!this.far.has(idx)) {
+        this.count++;
+        this.charge(KEPT_BYTES);
+      }
+      this.far.set(idx, keep ? v : DROPPED);
+      return;
+    }
+    const pi = idx >>> PAGE_BITS;
+    let page = this.pages[pi];
+    if (page === void 0) {
+      this.charge(PAGE_BYTES);
+      page = new Uint8Array(PAGE_BYTES);
+      this.pages[pi] = page;
+    }
+    const slot = idx & PAGE_MASK;
+    const byte = slot >>> 2;
+    const shift = (slot & 3) << 1;
+    const old = page[byte] >>> shift & 3;
+    if (old === ABSENT) this.count++;
+    else if (old === KEPT) {
+      this.refs[pi][slot] = void 0;
+      this.bytes -= KEPT_BYTES;
+    }
+    page[byte] = page[byte] & ~(3 << shift) | (keep ? KEPT : NOT_KEPT) << shift;
+    if (keep) {
+      let refs = this.refs[pi];
+      if (refs === void 0) {
+        this.charge(REFS_BYTES);
+        refs = new Array(PAGE_SLOTS).fill(void 0);
+        this.refs[pi] = refs;
+      }
+      refs[slot] = v;
+      this.charge(KEPT_BYTES);
+    }
+  }
+  /** The entry's value (DROPPED when it was not kept), or undefined when the memo has no such entry. */
+  get(idx) {
+    if (idx >= PAGED || idx < 0) return idx < 0 ? void 0 : this.far?.get(idx);
+    const pi = idx >>> PAGE_BITS;
+    const page = this.pages[pi];
+    if (page === void 0) return void 0;
+    const slot = idx & PAGE_MASK;
+    const tag = page[slot >>> 2] >>> ((slot & 3) << 1) & 3;
+    return tag === KEPT ? this.refs[pi][slot] : tag === NOT_KEPT ? DROPPED : void 0;
+  }
+};
+
+// src/core/formats/pickle/window.ts
+var BrokenStreamError = class extends Error {
+  constructor(reason, offset) {
+    super(`${reason} at offset ${offset}`);
+    this.reason = reason;
+    this.offset = offset;
+    this.name = "BrokenStreamError";
+  }
+  reason;
+  offset;
+};
+var JoblibArrayError = class extends BrokenStreamError {
+  constructor(reason, offset) {
+    super(reason, offset);
+    this.name = "JoblibArrayError";
+  }
+};
+var EMPTY = new Uint8Array(0);
+var MAX_LINE = 1 << 20;
+var latin13 = new TextDecoder("latin1");
+var utf8Fatal = new TextDecoder("utf-8", { fatal: true });
 var utf8Lax = new TextDecoder("utf-8");
+function u322(b, at2) {
+  return (b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16) + b[at2 + 3] * 16777216;
+}
+function i322(b, at2) {
+  return b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16 | b[at2 + 3] << 24;
+}
+var PickleWindow = class {
+  constructor(reader, sink, opts) {
+    this.reader = reader;
+    this.sink = sink;
+    this.opts = opts;
+    this.bufAbs = reader.pos;
+    this.mode = opts.mode ?? "linear";
+  }
+  reader;
+  sink;
+  opts;
+  // Input window (a view of the reader's buffer, not yet consumed from the reader).
+  buf = EMPTY;
+  p = 0;
+  bufAbs;
+  /** End of what may be read without frame bookkeeping: min(buffer end, frame end). */
+  lim = 0;
+  frameEnd = -1;
+  mode;
+  /** Absolute offset of the opcode being executed (for errors and findings). */
+  opStart = 0;
+  /** Set once a frame straddle or nested frame was seen (the C file reading may differ). */
+  frameDivergence = false;
+  /** Absolute offset of the next byte. */
+  get pos() {
+    return this.bufAbs + this.p;
+  }
+  /** Hands the consumed bytes back to the reader (its position becomes this.pos). */
+  commit() {
+    if (this.p > 0) {
+      this.reader.take(this.p);
+      this.p = 0;
+      this.rewindow();
+    }
+  }
+  /** Re-reads the window from the reader's current position (after the reader was moved). */
+  rewindow() {
+    this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
+    this.p = 0;
+    this.bufAbs = this.reader.pos;
+    this.updateLim();
+  }
+  updateLim() {
+    this.lim = this.frameEnd >= 0 ? Math.min(this.buf.length, this.frameEnd - this.bufAbs) : this.buf.length;
+    if (this.lim < this.p) this.lim = this.p;
+  }
+  async refill(n) {
+    this.reader.take(this.p);
+    this.p = 0;
+    const ok = await this.reader.ensure(n);
+    this.rewindow();
+    return ok;
+  }
+  broken(reason, at2 = this.opStart) {
+    throw new BrokenStreamError(reason, at2);
+  }
+  /** Frame bookkeeping for a read of n bytes starting at the current position that passes the frame end. */
+  async crossFrame(n) {
+    const abs = this.pos;
+    if (abs >= this.frameEnd) {
+      this.frameEnd = -1;
+      this.updateLim();
+      return;
+    }
+    if (abs + n <= this.frameEnd) return;
+    this.frameDivergence = true;
+    this.sink.onAnomaly(
+      "frame-straddle",
+      `${OPCODE_NAMES[this.buf[this.opStart - this.bufAbs] ?? -1] ?? "an opcode"} reads ${n} bytes across the end of its frame (frame ends at ${this.frameEnd})`,
+      this.opStart
+    );
+    if (this.mode === "cfile") {
+      await this.skipRaw(this.frameEnd - abs);
+    }
+    this.frameEnd = -1;
+    this.updateLim();
+  }
+  /** Consumes n bytes known to be in the window; returns where they start. */
+  adv(n) {
+    const at2 = this.p;
+    this.p = at2 + n;
+    return at2;
+  }
+  /** Makes n bytes readable at this.p (handling frames); returns the index in this.buf and advances. */
+  async need(n) {
+    if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) await this.crossFrame(n);
+    if (this.p + n > this.buf.length) {
+      if (!await this.refill(n)) this.broken(`pickle data was truncated (needed ${n} bytes)`);
+    }
+    this.updateLim();
+    const at2 = this.p;
+    this.p += n;
+    return at2;
+  }
+  /** The n argument bytes of the current opcode: from the window when they are there, else via need(). */
+  arg(n) {
+    return this.p + n <= this.lim ? this.adv(n) : this.need(n);
+  }
+  /** A one-byte argument's value. */
+  async u8Arg() {
+    const a = this.arg(1);
+    const at2 = typeof a === "number" ? a : await a;
+    return this.buf[at2];
+  }
+  /** A four-byte little-endian argument's value (signed as CPython reads it for BININT, LONG4, BINSTRING). */
+  async u32Arg(signed) {
+    const a = this.arg(4);
+    const at2 = typeof a === "number" ? a : await a;
+    return signed ? i322(this.buf, at2) : u322(this.buf, at2);
+  }
+  /** Skips n bytes without frame handling. Throws a broken stream at the end of the data. */
+  async skipRaw(n) {
+    if (this.p + n <= this.buf.length) {
+      this.p += n;
+      return;
+    }
+    this.reader.take(this.p);
+    const got = await this.reader.skip(n);
+    this.rewindow();
+    if (got < n) this.broken(`pickle data was truncated (payload of ${n} bytes)`);
+  }
+  /** Skips a payload of n bytes (frame-aware). */
+  async skipPayload(n) {
+    if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) await this.crossFrame(n);
+    await this.skipRaw(n);
+  }
+  /** Reads a "\n"-terminated argument; returns [start, end) in this.buf (end excludes the newline). */
+  async line() {
+    for (; ; ) {
+      const cfileFrame = this.mode === "cfile" && this.frameEnd >= 0;
+      const limit = cfileFrame ? Math.min(this.buf.length, this.frameEnd - this.bufAbs) : this.buf.length;
+      const idx = this.buf.subarray(0, limit).indexOf(10, this.p);
+      if (idx >= 0) {
+        if (this.frameEnd >= 0 && this.bufAbs + idx + 1 > this.frameEnd) {
+          if (this.pos >= this.frameEnd) this.frameEnd = -1;
+          else await this.crossFrame(idx + 1 - this.p);
+          if (this.mode === "cfile") continue;
+        }
+        const s = this.p;
+        this.p = idx + 1;
+        this.updateLim();
+        return [s, idx];
+      }
+      if (cfileFrame && this.frameEnd - this.bufAbs <= this.buf.length) {
+        if (this.pos < this.frameEnd) await this.crossFrame(this.frameEnd - this.pos + 1);
+        else this.frameEnd = -1;
+        this.updateLim();
+        continue;
+      }
+      if (this.buf.length - this.p > MAX_LINE) this.broken("text opcode argument longer than 1 MiB");
+      if (!await this.refill(this.buf.length - this.p + 1)) this.broken("pickle data was truncated (line)");
+    }
+  }
+  async lineText() {
+    const [s, e] = await this.line();
+    return this.str(s, e - s, "latin1");
+  }
+  async u64() {
+    const at2 = await this.need(8);
+    return BigInt(u322(this.buf, at2 + 4)) << 32n | BigInt(u322(this.buf, at2));
+  }
+  /** Decodes n bytes at buf[at] (short ASCII strings, the common case, without a TextDecoder call). */
+  str(at2, n, enc) {
+    const b = this.buf;
+    if (n <= 8) {
+      let x = 0;
+      for (let i = at2; i < at2 + n; i++) x |= b[i];
+      if (x < 128) {
+        switch (n) {
+          case 0:
+            return "";
+          case 1:
+            return String.fromCharCode(b[at2]);
+          case 2:
+            return String.fromCharCode(b[at2], b[at2 + 1]);
+          case 3:
+            return String.fromCharCode(b[at2], b[at2 + 1], b[at2 + 2]);
+          case 4:
+            return String.fromCharCode(b[at2], b[at2 + 1], b[at2 + 2], b[at2 + 3]);
+          case 5:
+            return String.fromCharCode(b[at2], b[at2 + 1], b[at2 + 2], b[at2 + 3], b[at2 + 4]);
+          case 6:
+            return String.fromCharCode(b[at2], b[at2 + 1], b[at2 + 2], b[at2 + 3], b[at2 + 4], b[at2 + 5]);
+          case 7:
+            return String.fromCharCode(
+              b[at2],
+              b[at2 + 1],
+              b[at2 + 2],
+              b[at2 + 3],
+              b[at2 + 4],
+              b[at2 + 5],
+              b[at2 + 6]
+            );
+          default:
+            return String.fromCharCode(
+              b[at2],
+              b[at2 + 1],
+              b[at2 + 2],
+              b[at2 + 3],
+              b[at2 + 4],
+              b[at2 + 5],
+              b[at2 + 6],
+              b[at2 + 7]
+            );
+        }
+      }
+    }
+    if (n <= 32) {
+      let ascii2 = true;
+      for (let i = at2; i < at2 + n; i++) {
+        if (b[i] >= 128) {
+          ascii2 = false;
+          break;
+        }
+      }
+      if (ascii2) {
+        const slice = b.latin1Slice;
+        if (slice !== void 0) return slice.call(b, at2, at2 + n);
+        let out = "";
+        for (let i = at2; i < at2 + n; i++) out += String.fromCharCode(b[i]);
+        return out;
+      }
+    }
+    const view = b.subarray(at2, at2 + n);
+    if (enc === "latin1") return latin13.decode(view);
+    try {
+      return utf8Fatal.decode(view);
+    } catch {
+      return utf8Lax.decode(view);
+    }
+  }
+  checkLen(n, what) {
+    if (typeof n === "bigint") {
+      if (n > BigInt(Number.MAX_SAFE_INTEGER)) this.broken(`${what} length ${n} is impossible`);
+      n = Number(n);
+    }
+    if (this.opts.dataEnd !== void 0 && this.pos + n > this.opts.dataEnd) {
+      this.broken(`pickle data was truncated (${what} of ${n} bytes past the end of the data)`);
+    }
+    return n;
+  }
+};
+
+// src/core/formats/pickle/store.ts
+var SUMMARY_MAX_W = 512;
+var SUMMARY_MAX_ITEMS = 8;
+var summaries = new Array((SUMMARY_MAX_ITEMS + 1) * SUMMARY_MAX_W).fill(null);
+function summaryTuple(n, w) {
+  if (n <= SUMMARY_MAX_ITEMS && w < SUMMARY_MAX_W) {
+    const k = n * SUMMARY_MAX_W + w;
+    let t3 = summaries[k];
+    if (t3 === null) {
+      t3 = new PyTuple([], n);
+      t3.w = w;
+      summaries[k] = t3;
+    }
+    return t3;
+  }
+  const t2 = new PyTuple([], n);
+  t2.w = w;
+  return t2;
+}
+var PickleStore = class extends PickleWindow {
+  stack = [];
+  marks = [];
+  /** Stack index below which the current mark forbids popping. */
+  fence = 0;
+  memo;
+  /** Values kept so far (the retention budget's counter). */
+  retained = 0;
+  maxRetained;
+  /** Largest expanded container size seen (shared references counted each time). */
+  maxWeight = 0;
+  constructor(reader, sink, opts) {
+    super(reader, sink, opts);
+    this.maxRetained = opts.maxRetained ?? 3e5;
+    this.memo = new Memo(opts.maxMemo);
+  }
+  // -------------------------------------------------------------------------------------------------
+  // stack
+  push(v) {
+    this.stack.push(v);
+  }
+  pop() {
+    if (this.stack.length <= this.fence) this.broken("unpickling stack underflow");
+    return this.stack.pop();
+  }
+  top() {
+    if (this.stack.length <= this.fence) this.broken("unpickling stack underflow");
+    return this.stack[this.stack.length - 1];
+  }
+  mark() {
+    this.marks.push(this.stack.length);
+    this.fence = this.stack.length;
+    if (this.marks.length > this.opts.maxStackDepth) {
+      throw new BudgetExceededError("maxStackDepth", `pickle mark stack depth ${this.marks.length}`);
+    }
+  }
+  /** POP: drops the top value, or the mark just pushed (CPython pops a mark with nothing above it). */
+  popOne() {
+    if (this.marks.length > 0 && this.marks[this.marks.length - 1] === this.stack.length) {
+      this.marks.pop();
+      this.fence = this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0;
+    } else this.pop();
+  }
+  popMark() {
+    if (this.marks.length === 0) this.broken("could not find MARK");
+    const m = this.marks.pop();
+    this.fence = this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0;
+    return this.stack.splice(m);
+  }
+  // -------------------------------------------------------------------------------------------------
+  // retention
+  keep() {
+    return ++this.retained <= this.maxRetained;
+  }
+  /** Items of small containers (joblib wrapper states, dtype tuples) are kept up to a hard cap. */
+  keepSmall(n) {
+    this.retained += n;
+    return this.retained <= this.maxRetained * 4;
+  }
+  // -------------------------------------------------------------------------------------------------
+  // memo
+  memoPut(idx, v) {
+    if (idx < 0) this.broken("negative PUT argument");
+    let keep = true;
+    if (this.retained > this.maxRetained) {
+      if (typeof v === "string") {
+        if (v.length > 64 || !this.keepSmall(1)) keep = false;
+      } else if (typeof v !== "object" || v === null) {
+        this.retained++;
+      } else {
+        const k = v.kind;
+        if (k === "global" || k === "call" || k === "persistent") this.retained++;
+        else if (k === "tuple") {
+          const w = v.w;
+          if (w > 64 || !this.keepSmall(w)) keep = false;
+        } else keep = false;
+      }
+    } else this.retained++;
+    this.memo.put(idx, v, keep);
+  }
+  memoGet(idx) {
+    const v = this.memo.get(idx);
+    if (v === void 0) this.broken(`memo value not found at index ${idx}`);
+    return v;
+  }
+  // -------------------------------------------------------------------------------------------------
+  // containers
+  /** TUPLE1/2/3: the n top values become one tuple, built from the stack in place. */
+  tupleTop(n) {
+    const st = this.stack;
+    const base = st.length - n;
+    if (base < this.fence) this.broken("unpickling stack underflow");
+    let t2;
+    if (this.keepSmall(n)) {
+      t2 = new PyTuple(
+        n === 1 ? [st[base]] : n === 2 ? [st[base], st[base + 1]] : [st[base], st[base + 1], st[base + 2]]
+      );
+    } else {
+      let w = 1;
+      for (let i = base; i < st.length; i++) w += weight(st[i]);
+      t2 = summaryTuple(n, w);
+    }
+    if (t2.w > this.maxWeight) this.maxWeight = t2.w;
+    for (let i = 0; i < n; i++) st.pop();
+    st.push(t2);
+  }
+  retainTuple(items) {
+    let t2;
+    if (items.length <= 8 ? this.keepSmall(items.length) : this.retained + items.length <= this.maxRetained) {
+      if (items.length > 8) this.retained += items.length;
+      t2 = new PyTuple(items);
+    } else {
+      const keep = this.retained <= this.maxRetained * 4 ? 8 : 0;
+      let w = 1;
+      for (let i = 0; i < items.length; i++) w += weight(items[i]);
+      if (keep === 0) t2 = summaryTuple(items.length, w);
+      else {
+        t2 = new PyTuple(items.slice(0, keep), items.length - keep);
+        t2.w = w;
+      }
+    }
+    if (t2.w > this.maxWeight) this.maxWeight = t2.w;
+    return t2;
+  }
+  grow(c, w) {
+    c.w += w;
+    if (c.w > this.maxWeight) this.maxWeight = c.w;
+  }
+  fill(c, items, start = 0, end = items.length) {
+    let w = 0;
+    for (let i = start; i < end; i++) w += weight(items[i]);
+    this.grow(c, w);
+    const small = c.items.length + c.dropped + (end - start) <= 32;
+    if (this.retained >= this.maxRetained && (!small || this.retained >= this.maxRetained * 4)) {
+      this.retained += end - start;
+      c.dropped += end - start;
+      return;
+    }
+    for (let i = start; i < end; i++) {
+      if (small ? this.keepSmall(1) : this.keep()) {
+        if (c.items === NO_ITEMS) c.items = [];
+        c.items.push(items[i]);
+      } else c.dropped++;
+    }
+  }
+  setItems(d, items, start = 0, end = items.length) {
+    let w = 0;
+    for (let i = start; i < end; i++) w += weight(items[i]);
+    this.grow(d, w);
+    const small = d.keys.length + d.dropped + (end - start >> 1) <= 32;
+    if (this.retained >= this.maxRetained && (!small || this.retained >= this.maxRetained * 4)) {
+      this.retained += end - start >> 1;
+      d.dropped += end - start >> 1;
+      return;
+    }
+    for (let i = start; i + 1 < end; i += 2) {
+      if (small ? this.keepSmall(1) : this.keep()) {
+        if (d.keys === NO_ITEMS) {
+          d.keys = [];
+          d.values = [];
+        }
+        d.keys.push(items[i]);
+        d.values.push(items[i + 1]);
+      } else d.dropped++;
+    }
+  }
+  /** SETITEMS / APPENDS onto a plain dict / list: reads the items in place on the stack (no copy). */
+  bulkInPlace(op) {
+    if (this.marks.length === 0) return false;
+    const m = this.marks[this.marks.length - 1];
+    const prevFence = this.marks.length > 1 ? this.marks[this.marks.length - 2] : 0;
+    if (m <= prevFence) return false;
+    const target = this.stack[m - 1];
+    const st = this.stack;
+    if (op === 117) {
+      if (!(target instanceof PyDict) || (st.length - m) % 2 !== 0) return false;
+      this.setItems(target, st, m, st.length);
+    } else {
+      if (!(target instanceof PyList)) return false;
+      this.fill(target, st, m, st.length);
+    }
+    st.length = m;
+    this.marks.pop();
+    this.fence = prevFence;
+    return true;
+  }
+  appendTo(target, items, op) {
+    if (op === "APPEND" ? target instanceof PyList : target instanceof PySet && target.kind === "set") {
+      this.fill(target, items);
+      return;
+    }
+    this.sink.onMutate(target, op, this.opStart);
+    if (target instanceof PyCall) {
+      for (const it of items) if (this.keep()) target.items.push(it);
+    }
+  }
+  setItemsOn(target, items) {
+    if (target instanceof PyDict) {
+      this.setItems(target, items);
+      return;
+    }
+    this.sink.onMutate(target, "SETITEM", this.opStart);
+    if (target instanceof PyCall) {
+      for (let i = 0; i + 1 < items.length; i += 2) {
+        if (this.keep()) target.items.push(new PyTuple([items[i], items[i + 1]]));
+      }
+    }
+  }
+  /** Container-building opcodes without arguments (TUPLE1/2/3: tupleTop). */
+  shape(op) {
+    switch (op) {
+      case 97: {
+        const item = this.pop();
+        this.appendTo(this.top(), [item], "APPEND");
+        return;
+      }
+      case 101: {
+        if (this.bulkInPlace(101)) return;
+        const items = this.popMark();
+        this.appendTo(this.top(), items, "APPEND");
+        return;
+      }
+      case 115: {
+        const v = this.pop();
+        const k = this.pop();
+        this.setItemsOn(this.top(), [k, v]);
+        return;
+      }
+      case 117: {
+        if (this.bulkInPlace(117)) return;
+        const items = this.popMark();
+        if (items.length % 2 !== 0) this.broken("odd number of items for SETITEMS");
+        this.setItemsOn(this.top(), items);
+        return;
+      }
+      case 116:
+        this.push(this.retainTuple(this.popMark()));
+        return;
+      case 108: {
+        const items = this.popMark();
+        const l = new PyList();
+        this.fill(l, items);
+        this.push(l);
+        return;
+      }
+      case 100: {
+        const items = this.popMark();
+        if (items.length % 2 !== 0) this.broken("odd number of items for DICT");
+        const d = new PyDict();
+        this.setItems(d, items);
+        this.push(d);
+        return;
+      }
+      case 145: {
+        const items = this.popMark();
+        const s = new PySet("frozenset");
+        this.fill(s, items);
+        this.push(s);
+        return;
+      }
+      case 144: {
+        const items = this.popMark();
+        this.appendTo(this.top(), items, "ADDITEMS");
+        return;
+      }
+    }
+  }
+};
+
+// src/core/formats/pickle/text.ts
+var utf8Lax2 = new TextDecoder("utf-8");
 function parseSpecialFloat(t2) {
   const s = t2.toLowerCase();
   if (s.includes("nan")) return Number.NaN;
@@ -65573,7 +67605,7 @@ function utf8Text(latin2) {
   }
   if (ascii2) return latin2;
   const bytes2 = Uint8Array.from(latin2, (c) => c.charCodeAt(0));
-  return utf8Lax.decode(bytes2);
+  return utf8Lax2.decode(bytes2);
 }
 function pyEscapeDecode(s) {
   if (!s.includes("\\")) return s;
@@ -65653,78 +67685,19 @@ function utf8TextMaybe(latin2) {
 }
 
 // src/core/formats/pickle/vm.ts
-var BrokenStreamError = class extends Error {
-  constructor(reason, offset) {
-    super(`${reason} at offset ${offset}`);
-    this.reason = reason;
-    this.offset = offset;
-    this.name = "BrokenStreamError";
-  }
-  reason;
-  offset;
-};
-var JoblibArrayError = class extends BrokenStreamError {
-  constructor(reason, offset) {
-    super(reason, offset);
-    this.name = "JoblibArrayError";
-  }
-};
-var EMPTY = new Uint8Array(0);
 var F64 = new Float64Array(1);
 var F64_BYTES = new Uint8Array(F64.buffer);
 var OP_BATCH = 4096;
-var MEMO_PAGE_BITS = 12;
-var MEMO_PAGE_MASK = (1 << MEMO_PAGE_BITS) - 1;
-var MEMO_PAGED = 1 << 26;
-var MAX_LINE = 1 << 20;
-var latin13 = new TextDecoder("latin1");
-var utf8Fatal = new TextDecoder("utf-8", { fatal: true });
-var utf8Lax2 = new TextDecoder("utf-8");
+var ARG_SIZE = new Int8Array(256).fill(-1);
+for (const [op, n] of STORE_OPS) ARG_SIZE[op] = n;
 var ARRAY_WRAPPERS = /* @__PURE__ */ new Set([
   "joblib.numpy_pickle.NumpyArrayWrapper",
   "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"
 ]);
-var PickleVM = class _PickleVM {
-  constructor(reader, sink, opts) {
-    this.reader = reader;
-    this.sink = sink;
-    this.opts = opts;
-    this.bufAbs = reader.pos;
-    this.maxRetained = opts.maxRetained ?? 3e5;
-    this.mode = opts.mode ?? "linear";
-  }
-  reader;
-  sink;
-  opts;
-  // Input window (a view of the reader's buffer, not yet consumed from the reader).
-  buf = EMPTY;
-  p = 0;
-  bufAbs;
-  lim = 0;
-  frameEnd = -1;
-  stack = [];
-  marks = [];
-  fence = 0;
-  /** The memo in pages of 4096 slots (indices below 2^26), a Map above: a huge index allocates nothing. */
-  memoPages = [];
-  memoBits = [];
-  memoMap;
-  memoCount = 0;
-  retained = 0;
-  maxRetained;
-  mode;
+var PickleVM = class _PickleVM extends PickleStore {
   protocol = 0;
-  opStart = 0;
   ops = 0;
   used = new Uint8Array(256);
-  /** Largest expanded container size seen (shared references counted each time). */
-  maxWeight = 0;
-  /** Set once a frame straddle or nested frame was seen (the C file reading may differ). */
-  frameDivergence = false;
-  /** Absolute offset of the next byte. */
-  get pos() {
-    return this.bufAbs + this.p;
-  }
   get opcodeCount() {
     return this.ops;
   }
@@ -65739,297 +67712,10 @@ var PickleVM = class _PickleVM {
     this.fence = 0;
     this.frameEnd = -1;
     this.protocol = 0;
-    this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
-    this.p = 0;
-    this.bufAbs = this.reader.pos;
-    this.updateLim();
+    this.rewindow();
   }
-  /** Hands the consumed bytes back to the reader (its position becomes this.pos). */
-  commit() {
-    if (this.p > 0) {
-      this.reader.take(this.p);
-      this.p = 0;
-      this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
-      this.bufAbs = this.reader.pos;
-      this.updateLim();
-    }
-  }
-  updateLim() {
-    this.lim = this.frameEnd >= 0 ? Math.min(this.buf.length, this.frameEnd - this.bufAbs) : this.buf.length;
-    if (this.lim < this.p) this.lim = this.p;
-  }
-  async refill(n) {
-    this.reader.take(this.p);
-    this.p = 0;
-    const ok = await this.reader.ensure(n);
-    this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
-    this.bufAbs = this.reader.pos;
-    this.updateLim();
-    return ok;
-  }
-  broken(reason, at2 = this.opStart) {
-    throw new BrokenStreamError(reason, at2);
-  }
-  /** Frame bookkeeping for a read of n bytes starting at the current position that passes the frame end. */
-  async crossFrame(n) {
-    const abs = this.pos;
-    if (abs >= this.frameEnd) {
-      this.frameEnd = -1;
-      this.updateLim();
-      return;
-    }
-    if (abs + n <= this.frameEnd) return;
-    this.frameDivergence = true;
-    this.sink.onAnomaly(
-      "frame-straddle",
-      `${OPCODE_NAMES[this.buf[this.opStart - this.bufAbs] ?? -1] ?? "an opcode"} reads ${n} bytes across the end of its frame (frame ends at ${this.frameEnd})`,
-      this.opStart
-    );
-    if (this.mode === "cfile") {
-      await this.skipRaw(this.frameEnd - abs);
-    }
-    this.frameEnd = -1;
-    this.updateLim();
-  }
-  /** Consumes n bytes known to be in the window; returns where they start. */
-  adv(n) {
-    const at2 = this.p;
-    this.p = at2 + n;
-    return at2;
-  }
-  /** Makes n bytes readable at this.p (handling frames); returns the index in this.buf and advances. */
-  async need(n) {
-    if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) await this.crossFrame(n);
-    if (this.p + n > this.buf.length) {
-      if (!await this.refill(n)) this.broken(`pickle data was truncated (needed ${n} bytes)`);
-    }
-    this.updateLim();
-    const at2 = this.p;
-    this.p += n;
-    return at2;
-  }
-  /** Skips n bytes without frame handling. Throws a broken stream at the end of the data. */
-  async skipRaw(n) {
-    if (this.p + n <= this.buf.length) {
-      this.p += n;
-      return;
-    }
-    this.reader.take(this.p);
-    const got = await this.reader.skip(n - 0);
-    this.p = 0;
-    this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
-    this.bufAbs = this.reader.pos;
-    this.updateLim();
-    if (got < n) this.broken(`pickle data was truncated (payload of ${n} bytes)`);
-  }
-  /** Skips a payload of n bytes (frame-aware). */
-  async skipPayload(n) {
-    if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) await this.crossFrame(n);
-    await this.skipRaw(n);
-  }
-  /** Reads a "\n"-terminated argument; returns [start, end) in this.buf (end excludes the newline). */
-  async line() {
-    for (; ; ) {
-      const cfileFrame = this.mode === "cfile" && this.frameEnd >= 0;
-      const limit = cfileFrame ? Math.min(this.buf.length, this.frameEnd - this.bufAbs) : this.buf.length;
-      const idx = this.buf.subarray(0, limit).indexOf(10, this.p);
-      if (idx >= 0) {
-        if (this.frameEnd >= 0 && this.bufAbs + idx + 1 > this.frameEnd) {
-          if (this.pos >= this.frameEnd) this.frameEnd = -1;
-          else await this.crossFrame(idx + 1 - this.p);
-          if (this.mode === "cfile") continue;
-        }
-        const s = this.p;
-        this.p = idx + 1;
-        this.updateLim();
-        return [s, idx];
-      }
-      if (cfileFrame && this.frameEnd - this.bufAbs <= this.buf.length) {
-        if (this.pos < this.frameEnd) await this.crossFrame(this.frameEnd - this.pos + 1);
-        else this.frameEnd = -1;
-        this.updateLim();
-        continue;
-      }
-      if (this.buf.length - this.p > MAX_LINE) this.broken("text opcode argument longer than 1 MiB");
-      if (!await this.refill(this.buf.length - this.p + 1)) this.broken("pickle data was truncated (line)");
-    }
-  }
-  // -------------------------------------------------------------------------------------------------
-  // stack and memo
-  push(v) {
-    this.stack.push(v);
-  }
-  pop() {
-    if (this.stack.length <= this.fence) this.broken("unpickling stack underflow");
-    return this.stack.pop();
-  }
-  top() {
-    if (this.stack.length <= this.fence) this.broken("unpickling stack underflow");
-    return this.stack[this.stack.length - 1];
-  }
-  popMark() {
-    if (this.marks.length === 0) this.broken("could not find MARK");
-    const m = this.marks.pop();
-    this.fence = this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0;
-    const items = this.stack.splice(m);
-    return items;
-  }
-  keep() {
-    return ++this.retained <= this.maxRetained;
-  }
-  /** Items of small containers (joblib wrapper states, dtype tuples) are kept up to a hard cap. */
-  keepSmall(n) {
-    this.retained += n;
-    return this.retained <= this.maxRetained * 4;
-  }
-  memoPut(idx, v) {
-    if (idx < 0) this.broken("negative PUT argument");
-    let stored = v;
-    if (this.retained > this.maxRetained) {
-      if (typeof v === "string") {
-        if (v.length > 64 || !this.keepSmall(1)) stored = DROPPED;
-      } else if (typeof v !== "object" || v === null) {
-        this.retained++;
-      } else {
-        const k = v.kind;
-        if (k === "global" || k === "call" || k === "persistent") {
-          if (++this.retained > this.maxRetained * 16) {
-            throw new BudgetExceededError("maxMemo", `retained pickle values: ${this.retained}`);
-          }
-        } else if (k === "tuple") {
-          const w = v.w;
-          if (w > 64 || !this.keepSmall(w)) stored = DROPPED;
-        } else stored = DROPPED;
-      }
-    } else this.retained++;
-    if (idx < MEMO_PAGED) {
-      const pi = idx >>> MEMO_PAGE_BITS;
-      const slot = idx & MEMO_PAGE_MASK;
-      let page = this.memoPages[pi];
-      let bits = this.memoBits[pi];
-      const had = page !== void 0 && page[slot] !== void 0 || bits !== void 0 && (bits[slot >>> 3] & 1 << (slot & 7)) !== 0;
-      if (!had) this.memoCount++;
-      if (stored === DROPPED) {
-        if (bits === void 0) {
-          bits = new Uint8Array(1 << MEMO_PAGE_BITS - 3);
-          this.memoBits[pi] = bits;
-        }
-        bits[slot >>> 3] |= 1 << (slot & 7);
-        if (page !== void 0) page[slot] = void 0;
-      } else {
-        if (page === void 0) {
-          page = new Array(1 << MEMO_PAGE_BITS);
-          this.memoPages[pi] = page;
-        }
-        page[slot] = stored;
-        if (bits !== void 0) bits[slot >>> 3] &= ~(1 << (slot & 7));
-      }
-    } else {
-      this.memoMap ??= /* @__PURE__ */ new Map();
-      if (!this.memoMap.has(idx)) this.memoCount++;
-      this.memoMap.set(idx, stored);
-    }
-    if (this.memoCount > this.opts.maxMemo) {
-      throw new BudgetExceededError(
-        "maxMemo",
-        `pickle memo entries: ${this.memoCount} > ${this.opts.maxMemo}`
-      );
-    }
-  }
-  memoGet(idx) {
-    let v;
-    if (idx >= 0 && idx < MEMO_PAGED) {
-      const pi = idx >>> MEMO_PAGE_BITS;
-      const slot = idx & MEMO_PAGE_MASK;
-      v = this.memoPages[pi]?.[slot];
-      if (v === void 0) {
-        const bits = this.memoBits[pi];
-        if (bits !== void 0 && (bits[slot >>> 3] & 1 << (slot & 7)) !== 0) v = DROPPED;
-      }
-    } else v = this.memoMap?.get(idx);
-    if (v === void 0) this.broken(`memo value not found at index ${idx}`);
-    return v;
-  }
-  // -------------------------------------------------------------------------------------------------
-  // argument decoding helpers
-  str(at2, n, enc) {
-    const b = this.buf;
-    if (n <= 32) {
-      let ascii2 = true;
-      for (let i = at2; i < at2 + n; i++) {
-        if (b[i] >= 128) {
-          ascii2 = false;
-          break;
-        }
-      }
-      if (ascii2) {
-        const slice = b.latin1Slice;
-        if (slice !== void 0) return slice.call(b, at2, at2 + n);
-        let out = "";
-        for (let i = at2; i < at2 + n; i++) out += String.fromCharCode(b[i]);
-        return out;
-      }
-    }
-    const view = b.subarray(at2, at2 + n);
-    if (enc === "latin1") return latin13.decode(view);
-    try {
-      return utf8Fatal.decode(view);
-    } catch {
-      return utf8Lax2.decode(view);
-    }
-  }
-  lineText(s, e) {
-    return this.str(s, e - s, "latin1");
-  }
-  checkLen(n, what) {
-    if (typeof n === "bigint") {
-      if (n > BigInt(Number.MAX_SAFE_INTEGER)) this.broken(`${what} length ${n} is impossible`);
-      n = Number(n);
-    }
-    if (this.opts.dataEnd !== void 0 && this.pos + n > this.opts.dataEnd) {
-      this.broken(`pickle data was truncated (${what} of ${n} bytes past the end of the data)`);
-    }
-    return n;
-  }
-  /** Reads (or skips) a str/bytes payload of n bytes. */
-  async payload(n, kind, bytearray = false) {
-    const start = this.pos;
-    const minPayload = this.opts.minPayload ?? 16;
-    if (n > this.opts.maxStringBytes) {
-      if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) await this.crossFrame(n);
-      const headLen = Math.min(64, n);
-      if (this.p + headLen > this.buf.length) await this.refill(headLen);
-      const head = this.buf.slice(this.p, this.p + Math.min(headLen, this.buf.length - this.p));
-      this.sink.onPayload({ offset: this.pos, length: n, head });
-      await this.skipRaw(n);
-      return kind === "bytes" ? new PyBytes(n, void 0, start, bytearray) : new PyUnknown("str payload not retained (larger than maxStringBytes)");
-    }
-    const at2 = this.p + n <= this.lim ? this.adv(n) : await this.need(n);
-    if (kind === "bytes") {
-      let data;
-      if (n >= Math.min(minPayload, 8)) {
-        data = this.buf.slice(at2, at2 + n);
-        this.sink.onPayload({ offset: this.bufAbs + at2, length: n, data, head: data.subarray(0, 64) });
-        if (n > 4096 && !this.keep()) data = void 0;
-      } else data = this.buf.slice(at2, at2 + n);
-      return new PyBytes(n, data, start, bytearray);
-    }
-    const s = this.str(at2, n, kind);
-    if (n >= minPayload) {
-      this.sink.onPayload({
-        offset: this.bufAbs + at2,
-        length: n,
-        text: s,
-        head: this.buf.subarray(at2, at2 + Math.min(64, n))
-      });
-    }
-    return s;
-  }
-  // -------------------------------------------------------------------------------------------------
-  // the interpreter loop
   /** Runs one stream from the current reader position to STOP. Throws BrokenStreamError / budget errors. */
   async run() {
-    const budget = this.opts.budget;
     let batch = 0;
     let first = true;
     for (; ; ) {
@@ -66048,49 +67734,27 @@ var PickleVM = class _PickleVM {
       const op = this.buf[this.p++];
       this.used[op] = 1;
       if (++batch >= OP_BATCH) {
-        budget.consume("maxOpcodes", batch);
-        this.ops += batch;
+        this.chargeBatch(batch);
         batch = 0;
-        budget.checkTime();
-        if (this.stack.length + this.marks.length > this.opts.maxStackDepth) {
-          throw new BudgetExceededError(
-            "maxStackDepth",
-            `pickle stack depth ${this.stack.length + this.marks.length}`
-          );
-        }
       }
       const wasFirst = first;
       first = false;
+      const size = ARG_SIZE[op];
+      if (size >= 0) {
+        const a = size === 0 ? this.p : this.arg(size);
+        this.exec(op, typeof a === "number" ? a : await a);
+        continue;
+      }
       switch (op) {
-        case 40:
-          this.marks.push(this.stack.length);
-          this.fence = this.stack.length;
-          if (this.marks.length > this.opts.maxStackDepth) {
-            throw new BudgetExceededError("maxStackDepth", `pickle mark stack depth ${this.marks.length}`);
-          }
-          break;
         case 46: {
           const value = this.pop();
-          budget.consume("maxOpcodes", batch);
+          this.opts.budget.consume("maxOpcodes", batch);
           this.ops += batch;
           this.commit();
           return { end: this.pos, value, protocol: this.protocol, opcodes: this.ops, used: this.used };
         }
-        case 48:
-          if (this.marks.length > 0 && this.marks[this.marks.length - 1] === this.stack.length) {
-            this.marks.pop();
-            this.fence = this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0;
-          } else this.pop();
-          break;
-        case 49:
-          this.popMark();
-          break;
-        case 50:
-          this.push(this.top());
-          break;
         case 70: {
-          const [s, e] = await this.line();
-          const t2 = this.lineText(s, e).trim();
+          const t2 = (await this.lineText()).trim();
           const f = Number(t2);
           if (t2 === "" || Number.isNaN(f) && !/^[+-]?(nan|inf|infinity)$/i.test(t2))
             this.broken("could not convert string to float");
@@ -66098,63 +67762,26 @@ var PickleVM = class _PickleVM {
           break;
         }
         case 73: {
-          const [s, e] = await this.line();
-          const t2 = this.lineText(s, e);
+          const t2 = await this.lineText();
           if (t2 === "00") this.push(false);
           else if (t2 === "01") this.push(true);
           else this.push(this.parseInt(t2));
           break;
         }
         case 76: {
-          const [s, e] = await this.line();
-          let t2 = this.lineText(s, e);
+          let t2 = await this.lineText();
           if (t2.endsWith("L")) t2 = t2.slice(0, -1);
           this.push(this.parseInt(t2));
           break;
         }
-        case 74: {
-          const at2 = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
-          const b = this.buf;
-          this.push(b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16 | b[at2 + 3] << 24);
-          break;
-        }
-        case 75: {
-          const at2 = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
-          this.push(this.buf[at2]);
-          break;
-        }
-        case 77: {
-          const at2 = this.p + 2 <= this.lim ? this.adv(2) : await this.need(2);
-          this.push(this.buf[at2] | this.buf[at2 + 1] << 8);
-          break;
-        }
-        case 78:
-          this.push(null);
-          break;
-        case 136:
-          this.push(true);
-          break;
-        case 137:
-          this.push(false);
-          break;
-        case 71: {
-          const at2 = this.p + 8 <= this.lim ? this.adv(8) : await this.need(8);
-          const b = this.buf;
-          for (let i = 0; i < 8; i++) F64_BYTES[i] = b[at2 + 7 - i];
-          this.push(F64[0]);
-          break;
-        }
         case 138: {
-          const at2 = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
-          const n = this.buf[at2];
+          const n = await this.u8Arg();
           const s = await this.need(n);
           this.push(decodeLong(this.buf, s, n));
           break;
         }
         case 139: {
-          const at2 = await this.need(4);
-          const b = this.buf;
-          const n = b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16 | b[at2 + 3] << 24;
+          const n = await this.u32Arg(true);
           if (n < 0) this.broken("LONG pickle has negative byte count");
           this.checkLen(n, "LONG4");
           if (n > 4096) {
@@ -66166,14 +67793,12 @@ var PickleVM = class _PickleVM {
           }
           break;
         }
-        case 83: {
-          const [s, e] = await this.line();
-          this.push(this.parseStringLiteral(this.lineText(s, e)));
+        case 83:
+          this.push(this.parseStringLiteral(await this.lineText()));
           break;
-        }
         case 86: {
           const [s, e] = await this.line();
-          const text2 = rawUnicodeEscape(this.lineText(s, e));
+          const text2 = rawUnicodeEscape(this.str(s, e - s, "latin1"));
           if (text2.length >= (this.opts.minPayload ?? 16)) {
             this.sink.onPayload({
               offset: this.bufAbs + s,
@@ -66186,215 +67811,58 @@ var PickleVM = class _PickleVM {
           break;
         }
         case 84: {
-          const at2 = await this.need(4);
-          const b = this.buf;
-          const n = b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16 | b[at2 + 3] << 24;
+          const n = await this.u32Arg(true);
           if (n < 0) this.broken("BINSTRING pickle has negative byte count");
           this.push(await this.payload(this.checkLen(n, "BINSTRING"), "latin1"));
           break;
         }
-        case 85: {
-          const at2 = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
-          this.push(await this.payload(this.buf[at2], "latin1"));
+        case 85:
+          this.push(await this.payload(await this.u8Arg(), "latin1"));
           break;
-        }
-        case 88: {
-          const at2 = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
-          const b = this.buf;
-          const n = (b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16) + b[at2 + 3] * 16777216;
-          this.push(await this.payload(this.checkLen(n, "BINUNICODE"), "utf8"));
+        case 88:
+          this.push(await this.payload(this.checkLen(await this.u32Arg(false), "BINUNICODE"), "utf8"));
           break;
-        }
-        case 140: {
-          const at2 = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
-          const n = this.buf[at2];
-          if (n < (this.opts.minPayload ?? 16) && this.p + n <= this.lim) {
-            this.push(this.str(this.p, n, "utf8"));
-            this.p += n;
-          } else this.push(await this.payload(n, "utf8"));
+        case 140:
+          this.push(await this.payload(await this.u8Arg(), "utf8"));
           break;
-        }
-        case 141: {
-          const n = await this.u64();
-          this.push(await this.payload(this.checkLen(n, "BINUNICODE8"), "utf8"));
+        case 141:
+          this.push(await this.payload(this.checkLen(await this.u64(), "BINUNICODE8"), "utf8"));
           break;
-        }
-        case 66: {
-          const at2 = await this.need(4);
-          const b = this.buf;
-          const n = (b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16) + b[at2 + 3] * 16777216;
-          this.push(await this.payload(this.checkLen(n, "BINBYTES"), "bytes"));
+        case 66:
+          this.push(await this.payload(this.checkLen(await this.u32Arg(false), "BINBYTES"), "bytes"));
           break;
-        }
-        case 67: {
-          const at2 = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
-          this.push(await this.payload(this.buf[at2], "bytes"));
+        case 67:
+          this.push(await this.payload(await this.u8Arg(), "bytes"));
           break;
-        }
-        case 142: {
-          const n = await this.u64();
-          this.push(await this.payload(this.checkLen(n, "BINBYTES8"), "bytes"));
+        case 142:
+          this.push(await this.payload(this.checkLen(await this.u64(), "BINBYTES8"), "bytes"));
           break;
-        }
-        case 150: {
-          const n = await this.u64();
-          this.push(await this.payload(this.checkLen(n, "BYTEARRAY8"), "bytes", true));
+        case 150:
+          this.push(await this.payload(this.checkLen(await this.u64(), "BYTEARRAY8"), "bytes", true));
           break;
-        }
-        case 151:
-          this.push(OUT_OF_BAND);
+        case 103:
+          this.push(this.memoGet(this.parseIndex(await this.lineText())));
           break;
-        case 152:
-          this.top();
-          break;
-        case 41:
-          this.push(new PyTuple([]));
-          break;
-        case 133:
-        // TUPLE1
-        case 134:
-        // TUPLE2
-        case 135:
-        // TUPLE3
-        case 116:
-        // TUPLE
-        case 108:
-        // LIST
-        case 100:
-        // DICT
-        case 97:
-        // APPEND
-        case 101:
-        // APPENDS
-        case 115:
-        // SETITEM
-        case 117:
-          this.shape(op);
-          break;
-        case 93:
-          this.push(new PyList());
-          break;
-        case 125:
-          this.push(new PyDict());
-          break;
-        case 143:
-          this.push(new PySet("set"));
-          break;
-        case 145: {
-          const items = this.popMark();
-          const s = new PySet("frozenset");
-          this.fill(s, items);
-          this.push(s);
-          break;
-        }
-        case 144: {
-          const items = this.popMark();
-          this.appendTo(this.top(), items, "ADDITEMS");
-          break;
-        }
-        case 104: {
-          const at2 = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
-          this.push(this.memoGet(this.buf[at2]));
-          break;
-        }
-        case 106: {
-          const at2 = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
-          const b = this.buf;
-          this.push(this.memoGet((b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16) + b[at2 + 3] * 16777216));
-          break;
-        }
-        case 103: {
-          const [s, e] = await this.line();
-          this.push(this.memoGet(this.parseIndex(this.lineText(s, e))));
-          break;
-        }
-        case 113: {
-          const at2 = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
-          this.memoPut(this.buf[at2], this.top());
-          break;
-        }
-        case 114: {
-          const at2 = this.p + 4 <= this.lim ? this.adv(4) : await this.need(4);
-          const b = this.buf;
-          this.memoPut(
-            (b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16) + b[at2 + 3] * 16777216,
-            this.top()
-          );
-          break;
-        }
-        case 112: {
-          const [s, e] = await this.line();
-          this.memoPut(this.parseIndex(this.lineText(s, e)), this.top());
-          break;
-        }
-        case 148:
-          this.memoPut(this.memoCount, this.top());
+        case 112:
+          this.memoPut(this.parseIndex(await this.lineText()), this.top());
           break;
         case 99: {
           const at2 = this.opStart;
-          const [ms, me] = await this.line();
-          const module = this.lineText(ms, me);
-          const [ns, ne] = await this.line();
-          const name2 = this.lineText(ns, ne);
+          const module = await this.lineText();
+          const name2 = await this.lineText();
           const g = new PyGlobal(utf8Text(module), utf8Text(name2), at2, "GLOBAL");
-          this.sink.onImport(g);
-          this.push(g);
-          break;
-        }
-        case 147: {
-          const name2 = this.pop();
-          const module = this.pop();
-          const constant = (v) => typeof v === "string";
-          const computed = (v) => v instanceof PyCall || v instanceof PyUnknown || v instanceof PyPersistent;
-          if (!constant(module) && !computed(module) || !constant(name2) && !computed(name2)) {
-            this.broken("STACK_GLOBAL requires str");
-          }
-          const g = new PyGlobal(
-            typeof module === "string" ? module : void 0,
-            typeof name2 === "string" ? name2 : void 0,
-            this.opStart,
-            module === DROPPED || name2 === DROPPED ? "STACK_GLOBAL:dropped" : "STACK_GLOBAL"
-          );
           this.sink.onImport(g);
           this.push(g);
           break;
         }
         case 105: {
           const at2 = this.opStart;
-          const [ms, me] = await this.line();
-          const module = this.lineText(ms, me);
-          const [ns, ne] = await this.line();
-          const name2 = this.lineText(ns, ne);
+          const module = await this.lineText();
+          const name2 = await this.lineText();
           const g = new PyGlobal(utf8Text(module), utf8Text(name2), at2, "INST");
           this.sink.onImport(g);
           const args = this.popMark();
           this.call(g, this.retainTuple(args), "INST", at2);
-          break;
-        }
-        case 111: {
-          const items = this.popMark();
-          if (items.length < 1) this.broken("unpickling stack underflow (OBJ without class)");
-          const cls = items.shift();
-          this.call(cls, this.retainTuple(items), "OBJ", this.opStart);
-          break;
-        }
-        case 82: {
-          const args = this.pop();
-          const fn = this.pop();
-          this.call(fn, args, "REDUCE", this.opStart);
-          break;
-        }
-        case 129: {
-          const args = this.pop();
-          const cls = this.pop();
-          this.call(cls, args, "NEWOBJ", this.opStart);
-          break;
-        }
-        case 146: {
-          const kwargs = this.pop();
-          const args = this.pop();
-          const cls = this.pop();
-          this.call(cls, args, "NEWOBJ_EX", this.opStart, kwargs);
           break;
         }
         case 98: {
@@ -66404,40 +67872,17 @@ var PickleVM = class _PickleVM {
           if (inst instanceof PyCall) inst.state = state;
           this.sink.onBuild(inst, state, at2);
           if (this.opts.joblib !== false && inst instanceof PyCall && inst.callee instanceof PyGlobal && ARRAY_WRAPPERS.has(`${inst.callee.module}.${inst.callee.name}`)) {
-            await this.joblibArray(inst, state, at2);
+            await this.joblibArray(state, at2);
           }
           break;
         }
         case 80: {
-          const [s, e] = await this.line();
-          const p = new PyPersistent(this.lineText(s, e), this.opStart);
+          const p = new PyPersistent(await this.lineText(), this.opStart);
           this.push(this.sink.onPersistent(p, "PERSID") ?? p);
           break;
         }
-        case 81: {
-          const pid = this.pop();
-          const p = new PyPersistent(pid, this.opStart);
-          this.push(this.sink.onPersistent(p, "BINPERSID") ?? p);
-          break;
-        }
-        case 130:
-        // EXT1
-        case 131:
-        // EXT2
-        case 132: {
-          const n = op === OP.EXT1 ? 1 : op === OP.EXT2 ? 2 : 4;
-          const at2 = await this.need(n);
-          const b = this.buf;
-          const code2 = n === 1 ? b[at2] : n === 2 ? b[at2] | b[at2 + 1] << 8 : b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16 | b[at2 + 3] << 24;
-          if (code2 <= 0) this.broken("EXT specifies code <= 0");
-          const g = new PyGlobal(void 0, void 0, this.opStart, `EXT${n}:${code2}`);
-          this.sink.onImport(g);
-          this.push(g);
-          break;
-        }
         case 128: {
-          const at2 = this.p + 1 <= this.lim ? this.adv(1) : await this.need(1);
-          const v = this.buf[at2];
+          const v = await this.u8Arg();
           if (!wasFirst) {
             this.sink.onAnomaly("protocol-misplaced", `PROTO ${v} in the middle of the stream`, this.opStart);
           }
@@ -66451,223 +67896,233 @@ var PickleVM = class _PickleVM {
           this.protocol = v;
           break;
         }
-        case 149: {
-          const at2 = this.opStart;
-          const n = this.checkFrameLen(await this.u64());
-          if (this.frameEnd >= 0 && this.pos < this.frameEnd) {
-            this.frameDivergence = true;
-            this.sink.onAnomaly(
-              "frame-nested",
-              `FRAME at ${at2} starts inside the previous frame (ends at ${this.frameEnd})`,
-              at2
-            );
-            if (this.mode === "cfile") {
-              if (this.pos + n <= this.frameEnd) break;
-              await this.skipRaw(this.frameEnd - this.pos);
-            }
-          }
-          if (this.opts.dataEnd !== void 0 && this.pos + n > this.opts.dataEnd) {
-            this.sink.onAnomaly(
-              "frame-overrun",
-              `FRAME declares ${n} bytes but only ${this.opts.dataEnd - this.pos} remain`,
-              at2
-            );
-            if (this.mode === "cfile")
-              this.broken("pickle data was truncated (FRAME longer than the data)", at2);
-          }
-          this.frameEnd = this.pos + n;
-          this.updateLim();
+        case 149:
+          await this.frame();
           break;
-        }
         default:
           this.broken(`invalid load key 0x${op.toString(16).padStart(2, "0")}`);
       }
-      void VALID_OPCODE;
     }
   }
   /**
-   * The hot path: data-building opcodes whose arguments are already in the window (and the current frame).
-   * Semantics are identical to the general switch in run(); anything else is left to it. Returns the
-   * opcode count not yet charged to the budget.
+   * The hot path: opcodes whose bytes are all in the window (and the current frame), run without an await.
+   * Returns the opcode count not yet charged to the budget.
    */
   fast(batch) {
-    const b = this.buf;
     const lim = this.lim;
-    const st = this.stack;
     const used = this.used;
-    const minPayload = this.opts.minPayload ?? 16;
+    const maxString = this.opts.maxStringBytes;
+    const b = this.buf;
     let p = this.p;
     while (p < lim) {
-      const os = p;
-      const op = b[p++];
-      switch (op) {
-        case 78:
-          st.push(null);
-          break;
-        case 136:
-          st.push(true);
-          break;
-        case 137:
-          st.push(false);
-          break;
-        case 40:
-          if (this.marks.length >= this.opts.maxStackDepth) {
-            this.p = os;
-            return batch;
-          }
-          this.marks.push(st.length);
-          this.fence = st.length;
-          break;
-        case 48:
-          if (this.marks.length > 0 && this.marks[this.marks.length - 1] === st.length) {
-            this.marks.pop();
-            this.fence = this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0;
-          } else {
-            this.p = p;
-            this.opStart = this.bufAbs + os;
-            this.pop();
-          }
-          break;
-        case 75:
-          if (p + 1 > lim) {
-            this.p = os;
-            return batch;
-          }
-          st.push(b[p++]);
-          break;
-        case 77:
-          if (p + 2 > lim) {
-            this.p = os;
-            return batch;
-          }
-          st.push(b[p] | b[p + 1] << 8);
-          p += 2;
-          break;
-        case 74:
-          if (p + 4 > lim) {
-            this.p = os;
-            return batch;
-          }
-          st.push(b[p] | b[p + 1] << 8 | b[p + 2] << 16 | b[p + 3] << 24);
-          p += 4;
-          break;
-        case 71:
-          if (p + 8 > lim) {
-            this.p = os;
-            return batch;
-          }
-          for (let i = 0; i < 8; i++) F64_BYTES[i] = b[p + 7 - i];
-          st.push(F64[0]);
-          p += 8;
-          break;
-        case 140:
-        // SHORT_BINUNICODE
-        case 88: {
-          const k = op === 140 ? 1 : 4;
-          if (p + k > lim) {
-            this.p = os;
-            return batch;
-          }
-          const n = k === 1 ? b[p] : (b[p] | b[p + 1] << 8 | b[p + 2] << 16) + b[p + 3] * 16777216;
-          if (p + k + n > lim || n > this.opts.maxStringBytes) {
-            this.p = os;
-            return batch;
-          }
-          const text2 = this.str(p + k, n, "utf8");
-          if (n >= minPayload) {
-            this.sink.onPayload({
-              offset: this.bufAbs + p + k,
-              length: n,
-              text: text2,
-              head: b.subarray(p + k, p + k + Math.min(64, n))
-            });
-          }
-          st.push(text2);
-          p += k + n;
-          break;
-        }
-        case 125:
-          st.push(new PyDict());
-          break;
-        case 93:
-          st.push(new PyList());
-          break;
-        case 41:
-          st.push(new PyTuple([]));
-          break;
-        case 104:
-          if (p + 1 > lim) {
-            this.p = os;
-            return batch;
-          }
-          this.p = p;
-          this.opStart = this.bufAbs + os;
-          st.push(this.memoGet(b[p++]));
-          break;
-        case 106:
-          if (p + 4 > lim) {
-            this.p = os;
-            return batch;
-          }
-          this.p = p;
-          this.opStart = this.bufAbs + os;
-          st.push(this.memoGet((b[p] | b[p + 1] << 8 | b[p + 2] << 16) + b[p + 3] * 16777216));
-          p += 4;
-          break;
-        case 113:
-        // BINPUT
-        case 114:
-        // LONG_BINPUT
-        case 148: {
-          const k = op === 113 ? 1 : op === 114 ? 4 : 0;
-          if (p + k > lim || st.length <= this.fence) {
-            this.p = os;
-            return batch;
-          }
-          const idx = op === 148 ? this.memoCount : k === 1 ? b[p] : (b[p] | b[p + 1] << 8 | b[p + 2] << 16) + b[p + 3] * 16777216;
-          p += k;
-          this.opStart = this.bufAbs + os;
-          this.memoPut(idx, st[st.length - 1]);
-          break;
-        }
-        case 97:
-        // APPEND
-        case 115:
-        // SETITEM
-        case 101:
-        // APPENDS
-        case 117:
-        // SETITEMS
-        case 133:
-        // TUPLE1
-        case 134:
-        // TUPLE2
-        case 135:
-        // TUPLE3
-        case 116:
-        // TUPLE
-        case 108:
-        // LIST
-        case 100:
-          this.p = p;
-          this.opStart = this.bufAbs + os;
-          this.shape(op);
-          p = this.p;
-          break;
-        default:
-          this.p = os;
-          return batch;
-      }
+      const op = b[p];
+      const size = ARG_SIZE[op];
+      let at2;
+      let n = 0;
+      if (size >= 0) {
+        at2 = p + 1;
+        if (at2 + size > lim) break;
+      } else if (op === 140 || op === 88) {
+        const k = op === 140 ? 1 : 4;
+        if (p + 1 + k > lim) break;
+        n = k === 1 ? b[p + 1] : u322(b, p + 1);
+        at2 = p + 1 + k;
+        if (at2 + n > lim || n > maxString) break;
+      } else break;
       used[op] = 1;
+      this.opStart = this.bufAbs + p;
       if (++batch >= OP_BATCH) {
-        this.p = p;
-        this.opStart = this.bufAbs + os;
+        this.p = p + 1;
         this.chargeBatch(batch);
         batch = 0;
       }
+      if (size >= 0) {
+        this.p = at2 + size;
+        this.exec(op, at2);
+      } else {
+        this.p = at2 + n;
+        this.push(this.textAt(at2, n, "utf8"));
+      }
+      p = this.p;
     }
     this.p = p;
     return batch;
+  }
+  /**
+   * The opcodes of STORE_OPS (argument bytes at buf[at], already consumed). The data opcodes that make up
+   * nearly all of a large pickle are here, in a function small enough for V8 to inline into the hot loop;
+   * the others are in execRare.
+   */
+  exec(op, at2) {
+    const b = this.buf;
+    switch (op) {
+      case 40:
+        this.mark();
+        return;
+      case 48:
+        this.popOne();
+        return;
+      case 49:
+        this.popMark();
+        return;
+      case 50:
+        this.push(this.top());
+        return;
+      case 78:
+        this.push(null);
+        return;
+      case 136:
+        this.push(true);
+        return;
+      case 137:
+        this.push(false);
+        return;
+      case 74:
+        this.push(i322(b, at2));
+        return;
+      case 75:
+        this.push(b[at2]);
+        return;
+      case 77:
+        this.push(b[at2] | b[at2 + 1] << 8);
+        return;
+      case 71:
+        for (let i = 0; i < 8; i++) F64_BYTES[i] = b[at2 + 7 - i];
+        this.push(F64[0]);
+        return;
+      case 93:
+        this.push(new PyList());
+        return;
+      case 125:
+        this.push(new PyDict());
+        return;
+      case 104:
+        this.push(this.memoGet(b[at2]));
+        return;
+      case 106:
+        this.push(this.memoGet(u322(b, at2)));
+        return;
+      case 113:
+        this.memoPut(b[at2], this.top());
+        return;
+      case 114:
+        this.memoPut(u322(b, at2), this.top());
+        return;
+      case 148:
+        this.memoPut(this.memo.count, this.top());
+        return;
+      case 133:
+      // TUPLE1
+      case 134:
+      // TUPLE2
+      case 135:
+        this.tupleTop(op - 132);
+        return;
+      case 97:
+      // APPEND
+      case 101:
+      // APPENDS
+      case 115:
+      // SETITEM
+      case 117:
+      // SETITEMS
+      case 116:
+      // TUPLE
+      case 108:
+      // LIST
+      case 100:
+      // DICT
+      case 145:
+      // FROZENSET
+      case 144:
+        this.shape(op);
+        return;
+      default:
+        this.execRare(op, at2);
+    }
+  }
+  /** The STORE_OPS opcodes that are rare in bulk data (imports, calls, buffers, sets). */
+  execRare(op, at2) {
+    const b = this.buf;
+    switch (op) {
+      case 151:
+        this.push(OUT_OF_BAND);
+        return;
+      case 152:
+        this.top();
+        return;
+      case 41:
+        this.push(new PyTuple([]));
+        return;
+      case 143:
+        this.push(new PySet("set"));
+        return;
+      case 147: {
+        const name2 = this.pop();
+        const module = this.pop();
+        const constant = (v) => typeof v === "string";
+        const computed = (v) => v instanceof PyCall || v instanceof PyUnknown || v instanceof PyPersistent;
+        if (!constant(module) && !computed(module) || !constant(name2) && !computed(name2)) {
+          this.broken("STACK_GLOBAL requires str");
+        }
+        const g = new PyGlobal(
+          typeof module === "string" ? module : void 0,
+          typeof name2 === "string" ? name2 : void 0,
+          this.opStart,
+          module === DROPPED || name2 === DROPPED ? "STACK_GLOBAL:dropped" : "STACK_GLOBAL"
+        );
+        this.sink.onImport(g);
+        this.push(g);
+        return;
+      }
+      case 111: {
+        const items = this.popMark();
+        if (items.length < 1) this.broken("unpickling stack underflow (OBJ without class)");
+        const cls = items.shift();
+        this.call(cls, this.retainTuple(items), "OBJ", this.opStart);
+        return;
+      }
+      case 82: {
+        const args = this.pop();
+        const fn = this.pop();
+        this.call(fn, args, "REDUCE", this.opStart);
+        return;
+      }
+      case 129: {
+        const args = this.pop();
+        const cls = this.pop();
+        this.call(cls, args, "NEWOBJ", this.opStart);
+        return;
+      }
+      case 146: {
+        const kwargs = this.pop();
+        const args = this.pop();
+        const cls = this.pop();
+        this.call(cls, args, "NEWOBJ_EX", this.opStart, kwargs);
+        return;
+      }
+      case 81: {
+        const pid = this.pop();
+        const p = new PyPersistent(pid, this.opStart);
+        this.push(this.sink.onPersistent(p, "BINPERSID") ?? p);
+        return;
+      }
+      case 130:
+      // EXT1
+      case 131:
+      // EXT2
+      case 132: {
+        const n = op === 130 ? 1 : op === 131 ? 2 : 4;
+        const code2 = n === 1 ? b[at2] : n === 2 ? b[at2] | b[at2 + 1] << 8 : i322(b, at2);
+        if (code2 <= 0) this.broken("EXT specifies code <= 0");
+        const g = new PyGlobal(void 0, void 0, this.opStart, `EXT${n}:${code2}`);
+        this.sink.onImport(g);
+        this.push(g);
+        return;
+      }
+      default:
+        throw new Error(`opcode 0x${op.toString(16)} has no synchronous implementation`);
+    }
   }
   chargeBatch(batch) {
     this.opts.budget.consume("maxOpcodes", batch);
@@ -66680,79 +68135,80 @@ var PickleVM = class _PickleVM {
       );
     }
   }
-  /** Container-building opcodes (no arguments): the one implementation, for the hot loop and the general step. */
-  shape(op) {
-    switch (op) {
-      case 97: {
-        const item = this.pop();
-        this.appendTo(this.top(), [item], "APPEND");
-        return;
-      }
-      case 101: {
-        if (this.bulkInPlace(101)) return;
-        const items = this.popMark();
-        this.appendTo(this.top(), items, "APPEND");
-        return;
-      }
-      case 115: {
-        const v = this.pop();
-        const k = this.pop();
-        this.setItemsOn(this.top(), [k, v]);
-        return;
-      }
-      case 117: {
-        if (this.bulkInPlace(117)) return;
-        const items = this.popMark();
-        if (items.length % 2 !== 0) this.broken("odd number of items for SETITEMS");
-        this.setItemsOn(this.top(), items);
-        return;
-      }
-      case 133:
-        this.push(this.retainTuple([this.pop()]));
-        return;
-      case 134: {
-        const b = this.pop();
-        const a = this.pop();
-        this.push(this.retainTuple([a, b]));
-        return;
-      }
-      case 135: {
-        const c = this.pop();
-        const b = this.pop();
-        const a = this.pop();
-        this.push(this.retainTuple([a, b, c]));
-        return;
-      }
-      case 116:
-        this.push(this.retainTuple(this.popMark()));
-        return;
-      case 108: {
-        const items = this.popMark();
-        const l = new PyList();
-        this.fill(l, items);
-        this.push(l);
-        return;
-      }
-      case 100: {
-        const items = this.popMark();
-        if (items.length % 2 !== 0) this.broken("odd number of items for DICT");
-        const d = new PyDict();
-        this.setItems(d, items);
-        this.push(d);
-        return;
+  call(callee, args, opcode, at2, kwargs) {
+    const c = new PyCall(callee, args, opcode, at2, kwargs);
+    this.sink.onCall(c);
+    this.push(c);
+  }
+  // -------------------------------------------------------------------------------------------------
+  // payloads
+  /** A str of n bytes at buf[at], reported to the sink when long enough to hide a nested pickle. */
+  textAt(at2, n, enc) {
+    const s = this.str(at2, n, enc);
+    if (n >= (this.opts.minPayload ?? 16)) {
+      this.sink.onPayload({
+        offset: this.bufAbs + at2,
+        length: n,
+        text: s,
+        head: this.buf.subarray(at2, at2 + Math.min(64, n))
+      });
+    }
+    return s;
+  }
+  /** A bytes object of n bytes at buf[at] (absolute offset `start` of its opcode's payload). */
+  bytesAt(at2, n, start, bytearray) {
+    let data = this.buf.slice(at2, at2 + n);
+    if (n >= Math.min(this.opts.minPayload ?? 16, 8)) {
+      this.sink.onPayload({ offset: this.bufAbs + at2, length: n, data, head: data.subarray(0, 64) });
+      if (n > 4096 && !this.keep()) data = void 0;
+    }
+    return new PyBytes(n, data, start, bytearray);
+  }
+  /** Reads (or skips) a str/bytes payload of n bytes. */
+  async payload(n, kind, bytearray = false) {
+    const start = this.pos;
+    if (n > this.opts.maxStringBytes) {
+      if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) await this.crossFrame(n);
+      const headLen = Math.min(64, n);
+      if (this.p + headLen > this.buf.length) await this.refill(headLen);
+      const head = this.buf.slice(this.p, this.p + Math.min(headLen, this.buf.length - this.p));
+      this.sink.onPayload({ offset: this.pos, length: n, head });
+      await this.skipRaw(n);
+      return kind === "bytes" ? new PyBytes(n, void 0, start, bytearray) : new PyUnknown("str payload not retained (larger than maxStringBytes)");
+    }
+    const a = this.arg(n);
+    const at2 = typeof a === "number" ? a : await a;
+    return kind === "bytes" ? this.bytesAt(at2, n, start, bytearray) : this.textAt(at2, n, kind);
+  }
+  // -------------------------------------------------------------------------------------------------
+  // frames and text arguments
+  async frame() {
+    const at2 = this.opStart;
+    const len = await this.u64();
+    if (len > BigInt(Number.MAX_SAFE_INTEGER)) this.broken(`FRAME length ${len} is impossible`);
+    const n = Number(len);
+    if (this.frameEnd >= 0 && this.pos < this.frameEnd) {
+      this.frameDivergence = true;
+      this.sink.onAnomaly(
+        "frame-nested",
+        `FRAME at ${at2} starts inside the previous frame (ends at ${this.frameEnd})`,
+        at2
+      );
+      if (this.mode === "cfile") {
+        if (this.pos + n <= this.frameEnd) return;
+        await this.skipRaw(this.frameEnd - this.pos);
       }
     }
-  }
-  checkFrameLen(n) {
-    if (n > BigInt(Number.MAX_SAFE_INTEGER)) this.broken(`FRAME length ${n} is impossible`);
-    return Number(n);
-  }
-  async u64() {
-    const at2 = await this.need(8);
-    const b = this.buf;
-    const lo = (b[at2] | b[at2 + 1] << 8 | b[at2 + 2] << 16) + b[at2 + 3] * 16777216;
-    const hi = (b[at2 + 4] | b[at2 + 5] << 8 | b[at2 + 6] << 16) + b[at2 + 7] * 16777216;
-    return BigInt(hi) << 32n | BigInt(lo);
+    if (this.opts.dataEnd !== void 0 && this.pos + n > this.opts.dataEnd) {
+      this.sink.onAnomaly(
+        "frame-overrun",
+        `FRAME declares ${n} bytes but only ${this.opts.dataEnd - this.pos} remain`,
+        at2
+      );
+      if (this.mode === "cfile") this.broken("pickle data was truncated (FRAME longer than the data)", at2);
+    }
+    this.frameEnd = this.pos + n;
+    this.updateLim();
   }
   parseInt(t2) {
     const s = t2.trim();
@@ -66774,111 +68230,9 @@ var PickleVM = class _PickleVM {
     }
     return pyEscapeDecode(t2.slice(1, -1));
   }
-  retainTuple(items) {
-    let t2;
-    if (items.length <= 8 ? this.keepSmall(items.length) : this.retained + items.length <= this.maxRetained) {
-      if (items.length > 8) this.retained += items.length;
-      t2 = new PyTuple(items);
-    } else {
-      const keep = this.retained <= this.maxRetained * 4 ? 8 : 0;
-      t2 = new PyTuple(items.slice(0, keep), items.length - keep);
-      for (let i = keep; i < items.length; i++) t2.w += weight(items[i]);
-    }
-    if (t2.w > this.maxWeight) this.maxWeight = t2.w;
-    return t2;
-  }
-  grow(c, w) {
-    c.w += w;
-    if (c.w > this.maxWeight) this.maxWeight = c.w;
-  }
-  fill(c, items, start = 0, end = items.length) {
-    let w = 0;
-    for (let i = start; i < end; i++) w += weight(items[i]);
-    this.grow(c, w);
-    const small = c.items.length + c.dropped + (end - start) <= 32;
-    if (this.retained >= this.maxRetained && (!small || this.retained >= this.maxRetained * 4)) {
-      this.retained += end - start;
-      c.dropped += end - start;
-      return;
-    }
-    for (let i = start; i < end; i++) {
-      if (small ? this.keepSmall(1) : this.keep()) {
-        if (c.items === NO_ITEMS) c.items = [];
-        c.items.push(items[i]);
-      } else c.dropped++;
-    }
-  }
-  setItems(d, items, start = 0, end = items.length) {
-    let w = 0;
-    for (let i = start; i < end; i++) w += weight(items[i]);
-    this.grow(d, w);
-    const small = d.keys.length + d.dropped + (end - start >> 1) <= 32;
-    if (this.retained >= this.maxRetained && (!small || this.retained >= this.maxRetained * 4)) {
-      this.retained += end - start >> 1;
-      d.dropped += end - start >> 1;
-      return;
-    }
-    for (let i = start; i + 1 < end; i += 2) {
-      if (small ? this.keepSmall(1) : this.keep()) {
-        if (d.keys === NO_ITEMS) {
-          d.keys = [];
-          d.values = [];
-        }
-        d.keys.push(items[i]);
-        d.values.push(items[i + 1]);
-      } else d.dropped++;
-    }
-  }
-  /** SETITEMS / APPENDS onto a plain dict / list: reads the items in place on the stack (no copy). */
-  bulkInPlace(op) {
-    if (this.marks.length === 0) return false;
-    const m = this.marks[this.marks.length - 1];
-    const prevFence = this.marks.length > 1 ? this.marks[this.marks.length - 2] : 0;
-    if (m <= prevFence) return false;
-    const target = this.stack[m - 1];
-    const st = this.stack;
-    if (op === 117) {
-      if (!(target instanceof PyDict) || (st.length - m) % 2 !== 0) return false;
-      this.setItems(target, st, m, st.length);
-    } else {
-      if (!(target instanceof PyList)) return false;
-      this.fill(target, st, m, st.length);
-    }
-    while (st.length > m) st.pop();
-    this.marks.pop();
-    this.fence = prevFence;
-    return true;
-  }
-  appendTo(target, items, op) {
-    if (op === "APPEND" ? target instanceof PyList : target instanceof PySet && target.kind === "set") {
-      this.fill(target, items);
-      return;
-    }
-    this.sink.onMutate(target, op, this.opStart);
-    if (target instanceof PyCall) {
-      for (const it of items) if (this.keep()) target.items.push(it);
-    }
-  }
-  setItemsOn(target, items) {
-    if (target instanceof PyDict) {
-      this.setItems(target, items);
-      return;
-    }
-    this.sink.onMutate(target, "SETITEM", this.opStart);
-    if (target instanceof PyCall) {
-      for (let i = 0; i + 1 < items.length; i += 2) {
-        if (this.keep()) target.items.push(new PyTuple([items[i], items[i + 1]]));
-      }
-    }
-  }
-  call(callee, args, opcode, at2, kwargs) {
-    const c = new PyCall(callee, args, opcode, at2, kwargs);
-    this.sink.onCall(c);
-    this.push(c);
-  }
   // -------------------------------------------------------------------------------------------------
   // joblib: raw array bytes follow the BUILD of a NumpyArrayWrapper
-  async joblibArray(wrapper, state, at2) {
+  async joblibArray(state, at2) {
     const info = describeWrapper(state);
     if (!info)
       throw new JoblibArrayError(
@@ -66890,10 +68244,7 @@ var PickleVM = class _PickleVM {
       const sub = new _PickleVM(this.reader, this.sink, { ...this.opts, dataEnd: this.opts.dataEnd });
       const r = await sub.run();
       this.ops += sub.opcodeCount;
-      this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
-      this.p = 0;
-      this.bufAbs = this.reader.pos;
-      this.updateLim();
+      this.rewindow();
       this.sink.onJoblibArray?.({
         offset: at2,
         bytes: r.end - at2,
@@ -66904,15 +68255,13 @@ var PickleVM = class _PickleVM {
       return;
     }
     if (info.aligned) {
-      const a = await this.need(1);
-      const pad = this.buf[a];
+      const pad = await this.u8Arg();
       if (pad > 0) await this.skipPayload(pad);
     }
     const bytes2 = info.bytes;
     if (bytes2 > Number.MAX_SAFE_INTEGER) throw new JoblibArrayError("joblib array size is impossible", at2);
     this.checkLen(bytes2, "joblib array");
     await this.skipPayload(bytes2);
-    void wrapper;
     this.sink.onJoblibArray?.({ offset: at2, bytes: bytes2, dtype: info.dtype, shape: info.shape, object: false });
   }
 };
@@ -67456,10 +68805,10 @@ var ProtoDecoder = class {
     if (++this.messages > this.opts.maxMessages)
       throw new BudgetExceededError("maxEntries", `more than ${this.opts.maxMessages} protobuf messages`);
     const r = this.r;
-    const open10 = end === Number.POSITIVE_INFINITY;
+    const open11 = end === Number.POSITIVE_INFINITY;
     while (r.pos < end) {
       if ((++this.steps & 4095) === 0) this.opts.budget?.checkTime();
-      if (open10 && await r.atEnd()) return out;
+      if (open11 && await r.atEnd()) return out;
       const tagAt = r.pos;
       const tag = await this.varint(end);
       if (typeof tag === "bigint" || tag > 4294967295) throw new ProtoError("field tag too large", tagAt);
@@ -68138,7 +69487,7 @@ var OnnxWalker = class {
     const name2 = str4(n, "name") ?? "";
     const path = `${parent}/node:${clip3(name2 || op)}`;
     const loc = { symbol: path, offset: n.$offset };
-    const label = `${rawDomain ? `${clip3(rawDomain)}::` : ""}${clip3(op)}`;
+    const label2 = `${rawDomain ? `${clip3(rawDomain)}::` : ""}${clip3(op)}`;
     const local = this.resolveFunction(domain2, op, str4(n, "overload") ?? "");
     if (local !== void 0 && scope.owner !== void 0) {
       let set2 = this.edges.get(scope.owner);
@@ -68152,14 +69501,14 @@ var OnnxWalker = class {
       const fn = attrText(n, "func_name") ?? attrText(n, "name") ?? attrText(n, "callable");
       this.ctx.report(
         "MG504",
-        `Node ${clip3(name2)} runs the Python operator ${label}${fn ? ` (function ${clip3(fn)})` : ""}.`,
+        `Node ${clip3(name2)} runs the Python operator ${label2}${fn ? ` (function ${clip3(fn)})` : ""}.`,
         loc
       );
     } else if (op === "ATen" && !STANDARD_DOMAINS.has(domain2)) {
       const aten = attrText(n, "operator");
       this.ctx.report(
         "MG505",
-        `Node ${clip3(name2)} is an ATen fallback (${label}${aten ? `, operator ${clip3(aten)}` : ""}): it runs a PyTorch operator chosen by name.`,
+        `Node ${clip3(name2)} is an ATen fallback (${label2}${aten ? `, operator ${clip3(aten)}` : ""}): it runs a PyTorch operator chosen by name.`,
         loc
       );
     } else if (local === void 0 && !STANDARD_DOMAINS.has(domain2)) {
@@ -68167,22 +69516,22 @@ var OnnxWalker = class {
         if (EXTENSIONS_NATIVE.has(op)) {
           this.ctx.report(
             "MG507",
-            `Node ${clip3(name2)} uses the onnxruntime-extensions kernel ${label}.`,
+            `Node ${clip3(name2)} uses the onnxruntime-extensions kernel ${label2}.`,
             loc
           );
         } else {
           this.ctx.report(
             "MG505",
-            `Node ${clip3(name2)} uses ${label}, which is not a native onnxruntime-extensions kernel: a custom operator registered from Python (PyOp), or one that reads files or calls a network service.`,
+            `Node ${clip3(name2)} uses ${label2}, which is not a native onnxruntime-extensions kernel: a custom operator registered from Python (PyOp), or one that reads files or calls a network service.`,
             loc
           );
         }
       } else if (RUNTIME_DOMAINS.has(domain2)) {
-        this.ctx.report("MG507", `Node ${clip3(name2)} uses the runtime contrib operator ${label}.`, loc);
+        this.ctx.report("MG507", `Node ${clip3(name2)} uses the runtime contrib operator ${label2}.`, loc);
       } else {
         this.ctx.report(
           "MG506",
-          `Node ${clip3(name2)} uses ${label} from the custom domain "${clip3(rawDomain)}".`,
+          `Node ${clip3(name2)} uses ${label2} from the custom domain "${clip3(rawDomain)}".`,
           loc
         );
       }
@@ -68701,7 +70050,7 @@ function numbers(v) {
 
 // src/core/formats/packages/mlflow.ts
 import { lstat as lstat2, readdir as readdir2 } from "node:fs/promises";
-import { dirname as dirname6, isAbsolute as isAbsolute3, join as join6, relative as relative2, sep as sep2 } from "node:path";
+import { dirname as dirname7, isAbsolute as isAbsolute3, join as join7, relative as relative3, sep as sep3 } from "node:path";
 var MLFLOW_LOADERS = new Set(
   [
     "catboost",
@@ -68768,7 +70117,7 @@ var mlmodelAnalyzer = {
         { symbol: loader.slice(0, 200) }
       );
     }
-    const dir = ctx.disk ? dirname6(ctx.disk.absPath) : void 0;
+    const dir = ctx.disk ? dirname7(ctx.disk.absPath) : void 0;
     const scanned = /* @__PURE__ */ new Set();
     const order = (f) => f === "python_function" ? 1 : 0;
     for (const [flavor, conf] of Object.entries(flavors).sort(([a], [b]) => order(a) - order(b))) {
@@ -68821,7 +70170,7 @@ function safeRelative(ctx, p, key) {
   return true;
 }
 async function scanSibling(ctx, dir, rel, key) {
-  const abs = join6(dir, rel);
+  const abs = join7(dir, rel);
   const st = await lstat2(abs).catch(() => void 0);
   if (st?.isDirectory()) return void 0;
   if (!st?.isFile()) {
@@ -68843,7 +70192,7 @@ async function scanSibling(ctx, dir, rel, key) {
 }
 async function codeFiles(ctx, dir, code2, key) {
   if (!safeRelative(ctx, code2, key)) return void 0;
-  const root3 = join6(dir, code2);
+  const root3 = join7(dir, code2);
   const st = await lstat2(root3).catch(() => void 0);
   if (!st?.isDirectory()) {
     ctx.report("MG864", `${key} names the code folder "${code2.slice(0, 200)}", which is missing.`, {
@@ -68857,10 +70206,10 @@ async function codeFiles(ctx, dir, code2, key) {
     const d = stack.pop();
     const entries = await readdir2(d, { withFileTypes: true }).catch(() => []);
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = join6(d, e.name);
+      const p = join7(d, e.name);
       if (e.isDirectory()) stack.push(p);
       else if (e.isFile() && e.name.endsWith(".py") && found.length < MAX_CODE_FILES)
-        found.push(relative2(dir, p).split(sep2).join("/"));
+        found.push(relative3(dir, p).split(sep3).join("/"));
     }
   }
   for (const rel of found) await scanSibling(ctx, dir, rel, key);
@@ -69348,9 +70697,9 @@ async function analyzeLegacy(ctx) {
   const r = new ByteReader(ctx.source);
   const labels = ["magic number", "protocol version", "sys_info", "object", "storage keys"];
   const results = [];
-  for (const label of labels) {
+  for (const label2 of labels) {
     if (await r.atEnd()) {
-      ctx.malformed(`The legacy PyTorch file ends before its ${label} pickle.`, { offset: r.pos });
+      ctx.malformed(`The legacy PyTorch file ends before its ${label2} pickle.`, { offset: r.pos });
       return;
     }
     const at2 = r.pos;
@@ -69361,7 +70710,7 @@ async function analyzeLegacy(ctx) {
     });
     results.push(res);
     if (!res.ok) {
-      ctx.malformed(`The ${label} pickle of the legacy PyTorch file could not be fully analysed.`, {
+      ctx.malformed(`The ${label2} pickle of the legacy PyTorch file could not be fully analysed.`, {
         offset: at2
       });
       return;
@@ -69407,7 +70756,7 @@ async function analyzeLegacy(ctx) {
     const at2 = r.pos;
     const s = byKey.get(key);
     const elem = s?.elementSize;
-    if (!await r.ensure(8)) {
+    if (!await r.ensure(8, true)) {
       ctx.malformed(`The legacy PyTorch file ends before storage "${key}".`, { offset: at2 });
       return;
     }
@@ -69499,7 +70848,7 @@ async function legacyTarMember(ctx, m, src) {
       const t2 = Array.isArray(args.value) ? args.value[2] : void 0;
       const tn = t2 && typeof t2 === "object" && !Array.isArray(t2) && !(t2 instanceof Map) && t2.kind === "global" ? t2.name : void 0;
       const elem = tn ? STORAGE_ELEMENT_SIZE[tn] : void 0;
-      if (elem === void 0 || !await r.ensure(8)) {
+      if (elem === void 0 || !await r.ensure(8, true)) {
         child.malformed(
           "A storage record has no known storage type or size; the rest was scanned by content.",
           {
@@ -70259,6 +71608,7 @@ var tfjsAnalyzer = {
   analyze: analyze5
 };
 function isBareManifest(head) {
+  if (!firstTextByteIs(head, [91])) return false;
   const text2 = new TextDecoder("latin1").decode(head);
   const m = /^\s*\[\s*\{\s*"(paths|weights)"\s*:\s*\[/.exec(text2);
   if (!m) return false;
@@ -71880,123 +73230,6 @@ function uniqueByAnalyzer(ds) {
   });
 }
 
-// src/core/formats/raw/blob.ts
-var RAW_NAME_LOADERS = {
-  ".bin": {
-    rule: "pickle",
-    loaders: "torch.load (transformers pytorch_model.bin), pickle.load; data only: llama.cpp GGML/GGUF, TF.js shards, ONNX external data, OpenVINO IR weights, fastText, CTranslate2"
-  },
-  ".pt": { rule: "pickle", loaders: "torch.load, torch.jit.load (zip only), pickle.load" },
-  ".pth": { rule: "pickle", loaders: "torch.load, torch.jit.load (zip only), pickle.load" },
-  ".ckpt": {
-    rule: "pickle",
-    loaders: "torch.load (Lightning), pickle.load; TF checkpoints use .index/.data"
-  },
-  ".ptl": { rule: "pickle", loaders: "torch.jit.load / _load_for_lite_interpreter (zip only), torch.load" },
-  ".pt2": { rule: "pickle", loaders: "torch.export.load (zip only), torch.load" }
-};
-var ACTS = /* @__PURE__ */ new Set([
-  OP.GLOBAL,
-  OP.STACK_GLOBAL,
-  OP.INST,
-  OP.OBJ,
-  OP.REDUCE,
-  OP.BUILD,
-  OP.NEWOBJ,
-  OP.NEWOBJ_EX,
-  OP.EXT1,
-  OP.EXT2,
-  OP.EXT4,
-  OP.PERSID,
-  OP.BINPERSID
-]);
-var ARGS = {
-  [OP.PROTO]: 1,
-  [OP.FRAME]: 8,
-  [OP.BININT]: 4,
-  [OP.BININT1]: 1,
-  [OP.BININT2]: 2,
-  [OP.BINFLOAT]: 8,
-  [OP.BINGET]: 1,
-  [OP.LONG_BINGET]: 4,
-  [OP.BINPUT]: 1,
-  [OP.LONG_BINPUT]: 4,
-  [OP.INT]: "line",
-  [OP.LONG]: "line",
-  [OP.FLOAT]: "line",
-  [OP.STRING]: "line",
-  [OP.UNICODE]: "line",
-  [OP.GET]: "line",
-  [OP.PUT]: "line",
-  [OP.SHORT_BINSTRING]: "len1",
-  [OP.SHORT_BINBYTES]: "len1",
-  [OP.SHORT_BINUNICODE]: "len1",
-  [OP.LONG1]: "len1",
-  [OP.BINSTRING]: "len4",
-  [OP.BINBYTES]: "len4",
-  [OP.BINUNICODE]: "len4",
-  [OP.LONG4]: "len4",
-  [OP.BINUNICODE8]: "len8",
-  [OP.BINBYTES8]: "len8",
-  [OP.BYTEARRAY8]: "len8"
-};
-async function pickleRejects(src, budget, maxOps = 1e6) {
-  const r = new ByteReader(src);
-  for (let ops = 0; ops < maxOps; ops++) {
-    if ((ops & 4095) === 0) budget.checkTime();
-    const at2 = r.pos;
-    if (!await r.ensure(1)) return { rejects: true, why: "the data ends before a STOP opcode", offset: at2 };
-    const op = r.take(1)[0];
-    if (!VALID_OPCODE[op]) {
-      return {
-        rejects: true,
-        why: `byte 0x${op.toString(16).padStart(2, "0")} is not a pickle opcode`,
-        offset: at2
-      };
-    }
-    if (ACTS.has(op))
-      return { rejects: false, why: "an opcode that imports or calls is reached", offset: at2 };
-    if (op === OP.STOP) return { rejects: false, why: "the bytes start with a complete pickle", offset: at2 };
-    const arg = ARGS[op];
-    if (arg === void 0) continue;
-    if (typeof arg === "number") {
-      if (!await r.ensure(arg))
-        return { rejects: true, why: "the data ends inside an argument", offset: at2 };
-      const b = r.take(arg);
-      if (op === OP.PROTO && b[0] > 5)
-        return { rejects: true, why: `PROTO ${b[0]} is not a supported protocol`, offset: at2 };
-      continue;
-    }
-    if (arg === "line") {
-      const max = 1 << 20;
-      if (await r.line(max) !== void 0) continue;
-      if (r.available > max) return { rejects: false, why: "a text argument longer than 1 MiB", offset: at2 };
-      return { rejects: true, why: "the data ends inside a text argument", offset: at2 };
-    }
-    const width = arg === "len1" ? 1 : arg === "len4" ? 4 : 8;
-    if (!await r.ensure(width)) return { rejects: true, why: "the data ends inside a length", offset: at2 };
-    const lb = r.take(width);
-    let len = 0;
-    for (let i = width - 1; i >= 0; i--) len = len * 256 + lb[i];
-    if (op === OP.BINSTRING && lb[3] >= 128)
-      return { rejects: true, why: "BINSTRING has a negative length", offset: at2 };
-    const skipped = await r.skip(len);
-    if (skipped < len) return { rejects: true, why: "an argument runs past the end of the data", offset: at2 };
-  }
-  return { rejects: false, why: `no decision within ${maxOps} opcodes`, offset: r.pos };
-}
-async function rawBlobIsData(src, ext, budget, report2) {
-  const entry = RAW_NAME_LOADERS[ext];
-  if (entry?.rule !== "pickle") return false;
-  const walk3 = await pickleRejects(src, budget);
-  if (!walk3.rejects) return false;
-  report2(
-    `Raw bytes named ${ext}: neither a zip, a tar nor a pickle that reaches an import (the unpickler fails first: ${walk3.why}, at byte ${walk3.offset}), so torch.load and pickle.load reject them before importing anything; treated as weight data.`,
-    walk3.offset
-  );
-  return true;
-}
-
 // src/core/hash.ts
 import { createHash as createHash4 } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -72013,20 +73246,32 @@ function sha256Bytes(data) {
 var WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { readSync } = require('node:fs');
-const buf = Buffer.allocUnsafe(1 << 20);
-parentPort.on('message', (m) => {
+const { read } = require('node:fs');
+const SIZE = 1 << 20;
+const bufs = [Buffer.allocUnsafe(SIZE), Buffer.allocUnsafe(SIZE)];
+const readAt = (fd, buf, pos) =>
+  new Promise((res, rej) => read(fd, buf, 0, SIZE, pos, (e, n) => (e ? rej(e) : res(n))));
+parentPort.on('message', async (m) => {
+  let pending;
   try {
     const h = createHash('sha256');
     let pos = 0;
+    let k = 0;
+    pending = readAt(m.fd, bufs[0], 0);
     for (;;) {
-      const n = readSync(m.fd, buf, 0, buf.length, pos);
+      const n = await pending;
       if (n === 0) break;
-      h.update(buf.subarray(0, n));
+      const cur = bufs[k];
       pos += n;
+      k ^= 1;
+      pending = readAt(m.fd, bufs[k], pos);
+      h.update(cur.subarray(0, n));
     }
+    pending = undefined;
     parentPort.postMessage({ id: m.id, sha256: h.digest('hex'), bytes: pos });
   } catch (e) {
+    // Never answer while a read into a shared buffer is still running: the next job would reuse it.
+    if (pending) await pending.catch(() => {});
     parentPort.postMessage({ id: m.id, error: String(e && e.stack || e) });
   }
 });
@@ -72135,6 +73380,9 @@ var Watchdog = class {
   worker;
   beat;
   inFlight = /* @__PURE__ */ new Map();
+  encoder = new TextEncoder();
+  /** Bytes of `names` written by the last update (the rest is zero). */
+  namesLength = 0;
   nextId = 1;
   /** Marks a file as in analysis; returns the function that marks it done. */
   enter(name2, maxTimeMs, graceMs) {
@@ -72151,16 +73399,19 @@ var Watchdog = class {
   update() {
     if (this.inFlight.size === 0) {
       this.f[1] = 0;
-      if (this.beat) clearInterval(this.beat);
-      this.beat = void 0;
       return;
     }
-    const items = [...this.inFlight.values()];
-    const text2 = new TextEncoder().encode(items.map((i) => i.name).join(", ")).subarray(0, NAMES_BYTES - 1);
-    this.names.fill(0);
-    this.names.set(text2);
+    let text2 = "";
+    let stall = 0;
+    for (const i of this.inFlight.values()) {
+      text2 = text2 === "" ? i.name : `${text2}, ${i.name}`;
+      stall = Math.max(stall, i.stallMs);
+    }
+    const { written } = this.encoder.encodeInto(text2, this.names.subarray(0, NAMES_BYTES - 1));
+    if (written < this.namesLength) this.names.fill(0, written, this.namesLength);
+    this.namesLength = written;
     this.f[0] = Date.now();
-    this.f[1] = Math.max(...items.map((i) => i.stallMs));
+    this.f[1] = stall;
     if (!this.beat) {
       this.beat = setInterval(() => {
         this.f[0] = Date.now();
@@ -72193,23 +73444,23 @@ async function scanFileOnDisk(absPath, relPath, root3, opts) {
   let state = new FileState(settings, budget, disk);
   const nested = opts.nested ?? scanNested;
   const topCtx = (src) => new AnalysisContext(state, src, [], 0, nested);
-  const fail = (message, size2 = 0, sha2563 = "") => {
+  const fail = (message, size2 = 0, sha2564 = "") => {
     topCtx(bufferSource(relPath, new Uint8Array(0))).report("MG009", message);
-    return { format: "other", size: size2, sha256: sha2563, findings: [...state.findings], facts: { ...state.facts } };
+    return { format: "other", size: size2, sha256: sha2564, findings: [...state.findings], facts: { ...state.facts } };
   };
   let release;
   let file2;
   try {
-    file2 = await fileSource(absPath, relPath, { noFollow: true });
+    file2 = openFileSync(absPath, relPath, { noFollow: true });
   } catch (err2) {
     return fail(`The file could not be opened: ${describeError(err2)}.`);
   }
-  let sha2562 = "";
+  let sha2563 = "";
   let size = file2.size;
   let findings;
   let hashing;
   try {
-    const before = await file2.stat();
+    const before = file2.statSync();
     if (!before.isFile()) {
       return fail(
         "The path was replaced by something that is not a regular file after the folder was listed."
@@ -72221,10 +73472,10 @@ async function scanFileOnDisk(absPath, relPath, root3, opts) {
     state = new FileState(settings, budget, disk);
     let source = file2;
     if (size <= INLINE_HASH_BYTES) {
-      const data = await file2.random.read(0, size + 1);
+      const data = file2.readSync(0, size + 1);
       if (data.length !== size)
         return fail(`The file changed size while it was read (${size} \u2192 ${data.length} bytes).`, size);
-      sha2562 = sha256Bytes(data);
+      sha2563 = sha256Bytes(data);
       source = bufferSource(relPath, data);
     } else {
       hashing = hashPool().hashFd(file2.fd);
@@ -72235,7 +73486,7 @@ async function scanFileOnDisk(absPath, relPath, root3, opts) {
     if (hashing) {
       try {
         const h = await hashing;
-        sha2562 = h.sha256;
+        sha2563 = h.sha256;
         if (h.bytes !== size) {
           topCtx(source).report(
             "MG009",
@@ -72246,7 +73497,7 @@ async function scanFileOnDisk(absPath, relPath, root3, opts) {
         topCtx(source).report("MG009", `The file could not be hashed: ${describeError(err2)}.`);
       }
     }
-    const after = await file2.stat();
+    const after = file2.statSync();
     const changed = changes(before, after);
     if (changed.length > 0) {
       topCtx(source).report(
@@ -72262,8 +73513,10 @@ async function scanFileOnDisk(absPath, relPath, root3, opts) {
   } finally {
     if (hashing) await hashing.catch(() => {
     });
-    await file2.close().catch(() => {
-    });
+    try {
+      file2.closeSync();
+    } catch {
+    }
     release?.();
   }
   if (findings) {
@@ -72278,7 +73531,7 @@ async function scanFileOnDisk(absPath, relPath, root3, opts) {
       location: {}
     });
   }
-  return { format: state.format ?? "other", size, sha256: sha2562, findings, facts: { ...state.facts } };
+  return { format: state.format ?? "other", size, sha256: sha2563, findings, facts: { ...state.facts } };
 }
 async function analyzeTopLevel(state, ctx, relPath, size, opts) {
   const limits2 = state.settings.limits;
@@ -72437,17 +73690,17 @@ var largeFiles = new Mutex();
 
 // src/core/stream.ts
 import {
-  closeSync,
+  closeSync as closeSync2,
   createReadStream as createReadStream2,
   createWriteStream,
   constants as fsConstants,
-  fstatSync,
+  fstatSync as fstatSync2,
   open as open4
 } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join as join7 } from "node:path";
+import { join as join8 } from "node:path";
 import { pipeline } from "node:stream/promises";
 async function spoolStream(path, limits2) {
   let input2;
@@ -72458,18 +73711,18 @@ async function spoolStream(path, limits2) {
     );
     let fifo = false;
     try {
-      fifo = fstatSync(fd).isFIFO();
+      fifo = fstatSync2(fd).isFIFO();
     } catch {
       fifo = false;
     }
     if (fifo) input2 = new Socket({ fd, readable: true, writable: false });
     else {
-      closeSync(fd);
+      closeSync2(fd);
       input2 = createReadStream2(path);
     }
   }
-  const dir = await mkdtemp(join7(tmpdir(), "modelgate-stream-"));
-  const file2 = join7(dir, "stream");
+  const dir = await mkdtemp(join8(tmpdir(), "modelgate-stream-"));
+  const file2 = join8(dir, "stream");
   const cleanup = () => rm(dir, { recursive: true, force: true });
   let bytes2 = 0;
   let stopped;
@@ -72519,12 +73772,12 @@ async function spoolStream(path, limits2) {
 
 // src/core/trust/phase.ts
 import { lstat as lstat6, stat as stat6 } from "node:fs/promises";
-import { basename as basename2, dirname as dirname7, extname as extname2, join as join14, relative as relative5 } from "node:path";
+import { basename as basename2, dirname as dirname8, extname as extname2, join as join15, relative as relative6 } from "node:path";
 
 // src/core/walk.ts
-import { fstatSync as fstatSync2 } from "node:fs";
+import { fstatSync as fstatSync3, lstatSync } from "node:fs";
 import { lstat as lstat3, readdir as readdir3, readlink, realpath as realpath2, stat as stat5 } from "node:fs/promises";
-import { isAbsolute as isAbsolute4, join as join8, relative as relative3, resolve as resolve2, sep as sep3 } from "node:path";
+import { isAbsolute as isAbsolute4, join as join9, relative as relative4, resolve as resolve2, sep as sep4 } from "node:path";
 var MAX_LINKED_ENTRIES = 1e5;
 async function walk2(target) {
   if (target === "-") return [await stdinEntry()];
@@ -72554,7 +73807,7 @@ async function walk2(target) {
 async function stdinEntry() {
   let st;
   try {
-    st = fstatSync2(0);
+    st = fstatSync3(0);
   } catch {
     st = void 0;
   }
@@ -72615,14 +73868,14 @@ var Walker2 = class {
         this.out.push(unreadable(f.abs, f.rel || ".", this.root, err2));
         continue;
       }
-      for (const name2 of names) await this.entry(join8(f.abs, name2), f.rel ? `${f.rel}/${name2}` : name2, f);
+      for (const name2 of names) await this.entry(join9(f.abs, name2), f.rel ? `${f.rel}/${name2}` : name2, f);
     }
   }
   /** One path met in folder `parent`: pushes its entry (or its folder onto the stack). */
   async entry(abs, rel, parent) {
     let s;
     try {
-      s = await lstat3(abs);
+      s = lstatSync(abs);
     } catch (err2) {
       if (err2.code === "ENOENT") return;
       this.out.push(unreadable(abs, rel, this.root, err2));
@@ -72630,7 +73883,7 @@ var Walker2 = class {
     }
     if (parent.chain.length > 0 && !this.takeLinked(abs, rel)) return;
     if (s.isDirectory()) {
-      this.stack.push({ abs, real: join8(parent.real, relative3(parent.abs, abs)), rel, chain: parent.chain });
+      this.stack.push({ abs, real: join9(parent.real, relative4(parent.abs, abs)), rel, chain: parent.chain });
       return;
     }
     if (s.isFile()) {
@@ -72677,7 +73930,7 @@ var Walker2 = class {
       this.out.push(unreadable(abs, rel, this.root, err2));
       return;
     }
-    const targetRel = toPosix(relative3(this.boundary, target)) || ".";
+    const targetRel = toPosix(relative4(this.boundary, target)) || ".";
     if (ts.isFile()) {
       this.out.push({
         kind: "file",
@@ -72757,11 +74010,11 @@ function quote(p) {
   return `'${p}'`;
 }
 function isInside(path, root3) {
-  const rel = relative3(root3, path);
-  return rel === "" || !rel.startsWith(`..${sep3}`) && rel !== ".." && !isAbsolute4(rel);
+  const rel = relative4(root3, path);
+  return rel === "" || !rel.startsWith(`..${sep4}`) && rel !== ".." && !isAbsolute4(rel);
 }
 function toPosix(p) {
-  return p.split(sep3).join("/");
+  return p.split(sep4).join("/");
 }
 
 // src/core/trust/attestation.ts
@@ -72770,7 +74023,7 @@ var import_protobuf_specs = __toESM(require_dist2(), 1);
 var import_verify = __toESM(require_dist5(), 1);
 import { X509Certificate as X509Certificate2 } from "node:crypto";
 import { open as open5, readdir as readdir4 } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { join as join10 } from "node:path";
 
 // src/core/trust/trusted_root.json
 var trusted_root_default = {
@@ -73033,7 +74286,7 @@ async function folderAttestations(dir, trust2, byDigest) {
   for (const name2 of names) {
     let entries;
     try {
-      entries = bundlesIn(await readText(join9(dir, name2)));
+      entries = bundlesIn(await readText(join10(dir, name2)));
     } catch (err2) {
       out.push({
         file: name2,
@@ -73054,13 +74307,13 @@ async function folderAttestations(dir, trust2, byDigest) {
 
 // src/core/trust/folder.ts
 import { lstat as lstat5, readFile as readFile3 } from "node:fs/promises";
-import { join as join11 } from "node:path";
+import { join as join12 } from "node:path";
 
 // src/core/trust/manifest.ts
 import { createHash as createHash6, getHashes } from "node:crypto";
 import { createReadStream as createReadStream3 } from "node:fs";
 import { lstat as lstat4, readdir as readdir5 } from "node:fs/promises";
-import { join as join10 } from "node:path";
+import { join as join11 } from "node:path";
 
 // src/core/trust/signature.ts
 var import_bundle2 = __toESM(require_dist3(), 1);
@@ -73561,10 +74814,10 @@ async function listFolder(dir, maxEntries = 1e6) {
   const stack = [""];
   while (stack.length > 0) {
     const rel = stack.pop();
-    const names = await readdir5(rel === "" ? dir : join10(dir, rel));
+    const names = await readdir5(rel === "" ? dir : join11(dir, rel));
     for (const name2 of names) {
       const r = rel === "" ? name2 : `${rel}/${name2}`;
-      const abs = join10(dir, r);
+      const abs = join11(dir, r);
       const st = await lstat4(abs);
       if (st.isDirectory()) stack.push(r);
       else
@@ -73658,7 +74911,7 @@ var SIGNATURE_FILE = "model.sig";
 var MAX_SIGNATURE_BYTES = 4 * 2 ** 20;
 async function verifyModelFolder(dir, trust2, opts = {}) {
   const folder = opts.folder ?? "";
-  const sigPath = join11(dir, SIGNATURE_FILE);
+  const sigPath = join12(dir, SIGNATURE_FILE);
   const out = {
     folder,
     status: "unsigned",
@@ -73741,23 +74994,23 @@ async function verifyModelFolder(dir, trust2, opts = {}) {
 }
 
 // src/core/trust/pins-check.ts
-import { relative as relative4, resolve as resolve3 } from "node:path";
+import { relative as relative5, resolve as resolve3 } from "node:path";
 async function checkPins(items, policy, cwd) {
-  const report2 = { checked: [], changes: policy.pinChanges };
+  const report = { checked: [], changes: policy.pinChanges };
   const findings = [];
   const root3 = resolve3(policy.pinRoot ?? cwd);
   const changes2 = new Map(policy.pinChanges.map((c) => [c.path, c]));
-  if (Object.keys(policy.pins).length === 0 && changes2.size === 0) return { report: report2, findings };
+  if (Object.keys(policy.pins).length === 0 && changes2.size === 0) return { report, findings };
   for (const item of items) {
     const e = item.entry;
     if (e?.kind !== "file" || !item.report.sha256) continue;
-    const path = toPosix(relative4(root3, e.absPath));
+    const path = toPosix(relative5(root3, e.absPath));
     const pin2 = policy.pins[path];
     const change = changes2.get(path);
     const actual = item.report.sha256;
     const fits = (p) => p !== void 0 && p.sha256 === actual && (p.size === void 0 || p.size === item.report.size);
     if (change?.to && fits(change.to)) {
-      report2.checked.push({ path, status: "pin-changed", expected: change.to.sha256, actual });
+      report.checked.push({ path, status: "pin-changed", expected: change.to.sha256, actual });
       findings.push({
         item,
         ruleId: "MG611",
@@ -73767,10 +75020,10 @@ async function checkPins(items, policy, cwd) {
     }
     if (!pin2) continue;
     if (fits(pin2)) {
-      report2.checked.push({ path, status: "match", expected: pin2.sha256, actual });
+      report.checked.push({ path, status: "match", expected: pin2.sha256, actual });
       continue;
     }
-    report2.checked.push({ path, status: "mismatch", expected: pin2.sha256, actual });
+    report.checked.push({ path, status: "mismatch", expected: pin2.sha256, actual });
     const sizeNote = pin2.size !== void 0 && pin2.size !== item.report.size ? ` (size ${item.report.size}, pinned ${pin2.size})` : "";
     findings.push({
       item,
@@ -73778,14 +75031,14 @@ async function checkPins(items, policy, cwd) {
       message: `${path} is pinned to sha256 ${pin2.sha256} but is ${actual}${sizeNote}.`
     });
   }
-  return { report: report2, findings };
+  return { report, findings };
 }
 
 // src/core/trust/publishers.ts
 var import_picomatch5 = __toESM(require_picomatch2(), 1);
 var import_yaml5 = __toESM(require_dist(), 1);
 import { open as open6 } from "node:fs/promises";
-import { join as join12 } from "node:path";
+import { join as join13 } from "node:path";
 var MAX_DOC = 1 << 20;
 var HF_REPO = /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 async function readSmall2(path) {
@@ -73815,7 +75068,7 @@ async function declaredSources(dir, signerIdentity) {
     ["config.json", ["_name_or_path"]],
     ["adapter_config.json", ["base_model_name_or_path"]]
   ]) {
-    const text2 = await readSmall2(join12(dir, file2));
+    const text2 = await readSmall2(join13(dir, file2));
     if (!text2) continue;
     try {
       const json2 = JSON.parse(text2);
@@ -73823,7 +75076,7 @@ async function declaredSources(dir, signerIdentity) {
     } catch {
     }
   }
-  const readme = await readSmall2(join12(dir, "README.md"));
+  const readme = await readSmall2(join13(dir, "README.md"));
   const fm = readme ? /^---\r?\n([\s\S]*?)\r?\n---/.exec(readme) : null;
   if (fm) {
     try {
@@ -73847,27 +75100,27 @@ function publisherAllowed(source, allow) {
 async function checkPublishers(dir, folder, policy, signerIdentity) {
   const declared = await declaredSources(dir, signerIdentity);
   if (declared.length === 0) return void 0;
-  const report2 = { folder, declared, denied: [] };
+  const report = { folder, declared, denied: [] };
   const findings = [];
   if (policy.publishers) {
     for (const d of declared) {
       if (publisherAllowed(d.source, policy.publishers)) continue;
-      report2.denied.push(d.source);
+      report.denied.push(d.source);
       const file2 = d.from.split(" ")[0];
       findings.push({
-        ...file2 === "signature" ? {} : { abs: join12(dir, file2) },
+        ...file2 === "signature" ? {} : { abs: join13(dir, file2) },
         message: `${folder} declares it comes from ${d.source} (${d.from}), which is not in the publishers allowlist.`,
         symbol: d.source
       });
     }
   }
-  return { report: report2, findings };
+  return { report, findings };
 }
 
 // src/core/trust/sbom.ts
 var import_picomatch6 = __toESM(require_picomatch2(), 1);
 import { open as open7, readdir as readdir6 } from "node:fs/promises";
-import { join as join13 } from "node:path";
+import { join as join14 } from "node:path";
 var NAME = /^(bom|sbom|aibom|ai-bom|ml-bom)\.json$|\.(cdx|bom|spdx|spdx3)\.json$/i;
 var MAX_DOC2 = 16 << 20;
 async function readJson(path) {
@@ -74038,7 +75291,7 @@ async function checkSboms(dir, folder, policy, known) {
     return { reports, findings };
   }
   for (const name2 of names) {
-    const abs = join13(dir, name2);
+    const abs = join14(dir, name2);
     let json2;
     try {
       json2 = await readJson(abs);
@@ -74108,7 +75361,7 @@ async function checkSboms(dir, folder, policy, known) {
     for (const m of got.models) {
       for (const h of m.hashes) {
         if (!/^sha-?256$/i.test(h.alg)) continue;
-        const fileAbs = join13(dir, m.name);
+        const fileAbs = join14(dir, m.name);
         const actual = known.get(fileAbs);
         if (actual && actual !== h.content) {
           findings.push({
@@ -74152,7 +75405,7 @@ function isLoadRelevant(rel) {
   ) || name2.endsWith(".index.json") || name2.endsWith(".py") || name2.endsWith(".jinja") || name2.endsWith(".jinja2") || name2 === "chat_template.json";
 }
 async function runTrustPhase(entries, files, policy, now) {
-  const items = files.map((report2, i) => ({ entry: entries[i], report: report2, added: [] }));
+  const items = files.map((report, i) => ({ entry: entries[i], report, added: [] }));
   const byAbs = /* @__PURE__ */ new Map();
   for (const it of items) if (it.entry?.kind === "file") byAbs.set(it.entry.absPath, it);
   const known = /* @__PURE__ */ new Map();
@@ -74176,7 +75429,7 @@ async function runTrustPhase(entries, files, policy, now) {
   const hasSig = async (dir) => {
     let v = sigCache.get(dir);
     if (v === void 0) {
-      v = await lstat6(join14(dir, SIGNATURE_FILE)).then(
+      v = await lstat6(join15(dir, SIGNATURE_FILE)).then(
         () => true,
         () => false
       );
@@ -74189,7 +75442,7 @@ async function runTrustPhase(entries, files, policy, now) {
   for (const it of items) {
     const e = it.entry;
     if (e?.kind !== "file") continue;
-    let dir = dirname7(e.absPath);
+    let dir = dirname8(e.absPath);
     for (; ; ) {
       if (await hasSig(dir)) {
         folderOf.set(it, { dir, root: e.root });
@@ -74197,39 +75450,39 @@ async function runTrustPhase(entries, files, policy, now) {
         break;
       }
       if (dir === e.root || !isInside(dir, e.root)) break;
-      const up = dirname7(dir);
+      const up = dirname8(dir);
       if (up === dir) break;
       dir = up;
     }
   }
-  const relFolder = (dir, root3) => toPosix(relative5(root3, dir));
+  const relFolder = (dir, root3) => toPosix(relative6(root3, dir));
   const display = (f) => f === "" ? "." : f;
   const sigItem = async (dir, root3) => {
-    const abs = join14(dir, SIGNATURE_FILE);
+    const abs = join15(dir, SIGNATURE_FILE);
     const found = byAbs.get(abs);
     if (found) return found;
     const rel = relFolder(dir, root3);
     const path = rel === "" ? SIGNATURE_FILE : `${rel}/${SIGNATURE_FILE}`;
     let size = 0;
-    let sha2562 = "";
+    let sha2563 = "";
     try {
       size = (await stat6(abs)).size;
-      sha2562 = await sha256File(abs);
+      sha2563 = await sha256File(abs);
     } catch {
     }
-    const report2 = {
+    const report = {
       path,
       format: "model-signature",
       size,
-      sha256: sha2562,
+      sha256: sha2563,
       verdict: "pass",
       score: 0,
       severity: "none",
       scoreBreakdown: {},
       findings: []
     };
-    files.push(report2);
-    const it = { entry: { kind: "file", absPath: abs, relPath: path, root: root3 }, report: report2, added: [] };
+    files.push(report);
+    const it = { entry: { kind: "file", absPath: abs, relPath: path, root: root3 }, report, added: [] };
     items.push(it);
     byAbs.set(abs, it);
     return it;
@@ -74243,7 +75496,7 @@ async function runTrustPhase(entries, files, policy, now) {
       const { check: check2, ...rest } = v;
       const summary = { ...rest, folder: display(folder) };
       const sig = { added: [] };
-      const fileItem = (rel) => byAbs.get(join14(dir, rel));
+      const fileItem = (rel) => byAbs.get(join15(dir, rel));
       if (check2) {
         if (check2.extra.length) summary.extraFiles = check2.extra;
         if (check2.modified.length) summary.modifiedFiles = check2.modified;
@@ -74295,7 +75548,7 @@ async function runTrustPhase(entries, files, policy, now) {
         );
       }
       if (sig.added.length > 0) (await sigItem(dir, root3)).added.push(...sig.added);
-      const scanned = byAbs.get(join14(dir, SIGNATURE_FILE));
+      const scanned = byAbs.get(join15(dir, SIGNATURE_FILE));
       if (scanned?.report.format === "other") scanned.report.format = "model-signature";
       folders.push(summary);
     }
@@ -74304,7 +75557,7 @@ async function runTrustPhase(entries, files, policy, now) {
   for (const it of items) {
     const e = it.entry;
     if (e?.kind !== "file" || folderOf.has(it) || !isModelFile(it.report)) continue;
-    const folder = display(relFolder(dirname7(e.absPath), e.root));
+    const folder = display(relFolder(dirname8(e.absPath), e.root));
     unsigned.add(folder);
     if (mode === "require") {
       add(it, "MG600", `${it.report.path} is a model file in ${folder}, which has no ${SIGNATURE_FILE}.`);
@@ -74317,19 +75570,29 @@ async function runTrustPhase(entries, files, policy, now) {
   for (const it of items) {
     const e = it.entry;
     if (e?.kind !== "file" || !isModelFile(it.report)) continue;
-    const dir = folderOf.get(it)?.dir ?? dirname7(e.absPath);
+    const dir = folderOf.get(it)?.dir ?? dirname8(e.absPath);
     const g = modelDirs.get(dir) ?? { root: e.root, items: [] };
     g.items.push(it);
     modelDirs.set(dir, g);
   }
   for (const dir of signedDirs.keys())
     if (!modelDirs.has(dir)) modelDirs.set(dir, { root: signedDirs.get(dir).root, items: [] });
+  const knownUnder = /* @__PURE__ */ new Map();
+  for (const dir of modelDirs.keys()) knownUnder.set(dir, []);
+  for (const entry of known) {
+    for (let dir = dirname8(entry[0]); ; ) {
+      knownUnder.get(dir)?.push(entry);
+      const up = dirname8(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
   const publishers = [];
   const sboms = [];
   const attestations = [];
   for (const [dir, g] of [...modelDirs].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
     const folder = display(relFolder(dir, g.root));
-    const target = (abs) => (abs ? byAbs.get(abs) : void 0) ?? g.items[0] ?? byAbs.get(join14(dir, SIGNATURE_FILE));
+    const target = (abs) => (abs ? byAbs.get(abs) : void 0) ?? g.items[0] ?? byAbs.get(join15(dir, SIGNATURE_FILE));
     const signer = folders.find((f) => f.folder === folder)?.signer;
     const pub = await checkPublishers(dir, folder, policy, signer?.identity);
     if (pub) {
@@ -74340,14 +75603,14 @@ async function runTrustPhase(entries, files, policy, now) {
       }
     }
     const byDigest = /* @__PURE__ */ new Map();
-    for (const [abs, digest] of known) {
-      if (isInside(abs, dir) && !byDigest.has(digest)) byDigest.set(digest, toPosix(relative5(dir, abs)));
+    for (const [abs, digest] of knownUnder.get(dir) ?? []) {
+      if (!byDigest.has(digest)) byDigest.set(digest, toPosix(relative6(dir, abs)));
     }
     const found = mode === "off" ? [] : await folderAttestations(dir, policy.trust, byDigest);
     for (const a of found) {
       attestations.push({ folder, ...a });
       if (!a.problem) continue;
-      const it = target(join14(dir, a.file));
+      const it = target(join15(dir, a.file));
       if (it)
         add(
           it,
@@ -74491,15 +75754,16 @@ async function scanEntries(entries, opts = {}) {
     return r;
   });
   markCompanionData(files, policy, now);
+  remoteCodeOncePerRepository(files, policy, now, localRepository(entries));
   const trust2 = await runTrustPhase(entries, files, policy, now);
-  const report2 = buildReport(files, policy, trust2.notes);
-  report2.trust = trust2.summary;
-  return report2;
+  const report = buildReport(files, policy, trust2.notes);
+  report.trust = trust2.summary;
+  return report;
 }
 function buildReport(files, policy, notes = []) {
   const verdict = worstVerdict(files.map((f) => f.verdict));
   const blocked = !policy.warnOnly && (verdict === "block" || verdict === "incomplete" && policy.failOnIncomplete);
-  const report2 = {
+  const report = {
     schemaVersion: 1,
     tool: { name: "modelgate", version: VERSION },
     verdict,
@@ -74507,14 +75771,14 @@ function buildReport(files, policy, notes = []) {
     blocked,
     files
   };
-  if (notes.length > 0) report2.notes = notes;
-  return report2;
+  if (notes.length > 0) report.notes = notes;
+  return report;
 }
-function exitCodeFor(report2) {
-  if (!report2.blocked) return 0;
-  return report2.files.some((f) => f.verdict === "block") ? 1 : 2;
+function exitCodeFor(report) {
+  if (!report.blocked) return 0;
+  return report.files.some((f) => f.verdict === "block") ? 1 : 2;
 }
-function progressTracker(entries, report2) {
+function progressTracker(entries, report) {
   const size = (e) => e.kind === "file" ? e.size ?? 0 : 0;
   const p = {
     done: 0,
@@ -74525,12 +75789,12 @@ function progressTracker(entries, report2) {
   return {
     start(e) {
       p.current = e.relPath;
-      report2?.({ ...p });
+      report?.({ ...p });
     },
     done(e) {
       p.done++;
       p.bytesDone += size(e);
-      report2?.({ ...p });
+      report?.({ ...p });
     }
   };
 }
@@ -74565,21 +75829,21 @@ function notScanned(path, ruleId, message, facts, policy, now) {
   const findings = [{ ruleId, severity: rule.severity, score: rule.score, message, location: {} }];
   return finish(path, "other", 0, "", findings, facts, policy, now);
 }
-function finish(path, format, size, sha2562, findings, facts, policy, now) {
-  const ev = evaluateFile(findings, policy, { path, sha256: sha2562 }, now);
-  const report2 = {
+function finish(path, format, size, sha2563, findings, facts, policy, now) {
+  const ev = evaluateFile(findings, policy, { path, sha256: sha2563 }, now);
+  const report = {
     path,
     format,
     size,
-    sha256: sha2562,
+    sha256: sha2563,
     verdict: ev.verdict,
     score: ev.score,
     severity: ev.severity,
     scoreBreakdown: ev.scoreBreakdown,
     findings: [...ev.findings, ...waiverFindings(ev)]
   };
-  if (Object.keys(facts).length > 0) report2.facts = facts;
-  return report2;
+  if (Object.keys(facts).length > 0) report.facts = internFacts(facts);
+  return report;
 }
 var COMPANIONS = [
   {
@@ -74596,12 +75860,12 @@ function markCompanionData(files, policy, now) {
     for (const f of files) {
       const locations = f.facts?.[kind.listFact];
       if (!kind.formats.includes(f.format) || !Array.isArray(locations)) continue;
-      const dir = posix.dirname(f.path);
-      for (const l of locations) if (typeof l === "string") referencedBy.set(posix.join(dir, l), f.path);
+      const dir = posix2.dirname(f.path);
+      for (const l of locations) if (typeof l === "string") referencedBy.set(posix2.join(dir, l), f.path);
     }
     if (referencedBy.size === 0) continue;
     files.forEach((f, i) => {
-      const model = referencedBy.get(posix.normalize(f.path));
+      const model = referencedBy.get(posix2.normalize(f.path));
       const raw = f.format === "unknown" || f.format === "raw-data";
       if (!raw || !model || f.findings.some((x) => x.ruleId !== "MG004" && x.ruleId !== "MG840")) return;
       const ev = evaluateFile([], policy, f, now);
@@ -74716,7 +75980,7 @@ function cryptoOk(hash3, message, key, sig) {
 
 // src/core/attest/vsa.ts
 import { createHash as createHash7 } from "node:crypto";
-import { resolve as resolve4, sep as sep4 } from "node:path";
+import { resolve as resolve4, sep as sep5 } from "node:path";
 import { pathToFileURL } from "node:url";
 var VSA_PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1";
 var VERIFIER_ID = "https://github.com/modelgate/modelgate";
@@ -74752,8 +76016,8 @@ function policyDescriptor(policy, policyUri) {
 function profileLevel(profile) {
   return `MODELGATE_PROFILE_${profile.toUpperCase().replace(/[^A-Z0-9]+/g, "_")}`;
 }
-function passed(report2, policy) {
-  return !(report2.verdict === "block" || report2.verdict === "incomplete" && policy.failOnIncomplete);
+function passed(report, policy) {
+  return !(report.verdict === "block" || report.verdict === "incomplete" && policy.failOnIncomplete);
 }
 function resourceUriForPaths(targets) {
   const isUri = (t2) => /^[a-z][a-z0-9+.-]*:\/\//i.test(t2);
@@ -74762,14 +76026,14 @@ function resourceUriForPaths(targets) {
   if (local.length === 0 && remote.length === 1) return remote[0];
   const abs = (local.length > 0 ? local : ["."]).map((p) => resolve4(p));
   if (abs.length === 1) return pathToFileURL(abs[0]).href;
-  const parts = abs.map((p) => p.split(sep4));
+  const parts = abs.map((p) => p.split(sep5));
   const common = [];
   for (let i = 0; parts.every((p) => i < p.length && p[i] === parts[0][i]); i++) common.push(parts[0][i]);
-  return pathToFileURL(common.join(sep4) || sep4).href;
+  return pathToFileURL(common.join(sep5) || sep5).href;
 }
-function buildStatement(report2, policy, o) {
-  const ok = passed(report2, policy);
-  const subject = report2.files.filter((f) => /^[0-9a-f]{64}$/.test(f.sha256)).map((f) => ({ name: f.path, digest: { sha256: f.sha256 } }));
+function buildStatement(report, policy, o) {
+  const ok = passed(report, policy);
+  const subject = report.files.filter((f) => /^[0-9a-f]{64}$/.test(f.sha256)).map((f) => ({ name: f.path, digest: { sha256: f.sha256 } }));
   return {
     _type: STATEMENT_V1,
     subject,
@@ -74941,8 +76205,8 @@ async function attestSetup(v) {
     throw new UsageError(`--attest-key ${v["attest-key"]}: ${err2.message}`);
   }
 }
-async function writeAttestation(setup, v, report2, policy, paths) {
-  const statement = buildStatement(report2, policy, {
+async function writeAttestation(setup, v, report, policy, paths) {
+  const statement = buildStatement(report, policy, {
     resourceUri: v["resource-uri"] ?? resourceUriForPaths(paths)
   });
   await writeFile(setup.file, `${JSON.stringify(envelopeFor(statement, setup.key), null, 2)}
@@ -75073,8 +76337,8 @@ function parse5(args) {
 }
 
 // src/cli/common.ts
-import { stat as stat8, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname8, resolve as resolve5 } from "node:path";
+import { open as open8, stat as stat8 } from "node:fs/promises";
+import { dirname as dirname9, resolve as resolve5 } from "node:path";
 var REPORT_OPTIONS = {
   format: { type: "string", short: "f" },
   output: { type: "string", short: "o" },
@@ -75083,7 +76347,7 @@ var REPORT_OPTIONS = {
 async function checkOutput(output2) {
   if (output2 === void 0) return;
   if (output2 === "") throw new UsageError("--output needs a file name");
-  const dir = dirname8(resolve5(output2));
+  const dir = dirname9(resolve5(output2));
   const s = await stat8(dir).catch(() => void 0);
   if (!s?.isDirectory())
     throw new UsageError(`--output ${output2}: the folder ${dir} does not exist (create it first)`);
@@ -75091,629 +76355,32 @@ async function checkOutput(output2) {
   if (target?.isDirectory()) throw new UsageError(`--output ${output2} is a folder; name a file`);
 }
 async function emit(io, output2, text2) {
-  if (output2 === void 0) io.stdout(text2);
-  else
-    await writeFile2(output2, text2).catch((err2) => {
-      throw new UsageError(`--output ${output2}: cannot write the report (${err2.code ?? err2.message})`);
-    });
+  const pieces = typeof text2 === "string" ? [text2] : text2;
+  if (output2 === void 0) {
+    for (const piece of pieces) io.stdout(piece);
+    return;
+  }
+  try {
+    const fh = await open8(output2, "w");
+    try {
+      for (const piece of pieces) await fh.writeFile(piece);
+    } finally {
+      await fh.close();
+    }
+  } catch (err2) {
+    const e = err2;
+    throw new UsageError(`--output ${output2}: cannot write the report (${e.code ?? e.message})`);
+  }
 }
 
-// src/cli/merge.ts
-import { readFile as readFile5 } from "node:fs/promises";
+// src/cli/lock.ts
+import { readFile as readFile6, rename as rename2, writeFile as writeFile3 } from "node:fs/promises";
 import { parseArgs as parseArgs2 } from "node:util";
 
-// src/core/report/merge.ts
-var MAX_REPORT_BYTES = 64 * 2 ** 20;
-var finding = external_exports.object({
-  ruleId: external_exports.string().max(16),
-  severity: external_exports.enum(SEVERITIES),
-  score: external_exports.number().min(0).max(100),
-  message: external_exports.string().max(2e4),
-  location: external_exports.object({
-    member: external_exports.string().max(8192).optional(),
-    offset: external_exports.number().int().nonnegative().optional(),
-    symbol: external_exports.string().max(8192).optional()
-  }),
-  waived: external_exports.object({ reason: external_exports.string().max(4e3), expires: external_exports.string().max(40) }).optional()
-});
-var fileReport = external_exports.object({
-  path: external_exports.string().min(1).max(4096),
-  format: external_exports.string().max(40),
-  size: external_exports.number().int().nonnegative(),
-  sha256: external_exports.string().max(64),
-  verdict: external_exports.enum(VERDICTS),
-  score: external_exports.number().min(0).max(100),
-  severity: external_exports.enum(SEVERITIES),
-  scoreBreakdown: external_exports.record(external_exports.string().max(8192), external_exports.number()),
-  findings: external_exports.array(finding).max(1e5),
-  facts: external_exports.record(external_exports.string(), external_exports.unknown()).optional()
-});
-var scanReport = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  tool: external_exports.object({ name: external_exports.literal("modelgate"), version: external_exports.string().max(64) }),
-  verdict: external_exports.enum(VERDICTS),
-  maxScore: external_exports.number(),
-  blocked: external_exports.boolean(),
-  files: external_exports.array(fileReport).max(1e6),
-  notes: external_exports.array(external_exports.string().max(2e4)).max(1e4).optional()
-});
-var ReportError = class extends Error {
-  name = "ReportError";
-};
-function parseReport(text2, source) {
-  if (text2.length > MAX_REPORT_BYTES)
-    throw new ReportError(`${source}: report larger than ${MAX_REPORT_BYTES} bytes`);
-  let raw;
-  try {
-    raw = JSON.parse(text2);
-  } catch (err2) {
-    throw new ReportError(`${source}: not JSON (${err2.message})`);
-  }
-  const r = scanReport.safeParse(raw);
-  if (!r.success) {
-    const issue2 = r.error.issues[0];
-    throw new ReportError(
-      `${source}: not a modelgate report: ${issue2?.path.join(".") ?? ""}: ${issue2?.message ?? ""}`
-    );
-  }
-  for (const f of r.data.files)
-    for (const x of f.findings)
-      if (!hasRule(x.ruleId)) throw new ReportError(`${source}: ${f.path}: unknown rule id ${x.ruleId}`);
-  return r.data;
-}
-function mergeReports(reports, policy) {
-  const byPath = /* @__PURE__ */ new Map();
-  for (const r of reports)
-    for (const f of r.files) {
-      const prev = byPath.get(f.path);
-      if (!prev || verdictRank(f.verdict) > verdictRank(prev.verdict) || f.verdict === prev.verdict && f.score > prev.score)
-        byPath.set(f.path, f);
-    }
-  const files = [...byPath.values()].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  const notes = reports.flatMap((r) => r.notes ?? []);
-  return buildReport(files, policy, [...new Set(notes)]);
-}
-
-// src/core/report/escape.ts
-function escapeControl(s) {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const code2 = c.charCodeAt(0);
-    return code2 <= 255 ? `\\x${code2.toString(16).padStart(2, "0")}` : `\\u${code2.toString(16).padStart(4, "0")}`;
-  });
-}
-function escapeMarkdown(s) {
-  return escapeControl(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([\\`*_{}[\]()#+\-.!|~:])/g, "\\$1").replace(/@/g, "&#64;");
-}
-function escapeHtml(s) {
-  return escapeControl(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/@/g, "&#64;");
-}
-function markdownCode(s) {
-  const clean = escapeControl(s).replace(/\|/g, "\u2758");
-  const longest = Math.max(0, ...(clean.match(/`+/g) ?? []).map((m) => m.length));
-  const fence = "`".repeat(longest + 1);
-  const pad = clean.startsWith("`") || clean.endsWith("`") ? " " : "";
-  return `${fence}${pad}${clean}${pad}${fence}`;
-}
-function truncate(s, max) {
-  return s.length <= max ? s : `${s.slice(0, Math.max(0, max - 1))}\u2026`;
-}
-function safeJsonStringify(value, space2) {
-  return JSON.stringify(value, null, space2).replace(
-    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
-  );
-}
-
-// src/core/report/json.ts
-function renderJson(report2) {
-  return `${safeJsonStringify(report2, 2)}
-`;
-}
-
-// src/core/report/provenance.ts
-function provenanceRows(report2) {
-  const t2 = report2.trust;
-  if (!t2) return [];
-  const rows = t2.folders.map((f) => {
-    const s = f.signer;
-    const who = s ? [s.identity ?? s.name, s.issuer && `issuer ${s.issuer}`, `key ${s.keyFingerprint.slice(0, 16)}`] : [];
-    const covered = f.signedFiles ? `${f.signedFiles.length} file(s)` : "";
-    const diff = [
-      f.extraFiles?.length && `not signed: ${f.extraFiles.join(", ")}`,
-      f.modifiedFiles?.length && `changed: ${f.modifiedFiles.join(", ")}`,
-      f.missingFiles?.length && `missing: ${f.missingFiles.join(", ")}`
-    ].filter((x) => Boolean(x));
-    return {
-      folder: f.folder || ".",
-      status: f.status,
-      signer: who.filter(Boolean).join(", "),
-      when: f.signedAt ?? "",
-      covers: covered,
-      problems: [...diff, ...f.problems]
-    };
-  });
-  const showUnsigned = t2.signatures === "require" || t2.folders.length > 0;
-  for (const folder of showUnsigned ? t2.unsignedFolders : []) {
-    rows.push({ folder, status: "unsigned", signer: "", when: "", covers: "", problems: [] });
-  }
-  for (const a of t2.attestations) {
-    const built = a.provenance?.workflow ?? a.provenance?.builderId;
-    rows.push({
-      folder: a.folder || ".",
-      status: a.verified ? a.trusted ? "attested" : "attested (untrusted signer)" : "attestation invalid",
-      signer: [a.identity, built && `built by ${built}`].filter(Boolean).join(", "),
-      when: a.signedAt ?? "",
-      covers: a.subjects.map((x) => x.file ?? x.name).join(", "),
-      problems: a.problem ? [a.problem] : []
-    });
-  }
-  return rows;
-}
-
-// src/core/report/markdown.ts
-var ICON = { pass: "\u2705", warn: "\u26A0\uFE0F", block: "\u26D4", incomplete: "\u2753" };
-function renderMarkdown(report2, opts = {}) {
-  const top = opts.topFindings ?? 3;
-  const out = [];
-  out.push(`### ${ICON[report2.verdict]} modelgate: ${report2.verdict}${report2.blocked ? " (blocking)" : ""}`);
-  out.push("");
-  const shown = report2.files.filter(
-    (f) => opts.includeClean || f.findings.length > 0 || f.format !== "other"
-  );
-  const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
-  for (const f of report2.files) counts[f.verdict]++;
-  out.push(
-    `${report2.files.length} files scanned: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed. Highest score ${report2.maxScore}.`
-  );
-  if (shown.length > 0) {
-    out.push("");
-    out.push("| File | Verdict | Score | Format | Top findings |");
-    out.push("| --- | --- | ---: | --- | --- |");
-    const sorted = sortFiles(shown);
-    const rows = opts.maxFiles !== void 0 ? sorted.slice(0, opts.maxFiles) : sorted;
-    for (const f of rows) {
-      const findings = topOf(f, top).map(
-        (x) => `${x.ruleId} ${escapeMarkdown(truncate(getRule(x.ruleId).title, 60))}${x.location.symbol ? ` ${markdownCode(truncate(x.location.symbol, 80))}` : ""}`
-      ).join("<br>");
-      out.push(
-        `| ${markdownCode(truncate(displayPath(f), 120))} | ${verdictCell(f, opts)} | ${f.score} | ${f.format} | ${findings || "\u2014"} |`
-      );
-    }
-    if (rows.length < sorted.length) {
-      out.push("");
-      out.push(
-        `\u2026 and ${sorted.length - rows.length} more files (the least severe), listed in the full report.`
-      );
-    }
-  }
-  const provenance = opts.details ? provenanceRows(report2) : [];
-  if (provenance.length > 0) {
-    out.push("");
-    out.push("#### Provenance");
-    out.push("");
-    out.push("| Folder | Status | Signed by | When | Covers |");
-    out.push("| --- | --- | --- | --- | --- |");
-    for (const r of provenance) {
-      const problems = r.problems.map((p) => `<br>${escapeMarkdown(truncate(p, 300))}`).join("");
-      out.push(
-        `| ${markdownCode(truncate(r.folder, 120))} | ${r.status}${problems} | ${escapeMarkdown(truncate(r.signer, 200))} | ${escapeMarkdown(r.when)} | ${escapeMarkdown(truncate(r.covers, 200))} |`
-      );
-    }
-  }
-  if (opts.details && (opts.notes ?? true) && report2.notes?.length) {
-    out.push("");
-    for (const n of report2.notes) out.push(`- ${escapeMarkdown(truncate(n, 1e3))}`);
-  }
-  if (opts.details) {
-    for (const f of sortFiles(shown)) {
-      if (f.findings.length === 0) continue;
-      out.push("");
-      out.push(
-        `<details><summary>${ICON[f.verdict]} <code>${escapeHtml(truncate(displayPath(f), 200))}</code>: ${verdictText(f, opts)}, score ${f.score}</summary>`
-      );
-      out.push("");
-      out.push(`sha256 \`${f.sha256}\`, ${f.size} bytes. Score: ${breakdown(f)}`);
-      out.push("");
-      for (const x of [...f.findings].sort(bySeverity)) out.push(`- ${findingLine(x)}`);
-      out.push("");
-      out.push("</details>");
-    }
-  }
-  return `${out.join("\n")}
-`;
-}
-function verdictText(f, opts) {
-  return f.verdict === "incomplete" && opts.incompleteFails ? "incomplete (fails the gate)" : f.verdict;
-}
-function verdictCell(f, opts) {
-  return `${ICON[f.verdict]} ${verdictText(f, opts)}`;
-}
-function findingLine(x) {
-  const rule = getRule(x.ruleId);
-  const where2 = [];
-  if (x.location.symbol) where2.push(`symbol ${markdownCode(truncate(x.location.symbol, 120))}`);
-  if (x.location.member) where2.push(`in ${markdownCode(truncate(x.location.member, 160))}`);
-  if (x.location.offset !== void 0) where2.push(`at byte ${x.location.offset}`);
-  const waived = x.waived ? ` _(waived until ${escapeMarkdown(x.waived.expires)}: ${escapeMarkdown(truncate(x.waived.reason, 200))})_` : "";
-  return `**${x.ruleId}** ${x.severity} (${x.score}): ${escapeMarkdown(truncate(x.message, 400))}${where2.length ? ` \u2014 ${where2.join(", ")}` : ""}. ${escapeMarkdown(rule.remediation)}${waived}`;
-}
-function breakdown(f) {
-  const parts = Object.entries(f.scoreBreakdown);
-  return parts.length === 0 ? "0" : parts.map(([k, v]) => `${markdownCode(truncate(k, 100))} ${v}`).join(" + ");
-}
-function topOf(f, n) {
-  return [...f.findings].filter((x) => !x.waived).sort(bySeverity).slice(0, n);
-}
-function bySeverity(a, b) {
-  return severityRank(b.severity) - severityRank(a.severity) || b.score - a.score;
-}
-var ORDER = { block: 0, incomplete: 1, warn: 2, pass: 3 };
-function sortFiles(files) {
-  return [...files].sort(
-    (a, b) => ORDER[a.verdict] - ORDER[b.verdict] || b.score - a.score || a.path.localeCompare(b.path)
-  );
-}
-function displayPath(f) {
-  const target = f.facts?.linkTarget;
-  return typeof target === "string" ? `${f.path} -> ${target}` : f.path;
-}
-
-// src/core/report/sarif.ts
-import { createHash as createHash8 } from "node:crypto";
-
-// src/core/rules/docs.ts
-var PROJECT_URL = "https://github.com/modelgate/modelgate";
-function ruleDocUrl(ruleId) {
-  return `${PROJECT_URL}/blob/v${VERSION}/docs/rules.md#${ruleId.toLowerCase()}`;
-}
-
-// src/core/report/sarif.ts
-var SECURITY_SEVERITY = {
-  critical: "9.5",
-  high: "7.5",
-  medium: "5.0",
-  low: "2.0",
-  none: "0.0"
-};
-var LEVEL = {
-  critical: "error",
-  high: "error",
-  medium: "warning",
-  low: "note",
-  none: "note"
-};
-function renderSarif(report2, opts = {}) {
-  const rules = RULES.map(sarifRule);
-  const index2 = new Map(RULES.map((r, i) => [r.id, i]));
-  const uri = opts.uri ?? ((p) => p);
-  const all = report2.files.flatMap(
-    (file2) => file2.findings.filter((f) => !f.waived).map((f) => ({ file: file2, f }))
-  );
-  const kept = all.length <= SARIF_RESULT_LIMIT ? all : [...all].sort((a, b) => severityRank(b.f.severity) - severityRank(a.f.severity) || b.f.score - a.f.score).slice(0, SARIF_RESULT_LIMIT);
-  const omitted = all.length - kept.length;
-  const results = kept.map(({ file: file2, f }) => {
-    const result = {
-      ruleId: f.ruleId,
-      ruleIndex: index2.get(f.ruleId),
-      level: LEVEL[f.severity],
-      message: { text: messageText(f) },
-      locations: [
-        {
-          physicalLocation: {
-            artifactLocation: { uri: encodeUri(uri(file2.path)) },
-            // A line exists only for text files (a model reference in code); binaries get no region.
-            ...f.location.line !== void 0 ? { region: { startLine: f.location.line } } : {}
-          },
-          ...f.location.member || f.location.symbol ? {
-            logicalLocations: [
-              {
-                fullyQualifiedName: [f.location.member, f.location.symbol].filter(Boolean).join("::"),
-                kind: "member"
-              }
-            ]
-          } : {}
-        }
-      ],
-      partialFingerprints: { modelgateFindingHash: fingerprint(file2.path, f) },
-      properties: {
-        score: f.score,
-        ...f.severity !== ruleSeverity(f.ruleId) ? { "security-severity": SECURITY_SEVERITY[f.severity] } : {},
-        ...f.location.offset !== void 0 ? { offset: f.location.offset } : {},
-        sha256: file2.sha256
-      }
-    };
-    return result;
-  });
-  const doc = {
-    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
-    version: "2.1.0",
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: "modelgate",
-            version: report2.tool.version,
-            semanticVersion: report2.tool.version,
-            informationUri: opts.informationUri ?? PROJECT_URL,
-            rules
-          }
-        },
-        results,
-        columnKind: "utf16CodeUnits",
-        automationDetails: { id: automationId(opts.category, opts.shard) },
-        ...omitted > 0 ? {
-          invocations: [
-            {
-              executionSuccessful: true,
-              toolExecutionNotifications: [
-                {
-                  level: "warning",
-                  message: {
-                    text: `${omitted} results were left out: GitHub code scanning accepts at most ${SARIF_RESULT_LIMIT} per run. The most severe are kept; the JSON report has them all.`
-                  }
-                }
-              ]
-            }
-          ],
-          properties: { resultsOmitted: omitted }
-        } : {}
-      }
-    ]
-  };
-  return `${safeJsonStringify(doc, 2)}
-`;
-}
-var SARIF_RESULT_LIMIT = 25e3;
-function automationId(category = "modelgate", shard) {
-  const base = category.replace(/\/+$/, "") || "modelgate";
-  return shard ? `${base}/shard-${shard.replace("/", "-of-")}/` : `${base}/`;
-}
-function sarifRule(r) {
-  return {
-    id: r.id,
-    name: toPascal(r.slug),
-    shortDescription: { text: r.title },
-    helpUri: ruleDocUrl(r.id),
-    fullDescription: { text: r.description },
-    help: {
-      text: `${r.description}
-
-Remediation: ${r.remediation}`,
-      markdown: `${r.description}
-
-**Remediation:** ${r.remediation}`
-    },
-    defaultConfiguration: { level: LEVEL[r.severity] },
-    properties: {
-      "security-severity": SECURITY_SEVERITY[r.severity],
-      tags: ["security", "ml-model", r.kind, ...r.cwe ? [`external/cwe/cwe-${r.cwe}`] : []],
-      precision: r.kind === "threat" ? "high" : "medium"
-    }
-  };
-}
-function ruleSeverity(id2) {
-  return RULES.find((r) => r.id === id2)?.severity;
-}
-function messageText(f) {
-  const where2 = [
-    f.location.member && `member ${f.location.member}`,
-    f.location.offset !== void 0 && `offset ${f.location.offset}`
-  ].filter(Boolean).join(", ");
-  return where2 ? `${f.message} (${where2})` : f.message;
-}
-function fingerprint(path, f) {
-  return createHash8("sha256").update(
-    [
-      path,
-      f.ruleId,
-      f.location.member ?? "",
-      f.location.symbol ?? "",
-      String(f.location.offset ?? "")
-    ].join("\0")
-  ).digest("hex").slice(0, 32);
-}
-function encodeUri(path) {
-  return path.split("/").map(encodeURIComponent).join("/");
-}
-function toPascal(slug) {
-  return slug.replace(/(^|_)([a-z0-9])/g, (_, __, c) => c.toUpperCase());
-}
-
-// src/core/report/text.ts
-var MARK = { pass: "PASS ", warn: "WARN ", block: "BLOCK", incomplete: "INCOMPLETE" };
-var COLOUR = { pass: 32, warn: 33, block: 31, incomplete: 35 };
-function renderText(report2, opts = {}) {
-  const paint = (v, s) => opts.color ? `\x1B[${COLOUR[v]}m${s}\x1B[0m` : s;
-  const lines = [];
-  for (const f of report2.files) {
-    if (!opts.verbose && f.format === "other" && f.findings.length === 0) continue;
-    lines.push(
-      `${paint(f.verdict, MARK[f.verdict].padEnd(10))} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(displayPath(f))}`
-    );
-    const groups = /* @__PURE__ */ new Map();
-    for (const x of [...f.findings].sort(bySeverity2)) {
-      const g = groups.get(x.ruleId) ?? [];
-      g.push(x);
-      groups.set(x.ruleId, g);
-    }
-    for (const [ruleId, fs] of groups) {
-      const rule = getRule(ruleId);
-      lines.push(`    ${ruleId} ${fs[0].severity.toUpperCase()} ${rule.title}`);
-      const shown = opts.verbose ? fs : fs.slice(0, 5);
-      for (const x of shown)
-        lines.push(
-          `      - ${escapeControl(x.message)}${where(x)}${x.waived ? ` [waived: ${escapeControl(x.waived.reason)}]` : ""}`
-        );
-      if (shown.length < fs.length) lines.push(`      \u2026 and ${fs.length - shown.length} more`);
-    }
-  }
-  const provenance = provenanceRows(report2);
-  if (provenance.length > 0) {
-    lines.push("", "Provenance:");
-    for (const r of provenance) {
-      const facts = [
-        r.signer && `by ${r.signer}`,
-        r.when && `at ${r.when}`,
-        r.covers && `covers ${r.covers}`
-      ].filter(Boolean);
-      lines.push(
-        `  ${r.status.toUpperCase().padEnd(10)} ${escapeControl(r.folder)}${facts.length ? `: ${escapeControl(facts.join(", "))}` : ""}`
-      );
-      for (const p of r.problems) lines.push(`      - ${escapeControl(p)}`);
-    }
-  }
-  for (const note2 of report2.notes ?? []) lines.push(`note: ${escapeControl(note2)}`);
-  const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
-  for (const f of report2.files) counts[f.verdict]++;
-  lines.push("");
-  lines.push(
-    `modelgate ${report2.tool.version}: ${paint(report2.verdict, report2.verdict.toUpperCase())} (${report2.files.length} files: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed; max score ${report2.maxScore})`
-  );
-  return `${lines.join("\n")}
-`;
-}
-function where(f) {
-  const parts = [];
-  if (f.location.symbol) parts.push(`symbol ${f.location.symbol}`);
-  if (f.location.member) parts.push(`in ${f.location.member}`);
-  if (f.location.offset !== void 0) parts.push(`at byte ${f.location.offset}`);
-  if (f.location.line !== void 0) parts.push(`line ${f.location.line}`);
-  return parts.length > 0 ? ` (${escapeControl(parts.join(", "))})` : "";
-}
-function bySeverity2(a, b) {
-  return severityRank(b.severity) - severityRank(a.severity) || b.score - a.score;
-}
-
-// src/cli/render.ts
-var FORMATS = ["text", "json", "sarif", "markdown"];
-function render(report2, format, opts = {}) {
-  switch (format) {
-    case "json":
-      return renderJson(report2);
-    case "sarif":
-      return renderSarif(report2, { uri: opts.sarifUri });
-    case "markdown":
-      return renderMarkdown(report2, { details: true });
-    case "text":
-      return renderText(report2, { verbose: opts.verbose, color: opts.color });
-  }
-}
-
-// src/cli/merge.ts
-var MERGE_USAGE = `Usage: modelgate merge REPORT.json ... [options]
-
-Combines JSON reports (shards of one scan) into one: files by path (a path reported twice keeps its worst
-result), the verdict recomputed. Exit codes as for scan.
-
-Options:
-  -f, --format text|json|sarif|markdown   report format (default text)
-  -o, --output FILE                       write the report to FILE instead of stdout
-      --allow-incomplete                  incomplete files do not block
-      --warn-only                         never exit 1 or 2
-  -h, --help                              this help`;
-async function mergeCommand(args, io) {
-  let values;
-  let positionals;
-  try {
-    ({ values, positionals } = parseArgs2({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...REPORT_OPTIONS,
-        "allow-incomplete": { type: "boolean" },
-        "warn-only": { type: "boolean" }
-      }
-    }));
-  } catch (err2) {
-    io.stderr(`modelgate merge: ${err2.message}
-
-${MERGE_USAGE}
-`);
-    return 3;
-  }
-  if (values.help) {
-    io.stdout(`${MERGE_USAGE}
-`);
-    return 0;
-  }
-  const format = values.format ?? "text";
-  if (!FORMATS.includes(format) || positionals.length === 0) {
-    io.stderr(
-      `modelgate merge: ${positionals.length === 0 ? "name at least one report" : `--format must be text, json, sarif or markdown, got '${format}'`}
-
-${MERGE_USAGE}
-`
-    );
-    return 3;
-  }
-  try {
-    const reports = [];
-    for (const p of positionals) reports.push(parseReport(await readFile5(p, "utf8"), p));
-    const report2 = mergeReports(reports, {
-      warnOnly: values["warn-only"] ?? false,
-      failOnIncomplete: !(values["allow-incomplete"] ?? false)
-    });
-    await emit(io, values.output, render(report2, format));
-    return exitCodeFor(report2);
-  } catch (err2) {
-    if (err2 instanceof ReportError || err2.code !== void 0) {
-      io.stderr(`modelgate merge: ${err2.message}
-`);
-      return 3;
-    }
-    throw err2;
-  }
-}
-
-// src/cli/progress.ts
-var DELAY_MS = 1e3;
-var EVERY_MS = 200;
-function terminalProgress(stream, clock = { now: Date.now }) {
-  if (!stream.isTTY) return { finish: () => {
-  } };
-  const delay = clock.delayMs ?? DELAY_MS;
-  const started = clock.now();
-  let last = 0;
-  let shown = false;
-  return {
-    onProgress(p) {
-      const now = clock.now();
-      if (now - started < delay || now - last < EVERY_MS) return;
-      last = now;
-      shown = true;
-      const width = Math.max(20, (stream.columns ?? 80) - 1);
-      const head = `modelgate: ${p.done}/${p.total} files, ${bytes(p.bytesDone)} of ${bytes(p.bytesTotal)}`;
-      const current = p.current ? ` ${printable2(p.current)}` : "";
-      const line = `${head}${current}`;
-      stream.write(`\r\x1B[2K${line.length > width ? `${line.slice(0, width - 1)}\u2026` : line}`);
-    },
-    finish() {
-      if (shown) stream.write("\r\x1B[2K");
-    }
-  };
-}
-function printable2(s) {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
-}
-function bytes(n) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-function useColor(stream, env) {
-  return Boolean(stream.isTTY) && !(env.NO_COLOR !== void 0 && env.NO_COLOR !== "") && env.TERM !== "dumb";
-}
-
 // src/core/remote/index.ts
-import { existsSync } from "node:fs";
-import { open as open9 } from "node:fs/promises";
-import { dirname as dirname10, join as join16 } from "node:path";
+import { existsSync as existsSync2 } from "node:fs";
+import { open as open10 } from "node:fs/promises";
+import { dirname as dirname11, join as join18 } from "node:path";
 
 // src/core/remote/references.ts
 import { basename as basename3, extname as extname3 } from "node:path";
@@ -76109,12 +76776,22 @@ function extractReferences(file2, text2, isLocal = () => false) {
   if (base === "Modelfile" || ext === ".modelfile") return fromModelfile(file2, text2);
   return fromConfig(file2, text2, isLocal);
 }
-var FROM_PRETRAINED = {
-  via: "from_pretrained",
-  repo: [0, "pretrained_model_name_or_path", "repo_id"],
-  glob: "filename"
-};
-var PEFT_FROM_PRETRAINED = { ...FROM_PRETRAINED, repo: [1, "model_id"] };
+var FROM_PRETRAINED = { via: "from_pretrained", repo: [0, "pretrained_model_name_or_path"] };
+var FROM_PRETRAINED_OF = [
+  [/^PeftModel/, { via: "PeftModel.from_pretrained", repo: [1, "model_id"] }],
+  // llama_cpp/llama.py: validate_repo_id, fnmatch over the repository's paths, hf_hub_download at main.
+  [
+    /^Llama$/,
+    {
+      via: "Llama.from_pretrained",
+      repo: [0, "repo_id"],
+      glob: [1, "filename"],
+      globs: "additional_files",
+      hubOnly: true,
+      noRevision: true
+    }
+  ]
+];
 var CALLS = {
   from_pretrained: [FROM_PRETRAINED],
   hf_hub_download: [
@@ -76154,9 +76831,9 @@ function fromPython(file2, text2, isLocal) {
   const out = [];
   for (const call of findCalls(py, new Set(Object.keys(CALLS)))) {
     const receiver = call.node.firstChild?.firstChild;
-    const peft = receiver && /^PeftModel/.test(py.text(receiver));
+    const cls = receiver ? calleeName(py, receiver) ?? "" : "";
     for (const base of CALLS[call.name]) {
-      const spec = peft && base === FROM_PRETRAINED ? PEFT_FROM_PRETRAINED : base;
+      const spec = base === FROM_PRETRAINED ? FROM_PRETRAINED_OF.find(([re]) => re.test(cls))?.[1] ?? base : base;
       out.push(...fromCall(file2, env, call.line, call.args, spec, local).slice(0, MAX_REFS_PER_CALL));
     }
   }
@@ -76224,9 +76901,11 @@ function fromCall(file2, env, line, args, spec, local) {
       sel.filename = subfolder ? `${subfolder}/${fv[0]}` : fv[0];
   } else if (subfolder) sel.subfolder = subfolder;
   if (spec.glob) {
-    const g = argument(args, -1, spec.glob);
+    const g = argument(args, ...spec.glob);
     const gv = g ? env.list(g) : void 0;
-    if (gv?.length === 1) sel.allow = [subfolder ? `${subfolder}/${gv[0]}` : gv[0]];
+    const extra = spec.globs ? argument(args, -1, spec.globs) : void 0;
+    const ev = extra && extra.name !== "None" ? env.list(extra) : [];
+    if (gv?.length === 1 && ev) sel.allow = [...gv, ...ev];
   }
   if (spec.patterns) {
     for (const key of ["allow_patterns", "ignore_patterns"]) {
@@ -76237,7 +76916,7 @@ function fromCall(file2, env, line, args, spec, local) {
       sel[key === "allow_patterns" ? "allow" : "ignore"] = pv;
     }
   }
-  const revNode = argument(args, -1, "revision");
+  const revNode = spec.noRevision ? void 0 : argument(args, -1, "revision");
   const revVal = revNode && revNode.name !== "None" ? env.eval(revNode) : { values: [""] };
   const out = [];
   for (const repoId2 of names) {
@@ -76364,12 +77043,147 @@ function fromDvc(file2, text2) {
 }
 
 // src/core/remote/scan-repo.ts
-import { mkdir, mkdtemp as mkdtemp2, open as open8, rm as rm2 } from "node:fs/promises";
+import { mkdir as mkdir2, mkdtemp as mkdtemp2, open as open9, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { dirname as dirname9, join as join15 } from "node:path";
+import { dirname as dirname10, join as join17 } from "node:path";
 
-// src/core/remote/hub.ts
-import { createHash as createHash9 } from "node:crypto";
+// src/core/remote/cache.ts
+import { createHash as createHash8 } from "node:crypto";
+import { mkdir, readFile as readFile5, rename, writeFile as writeFile2 } from "node:fs/promises";
+import { join as join16 } from "node:path";
+var ENTRY_VERSION = 1;
+function analysisFingerprint(settings) {
+  const rules = RULES.map((r) => `${r.id}:${r.severity}:${r.score}:${r.kind}`).join(",");
+  const allow = settings.allowGlobals.map((g) => `${g.module}\0${g.name}`).sort();
+  const limits2 = Object.entries(settings.limits).sort(([a], [b]) => a.localeCompare(b));
+  return sha2562(JSON.stringify([ENTRY_VERSION, VERSION, rules, limits2, allow]));
+}
+function commitKey(fingerprint2, c) {
+  const selection = c.paths ? [...new Set(c.paths)].sort() : "*";
+  const id2 = sha2562(
+    JSON.stringify([c.endpoint, c.repoId, c.sha, selection, c.include ?? null, c.wholeBytes])
+  );
+  return `modelgate-hf-commit-v${ENTRY_VERSION}-${fingerprint2.slice(0, 16)}-${id2}`;
+}
+function fileKey(fingerprint2, sha, size, wholeBytes) {
+  const whole = size <= wholeBytes ? "w" : "r";
+  return `modelgate-hf-file-v${ENTRY_VERSION}-${fingerprint2.slice(0, 16)}-${sha}-${size}${whole}`;
+}
+function isComplete(f) {
+  return /^[0-9a-f]{64}$/.test(f.sha256) && !f.findings.some((x) => getRule(x.ruleId).kind === "incomplete");
+}
+var HEX40 = /^[0-9a-f]{40}$/;
+var HEX64 = /^[0-9a-f]{64}$/;
+var MAX_ENTRY_BYTES = 64 << 20;
+var findingSchema = external_exports.strictObject({
+  ruleId: external_exports.string().max(16),
+  severity: external_exports.enum(SEVERITIES),
+  score: external_exports.number().min(0).max(100),
+  message: external_exports.string().max(1e4),
+  location: external_exports.strictObject({
+    member: external_exports.string().max(4096).optional(),
+    offset: external_exports.number().int().nonnegative().optional(),
+    symbol: external_exports.string().max(4096).optional(),
+    line: external_exports.number().int().positive().optional()
+  })
+});
+var fileSchema = external_exports.strictObject({
+  path: external_exports.string().max(1024),
+  format: external_exports.string().max(40),
+  size: external_exports.number().int().nonnegative(),
+  sha256: external_exports.string().regex(HEX64),
+  sha256Source: external_exports.literal("hub").optional(),
+  findings: external_exports.array(findingSchema).max(1e4),
+  facts: external_exports.record(external_exports.string(), external_exports.unknown())
+});
+var treeSchema = external_exports.strictObject({
+  path: external_exports.string().max(1024),
+  size: external_exports.number().int().nonnegative(),
+  oid: external_exports.string().regex(HEX40),
+  lfs: external_exports.strictObject({ sha256: external_exports.string().regex(HEX64), size: external_exports.number().int().nonnegative() }).optional()
+});
+var commitSchema = external_exports.strictObject({
+  v: external_exports.literal(ENTRY_VERSION),
+  key: external_exports.string().max(512),
+  sha: external_exports.string().regex(HEX40),
+  tree: external_exports.array(treeSchema).max(1e6),
+  files: external_exports.array(fileSchema).max(1e6)
+});
+var fileEntrySchema = external_exports.strictObject({
+  v: external_exports.literal(ENTRY_VERSION),
+  key: external_exports.string().max(512),
+  file: fileSchema
+});
+function commitEntry(key, a) {
+  return { v: ENTRY_VERSION, key, sha: a.sha, tree: a.tree, files: a.files.map(plainFile) };
+}
+function readCommitEntry(raw, key, sha) {
+  const p = commitSchema.safeParse(raw);
+  if (!p.success || p.data.key !== key || p.data.sha !== sha) return void 0;
+  const tree = p.data.tree;
+  const listed = /* @__PURE__ */ new Map();
+  for (const t2 of tree) {
+    if (!isSafeRepoPath(t2.path) || listed.has(t2.path) || t2.lfs && t2.lfs.size !== t2.size) return void 0;
+    listed.set(t2.path, t2);
+  }
+  const seen = /* @__PURE__ */ new Set();
+  for (const f of p.data.files) {
+    const t2 = listed.get(f.path);
+    if (!t2 || seen.has(f.path) || t2.size !== f.size) return void 0;
+    if (t2.lfs && f.sha256Source === "hub" && f.sha256 !== t2.lfs.sha256) return void 0;
+    seen.add(f.path);
+    if (!validFile(f)) return void 0;
+  }
+  return { sha, tree, files: p.data.files };
+}
+function fileEntry(key, f) {
+  return { v: ENTRY_VERSION, key, file: plainFile(f) };
+}
+function readFileEntry(raw, key, expect) {
+  const p = fileEntrySchema.safeParse(raw);
+  if (!p.success || p.data.key !== key) return void 0;
+  const f = p.data.file;
+  if (f.sha256 !== expect.sha256 || f.size !== expect.size || !validFile(f)) return void 0;
+  return { ...f, path: expect.path };
+}
+function validFile(f) {
+  return f.findings.every((x) => hasRule(x.ruleId)) && isComplete(f);
+}
+function plainFile(f) {
+  return {
+    path: f.path,
+    format: f.format,
+    size: f.size,
+    sha256: f.sha256,
+    ...f.sha256Source ? { sha256Source: f.sha256Source } : {},
+    findings: f.findings.map(({ waived: _w, ...x }) => x),
+    facts: f.facts
+  };
+}
+function directoryCache(dir) {
+  const file2 = (key) => join16(dir, `${key}.json`);
+  return {
+    file: file2,
+    async get(key) {
+      try {
+        const text2 = await readFile5(file2(key), "utf8");
+        if (text2.length > MAX_ENTRY_BYTES) return void 0;
+        return JSON.parse(text2);
+      } catch {
+        return void 0;
+      }
+    },
+    async put(key, value) {
+      await mkdir(dir, { recursive: true });
+      const tmp = `${file2(key)}.${process.pid}.tmp`;
+      await writeFile2(tmp, JSON.stringify(value));
+      await rename(tmp, file2(key));
+    }
+  };
+}
+function sha2562(s) {
+  return createHash8("sha256").update(s).digest("hex");
+}
 
 // src/core/remote/http.ts
 import { request as httpRequest } from "node:http";
@@ -76385,6 +77199,9 @@ var HttpError = class extends Error {
   errorCode;
   name = "HttpError";
 };
+var DeadlineError = class extends HttpError {
+  name = "DeadlineError";
+};
 var Traffic = class {
   bytes = 0;
   requests = 0;
@@ -76397,7 +77214,7 @@ async function send(url2, opts, traffic) {
   let firstHeaders;
   for (let hop = 0; ; hop++) {
     if (current.origin !== opts.authOrigin) headers = withoutAuthorization(headers);
-    const res = await once(current, method, headers, body, opts.timeoutMs ?? 3e4, traffic);
+    const res = await once(current, method, headers, body, opts.timeoutMs ?? 3e4, traffic, opts.signal);
     firstHeaders ??= res.headers;
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
@@ -76469,11 +77286,15 @@ function withoutAuthorization(h) {
   for (const [k, v] of Object.entries(h)) if (k.toLowerCase() !== "authorization") out[k] = v;
   return out;
 }
-function once(url2, method, headers, body, timeoutMs, traffic) {
+function once(url2, method, headers, body, timeoutMs, traffic, signal) {
   return new Promise((resolve8, reject) => {
     const fn = url2.protocol === "https:" ? httpsRequest : url2.protocol === "http:" ? httpRequest : void 0;
     if (!fn) {
       reject(new HttpError(`unsupported URL scheme ${url2.protocol}`));
+      return;
+    }
+    if (signal?.aborted) {
+      reject(abortError(signal));
       return;
     }
     traffic.requests++;
@@ -76494,12 +77315,28 @@ function once(url2, method, headers, body, timeoutMs, traffic) {
         err2 instanceof HttpError ? err2 : new HttpError(`connection to ${url2.host} failed: ${err2.message}`)
       )
     );
+    let response;
+    const onAbort = () => {
+      const err2 = abortError(signal);
+      if (response) response.destroy(err2);
+      else req.destroy(err2);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    req.on("close", () => {
+      if (!response) signal?.removeEventListener("abort", onAbort);
+    });
     req.on("response", (res) => {
+      response = res;
+      res.on("close", () => signal?.removeEventListener("abort", onAbort));
       res.on("aborted", () => res.destroy(new HttpError(`connection to ${url2.host} closed mid-body`)));
       resolve8(res);
     });
     req.end(body);
   });
+}
+function abortError(signal) {
+  const r = signal.reason;
+  return r instanceof HttpError ? r : new HttpError(r instanceof Error ? r.message : "request aborted");
 }
 async function* counted(res, traffic) {
   try {
@@ -76514,6 +77351,7 @@ async function* counted(res, traffic) {
 }
 
 // src/core/remote/hub.ts
+import { createHash as createHash9 } from "node:crypto";
 function hubConfigFromEnv(env = process.env) {
   const endpoint = (env.HF_ENDPOINT || "https://huggingface.co").replace(/\/+$/, "");
   const token = env.HF_TOKEN?.trim();
@@ -76528,24 +77366,29 @@ var HubIntegrityError = class extends Error {
 var MAX_JSON_BYTES = 64 << 20;
 var MAX_TREE_PAGES = 1e3;
 var HubClient = class {
-  constructor(config2) {
-    this.config = config2;
-    this.origin = new URL(config2.endpoint).origin;
-  }
-  config;
   traffic = new Traffic();
   origin;
+  config;
+  constructor(config2) {
+    this.config = { ...config2, endpoint: config2.endpoint.replace(/\/+$/, "") };
+    this.origin = new URL(this.config.endpoint).origin;
+  }
   headers(extra = {}) {
     const h = { ...extra };
     if (this.config.token) h.authorization = `Bearer ${this.config.token}`;
     return h;
   }
-  async get(url2, extra = {}) {
+  async get(url2, extra, signal) {
     let res;
     try {
       res = await send(
         url2,
-        { headers: this.headers(extra), authOrigin: this.origin, timeoutMs: this.config.timeoutMs },
+        {
+          headers: this.headers(extra),
+          authOrigin: this.origin,
+          ...this.config.timeoutMs !== void 0 ? { timeoutMs: this.config.timeoutMs } : {},
+          ...signal ? { signal } : {}
+        },
         this.traffic
       );
     } catch (err2) {
@@ -76557,13 +77400,13 @@ var HubClient = class {
     }
     return res;
   }
-  async json(url2) {
-    const res = await this.get(url2, { accept: "application/json" });
+  async json(url2, signal) {
+    const res = await this.get(url2, { accept: "application/json" }, signal);
     let body;
     try {
       body = await readAll(res, MAX_JSON_BYTES);
     } catch (err2) {
-      throw new HubIntegrityError(`${shortUrl(url2)}: ${describeHttp(err2)}`);
+      throw bodyError(err2, shortUrl(url2));
     }
     try {
       return { data: JSON.parse(body.toString("utf8")), res };
@@ -76572,9 +77415,9 @@ var HubClient = class {
     }
   }
   /** Resolves a branch, tag or commit to the commit sha (HfApi.model_info(repo_id, revision=...).sha). */
-  async resolveRevision(repoId2, revision = DEFAULT_REVISION) {
+  async resolveRevision(repoId2, revision = DEFAULT_REVISION, signal) {
     const url2 = `${this.config.endpoint}/api/models/${repoId2}/revision/${encodeURIComponent(revision)}`;
-    const { data } = await this.json(url2);
+    const { data } = await this.json(url2, signal);
     const sha = data?.sha;
     if (typeof sha !== "string" || !/^[0-9a-f]{40}$/.test(sha))
       throw new HubIntegrityError(`${shortUrl(url2)}: the answer has no 40-hex commit sha`);
@@ -76583,13 +77426,13 @@ var HubClient = class {
     return { sha };
   }
   /** Every file of the commit, with sizes and LFS sha256 (HfApi.list_repo_tree(recursive=True)). */
-  async listFiles(repoId2, sha, maxEntries) {
+  async listFiles(repoId2, sha, maxEntries, signal) {
     const files = [];
     let url2 = `${this.config.endpoint}/api/models/${repoId2}/tree/${sha}?recursive=true`;
     for (let page = 0; url2 !== void 0; page++) {
       if (page >= MAX_TREE_PAGES)
         throw new HubIntegrityError(`the file list has more than ${MAX_TREE_PAGES} pages`);
-      const { data, res } = await this.json(url2);
+      const { data, res } = await this.json(url2, signal);
       if (!Array.isArray(data))
         throw new HubIntegrityError(`${shortUrl(url2)}: the file list is not an array`);
       for (const e of data) {
@@ -76612,9 +77455,9 @@ var HubClient = class {
    * exactly these bytes of a file of the listed size, with a body of exactly that length, is an integrity
    * failure: a server that ignores Range (200) or answers other bytes never feeds an analyzer.
    */
-  async readRange(repoId2, sha, file2, start, end) {
+  async readRange(repoId2, sha, file2, start, end, signal) {
     const url2 = this.resolveUrl(repoId2, sha, file2.path);
-    const res = await this.get(url2, { range: `bytes=${start}-${end - 1}` });
+    const res = await this.get(url2, { range: `bytes=${start}-${end - 1}` }, signal);
     this.checkHeaders(res, sha, file2);
     const where2 = `${file2.path} bytes ${start}-${end - 1}`;
     if (res.status !== 206) {
@@ -76636,16 +77479,16 @@ var HubClient = class {
       if (body.length !== end - start) throw new Error(`${body.length} of ${end - start} bytes arrived`);
       return body;
     } catch (err2) {
-      throw new HubIntegrityError(`${where2}: ${describeHttp(err2)}`);
+      throw bodyError(err2, where2);
     }
   }
   /**
    * Downloads a whole file into `out` (from offset 0), checking its size and its identity as listed: the
    * sha256 of an LFS file, the git blob sha1 of a regular one. Returns the computed sha256.
    */
-  async download(repoId2, sha, file2, out) {
+  async download(repoId2, sha, file2, out, signal) {
     const url2 = this.resolveUrl(repoId2, sha, file2.path);
-    const res = await this.get(url2);
+    const res = await this.get(url2, {}, signal);
     this.checkHeaders(res, sha, file2);
     if (res.status !== 200) {
       res.abort();
@@ -76660,7 +77503,7 @@ var HubClient = class {
         `${file2.path}: Content-Length ${declared}, but the file list says ${file2.size} bytes`
       );
     }
-    const sha2562 = createHash9("sha256");
+    const sha2563 = createHash9("sha256");
     const gitSha1 = createHash9("sha1").update(`blob ${file2.size}\0`);
     let got = 0;
     try {
@@ -76670,16 +77513,16 @@ var HubClient = class {
           res.abort();
           throw new Error(`more than the listed ${file2.size} bytes arrived`);
         }
-        sha2562.update(chunk);
+        sha2563.update(chunk);
         gitSha1.update(chunk);
         await out.write(chunk, 0, chunk.length, got - chunk.length);
       }
     } catch (err2) {
-      throw new HubIntegrityError(`${file2.path}: ${describeHttp(err2)}`);
+      throw bodyError(err2, file2.path);
     }
     if (got !== file2.size)
       throw new HubIntegrityError(`${file2.path}: truncated download, ${got} of ${file2.size} bytes`);
-    const computed = sha2562.digest("hex");
+    const computed = sha2563.digest("hex");
     if (file2.lfs && computed !== file2.lfs.sha256)
       throw new HubIntegrityError(
         `${file2.path}: the downloaded bytes have sha256 ${computed}, the Hub lists ${file2.lfs.sha256}`
@@ -76761,6 +77604,10 @@ function shortUrl(url2) {
   const u = new URL(url2);
   return `${u.pathname}${u.search}`.slice(0, 300);
 }
+function bodyError(err2, where2) {
+  const msg = `${where2}: ${describeHttp(err2)}`;
+  return err2 instanceof DeadlineError ? new HubUnavailableError(msg) : new HubIntegrityError(msg);
+}
 function describeHttp(err2) {
   return err2 instanceof HttpError || err2 instanceof Error ? err2.message : String(err2);
 }
@@ -76818,67 +77665,81 @@ var HEADER_FORMATS = /* @__PURE__ */ new Set(["safetensors", "gguf"]);
 var WHOLE_BYTES = 1 << 20;
 var REMOTE_CONCURRENCY = 4;
 async function scanHubRepo(ref, opts) {
-  const { hub, policy, now } = opts;
-  const revision = ref.revision ?? DEFAULT_REVISION;
+  const { hub, policy } = opts;
   const startBytes = hub.traffic.bytes;
   const startRequests = hub.traffic.requests;
-  const repoFindings = [];
-  const facts = { "hf.repo": ref.repoId, "hf.revision": revision };
-  const files = [];
-  let totalBytes = 0;
-  const done = (sha2) => {
-    facts["hf.bytesRead"] = hub.traffic.bytes - startBytes;
-    facts["hf.requests"] = hub.traffic.requests - startRequests;
-    const repo = finish(
-      hfPath(ref.repoId, sha2 ?? revision),
-      "hf-repository",
-      totalBytes,
-      "",
-      repoFindings,
-      facts,
-      policy,
-      now
-    );
-    return {
-      files: [repo, ...files],
-      ...sha2 ? { sha: sha2 } : {},
-      bytesRead: hub.traffic.bytes - startBytes,
-      requests: hub.traffic.requests - startRequests,
-      totalBytes
-    };
-  };
+  const limit = policy.limits.maxRemoteTimeMs;
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(
+      new DeadlineError(
+        `the repository's requests did not finish within ${limit} ms (limit maxRemoteTimeMs)`
+      )
+    ),
+    limit
+  );
+  let a;
+  try {
+    a = await analyse(ref, opts, deadline.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+  return evaluate(ref, a, opts, {
+    bytesRead: hub.traffic.bytes - startBytes,
+    requests: hub.traffic.requests - startRequests
+  });
+}
+async function analyse(ref, opts, signal) {
+  const { hub, policy, cache: cache2 } = opts;
+  const revision = ref.revision ?? DEFAULT_REVISION;
+  const settings = { limits: policy.limits, allowGlobals: policy.allow };
+  const fingerprint2 = analysisFingerprint(settings);
+  const wholeBytes = opts.wholeBytes ?? WHOLE_BYTES;
+  const keyOf = (sha2) => commitKey(fingerprint2, {
+    endpoint: hub.config.endpoint,
+    repoId: ref.repoId,
+    sha: sha2,
+    wholeBytes,
+    ...opts.paths ? { paths: opts.paths } : {},
+    ...opts.include ? { include: opts.includeKey } : {}
+  });
+  const commitCache = opts.include && opts.includeKey === void 0 ? void 0 : cache2;
+  const restore = async (sha2) => commitCache ? readCommitEntry(await commitCache.get(keyOf(sha2)).catch(() => void 0), keyOf(sha2), sha2) : void 0;
+  if (isCommitSha(ref.revision)) {
+    const commit2 = await restore(ref.revision);
+    if (commit2) return { sha: commit2.sha, commit: commit2, findings: [], fromCache: true };
+  }
   let sha;
   try {
-    ({ sha } = await hub.resolveRevision(ref.repoId, revision));
+    ({ sha } = await hub.resolveRevision(ref.repoId, revision, signal));
   } catch (err2) {
-    repoFindings.push(remoteFinding(err2, `Revision ${revision} of ${ref.repoId} could not be resolved`));
-    return done(void 0);
+    return {
+      findings: [remoteFinding(err2, `Revision ${revision} of ${ref.repoId} could not be resolved`)],
+      fromCache: false
+    };
   }
-  facts["hf.commit"] = sha;
-  if (policy.publishers && !publisherAllowed(ref.repoId, policy.publishers))
-    repoFindings.push({
-      ruleId: "MG630",
-      severity: "high",
-      score: 60,
-      message: `${ref.repoId} is not in the publishers allowlist (${policy.publishers.join(", ")}).`,
-      location: { symbol: ref.repoId }
-    });
-  if (!isCommitSha(ref.revision) && opts.reportUnpinned !== false)
-    repoFindings.push(unpinnedFinding(ref, sha));
+  if (!isCommitSha(ref.revision)) {
+    const commit2 = await restore(sha);
+    if (commit2) return { sha, commit: commit2, findings: [], fromCache: true };
+  }
   let tree;
   try {
-    tree = await hub.listFiles(ref.repoId, sha, policy.limits.maxEntries);
+    tree = await hub.listFiles(ref.repoId, sha, policy.limits.maxEntries, signal);
   } catch (err2) {
-    repoFindings.push(remoteFinding(err2, `The files of ${ref.repoId}@${sha} could not be listed`));
-    return done(sha);
+    return {
+      sha,
+      findings: [remoteFinding(err2, `The files of ${ref.repoId}@${sha} could not be listed`)],
+      fromCache: false
+    };
   }
+  const findings = [];
   let selected = tree;
   if (opts.paths) {
     const wanted = new Set(opts.paths);
     selected = tree.filter((f) => wanted.has(f.path));
     for (const p of wanted) {
       if (!selected.some((f) => f.path === p))
-        repoFindings.push({
+        findings.push({
           ruleId: "MG951",
           severity: "medium",
           score: 0,
@@ -76888,48 +77749,107 @@ async function scanHubRepo(ref, opts) {
     }
   }
   if (opts.include) selected = selected.filter((f) => opts.include(f.path));
-  facts["hf.files"] = selected.length;
-  totalBytes = selected.reduce((n, f) => n + f.size, 0);
-  const mirror = await mkdtemp2(join15(tmpdir2(), "modelgate-hf-"));
+  const ctx = { ref, sha, mirror: "", settings, opts, signal, wholeBytes, fingerprint: fingerprint2 };
+  let files = [];
+  try {
+    files = await judgeFiles(ctx, tree, selected);
+  } catch (err2) {
+    findings.push(remoteFinding(err2, `The scan of ${ref.repoId}@${sha} failed`));
+  }
+  const commit = { sha, tree, files };
+  if (commitCache && findings.length === 0 && files.length === selected.length && files.every(isComplete)) {
+    await commitCache.put(keyOf(sha), commitEntry(keyOf(sha), commit)).catch(() => void 0);
+  }
+  return { sha, commit, findings, fromCache: false };
+}
+async function judgeFiles(s, tree, selected) {
+  const { cache: cache2 } = s.opts;
+  s.mirror = await mkdtemp2(join17(tmpdir2(), "modelgate-hf-"));
   try {
     for (const f of tree) {
-      const abs = join15(mirror, f.path);
-      await mkdir(dirname9(abs), { recursive: true });
-      const fh = await open8(abs, "w");
+      const abs = join17(s.mirror, f.path);
+      await mkdir2(dirname10(abs), { recursive: true });
+      const fh = await open9(abs, "w");
       await fh.truncate(f.size).finally(() => fh.close());
     }
-    const settings = { limits: policy.limits, allowGlobals: policy.allow };
-    const ctx = { ref, sha, mirror, settings, opts };
-    const ranged = [];
+    const done = [];
     const whole = [];
     const large = [];
     const candidates = [];
     for (const f of selected) {
-      const hit = f.lfs && opts.cache ? await opts.cache.restore(hfPath(ref.repoId, sha, f.path), f.lfs.sha256, f.size) : void 0;
-      if (hit) {
-        ranged.push({ ...hit, sha256Source: "hub" });
-        continue;
+      if (f.lfs && cache2) {
+        const key = fileKey(s.fingerprint, f.lfs.sha256, f.size, s.wholeBytes);
+        const raw = await cache2.get(key).catch(() => void 0);
+        const hit = readFileEntry(raw, key, { path: f.path, sha256: f.lfs.sha256, size: f.size });
+        if (hit) {
+          done.push({ ...hit, sha256Source: "hub" });
+          continue;
+        }
       }
-      if (!f.lfs || f.size <= (opts.wholeBytes ?? WHOLE_BYTES)) whole.push(f);
+      if (!f.lfs || f.size <= s.wholeBytes) whole.push(f);
       else candidates.push(f);
     }
-    const judged = await mapConcurrent(candidates, REMOTE_CONCURRENCY, (f) => scanByRanges(ctx, f));
+    const judged = await mapConcurrent(candidates, REMOTE_CONCURRENCY, (f) => scanByRanges(s, f));
+    const fresh = [];
     candidates.forEach((f, i) => {
       const r = judged[i];
-      if (r) ranged.push(r);
+      if (r) fresh.push(r);
       else large.push(f);
     });
-    const small = await mapConcurrent(whole, REMOTE_CONCURRENCY, (f) => scanWhole(ctx, f, false));
-    const big = [];
-    for (const f of large) big.push(await scanWhole(ctx, f, true));
-    const byPath = new Map([...ranged, ...small, ...big].map((r) => [r.path, r]));
-    for (const f of selected) {
-      const r = byPath.get(hfPath(ref.repoId, sha, f.path));
-      if (r) files.push(checkRemotePin(r, f, policy, now));
+    fresh.push(...await mapConcurrent(whole, REMOTE_CONCURRENCY, (f) => scanWhole(s, f, false)));
+    for (const f of large) fresh.push(await scanWhole(s, f, true));
+    if (cache2) {
+      for (const r of fresh) {
+        const t2 = selected.find((f) => f.path === r.path);
+        if (!t2?.lfs || r.sha256 !== t2.lfs.sha256 || !isComplete(r)) continue;
+        const key = fileKey(s.fingerprint, r.sha256, r.size, s.wholeBytes);
+        await cache2.put(key, fileEntry(key, r)).catch(() => void 0);
+      }
     }
-    if (opts.cache) for (const r of files) await opts.cache.save(r);
+    const byPath = new Map([...done, ...fresh].map((r) => [r.path, r]));
+    return selected.flatMap((f) => byPath.get(f.path) ?? []);
+  } finally {
+    await rm2(s.mirror, { recursive: true, force: true });
+  }
+}
+function evaluate(ref, a, opts, traffic) {
+  const { policy, now } = opts;
+  const revision = ref.revision ?? DEFAULT_REVISION;
+  const repoFindings = [];
+  const facts = { "hf.repo": ref.repoId, "hf.revision": revision };
+  const files = [];
+  if (a.sha) {
+    facts["hf.commit"] = a.sha;
+    if (policy.publishers && !publisherAllowed(ref.repoId, policy.publishers))
+      repoFindings.push({
+        ruleId: "MG630",
+        severity: "high",
+        score: 60,
+        message: `${ref.repoId} is not in the publishers allowlist (${policy.publishers.join(", ")}).`,
+        location: { symbol: ref.repoId }
+      });
+    if (!isCommitSha(ref.revision) && opts.reportUnpinned !== false)
+      repoFindings.push(unpinnedFinding(ref, a.sha));
+  }
+  repoFindings.push(...a.findings);
+  if (a.commit) {
+    const { sha, tree } = a.commit;
+    const listed = new Map(tree.map((f) => [f.path, f]));
+    facts["hf.files"] = a.commit.files.length;
+    for (const f of a.commit.files) {
+      const path = hfPath(ref.repoId, sha, f.path);
+      const r = finish(path, f.format, f.size, f.sha256, f.findings, f.facts, policy, now);
+      files.push(
+        checkRemotePin(
+          f.sha256Source ? { ...r, sha256Source: f.sha256Source } : r,
+          listed.get(f.path),
+          policy,
+          now
+        )
+      );
+    }
+    remoteCodeOncePerRepository(files, policy, now, () => hfPath(ref.repoId, sha));
     const prefix = `${hfPath(ref.repoId, sha)}/`;
-    const listed = new Set(tree.map((f) => f.path));
     for (const key of Object.keys(policy.pins)) {
       if (key.startsWith(prefix) && !listed.has(key.slice(prefix.length)))
         repoFindings.push({
@@ -76940,58 +77860,78 @@ async function scanHubRepo(ref, opts) {
           location: { symbol: key.slice(prefix.length) }
         });
     }
-  } catch (err2) {
-    repoFindings.push(remoteFinding(err2, `The scan of ${ref.repoId}@${sha} failed`));
-  } finally {
-    await rm2(mirror, { recursive: true, force: true });
   }
-  return done(sha);
+  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  facts["hf.bytesRead"] = traffic.bytesRead;
+  facts["hf.requests"] = traffic.requests;
+  if (a.fromCache) facts["hf.cached"] = true;
+  const repo = finish(
+    hfPath(ref.repoId, a.sha ?? revision),
+    "hf-repository",
+    totalBytes,
+    "",
+    repoFindings,
+    facts,
+    policy,
+    now
+  );
+  return {
+    files: [repo, ...files],
+    ...a.sha ? { sha: a.sha } : {},
+    ...traffic,
+    totalBytes,
+    fromCache: a.fromCache
+  };
 }
 async function scanByRanges(s, f) {
-  const { hub, policy, now } = s.opts;
+  const { hub } = s.opts;
   const path = hfPath(s.ref.repoId, s.sha, f.path);
-  const abs = join15(s.mirror, f.path);
-  const fh = await open8(abs, "r+");
+  const abs = join17(s.mirror, f.path);
+  const fh = await open9(abs, "r+");
   try {
-    const src = remoteSource(path, f.size, (a, b) => hub.readRange(s.ref.repoId, s.sha, f, a, b), fh);
+    const src = remoteSource(
+      path,
+      f.size,
+      (a, b) => hub.readRange(s.ref.repoId, s.sha, f, a, b, s.signal),
+      fh
+    );
     let formats;
     try {
       const probe = await makeProbe(src, f.path);
       formats = detectAll(probe, ANALYZERS).filter((d) => d.detection.strength !== "name").map((d) => d.detection.format);
     } catch (err2) {
-      return report(s, f, "other", [remoteFinding(err2, `${f.path} could not be read`)], {});
+      return analysed(f, "other", [remoteFinding(err2, `${f.path} could not be read`)]);
     }
     if (formats.length === 0 || !formats.every((x) => HEADER_FORMATS.has(x))) return void 0;
     const disk = { root: s.mirror, absPath: abs, relPath: f.path };
     const r = await scanSource(src, f.path, f.size, disk, { settings: s.settings });
     const findings = [...r.findings];
     if (src.failure) findings.push(remoteFinding(src.failure, `${f.path} could not be read completely`));
-    const rep = finish(path, r.format, f.size, f.lfs.sha256, findings, r.facts, policy, now);
-    return { ...rep, sha256Source: "hub" };
+    return analysed(f, r.format, findings, r.facts);
   } finally {
     await fh.close();
   }
 }
 async function scanWhole(s, f, free) {
-  const { hub, policy } = s.opts;
-  const abs = join15(s.mirror, f.path);
-  if (f.size > policy.limits.maxFileBytes) {
-    return report(s, f, "other", [
+  const { hub } = s.opts;
+  const abs = join17(s.mirror, f.path);
+  if (f.size > s.settings.limits.maxFileBytes) {
+    return analysed(f, "other", [
       {
         ruleId: "MG001",
         severity: "medium",
         score: 0,
-        message: `Not downloaded: ${f.size} bytes is above the limit maxFileBytes (${policy.limits.maxFileBytes}), and a file of this format must be read whole to be judged.`,
+        message: `Not downloaded: ${f.size} bytes is above the limit maxFileBytes (${s.settings.limits.maxFileBytes}), and a file of this format must be read whole to be judged.`,
         location: {}
       }
     ]);
   }
-  const fh = await open8(abs, "r+");
+  const fh = await open9(abs, "r+");
   let expected;
   try {
-    expected = await hub.download(s.ref.repoId, s.sha, f, fh);
+    expected = await hub.download(s.ref.repoId, s.sha, f, fh, s.signal);
   } catch (err2) {
-    return report(s, f, "other", [remoteFinding(err2, `${f.path} could not be downloaded`)]);
+    return analysed(f, "other", [remoteFinding(err2, `${f.path} could not be downloaded`)]);
   } finally {
     await fh.close();
   }
@@ -77006,36 +77946,25 @@ async function scanWhole(s, f, free) {
         message: `The bytes scanned (sha256 ${r.sha256}) are not those downloaded and checked (${expected}).`,
         location: {}
       });
-    return finish(
-      hfPath(s.ref.repoId, s.sha, f.path),
-      r.format,
-      r.size,
-      r.sha256,
-      findings,
-      r.facts,
-      policy,
-      s.opts.now
-    );
+    return { path: f.path, format: r.format, size: r.size, sha256: r.sha256, findings, facts: r.facts };
   } finally {
     if (free) {
-      const h = await open8(abs, "r+");
+      const h = await open9(abs, "r+");
       await h.truncate(0);
       await h.truncate(f.size).finally(() => h.close());
     }
   }
 }
-function report(s, f, format, findings, facts = {}) {
-  const r = finish(
-    hfPath(s.ref.repoId, s.sha, f.path),
+function analysed(f, format, findings, facts = {}) {
+  return {
+    path: f.path,
     format,
-    f.size,
-    f.lfs?.sha256 ?? "",
+    size: f.size,
+    sha256: f.lfs?.sha256 ?? "",
+    ...f.lfs ? { sha256Source: "hub" } : {},
     findings,
-    facts,
-    s.opts.policy,
-    s.opts.now
-  );
-  return f.lfs ? { ...r, sha256Source: "hub" } : r;
+    facts
+  };
 }
 function checkRemotePin(r, f, policy, now) {
   const pin2 = policy.pins[r.path];
@@ -77077,7 +78006,7 @@ async function findReferences(entries) {
     if (e.kind !== "file" || !mayHoldReferences(e.relPath)) continue;
     let text2;
     try {
-      const fh = await open9(e.absPath, "r");
+      const fh = await open10(e.absPath, "r");
       try {
         const buf = Buffer.alloc(Math.min((await fh.stat()).size, MAX_REFERENCE_FILE));
         await fh.read(buf, 0, buf.length, 0);
@@ -77088,7 +78017,7 @@ async function findReferences(entries) {
     } catch {
       continue;
     }
-    const isLocal = (p) => existsSync(join16(dirname10(e.absPath), p)) || existsSync(join16(e.root, p));
+    const isLocal = (p) => existsSync2(join18(dirname11(e.absPath), p)) || existsSync2(join18(e.root, p));
     out.push(...extractReferences(e.relPath, text2, isLocal));
   }
   return out;
@@ -77099,10 +78028,10 @@ async function scanRemote(local, uris, references, opts) {
   const notes = [...local?.notes ?? []];
   const extra = /* @__PURE__ */ new Map();
   const add = (file2, f) => extra.set(file2, [...extra.get(file2) ?? [], f]);
-  const record3 = (r, label) => {
+  const record3 = (r, label2) => {
     files.push(...r.files);
     const gib = (r.totalBytes / 2 ** 30).toFixed(2);
-    const note2 = `${label}: ${r.files.length - 1} files (${gib} GiB) judged reading ${r.bytesRead} bytes in ${r.requests} requests.`;
+    const note2 = `${label2}: ${r.files.length - 1} files (${gib} GiB) judged reading ${r.bytesRead} bytes in ${r.requests} requests.`;
     notes.push(note2);
     opts.log?.(note2);
   };
@@ -77132,8 +78061,16 @@ async function scanRemote(local, uris, references, opts) {
     groups.set(key, g);
   }
   for (const { ref, refs } of groups.values()) {
-    const r = await scanHubRepo(ref, { ...opts, reportUnpinned: false, ...referenceSelection(refs) });
+    const selection = referenceSelection(refs);
+    const r = await scanHubRepo(ref, {
+      ...opts,
+      reportUnpinned: false,
+      ...selection,
+      ...selection.include ? { includeKey: includeKey(refs) } : {}
+    });
     const where2 = refs.map((x) => `${x.file}:${x.line}`).join(", ");
+    const repo = r.files[0];
+    repo.facts = { ...repo.facts, "hf.referencedAt": refs.map((x) => ({ file: x.file, line: x.line })) };
     record3(r, `${hfPath(ref.repoId, r.sha ?? ref.revision ?? DEFAULT_REVISION)} (referenced at ${where2})`);
     for (const x of refs) {
       if (!isCommitSha(x.revision)) add(x.file, unpinnedFinding(ref, r.sha, x.line));
@@ -77156,9 +78093,15 @@ async function scanRemote(local, uris, references, opts) {
     if (i >= 0) files[i] = next;
     else files.push(next);
   }
-  const report2 = buildReport(files, policy, notes);
-  if (local?.trust) report2.trust = local.trust;
-  return report2;
+  const report = buildReport(files, policy, notes);
+  if (local?.trust) report.trust = local.trust;
+  return report;
+}
+function includeKey(refs) {
+  const parts = refs.map(
+    (r) => JSON.stringify([r.filename ?? null, r.subfolder ?? null, r.allow ?? null, r.ignore ?? null])
+  );
+  return JSON.stringify([...new Set(parts)].sort());
 }
 function note(ruleId, message, line) {
   return { ruleId, severity: "low", score: 0, message, location: { line } };
@@ -77189,8 +78132,855 @@ async function scanWithRemote(paths, uris, references, opts, log) {
   return scanRemote(local, uris, refs, { hub, policy, now: /* @__PURE__ */ new Date(), log });
 }
 
-// src/cli/rules.ts
+// src/cli/lock.ts
+var LOCK_USAGE = `Usage: modelgate lock [hf://OWNER/NAME[@REVISION] ...] [--references PATH ...] [options]
+
+Pins Hugging Face Hub models by content: resolves each repository (named on the command line, or loaded by
+the code and configs under each --references PATH) to its commit, scans it as \`modelgate scan\` does, and
+writes one \`<sha256>  hf://OWNER/NAME@<commit>/<file>\` line per file (with a \`# size:\` line) into the
+lockfile. Entries of the repositories locked are replaced; every other line is kept. Nothing is written when a
+repository blocks or cannot be fully judged. Point the policy at the file (\`lockfile: models.lock\`) so that
+scans compare the files with it (MG610).
+
+Options:
+  -r, --references PATH       repeatable: lock the models the files under PATH load
+  -l, --lockfile FILE         the lockfile to update (default models.lock; created if missing)
+  -c, --config FILE           policy file (YAML): its limits, allowlists and rules apply to the scan
+  -p, --profile NAME          profile of the policy file
+      --allow-incomplete      lock even what could not be fully judged (not recommended)
+      --cache-dir DIR         keep analyses there (by commit and by file); a locked commit is not read again
+  -h, --help                  this help
+
+Exit codes: 0 written (or nothing to lock), 1 a repository blocks, 2 incomplete, 3 usage or internal error.`;
+async function lockCommand(args, io) {
+  let parsed;
+  try {
+    parsed = parse6(args);
+  } catch (err2) {
+    throw new UsageError(err2 instanceof Error ? err2.message : String(err2));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(`${LOCK_USAGE}
+`);
+    return 0;
+  }
+  const { paths, uris } = splitTargets(positionals);
+  if (paths.length > 0)
+    throw new UsageError(
+      `lock takes hf://OWNER/NAME[@REVISION] arguments; for the models code loads use --references ${paths[0]}`
+    );
+  const refRoots = values.references ?? [];
+  if (uris.length === 0 && refRoots.length === 0)
+    throw new UsageError("nothing to lock: name hf://OWNER/NAME[@REVISION] or --references PATH");
+  const lockfile = values.lockfile ?? "models.lock";
+  const existing = await readFile6(lockfile, "utf8").catch((err2) => {
+    if (err2.code === "ENOENT") return "";
+    throw new UsageError(`--lockfile ${lockfile}: ${err2.message}`);
+  });
+  parseLockfile(existing, lockfile);
+  const policy = await resolvePolicy({
+    configFile: values.config,
+    profile: values.profile,
+    allowIncomplete: values["allow-incomplete"]
+  });
+  const refs = [];
+  for (const p of refRoots) {
+    try {
+      refs.push(...await findReferences(await walk2(p)));
+    } catch (err2) {
+      throw new UsageError(`--references ${p}: ${err2.message}`);
+    }
+  }
+  for (const r of refs) {
+    if (r.kind !== "hf")
+      io.stderr(`modelgate: ${r.file}:${r.line}: not locked (${r.kind}: ${r.note ?? r.via})
+`);
+  }
+  const repos = /* @__PURE__ */ new Set([
+    ...uris.map((u) => u.repoId),
+    ...refs.flatMap((r) => r.kind === "hf" && r.repoId ? [r.repoId] : [])
+  ]);
+  if (repos.size === 0) {
+    io.stdout(`modelgate: no Hub model references under ${refRoots.join(", ")}: ${lockfile} unchanged
+`);
+    return 0;
+  }
+  const pins = Object.fromEntries(Object.entries(policy.pins).filter(([k]) => !lockedRepo(k, repos)));
+  const hub = new HubClient(hubConfigFromEnv());
+  const report = await scanRemote(void 0, uris, refs, {
+    hub,
+    policy: { ...policy, pins },
+    now: /* @__PURE__ */ new Date(),
+    ...values["cache-dir"] ? { cache: directoryCache(values["cache-dir"]) } : {},
+    log: (m) => io.stderr(`modelgate: ${m}
+`)
+  });
+  return writeLock(report, policy, repos, uris, lockfile, existing, io);
+}
+function parse6(args) {
+  return parseArgs2({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      references: { type: "string", short: "r", multiple: true },
+      lockfile: { type: "string", short: "l" },
+      config: { type: "string", short: "c" },
+      profile: { type: "string", short: "p" },
+      "allow-incomplete": { type: "boolean" },
+      "cache-dir": { type: "string" },
+      help: { type: "boolean", short: "h" }
+    }
+  });
+}
+function lockedRepo(path, repos) {
+  const m = /^hf:\/\/((?:[^/@]+\/)?[^/@]+)@/.exec(path);
+  return m !== null && repos.has(m[1]);
+}
+function refusal(repo, files, policy) {
+  const fails = (f) => f.verdict === "block" || f.verdict === "incomplete" && policy.failOnIncomplete;
+  const failing = files.filter((f) => fails(f) || !/^[0-9a-f]{64}$/.test(f.sha256));
+  if (failing.length > 0)
+    return failing.map((f) => `${f.path}: ${f.verdict === "block" ? "blocked" : "incomplete"}`).join("; ");
+  const bad4 = repo.findings.filter(
+    (f) => !f.waived && f.ruleId !== "MG950" && (f.score > 0 || getRule(f.ruleId).kind === "incomplete" && policy.failOnIncomplete)
+  );
+  if (bad4.length > 0) return bad4.map((f) => `${f.ruleId} ${f.message}`).join("; ");
+  return void 0;
+}
+async function writeLock(report, policy, repos, uris, lockfile, existing, io) {
+  const entries = [];
+  let code2 = 0;
+  const summary = [];
+  for (const repo of report.files.filter((f) => f.format === "hf-repository")) {
+    const files = report.files.filter((f) => f.path.startsWith(`${repo.path}/`));
+    const why = refusal(repo, files, policy);
+    if (why) {
+      const blocked = files.some((f) => f.verdict === "block") || repo.verdict === "block";
+      code2 = Math.max(code2, blocked ? 1 : 2);
+      io.stderr(`modelgate: ${repo.path} not locked: ${why}
+`);
+      continue;
+    }
+    const revision = String(repo.facts?.["hf.revision"] ?? "");
+    const commit = String(repo.facts?.["hf.commit"] ?? "");
+    summary.push(
+      `${repo.path}: ${files.length} file${files.length === 1 ? "" : "s"}${revision !== commit ? ` (${revision} resolved to ${commit}: pin the code to it)` : ""}`
+    );
+    for (const f of files) {
+      if (entries.includes(`${f.sha256}  ${f.path}`)) continue;
+      entries.push(`# size: ${f.size}`, `${f.sha256}  ${f.path}`);
+    }
+  }
+  if (code2 !== 0) {
+    io.stderr(`modelgate: ${lockfile} unchanged
+`);
+    return code2;
+  }
+  const text2 = mergeLock(existing, entries, repos);
+  parseLockfile(text2, lockfile);
+  const tmp = `${lockfile}.${process.pid}.tmp`;
+  await writeFile3(tmp, text2);
+  await rename2(tmp, lockfile);
+  for (const line of summary) io.stdout(`locked ${line}
+`);
+  io.stdout(
+    `modelgate: ${lockfile} written (${entries.length / 2} entries for ${repos.size} repositor${repos.size === 1 ? "y" : "ies"}${uris.length === 0 ? ", from references" : ""})
+`
+  );
+  return 0;
+}
+function mergeLock(existing, entries, repos) {
+  const lines = existing === "" ? [] : existing.replace(/\r?\n$/, "").split(/\r?\n/);
+  const kept = [];
+  for (const line of lines) {
+    const m = /^\\?[0-9a-fA-F]{64} [ *](.+)$/.exec(line.trimEnd());
+    if (m && lockedRepo(m[1], repos)) {
+      if (/^#\s*size:\s*\d+\s*$/.test(kept.at(-1)?.trim() ?? "")) kept.pop();
+      continue;
+    }
+    kept.push(line);
+  }
+  if (kept.length === 0)
+    kept.push(
+      "# modelgate lockfile: approved model files (sha256sum format; `sha256sum -c` checks the local ones)"
+    );
+  return `${[...kept, ...entries].join("\n")}
+`;
+}
+
+// src/cli/merge.ts
+import { readFile as readFile7 } from "node:fs/promises";
 import { parseArgs as parseArgs3 } from "node:util";
+
+// src/core/report/merge.ts
+var MAX_REPORT_BYTES = 64 * 2 ** 20;
+var finding = external_exports.object({
+  ruleId: external_exports.string().max(16),
+  severity: external_exports.enum(SEVERITIES),
+  score: external_exports.number().min(0).max(100),
+  message: external_exports.string().max(2e4),
+  location: external_exports.object({
+    member: external_exports.string().max(8192).optional(),
+    offset: external_exports.number().int().nonnegative().optional(),
+    symbol: external_exports.string().max(8192).optional()
+  }),
+  waived: external_exports.object({ reason: external_exports.string().max(4e3), expires: external_exports.string().max(40) }).optional()
+});
+var fileReport = external_exports.object({
+  path: external_exports.string().min(1).max(4096),
+  format: external_exports.string().max(40),
+  size: external_exports.number().int().nonnegative(),
+  sha256: external_exports.string().max(64),
+  verdict: external_exports.enum(VERDICTS),
+  score: external_exports.number().min(0).max(100),
+  severity: external_exports.enum(SEVERITIES),
+  scoreBreakdown: external_exports.record(external_exports.string().max(8192), external_exports.number()),
+  findings: external_exports.array(finding).max(1e5),
+  facts: external_exports.record(external_exports.string(), external_exports.unknown()).optional()
+});
+var scanReport = external_exports.object({
+  schemaVersion: external_exports.literal(1),
+  tool: external_exports.object({ name: external_exports.literal("modelgate"), version: external_exports.string().max(64) }),
+  verdict: external_exports.enum(VERDICTS),
+  maxScore: external_exports.number(),
+  blocked: external_exports.boolean(),
+  files: external_exports.array(fileReport).max(1e6),
+  notes: external_exports.array(external_exports.string().max(2e4)).max(1e4).optional()
+});
+var ReportError = class extends Error {
+  name = "ReportError";
+};
+function parseReport(text2, source) {
+  if (text2.length > MAX_REPORT_BYTES)
+    throw new ReportError(`${source}: report larger than ${MAX_REPORT_BYTES} bytes`);
+  let raw;
+  try {
+    raw = JSON.parse(text2);
+  } catch (err2) {
+    throw new ReportError(`${source}: not JSON (${err2.message})`);
+  }
+  const r = scanReport.safeParse(raw);
+  if (!r.success) {
+    const issue2 = r.error.issues[0];
+    throw new ReportError(
+      `${source}: not a modelgate report: ${issue2?.path.join(".") ?? ""}: ${issue2?.message ?? ""}`
+    );
+  }
+  for (const f of r.data.files)
+    for (const x of f.findings)
+      if (!hasRule(x.ruleId)) throw new ReportError(`${source}: ${f.path}: unknown rule id ${x.ruleId}`);
+  return r.data;
+}
+function mergeReports(reports, policy) {
+  const byPath = /* @__PURE__ */ new Map();
+  for (const r of reports)
+    for (const f of r.files) {
+      const prev = byPath.get(f.path);
+      if (!prev || verdictRank(f.verdict) > verdictRank(prev.verdict) || f.verdict === prev.verdict && f.score > prev.score)
+        byPath.set(f.path, f);
+    }
+  const files = [...byPath.values()].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const notes = reports.flatMap((r) => r.notes ?? []);
+  return buildReport(files, policy, [...new Set(notes)]);
+}
+
+// src/core/report/escape.ts
+function escapeControl(s) {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code2 = c.charCodeAt(0);
+    return code2 <= 255 ? `\\x${code2.toString(16).padStart(2, "0")}` : `\\u${code2.toString(16).padStart(4, "0")}`;
+  });
+}
+function escapeMarkdown(s) {
+  return escapeControl(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/([\\`*_{}[\]()#+\-.!|~:])/g, "\\$1").replace(/@/g, "&#64;");
+}
+function escapeHtml(s) {
+  return escapeControl(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/@/g, "&#64;");
+}
+function markdownCode(s) {
+  const clean = escapeControl(s).replace(/\|/g, "\u2758");
+  const longest = Math.max(0, ...(clean.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = "`".repeat(longest + 1);
+  const pad = clean.startsWith("`") || clean.endsWith("`") ? " " : "";
+  return `${fence}${pad}${clean}${pad}${fence}`;
+}
+function truncate(s, max) {
+  return s.length <= max ? s : `${s.slice(0, Math.max(0, max - 1))}\u2026`;
+}
+function safeJsonStringify(value, space2) {
+  return JSON.stringify(value, null, space2).replace(
+    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+  );
+}
+
+// src/core/report/json.ts
+function renderJson(report) {
+  return [...renderJsonChunks(report)].join("");
+}
+var CHUNK_CHARS = 1 << 16;
+function* renderJsonChunks(report) {
+  const files = report.files;
+  const outer = safeJsonStringify({ ...report, files: files.length > 0 ? [0] : [] }, 2);
+  const slot = "\n    0\n  ]";
+  const at2 = outer.indexOf(slot);
+  if (files.length === 0 || at2 < 0 || outer.indexOf(slot, at2 + 1) >= 0) {
+    yield `${files.length === 0 ? outer : safeJsonStringify(report, 2)}
+`;
+    return;
+  }
+  let buf = outer.slice(0, at2 + 1);
+  for (let i = 0; i < files.length; i++) {
+    buf += `    ${safeJsonStringify(files[i], 2).replace(/\n/g, "\n    ")}${i < files.length - 1 ? ",\n" : ""}`;
+    if (buf.length >= CHUNK_CHARS) {
+      yield buf;
+      buf = "";
+    }
+  }
+  yield `${buf}${outer.slice(at2 + slot.length - 4)}
+`;
+}
+
+// src/core/report/provenance.ts
+function provenanceRows(report) {
+  const t2 = report.trust;
+  if (!t2) return [];
+  const rows = t2.folders.map((f) => {
+    const s = f.signer;
+    const who = s ? [s.identity ?? s.name, s.issuer && `issuer ${s.issuer}`, `key ${s.keyFingerprint.slice(0, 16)}`] : [];
+    const covered = f.signedFiles ? `${f.signedFiles.length} file(s)` : "";
+    const diff = [
+      f.extraFiles?.length && `not signed: ${f.extraFiles.join(", ")}`,
+      f.modifiedFiles?.length && `changed: ${f.modifiedFiles.join(", ")}`,
+      f.missingFiles?.length && `missing: ${f.missingFiles.join(", ")}`
+    ].filter((x) => Boolean(x));
+    return {
+      folder: f.folder || ".",
+      status: f.status,
+      signer: who.filter(Boolean).join(", "),
+      when: f.signedAt ?? "",
+      covers: covered,
+      problems: [...diff, ...f.problems]
+    };
+  });
+  const showUnsigned = t2.signatures === "require" || t2.folders.length > 0;
+  for (const folder of showUnsigned ? t2.unsignedFolders : []) {
+    rows.push({ folder, status: "unsigned", signer: "", when: "", covers: "", problems: [] });
+  }
+  for (const a of t2.attestations) {
+    const built = a.provenance?.workflow ?? a.provenance?.builderId;
+    rows.push({
+      folder: a.folder || ".",
+      status: a.verified ? a.trusted ? "attested" : "attested (untrusted signer)" : "attestation invalid",
+      signer: [a.identity, built && `built by ${built}`].filter(Boolean).join(", "),
+      when: a.signedAt ?? "",
+      covers: a.subjects.map((x) => x.file ?? x.name).join(", "),
+      problems: a.problem ? [a.problem] : []
+    });
+  }
+  return rows;
+}
+
+// src/core/report/markdown.ts
+var ICON = { pass: "\u2705", warn: "\u26A0\uFE0F", block: "\u26D4", incomplete: "\u2753" };
+function renderMarkdown(report, opts = {}) {
+  const top = opts.topFindings ?? 3;
+  const out = [];
+  out.push(`### ${ICON[report.verdict]} modelgate: ${report.verdict}${report.blocked ? " (blocking)" : ""}`);
+  out.push("");
+  const shown = report.files.filter(
+    (f) => opts.includeClean || f.findings.length > 0 || f.format !== "other"
+  );
+  const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
+  for (const f of report.files) counts[f.verdict]++;
+  out.push(
+    `${report.files.length} files scanned: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed. Highest score ${report.maxScore}.`
+  );
+  if (shown.length > 0) {
+    out.push("");
+    out.push("| File | Verdict | Score | Format | Top findings |");
+    out.push("| --- | --- | ---: | --- | --- |");
+    const sorted = sortFiles(shown);
+    const rows = opts.maxFiles !== void 0 ? sorted.slice(0, opts.maxFiles) : sorted;
+    for (const f of rows) {
+      const findings = topOf(f, top).map(
+        (x) => `${x.ruleId} ${escapeMarkdown(truncate(getRule(x.ruleId).title, 60))}${x.location.symbol ? ` ${markdownCode(truncate(x.location.symbol, 80))}` : ""}`
+      ).join("<br>");
+      out.push(
+        `| ${markdownCode(truncate(displayPath(f), 120))} | ${verdictCell(f, opts)} | ${f.score} | ${f.format} | ${findings || "\u2014"} |`
+      );
+    }
+    if (rows.length < sorted.length) {
+      out.push("");
+      out.push(
+        `\u2026 and ${sorted.length - rows.length} more files (the least severe), listed in the full report.`
+      );
+    }
+  }
+  const provenance = opts.details ? provenanceRows(report) : [];
+  if (provenance.length > 0) {
+    out.push("");
+    out.push("#### Provenance");
+    out.push("");
+    out.push("| Folder | Status | Signed by | When | Covers |");
+    out.push("| --- | --- | --- | --- | --- |");
+    for (const r of provenance) {
+      const problems = r.problems.map((p) => `<br>${escapeMarkdown(truncate(p, 300))}`).join("");
+      out.push(
+        `| ${markdownCode(truncate(r.folder, 120))} | ${r.status}${problems} | ${escapeMarkdown(truncate(r.signer, 200))} | ${escapeMarkdown(r.when)} | ${escapeMarkdown(truncate(r.covers, 200))} |`
+      );
+    }
+  }
+  if (opts.details && (opts.notes ?? true) && report.notes?.length) {
+    out.push("");
+    for (const n of report.notes) out.push(`- ${escapeMarkdown(truncate(n, 1e3))}`);
+  }
+  if (opts.details) {
+    for (const f of sortFiles(shown)) {
+      if (f.findings.length === 0) continue;
+      out.push("");
+      out.push(
+        `<details><summary>${ICON[f.verdict]} <code>${escapeHtml(truncate(displayPath(f), 200))}</code>: ${verdictText(f, opts)}, score ${f.score}</summary>`
+      );
+      out.push("");
+      out.push(`sha256 \`${f.sha256}\`, ${f.size} bytes. Score: ${breakdown(f)}`);
+      out.push("");
+      for (const x of [...f.findings].sort(bySeverity)) out.push(`- ${findingLine(x)}`);
+      out.push("");
+      out.push("</details>");
+    }
+  }
+  return `${out.join("\n")}
+`;
+}
+function verdictText(f, opts) {
+  return f.verdict === "incomplete" && opts.incompleteFails ? "incomplete (fails the gate)" : f.verdict;
+}
+function verdictCell(f, opts) {
+  return `${ICON[f.verdict]} ${verdictText(f, opts)}`;
+}
+function findingLine(x) {
+  const rule = getRule(x.ruleId);
+  const where2 = [];
+  if (x.location.symbol) where2.push(`symbol ${markdownCode(truncate(x.location.symbol, 120))}`);
+  if (x.location.member) where2.push(`in ${markdownCode(truncate(x.location.member, 160))}`);
+  if (x.location.offset !== void 0) where2.push(`at byte ${x.location.offset}`);
+  const waived = x.waived ? ` _(waived until ${escapeMarkdown(x.waived.expires)}: ${escapeMarkdown(truncate(x.waived.reason, 200))})_` : "";
+  return `**${x.ruleId}** ${x.severity} (${x.score}): ${escapeMarkdown(truncate(x.message, 400))}${where2.length ? ` \u2014 ${where2.join(", ")}` : ""}. ${escapeMarkdown(rule.remediation)}${waived}`;
+}
+function breakdown(f) {
+  const parts = Object.entries(f.scoreBreakdown);
+  return parts.length === 0 ? "0" : parts.map(([k, v]) => `${markdownCode(truncate(k, 100))} ${v}`).join(" + ");
+}
+function topOf(f, n) {
+  return [...f.findings].filter((x) => !x.waived).sort(bySeverity).slice(0, n);
+}
+function bySeverity(a, b) {
+  return severityRank(b.severity) - severityRank(a.severity) || b.score - a.score;
+}
+var ORDER = { block: 0, incomplete: 1, warn: 2, pass: 3 };
+function sortFiles(files) {
+  return [...files].sort(
+    (a, b) => ORDER[a.verdict] - ORDER[b.verdict] || b.score - a.score || a.path.localeCompare(b.path)
+  );
+}
+function displayPath(f) {
+  const target = f.facts?.linkTarget;
+  return typeof target === "string" ? `${f.path} -> ${target}` : f.path;
+}
+
+// src/core/report/sarif.ts
+import { createHash as createHash10 } from "node:crypto";
+
+// src/core/remote/sites.ts
+function referenceSites(report) {
+  const byRepo = /* @__PURE__ */ new Map();
+  for (const f of report.files) {
+    if (f.format !== "hf-repository") continue;
+    const sites = byRepo.get(f.path) ?? [];
+    for (const x of asSites(f.facts?.["hf.referencedAt"]))
+      if (!sites.some((s) => s.file === x.file && s.line === x.line)) sites.push(x);
+    byRepo.set(f.path, sites);
+  }
+  return (path) => {
+    if (!path.startsWith("hf://")) return [{ file: path }];
+    const repo = /^hf:\/\/(?:[^/@]+\/)?[^/@]+@[^/]+/.exec(path)?.[0];
+    return repo && byRepo.get(repo) || [];
+  };
+}
+function asSites(v) {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((x) => {
+    const o = x;
+    if (!o || typeof o.file !== "string" || o.file.startsWith("hf://")) return [];
+    return [
+      {
+        file: o.file,
+        ...Number.isInteger(o.line) && o.line > 0 ? { line: o.line } : {}
+      }
+    ];
+  });
+}
+
+// src/core/rules/docs.ts
+var PROJECT_URL = "https://github.com/modelgate/modelgate";
+function ruleDocUrl(ruleId) {
+  return `${PROJECT_URL}/blob/v${VERSION}/docs/rules.md#${ruleId.toLowerCase()}`;
+}
+
+// src/core/report/sarif.ts
+var SECURITY_SEVERITY = {
+  critical: "9.5",
+  high: "7.5",
+  medium: "5.0",
+  low: "2.0",
+  none: "0.0"
+};
+var LEVEL = {
+  critical: "error",
+  high: "error",
+  medium: "warning",
+  low: "note",
+  none: "note"
+};
+function renderSarif(report, opts = {}) {
+  const rules = RULES.map(sarifRule);
+  const index2 = new Map(RULES.map((r, i) => [r.id, i]));
+  const uri = opts.uri ?? ((p) => p);
+  const sitesOf = referenceSites(report);
+  const all = report.files.flatMap(
+    (file2) => file2.findings.filter((f) => !f.waived).map((f) => ({ file: file2, f }))
+  );
+  const kept = all.length <= SARIF_RESULT_LIMIT ? all : [...all].sort((a, b) => severityRank(b.f.severity) - severityRank(a.f.severity) || b.f.score - a.f.score).slice(0, SARIF_RESULT_LIMIT);
+  const omitted = all.length - kept.length;
+  const results = kept.map(({ file: file2, f }) => {
+    const site = file2.path.startsWith("hf://") ? sitesOf(file2.path)[0] : void 0;
+    const line = site ? site.line : f.location.line;
+    const result = {
+      ruleId: f.ruleId,
+      ruleIndex: index2.get(f.ruleId),
+      level: LEVEL[f.severity],
+      message: { text: `${site ? `${file2.path}, loaded here: ` : ""}${messageText(f)}` },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: encodeUri(uri(site ? site.file : file2.path)) },
+            // A line exists only for text files (a model reference in code); binaries get no region.
+            ...line !== void 0 ? { region: { startLine: line } } : {}
+          },
+          ...f.location.member || f.location.symbol ? {
+            logicalLocations: [
+              {
+                fullyQualifiedName: [f.location.member, f.location.symbol].filter(Boolean).join("::"),
+                kind: "member"
+              }
+            ]
+          } : {}
+        }
+      ],
+      partialFingerprints: { modelgateFindingHash: fingerprint(file2.path, f) },
+      properties: {
+        score: f.score,
+        ...f.severity !== ruleSeverity(f.ruleId) ? { "security-severity": SECURITY_SEVERITY[f.severity] } : {},
+        ...f.location.offset !== void 0 ? { offset: f.location.offset } : {},
+        sha256: file2.sha256
+      }
+    };
+    return result;
+  });
+  const doc = {
+    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
+    version: "2.1.0",
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: "modelgate",
+            version: report.tool.version,
+            semanticVersion: report.tool.version,
+            informationUri: opts.informationUri ?? PROJECT_URL,
+            rules
+          }
+        },
+        results,
+        columnKind: "utf16CodeUnits",
+        automationDetails: { id: automationId(opts.category, opts.shard) },
+        ...omitted > 0 ? {
+          invocations: [
+            {
+              executionSuccessful: true,
+              toolExecutionNotifications: [
+                {
+                  level: "warning",
+                  message: {
+                    text: `${omitted} results were left out: GitHub code scanning accepts at most ${SARIF_RESULT_LIMIT} per run. The most severe are kept; the JSON report has them all.`
+                  }
+                }
+              ]
+            }
+          ],
+          properties: { resultsOmitted: omitted }
+        } : {}
+      }
+    ]
+  };
+  return `${safeJsonStringify(doc, 2)}
+`;
+}
+var SARIF_RESULT_LIMIT = 25e3;
+function automationId(category = "modelgate", shard) {
+  const base = category.replace(/\/+$/, "") || "modelgate";
+  return shard ? `${base}/shard-${shard.replace("/", "-of-")}/` : `${base}/`;
+}
+function sarifRule(r) {
+  return {
+    id: r.id,
+    name: toPascal(r.slug),
+    shortDescription: { text: r.title },
+    helpUri: ruleDocUrl(r.id),
+    fullDescription: { text: r.description },
+    help: {
+      text: `${r.description}
+
+Remediation: ${r.remediation}`,
+      markdown: `${r.description}
+
+**Remediation:** ${r.remediation}`
+    },
+    defaultConfiguration: { level: LEVEL[r.severity] },
+    properties: {
+      "security-severity": SECURITY_SEVERITY[r.severity],
+      tags: ["security", "ml-model", r.kind, ...r.cwe ? [`external/cwe/cwe-${r.cwe}`] : []],
+      precision: r.kind === "threat" ? "high" : "medium"
+    }
+  };
+}
+function ruleSeverity(id2) {
+  return RULES.find((r) => r.id === id2)?.severity;
+}
+function messageText(f) {
+  const where2 = [
+    f.location.member && `member ${f.location.member}`,
+    f.location.offset !== void 0 && `offset ${f.location.offset}`
+  ].filter(Boolean).join(", ");
+  return where2 ? `${f.message} (${where2})` : f.message;
+}
+function fingerprint(path, f) {
+  return createHash10("sha256").update(
+    [
+      path,
+      f.ruleId,
+      f.location.member ?? "",
+      f.location.symbol ?? "",
+      String(f.location.offset ?? "")
+    ].join("\0")
+  ).digest("hex").slice(0, 32);
+}
+function encodeUri(path) {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
+function toPascal(slug) {
+  return slug.replace(/(^|_)([a-z0-9])/g, (_, __, c) => c.toUpperCase());
+}
+
+// src/core/report/text.ts
+var MARK = { pass: "PASS ", warn: "WARN ", block: "BLOCK", incomplete: "INCOMPLETE" };
+var COLOUR = { pass: 32, warn: 33, block: 31, incomplete: 35 };
+function renderText(report, opts = {}) {
+  const paint = (v, s) => opts.color ? `\x1B[${COLOUR[v]}m${s}\x1B[0m` : s;
+  const lines = [];
+  for (const f of report.files) {
+    if (!opts.verbose && f.format === "other" && f.findings.length === 0) continue;
+    lines.push(
+      `${paint(f.verdict, MARK[f.verdict].padEnd(10))} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(displayPath(f))}`
+    );
+    const groups = /* @__PURE__ */ new Map();
+    for (const x of [...f.findings].sort(bySeverity2)) {
+      const g = groups.get(x.ruleId) ?? [];
+      g.push(x);
+      groups.set(x.ruleId, g);
+    }
+    for (const [ruleId, fs] of groups) {
+      const rule = getRule(ruleId);
+      lines.push(`    ${ruleId} ${fs[0].severity.toUpperCase()} ${rule.title}`);
+      const shown = opts.verbose ? fs : fs.slice(0, 5);
+      for (const x of shown)
+        lines.push(
+          `      - ${escapeControl(x.message)}${where(x)}${x.waived ? ` [waived: ${escapeControl(x.waived.reason)}]` : ""}`
+        );
+      if (shown.length < fs.length) lines.push(`      \u2026 and ${fs.length - shown.length} more`);
+    }
+  }
+  const provenance = provenanceRows(report);
+  if (provenance.length > 0) {
+    lines.push("", "Provenance:");
+    for (const r of provenance) {
+      const facts = [
+        r.signer && `by ${r.signer}`,
+        r.when && `at ${r.when}`,
+        r.covers && `covers ${r.covers}`
+      ].filter(Boolean);
+      lines.push(
+        `  ${r.status.toUpperCase().padEnd(10)} ${escapeControl(r.folder)}${facts.length ? `: ${escapeControl(facts.join(", "))}` : ""}`
+      );
+      for (const p of r.problems) lines.push(`      - ${escapeControl(p)}`);
+    }
+  }
+  for (const note2 of report.notes ?? []) lines.push(`note: ${escapeControl(note2)}`);
+  const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
+  for (const f of report.files) counts[f.verdict]++;
+  lines.push("");
+  lines.push(
+    `modelgate ${report.tool.version}: ${paint(report.verdict, report.verdict.toUpperCase())} (${report.files.length} files: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed; max score ${report.maxScore})`
+  );
+  return `${lines.join("\n")}
+`;
+}
+function where(f) {
+  const parts = [];
+  if (f.location.symbol) parts.push(`symbol ${f.location.symbol}`);
+  if (f.location.member) parts.push(`in ${f.location.member}`);
+  if (f.location.offset !== void 0) parts.push(`at byte ${f.location.offset}`);
+  if (f.location.line !== void 0) parts.push(`line ${f.location.line}`);
+  return parts.length > 0 ? ` (${escapeControl(parts.join(", "))})` : "";
+}
+function bySeverity2(a, b) {
+  return severityRank(b.severity) - severityRank(a.severity) || b.score - a.score;
+}
+
+// src/cli/render.ts
+var FORMATS = ["text", "json", "sarif", "markdown"];
+function render(report, format, opts = {}) {
+  switch (format) {
+    case "json":
+      return renderJson(report);
+    case "sarif":
+      return renderSarif(report, { uri: opts.sarifUri });
+    case "markdown":
+      return renderMarkdown(report, { details: true });
+    case "text":
+      return renderText(report, { verbose: opts.verbose, color: opts.color });
+  }
+}
+function renderChunks(report, format, opts = {}) {
+  return format === "json" ? renderJsonChunks(report) : [render(report, format, opts)];
+}
+
+// src/cli/merge.ts
+var MERGE_USAGE = `Usage: modelgate merge REPORT.json ... [options]
+
+Combines JSON reports (shards of one scan) into one: files by path (a path reported twice keeps its worst
+result), the verdict recomputed. Exit codes as for scan.
+
+Options:
+  -f, --format text|json|sarif|markdown   report format (default text)
+  -o, --output FILE                       write the report to FILE instead of stdout
+      --allow-incomplete                  incomplete files do not block
+      --warn-only                         never exit 1 or 2
+  -h, --help                              this help`;
+async function mergeCommand(args, io) {
+  let values;
+  let positionals;
+  try {
+    ({ values, positionals } = parseArgs3({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...REPORT_OPTIONS,
+        "allow-incomplete": { type: "boolean" },
+        "warn-only": { type: "boolean" }
+      }
+    }));
+  } catch (err2) {
+    io.stderr(`modelgate merge: ${err2.message}
+
+${MERGE_USAGE}
+`);
+    return 3;
+  }
+  if (values.help) {
+    io.stdout(`${MERGE_USAGE}
+`);
+    return 0;
+  }
+  const format = values.format ?? "text";
+  if (!FORMATS.includes(format) || positionals.length === 0) {
+    io.stderr(
+      `modelgate merge: ${positionals.length === 0 ? "name at least one report" : `--format must be text, json, sarif or markdown, got '${format}'`}
+
+${MERGE_USAGE}
+`
+    );
+    return 3;
+  }
+  try {
+    const reports = [];
+    for (const p of positionals) reports.push(parseReport(await readFile7(p, "utf8"), p));
+    const report = mergeReports(reports, {
+      warnOnly: values["warn-only"] ?? false,
+      failOnIncomplete: !(values["allow-incomplete"] ?? false)
+    });
+    await emit(io, values.output, render(report, format));
+    return exitCodeFor(report);
+  } catch (err2) {
+    if (err2 instanceof ReportError || err2.code !== void 0) {
+      io.stderr(`modelgate merge: ${err2.message}
+`);
+      return 3;
+    }
+    throw err2;
+  }
+}
+
+// src/cli/progress.ts
+var DELAY_MS = 1e3;
+var EVERY_MS = 200;
+function terminalProgress(stream, clock = { now: Date.now }) {
+  if (!stream.isTTY) return { finish: () => {
+  } };
+  const delay = clock.delayMs ?? DELAY_MS;
+  const started = clock.now();
+  let last = 0;
+  let shown = false;
+  return {
+    onProgress(p) {
+      const now = clock.now();
+      if (now - started < delay || now - last < EVERY_MS) return;
+      last = now;
+      shown = true;
+      const width = Math.max(20, (stream.columns ?? 80) - 1);
+      const head = `modelgate: ${p.done}/${p.total} files, ${bytes(p.bytesDone)} of ${bytes(p.bytesTotal)}`;
+      const current = p.current ? ` ${printable2(p.current)}` : "";
+      const line = `${head}${current}`;
+      stream.write(`\r\x1B[2K${line.length > width ? `${line.slice(0, width - 1)}\u2026` : line}`);
+    },
+    finish() {
+      if (shown) stream.write("\r\x1B[2K");
+    }
+  };
+}
+function printable2(s) {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+}
+function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+function useColor(stream, env) {
+  return Boolean(stream.isTTY) && !(env.NO_COLOR !== void 0 && env.NO_COLOR !== "") && env.TERM !== "dumb";
+}
+
+// src/cli/rules.ts
+import { parseArgs as parseArgs4 } from "node:util";
 var RULES_USAGE = `Usage: modelgate rules [options]
 
 Prints the rule catalogue: every rule modelgate can report, with its id, severity, default score, kind, what
@@ -77203,7 +78993,7 @@ Options:
 async function rulesCommand(args, io) {
   let values;
   try {
-    ({ values } = parseArgs3({ args, strict: true, options: REPORT_OPTIONS }));
+    ({ values } = parseArgs4({ args, strict: true, options: REPORT_OPTIONS }));
   } catch (err2) {
     throw new UsageError(err2.message);
   }
@@ -77252,7 +79042,7 @@ function rulesMarkdown() {
 // src/cli/verify.ts
 import { stat as stat9 } from "node:fs/promises";
 import { resolve as resolve6 } from "node:path";
-import { parseArgs as parseArgs4 } from "node:util";
+import { parseArgs as parseArgs5 } from "node:util";
 var TRUST_OPTIONS = {
   "require-signature": { type: "boolean" },
   "trusted-key": { type: "string", multiple: true },
@@ -77296,7 +79086,7 @@ function trustOverrides(v) {
 async function verifyCommand(args, io) {
   let parsed;
   try {
-    parsed = parse6(args);
+    parsed = parse7(args);
   } catch (err2) {
     throw new UsageError(err2.message);
   }
@@ -77352,8 +79142,8 @@ async function verifyCommand(args, io) {
   } else io.stdout(renderVerification(dir, v, policy.trust.trustedRootSource));
   return v.status === "verified" ? 0 : 1;
 }
-function parse6(args) {
-  return parseArgs4({
+function parse7(args) {
+  return parseArgs5({
     args,
     allowPositionals: true,
     strict: true,
@@ -77411,6 +79201,7 @@ var COMMANDS = `Usage: modelgate scan [PATH ...] [hf://OWNER/NAME[@REVISION] ...
        modelgate verify DIR [options]           (verify a model folder's signature; see modelgate verify --help)
        modelgate verify-attestation ATTESTATION --trusted-key PUB_PEM PATH...   (deployment check of --attest)
        modelgate merge REPORT.json ... [options] (combine JSON reports of shards; see modelgate merge --help)
+       modelgate lock [hf://OWNER/NAME[@REV] ...] [--references PATH ...]   (pin Hub models in models.lock)
        modelgate rules [--format text|json|markdown]   (the rule catalogue)
        modelgate --version | --help`;
 var SCAN_USAGE = `Usage: modelgate scan [PATH ...] [hf://OWNER/NAME[@REVISION] ...] [options]
@@ -77466,9 +79257,10 @@ async function main(argv, io) {
     if (command === "verify") return await verifyCommand(rest, io);
     if (command === "verify-attestation") return await verifyAttestationCommand(rest, io);
     if (command === "merge") return await mergeCommand(rest, io);
+    if (command === "lock") return await lockCommand(rest, io);
     if (command === "rules") return await rulesCommand(rest, io);
     throw new UsageError(
-      `unknown command '${command}' (expected: scan, verify, verify-attestation, merge, rules)`
+      `unknown command '${command}' (expected: scan, verify, verify-attestation, merge, lock, rules)`
     );
   } catch (err2) {
     if (err2 instanceof UsageError || err2 instanceof PolicyError) {
@@ -77538,9 +79330,9 @@ async function scanCommand(args, io) {
   const include = values.include ?? [];
   const exclude = values.exclude ?? [];
   const progress = terminalProgress(process.stderr);
-  let report2;
+  let report;
   try {
-    report2 = await scanWithRemote(
+    report = await scanWithRemote(
       paths,
       targets.uris,
       values.references ?? false,
@@ -77556,18 +79348,18 @@ async function scanCommand(args, io) {
     progress.finish();
   }
   const color = values.output === void 0 && useColor(process.stdout, process.env);
-  const text2 = render(report2, format, {
+  const text2 = renderChunks(report, format, {
     verbose: values.verbose ?? false,
     color,
     sarifUri: sarifUri(paths, folders)
   });
   await emit(io, values.output, text2);
   if (attest)
-    await writeAttestation(attest, values, report2, policy, positionals.length > 0 ? positionals : ["."]);
-  return exitCodeFor(report2);
+    await writeAttestation(attest, values, report, policy, positionals.length > 0 ? positionals : ["."]);
+  return exitCodeFor(report);
 }
 function parseScanArgs(args) {
-  return parseArgs5({
+  return parseArgs6({
     args,
     allowPositionals: true,
     strict: true,
@@ -77588,7 +79380,7 @@ function parseScanArgs(args) {
 }
 function sarifUri(paths, folders) {
   if (paths.length !== 1 || folders.length !== 1) return void 0;
-  const base = relative6(process.cwd(), resolve7(folders[0])).split(sep5).join("/");
+  const base = relative7(process.cwd(), resolve7(folders[0])).split(sep6).join("/");
   if (base === "" || base.startsWith("..")) return void 0;
   return (p) => `${base}/${p}`;
 }
