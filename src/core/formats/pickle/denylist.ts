@@ -712,7 +712,9 @@ export interface DenyMatch {
 /** The deny family of a qualified name (checked on every component prefix), if any. */
 function matchQualified(q: string, dottedName: boolean, idx: DenyIndex): DenyMatch | undefined {
   // The longest matching prefix names the most specific family (setuptools._distutils.spawn: process).
+  // A constructor entry counts only when no deny prefix matches (the shortest one is the class itself).
   let found: DenyMatch | undefined;
+  let ctor: DenyFamily | undefined;
   let end = q.indexOf('.');
   for (;;) {
     const pre = end < 0 ? q : q.slice(0, end);
@@ -722,15 +724,12 @@ function matchQualified(q: string, dottedName: boolean, idx: DenyIndex): DenyMat
       const s = idx.strictPrefix.get(pre);
       if (s) found = { family: s, matched: q };
     }
+    ctor ??= idx.constructors.get(pre);
     if (end < 0) break;
     end = q.indexOf('.', end + 1);
   }
   if (found) return found;
-  for (let e = q.indexOf('.'); ; e = q.indexOf('.', e + 1)) {
-    const ctor = idx.constructors.get(e < 0 ? q : q.slice(0, e));
-    if (ctor) return { family: ctor, matched: q, constructorOnly: true };
-    if (e < 0) break;
-  }
+  if (ctor) return { family: ctor, matched: q, constructorOnly: true };
   const last = q.slice(q.lastIndexOf('.') + 1);
   const m = idx.methods.get(last);
   if (m && dottedName) return { family: m, matched: q };
