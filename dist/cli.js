@@ -48629,6 +48629,7 @@ function buildIndex() {
 }
 function matchQualified(q, dottedName, idx) {
   let found;
+  let ctor;
   let end = q.indexOf(".");
   for (; ; ) {
     const pre = end < 0 ? q : q.slice(0, end);
@@ -48638,15 +48639,12 @@ function matchQualified(q, dottedName, idx) {
       const s = idx.strictPrefix.get(pre);
       if (s) found = { family: s, matched: q };
     }
+    ctor ??= idx.constructors.get(pre);
     if (end < 0) break;
     end = q.indexOf(".", end + 1);
   }
   if (found) return found;
-  for (let e = q.indexOf("."); ; e = q.indexOf(".", e + 1)) {
-    const ctor = idx.constructors.get(e < 0 ? q : q.slice(0, e));
-    if (ctor) return { family: ctor, matched: q, constructorOnly: true };
-    if (e < 0) break;
-  }
+  if (ctor) return { family: ctor, matched: q, constructorOnly: true };
   const last = q.slice(q.lastIndexOf(".") + 1);
   const m = idx.methods.get(last);
   if (m && dottedName) return { family: m, matched: q };
