@@ -38,7 +38,13 @@ function summaryTuple(n: number, w: number): PyTuple {
 }
 
 export class PickleStore extends PickleWindow {
+  /**
+   * The stack is stack[0, sp). Slots at sp and above are dead: they are overwritten as the stack grows again
+   * (never read), so popping is a decrement instead of an array resize. What they still reference was
+   * already live at the stack's high-water mark, which maxStackDepth bounds.
+   */
   protected stack: PyValue[] = [];
+  protected sp = 0;
   protected marks: number[] = [];
   /** Stack index below which the current mark forbids popping. */
   protected fence = 0;
@@ -59,22 +65,22 @@ export class PickleStore extends PickleWindow {
   // stack
 
   protected push(v: PyValue): void {
-    this.stack.push(v);
+    this.stack[this.sp++] = v;
   }
 
   protected pop(): PyValue {
-    if (this.stack.length <= this.fence) this.broken('unpickling stack underflow');
-    return this.stack.pop() as PyValue;
+    if (this.sp <= this.fence) this.broken('unpickling stack underflow');
+    return this.stack[--this.sp] as PyValue;
   }
 
   protected top(): PyValue {
-    if (this.stack.length <= this.fence) this.broken('unpickling stack underflow');
-    return this.stack[this.stack.length - 1] as PyValue;
+    if (this.sp <= this.fence) this.broken('unpickling stack underflow');
+    return this.stack[this.sp - 1] as PyValue;
   }
 
   protected mark(): void {
-    this.marks.push(this.stack.length);
-    this.fence = this.stack.length;
+    this.marks.push(this.sp);
+    this.fence = this.sp;
     if (this.marks.length > this.opts.maxStackDepth) {
       throw new BudgetExceededError('maxStackDepth', `pickle mark stack depth ${this.marks.length}`);
     }
@@ -82,7 +88,7 @@ export class PickleStore extends PickleWindow {
 
   /** POP: drops the top value, or the mark just pushed (CPython pops a mark with nothing above it). */
   protected popOne(): void {
-    if (this.marks.length > 0 && this.marks[this.marks.length - 1] === this.stack.length) {
+    if (this.marks.length > 0 && this.marks[this.marks.length - 1] === this.sp) {
       this.marks.pop();
       this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0;
     } else this.pop();
@@ -92,7 +98,9 @@ export class PickleStore extends PickleWindow {
     if (this.marks.length === 0) this.broken('could not find MARK');
     const m = this.marks.pop() as number;
     this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0;
-    return this.stack.splice(m);
+    const items = this.stack.slice(m, this.sp);
+    this.sp = m;
+    return items;
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -146,7 +154,7 @@ export class PickleStore extends PickleWindow {
   /** TUPLE1/2/3: the n top values become one tuple, built from the stack in place. */
   protected tupleTop(n: number): void {
     const st = this.stack;
-    const base = st.length - n;
+    const base = this.sp - n;
     if (base < this.fence) this.broken('unpickling stack underflow');
     let t: PyTuple;
     if (this.keepSmall(n)) {
@@ -159,13 +167,12 @@ export class PickleStore extends PickleWindow {
       );
     } else {
       let w = 1;
-      for (let i = base; i < st.length; i++) w += weight(st[i]!);
+      for (let i = base; i < this.sp; i++) w += weight(st[i]!);
       t = summaryTuple(n, w);
     }
     if (t.w > this.maxWeight) this.maxWeight = t.w;
-    // Popping is cheaper than setting length (a runtime call) for a few items.
-    for (let i = 0; i < n; i++) st.pop();
-    st.push(t);
+    st[base] = t;
+    this.sp = base + 1;
   }
 
   protected retainTuple(items: PyValue[]): PyTuple {
@@ -242,13 +249,13 @@ export class PickleStore extends PickleWindow {
     const target = this.stack[m - 1];
     const st = this.stack;
     if (op === 0x75) {
-      if (!(target instanceof PyDict) || (st.length - m) % 2 !== 0) return false;
-      this.setItems(target, st, m, st.length);
+      if (!(target instanceof PyDict) || (this.sp - m) % 2 !== 0) return false;
+      this.setItems(target, st, m, this.sp);
     } else {
       if (!(target instanceof PyList)) return false;
-      this.fill(target, st, m, st.length);
+      this.fill(target, st, m, this.sp);
     }
-    st.length = m;
+    this.sp = m;
     this.marks.pop();
     this.fence = prevFence;
     return true;

@@ -51,8 +51,6 @@ export interface StreamResult {
   used: Uint8Array;
 }
 
-const F64 = new Float64Array(1);
-const F64_BYTES = new Uint8Array(F64.buffer);
 /** Opcodes between budget checks (opcode count, time, stack depth). */
 const OP_BATCH = 4096;
 
@@ -82,6 +80,7 @@ export class PickleVM extends PickleStore {
    */
   resetForNextStream(): void {
     this.stack = [];
+    this.sp = 0;
     this.marks = [];
     this.fence = 0;
     this.frameEnd = -1;
@@ -348,9 +347,8 @@ export class PickleVM extends PickleStore {
   }
 
   /**
-   * The opcodes of STORE_OPS (argument bytes at buf[at], already consumed). The data opcodes that make up
-   * nearly all of a large pickle are here, in a function small enough for V8 to inline into the hot loop;
-   * the others are in execRare.
+   * The opcodes of STORE_OPS (argument bytes at buf[at], already consumed). The per-item opcodes that make up
+   * nearly all of a large pickle (scalars, memo, small tuples) are here, first; the others are in execOther.
    */
   private exec(op: number, at: number): void {
     const b = this.buf;
@@ -358,6 +356,53 @@ export class PickleVM extends PickleStore {
       case 0x28: // MARK
         this.mark();
         return;
+      case 0x4e: // NONE
+        this.push(null);
+        return;
+      case 0x4a: // BININT
+        this.push(this.view.getInt32(at, true));
+        return;
+      case 0x4b: // BININT1
+        this.push(b[at]!);
+        return;
+      case 0x4d: // BININT2
+        this.push(b[at]! | (b[at + 1]! << 8));
+        return;
+      case 0x47: // BINFLOAT (big-endian)
+        this.push(this.view.getFloat64(at, false));
+        return;
+      case 0x68: // BINGET
+        this.push(this.memoGet(b[at]!));
+        return;
+      case 0x6a: // LONG_BINGET
+        this.push(this.memoGet(this.view.getUint32(at, true)));
+        return;
+      case 0x71: // BINPUT
+        this.memoPut(b[at]!, this.top());
+        return;
+      case 0x72: // LONG_BINPUT
+        this.memoPut(this.view.getUint32(at, true), this.top());
+        return;
+      case 0x94: // MEMOIZE
+        this.memoPut(this.memo.count, this.top());
+        return;
+      case 0x85: // TUPLE1
+      case 0x86: // TUPLE2
+      case 0x87: // TUPLE3
+        this.tupleTop(op - 0x84);
+        return;
+      default:
+        this.execOther(op, at);
+    }
+  }
+
+  /**
+   * The other STORE_OPS opcodes: containers (one or two opcodes per container, against several per item),
+   * stack shuffles, imports, calls and buffers.
+   */
+  private execOther(op: number, at: number): void {
+    const b = this.buf;
+    switch (op) {
       case 0x30: // POP
         this.popOne();
         return;
@@ -367,53 +412,17 @@ export class PickleVM extends PickleStore {
       case 0x32: // DUP
         this.push(this.top());
         return;
-      case 0x4e: // NONE
-        this.push(null);
-        return;
       case 0x88: // NEWTRUE
         this.push(true);
         return;
       case 0x89: // NEWFALSE
         this.push(false);
         return;
-      case 0x4a: // BININT
-        this.push(i32(b, at));
-        return;
-      case 0x4b: // BININT1
-        this.push(b[at]!);
-        return;
-      case 0x4d: // BININT2
-        this.push(b[at]! | (b[at + 1]! << 8));
-        return;
-      case 0x47: // BINFLOAT (big-endian)
-        for (let i = 0; i < 8; i++) F64_BYTES[i] = b[at + 7 - i]!;
-        this.push(F64[0]!);
-        return;
       case 0x5d: // EMPTY_LIST
         this.push(new PyList());
         return;
       case 0x7d: // EMPTY_DICT
         this.push(new PyDict());
-        return;
-      case 0x68: // BINGET
-        this.push(this.memoGet(b[at]!));
-        return;
-      case 0x6a: // LONG_BINGET
-        this.push(this.memoGet(u32(b, at)));
-        return;
-      case 0x71: // BINPUT
-        this.memoPut(b[at]!, this.top());
-        return;
-      case 0x72: // LONG_BINPUT
-        this.memoPut(u32(b, at), this.top());
-        return;
-      case 0x94: // MEMOIZE
-        this.memoPut(this.memo.count, this.top());
-        return;
-      case 0x85: // TUPLE1
-      case 0x86: // TUPLE2
-      case 0x87: // TUPLE3
-        this.tupleTop(op - 0x84);
         return;
       case 0x61: // APPEND
       case 0x65: // APPENDS
@@ -426,15 +435,6 @@ export class PickleVM extends PickleStore {
       case 0x90: // ADDITEMS
         this.shape(op);
         return;
-      default:
-        this.execRare(op, at);
-    }
-  }
-
-  /** The STORE_OPS opcodes that are rare in bulk data (imports, calls, buffers, sets). */
-  private execRare(op: number, at: number): void {
-    const b = this.buf;
-    switch (op) {
       case 0x97: // NEXT_BUFFER
         // pickle.loads without buffers= raises here; with buffers the loader supplies the object.
         this.push(OUT_OF_BAND);
@@ -526,10 +526,10 @@ export class PickleVM extends PickleStore {
     this.opts.budget.consume('maxOpcodes', batch);
     this.ops += batch;
     this.opts.budget.checkTime();
-    if (this.stack.length + this.marks.length > this.opts.maxStackDepth) {
+    if (this.sp + this.marks.length > this.opts.maxStackDepth) {
       throw new BudgetExceededError(
         'maxStackDepth',
-        `pickle stack depth ${this.stack.length + this.marks.length}`,
+        `pickle stack depth ${this.sp + this.marks.length}`,
       );
     }
   }

@@ -103,6 +103,8 @@ export function i32(b: Uint8Array, at: number): number {
 export class PickleWindow {
   // Input window (a view of the reader's buffer, not yet consumed from the reader).
   protected buf: Uint8Array = EMPTY;
+  /** The same bytes as `buf`, for multi-byte numbers (one bounds check instead of one per byte). */
+  protected view = new DataView(EMPTY.buffer);
   protected p = 0;
   protected bufAbs: number;
   /** End of what may be read without frame bookkeeping: min(buffer end, frame end). */
@@ -140,6 +142,7 @@ export class PickleWindow {
   /** Re-reads the window from the reader's current position (after the reader was moved). */
   protected rewindow(): void {
     this.buf = this.reader.available > 0 ? this.reader.peek(this.reader.available) : EMPTY;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.p = 0;
     this.bufAbs = this.reader.pos;
     this.updateLim();
