@@ -1,6 +1,8 @@
 // The pickle memo and the retention policy past its budget: two bits per entry of plain data, kept values
 // by index, a memory budget (not a count), and the names a later STACK_GLOBAL needs still there.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { AnalysisContext, FileState } from '../../src/core/context.js';
 import { scanNested } from '../../src/core/engine.js';
@@ -9,7 +11,7 @@ import { Memo } from '../../src/core/formats/pickle/memo.js';
 import { DROPPED } from '../../src/core/formats/pickle/values.js';
 import { Budget, BudgetExceededError, DEFAULT_LIMITS, type Limits } from '../../src/core/limits.js';
 import { ByteReader } from '../../src/core/reader.js';
-import { bufferSource } from '../../src/core/source.js';
+import { type ByteSource, bufferSource, streamSource } from '../../src/core/source.js';
 
 function context(data: Uint8Array, limits: Partial<Limits> = {}) {
   const l = { ...DEFAULT_LIMITS, ...limits };
@@ -88,4 +90,46 @@ test('a name memoised past the retention budget is not guessed: the import is un
   await scanPickle(ctx, new ByteReader(ctx.source), { maxRetained: 1000, value: false });
   assert.ok(state.findings.some((f) => f.ruleId === 'MG001' && f.message.includes('maxMemo')));
   assert.ok(!state.findings.some((f) => f.location.symbol === 'os.system'));
+});
+
+/** A stream-only source delivering `data` in small irregular chunks (the window moves every few bytes). */
+function chunked(data: Uint8Array, sizes: number[]): ByteSource {
+  return streamSource(
+    't.pkl',
+    async function* () {
+      for (let p = 0, i = 0; p < data.length; i++) {
+        const n = sizes[i % sizes.length]!;
+        yield data.slice(p, p + n);
+        p += n;
+      }
+    },
+    data.length,
+  );
+}
+
+async function findingsOf(source: ByteSource, maxRetained: number) {
+  const l = { ...DEFAULT_LIMITS };
+  const state = new FileState({ limits: l, allowGlobals: [] }, new Budget(l), undefined);
+  const ctx = new AnalysisContext(state, source, [], 0, scanNested);
+  const r = await scanPickle(ctx, new ByteReader(source), { maxRetained, allStreams: true });
+  return { broken: r.broken?.reason, findings: state.findings.map((f) => [f.ruleId, f.message, f.location]) };
+}
+
+test('past the retention budget short strs are decoded when read: the same findings as decoding them at once', async () => {
+  // With no retention budget every short str is pushed undecoded by the hot loop (a whole buffer), while a
+  // source that arrives in a few bytes at a time sends the same strs through the general loop, which decodes
+  // them at once; undecoded strs left on the stack are decoded before each window move.
+  const files = readdirSync('test/fixtures/pickle', { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.pkl'))
+    .map((f) => join('test/fixtures/pickle', f));
+  assert.ok(files.length > 200, String(files.length));
+  let critical = 0;
+  for (const f of files) {
+    const data = new Uint8Array(readFileSync(f));
+    const whole = await findingsOf(bufferSource('t.pkl', data), 0);
+    const pieces = await findingsOf(chunked(data, [3, 1, 7, 2, 13]), 0);
+    assert.deepEqual(pieces, whole, f);
+    if (whole.findings.some(([id]) => id === 'MG100' || id === 'MG101')) critical++;
+  }
+  assert.ok(critical > 50, `${critical} fixtures with a dangerous import or call`);
 });

@@ -9,7 +9,17 @@
 import { BudgetExceededError } from '../../limits.js';
 import type { ByteReader } from '../../reader.js';
 import { Memo } from './memo.js';
-import { NO_ITEMS, PyCall, PyDict, PyList, PySet, PyTuple, type PyValue, weight } from './values.js';
+import {
+  NO_ITEMS,
+  PyCall,
+  PyDict,
+  PyList,
+  PySet,
+  PyTuple,
+  PyUnknown,
+  type PyValue,
+  weight,
+} from './values.js';
 import { PickleWindow, type VmOptions, type VmSink } from './window.js';
 
 /** Largest expanded size of a shared summary tuple (larger ones are allocated, which is rare). */
@@ -37,6 +47,12 @@ function summaryTuple(n: number, w: number): PyTuple {
   return t;
 }
 
+/**
+ * A stack slot holding a short ASCII str not decoded yet: its bytes are at textPos[slot] in the window, its
+ * length textLen[slot]. Only the stack accessors below see it; they decode it for any reader of the value.
+ */
+const UNDECODED = new PyUnknown('str not decoded yet');
+
 export class PickleStore extends PickleWindow {
   /**
    * The stack is stack[0, sp). Slots at sp and above are dead: they are overwritten as the stack grows again
@@ -45,6 +61,15 @@ export class PickleStore extends PickleWindow {
    */
   protected stack: PyValue[] = [];
   protected sp = 0;
+  /**
+   * Past the retention budget a short str is nearly always dropped unread (memoised but not kept, an item of
+   * a summary tuple or a dropped list item), so the hot loop pushes it undecoded (pushText); it is decoded
+   * when something reads it (STACK_GLOBAL, a call, BUILD...) or before the window moves (settle).
+   */
+  private textPos = new Int32Array(64);
+  private textLen = new Uint8Array(64);
+  /** Lowest stack slot that may hold an undecoded str. */
+  private textLow = Number.MAX_SAFE_INTEGER;
   protected marks: number[] = [];
   /** Stack index below which the current mark forbids popping. */
   protected fence = 0;
@@ -68,14 +93,61 @@ export class PickleStore extends PickleWindow {
     this.stack[this.sp++] = v;
   }
 
+  protected clearStack(): void {
+    this.stack = [];
+    this.sp = 0;
+    this.textLow = Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Pushes the short ASCII str (n < 256 bytes) at buf[at] without decoding it yet (see textPos). */
+  protected pushText(at: number, n: number): void {
+    const slot = this.sp;
+    if (slot >= this.textPos.length) {
+      const a = new Int32Array(slot * 2);
+      a.set(this.textPos);
+      this.textPos = a;
+      const l = new Uint8Array(slot * 2);
+      l.set(this.textLen);
+      this.textLen = l;
+    }
+    this.textPos[slot] = at;
+    this.textLen[slot] = n;
+    if (slot < this.textLow) this.textLow = slot;
+    this.stack[this.sp++] = UNDECODED;
+  }
+
+  /** The value in a live stack slot, decoding an undecoded str in place. */
+  private slot(i: number): PyValue {
+    const v = this.stack[i] as PyValue;
+    if (v !== UNDECODED) return v;
+    const s = this.str(this.textPos[i]!, this.textLen[i]!, 'utf8');
+    this.stack[i] = s;
+    return s;
+  }
+
+  /** Decodes every undecoded str on the stack (before the window they point into moves). */
+  protected override settle(): void {
+    for (let i = this.textLow; i < this.sp; i++) this.slot(i);
+    this.textLow = Number.MAX_SAFE_INTEGER;
+  }
+
   protected pop(): PyValue {
     if (this.sp <= this.fence) this.broken('unpickling stack underflow');
-    return this.stack[--this.sp] as PyValue;
+    return this.slot(--this.sp);
   }
 
   protected top(): PyValue {
     if (this.sp <= this.fence) this.broken('unpickling stack underflow');
-    return this.stack[this.sp - 1] as PyValue;
+    return this.slot(this.sp - 1);
+  }
+
+  /** Memoises the top value (BINPUT, LONG_BINPUT, MEMOIZE): an undecoded str is decoded only if kept. */
+  protected memoTop(idx: number): void {
+    if (this.sp <= this.fence) this.broken('unpickling stack underflow');
+    const v = this.stack[this.sp - 1] as PyValue;
+    if (v !== UNDECODED) this.memoPut(idx, v);
+    else if (this.keepsStr(this.textLen[this.sp - 1]!)) this.memo.put(idx, this.slot(this.sp - 1), true);
+    else this.memo.put(idx, v, false);
   }
 
   protected mark(): void {
@@ -98,6 +170,7 @@ export class PickleStore extends PickleWindow {
     if (this.marks.length === 0) this.broken('could not find MARK');
     const m = this.marks.pop() as number;
     this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0;
+    for (let i = Math.max(m, this.textLow); i < this.sp; i++) this.slot(i);
     const items = this.stack.slice(m, this.sp);
     this.sp = m;
     return items;
@@ -122,13 +195,12 @@ export class PickleStore extends PickleWindow {
   protected memoPut(idx: number, v: PyValue): void {
     if (idx < 0) this.broken('negative PUT argument');
     let keep = true;
-    if (this.retained > this.maxRetained) {
+    if (typeof v === 'string') keep = this.keepsStr(v.length);
+    else if (this.retained > this.maxRetained) {
       // Past the retention budget only security-relevant values stay (globals, calls, persistent refs,
-      // bounded by the memo's memory budget), and, up to a hard cap, short strings and small tuples (names,
-      // dict keys, shapes, dtypes that later GETs feed to STACK_GLOBAL or to a joblib wrapper).
-      if (typeof v === 'string') {
-        if (v.length > 64 || !this.keepSmall(1)) keep = false;
-      } else if (typeof v !== 'object' || v === null) {
+      // bounded by the memo's memory budget), and, up to a hard cap, short strings (keepsStr) and small
+      // tuples (names, dict keys, shapes, dtypes that later GETs feed to STACK_GLOBAL or a joblib wrapper).
+      if (typeof v !== 'object' || v === null) {
         this.retained++;
       } else {
         const k = v.kind;
@@ -140,6 +212,15 @@ export class PickleStore extends PickleWindow {
       }
     } else this.retained++;
     this.memo.put(idx, v, keep);
+  }
+
+  /** Whether the memo keeps a str of this length (counted against the retention budget when kept). */
+  private keepsStr(length: number): boolean {
+    if (this.retained <= this.maxRetained) {
+      this.retained++;
+      return true;
+    }
+    return length <= 64 && this.keepSmall(1);
   }
 
   protected memoGet(idx: number): PyValue {
@@ -160,10 +241,10 @@ export class PickleStore extends PickleWindow {
     if (this.keepSmall(n)) {
       t = new PyTuple(
         n === 1
-          ? [st[base]!]
+          ? [this.slot(base)]
           : n === 2
-            ? [st[base]!, st[base + 1]!]
-            : [st[base]!, st[base + 1]!, st[base + 2]!],
+            ? [this.slot(base), this.slot(base + 1)]
+            : [this.slot(base), this.slot(base + 1), this.slot(base + 2)],
       );
     } else {
       let w = 1;
@@ -248,6 +329,9 @@ export class PickleStore extends PickleWindow {
     if (m <= prevFence) return false;
     const target = this.stack[m - 1];
     const st = this.stack;
+    // Items that may be kept are decoded first (undecoded ones exist only once everything is dropped).
+    if (this.retained < this.maxRetained * 4)
+      for (let i = Math.max(m, this.textLow); i < this.sp; i++) this.slot(i);
     if (op === 0x75) {
       if (!(target instanceof PyDict) || (this.sp - m) % 2 !== 0) return false;
       this.setItems(target, st, m, this.sp);

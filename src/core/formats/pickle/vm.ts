@@ -64,6 +64,12 @@ const ARRAY_WRAPPERS = new Set([
   'sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper',
 ]);
 
+function ascii(b: Uint8Array, at: number, n: number): boolean {
+  let x = 0;
+  for (let i = at; i < at + n; i++) x |= b[i]!;
+  return x < 0x80;
+}
+
 export class PickleVM extends PickleStore {
   protocol = 0;
   private ops = 0;
@@ -79,8 +85,7 @@ export class PickleVM extends PickleStore {
    * keeps it (a second stream can GET what the first PUT).
    */
   resetForNextStream(): void {
-    this.stack = [];
-    this.sp = 0;
+    this.clearStack();
     this.marks = [];
     this.fence = 0;
     this.frameEnd = -1;
@@ -109,6 +114,7 @@ export class PickleVM extends PickleStore {
       }
       this.opStart = this.bufAbs + this.p;
       const op = this.buf[this.p++]!;
+      this.opByte = op;
       this.used[op] = 1;
       if (++batch >= OP_BATCH) {
         this.chargeBatch(batch);
@@ -308,6 +314,7 @@ export class PickleVM extends PickleStore {
     const lim = this.lim;
     const used = this.used;
     const maxString = this.opts.maxStringBytes;
+    const minPayload = this.opts.minPayload ?? 16;
     const b = this.buf;
     let p = this.p;
     while (p < lim) {
@@ -338,7 +345,9 @@ export class PickleVM extends PickleStore {
         this.exec(op, at);
       } else {
         this.p = at + n;
-        this.push(this.textAt(at, n, 'utf8'));
+        // Past the retention budget a short ASCII str is pushed undecoded (store.ts, pushText).
+        if (n < minPayload && this.retained > this.maxRetained * 4 && ascii(b, at, n)) this.pushText(at, n);
+        else this.push(this.textAt(at, n, 'utf8'));
       }
       p = this.p;
     }
@@ -378,13 +387,13 @@ export class PickleVM extends PickleStore {
         this.push(this.memoGet(this.view.getUint32(at, true)));
         return;
       case 0x71: // BINPUT
-        this.memoPut(b[at]!, this.top());
+        this.memoTop(b[at]!);
         return;
       case 0x72: // LONG_BINPUT
-        this.memoPut(this.view.getUint32(at, true), this.top());
+        this.memoTop(this.view.getUint32(at, true));
         return;
       case 0x94: // MEMOIZE
-        this.memoPut(this.memo.count, this.top());
+        this.memoTop(this.memo.count);
         return;
       case 0x85: // TUPLE1
       case 0x86: // TUPLE2
@@ -527,10 +536,7 @@ export class PickleVM extends PickleStore {
     this.ops += batch;
     this.opts.budget.checkTime();
     if (this.sp + this.marks.length > this.opts.maxStackDepth) {
-      throw new BudgetExceededError(
-        'maxStackDepth',
-        `pickle stack depth ${this.sp + this.marks.length}`,
-      );
+      throw new BudgetExceededError('maxStackDepth', `pickle stack depth ${this.sp + this.marks.length}`);
     }
   }
 

@@ -104,7 +104,7 @@ export class PickleWindow {
   // Input window (a view of the reader's buffer, not yet consumed from the reader).
   protected buf: Uint8Array = EMPTY;
   /** The same bytes as `buf`, for multi-byte numbers (one bounds check instead of one per byte). */
-  protected view = new DataView(EMPTY.buffer);
+  protected view: DataView = new DataView(EMPTY.buffer);
   protected p = 0;
   protected bufAbs: number;
   /** End of what may be read without frame bookkeeping: min(buffer end, frame end). */
@@ -113,6 +113,8 @@ export class PickleWindow {
   protected readonly mode: 'linear' | 'cfile';
   /** Absolute offset of the opcode being executed (for errors and findings). */
   protected opStart = 0;
+  /** The opcode the general loop is executing (its byte may have left the window by the time it is named). */
+  protected opByte = -1;
   /** Set once a frame straddle or nested frame was seen (the C file reading may differ). */
   frameDivergence = false;
 
@@ -130,9 +132,16 @@ export class PickleWindow {
     return this.bufAbs + this.p;
   }
 
+  /**
+   * Called before the window moves (its bytes may then be reused): whatever still refers to the window by
+   * index must be made independent of it (the stack's unresolved texts, store.ts).
+   */
+  protected settle(): void {}
+
   /** Hands the consumed bytes back to the reader (its position becomes this.pos). */
   commit(): void {
     if (this.p > 0) {
+      this.settle();
       this.reader.take(this.p);
       this.p = 0;
       this.rewindow();
@@ -154,6 +163,7 @@ export class PickleWindow {
   }
 
   protected async refill(n: number): Promise<boolean> {
+    this.settle();
     this.reader.take(this.p);
     this.p = 0;
     const ok = await this.reader.ensure(n);
@@ -177,7 +187,7 @@ export class PickleWindow {
     this.frameDivergence = true;
     this.sink.onAnomaly(
       'frame-straddle',
-      `${OPCODE_NAMES[this.buf[this.opStart - this.bufAbs] ?? -1] ?? 'an opcode'} reads ${n} bytes across the end of its frame (frame ends at ${this.frameEnd})`,
+      `${OPCODE_NAMES[this.opByte] ?? 'an opcode'} reads ${n} bytes across the end of its frame (frame ends at ${this.frameEnd})`,
       this.opStart,
     );
     if (this.mode === 'cfile') {
@@ -232,6 +242,7 @@ export class PickleWindow {
       this.p += n;
       return;
     }
+    this.settle();
     this.reader.take(this.p);
     const got = await this.reader.skip(n);
     this.rewindow();
