@@ -1,10 +1,15 @@
-// Bundles the action (dist/index.js) and the CLI (dist/cli.js) with esbuild: one ESM file each, no minification
-// so that dist/ stays readable and its diff reviewable. esbuild was chosen over rollup for speed (a rebuild
-// takes well under a second, which keeps the "dist is fresh" check cheap in CI and in the pre-stop hook).
+// Bundles the action (dist/index.js) and the CLI with esbuild, no minification so that dist/ stays readable and
+// its diff reviewable. esbuild was chosen over rollup for speed (a rebuild takes well under a second, which keeps
+// the "dist is fresh" check cheap in CI and in the pre-stop hook).
 //
-// Beside each bundle: a source map (stack traces point at src/; the bundles turn source maps on at start) and
-// dist/THIRD_PARTY_NOTICES.txt, the licence of every package whose code the bundles contain, collected from
-// esbuild's metafile so it lists exactly what was bundled (the dist-freshness check keeps it in step).
+// The CLI is two files: dist/cli-main.cjs, the whole command as one CommonJS bundle, and dist/cli.js (the
+// package's `bin`), a small ES module launcher (src/cli/launcher.ts) that compiles the bundle through V8's
+// code cache (CommonJS because a vm.Script, which takes the cache, runs scripts, not modules).
+//
+// Beside the bundles: source maps (stack traces point at src/; the action turns Node's source maps on at start,
+// the launcher maps the CLI bundle's frames itself) and dist/THIRD_PARTY_NOTICES.txt, the licence of every
+// package whose code the bundles contain, collected from esbuild's metafile so it lists exactly what was bundled
+// (the dist-freshness check keeps it in step).
 
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
@@ -56,13 +61,29 @@ const bundles = [
     outfile: 'dist/index.js',
     banner: { js: prelude },
   }),
+  // CommonJS has its own `require`; esbuild keeps the strict mode of the ES modules the bundle is made of.
   await build({
     ...common,
     entryPoints: ['src/cli/index.ts'],
-    outfile: 'dist/cli.js',
-    banner: { js: `#!/usr/bin/env node\n${prelude}` },
+    outfile: 'dist/cli-main.cjs',
+    format: 'cjs',
   }),
 ];
+const launcher = await build({
+  ...common,
+  entryPoints: ['src/cli/launcher.ts'],
+  outfile: 'dist/cli.js',
+  banner: { js: '#!/usr/bin/env node' },
+  // A few hundred readable lines: no map needed.
+  sourcemap: false,
+});
+// The launcher is compiled without the cache on every run: it must stay small, the engine stays in the bundle.
+const launcherInputs = Object.keys(launcher.metafile.inputs);
+if (launcherInputs.join() !== 'src/cli/launcher.ts') {
+  console.error(`build.mjs: the launcher must import only Node built-ins, not ${launcherInputs.join(', ')}`);
+  process.exit(1);
+}
+bundles.push(launcher);
 
 auditSelfContained(bundles);
 
@@ -73,7 +94,7 @@ writeFileSync(
 
 /**
  * The action runs from dist/ alone (a runner has no node_modules), so a bundle may load at run time nothing
- * but itself and Node built-ins. esbuild leaves what it could not bundle as an external import (listed in the
+ * but itself and Node built-ins (and the CLI's launcher, the bundle beside it). esbuild leaves what it could not bundle as an external import (listed in the
  * metafile: an unresolvable require, a createRequire'd name is not even seen), and turns a require() whose
  * argument is computed into `__require(expr)`. Both fail the build. (test/bundle/isolated.test.ts runs the
  * bundles from an empty temp folder to prove it.)
@@ -82,29 +103,29 @@ function auditSelfContained(results) {
   const problems = [];
   for (const r of results) {
     for (const [file, out] of Object.entries(r.metafile.outputs)) {
-      if (!file.endsWith('.js')) continue;
+      if (!/\.c?js$/.test(file)) continue;
       for (const imp of out.imports) {
         if (imp.external && !isBuiltin(imp.path))
           problems.push(`${file}: "${imp.path}" (${imp.kind}) is not bundled`);
       }
       const text = readFileSync(file, 'utf8');
-      // Functions made by createRequire (ours in the prelude, or a dependency's) may load built-ins only.
+      // Functions made by createRequire (ours in the prelude, or a dependency's) may load built-ins only, and so
+      // may CommonJS's require(), which CommonJS output keeps as written.
       const made = [...text.matchAll(/([\w$]+)\s*=\s*(?:createRequire[\w$]*|__mgCreateRequire)\(/g)].map(
         (m) => m[1],
       );
+      if (file.endsWith('.cjs')) made.push('require');
       for (const name of made) {
         for (const [call, arg] of text.matchAll(
           new RegExp(`(?<![\\w$.])${name.replace('$', '\\$')}\\(([^)]{0,200})\\)`, 'g'),
         )) {
-          const lit = arg.trim().match(/^(["'])([^"']+)\1$/);
+          const lit = stripComments(arg).match(/^(["'])([^"']+)\1$/);
           if (!lit || !isBuiltin(lit[2])) problems.push(`${file}: ${call} loads a module at run time`);
         }
       }
-      for (const [call, arg] of text.matchAll(/__require\(([^)]{0,200})\)/g)) {
-        const literal = arg
-          .replace(/\/\*[\s\S]*?\*\//g, '')
-          .trim()
-          .startsWith('"');
+      // (CommonJS output names the function that runs a bundled module `__require` too: not a call.)
+      for (const [call, arg] of text.matchAll(/(?<!function )__require\(([^)]{0,200})\)/g)) {
+        const literal = stripComments(arg).startsWith('"');
         if (!literal) problems.push(`${file}: ${call} loads a module named at run time`);
       }
     }
@@ -113,6 +134,11 @@ function auditSelfContained(results) {
     console.error(`build.mjs: the bundles are not self-contained:\n  ${problems.join('\n  ')}`);
     process.exit(1);
   }
+}
+
+/** A call's argument without its comments (protobufjs writes a webpackIgnore comment inside require). */
+function stripComments(arg) {
+  return arg.replace(/\/\*[\s\S]*?\*\//g, '').trim();
 }
 
 /** The package directory (under node_modules) of each bundled input file, and its licence text. */
@@ -139,7 +165,7 @@ function notices(inputs) {
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const seen = new Set();
   const unique = sections.filter((s) => !seen.has(s.id) && seen.add(s.id));
-  const head = `modelgate bundles the following third-party packages into dist/index.js and dist/cli.js.\nTheir licences follow, one section per package (generated by build.mjs from the bundles' inputs).\n`;
+  const head = `modelgate bundles the following third-party packages into dist/index.js and dist/cli-main.cjs.\nTheir licences follow, one section per package (generated by build.mjs from the bundles' inputs).\n`;
   return `${head}\n${unique.map((s) => `${'='.repeat(78)}\n${s.body}\n`).join('\n')}`;
 }
 

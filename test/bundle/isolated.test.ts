@@ -1,8 +1,8 @@
-// The bundles as a runner runs them: dist/cli.js and dist/index.js copied alone into an empty temp folder
-// with no node_modules anywhere above it (a runner checks out the action without node_modules). One fixture
-// of every format and codec is scanned there, and the verdicts and findings must equal the in-repo core's
-// (scanPaths in this process). A dependency loaded at run time (createRequire, a computed require) instead
-// of bundled works in the repository and fails only here.
+// The bundles as a runner runs them: dist/cli.js (with the bundle it loads, dist/cli-main.cjs) and dist/index.js
+// copied alone into an empty temp folder with no node_modules anywhere above it (a runner checks out the action
+// without node_modules). One fixture of every format and codec is scanned there, and the verdicts and findings
+// must equal the in-repo core's (scanPaths in this process). A dependency loaded at run time (createRequire, a
+// computed require) instead of bundled works in the repository and fails only here.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -97,7 +97,11 @@ test('dist/cli.js run alone in an empty folder: same verdicts and findings as th
   assert.ok(DIST_DIR.startsWith(tmpdir()));
   noNodeModulesAbove(DIST_DIR);
   noNodeModulesAbove(tmp);
-  assert.deepEqual(readdirSync(DIST_DIR).sort(), [parse(DIST_CLI).base, parse(DIST).base].sort());
+  // The launcher loads the bundle beside it, and nothing else.
+  assert.deepEqual(
+    readdirSync(DIST_DIR).sort(),
+    ['cli-main.cjs', parse(DIST_CLI).base, parse(DIST).base].sort(),
+  );
 
   const cwd = join(tmp, 'cwd');
   mkdirSync(cwd);
@@ -111,6 +115,12 @@ test('dist/cli.js run alone in an empty folder: same verdicts and findings as th
     ),
   );
   assert.equal(cli.code, 1, `blocked (exit 1): ${cli.stderr}`);
+  // The code cache went where it goes by default (CI is not set in this environment), and nowhere else.
+  assert.equal(readdirSync(join(tmp, '.cache', 'modelgate')).filter((n) => n.endsWith('.v8cache')).length, 1);
+  assert.deepEqual(
+    readdirSync(DIST_DIR).sort(),
+    ['cli-main.cjs', parse(DIST_CLI).base, parse(DIST).base].sort(),
+  );
   const bundled = JSON.parse(cli.stdout) as ScanReport;
   const inRepo = await scanPaths([models]);
   const got = summary(bundled.files);
