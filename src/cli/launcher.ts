@@ -151,11 +151,30 @@ function readCache(c: CacheFile): { data: Buffer; flags: number } | undefined {
   }
 }
 
+/**
+ * Makes the folder (0700) and the missing ones above it, but only inside a folder of this user: `sudo` keeping
+ * the caller's HOME must not leave root's folders in the caller's home (nor root's cache in the caller's
+ * folder: unsafeDir refuses an existing folder of another user).
+ */
+function makeDir(dir: string): void {
+  let top = dir;
+  for (;;) {
+    try {
+      if (lstatSync(top).uid !== process.getuid!()) return;
+      break;
+    } catch {
+      if (dirname(top) === top) return;
+      top = dirname(top);
+    }
+  }
+  if (top !== dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
 /** Writes the cache atomically (a private temp file renamed over), then trims the folder; never throws. */
 function writeCache(c: CacheFile, data: Buffer, flags: number): void {
   const tmp = `${c.path}.${process.pid}.tmp`;
   try {
-    mkdirSync(c.dir, { recursive: true, mode: 0o700 });
+    makeDir(c.dir);
     const unsafe = unsafeDir(c.dir);
     if (unsafe) {
       debug('code cache: %s %s: not written', c.dir, unsafe);

@@ -208,6 +208,23 @@ test('a folder owned by another user, writable by group or others, or a link is 
   }
 });
 
+test("missing folders are made only inside a folder of this user (sudo with the caller's HOME)", async () => {
+  const theirs = join(dir, 'their-home');
+  mkdirSync(theirs);
+  chownSync(theirs, OTHER_UID, OTHER_UID);
+  const ref = await reference(SCAN_EVIL);
+  for (const env of [{ HOME: theirs }, { MODELGATE_CACHE_DIR: join(theirs, 'a', 'b') }]) {
+    const r = await run(SCAN_EVIL, env);
+    sameAs(r, ref, JSON.stringify(env));
+    assert.deepEqual(readdirSync(theirs), [], JSON.stringify(env));
+  }
+  // Inside our own folder, the whole missing path is made, private.
+  const ours = join(dir, 'our-home');
+  await run(['--version'], { HOME: ours });
+  assert.equal(cacheFiles(join(ours, '.cache', 'modelgate')).length, 1);
+  assert.equal(statSync(join(ours, '.cache')).mode & 0o777, 0o700);
+});
+
 test('a cache file owned by another user or writable by others is not used, and is replaced', async () => {
   const ref = await reference(SCAN_EVIL);
   for (const spoil of [
