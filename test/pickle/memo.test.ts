@@ -133,3 +133,25 @@ test('past the retention budget short strs are decoded when read: the same findi
   }
   assert.ok(critical > 50, `${critical} fixtures with a dangerous import or call`);
 });
+
+test('an instance memoised past the retention budget is not kept, and calling it later is still a computed call', async () => {
+  // collections.OrderedDict() memoised as entry 40001 (past the budget: not kept), fetched and called.
+  const text = (s: string) => [0x8c, s.length, ...Buffer.from(s)];
+  const make = [...text('collections'), ...text('OrderedDict'), 0x93, 0x29, 0x52, 0x94];
+  const called = [...make, ...get(40_001), 0x29, 0x52, 0x30, 0x30];
+  const { ctx, state } = context(tuples(20_000, called));
+  const r = await scanPickle(ctx, new ByteReader(ctx.source), { maxRetained: 1000, value: false });
+  assert.equal(r.broken, undefined);
+  assert.ok(
+    state.findings.some((f) => f.ruleId === 'MG101' && f.severity === 'critical'),
+    state.findings.map((f) => `${f.ruleId} ${f.message}`).join('\n'),
+  );
+  // Fetched as data (an item of the list: the final APPENDS), the same instance is nothing to report.
+  const appended = [...make, 0x30, ...get(40_001)];
+  const t = context(tuples(20_000, appended));
+  await scanPickle(t.ctx, new ByteReader(t.ctx.source), { maxRetained: 1000, value: false });
+  assert.deepEqual(
+    t.state.findings.map((f) => f.ruleId),
+    [],
+  );
+});

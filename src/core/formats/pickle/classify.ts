@@ -16,7 +16,16 @@ import { denyMatch } from './denylist.js';
 import { type EffectHost, Effects } from './effects.js';
 import { canonicalName, privateTraversal } from './names.js';
 import { decodeEncodedPickle, looksLikePickle } from './sniff.js';
-import { PyBytes, PyCall, PyGlobal, PyPersistent, PyTuple, PyUnknown, type PyValue } from './values.js';
+import {
+  type CallOpcode,
+  PyBytes,
+  PyCall,
+  PyGlobal,
+  PyPersistent,
+  PyTuple,
+  PyUnknown,
+  type PyValue,
+} from './values.js';
 import type { AnomalyKind, VmSink } from './vm.js';
 
 export type ImportClass = 'dangerous' | 'computed' | 'private' | 'allowed' | 'unknown';
@@ -82,6 +91,20 @@ export interface PickleScanOptions {
 }
 
 export const MAX_RECORDS = 10_000;
+
+const CALL_BITS: Record<CallOpcode, number> = {
+  REDUCE: 1,
+  NEWOBJ: 2,
+  NEWOBJ_EX: 4,
+  OBJ: 8,
+  INST: 16,
+  BUILD: 32,
+  PERSID: 64,
+  BINPERSID: 128,
+  APPEND: 256,
+  SETITEM: 512,
+  ADDITEMS: 1024,
+};
 const MAX_NESTED = 64;
 
 /** Collects events from the VM, classifies them and reports findings. One per scanPickle call. */
@@ -133,9 +156,10 @@ export class Classifier implements VmSink, EffectHost {
     return this.imports[g.id] ?? this.classifyImport(g).rec;
   }
 
-  private activity(what: string): void {
+  /** Counts an import or call of this stream; `what` describes the first one (built only for it). */
+  private activity(what: () => string): void {
     this.streamActivity++;
-    this.firstActivity ??= what;
+    this.firstActivity ??= what();
   }
 
   onImport(g: PyGlobal): void {
@@ -144,7 +168,7 @@ export class Classifier implements VmSink, EffectHost {
     if (this.imports.length < MAX_RECORDS) this.imports.push(rec);
     else g.id = -1;
     this.effects.onImport(rec, g.id, report);
-    this.activity(`import of ${rec.symbol}`);
+    this.activity(() => `import of ${rec.symbol}`);
     if (g.module?.startsWith('torch')) this.torchLike = true;
     // weights-only: only GLOBAL (the opcode check catches the others) of allowed, non-blocked names.
     if (g.module !== undefined && g.name !== undefined) {
@@ -255,10 +279,7 @@ export class Classifier implements VmSink, EffectHost {
 
   private calleeName(v: PyValue, depth = 0): string {
     if (depth > 8) return '...';
-    if (v instanceof PyGlobal)
-      return v.module !== undefined && v.name !== undefined
-        ? canonicalName(v.module, v.name)
-        : '<computed global>';
+    if (v instanceof PyGlobal) return v.canonical ?? '<computed global>';
     if (v instanceof PyCall) return this.effects.describe(v);
     if (v instanceof PyPersistent) return 'persistent_load(...)';
     if (v instanceof PyUnknown) return `<${v.why}>`;
@@ -266,17 +287,21 @@ export class Classifier implements VmSink, EffectHost {
     return typeof v === 'object' ? `<${v.kind}>` : `<${typeof v}>`;
   }
 
+  /**
+   * Per constant global called, the call opcodes already noted in the weights-only verdict (a bit each): a
+   * pickle of millions of objects calls the same few globals millions of times.
+   */
+  private readonly woCalls = new Map<PyGlobal, number>();
+
   onCall(c: PyCall): void {
-    const argc = c.args instanceof PyTuple ? c.args.items.length + c.args.dropped : c.args === null ? 0 : 1;
     const callee = c.callee;
-    const rec0 = callee instanceof PyGlobal && callee.id >= 0 ? this.imports[callee.id] : undefined;
-    const name =
-      callee instanceof PyGlobal && callee.module !== undefined && callee.name !== undefined
-        ? canonicalName(callee.module, callee.name)
-        : undefined;
-    if (this.calls.length < MAX_RECORDS)
-      this.calls.push({ callee: rec0?.symbol ?? name, opcode: c.opcode, offset: c.offset, args: argc });
-    this.activity(`${c.opcode} call of ${this.calleeName(callee)}`);
+    if (this.calls.length < MAX_RECORDS) {
+      const argc = c.args instanceof PyTuple ? c.args.items.length + c.args.dropped : c.args === null ? 0 : 1;
+      const rec0 = callee instanceof PyGlobal && callee.id >= 0 ? this.imports[callee.id] : undefined;
+      const callName = rec0?.symbol ?? (callee instanceof PyGlobal ? callee.canonical : undefined);
+      this.calls.push({ callee: callName, opcode: c.opcode, offset: c.offset, args: argc });
+    }
+    this.activity(() => `${c.opcode} call of ${this.calleeName(callee)}`);
     if (!(callee instanceof PyGlobal)) {
       this.dirty = true;
       const shown = this.calleeName(callee);
@@ -290,26 +315,28 @@ export class Classifier implements VmSink, EffectHost {
       return;
     }
     const rec = callee.id >= 0 ? this.imports[callee.id] : undefined;
-    if (c.opcode === 'NEWOBJ' || c.opcode === 'REDUCE') {
-      if (
-        !rec ||
-        !WEIGHTS_ONLY_GLOBALS.has(
-          WEIGHTS_ONLY_NAME_MAPPING[`${callee.module}.${callee.name}`] ?? `${callee.module}.${callee.name}`,
-        )
-      ) {
-        this.woReasons.add(`${c.opcode} on ${name ?? 'a computed global'}`);
-      }
-    } else this.woReasons.add(`${c.opcode} is not supported`);
+    const bit = CALL_BITS[c.opcode];
+    const noted = this.woCalls.get(callee) ?? 0;
+    if ((noted & bit) === 0) {
+      this.woCalls.set(callee, noted | bit);
+      if (c.opcode === 'NEWOBJ' || c.opcode === 'REDUCE') {
+        if (
+          !rec ||
+          !WEIGHTS_ONLY_GLOBALS.has(
+            WEIGHTS_ONLY_NAME_MAPPING[`${callee.module}.${callee.name}`] ?? `${callee.module}.${callee.name}`,
+          )
+        ) {
+          this.woReasons.add(`${c.opcode} on ${callee.canonical ?? 'a computed global'}`);
+        }
+      } else this.woReasons.add(`${c.opcode} is not supported`);
+    }
     this.effects.onCall(c);
   }
 
   onBuild(target: PyValue, state: PyValue, offset: number): void {
     if (state !== null && this.calls.length < MAX_RECORDS) {
       const cls = target instanceof PyCall ? target.callee : target;
-      const name =
-        cls instanceof PyGlobal && cls.module !== undefined && cls.name !== undefined
-          ? canonicalName(cls.module, cls.name)
-          : undefined;
+      const name = cls instanceof PyGlobal ? cls.canonical : undefined;
       this.calls.push({ callee: name, opcode: 'BUILD', offset, args: 1 });
     }
     if (target instanceof PyGlobal && state !== null) {
@@ -331,7 +358,7 @@ export class Classifier implements VmSink, EffectHost {
     }
     if (target instanceof PyCall && target.callee instanceof PyGlobal && target.callee.id >= 0) {
       // BUILD runs __setstate__: an invocation of the instance's class.
-      this.activity(`BUILD of ${this.calleeName(target.callee)}`);
+      this.activity(() => `BUILD of ${this.calleeName(target.callee)}`);
     }
     const { readsFile } = this.effects.onBuild(target, state, offset);
     if (readsFile && target instanceof PyCall)
@@ -377,7 +404,7 @@ export class Classifier implements VmSink, EffectHost {
     }
     if (this.calls.length < MAX_RECORDS)
       this.calls.push({ callee: 'persistent_load', opcode, offset: p.offset, args: 1 });
-    this.activity(`${opcode} persistent_load`);
+    this.activity(() => `${opcode} persistent_load`);
     const storage = p.pid instanceof PyTuple && p.pid.items[0] === 'storage';
     if (storage) this.torchLike = true;
     if (opcode === 'PERSID') this.woReasons.add('PERSID is not supported');

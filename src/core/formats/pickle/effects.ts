@@ -12,7 +12,14 @@
 // - `getattr(obj, 'name')` is an attribute read and `functools.partial(f, ...)` a wrapper: both are safe
 //   while their result is only stored; calling the result is a computed call (MG101).
 
-import { argBehaviour, instantiationProtocol, isDataOnly, looksLikeClass, USE_DECIDED } from './behaviour.js';
+import {
+  type ArgBehaviour,
+  argBehaviour,
+  instantiationProtocol,
+  isDataOnly,
+  looksLikeClass,
+  USE_DECIDED,
+} from './behaviour.js';
 import type { ImportRecord } from './classify.js';
 import {
   PyCall,
@@ -40,6 +47,9 @@ type Consumer = 'data' | 'unknown';
 
 interface UnknownUse {
   rec: ImportRecord;
+  /** What its name says (behaviour.ts), computed once per symbol: it is used at every call. */
+  protocol: string | undefined;
+  namedLikeClass: boolean;
   /** Evidence from the pickle that the global is a class (NEWOBJ, an instantiation protocol). */
   isClass: boolean;
   instantiated: boolean;
@@ -94,10 +104,28 @@ export class Effects {
   private unknownUse(rec: ImportRecord): UnknownUse {
     let u = this.unknown.get(rec.symbol);
     if (!u) {
-      u = { rec, isClass: false, instantiated: false };
+      u = {
+        rec,
+        protocol: instantiationProtocol(rec.symbol),
+        namedLikeClass: looksLikeClass(rec.symbol),
+        isClass: false,
+        instantiated: false,
+      };
       this.unknown.set(rec.symbol, u);
     }
     return u;
+  }
+
+  /** Argument behaviours by import, looked up once each: a pickle of objects calls a few globals millions of times. */
+  private readonly behaviours = new Map<ImportRecord, ArgBehaviour>();
+
+  private behaviour(rec: ImportRecord): ArgBehaviour {
+    let b = this.behaviours.get(rec);
+    if (b === undefined) {
+      b = argBehaviour(rec.symbol);
+      this.behaviours.set(rec, b);
+    }
+    return b;
   }
 
   private record(g: PyGlobal): ImportRecord | undefined {
@@ -176,7 +204,7 @@ export class Effects {
       case 'private':
         return; // reported when imported
       case 'allowed': {
-        const b = argBehaviour(rec.symbol);
+        const b = this.behaviour(rec);
         const items = args instanceof PyTuple ? args : undefined;
         if (isDataOnly(b) || !items) {
           if (!isDataOnly(b) && !items && (b.calls || b.instantiates)) {
@@ -216,7 +244,7 @@ export class Effects {
       }
       case 'unknown': {
         const u = this.unknownUse(rec);
-        if (instantiationProtocol(rec.symbol) !== undefined && args instanceof PyTuple) {
+        if (u.protocol !== undefined && args instanceof PyTuple) {
           // A Cython `__pyx_unpickle_C` or a `__newobj__` helper outside the allowlist: the class is
           // instantiated (its module imported); the helper itself is the generated reconstruction protocol.
           u.isClass = true;
@@ -231,7 +259,7 @@ export class Effects {
         if (via.length > 0 && !instantiation) {
           u.called ??= `called by ${via[via.length - 1]}`;
           this.trampolined(via, rec.symbol, offset);
-        } else if (u.isClass || looksLikeClass(rec.symbol)) {
+        } else if (u.isClass || u.namedLikeClass) {
           u.instantiated = true;
         } else {
           u.called ??= `${result?.opcode ?? 'a call'} at offset ${offset}`;
@@ -353,7 +381,7 @@ export class Effects {
       const rec = this.record(cls);
       if (rec?.classification === 'allowed') {
         consumer = 'data';
-        const b = argBehaviour(rec.symbol);
+        const b = this.behaviour(rec);
         if (b.readsFile) readsFile = { field: b.readsFile, value: fieldOf(state, b.readsFile) };
       } else if (rec?.classification === 'unknown') {
         const u = this.unknownUse(rec);
@@ -421,7 +449,7 @@ export class Effects {
     }
     if (rec.classification === 'unknown') {
       const u = this.unknownUse(rec);
-      if (u.isClass || looksLikeClass(rec.symbol)) u.instantiated = true;
+      if (u.isClass || u.namedLikeClass) u.instantiated = true;
       else {
         u.called ??= `passed to a call site at offset ${offset}`;
         this.blocked = true;
@@ -429,7 +457,7 @@ export class Effects {
       return;
     }
     if (rec.classification === 'allowed' && consumer === 'unknown') {
-      const b = argBehaviour(rec.symbol);
+      const b = this.behaviour(rec);
       if (b.calls)
         this.trampolined(['<code outside the allowlist>'], rec.symbol, offset, 'receives the trampoline');
     }
@@ -493,10 +521,9 @@ export class Effects {
     let classes = 0;
     for (const [symbol, u] of this.unknown) {
       if (u.reported === 'MG105') continue;
-      const proto = instantiationProtocol(symbol);
       const calls =
         u.called !== undefined ||
-        (this.lost && !u.instantiated && !u.isClass && !looksLikeClass(symbol) && proto === undefined);
+        (this.lost && !u.instantiated && !u.isClass && !u.namedLikeClass && u.protocol === undefined);
       if (u.reported === 'MG106' && !calls) continue;
       this.host.taint();
       names.push(symbol);
@@ -519,7 +546,7 @@ export class Effects {
       const how = u.instantiated ? 'instantiated' : 'imported';
       this.host.report(
         'MG106',
-        `${u.rec.opcode} imports ${symbol} (${u.isClass || looksLikeClass(symbol) ? 'a class' : 'a name'} outside the allowlist), ${how} while loading.`,
+        `${u.rec.opcode} imports ${symbol} (${u.isClass || u.namedLikeClass ? 'a class' : 'a name'} outside the allowlist), ${how} while loading.`,
         u.rec.offset,
         symbol,
         0,

@@ -197,14 +197,19 @@ export class PickleStore extends PickleWindow {
     let keep = true;
     if (typeof v === 'string') keep = this.keepsStr(v.length);
     else if (this.retained > this.maxRetained) {
-      // Past the retention budget only security-relevant values stay (globals, calls, persistent refs,
-      // bounded by the memo's memory budget), and, up to a hard cap, short strings (keepsStr) and small
-      // tuples (names, dict keys, shapes, dtypes that later GETs feed to STACK_GLOBAL or a joblib wrapper).
+      // Past the retention budget only globals and persistent refs stay (a few per import or storage,
+      // bounded by the memo's memory budget), and, up to a hard cap, call results (instances), short strings
+      // (keepsStr) and small tuples (names, dict keys, shapes, dtypes that later GETs feed to STACK_GLOBAL
+      // or a joblib wrapper). An instance not kept is DROPPED when fetched: called, it is a computed call
+      // (MG101) as it would be kept; as data or a BUILD target it marks the analysis as not followed, which
+      // is conservative. Keeping every instance would cost a JavaScript object per Python object: a pickle
+      // of millions of small objects (dates, records, numpy scalars) would need gigabytes.
       if (typeof v !== 'object' || v === null) {
         this.retained++;
       } else {
         const k = v.kind;
-        if (k === 'global' || k === 'call' || k === 'persistent') this.retained++;
+        if (k === 'global' || k === 'persistent') this.retained++;
+        else if (k === 'call') keep = this.keep();
         else if (k === 'tuple') {
           const w = (v as PyTuple).w;
           if (w > 64 || !this.keepSmall(w)) keep = false;
@@ -351,7 +356,7 @@ export class PickleStore extends PickleWindow {
       return;
     }
     this.sink.onMutate(target, op, this.opStart);
-    if (target instanceof PyCall) for (const it of items) if (this.keep()) target.items.push(it);
+    if (target instanceof PyCall) for (const it of items) if (this.keep()) target.addItem(it);
   }
 
   private setItemsOn(target: PyValue, items: PyValue[]): void {
@@ -362,7 +367,7 @@ export class PickleStore extends PickleWindow {
     this.sink.onMutate(target, 'SETITEM', this.opStart);
     if (target instanceof PyCall) {
       for (let i = 0; i + 1 < items.length; i += 2) {
-        if (this.keep()) target.items.push(new PyTuple([items[i]!, items[i + 1]!]));
+        if (this.keep()) target.addItem(new PyTuple([items[i]!, items[i + 1]!]));
       }
     }
   }

@@ -1,6 +1,7 @@
 // Symbolic values of the pickle VM. Nothing here is ever executed: a REDUCE produces a PyCall node that
 // records what the real unpickler would call, with which arguments, and where.
 
+import { canonicalName } from './names.js';
 /** Any value on the symbolic stack or in the memo. Python ints are numbers (bigint past 2^53), str is string. */
 export type PyValue = null | boolean | number | bigint | string | PyObj;
 
@@ -95,6 +96,19 @@ export class PyGlobal {
   get qualified(): string {
     return `${this.module ?? '?'}.${this.name ?? '?'}`;
   }
+  private canonicalName: string | null | undefined = null;
+  /**
+   * The canonical qualified name (names.ts canonicalName), undefined when the module or name is computed.
+   * Computed once: a pickle of millions of objects calls the same few globals millions of times.
+   */
+  get canonical(): string | undefined {
+    if (this.canonicalName === null)
+      this.canonicalName =
+        this.module !== undefined && this.name !== undefined
+          ? canonicalName(this.module, this.name)
+          : undefined;
+    return this.canonicalName;
+  }
 }
 
 export type CallOpcode =
@@ -115,8 +129,15 @@ export class PyCall {
   readonly kind = 'call' as const;
   /** BUILD state applied to this object (last one wins). */
   state: PyValue | undefined = undefined;
-  /** Items appended / set on this object after creation (APPEND(S)/SETITEM(S) on a non-list/dict). */
-  readonly items: PyValue[] = [];
+  /**
+   * Items appended / set on this object after creation (APPEND(S)/SETITEM(S) on a non-list/dict): the shared
+   * NO_ITEMS until the first one (an instance costs no array of its own; most have no items).
+   */
+  items: readonly PyValue[] = NO_ITEMS;
+  addItem(v: PyValue): void {
+    if (this.items === NO_ITEMS) this.items = [];
+    (this.items as PyValue[]).push(v);
+  }
   constructor(
     readonly callee: PyValue,
     readonly args: PyValue,

@@ -58,6 +58,24 @@ const OP_BATCH = 4096;
 const ARG_SIZE = new Int8Array(256).fill(-1);
 for (const [op, n] of STORE_OPS) ARG_SIZE[op] = n;
 
+/**
+ * The payload opcodes the hot loop runs when the payload is in the window: the size of their length field,
+ * and what the payload is (the general loop reads the same opcodes through `payload`).
+ */
+const PAYLOAD_LEN = new Int8Array(256);
+const PAYLOAD_KIND: Array<'utf8' | 'latin1' | 'bytes' | undefined> = new Array(256).fill(undefined);
+for (const [op, len, kind] of [
+  [0x8c, 1, 'utf8'], // SHORT_BINUNICODE
+  [0x58, 4, 'utf8'], // BINUNICODE
+  [0x55, 1, 'latin1'], // SHORT_BINSTRING
+  [0x54, 4, 'latin1'], // BINSTRING
+  [0x43, 1, 'bytes'], // SHORT_BINBYTES
+  [0x42, 4, 'bytes'], // BINBYTES
+] as const) {
+  PAYLOAD_LEN[op] = len;
+  PAYLOAD_KIND[op] = kind;
+}
+
 /** Names that joblib uses for the wrapper whose BUILD is followed by raw array bytes. */
 const ARRAY_WRAPPERS = new Set([
   'joblib.numpy_pickle.NumpyArrayWrapper',
@@ -325,9 +343,10 @@ export class PickleVM extends PickleStore {
       if (size >= 0) {
         at = p + 1;
         if (at + size > lim) break;
-      } else if (op === 0x8c || op === 0x58) {
-        // SHORT_BINUNICODE, BINUNICODE: when the whole string is in the window
-        const k = op === 0x8c ? 1 : 4;
+      } else if (PAYLOAD_LEN[op]! > 0) {
+        // str and bytes payloads, when the whole payload is in the window (a negative BINSTRING length read
+        // unsigned is over maxString: the general loop reports it)
+        const k = PAYLOAD_LEN[op]!;
         if (p + 1 + k > lim) break;
         n = k === 1 ? b[p + 1]! : u32(b, p + 1);
         at = p + 1 + k;
@@ -345,9 +364,12 @@ export class PickleVM extends PickleStore {
         this.exec(op, at);
       } else {
         this.p = at + n;
+        const kind = PAYLOAD_KIND[op]!;
+        if (kind === 'bytes') this.push(this.bytesAt(at, n, this.bufAbs + at, false));
         // Past the retention budget a short ASCII str is pushed undecoded (store.ts, pushText).
-        if (n < minPayload && this.retained > this.maxRetained * 4 && ascii(b, at, n)) this.pushText(at, n);
-        else this.push(this.textAt(at, n, 'utf8'));
+        else if (n < minPayload && this.retained > this.maxRetained * 4 && ascii(b, at, n))
+          this.pushText(at, n);
+        else this.push(this.textAt(at, n, kind));
       }
       p = this.p;
     }
@@ -565,9 +587,12 @@ export class PickleVM extends PickleStore {
 
   /** A bytes object of n bytes at buf[at] (absolute offset `start` of its opcode's payload). */
   private bytesAt(at: number, n: number, start: number, bytearray: boolean): PyBytes {
+    // Bytes are checked from 8 bytes on: `cos\nabort\n)R.` is a complete payload in 14. Shorter ones past
+    // the retention budget are not kept, like any value there (the 4-byte state of each of a million dates).
+    const sniffed = n >= Math.min(this.opts.minPayload ?? 16, 8);
+    if (!sniffed && this.retained > this.maxRetained * 4) return new PyBytes(n, undefined, start, bytearray);
     let data: Uint8Array | undefined = this.buf.slice(at, at + n);
-    // Bytes are checked from 8 bytes on: `cos\nabort\n)R.` is a complete payload in 14.
-    if (n >= Math.min(this.opts.minPayload ?? 16, 8)) {
+    if (sniffed) {
       this.sink.onPayload({ offset: this.bufAbs + at, length: n, data, head: data.subarray(0, 64) });
       if (n > 4096 && !this.keep()) data = undefined;
     }
