@@ -1,7 +1,8 @@
 // The pickle engine on large opcode-dense pickles, as users run it (the bundled CLI, process start-up
 // included), against `openssl dgst -sha256` on the same file in the same run.
 //
-//   npm run build && node --import tsx bench/pickle.ts [100] [300] [3g] [dicts]   (default: 100 300)
+//   npm run build && node --import tsx bench/pickle.ts [100] [300] [3g] [dates] [dates-20m] [dicts]
+//   (default: 100 300)
 //   BENCH_PROF=1 node --import tsx bench/pickle.ts 100    # also writes a --cpu-prof profile to bench/out/
 //
 // Inputs (generated once into BENCH_DIR, default /tmp/modelgate-bench; never committed):
@@ -10,6 +11,9 @@
 //   APPENDS batches of 1000, 64 KiB frames. `tupleListPickle` below writes those bytes without Python; when
 //   Debian's /usr/bin/python3 is present the bench first checks that its output is byte-identical to
 //   CPython's for a 100k-tuple list.
+// - `dates`, `dates-20m`: `[date(2000, 1, 1) + timedelta(days=i % 20000) for i in range(n)]` for n = 4M
+//   (50 MiB) and 20M (248 MiB): one REDUCE per object (the shape of a pandas object column or a list of
+//   small records), written by `dateListPickle`, also checked against CPython.
 // - `dicts`: 300 MiB of small dicts (the shape pickle.dumps gives a list of records: memoised keys, nested
 //   lists, BININT/BINFLOAT/bool values), written directly.
 //
@@ -20,10 +24,16 @@ import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:
 import { join } from 'node:path';
 import { benchPath, ensureFile, humanSize, opensslSha256, REPEAT, REPO, type Write } from './lib.js';
 
-/** The bytes CPython's C pickler writes for the tuple list above, streamed in chunks. */
-export async function tupleListPickle(n: number, write: Write): Promise<void> {
-  // C pickler framing (protocol 4): a frame is committed at the start of save() of any object once the
-  // current frame holds 64 KiB or more; STOP goes in the last frame.
+/**
+ * CPython's C pickler framing (protocol 4), for writing its exact bytes without Python: a frame is committed
+ * at the start of save() of any object once the current frame holds 64 KiB or more; STOP goes in the last
+ * frame. `list` writes a list of n items in APPENDS batches of 1000, as the pickler does.
+ */
+async function cPicklerList(
+  n: number,
+  write: Write,
+  item: (i: number, save: () => void, put: (b: number) => void) => void,
+): Promise<void> {
   const FRAME_TARGET = 65536;
   let frame = new Uint8Array(1 << 18);
   let fl = 0;
@@ -49,12 +59,35 @@ export async function tupleListPickle(n: number, write: Write): Promise<void> {
     }
     frame[fl++] = b;
   };
-  const f64 = new DataView(new ArrayBuffer(8));
   await write(Uint8Array.of(0x80, 0x04));
   save();
   put(0x5d); // EMPTY_LIST
   put(0x94); // MEMOIZE
-  const item = (i: number) => {
+  for (let start = 0; start < n; start += 1000) {
+    const end = Math.min(n, start + 1000);
+    if (n === 1) {
+      item(0, save, put);
+      put(0x61); // APPEND (a one-item list only)
+    } else {
+      put(0x28); // MARK
+      for (let i = start; i < end; i++) item(i, save, put);
+      put(0x65); // APPENDS
+    }
+    if (pendingBytes >= 4 << 20) {
+      await write(Buffer.concat(pending));
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  put(0x2e); // STOP
+  commit();
+  await write(Buffer.concat(pending));
+}
+
+/** The bytes CPython writes for `[(i, "s%05d" % (i % 100000), i * 0.25) for i in range(n)]`. */
+export function tupleListPickle(n: number, write: Write): Promise<void> {
+  const f64 = new DataView(new ArrayBuffer(8));
+  return cPicklerList(n, write, (i, save, put) => {
     save(); // the tuple
     save(); // its int
     if (i < 256) {
@@ -83,29 +116,67 @@ export async function tupleListPickle(n: number, write: Write): Promise<void> {
     for (let k = 0; k < 8; k++) put(f64.getUint8(k));
     put(0x87); // TUPLE3
     put(0x94);
-  };
-  for (let start = 0; start < n; start += 1000) {
-    const end = Math.min(n, start + 1000);
-    if (n === 1) {
-      item(0);
-      put(0x61); // APPEND (a one-item list only)
-    } else {
-      put(0x28); // MARK
-      for (let i = start; i < end; i++) item(i);
-      put(0x65); // APPENDS
-    }
-    if (pendingBytes >= 4 << 20) {
-      await write(Buffer.concat(pending));
-      pending = [];
-      pendingBytes = 0;
-    }
-  }
-  put(0x2e); // STOP
-  commit();
-  await write(Buffer.concat(pending));
+  });
 }
 
-/** Checks the emulation against CPython when Debian's python3 is there (a bench of the wrong bytes is worthless). */
+/**
+ * The bytes CPython writes for `[date(2000, 1, 1) + timedelta(days=i % 20000) for i in range(n)]`: a
+ * list of objects, each a REDUCE of the memoised class `datetime.date` on its 4-byte state (what a pandas
+ * object column or a list of records of small objects looks like).
+ */
+export function dateListPickle(n: number, write: Write): Promise<void> {
+  const epoch = Date.UTC(2000, 0, 1);
+  const text = (s: string, save: () => void, put: (b: number) => void) => {
+    save();
+    put(0x8c); // SHORT_BINUNICODE
+    put(s.length);
+    for (let k = 0; k < s.length; k++) put(s.charCodeAt(k));
+    put(0x94);
+  };
+  return cPicklerList(n, write, (i, save, put) => {
+    save(); // the date
+    if (i === 0) {
+      text('datetime', save, put);
+      text('date', save, put);
+      put(0x93); // STACK_GLOBAL
+      put(0x94); // memo 3
+    } else {
+      put(0x68); // BINGET 3
+      put(3);
+    }
+    save(); // the argument tuple
+    save(); // its bytes
+    const d = new Date(epoch + (i % 20000) * 86_400_000);
+    const y = d.getUTCFullYear();
+    put(0x43); // SHORT_BINBYTES
+    put(4);
+    put(y >> 8);
+    put(y & 0xff);
+    put(d.getUTCMonth() + 1);
+    put(d.getUTCDate());
+    put(0x94);
+    put(0x85); // TUPLE1
+    put(0x94);
+    put(0x52); // REDUCE
+    put(0x94);
+  });
+}
+
+/** The Python expressions the generators above emulate (a bench of the wrong bytes is worthless). */
+const EMULATED = [
+  {
+    what: 'tuples',
+    make: tupleListPickle,
+    expr: '[(i, "s%05d" % (i % 100000), i * 0.25) for i in range(n)]',
+  },
+  {
+    what: 'dates',
+    make: dateListPickle,
+    expr: '[datetime.date(2000, 1, 1) + datetime.timedelta(days=i % 20000) for i in range(n)]',
+  },
+] as const;
+
+/** Checks the emulations against CPython when Debian's python3 is there. */
 async function checkAgainstCPython(): Promise<void> {
   const py = '/usr/bin/python3';
   if (!existsSync(py)) {
@@ -113,21 +184,23 @@ async function checkAgainstCPython(): Promise<void> {
     return;
   }
   const n = 100_000;
-  const ours = benchPath(`tuples-check-${n}.pkl`);
-  const theirs = benchPath(`tuples-check-${n}.cpython.pkl`);
-  if (existsSync(ours)) unlinkSync(ours);
-  await ensureFile(ours, (w) => tupleListPickle(n, w));
-  const r = spawnSync(py, [
-    '-c',
-    'import pickle,sys\nn=int(sys.argv[1])\nwith open(sys.argv[2],"wb") as f: pickle.dump([(i, "s%05d" % (i % 100000), i * 0.25) for i in range(n)], f, protocol=4)',
-    String(n),
-    theirs,
-  ]);
-  if (r.status !== 0) throw new Error(`python3 failed: ${r.stderr}`);
-  if (!readFileSync(ours).equals(readFileSync(theirs))) {
-    throw new Error(`the generated tuple pickle differs from CPython's (${ours} vs ${theirs})`);
+  for (const { what, make, expr } of EMULATED) {
+    const ours = benchPath(`${what}-check-${n}.pkl`);
+    const theirs = benchPath(`${what}-check-${n}.cpython.pkl`);
+    if (existsSync(ours)) unlinkSync(ours);
+    await ensureFile(ours, (w) => make(n, w));
+    const r = spawnSync(py, [
+      '-c',
+      `import datetime,pickle,sys\nn=int(sys.argv[1])\nwith open(sys.argv[2],"wb") as f: pickle.dump(${expr}, f, protocol=4)`,
+      String(n),
+      theirs,
+    ]);
+    if (r.status !== 0) throw new Error(`python3 failed: ${r.stderr}`);
+    if (!readFileSync(ours).equals(readFileSync(theirs))) {
+      throw new Error(`the generated ${what} pickle differs from CPython's (${ours} vs ${theirs})`);
+    }
+    console.log(`generated bytes identical to CPython ${py} for ${n} ${what}`);
   }
-  console.log(`generated bytes identical to CPython ${py} for ${n} tuples`);
 }
 
 /** 300 MiB of small dicts (the bench's earlier input). Returns when written. */
@@ -216,6 +289,16 @@ const INPUTS: Record<string, { name: string; file: string; make: (w: Write) => P
     name: 'pickle 120M (int, str, float) tuples, protocol 4',
     file: 'pickle-tuples-120m.pkl',
     make: (w) => tupleListPickle(120_000_000, w),
+  },
+  dates: {
+    name: 'pickle 4M datetime.date objects, protocol 4',
+    file: 'pickle-dates-4m.pkl',
+    make: (w) => dateListPickle(4_000_000, w),
+  },
+  'dates-20m': {
+    name: 'pickle 20M datetime.date objects, protocol 4',
+    file: 'pickle-dates-20m.pkl',
+    make: (w) => dateListPickle(20_000_000, w),
   },
   dicts: {
     name: 'pickle 300 MiB of small dicts',
