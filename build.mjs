@@ -84,6 +84,7 @@ if (launcherInputs.join() !== 'src/cli/launcher.ts') {
   process.exit(1);
 }
 bundles.push(launcher);
+asciiOnly('dist/cli-main.cjs');
 
 auditSelfContained(bundles);
 
@@ -134,6 +135,18 @@ function auditSelfContained(results) {
     console.error(`build.mjs: the bundles are not self-contained:\n  ${problems.join('\n  ')}`);
     process.exit(1);
   }
+}
+
+/**
+ * esbuild escapes non-ASCII characters in code (charset ascii) but keeps them in the comments it preserves. The
+ * launcher decodes an ASCII bundle as Latin-1 (a one-byte string: about 4 ms sooner than UTF-8, and half the
+ * memory, which V8 keeps for as long as the process runs), so the few left are escaped too: `\uXXXX` means the
+ * same character in a string, template, regular expression or identifier, and nothing in a comment.
+ */
+function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) writeFileSync(file, ascii);
 }
 
 /** A call's argument without its comments (protobufjs writes a webpackIgnore comment inside require). */

@@ -4,6 +4,7 @@
 // off in CI; replaced when corrupt or rejected by V8; never a reason to fail. What the launcher did is read
 // from its NODE_DEBUG=modelgate lines and from the cache file itself (inode and mtime: rewritten or not).
 import assert from 'node:assert/strict';
+import { isAscii } from 'node:buffer';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -18,7 +19,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Script } from 'node:vm';
 import { build } from 'esbuild';
@@ -144,6 +145,12 @@ test('the first run writes a private cache; later runs use it and leave it as it
     assert.deepEqual(r.debug, ['code cache: used'], args.join(' '));
     assert.deepEqual(theCache(d), c, `${args.join(' ')} leaves the cache as it was`);
   }
+});
+
+test('the bundle is ASCII, so that the launcher reads it as a one-byte string', () => {
+  const bundle = readFileSync(join(dirname(DIST_CLI), 'cli-main.cjs'));
+  assert.ok(isAscii(bundle));
+  assert.ok(bundle.length > 1e6);
 });
 
 test('a cache made by another command than a scan is replaced once, by the first scan', async () => {
