@@ -213,9 +213,10 @@ function trim(c: CacheFile): void {
 }
 
 /**
- * Stack traces through the bundle's source map. Node maps the frames of the modules it loads (the bundle
- * turns that on), not those of a vm.Script, so the frames in the bundle are mapped here; the map is read on
- * the first stack that needs it (an internal error), never on a normal run.
+ * Stack traces through the bundle's source map. With source maps on, Node maps the frames of the modules it
+ * loads, not those of a vm.Script (checked on Node 20, 22 and 24), so the frames in the bundle are mapped here,
+ * each to its src/ file, line and column; other frames are left as V8 writes them. The map is read on the
+ * first stack that needs it (an internal error), never on a normal run.
  */
 function mapStacks(script: Script): void {
   const url = script.sourceMapURL;
