@@ -264,29 +264,39 @@ function mapStacks(script: Script): void {
   };
 }
 
-const source = readFileSync(MAIN);
-const cache = cacheFile(source);
-const cached = cache ? readCache(cache) : undefined;
-// build.mjs makes the bundle ASCII: read as Latin-1 it is a one-byte string (faster to make, half the memory).
-const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');
-const script = new Script(WRAP_HEAD + text + WRAP_TAIL, {
-  filename: MAIN,
-  columnOffset: -WRAP_HEAD.length,
-  ...(cached ? { cachedData: cached.data } : {}),
-});
-if (cache) {
+/**
+ * Compiles the bundle, through the cache when there is a good one, and arranges the cache's writing at exit.
+ * A function so that the file's bytes, its text and the cache's bytes can be collected once compiled (V8
+ * keeps the source it needs): the scan's peak memory is not made larger by them.
+ */
+function compile(): Script {
+  const source = readFileSync(MAIN);
+  const cache = cacheFile(source);
+  const cached = cache ? readCache(cache) : undefined;
+  // build.mjs makes the bundle ASCII: read as Latin-1 it is a one-byte string (faster to make, half the memory).
+  const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');
+  const script = new Script(WRAP_HEAD + text + WRAP_TAIL, {
+    filename: MAIN,
+    columnOffset: -WRAP_HEAD.length,
+    ...(cached ? { cachedData: cached.data } : {}),
+  });
+  if (!cache) return script;
   const rejected = cached !== undefined && script.cachedDataRejected === true;
   debug('code cache: %s', cached ? (rejected ? 'rejected by V8' : 'used') : 'none');
+  const cachedFlags = cached && !rejected ? cached.flags : undefined;
   process.once('exit', (code) => {
     // A scan that reached a verdict (0 pass, 1 block, 2 incomplete) compiled what later scans need.
     const scanned = process.argv[2] === 'scan' && code >= 0 && code <= 2 ? FROM_SCAN : 0;
-    if (!cached || rejected || (scanned && !(cached.flags & FROM_SCAN))) {
+    if (cachedFlags === undefined || (scanned && !(cachedFlags & FROM_SCAN))) {
       try {
         writeCache(cache, script.createCachedData(), scanned);
       } catch {}
     }
   });
+  return script;
 }
+
+const script = compile();
 mapStacks(script);
 
 const mod = { exports: {} as { done?: Promise<void> } };
