@@ -1,6 +1,6 @@
 // dist/cli.js: the `modelgate` command as installed. It loads the CLI bundle (dist/cli-main.cjs, src/cli/index.ts)
 // through V8's code cache, so that a run after the first skips compiling the 3 MB bundle and the functions the
-// previous run compiled lazily (about 60 ms of a trivial scan's 180 ms on a 2-core machine).
+// previous run compiled lazily (about 70 ms of a trivial scan's 190 ms on a 2-core machine; bench/README.md).
 //
 // Node >= 22.1 has module.enableCompileCache() for this; our engines range includes Node 20, so this is the one
 // mechanism that works on 20, 22 and 24: the bundle is CommonJS, compiled as a vm.Script with `cachedData`, and
