@@ -315,22 +315,22 @@ export class Classifier implements VmSink, EffectHost {
       return;
     }
     const rec = callee.id >= 0 ? this.imports[callee.id] : undefined;
-    const bit = CALL_BITS[c.opcode];
-    const noted = this.woCalls.get(callee) ?? 0;
-    if ((noted & bit) === 0) {
-      this.woCalls.set(callee, noted | bit);
+    this.oncePerGlobal(callee, c.opcode, () => {
       if (c.opcode === 'NEWOBJ' || c.opcode === 'REDUCE') {
-        if (
-          !rec ||
-          !WEIGHTS_ONLY_GLOBALS.has(
-            WEIGHTS_ONLY_NAME_MAPPING[`${callee.module}.${callee.name}`] ?? `${callee.module}.${callee.name}`,
-          )
-        ) {
+        if (!rec || !isWeightsOnlyGlobal(callee))
           this.woReasons.add(`${c.opcode} on ${callee.canonical ?? 'a computed global'}`);
-        }
       } else this.woReasons.add(`${c.opcode} is not supported`);
-    }
+    });
     this.effects.onCall(c);
+  }
+
+  /** Runs `note` the first time `g` is used by `opcode` (what it notes depends on the global alone). */
+  private oncePerGlobal(g: PyGlobal, opcode: CallOpcode, note: () => void): void {
+    const bit = CALL_BITS[opcode];
+    const noted = this.woCalls.get(g) ?? 0;
+    if ((noted & bit) !== 0) return;
+    this.woCalls.set(g, noted | bit);
+    note();
   }
 
   onBuild(target: PyValue, state: PyValue, offset: number): void {
@@ -349,13 +349,15 @@ export class Classifier implements VmSink, EffectHost {
         shown,
       );
     }
-    if (
-      !(target instanceof PyCall && target.callee instanceof PyGlobal && isWeightsOnlyGlobal(target.callee))
-    ) {
-      this.woReasons.add(
-        `BUILD on ${this.calleeName(target instanceof PyCall ? target.callee : target)}${target instanceof PyCall ? ' instance' : ''}`,
-      );
-    }
+    const cls = target instanceof PyCall ? target.callee : undefined;
+    const noteWeightsOnly = () => {
+      if (!(cls instanceof PyGlobal && isWeightsOnlyGlobal(cls)))
+        this.woReasons.add(
+          `BUILD on ${this.calleeName(cls ?? target)}${cls !== undefined ? ' instance' : ''}`,
+        );
+    };
+    if (cls instanceof PyGlobal) this.oncePerGlobal(cls, 'BUILD', noteWeightsOnly);
+    else noteWeightsOnly();
     if (target instanceof PyCall && target.callee instanceof PyGlobal && target.callee.id >= 0) {
       // BUILD runs __setstate__: an invocation of the instance's class.
       this.activity(() => `BUILD of ${this.calleeName(target.callee)}`);

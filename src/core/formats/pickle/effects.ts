@@ -66,6 +66,24 @@ interface Deferred {
   reported: boolean;
 }
 
+/**
+ * A container is walked once per consumer (remembered in a WeakSet), except a small one that holds only
+ * plain values (the state dict of each of millions of objects): it cannot lead anywhere, or back to itself,
+ * and remembering it cost more than looking at its few items again.
+ */
+const SMALL = 16;
+
+function holdsObjects(items: readonly PyValue[]): boolean {
+  for (const i of items) if (i !== null && typeof i === 'object') return true;
+  return false;
+}
+
+function firstWalk(seen: WeakSet<object>, x: object): boolean {
+  if (seen.has(x)) return false;
+  seen.add(x);
+  return true;
+}
+
 /** Nodes walked per scan while following consumed values (a budget no legitimate pickle reaches). */
 const MAX_WALK = 2_000_000;
 
@@ -422,15 +440,14 @@ export class Effects {
         continue;
       }
       if (x instanceof PyTuple || x instanceof PyList || x instanceof PySet) {
-        if (seen.has(x)) continue;
-        seen.add(x);
+        if ((x.items.length > SMALL || holdsObjects(x.items)) && !firstWalk(seen, x)) continue;
         if (x.dropped > 0) this.lost = true;
         for (const i of x.items) if (i !== null && typeof i === 'object') stack.push(i);
         continue;
       }
       if (x instanceof PyDict) {
-        if (seen.has(x)) continue;
-        seen.add(x);
+        if ((x.keys.length > SMALL || holdsObjects(x.keys) || holdsObjects(x.values)) && !firstWalk(seen, x))
+          continue;
         if (x.dropped > 0) this.lost = true;
         for (const k of x.keys) if (k !== null && typeof k === 'object') stack.push(k);
         for (const i of x.values) if (i !== null && typeof i === 'object') stack.push(i);

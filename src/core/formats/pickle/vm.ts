@@ -277,20 +277,11 @@ export class PickleVM extends PickleStore {
           break;
         }
         case 0x62: {
-          // BUILD
-          const state = this.pop();
-          const inst = this.top();
+          // BUILD (in the hot loop too, unless raw joblib array bytes follow it)
           const at = this.opStart;
-          if (inst instanceof PyCall) inst.state = state;
-          this.sink.onBuild(inst, state, at);
-          if (
-            this.opts.joblib !== false &&
-            inst instanceof PyCall &&
-            inst.callee instanceof PyGlobal &&
-            ARRAY_WRAPPERS.has(`${inst.callee.module}.${inst.callee.name}`)
-          ) {
-            await this.joblibArray(state, at);
-          }
+          const readsArray = this.readsArray();
+          const state = this.build();
+          if (readsArray) await this.joblibArray(state, at);
           break;
         }
         case 0x50: {
@@ -343,6 +334,10 @@ export class PickleVM extends PickleStore {
       if (size >= 0) {
         at = p + 1;
         if (at + size > lim) break;
+      } else if (op === 0x62) {
+        // BUILD
+        if (this.readsArray()) break;
+        at = p + 1;
       } else if (PAYLOAD_LEN[op]! > 0) {
         // str and bytes payloads, when the whole payload is in the window (a negative BINSTRING length read
         // unsigned is over maxString: the general loop reports it)
@@ -362,6 +357,9 @@ export class PickleVM extends PickleStore {
       if (size >= 0) {
         this.p = at + size;
         this.exec(op, at);
+      } else if (op === 0x62) {
+        this.p = at;
+        this.build();
       } else {
         this.p = at + n;
         const kind = PAYLOAD_KIND[op]!;
@@ -425,6 +423,26 @@ export class PickleVM extends PickleStore {
       default:
         this.execOther(op, at);
     }
+  }
+
+  /** BUILD: the state (popped) is set on the object below it (its __setstate__ runs). Returns the state. */
+  private build(): PyValue {
+    const state = this.pop();
+    const inst = this.top();
+    if (inst instanceof PyCall) inst.state = state;
+    this.sink.onBuild(inst, state, this.opStart);
+    return state;
+  }
+
+  /** Whether the BUILD about to run is joblib's NumpyArrayWrapper, whose raw array bytes follow it. */
+  private readsArray(): boolean {
+    if (this.opts.joblib === false || this.sp - 2 < this.fence) return false;
+    const inst = this.stack[this.sp - 2];
+    return (
+      inst instanceof PyCall &&
+      inst.callee instanceof PyGlobal &&
+      ARRAY_WRAPPERS.has(`${inst.callee.module}.${inst.callee.name}`)
+    );
   }
 
   /**
