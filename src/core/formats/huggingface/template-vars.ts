@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { AnalysisContext } from '../../context.js';
 import { decodeUtf8Strict, isJsonObject, type JsonObject, parseJson } from '../../json/tokenizer.js';
@@ -59,7 +60,14 @@ export async function neighbourTemplateVars(ctx: AnalysisContext): Promise<Map<s
   for (const name of NEIGHBOURS) {
     if (name === basename(ctx.disk.absPath)) continue;
     const path = join(dir, name);
-    const st = await stat(path).catch(() => undefined);
+    // Usually absent: a synchronous stat that does not throw for a missing file costs microseconds, where a
+    // rejected fs/promises stat builds an error with its stack on the way back from the thread pool.
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(path, { throwIfNoEntry: false });
+    } catch {
+      continue; // unreadable directory, a component that is not a directory...
+    }
     if (!st?.isFile() || st.size > MAX_NEIGHBOUR_BYTES) continue;
     try {
       const r = parseJson(decodeUtf8Strict(await readFile(path)));

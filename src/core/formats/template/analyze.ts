@@ -45,12 +45,37 @@ function parseJinja(source: string): Node {
   return parse(tokenize(source, { lstrip_blocks: true, trim_blocks: true }));
 }
 
+/**
+ * Analyses of recently seen templates. One chat template recurs across a repository (every GGUF quantisation
+ * of a model, each checkpoint's tokenizer_config.json, the same base model's files in many folders), and the
+ * analysis is a pure function of the text, its label and the folded variables, which together are the key
+ * (compared in full, never by a digest). Bounded: templates up to MEMO_SOURCE characters, MEMO_ENTRIES of
+ * them (the oldest is dropped), so at most a few MiB. A budget error is thrown again, never remembered.
+ */
+const MEMO_ENTRIES = 64;
+const MEMO_SOURCE = 64 << 10;
+const memo = new Map<string, TemplateAnalysis>();
+
 /** Analyses one template text; pure (no I/O). */
 export function analyzeTemplate(
   source: string,
   where = 'template',
   options: TemplateOptions = {},
 ): TemplateAnalysis {
+  if (source.length > MEMO_SOURCE) return analyzeTemplateText(source, where, options);
+  // Folded values are strings, numbers, booleans and arrays of them (undefined in an array becomes null,
+  // which no Folded value is), so this serialisation tells every two variable maps apart.
+  const key = `${where}\u0000${JSON.stringify(options.vars ? [...options.vars] : [])}\u0000${source}`;
+  let r = memo.get(key);
+  if (!r) {
+    r = analyzeTemplateText(source, where, options);
+    if (memo.size >= MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
+    memo.set(key, r);
+  }
+  return { findings: [...r.findings], parsed: r.parsed };
+}
+
+function analyzeTemplateText(source: string, where: string, options: TemplateOptions): TemplateAnalysis {
   const out = new Collector(where);
   if (source.length > MAX_PARSED_TEMPLATE) {
     // Real chat templates are a few KiB; a huge one is not parsed (the parser is not time-bounded).
