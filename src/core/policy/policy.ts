@@ -132,7 +132,7 @@ export function evaluateFile(
   file: { path: string; sha256: string },
   now: Date,
 ): FileEvaluation {
-  const today = now.toISOString().slice(0, 10);
+  let today: string | undefined; // only for a matching waiver: most files have none
   const expiredWaivers = new Set<Waiver>();
   const refusedWaivers = new Set<Waiver>();
   const maxWaived = severityRank(policy.maxWaivedSeverity ?? 'critical');
@@ -146,6 +146,7 @@ export function evaluateFile(
     if (rule.waivable) {
       for (const w of policy.waivers) {
         if (!waiverMatches(w, f.ruleId, file)) continue;
+        today ??= now.toISOString().slice(0, 10);
         if (w.expires < today) {
           expiredWaivers.add(w);
           continue;
