@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -10,9 +10,9 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** sha256 of bytes already in memory. */
+/** sha256 of bytes already in memory (the one-shot form: no Hash object per small file). */
 export function sha256Bytes(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 /**

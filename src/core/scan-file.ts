@@ -75,7 +75,8 @@ export async function scanFileOnDisk(
   };
   let release: (() => void) | undefined;
 
-  // One synchronous open, fstat and (for a small file) read: see openFileSync for why.
+  // One synchronous open, fstat and (for a small file) read: see openFileSync for why. The fstat after the
+  // analysis (below) notices a file changed since.
   let file: OpenedFile;
   try {
     file = openFileSync(absPath, relPath, { noFollow: true });
@@ -87,7 +88,7 @@ export async function scanFileOnDisk(
   let findings: Finding[] | undefined;
   let hashing: Promise<HashResult> | undefined;
   try {
-    const before = file.statSync();
+    const before = file.openedStat;
     if (!before.isFile()) {
       return fail(
         'The path was replaced by something that is not a regular file after the folder was listed.',
@@ -99,8 +100,9 @@ export async function scanFileOnDisk(
     state = new FileState(settings, budget, disk);
     let source: ByteSource = file;
     if (size <= INLINE_HASH_BYTES) {
-      // One read of the whole small file (one byte more, to notice a file that grew since fstat).
-      const data = file.readSync(0, size + 1);
+      // One read of the whole small file (one byte more, to notice a file that grew since fstat; an empty
+      // file is still read once for that).
+      const data = file.readSync(0, size + 1, Math.max(1, size));
       if (data.length !== size)
         return fail(`The file changed size while it was read (${size} → ${data.length} bytes).`, size);
       sha256 = sha256Bytes(data);

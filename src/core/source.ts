@@ -150,28 +150,35 @@ export async function fileSource(
  * `noFollow`, not following a link at the last component.
  */
 export interface OpenedFile extends FileByteSource {
-  /** fstat of the open descriptor (BigInt: nanosecond times, exact inode and device numbers). */
+  /** The fstat taken when the file was opened (BigInt: nanosecond times, exact inode and device numbers). */
+  readonly openedStat: BigIntStats;
+  /** fstat of the open descriptor now (BigInt, as openedStat). */
   statSync(): BigIntStats;
-  /** Up to `length` bytes at `offset` in one synchronous read loop (a small file read whole). */
-  readSync(offset: number, length: number): Buffer;
+  /**
+   * Up to `length` bytes at `offset` in one synchronous read loop (a small file read whole). The loop stops
+   * at the end of the file, or once `enough` bytes are in: a small file is read with one byte to spare, to
+   * notice that it grew, and the read(2) that returns its size needs no second one to find the end.
+   */
+  readSync(offset: number, length: number, enough?: number): Buffer;
   closeSync(): void;
 }
 
 export function openFileSync(path: string, name = path, opts: FileSourceOptions = {}): OpenedFile {
   const flags = constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0);
   const fd = openSync(path, flags);
-  let size: number;
+  let openedStat: BigIntStats;
   try {
-    size = fstatSync(fd).size;
+    openedStat = fstatSync(fd, { bigint: true });
   } catch (err) {
     closeSync(fd);
     throw err;
   }
+  const size = Number(openedStat.size);
   let closed = false;
-  const readAt = (offset: number, length: number): Buffer => {
+  const readAt = (offset: number, length: number, enough = length): Buffer => {
     const buf = Buffer.allocUnsafe(Math.max(0, length));
     let got = 0;
-    while (got < buf.length) {
+    while (got < buf.length && got < enough) {
       const n = readSync(fd, buf, got, buf.length - got, offset + got);
       if (n === 0) break;
       got += n;
@@ -205,6 +212,7 @@ export function openFileSync(path: string, name = path, opts: FileSourceOptions 
     random,
     stream: (s = 0, e = size) => rangeStream(random, clamp(s, size), clamp(e, size)),
     fd,
+    openedStat,
     statSync: () => fstatSync(fd, { bigint: true }),
     readSync: readAt,
     closeSync: closeOnce,

@@ -36,6 +36,9 @@ export function minStallMs(): number {
   return Number.isFinite(env) && env > 0 ? env : 10_000;
 }
 
+/** The environment as the process started, read once: each process.env read is a getenv in the runtime. */
+let settings: { disabled: boolean; minStallMs: number } | undefined;
+
 class Watchdog {
   private sab = new SharedArrayBuffer(16 + NAMES_BYTES);
   private f = new Float64Array(this.sab, 0, 2);
@@ -50,9 +53,10 @@ class Watchdog {
 
   /** Marks a file as in analysis; returns the function that marks it done. */
   enter(name: string, maxTimeMs: number, graceMs: number): () => void {
-    if (process.env.MODELGATE_NO_WATCHDOG === '1') return () => {};
+    settings ??= { disabled: process.env.MODELGATE_NO_WATCHDOG === '1', minStallMs: minStallMs() };
+    if (settings.disabled) return () => {};
     const id = this.nextId++;
-    this.inFlight.set(id, { name, stallMs: Math.max(minStallMs(), maxTimeMs + 2 * graceMs) });
+    this.inFlight.set(id, { name, stallMs: Math.max(settings.minStallMs, maxTimeMs + 2 * graceMs) });
     this.update();
     return () => {
       this.inFlight.delete(id);
