@@ -162,15 +162,18 @@ message TrainingInfo {
 }
 `;
 
-let root: protobuf.Root | undefined;
-
-export function onnxTypes(): Record<
+type OnnxTypes = Record<
   'Model' | 'Graph' | 'Tensor' | 'Sequence' | 'MapValue' | 'OptionalValue',
   protobuf.Type
-> {
-  root = root ?? loadSchema(ONNX_SCHEMA);
-  const t = (n: string) => root!.lookupType(`mg.onnx.${n}`);
-  return {
+>;
+let types: OnnxTypes | undefined;
+
+/** The schema's message types, parsed and looked up once per process (every ONNX file and probe uses them). */
+export function onnxTypes(): OnnxTypes {
+  if (types) return types;
+  const root = loadSchema(ONNX_SCHEMA);
+  const t = (n: string) => root.lookupType(`mg.onnx.${n}`);
+  types = {
     Model: t('Model'),
     Graph: t('Graph'),
     Tensor: t('Tensor'),
@@ -178,6 +181,7 @@ export function onnxTypes(): Record<
     MapValue: t('MapValue'),
     OptionalValue: t('OptionalValue'),
   };
+  return types;
 }
 
 /** Top-level ModelProto field numbers and their wire types (for detection). */

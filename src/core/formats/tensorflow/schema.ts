@@ -110,12 +110,15 @@ message SavedObject {
 }
 `;
 
-let root: protobuf.Root | undefined;
+let types: { SavedModel: protobuf.Type; SavedMetadata: protobuf.Type } | undefined;
 
+/** The schema's message types, parsed and looked up once per process. */
 export function tfTypes(): { SavedModel: protobuf.Type; SavedMetadata: protobuf.Type } {
-  root = root ?? loadSchema(TF_SCHEMA);
-  return {
+  if (types) return types;
+  const root = loadSchema(TF_SCHEMA);
+  types = {
     SavedModel: root.lookupType('mg.tf.SavedModel'),
     SavedMetadata: root.lookupType('mg.tf.SavedMetadata'),
   };
+  return types;
 }
