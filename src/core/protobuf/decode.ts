@@ -102,6 +102,25 @@ export class ProtoDecoder {
     const avail = Math.min(10, end - this.r.pos);
     if (avail <= 0) throw new ProtoError('varint past the end of its message', this.r.pos);
     await this.r.ensure(avail);
+    return this.varintIn(avail);
+  }
+
+  /*
+   * The `...Now` forms decode from bytes already in the reader's window, with no await, and return undefined
+   * when the bytes are not all there yet (the caller then awaits the async form). A message is nearly always
+   * inside one window, and a promise and a turn of the microtask queue per varint and per field cost more
+   * than decoding them.
+   */
+
+  /** varint(end) when its bytes (up to 10, or to `end`) are buffered; else undefined. */
+  varintNow(end: number): number | bigint | undefined {
+    const avail = Math.min(10, end - this.r.pos);
+    if (avail <= 0 || this.r.available < avail) return undefined;
+    return this.varintIn(avail);
+  }
+
+  /** The varint at the reader's position, of at most `avail` bytes, `ensure(avail)` already awaited. */
+  private varintIn(avail: number): number | bigint {
     let result = 0;
     let mul = 1;
     for (let i = 0; i < 10; i++) {
@@ -134,7 +153,17 @@ export class ProtoDecoder {
   /** A length prefix, checked against the bytes left in the enclosing message. */
   async length(end: number): Promise<number> {
     const at = this.r.pos;
-    const n = await this.varint(end);
+    return this.checkLength(await this.varint(end), end, at);
+  }
+
+  /** length(end) when its bytes are buffered; else undefined. */
+  private lengthNow(end: number): number | undefined {
+    const at = this.r.pos;
+    const n = this.varintNow(end);
+    return n === undefined ? undefined : this.checkLength(n, end, at);
+  }
+
+  private checkLength(n: number | bigint, end: number, at: number): number {
     if (typeof n === 'bigint' || n > end - this.r.pos)
       throw new ProtoError(`length ${n} runs past the end of its message`, at);
     return n;
@@ -178,7 +207,7 @@ export class ProtoDecoder {
       if ((++this.steps & 0xfff) === 0) this.opts.budget?.checkTime();
       if (open && (await r.atEnd())) return out;
       const tagAt = r.pos;
-      const tag = await this.varint(end);
+      const tag = this.varintNow(end) ?? (await this.varint(end));
       if (typeof tag === 'bigint' || tag > 0xffffffff) throw new ProtoError('field tag too large', tagAt);
       const fieldNo = Math.floor(tag / 8);
       const wt = tag % 8;
@@ -189,13 +218,84 @@ export class ProtoDecoder {
         await this.skipField(wt, end);
         continue;
       }
-      await this.decodeField(field, wt, end, out, depth);
+      const pending = this.decodeField(field, wt, end, out, depth);
+      if (pending) await pending;
     }
     if (r.pos !== end) throw new ProtoError('message overruns its length', r.pos);
     return out;
   }
 
-  private async decodeField(
+  /** Decodes one field: synchronously (returning undefined) when it is a buffered scalar or string. */
+  private decodeField(
+    field: protobuf.Field,
+    wt: number,
+    end: number,
+    out: PMessage,
+    depth: number,
+  ): Promise<void> | undefined {
+    const resolved = field.resolvedType;
+    if (resolved instanceof protobuf.Type) return this.decodeFieldAsync(field, wt, end, out, depth);
+    const isEnum = resolved instanceof protobuf.Enum;
+    const t = isEnum ? 'int32' : field.type;
+    if (wt === 0 && (isEnum || VARINT_TYPES.has(t))) {
+      const v = this.varintNow(end);
+      if (v === undefined) return this.decodeFieldAsync(field, wt, end, out, depth);
+      const x = varintScalar(t, v);
+      if (field.repeated) this.pushScalar(out, field.name, x);
+      else out[field.name] = x;
+      return undefined;
+    }
+    if (wt === 2 && (t === 'string' || t === 'bytes') && !this.skipped(field)) {
+      const len = this.lengthNow(end);
+      if (len === undefined) return this.decodeFieldAsync(field, wt, end, out, depth);
+      return this.stringField(field, t, len, out);
+    }
+    return this.decodeFieldAsync(field, wt, end, out, depth);
+  }
+
+  /** A field whose payload is never needed (opts.skipFields). */
+  private skipped(field: protobuf.Field): boolean {
+    return this.opts.skipFields?.has(`${field.parent?.name}.${field.name}`) ?? false;
+  }
+
+  /**
+   * The payload of a string or bytes field whose length prefix was read: kept when short enough (without an
+   * await when it is buffered, returning undefined), else skipped and marked.
+   */
+  private stringField(
+    field: protobuf.Field,
+    t: 'string' | 'bytes',
+    len: number,
+    out: PMessage,
+  ): Promise<void> | undefined {
+    const r = this.r;
+    if (len <= (t === 'string' ? this.opts.maxStringBytes : this.opts.inlineBytes) && r.available >= len) {
+      keep(out, field, t === 'string' ? utf8.decode(r.take(len)) : r.take(len).slice());
+      return undefined;
+    }
+    return this.stringFieldAsync(field, t, len, out);
+  }
+
+  private async stringFieldAsync(
+    field: protobuf.Field,
+    t: 'string' | 'bytes',
+    len: number,
+    out: PMessage,
+  ): Promise<void> {
+    const r = this.r;
+    const at = r.pos;
+    const limit = t === 'string' ? this.opts.maxStringBytes : this.opts.inlineBytes;
+    if (len > limit) {
+      if ((await r.skip(len)) !== len) throw new ProtoError('truncated field', at);
+      keep(out, field, { skipped: true, offset: at, length: len } satisfies Skipped);
+      return;
+    }
+    if (!(await r.ensure(len))) throw new ProtoError('truncated field', at);
+    const bytes = r.take(len);
+    keep(out, field, t === 'string' ? utf8.decode(bytes) : bytes.slice());
+  }
+
+  private async decodeFieldAsync(
     field: protobuf.Field,
     wt: number,
     end: number,
@@ -204,7 +304,7 @@ export class ProtoDecoder {
   ): Promise<void> {
     const r = this.r;
     const name = field.name;
-    if (wt === 2 && this.opts.skipFields?.has(`${field.parent?.name}.${name}`)) {
+    if (wt === 2 && this.skipped(field)) {
       const len = await this.length(end);
       const at = r.pos;
       if ((await r.skip(len)) !== len) throw new ProtoError('truncated field', at);
@@ -215,16 +315,6 @@ export class ProtoDecoder {
     const resolved = field.resolvedType;
     const isEnum = resolved instanceof protobuf.Enum;
     const t = isEnum ? 'int32' : field.type;
-    const push = (v: unknown) => {
-      if (field.repeated) {
-        let arr = out[name] as unknown[] | undefined;
-        if (!arr) {
-          arr = [];
-          out[name] = arr;
-        }
-        arr.push(v);
-      } else out[name] = v;
-    };
     if (resolved instanceof protobuf.Type) {
       if (wt !== 2) return this.mismatch(wt, end, out);
       const len = await this.length(end);
@@ -238,24 +328,13 @@ export class ProtoDecoder {
         return;
       }
       const child: PMessage = { $offset: r.pos, $end: r.pos + len };
-      push(child);
+      keep(out, field, child);
       await this.decode(resolved, r.pos + len, child, depth + 1);
       return;
     }
     if (t === 'string' || t === 'bytes') {
       if (wt !== 2) return this.mismatch(wt, end, out);
-      const len = await this.length(end);
-      const at = r.pos;
-      const limit = t === 'string' ? this.opts.maxStringBytes : this.opts.inlineBytes;
-      if (len > limit) {
-        if ((await r.skip(len)) !== len) throw new ProtoError('truncated field', at);
-        push({ skipped: true, offset: at, length: len } satisfies Skipped);
-        return;
-      }
-      if (!(await r.ensure(len))) throw new ProtoError('truncated field', at);
-      const bytes = r.take(len);
-      push(t === 'string' ? utf8.decode(bytes) : bytes.slice());
-      return;
+      return this.stringFieldAsync(field, t, await this.length(end), out);
     }
     const scalarWt =
       VARINT_TYPES.has(t) || isEnum ? 0 : FIXED32_TYPES.has(t) ? 5 : FIXED64_TYPES.has(t) ? 1 : -1;
@@ -303,26 +382,7 @@ export class ProtoDecoder {
 
   private async scalar(t: string, wt: number, end: number): Promise<number | bigint | boolean> {
     const r = this.r;
-    if (wt === 0) {
-      const v = await this.varint(end);
-      switch (t) {
-        case 'bool':
-          return v !== 0;
-        case 'int32':
-        case 'int64':
-          return toSigned(v, t === 'int32' ? 32 : 64);
-        case 'uint32':
-          return typeof v === 'bigint' ? Number(v & 0xffffffffn) : v % 2 ** 32;
-        case 'sint32':
-        case 'sint64': {
-          const b = BigInt(v);
-          const d = b & 1n ? -(b >> 1n) - 1n : b >> 1n;
-          return safe(d);
-        }
-        default:
-          return v;
-      }
-    }
+    if (wt === 0) return varintScalar(t, await this.varint(end));
     const n = wt === 5 ? 4 : 8;
     if (end - r.pos < n || !(await r.ensure(n))) throw new ProtoError('truncated fixed field', r.pos);
     const b = r.take(n);
@@ -341,6 +401,39 @@ export class ProtoDecoder {
       default:
         return safe(dv.getBigInt64(0, true));
     }
+  }
+}
+
+/** Stores a string, bytes or message value of `field`: appended when the field is repeated. */
+function keep(out: PMessage, field: protobuf.Field, v: unknown): void {
+  if (field.repeated) {
+    let arr = out[field.name] as unknown[] | undefined;
+    if (!arr) {
+      arr = [];
+      out[field.name] = arr;
+    }
+    arr.push(v);
+  } else out[field.name] = v;
+}
+
+/** The value of a varint-encoded scalar field of type `t` (an enum is read as int32). */
+function varintScalar(t: string, v: number | bigint): number | bigint | boolean {
+  switch (t) {
+    case 'bool':
+      return v !== 0;
+    case 'int32':
+    case 'int64':
+      return toSigned(v, t === 'int32' ? 32 : 64);
+    case 'uint32':
+      return typeof v === 'bigint' ? Number(v & 0xffffffffn) : v % 2 ** 32;
+    case 'sint32':
+    case 'sint64': {
+      const b = BigInt(v);
+      const d = b & 1n ? -(b >> 1n) - 1n : b >> 1n;
+      return safe(d);
+    }
+    default:
+      return v;
   }
 }
 
