@@ -27,7 +27,8 @@ export async function scanOnePickle(
 ): Promise<PickleOutcome> {
   const start = reader.pos;
   try {
-    const r = await scanPickle(ctx, reader, { ...opts, allStreams: false });
+    // One stream: the options as given unless they ask for all (a copy per stream was this function's cost).
+    const r = await scanPickle(ctx, reader, opts.allStreams ? { ...opts, allStreams: false } : opts);
     return {
       ok: r.broken === undefined,
       value: r.value,
