@@ -12,7 +12,7 @@ import {
   WEIGHTS_ONLY_NAME_MAPPING,
 } from './allowlist.js';
 import { instantiationProtocol } from './behaviour.js';
-import { denyMatch } from './denylist.js';
+import { type DenyMatch, denyMatch } from './denylist.js';
 import { type EffectHost, Effects } from './effects.js';
 import { canonicalName, privateTraversal } from './names.js';
 import { decodeEncodedPickle, looksLikePickle } from './sniff.js';
@@ -107,6 +107,108 @@ const CALL_BITS: Record<CallOpcode, number> = {
 };
 const MAX_NESTED = 64;
 
+/** What classifying (module, name) needs that depends on the two names only, not on the policy or stream. */
+interface NameFacts {
+  /** `module.name` as written. */
+  qualified: string;
+  /** canonicalName(module, name). */
+  symbol: string;
+  deny: DenyMatch | undefined;
+  /** Built-in allowlist profiles of the name as written, of the symbol, and of the class an instantiation
+   * protocol (`M.__pyx_unpickle_C`) stands for ('' when the class is its argument). */
+  rawProfile: string | undefined;
+  symbolProfile: string | undefined;
+  protoClass: string | undefined;
+  protoProfile: string | undefined;
+  priv: string | undefined;
+  /** The name torch.load(weights_only=True) looks up (its Python 2 mapping applied), and whether it may. */
+  woName: string;
+  woAllowed: boolean;
+}
+
+/**
+ * Name facts of recently imported names, for every stream of every file of a scan: the same few dozen
+ * names (torch._utils._rebuild_tensor_v2, collections.OrderedDict, numpy.core.multiarray._reconstruct...)
+ * recur in nearly every pickle, and canonicalising them against the alias tables, the deny list's prefix
+ * walk over every resolved form and the allowlist lookups cost more than the rest of an import. The facts
+ * are a function of the two strings and the built-in tables only. Bounded: names up to MEMO_NAME
+ * characters, at most MEMO_ENTRIES of them (the table is emptied when full).
+ */
+const MEMO_ENTRIES = 4096;
+const MEMO_NAME = 512;
+const nameMemo = new Map<string, Map<string, NameFacts>>();
+let nameMemoSize = 0;
+
+function computeNameFacts(module: string, name: string): NameFacts {
+  const qualified = `${module}.${name}`;
+  const symbol = canonicalName(module, name);
+  const protoClass = instantiationProtocol(symbol);
+  const woName = WEIGHTS_ONLY_NAME_MAPPING[qualified] ?? qualified;
+  return {
+    qualified,
+    symbol,
+    deny: denyMatch(module, name),
+    rawProfile: allowProfile(qualified),
+    symbolProfile: allowProfile(symbol),
+    protoClass,
+    protoProfile: protoClass ? allowProfile(protoClass) : undefined,
+    priv: privateTraversal(name),
+    woName,
+    woAllowed: WEIGHTS_ONLY_GLOBALS.has(woName),
+  };
+}
+
+function nameFacts(module: string, name: string): NameFacts {
+  if (module.length + name.length > MEMO_NAME) return computeNameFacts(module, name);
+  let byName = nameMemo.get(module);
+  let f = byName?.get(name);
+  if (f) return f;
+  f = computeNameFacts(module, name);
+  if (nameMemoSize >= MEMO_ENTRIES) {
+    nameMemo.clear();
+    nameMemoSize = 0;
+    byName = undefined;
+  }
+  if (!byName) {
+    byName = new Map();
+    nameMemo.set(module, byName);
+  }
+  byName.set(name, f);
+  nameMemoSize++;
+  return f;
+}
+
+/** allowProfile(q, allow) where q has no built-in profile: 'policy' when the policy lists q exactly. */
+function policyProfile(
+  q: string,
+  allow: ReadonlyArray<{ module: string; name: string }>,
+): string | undefined {
+  return allow.length > 0 ? allowProfile(q, allow) : undefined;
+}
+
+const NO_REPORT = (): void => {};
+
+/** One import's record (built field by field: an object spread per import cost more than classifying it). */
+function importRecord(
+  g: PyGlobal,
+  symbol: string,
+  classification: ImportClass,
+  family?: string,
+  constructorOnly?: boolean,
+): ImportRecord {
+  const rec: ImportRecord = {
+    module: g.module,
+    name: g.name,
+    offset: g.offset,
+    opcode: g.opcode,
+    symbol,
+    classification,
+  };
+  if (family !== undefined) rec.family = family;
+  if (constructorOnly) rec.constructorOnly = true;
+  return rec;
+}
+
 /** Collects events from the VM, classifies them and reports findings. One per scanPickle call. */
 export class Classifier implements VmSink, EffectHost {
   readonly imports: ImportRecord[] = [];
@@ -172,17 +274,16 @@ export class Classifier implements VmSink, EffectHost {
     if (g.module?.startsWith('torch')) this.torchLike = true;
     // weights-only: only GLOBAL (the opcode check catches the others) of allowed, non-blocked names.
     if (g.module !== undefined && g.name !== undefined) {
-      let q = `${g.module}.${g.name}`;
-      q = WEIGHTS_ONLY_NAME_MAPPING[q] ?? q;
+      const f = nameFacts(g.module, g.name);
       if (WEIGHTS_ONLY_BLOCKED_MODULES.has(g.module))
-        this.woReasons.add(`global ${q}: module ${g.module} is blocked`);
-      else if (!WEIGHTS_ONLY_GLOBALS.has(q)) this.woReasons.add(`global ${q} is not allowed`);
+        this.woReasons.add(`global ${f.woName}: module ${g.module} is blocked`);
+      else if (!f.woAllowed) this.woReasons.add(`global ${f.woName} is not allowed`);
     } else this.woReasons.add(`${g.opcode} import is not supported`);
   }
 
   private classifyImport(g: PyGlobal): { rec: ImportRecord; report: () => void } {
     const rec = this.classifyImport0(g);
-    return { rec, report: this.pendingReport ?? (() => {}) };
+    return { rec, report: this.pendingReport ?? NO_REPORT };
   }
 
   /** The MG100 report of the import being classified (the effect model decides when to make it). */
@@ -190,7 +291,6 @@ export class Classifier implements VmSink, EffectHost {
 
   private classifyImport0(g: PyGlobal): ImportRecord {
     this.pendingReport = undefined;
-    const base = { module: g.module, name: g.name, offset: g.offset, opcode: g.opcode };
     if (g.opcode === 'STACK_GLOBAL:dropped') {
       // Operands came from memo entries the retention budget did not keep: unknown to us, not computed.
       this.dirty = true;
@@ -201,7 +301,7 @@ export class Classifier implements VmSink, EffectHost {
         ),
         { ...(this.opts.member ? { member: this.opts.member } : {}), offset: g.offset },
       );
-      return { ...base, symbol: '<not retained>', classification: 'computed' };
+      return importRecord(g, '<not retained>', 'computed');
     }
     if (g.module === undefined || g.name === undefined) {
       this.dirty = true;
@@ -217,10 +317,11 @@ export class Classifier implements VmSink, EffectHost {
         g.offset,
         symbol,
       );
-      return { ...base, symbol, classification: 'computed' };
+      return importRecord(g, symbol, 'computed');
     }
-    const symbol = canonicalName(g.module, g.name);
-    const deny = denyMatch(g.module, g.name);
+    const facts = nameFacts(g.module, g.name);
+    const symbol = facts.symbol;
+    const deny = facts.deny;
     if (deny) {
       // The symbol is the callable reached (os.system for posix.system or random + _os.system).
       const raw = `${g.module}.${g.name}`;
@@ -235,24 +336,24 @@ export class Classifier implements VmSink, EffectHost {
         );
       };
       this.pendingReport = report;
-      return {
-        ...base,
-        symbol: deny.matched,
-        classification: 'dangerous',
-        family: deny.family.id,
-        ...(deny.constructorOnly ? { constructorOnly: true } : {}),
-      };
+      return importRecord(g, deny.matched, 'dangerous', deny.family.id, deny.constructorOnly);
     }
     const allow = this.opts.allow
       ? [...this.ctx.settings.allowGlobals, ...this.opts.allow]
       : this.ctx.settings.allowGlobals;
-    const profile = allowProfile(`${g.module}.${g.name}`, allow) ?? allowProfile(symbol, allow);
-    if (profile) return { ...base, symbol, classification: 'allowed', family: profile };
+    // allowProfile(q, allow): the built-in profile of q, else 'policy' when the policy lists q exactly.
+    const profile =
+      facts.rawProfile ??
+      policyProfile(facts.qualified, allow) ??
+      facts.symbolProfile ??
+      policyProfile(symbol, allow);
+    if (profile) return importRecord(g, symbol, 'allowed', profile);
     // Cython's `M.__pyx_unpickle_C` reconstructs `M.C`: allowed exactly when the class is.
-    const protoClass = instantiationProtocol(symbol);
-    const protoProfile = protoClass ? allowProfile(protoClass, allow) : undefined;
-    if (protoProfile) return { ...base, symbol, classification: 'allowed', family: protoProfile };
-    const priv = privateTraversal(g.name);
+    const protoProfile = facts.protoClass
+      ? (facts.protoProfile ?? policyProfile(facts.protoClass, allow))
+      : undefined;
+    if (protoProfile) return importRecord(g, symbol, 'allowed', protoProfile);
+    const priv = facts.priv;
     if (priv && g.name.includes('.')) {
       this.dirty = true;
       this.report(
@@ -261,7 +362,7 @@ export class Classifier implements VmSink, EffectHost {
         g.offset,
         symbol,
       );
-      return { ...base, symbol, classification: 'private' };
+      return importRecord(g, symbol, 'private');
     }
     if (priv && /^__\w+__$/.test(priv)) {
       this.dirty = true;
@@ -271,10 +372,10 @@ export class Classifier implements VmSink, EffectHost {
         g.offset,
         symbol,
       );
-      return { ...base, symbol, classification: 'private' };
+      return importRecord(g, symbol, 'private');
     }
     this.dirty = true;
-    return { ...base, symbol, classification: 'unknown' };
+    return importRecord(g, symbol, 'unknown');
   }
 
   private calleeName(v: PyValue, depth = 0): string {
@@ -474,8 +575,11 @@ export class Classifier implements VmSink, EffectHost {
 }
 
 export function isWeightsOnlyGlobal(g: PyGlobal): boolean {
-  const q = `${g.module}.${g.name}`;
-  return WEIGHTS_ONLY_GLOBALS.has(WEIGHTS_ONLY_NAME_MAPPING[q] ?? q);
+  if (g.module === undefined || g.name === undefined) {
+    const q = `${g.module}.${g.name}`;
+    return WEIGHTS_ONLY_GLOBALS.has(WEIGHTS_ONLY_NAME_MAPPING[q] ?? q);
+  }
+  return nameFacts(g.module, g.name).woAllowed;
 }
 
 export function describePid(pid: PyValue): string {
