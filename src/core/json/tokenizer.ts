@@ -70,10 +70,13 @@ export class JsonLimitError extends Error {
 
 const MAX_ISSUES = 1000;
 
+/** Shared by every call: constructing a decoder cost more than decoding a small document. */
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Decodes UTF-8 strictly (no BOM stripping, no replacement characters); throws JsonSyntaxError. */
 export function decodeUtf8Strict(bytes: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return UTF8_STRICT.decode(bytes);
   } catch {
     throw new JsonSyntaxError('invalid UTF-8', 0);
   }

@@ -4,6 +4,9 @@ import { ByteReader } from '../../reader.js';
 import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { printable } from '../safetensors/text.js';
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const UTF8 = new TextDecoder();
+
 /**
  * Legacy GGML model files, the formats llama.cpp and the ggml examples used before GGUF (August 2023):
  * `ggml` (unversioned), `ggmf` v1 (adds vocabulary scores), `ggjt` v1-v3 (adds 32-byte alignment of tensor
@@ -200,7 +203,7 @@ async function tensors(
     for (let d = 0; d < nDims; d++) ne.push(await u32());
     if (!(await r.ensure(nameLen)))
       throw new Malformed(`the name of tensor ${count} runs past the end`, r.pos);
-    const name = new TextDecoder().decode(r.take(nameLen));
+    const name = UTF8.decode(r.take(nameLen));
     if (names.has(name)) throw new Malformed(`tensor "${printable(name, 80)}" is defined twice`, at);
     names.add(name);
     const layout = blockLayout(kind, version, type);

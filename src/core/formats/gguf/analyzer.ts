@@ -16,6 +16,10 @@ import {
   GGUF_VALUE,
 } from './types.js';
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const UTF8_FATAL = new TextDecoder('utf-8', { fatal: true });
+const UTF8 = new TextDecoder('utf-8');
+
 /**
  * GGUF: header, typed metadata and tensor table read front to back through a bounded reader; every count and
  * length is checked against the bytes left in the file (and the budgets) before it is used, so a file that
@@ -176,9 +180,9 @@ class GgufReader {
     await this.need(len, what);
     const bytes = this.r.take(len);
     try {
-      return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), length: len, valid: true };
+      return { text: UTF8_FATAL.decode(bytes), length: len, valid: true };
     } catch {
-      return { text: new TextDecoder('utf-8').decode(bytes), length: len, valid: false };
+      return { text: UTF8.decode(bytes), length: len, valid: false };
     }
   }
 

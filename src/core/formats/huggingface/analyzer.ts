@@ -14,6 +14,10 @@ import { scanPython } from './python.js';
 import { REMOTE_CODE_LOCAL_FACT } from './rules.js';
 import { neighbourTemplateVars, templateVars } from './template-vars.js';
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const LATIN1 = new TextDecoder('latin1');
+const UTF8 = new TextDecoder('utf-8');
+
 /**
  * Hugging Face repository files, detected by content: config.json-style JSON (auto_map, custom_pipelines,
  * architectures/model_type), tokenizer configs (chat_template, tokenizer_class), standalone Jinja templates
@@ -80,7 +84,7 @@ function isSentenceTransformersModules(head: Uint8Array): boolean {
   while (p < head.length && (head[p] === 0x20 || head[p] === 0x0a || head[p] === 0x0d || head[p] === 0x09))
     p++;
   if (head[p] !== 0x5b) return false;
-  const text = new TextDecoder('latin1').decode(head.subarray(p, p + 4096));
+  const text = LATIN1.decode(head.subarray(p, p + 4096));
   return /^\[\s*\{/.test(text) && /"type"\s*:/.test(text) && /"path"\s*:/.test(text);
 }
 
@@ -320,7 +324,7 @@ export const pythonSourceAnalyzer: Analyzer = {
       got += c.length;
       if (got >= MAX_PYTHON_BYTES) break;
     }
-    const text = new TextDecoder('utf-8').decode(Buffer.concat(parts).subarray(0, MAX_PYTHON_BYTES));
+    const text = UTF8.decode(Buffer.concat(parts).subarray(0, MAX_PYTHON_BYTES));
     if ((ctx.source.size ?? got) > MAX_PYTHON_BYTES)
       context += ` (only the first ${MAX_PYTHON_BYTES >> 20} MiB checked for calls)`;
     const hits = scanPython(text);

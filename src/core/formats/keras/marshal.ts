@@ -5,6 +5,10 @@
  * (3.11+, 3.8-3.10, 3.0-3.7) is tried and the one that consumes the data exactly wins.
  */
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const UTF8 = new TextDecoder();
+const LATIN1 = new TextDecoder('latin1');
+
 export interface CodeSummary {
   /** Python layout that parsed the object, e.g. "3.11+". */
   layout: string;
@@ -138,10 +142,10 @@ class Reader {
       case 'u':
       case 'a':
       case 'A':
-        return new TextDecoder().decode(this.bytes(this.len()));
+        return UTF8.decode(this.bytes(this.len()));
       case 'z':
       case 'Z':
-        return new TextDecoder('latin1').decode(this.bytes(this.u8()));
+        return LATIN1.decode(this.bytes(this.u8()));
       case ')':
         return this.seq(this.u8(), depth);
       case '(':

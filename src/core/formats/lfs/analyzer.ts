@@ -3,6 +3,9 @@ import type { Analyzer, Detection, Probe } from '../analyzer.js';
 import { printable } from '../safetensors/text.js';
 import { LFS_MAX_POINTER_BYTES, looksLikeLfsPointer, parseLfsPointer } from './pointer.js';
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const UTF8_FATAL = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * A Git LFS pointer in place of a model: the content was not scanned, so the file is incomplete (MG007) with
  * the oid and size the action needs to fetch the real object. Pointer-like text that git-lfs would not read
@@ -27,7 +30,7 @@ export const lfsAnalyzer: Analyzer = {
     const bytes = Buffer.concat(chunks).subarray(0, 4 * LFS_MAX_POINTER_BYTES + 1);
     let text: string;
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      text = UTF8_FATAL.decode(bytes);
     } catch {
       ctx.malformed(
         'Looks like a Git LFS pointer but is not valid UTF-8 text; the content was not scanned as a model.',

@@ -7,6 +7,9 @@
 
 import { firstTextByteIs } from '../../detect.js';
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const LATIN1 = new TextDecoder('latin1');
+
 export const LFS_VERSION_URLS = [
   'https://git-lfs.github.com/spec/v1',
   'https://hawser.github.com/spec/v1',
@@ -88,7 +91,7 @@ export function looksLikeLfsPointer(
   // Either form starts, after a UTF-8 BOM and blank space, with `version` or `oid`: look at that byte
   // before decoding (every small file of a scan passes here).
   if (!firstTextByteIs(head, [0x76, 0x6f])) return undefined;
-  const text = new TextDecoder('latin1').decode(head.subarray(0, 4 * LFS_MAX_POINTER_BYTES));
+  const text = LATIN1.decode(head.subarray(0, 4 * LFS_MAX_POINTER_BYTES));
   if (PREFIXES.some((p) => text.startsWith(p))) return 'pointer';
   if (size === undefined) return undefined;
   const lines = text

@@ -10,6 +10,10 @@ import { descrItemsize } from '../pickle/dtype.js';
 import { scanPickle } from '../pickle/scan.js';
 import { looksLikePickle } from '../pickle/sniff.js';
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const UTF8 = new TextDecoder('utf-8');
+const LATIN1 = new TextDecoder('latin1');
+
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 const MAX_HEADER = 1 << 20;
 
@@ -66,7 +70,7 @@ export async function readNpyHeader(
     return bad(ctx, `The .npy header (${hlen} bytes) runs past the end of the file.`, 8);
   const raw = await reader.bytes(hlen);
   if (!raw) return bad(ctx, 'The .npy header is truncated.', 8);
-  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(raw);
+  const text = (major === 3 ? UTF8 : LATIN1).decode(raw);
   let lit: PyValue;
   try {
     // numpy: format 1.0/2.0 headers go through _filter_header (drops Python 2 `L` suffixes), then

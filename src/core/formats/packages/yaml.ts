@@ -4,6 +4,9 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, type Node, parseDocument } from 'yaml';
 import type { AnalysisContext } from '../../context.js';
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const UTF8 = new TextDecoder('utf-8');
+
 export interface YamlEntry {
   /** Keys from the root, e.g. ["encoder", "_target_"]. */
   path: string[];
@@ -31,7 +34,7 @@ export async function readDocumentText(ctx: AnalysisContext, what: string): Prom
     }
     parts.push(c);
   }
-  return new TextDecoder('utf-8').decode(Buffer.concat(parts));
+  return UTF8.decode(Buffer.concat(parts));
 }
 
 export interface ParsedYaml {

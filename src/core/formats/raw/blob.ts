@@ -3,6 +3,9 @@ import { ByteReader } from '../../reader.js';
 import type { ByteSource } from '../../source.js';
 import { OP, OPCODE_NAMES, VALID_OPCODE } from '../pickle/opcodes.js';
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const LATIN1 = new TextDecoder('latin1');
+
 /**
  * Raw bytes under a model name, decided by what the loaders of that name would do with them. The table
  * lists, per extension, the loaders that take such files and how they treat content that is none of the
@@ -307,7 +310,7 @@ async function readArgument(r: ByteReader, op: number): Promise<{ memoKey?: numb
     const q = line[0];
     if (op === OP.STRING && !(line.length >= 2 && (q === 0x22 || q === 0x27) && line[line.length - 1] === q))
       return 'the STRING opcode argument is not quoted';
-    const text = new TextDecoder('latin1').decode(line);
+    const text = LATIN1.decode(line);
     return { memoKey: /^[0-9]{1,15}$/.test(text) ? Number(text) : undefined };
   }
   const width = arg === 'len1' ? 1 : arg === 'len4' ? 4 : 8;

@@ -9,6 +9,9 @@ import { checkLocation, checkOnDisk } from '../onnx/external.js';
 import { printable } from '../safetensors/text.js';
 import { hostOpRule } from '../tensorflow/analyzer.js';
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const LATIN1 = new TextDecoder('latin1');
+
 /**
  * TensorFlow.js models (tfjs-core src/io/types.ts, `ModelJSON`): a `model.json` with `modelTopology` (a
  * Keras model config for `layers-model`, a GraphDef in JSON for `graph-model`) and `weightsManifest`, a
@@ -54,7 +57,7 @@ export const tfjsAnalyzer: Analyzer = {
 function isBareManifest(head: Uint8Array): boolean {
   // The list's `[` comes first (after blank space): tested on the bytes before decoding the whole probe.
   if (!firstTextByteIs(head, [0x5b])) return false;
-  const text = new TextDecoder('latin1').decode(head);
+  const text = LATIN1.decode(head);
   const m = /^\s*\[\s*\{\s*"(paths|weights)"\s*:\s*\[/.exec(text);
   if (!m) return false;
   return m[1] === 'paths'

@@ -1,5 +1,8 @@
 import type { RandomAccess } from '../../source.js';
 
+// Decoders shared by every call (constructing one cost more than decoding a short string).
+const UTF8 = new TextDecoder();
+
 /**
  * A bounded FlatBuffers reader over a random-access source, with the checks of flatbuffers' Verifier
  * (flatbuffers/verifier.h): every offset is followed only after its target is proven inside the buffer,
@@ -187,7 +190,7 @@ export class Table {
     const v = await this.fb.deref(p);
     const n = await this.fb.vectorLength(v, 1);
     this.fb.check(v + 4 + n, 1); // the terminator
-    return new TextDecoder().decode(await this.fb.bytes(v + 4, Math.min(n, max)));
+    return UTF8.decode(await this.fb.bytes(v + 4, Math.min(n, max)));
   }
 
   /** A vector of `elemSize`-byte scalars: its position (of the length) and length, or undefined. */
