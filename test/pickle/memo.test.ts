@@ -155,3 +155,54 @@ test('an instance memoised past the retention budget is not kept, and calling it
     [],
   );
 });
+
+test('past the retention budget a module str fetched again for the next global of its module still names it', async () => {
+  // CPython memoises `os` and `getcwd` as it writes the first global, then fetches the same `os` str object
+  // for the next one: `BINGET os`, `system`, STACK_GLOBAL (a large pandas pickle's Index after its columns).
+  const text = (s: string) => [0x8c, s.length, ...Buffer.from(s), 0x94];
+  const tail = [
+    ...text('os'),
+    ...text('getcwd'),
+    0x93,
+    0x94,
+    0x30,
+    ...get(40_001),
+    ...text('system'),
+    0x93,
+    0x94,
+    0x30,
+  ];
+  const { ctx, state } = context(tuples(20_000, tail));
+  await scanPickle(ctx, new ByteReader(ctx.source), { maxRetained: 1000, value: false });
+  const ids = state.findings.map((f) => `${f.ruleId} ${f.location.symbol}`);
+  assert.ok(ids.includes('MG100 os.system'), ids.join('\n'));
+  assert.ok(!ids.some((i) => i.startsWith('MG001')), ids.join('\n'));
+});
+
+test('past the retention budget a tuple holding a global is kept whole: _reconstruct still names its class', async () => {
+  const text = (s: string) => [0x8c, s.length, ...Buffer.from(s), 0x94];
+  const global = (m: string, n: string) => [...text(m), ...text(n), 0x93, 0x94];
+  const tail = [
+    ...global('numpy.core.multiarray', '_reconstruct'),
+    ...global('numpy', 'ndarray'),
+    0x4b,
+    0,
+    0x85,
+    0x94, // (0,)
+    0x43,
+    1,
+    0x62,
+    0x94, // b'b'
+    0x87,
+    0x94,
+    0x52,
+    0x94,
+    0x30,
+  ];
+  const { ctx, state } = context(tuples(20_000, tail));
+  await scanPickle(ctx, new ByteReader(ctx.source), { maxRetained: 1000, value: false });
+  assert.deepEqual(
+    state.findings.map((f) => f.ruleId),
+    [],
+  );
+});

@@ -36,6 +36,8 @@ export class Memo {
   count = 0;
   /** Memory charged to the maxMemo budget. */
   bytes = 0;
+  /** Puts to an index already stored (CPython's pickler never makes one; a crafted stream may). */
+  overwrites = 0;
 
   constructor(private readonly maxBytes: number) {}
 
@@ -72,7 +74,8 @@ export class Memo {
     const shift = (slot & 3) << 1;
     const old = (page[byte]! >>> shift) & 3;
     if (old === ABSENT) this.count++;
-    else if (old === KEPT) {
+    else this.overwrites++;
+    if (old === KEPT) {
       this.refs[pi]![slot] = undefined;
       this.bytes -= KEPT_BYTES;
     }
@@ -87,6 +90,20 @@ export class Memo {
       refs[slot] = v;
       this.charge(KEPT_BYTES);
     }
+  }
+
+  /** Keeps, after all, the value of an entry stored as not kept (a str a STACK_GLOBAL then used as a name). */
+  keepDropped(idx: number, v: PyValue): void {
+    if (idx >= PAGED) {
+      if (this.far?.get(idx) === DROPPED) this.far.set(idx, v);
+      return;
+    }
+    const pi = idx >>> PAGE_BITS;
+    const page = this.pages[pi];
+    const slot = idx & PAGE_MASK;
+    if (page === undefined || ((page[slot >>> 2]! >>> ((slot & 3) << 1)) & 3) !== NOT_KEPT) return;
+    this.put(idx, v, true);
+    this.overwrites--; // the same value, now kept: not a second store
   }
 
   /** The entry's value (DROPPED when it was not kept), or undefined when the memo has no such entry. */

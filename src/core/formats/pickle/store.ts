@@ -53,6 +53,23 @@ function summaryTuple(n: number, w: number): PyTuple {
  */
 const UNDECODED = new PyUnknown('str not decoded yet');
 
+/** Dropped strs remembered for a following STACK_GLOBAL (module and name, with room for a PUT between). */
+const DROP_RING = 4;
+
+/**
+ * A value the effect analysis follows through a call's arguments (a global, an instance, a persistent
+ * object, or a tuple kept because it holds one): a tuple holding one is kept whole even past the retention
+ * budget (it is consumed by the call that follows and collected), so that `_reconstruct(cls, ...)` or
+ * `_rebuild_tensor_v2(storage, ...)` still names its class or storage.
+ */
+function isFollowed(v: PyValue): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const k = v.kind;
+  return (
+    k === 'global' || k === 'call' || k === 'persistent' || (k === 'tuple' && (v as PyTuple).items.length > 0)
+  );
+}
+
 export class PickleStore extends PickleWindow {
   /**
    * The stack is stack[0, sp). Slots at sp and above are dead: they are overwritten as the stack grows again
@@ -122,6 +139,14 @@ export class PickleStore extends PickleWindow {
     if (v !== UNDECODED) return v;
     const s = this.str(this.textPos[i]!, this.textLen[i]!, 'utf8');
     this.stack[i] = s;
+    // A dropped memo entry remembered by position is now remembered by text (the window may move).
+    const abs = this.bufAbs + this.textPos[i]!;
+    for (let k = 0; k < DROP_RING; k++) {
+      if (this.dropAbs[k] === abs) {
+        this.dropAbs[k] = -1;
+        this.dropText[k] = s;
+      }
+    }
     return s;
   }
 
@@ -144,10 +169,61 @@ export class PickleStore extends PickleWindow {
   /** Memoises the top value (BINPUT, LONG_BINPUT, MEMOIZE): an undecoded str is decoded only if kept. */
   protected memoTop(idx: number): void {
     if (this.sp <= this.fence) this.broken('unpickling stack underflow');
-    const v = this.stack[this.sp - 1] as PyValue;
+    const top = this.sp - 1;
+    const v = this.stack[top] as PyValue;
     if (v !== UNDECODED) this.memoPut(idx, v);
-    else if (this.keepsStr(this.textLen[this.sp - 1]!)) this.memo.put(idx, this.slot(this.sp - 1), true);
-    else this.memo.put(idx, v, false);
+    else if (this.keepsStr(this.textLen[top]!)) this.memo.put(idx, this.slot(top), true);
+    else {
+      this.memo.put(idx, v, false);
+      this.noteDropped(idx, undefined, this.bufAbs + this.textPos[top]!, this.textLen[top]!);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // names past the retention budget
+
+  /**
+   * The last strs the memo did not keep: their memo index, and their text (or, undecoded, the absolute
+   * offset and length of their bytes). CPython memoises a global's module and name strs as it writes them
+   * (`module MEMOIZE name MEMOIZE STACK_GLOBAL`) and fetches the same str object again for the next global of
+   * that module (`BINGET module`, `name`, STACK_GLOBAL): a STACK_GLOBAL past the retention budget keeps the
+   * memo entries of its operands (keepNames), so that the next one can name its import.
+   */
+  private readonly dropIdx = new Float64Array(DROP_RING);
+  private readonly dropAbs = new Float64Array(DROP_RING).fill(-1);
+  private readonly dropLen = new Float64Array(DROP_RING);
+  private readonly dropText: Array<string | undefined> = new Array(DROP_RING).fill(undefined);
+  private readonly dropVersion = new Float64Array(DROP_RING);
+  private dropNext = 0;
+
+  private noteDropped(idx: number, text: string | undefined, abs: number, len: number): void {
+    const i = this.dropNext;
+    this.dropNext = (i + 1) % DROP_RING;
+    this.dropIdx[i] = idx;
+    this.dropText[i] = text;
+    this.dropAbs[i] = abs;
+    this.dropLen[i] = len;
+    this.dropVersion[i] = this.memo.overwrites;
+  }
+
+  /** STACK_GLOBAL: keeps the memo entries its two str operands were just stored under (see dropIdx). */
+  protected keepNames(): void {
+    for (let s = Math.max(this.fence, this.sp - 2); s < this.sp; s++) {
+      const v = this.stack[s] as PyValue;
+      const abs = v === UNDECODED ? this.bufAbs + this.textPos[s]! : -1;
+      if (abs < 0 && typeof v !== 'string') continue;
+      for (let i = 0; i < DROP_RING; i++) {
+        // The entry holds this very text (same bytes, or equal decoded text) and was not stored again since.
+        const same =
+          abs >= 0 ? this.dropAbs[i] === abs && this.dropLen[i] === this.textLen[s] : this.dropText[i] === v;
+        if (same && this.dropVersion[i] === this.memo.overwrites) {
+          this.memo.keepDropped(this.dropIdx[i]!, this.slot(s));
+          this.dropAbs[i] = -1;
+          this.dropText[i] = undefined;
+          break;
+        }
+      }
+    }
   }
 
   protected mark(): void {
@@ -195,8 +271,10 @@ export class PickleStore extends PickleWindow {
   protected memoPut(idx: number, v: PyValue): void {
     if (idx < 0) this.broken('negative PUT argument');
     let keep = true;
-    if (typeof v === 'string') keep = this.keepsStr(v.length);
-    else if (this.retained > this.maxRetained) {
+    if (typeof v === 'string') {
+      keep = this.keepsStr(v.length);
+      if (!keep) this.noteDropped(idx, v, -1, v.length);
+    } else if (this.retained > this.maxRetained) {
       // Past the retention budget only globals and persistent refs stay (a few per import or storage,
       // bounded by the memo's memory budget), and, up to a hard cap, call results (instances), short strings
       // (keepsStr) and small tuples (names, dict keys, shapes, dtypes that later GETs feed to STACK_GLOBAL
@@ -243,7 +321,9 @@ export class PickleStore extends PickleWindow {
     const base = this.sp - n;
     if (base < this.fence) this.broken('unpickling stack underflow');
     let t: PyTuple;
-    if (this.keepSmall(n)) {
+    let followed = false;
+    for (let i = base; i < this.sp; i++) if (isFollowed(st[i]!)) followed = true;
+    if (this.keepSmall(n) || followed) {
       t = new PyTuple(
         n === 1
           ? [this.slot(base)]
@@ -263,8 +343,15 @@ export class PickleStore extends PickleWindow {
 
   protected retainTuple(items: PyValue[]): PyTuple {
     let t: PyTuple;
-    if (items.length <= 8 ? this.keepSmall(items.length) : this.retained + items.length <= this.maxRetained) {
+    if (
+      items.length <= 8
+        ? this.keepSmall(items.length)
+        : this.retained + items.length <= this.maxRetained ||
+          (items.length <= SUMMARY_MAX_W && items.some(isFollowed))
+    ) {
       if (items.length > 8) this.retained += items.length;
+      t = new PyTuple(items);
+    } else if (items.length <= 8 && items.some(isFollowed)) {
       t = new PyTuple(items);
     } else {
       const keep = this.retained <= this.maxRetained * 4 ? 8 : 0;

@@ -499,6 +499,7 @@ export class PickleVM extends PickleStore {
         return;
       case 0x93: {
         // STACK_GLOBAL
+        this.keepNames();
         const name = this.pop();
         const module = this.pop();
         const constant = (v: PyValue) => typeof v === 'string';
