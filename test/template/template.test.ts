@@ -97,6 +97,22 @@ test('names hidden in the file metadata (special tokens, JSON escapes) are folde
   );
 });
 
+test('a template analysed again (recent analyses are remembered) gives the findings of its own variables', () => {
+  const t = "{%- set p = sep_token.split(' ') %}{{ ''[p[1]] }}";
+  const benign = new Map([['sep_token', '<sep> a b c']]);
+  const evil = new Map([['sep_token', '<sep> __class__']]);
+  for (let round = 0; round < 3; round++) {
+    const bad = analyzeTemplate(t, 'template', { vars: evil });
+    assert.ok(bad.findings.some((f) => f.ruleId === 'MG441' && f.symbol === '__class__'));
+    bad.findings.length = 0; // the caller's own array: what is remembered stays whole
+    assert.deepEqual(analyzeTemplate(t, 'template', { vars: benign }).findings, []);
+    assert.deepEqual(
+      analyzeTemplate(t).findings.map((f) => f.ruleId),
+      ['MG900'],
+    );
+  }
+});
+
 test('computed lookups: on data they are ordinary, on strings/globals suspicious, chained critical', () => {
   for (const src of [
     '{% for m in messages %}{% for k in m %}{{ m[k] }}{% endfor %}{% endfor %}',

@@ -63,9 +63,10 @@ export function analyzeTemplate(
   options: TemplateOptions = {},
 ): TemplateAnalysis {
   if (source.length > MEMO_SOURCE) return analyzeTemplateText(source, where, options);
-  // Folded values are strings, numbers, booleans and arrays of them (undefined in an array becomes null,
-  // which no Folded value is), so this serialisation tells every two variable maps apart.
-  const key = `${where}\u0000${JSON.stringify(options.vars ? [...options.vars] : [])}\u0000${source}`;
+  let vars = '';
+  for (const [name, v] of options.vars ?? []) vars += `${JSON.stringify(name)}=${foldedKey(v)};`;
+  // The label and the variables are written as JSON strings (no raw NUL), so the key splits one way only.
+  const key = `${JSON.stringify(where)}\u0000${vars}\u0000${source}`;
   let r = memo.get(key);
   if (!r) {
     r = analyzeTemplateText(source, where, options);
@@ -73,6 +74,14 @@ export function analyzeTemplate(
     memo.set(key, r);
   }
   return { findings: [...r.findings], parsed: r.parsed };
+}
+
+/** An exact text form of a folded value: equal texts for equal values only (NaN, -0 and undefined included). */
+function foldedKey(v: Folded): string {
+  if (Array.isArray(v)) return `[${v.map(foldedKey).join(',')}]`;
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number') return Object.is(v, -0) ? 'n-0' : `n${v}`;
+  return v === undefined ? 'u' : v ? 't' : 'f';
 }
 
 function analyzeTemplateText(source: string, where: string, options: TemplateOptions): TemplateAnalysis {
