@@ -67,14 +67,18 @@ interface Deferred {
 }
 
 /**
- * A container is walked once per consumer (remembered in a WeakSet), except a small one that holds only
- * plain values (the state dict of each of millions of objects): it cannot lead anywhere, or back to itself,
- * and remembering it cost more than looking at its few items again.
+ * A container is walked once per consumer (remembered in a WeakSet), except a small one that holds no other
+ * container (the state dict or argument tuple of each of millions of objects): it cannot lead back to
+ * itself or fan out, and remembering it cost more than looking at its few items again.
  */
 const SMALL = 16;
 
-function holdsObjects(items: readonly PyValue[]): boolean {
-  for (const i of items) if (i !== null && typeof i === 'object') return true;
+function holdsContainers(items: readonly PyValue[]): boolean {
+  for (const i of items) {
+    if (i === null || typeof i !== 'object') continue;
+    const k = i.kind;
+    if (k === 'tuple' || k === 'list' || k === 'set' || k === 'frozenset' || k === 'dict') return true;
+  }
   return false;
 }
 
@@ -440,13 +444,16 @@ export class Effects {
         continue;
       }
       if (x instanceof PyTuple || x instanceof PyList || x instanceof PySet) {
-        if ((x.items.length > SMALL || holdsObjects(x.items)) && !firstWalk(seen, x)) continue;
+        if ((x.items.length > SMALL || holdsContainers(x.items)) && !firstWalk(seen, x)) continue;
         if (x.dropped > 0) this.lost = true;
         for (const i of x.items) if (i !== null && typeof i === 'object') stack.push(i);
         continue;
       }
       if (x instanceof PyDict) {
-        if ((x.keys.length > SMALL || holdsObjects(x.keys) || holdsObjects(x.values)) && !firstWalk(seen, x))
+        if (
+          (x.keys.length > SMALL || holdsContainers(x.keys) || holdsContainers(x.values)) &&
+          !firstWalk(seen, x)
+        )
           continue;
         if (x.dropped > 0) this.lost = true;
         for (const k of x.keys) if (k !== null && typeof k === 'object') stack.push(k);

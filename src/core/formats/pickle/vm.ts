@@ -51,6 +51,8 @@ export interface StreamResult {
   used: Uint8Array;
 }
 
+/** Retention budget units an instance costs (a PyCall and its argument tuple, about four small values). */
+const INSTANCE_COST = 4;
 /** Opcodes between budget checks (opcode count, time, stack depth). */
 const OP_BATCH = 4096;
 
@@ -583,6 +585,8 @@ export class PickleVM extends PickleStore {
 
   private call(callee: PyValue, args: PyValue, opcode: CallOpcode, at: number, kwargs?: PyValue): void {
     const c = new PyCall(callee, args, opcode, at, kwargs);
+    // The retention budget counts small values; an instance (with its argument tuple) costs several.
+    this.retained += INSTANCE_COST;
     this.sink.onCall(c);
     this.push(c);
   }
