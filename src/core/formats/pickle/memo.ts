@@ -83,8 +83,9 @@ export class Memo {
     if (keep) {
       let refs = this.refs[pi];
       if (refs === undefined) {
+        // Charged as if full; allocated as used (a small pickle keeps a few dozen values, not 4096).
         this.charge(REFS_BYTES);
-        refs = new Array<PyValue | undefined>(PAGE_SLOTS).fill(undefined);
+        refs = [];
         this.refs[pi] = refs;
       }
       refs[slot] = v;
