@@ -343,15 +343,13 @@ export class PickleStore extends PickleWindow {
 
   protected retainTuple(items: PyValue[]): PyTuple {
     let t: PyTuple;
+    const small = items.length <= 8;
+    const followed = items.length <= SUMMARY_MAX_W && items.some(isFollowed);
     if (
-      items.length <= 8
-        ? this.keepSmall(items.length)
-        : this.retained + items.length <= this.maxRetained ||
-          (items.length <= SUMMARY_MAX_W && items.some(isFollowed))
+      (small ? this.keepSmall(items.length) : this.retained + items.length <= this.maxRetained) ||
+      followed
     ) {
-      if (items.length > 8) this.retained += items.length;
-      t = new PyTuple(items);
-    } else if (items.length <= 8 && items.some(isFollowed)) {
+      if (!small) this.retained += items.length;
       t = new PyTuple(items);
     } else {
       const keep = this.retained <= this.maxRetained * 4 ? 8 : 0;

@@ -443,6 +443,7 @@ export class PickleVM extends PickleStore {
     return (
       inst instanceof PyCall &&
       inst.callee instanceof PyGlobal &&
+      inst.callee.name === 'NumpyArrayWrapper' &&
       ARRAY_WRAPPERS.has(`${inst.callee.module}.${inst.callee.name}`)
     );
   }
