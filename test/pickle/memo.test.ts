@@ -206,3 +206,27 @@ test('past the retention budget a tuple holding a global is kept whole: _reconst
     [],
   );
 });
+
+test('past the retention budget an instance fetched again as a STACK_GLOBAL operand is a computed name', async () => {
+  // str('os') is a call: its result memoised past the budget (not kept) and given to STACK_GLOBAL later is a
+  // module name computed at load time (MG102), not a forgotten str (MG001 only).
+  const text = (s: string) => [0x8c, s.length, ...Buffer.from(s), 0x94];
+  const computed = [
+    ...text('builtins'),
+    ...text('str'),
+    0x93,
+    0x94,
+    ...text('os'),
+    0x85,
+    0x94,
+    0x52,
+    0x94,
+    0x30,
+  ];
+  // Entries: 40001 builtins, 40002 str, 40003 the global, 40004 'os', 40005 the tuple, 40006 the result.
+  const tail = [...computed, ...get(40_006), ...text('system'), 0x93, 0x94, 0x30];
+  const { ctx, state } = context(tuples(20_000, tail));
+  await scanPickle(ctx, new ByteReader(ctx.source), { maxRetained: 1000, value: false });
+  const found = state.findings.map((f) => `${f.ruleId} ${f.severity}`);
+  assert.ok(found.includes('MG102 critical'), found.join('\n'));
+});

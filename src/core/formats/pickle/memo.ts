@@ -1,11 +1,11 @@
 // The pickle memo. CPython's pickler memoises every str, bytes, tuple, list, dict and object it writes, so a
 // large pickle has tens of millions of memo entries. Here an entry costs two bits (absent / present but not
-// kept / kept) in typed pages; only the values the analysis keeps (see the retention policy in store.ts)
+// kept / an instance not kept / kept) in typed pages; only the values the analysis keeps (see the retention policy in store.ts)
 // live in a side table. The memo's memory (pages and kept values, at an estimated size) is the maxMemo
 // budget, in bytes: a count of entries is no budget, since a real file can have any number of them.
 
 import { BudgetExceededError } from '../../limits.js';
-import { DROPPED, type PyValue } from './values.js';
+import { DROPPED, DROPPED_INSTANCE, type PyValue } from './values.js';
 
 const PAGE_BITS = 12;
 const PAGE_SLOTS = 1 << PAGE_BITS;
@@ -25,12 +25,18 @@ const KEPT_BYTES = 48;
 const ABSENT = 0;
 const NOT_KEPT = 1;
 const KEPT = 2;
+/** Not kept, and the value was an instance (a call's result): fetched again it is still a computed value. */
+const INSTANCE_NOT_KEPT = 3;
+
+function droppedAs(v: PyValue): PyValue {
+  return typeof v === 'object' && v !== null && v.kind === 'call' ? DROPPED_INSTANCE : DROPPED;
+}
 
 export class Memo {
   private readonly pages: Array<Uint8Array | undefined> = [];
   /** Per page, the kept values by slot (dense: the first pages of a stream keep nearly every value). */
   private readonly refs: Array<Array<PyValue | undefined> | undefined> = [];
-  /** Entries above PAGED (kept or DROPPED). */
+  /** Entries above PAGED (kept, DROPPED or DROPPED_INSTANCE). */
   private far: Map<number, PyValue> | undefined;
   /** Distinct indices stored: len(memo) in the unpickler, the index MEMOIZE uses. */
   count = 0;
@@ -59,7 +65,7 @@ export class Memo {
         this.count++;
         this.charge(KEPT_BYTES);
       }
-      this.far.set(idx, keep ? v : DROPPED);
+      this.far.set(idx, keep ? v : droppedAs(v));
       return;
     }
     const pi = idx >>> PAGE_BITS;
@@ -79,7 +85,8 @@ export class Memo {
       this.refs[pi]![slot] = undefined;
       this.bytes -= KEPT_BYTES;
     }
-    page[byte] = (page[byte]! & ~(3 << shift)) | ((keep ? KEPT : NOT_KEPT) << shift);
+    const tag = keep ? KEPT : droppedAs(v) === DROPPED ? NOT_KEPT : INSTANCE_NOT_KEPT;
+    page[byte] = (page[byte]! & ~(3 << shift)) | (tag << shift);
     if (keep) {
       let refs = this.refs[pi];
       if (refs === undefined) {
@@ -115,6 +122,12 @@ export class Memo {
     if (page === undefined) return undefined;
     const slot = idx & PAGE_MASK;
     const tag = (page[slot >>> 2]! >>> ((slot & 3) << 1)) & 3;
-    return tag === KEPT ? this.refs[pi]![slot] : tag === NOT_KEPT ? DROPPED : undefined;
+    return tag === KEPT
+      ? this.refs[pi]![slot]
+      : tag === NOT_KEPT
+        ? DROPPED
+        : tag === INSTANCE_NOT_KEPT
+          ? DROPPED_INSTANCE
+          : undefined;
   }
 }

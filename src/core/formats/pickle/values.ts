@@ -170,6 +170,11 @@ export function weight(v: PyValue): number {
 }
 
 export const DROPPED = new PyUnknown('value not retained (retention budget)');
+/**
+ * An instance (a call's result) not retained: unlike a dropped str it cannot be a name, so a STACK_GLOBAL
+ * given it imports a name computed at load time, as it would with the instance itself.
+ */
+export const DROPPED_INSTANCE = new PyUnknown('instance not retained (retention budget)');
 export const OUT_OF_BAND = new PyUnknown('out-of-band buffer (NEXT_BUFFER)');
 
 export function isObj(v: PyValue): v is PyObj {
