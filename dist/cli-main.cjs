@@ -64096,6 +64096,7 @@ function weight(v) {
   return w === void 0 ? 1 : w;
 }
 var DROPPED = new PyUnknown("value not retained (retention budget)");
+var DROPPED_INSTANCE = new PyUnknown("instance not retained (retention budget)");
 var OUT_OF_BAND = new PyUnknown("out-of-band buffer (NEXT_BUFFER)");
 function isObj2(v) {
   return typeof v === "object" && v !== null;
@@ -67132,6 +67133,10 @@ var KEPT_BYTES = 48;
 var ABSENT = 0;
 var NOT_KEPT = 1;
 var KEPT = 2;
+var INSTANCE_NOT_KEPT = 3;
+function droppedAs(v) {
+  return typeof v === "object" && v !== null && v.kind === "call" ? DROPPED_INSTANCE : DROPPED;
+}
 var Memo = class {
   constructor(maxBytes) {
     this.maxBytes = maxBytes;
@@ -67140,7 +67145,7 @@ var Memo = class {
   pages = [];
   /** Per page, the kept values by slot (dense: the first pages of a stream keep nearly every value). */
   refs = [];
-  /** Entries above PAGED (kept or DROPPED). */
+  /** Entries above PAGED (kept, DROPPED or DROPPED_INSTANCE). */
   far;
   /** Distinct indices stored: len(memo) in the unpickler, the index MEMOIZE uses. */
   count = 0;
@@ -67165,7 +67170,7 @@ var Memo = class {
         this.count++;
         this.charge(KEPT_BYTES);
       }
-      this.far.set(idx, keep2 ? v : DROPPED);
+      this.far.set(idx, keep2 ? v : droppedAs(v));
       return;
     }
     const pi = idx >>> PAGE_BITS;
@@ -67185,7 +67190,8 @@ var Memo = class {
       this.refs[pi][slot] = void 0;
       this.bytes -= KEPT_BYTES;
     }
-    page[byte] = page[byte] & ~(3 << shift) | (keep2 ? KEPT : NOT_KEPT) << shift;
+    const tag = keep2 ? KEPT : droppedAs(v) === DROPPED ? NOT_KEPT : INSTANCE_NOT_KEPT;
+    page[byte] = page[byte] & ~(3 << shift) | tag << shift;
     if (keep2) {
       let refs = this.refs[pi];
       if (refs === void 0) {
@@ -67218,7 +67224,7 @@ var Memo = class {
     if (page === void 0) return void 0;
     const slot = idx & PAGE_MASK;
     const tag = page[slot >>> 2] >>> ((slot & 3) << 1) & 3;
-    return tag === KEPT ? this.refs[pi][slot] : tag === NOT_KEPT ? DROPPED : void 0;
+    return tag === KEPT ? this.refs[pi][slot] : tag === NOT_KEPT ? DROPPED : tag === INSTANCE_NOT_KEPT ? DROPPED_INSTANCE : void 0;
   }
 };
 
@@ -67765,10 +67771,10 @@ var PickleStore = class extends PickleWindow {
   }
   retainTuple(items) {
     let t2;
-    if (items.length <= 8 ? this.keepSmall(items.length) : this.retained + items.length <= this.maxRetained || items.length <= SUMMARY_MAX_W && items.some(isFollowed)) {
-      if (items.length > 8) this.retained += items.length;
-      t2 = new PyTuple(items);
-    } else if (items.length <= 8 && items.some(isFollowed)) {
+    const small = items.length <= 8;
+    const followed = items.length <= SUMMARY_MAX_W && items.some(isFollowed);
+    if ((small ? this.keepSmall(items.length) : this.retained + items.length <= this.maxRetained) || followed) {
+      if (!small) this.retained += items.length;
       t2 = new PyTuple(items);
     } else {
       const keep2 = this.retained <= this.maxRetained * 4 ? 8 : 0;
@@ -68391,7 +68397,7 @@ var PickleVM = class _PickleVM extends PickleStore {
   readsArray() {
     if (this.opts.joblib === false || this.sp - 2 < this.fence) return false;
     const inst = this.stack[this.sp - 2];
-    return inst instanceof PyCall && inst.callee instanceof PyGlobal && ARRAY_WRAPPERS.has(`${inst.callee.module}.${inst.callee.name}`);
+    return inst instanceof PyCall && inst.callee instanceof PyGlobal && inst.callee.name === "NumpyArrayWrapper" && ARRAY_WRAPPERS.has(`${inst.callee.module}.${inst.callee.name}`);
   }
   /**
    * The other STORE_OPS opcodes: containers (one or two opcodes per container, against several per item),
