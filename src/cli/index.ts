@@ -1,4 +1,4 @@
-// The CLI's entry: dist/cli-main.cjs, a CommonJS bundle that the launcher (dist/cli.js, src/cli/launcher.ts)
+// The CLI's entry: a CommonJS bundle that the launcher (dist/cli.js, src/cli/launcher.ts) holds and
 // compiles through V8's code cache. CommonJS has no top-level await, so the run is exported as a promise that
 // the launcher awaits (an ES module): a run that never settles still ends as an unsettled top-level await would.
 import { main } from './main.js';

@@ -1,5 +1,6 @@
-// dist/cli.js: the `modelgate` command as installed. It loads the CLI bundle (dist/cli-main.cjs, src/cli/index.ts)
-// through V8's code cache, so that a run after the first skips compiling the 3 MB bundle and the functions the
+// dist/cli.js: the `modelgate` command as installed. It holds the CLI bundle (src/cli/index.ts built as one
+// CommonJS script, MODELGATE_CLI_BUNDLE: build.mjs puts its text here, so that this file runs alone from any
+// folder) and compiles it through V8's code cache, so that a run after the first skips compiling the 3 MB bundle and the functions the
 // previous run compiled lazily (about 70 ms of a trivial scan's 190 ms on a 2-core machine; bench/README.md).
 //
 // Node >= 22.1 has module.enableCompileCache() for this; our engines range includes Node 20, so this is the one
@@ -15,7 +16,6 @@
 // home, read-only or foreign folder, corrupt file) falls back to compiling without the cache, silently:
 // NODE_DEBUG=modelgate says what happened. This file imports nothing from the engine (build.mjs checks it),
 // so it stays small enough that compiling it costs nothing.
-import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -41,7 +41,15 @@ import { Script } from 'node:vm';
 
 const debug = debuglog('modelgate');
 
-/** The CLI bundle, beside this file (as build.mjs writes them and the npm package ships them). */
+/**
+ * The CLI bundle's text, already inside CommonJS's function wrapper, whose head (on the bundle's first line,
+ * so that line numbers stay those of the bundle) is MODELGATE_CLI_WRAP_HEAD. scripts/build-launcher.mjs
+ * defines both; the text is ASCII, a one-byte string, and is itself the script's source (no second copy).
+ */
+declare const MODELGATE_CLI_BUNDLE: string;
+declare const MODELGATE_CLI_WRAP_HEAD: string;
+
+/** The bundle's name in stack traces, beside this file, where its source map is (dist/cli-main.cjs.map). */
 const MAIN = fileURLToPath(new URL('./cli-main.cjs', import.meta.url));
 
 /** A cache file: magic, sha256 of the rest, one flag byte, then V8's data. */
@@ -53,10 +61,6 @@ const FROM_SCAN = 1;
 const MAX_BYTES = 64 * 2 ** 20;
 /** Cache files kept per directory (installs, Node versions, flag sets), the newest first. */
 const KEEP = 8;
-
-/** CommonJS's wrapper, on the bundle's first line so that line numbers stay those of the file. */
-const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
-const WRAP_TAIL = '\n});';
 
 interface CacheFile {
   dir: string;
@@ -99,10 +103,10 @@ function unsafeDir(dir: string): string | undefined {
  * The file for this bundle, this Node and these V8 flags: a new build, Node or flag set never reuses another's
  * data (V8 would reject most mismatches itself, but it compares only the source's length).
  */
-function cacheFile(source: Buffer): CacheFile | undefined {
+function cacheFile(source: string): CacheFile | undefined {
   const dir = cacheDir();
   if (!dir) return undefined;
-  const bundle = createHash('sha256').update(source).digest('hex').slice(0, 32);
+  const bundle = createHash('sha256').update(source, 'latin1').digest('hex').slice(0, 32);
   // V8 flags reach the process through the command line and NODE_OPTIONS.
   const flags = createHash('sha256')
     .update(`${process.execArgv.join('\0')}\n${process.env.NODE_OPTIONS ?? ''}`)
@@ -266,18 +270,16 @@ function mapStacks(script: Script): void {
 
 /**
  * Compiles the bundle, through the cache when there is a good one, and arranges the cache's writing at exit.
- * A function so that the file's bytes, its text and the cache's bytes can be collected once compiled (V8
- * keeps the source it needs): the scan's peak memory is not made larger by them.
+ * A function so that the cache's bytes and the wrapped text can be collected once compiled (V8 keeps the
+ * source it needs): the scan's peak memory is not made larger by them.
  */
 function compile(): Script {
-  const source = readFileSync(MAIN);
-  const cache = cacheFile(source);
+  const text = MODELGATE_CLI_BUNDLE;
+  const cache = cacheFile(text);
   const cached = cache ? readCache(cache) : undefined;
-  // build.mjs makes the bundle ASCII: read as Latin-1 it is a one-byte string (faster to make, half the memory).
-  const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');
-  const script = new Script(WRAP_HEAD + text + WRAP_TAIL, {
+  const script = new Script(text, {
     filename: MAIN,
-    columnOffset: -WRAP_HEAD.length,
+    columnOffset: -MODELGATE_CLI_WRAP_HEAD.length,
     ...(cached ? { cachedData: cached.data } : {}),
   });
   if (!cache) return script;

@@ -20,11 +20,10 @@ export const DIST_DIR = mkdtempSync(join(tmpdir(), 'mg-dist-'));
 process.on('exit', () => rmSync(DIST_DIR, { recursive: true, force: true }));
 export const DIST = join(DIST_DIR, 'index.mjs');
 /**
- * dist/cli.js (the CLI's launcher), copied beside it for the same reason, with the bundle it loads from its own
- * folder (dist/cli-main.cjs; not its source map, which only an internal error's stack trace reads).
+ * dist/cli.js (the CLI: its launcher holding its bundle), copied beside it for the same reason, alone (not the
+ * bundle's source map, which only an internal error's stack trace reads).
  */
 export const DIST_CLI = join(DIST_DIR, 'cli.mjs');
-const DIST_CLI_MAIN = join(DIST_DIR, 'cli-main.cjs');
 
 let built: Promise<void> | undefined;
 /**
@@ -43,8 +42,7 @@ export function buildDist(): Promise<void> {
       try {
         copyFileSync(DIST_BUILT, DIST);
         copyFileSync(join(ROOT, 'dist', 'cli.js'), DIST_CLI);
-        copyFileSync(join(ROOT, 'dist', 'cli-main.cjs'), DIST_CLI_MAIN);
-        if ([DIST, DIST_CLI, DIST_CLI_MAIN].every((f) => statSync(f).size > 0)) return;
+        if ([DIST, DIST_CLI].every((f) => statSync(f).size > 0)) return;
       } catch (err) {
         if (attempt >= 3) throw err;
       }

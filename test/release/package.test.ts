@@ -22,7 +22,6 @@ test('the tarball holds only what runs and its documents; installed offline it f
     'LICENSE',
     'README.md',
     'dist/THIRD_PARTY_NOTICES.txt',
-    'dist/cli-main.cjs',
     'dist/cli-main.cjs.map',
     'dist/cli.js',
     'docs/rules.md',

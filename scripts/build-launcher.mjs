@@ -1,0 +1,34 @@
+// Builds the CLI's launcher (src/cli/launcher.ts) with the CLI bundle's text inside it, so that dist/cli.js is
+// one self-contained file, run from any folder alone (as a runner or `npx` runs it), and still compiles the
+// bundle through V8's code cache. Used by build.mjs and by the launcher's tests (a synthetic bundle).
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+/** CommonJS's function wrapper, its head on the bundle's first line (line numbers stay the bundle's). */
+const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+const WRAP_TAIL = '\n});';
+
+/**
+ * Writes `outfile`: the launcher, with `bundle` (CommonJS source text, ASCII) in CommonJS's wrapper as its
+ * MODELGATE_CLI_BUNDLE. Returns esbuild's result (its metafile names the launcher's inputs).
+ */
+export async function buildLauncher(bundle, outfile) {
+  return build({
+    entryPoints: [fileURLToPath(new URL('../src/cli/launcher.ts', import.meta.url))],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    banner: { js: '#!/usr/bin/env node' },
+    // A few hundred readable lines and a string: no map needed (the bundle's own map is beside it).
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+    define: {
+      MODELGATE_CLI_BUNDLE: JSON.stringify(WRAP_HEAD + bundle + WRAP_TAIL),
+      MODELGATE_CLI_WRAP_HEAD: JSON.stringify(WRAP_HEAD),
+    },
+  });
+}
