@@ -50,6 +50,10 @@ test('memo: plain entries cost two bits each, and the budget is memory, not a co
 
 /** LONG_BINGET i */
 const get = (i: number) => [0x6a, i & 255, (i >> 8) & 255, (i >> 16) & 255, 0];
+/** SHORT_BINUNICODE s */
+const str = (s: string) => [0x8c, s.length, ...Buffer.from(s)];
+/** SHORT_BINUNICODE s, MEMOIZE (as the pickler writes a str) */
+const text = (s: string) => [...str(s), 0x94];
 
 /** proto 4, a list of n (int, str, float) tuples as pickle.dump writes them, then extra opcodes and STOP. */
 function tuples(n: number, tail: number[], head: number[] = []): Uint8Array {
@@ -136,8 +140,7 @@ test('past the retention budget short strs are decoded when read: the same findi
 
 test('an instance memoised past the retention budget is not kept, and calling it later is still a computed call', async () => {
   // collections.OrderedDict() memoised as entry 40001 (past the budget: not kept), fetched and called.
-  const text = (s: string) => [0x8c, s.length, ...Buffer.from(s)];
-  const make = [...text('collections'), ...text('OrderedDict'), 0x93, 0x29, 0x52, 0x94];
+  const make = [...str('collections'), ...str('OrderedDict'), 0x93, 0x29, 0x52, 0x94];
   const called = [...make, ...get(40_001), 0x29, 0x52, 0x30, 0x30];
   const { ctx, state } = context(tuples(20_000, called));
   const r = await scanPickle(ctx, new ByteReader(ctx.source), { maxRetained: 1000, value: false });
@@ -159,7 +162,6 @@ test('an instance memoised past the retention budget is not kept, and calling it
 test('past the retention budget a module str fetched again for the next global of its module still names it', async () => {
   // CPython memoises `os` and `getcwd` as it writes the first global, then fetches the same `os` str object
   // for the next one: `BINGET os`, `system`, STACK_GLOBAL (a large pandas pickle's Index after its columns).
-  const text = (s: string) => [0x8c, s.length, ...Buffer.from(s), 0x94];
   const tail = [
     ...text('os'),
     ...text('getcwd'),
@@ -180,7 +182,6 @@ test('past the retention budget a module str fetched again for the next global o
 });
 
 test('past the retention budget a tuple holding a global is kept whole: _reconstruct still names its class', async () => {
-  const text = (s: string) => [0x8c, s.length, ...Buffer.from(s), 0x94];
   const global = (m: string, n: string) => [...text(m), ...text(n), 0x93, 0x94];
   const tail = [
     ...global('numpy.core.multiarray', '_reconstruct'),
@@ -210,7 +211,6 @@ test('past the retention budget a tuple holding a global is kept whole: _reconst
 test('past the retention budget an instance fetched again as a STACK_GLOBAL operand is a computed name', async () => {
   // str('os') is a call: its result memoised past the budget (not kept) and given to STACK_GLOBAL later is a
   // module name computed at load time (MG102), not a forgotten str (MG001 only).
-  const text = (s: string) => [0x8c, s.length, ...Buffer.from(s), 0x94];
   const computed = [
     ...text('builtins'),
     ...text('str'),
