@@ -80,8 +80,8 @@ interface Run {
   debug: string[];
 }
 
-/** The launcher, with no CI variable and the cache settings given (NODE_DEBUG=modelgate unless told not). */
-function run(args: string[], env: Record<string, string | undefined>, debug = true): Promise<Run> {
+/** This process's environment with no CI variable and the cache settings given (NODE_DEBUG=modelgate if told). */
+function launcherEnv(env: Record<string, string | undefined>, debug: boolean): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['CI', 'GITHUB_ACTIONS', 'MODELGATE_NO_CACHE', 'MODELGATE_CACHE_DIR', 'XDG_CACHE_HOME'])
     delete e[k];
@@ -90,6 +90,12 @@ function run(args: string[], env: Record<string, string | undefined>, debug = tr
     if (v === undefined) delete e[k];
     else e[k] = v;
   }
+  return e;
+}
+
+/** The launcher, with no CI variable and the cache settings given (NODE_DEBUG=modelgate unless told not). */
+function run(args: string[], env: Record<string, string | undefined>, debug = true): Promise<Run> {
+  const e = launcherEnv(env, debug);
   return new Promise((res) =>
     execFile(
       process.execPath,
@@ -406,7 +412,7 @@ test('stack traces of the bundle point at the sources, with or without the cache
     { MODELGATE_CACHE_DIR: join(app, 'c') },
   ]) {
     const r = await new Promise<{ code: number; stderr: string }>((res) =>
-      execFile(process.execPath, [launcher], { env: { ...process.env, ...env } }, (err, _o, stderr) =>
+      execFile(process.execPath, [launcher], { env: launcherEnv(env, false) }, (err, _o, stderr) =>
         res({ code: err ? Number(err.code) : 0, stderr }),
       ),
     );
