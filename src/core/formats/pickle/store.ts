@@ -320,22 +320,27 @@ export class PickleStore extends PickleWindow {
     const st = this.stack;
     const base = this.sp - n;
     if (base < this.fence) this.broken('unpickling stack underflow');
-    let t: PyTuple;
-    let followed = false;
-    for (let i = base; i < this.sp; i++) if (isFollowed(st[i]!)) followed = true;
-    if (this.keepSmall(n) || followed) {
-      t = new PyTuple(
-        n === 1
-          ? [this.slot(base)]
-          : n === 2
-            ? [this.slot(base), this.slot(base + 1)]
-            : [this.slot(base), this.slot(base + 1), this.slot(base + 2)],
-      );
-    } else {
+    let t: PyTuple | undefined;
+    if (!this.keepSmall(n)) {
+      // Past the budget: a summary, unless an item is one the analysis follows (isFollowed).
       let w = 1;
-      for (let i = base; i < this.sp; i++) w += weight(st[i]!);
-      t = summaryTuple(n, w);
+      for (let i = base; i < this.sp; i++) {
+        const v = st[i]!;
+        if (typeof v !== 'object' || v === null) w++;
+        else if (isFollowed(v)) {
+          w = -1;
+          break;
+        } else w += weight(v);
+      }
+      if (w > 0) t = summaryTuple(n, w);
     }
+    t ??= new PyTuple(
+      n === 1
+        ? [this.slot(base)]
+        : n === 2
+          ? [this.slot(base), this.slot(base + 1)]
+          : [this.slot(base), this.slot(base + 1), this.slot(base + 2)],
+    );
     if (t.w > this.maxWeight) this.maxWeight = t.w;
     st[base] = t;
     this.sp = base + 1;
