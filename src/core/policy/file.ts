@@ -61,7 +61,7 @@ export function loadPolicyText(text: string, source: string, sha256?: string): P
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     fail([], 'the policy file must be a mapping of keys (maxScore, waivers, ...)');
   }
-  const parsed = policyFileSchema.safeParse(raw);
+  const parsed = policyFileSchema().safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.filter((p): p is PathKey => typeof p !== 'symbol');

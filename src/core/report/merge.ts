@@ -11,41 +11,47 @@ import { type FileReport, type ScanReport, SEVERITIES, VERDICTS, verdictRank } f
  */
 export const MAX_REPORT_BYTES = 64 * 2 ** 20;
 
-const finding = z.object({
-  ruleId: z.string().max(16),
-  severity: z.enum(SEVERITIES),
-  score: z.number().min(0).max(100),
-  message: z.string().max(20_000),
-  location: z.object({
-    member: z.string().max(8192).optional(),
-    offset: z.number().int().nonnegative().optional(),
-    symbol: z.string().max(8192).optional(),
-  }),
-  waived: z.object({ reason: z.string().max(4000), expires: z.string().max(40) }).optional(),
-});
+/** The report's schema, built on first use (building zod schemas costs milliseconds on every start). */
+function buildSchema() {
+  const finding = z.object({
+    ruleId: z.string().max(16),
+    severity: z.enum(SEVERITIES),
+    score: z.number().min(0).max(100),
+    message: z.string().max(20_000),
+    location: z.object({
+      member: z.string().max(8192).optional(),
+      offset: z.number().int().nonnegative().optional(),
+      symbol: z.string().max(8192).optional(),
+    }),
+    waived: z.object({ reason: z.string().max(4000), expires: z.string().max(40) }).optional(),
+  });
 
-const fileReport = z.object({
-  path: z.string().min(1).max(4096),
-  format: z.string().max(40),
-  size: z.number().int().nonnegative(),
-  sha256: z.string().max(64),
-  verdict: z.enum(VERDICTS),
-  score: z.number().min(0).max(100),
-  severity: z.enum(SEVERITIES),
-  scoreBreakdown: z.record(z.string().max(8192), z.number()),
-  findings: z.array(finding).max(100_000),
-  facts: z.record(z.string(), z.unknown()).optional(),
-});
+  const fileReport = z.object({
+    path: z.string().min(1).max(4096),
+    format: z.string().max(40),
+    size: z.number().int().nonnegative(),
+    sha256: z.string().max(64),
+    verdict: z.enum(VERDICTS),
+    score: z.number().min(0).max(100),
+    severity: z.enum(SEVERITIES),
+    scoreBreakdown: z.record(z.string().max(8192), z.number()),
+    findings: z.array(finding).max(100_000),
+    facts: z.record(z.string(), z.unknown()).optional(),
+  });
 
-const scanReport = z.object({
-  schemaVersion: z.literal(1),
-  tool: z.object({ name: z.literal('modelgate'), version: z.string().max(64) }),
-  verdict: z.enum(VERDICTS),
-  maxScore: z.number(),
-  blocked: z.boolean(),
-  files: z.array(fileReport).max(1_000_000),
-  notes: z.array(z.string().max(20_000)).max(10_000).optional(),
-});
+  const scanReport = z.object({
+    schemaVersion: z.literal(1),
+    tool: z.object({ name: z.literal('modelgate'), version: z.string().max(64) }),
+    verdict: z.enum(VERDICTS),
+    maxScore: z.number(),
+    blocked: z.boolean(),
+    files: z.array(fileReport).max(1_000_000),
+    notes: z.array(z.string().max(20_000)).max(10_000).optional(),
+  });
+  return scanReport;
+}
+
+let schema: ReturnType<typeof buildSchema> | undefined;
 
 export class ReportError extends Error {
   override name = 'ReportError';
@@ -61,7 +67,8 @@ export function parseReport(text: string, source: string): ScanReport {
   } catch (err) {
     throw new ReportError(`${source}: not JSON (${(err as Error).message})`);
   }
-  const r = scanReport.safeParse(raw);
+  schema ??= buildSchema();
+  const r = schema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new ReportError(
