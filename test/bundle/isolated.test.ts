@@ -1,4 +1,4 @@
-// The bundles as a runner runs them: dist/cli.js (with the bundle it loads, dist/cli-main.cjs) and dist/index.js
+// The bundles as a runner runs them: dist/cli.js (the CLI: its launcher holding the bundle) and dist/index.js
 // copied alone into an empty temp folder with no node_modules anywhere above it (a runner checks out the action
 // without node_modules). One fixture of every format and codec is scanned there, and the verdicts and findings
 // must equal the in-repo core's (scanPaths in this process). A dependency loaded at run time (createRequire, a
