@@ -96,6 +96,30 @@ export type FileByteSource = ByteSource & {
 };
 
 /**
+ * Random access over a file of `size` bytes through a positional read (`readAt(buf, at, len, pos)` returns
+ * the bytes read): each read loops until it has what was asked or the file ends.
+ */
+function positionalReads(
+  size: number,
+  readAt: (buf: Buffer, at: number, len: number, pos: number) => Promise<number>,
+): RandomAccess {
+  return {
+    size,
+    async read(offset, length) {
+      const n = Math.max(0, Math.min(length, size - offset));
+      const buf = Buffer.allocUnsafe(n);
+      let got = 0;
+      while (got < n) {
+        const bytesRead = await readAt(buf, got, n - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === n ? buf : buf.subarray(0, got);
+    },
+  };
+}
+
+/**
  * A file on disk, read through one handle. Call close() when done. The file is opened non-blocking, so a
  * path swapped for a FIFO after the walk does not hang the open (reads then fail instead of waiting);
  * callers check that the handle is a regular file (`fh.stat()` via `stat()`).
@@ -114,20 +138,10 @@ export async function fileSource(
     await fh.close();
     throw err;
   }
-  const random: RandomAccess = {
+  const random = positionalReads(
     size,
-    async read(offset, length) {
-      const n = Math.max(0, Math.min(length, size - offset));
-      const buf = Buffer.allocUnsafe(n);
-      let got = 0;
-      while (got < n) {
-        const { bytesRead } = await fh.read(buf, got, n - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === n ? buf : buf.subarray(0, got);
-    },
-  };
+    async (buf, at, len, pos) => (await fh.read(buf, at, len, pos)).bytesRead,
+  );
   return {
     name,
     size,
@@ -185,22 +199,11 @@ export function openFileSync(path: string, name = path, opts: FileSourceOptions 
     }
     return got === buf.length ? buf : buf.subarray(0, got);
   };
-  const readAsync = (buf: Buffer, at: number, len: number, pos: number) =>
-    new Promise<number>((res, rej) => read(fd, buf, at, len, pos, (e, n) => (e ? rej(e) : res(n))));
-  const random: RandomAccess = {
+  const random = positionalReads(
     size,
-    async read(offset, length) {
-      const n = Math.max(0, Math.min(length, size - offset));
-      const buf = Buffer.allocUnsafe(n);
-      let got = 0;
-      while (got < n) {
-        const bytesRead = await readAsync(buf, got, n - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === n ? buf : buf.subarray(0, got);
-    },
-  };
+    (buf, at, len, pos) =>
+      new Promise<number>((res, rej) => read(fd, buf, at, len, pos, (e, n) => (e ? rej(e) : res(n)))),
+  );
   const closeOnce = () => {
     if (closed) return;
     closed = true;
