@@ -44,7 +44,7 @@ for (const set of SETS) {
     }
     const r = await scanPaths([path]);
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-    const file = r.files[0]!;
+    const file = r.files.at(0)!;
     const good =
       set.expect === 'clean'
         ? file.findings.length === 0

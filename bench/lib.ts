@@ -278,7 +278,7 @@ if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === 
   const report = await scanPaths(paths);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const first = report.files[0];
+  const first = report.files.at(0);
   const result: Omit<ScanResult, 'processSeconds'> = {
     seconds,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
@@ -286,7 +286,7 @@ if (process.argv[1] && resolve(process.argv[1]) === SELF && process.argv[2] === 
     baseRss,
     verdict: report.verdict,
     files: report.files.length,
-    bytes: report.files.reduce((s, f) => s + f.size, 0),
+    bytes: report.files.map((f) => f.size).reduce((s, n) => s + n, 0),
     sha256: first?.sha256 ?? '',
     rules: first ? [...new Set(first.findings.map((f) => f.ruleId))] : [],
     format: first?.format ?? '',

@@ -44,7 +44,7 @@ export function runCli(
 export function only(report: ScanReport): FileReport {
   if (report.files.length !== 1)
     throw new Error(`expected one file in the report, got ${report.files.length}`);
-  return report.files[0]!;
+  return report.files.at(0)!;
 }
 
 /** Rule ids of a file's findings (unwaived), sorted and unique. */

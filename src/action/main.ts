@@ -85,7 +85,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       core.warning('modelgate: no token, so no pull request comment; see the job summary.');
     }
 
-    const findings = report.files.reduce((n, f) => n + f.findings.filter((x) => !x.waived).length, 0);
+    let findings = 0;
+    for (const f of report.files) findings += f.findings.filter((x) => !x.waived).length;
     core.setOutput('verdict', report.verdict);
     core.setOutput('max-score', String(report.maxScore));
     core.setOutput('scanned', String(report.files.length));
@@ -399,7 +400,7 @@ async function scanMode(
   }
   const toScan = entries.filter((e) => !lfsFailed.has(e.relPath));
   const scan = (es: WalkEntry[]) =>
-    scanEntries(es, { policy: pol.policy, now, onProgress: progressLog() }).then((r) => r.files);
+    scanEntries(es, { policy: pol.policy, now, onProgress: progressLog() }).then((r) => [...r.files]);
   const r = await scanWithCache(toScan, scan, cache, ev.cacheSaveAllowed);
   files.push(...r.files);
   if (cache) {

@@ -8,8 +8,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { REMOTE_CODE_LOCAL_FACT } from './formats/huggingface/rules.js';
 import { evaluateFile, type Policy, waiverFindings } from './policy/policy.js';
+import type { FileReports } from './report/file-reports.js';
 import type { FileReport, Finding } from './types.js';
 import type { WalkEntry } from './walk.js';
+import type { EntryList } from './walk-list.js';
 
 const isNotice = (f: Finding) => f.ruleId === 'MG460' && f.location.symbol === 'auto_map';
 const WAIVER_NOTES = new Set(['MG620', 'MG621']);
@@ -19,37 +21,44 @@ const WAIVER_NOTES = new Set(['MG620', 'MG621']);
  * repository (undefined: leave the file alone).
  */
 export function remoteCodeOncePerRepository(
-  files: FileReport[],
+  files: FileReports,
   policy: Readonly<Policy>,
   now: Date,
   repositoryOf: (f: FileReport) => string | undefined,
 ): void {
-  const groups = new Map<string, number[]>();
-  files.forEach((f, i) => {
-    if (!f.findings.some(isNotice)) return;
+  const groups = new Map<string, Array<{ i: number; f: FileReport }>>();
+  for (let i = 0; i < files.length; i++) {
+    // Only reports with findings can hold a notice: the others are not read back.
+    if (files.head(i).findings === 0) continue;
+    const f = files.at(i)!;
+    if (!f.findings.some(isNotice)) continue;
     const repo = repositoryOf(f);
-    if (repo === undefined) return;
+    if (repo === undefined) continue;
     const g = groups.get(repo);
-    if (g) g.push(i);
-    else groups.set(repo, [i]);
-  });
-  for (const [repo, idx] of groups) {
-    if (idx.length < 2) continue;
+    if (g) g.push({ i, f });
+    else groups.set(repo, [{ i, f }]);
+  }
+  for (const [repo, group] of groups) {
+    if (group.length < 2) continue;
     const rank = (f: FileReport) => (posix.basename(f.path) === 'config.json' ? 0 : 1);
-    idx.sort((a, b) => rank(files[a]!) - rank(files[b]!) || files[a]!.path.localeCompare(files[b]!.path));
-    const [keep, ...rest] = idx as [number, ...number[]];
+    group.sort((a, b) => rank(a.f) - rank(b.f) || a.f.path.localeCompare(b.f.path));
+    const [keep, ...rest] = group as [(typeof group)[0], ...typeof group];
     const modules = new Set<string>();
-    for (const i of idx) {
-      const local = files[i]!.facts?.[REMOTE_CODE_LOCAL_FACT];
+    for (const { f } of group) {
+      const local = f.facts?.[REMOTE_CODE_LOCAL_FACT];
       if (Array.isArray(local)) for (const m of local) if (typeof m === 'string') modules.add(m);
     }
-    const configs = idx.map((i) => files[i]!.path);
-    const message = `Loading this repository's model (${label(repo, files[keep]!)}) with trust_remote_code=True imports and runs its own Python code, by design: ${[...modules].join(', ')}. Named by ${configs.join(', ')}; said once for the repository. Every such file is analysed as python-source.`;
-    files[keep] = reevaluate(files[keep]!, policy, now, (f) => (isNotice(f) ? [{ ...f, message }] : [f]));
-    for (const i of rest)
-      files[i] = reevaluate(files[i]!, policy, now, (f) => (isNotice(f) ? [] : [f]), {
-        'hf.remoteCodeNoticeIn': files[keep]!.path,
-      });
+    const configs = group.map(({ f }) => f.path);
+    const message = `Loading this repository's model (${label(repo, keep.f)}) with trust_remote_code=True imports and runs its own Python code, by design: ${[...modules].join(', ')}. Named by ${configs.join(', ')}; said once for the repository. Every such file is analysed as python-source.`;
+    files.set(
+      keep.i,
+      reevaluate(keep.f, policy, now, (f) => (isNotice(f) ? [{ ...f, message }] : [f])),
+    );
+    for (const { i, f } of rest)
+      files.set(
+        i,
+        reevaluate(f, policy, now, (x) => (isNotice(x) ? [] : [x]), { 'hf.remoteCodeNoticeIn': keep.f.path }),
+      );
   }
 }
 
@@ -77,9 +86,11 @@ function reevaluate(
  * The repository of a scanned local file: the nearest folder, from the file's own up to the scanned root,
  * that holds a config.json (a model folder); else the file's own folder. Named by its report path.
  */
-export function localRepository(entries: readonly WalkEntry[]): (f: FileReport) => string | undefined {
-  const byPath = new Map(entries.map((e) => [e.relPath, e]));
+export function localRepository(entries: EntryList): (f: FileReport) => string | undefined {
+  // Built on first use: most scans have no remote-code notice to place.
+  let byPath: Map<string, WalkEntry> | undefined;
   return (f) => {
+    byPath ??= new Map(Array.from(entries, (e) => [e.relPath, e]));
     const e = byPath.get(f.path);
     if (e?.kind !== 'file') return undefined;
     const top = dirname(e.absPath);

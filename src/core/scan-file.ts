@@ -7,6 +7,7 @@ import { type HashResult, hashPool, INLINE_HASH_BYTES, sha256Bytes } from './has
 import { Budget, BudgetExceededError, type Limits } from './limits.js';
 import { type ByteSource, bufferSource, type OpenedFile, openFileSync } from './source.js';
 import type { Finding, FormatId } from './types.js';
+import type { WalkEntry } from './walk.js';
 import { watchdog } from './watchdog.js';
 
 /** What scanning one file on disk produced, before the policy is applied. */
@@ -29,8 +30,12 @@ export interface FileScanOptions {
  * Called once before a batch of files is scanned: starts a hashing thread early when some file will need
  * one, so its start-up overlaps the scan of the first files instead of delaying the first large one.
  */
-export function prepareScan(entries: ReadonlyArray<{ kind: string; size?: number }>): void {
-  if (entries.some((e) => e.kind === 'file' && (e.size ?? 0) > INLINE_HASH_BYTES)) hashPool().warm();
+export function prepareScan(entries: Iterable<WalkEntry>): void {
+  for (const e of entries)
+    if (e.kind === 'file' && (e.size ?? 0) > INLINE_HASH_BYTES) {
+      hashPool().warm();
+      return;
+    }
 }
 
 /** Extra time after the cooperative deadline before the watchdog abandons an analysis. */
@@ -356,7 +361,7 @@ function describeError(err: unknown): string {
  * files at once (I/O overlaps parsing); large files take an exclusive slot so memory stays per-file bounded.
  */
 export async function mapConcurrent<T, R>(
-  items: readonly T[],
+  items: { readonly length: number; at(i: number): T | undefined },
   limit: number,
   fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
@@ -365,7 +370,7 @@ export async function mapConcurrent<T, R>(
   const run = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!, i);
+      out[i] = await fn(items.at(i)!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, run));

@@ -1,16 +1,16 @@
 import { posix } from 'node:path';
 import type { ScanSettings } from './context.js';
 import { DEFAULT_POLICY, evaluateFile, type Policy, waiverFindings } from './policy/policy.js';
-import { internFacts } from './report/intern.js';
+import { FileReports } from './report/file-reports.js';
 import { localRepository, remoteCodeOncePerRepository } from './repository-notices.js';
 import { getRule } from './rules/catalogue.js';
 import { mapConcurrent, prepareScan, scanFileOnDisk } from './scan-file.js';
 import { spoolStream } from './stream.js';
 import { runTrustPhase } from './trust/phase.js';
-import type { FileReport, Finding, ScanReport, Verdict } from './types.js';
-import { worstVerdict } from './types.js';
+import type { FileReport, Finding, ScanReport } from './types.js';
 import { VERSION } from './version.js';
 import { type WalkEntry, walk, walkPath } from './walk.js';
+import { type EntryList, WalkList } from './walk-list.js';
 
 /** Files scanned at once (large files still go one at a time); MODELGATE_CONCURRENCY overrides it. */
 export const SCAN_CONCURRENCY = Math.max(1, Number(process.env.MODELGATE_CONCURRENCY) || 4);
@@ -40,9 +40,10 @@ export async function scanPaths(
   paths: readonly string[],
   opts: ScanOptions & { select?: (relPath: string) => boolean } = {},
 ): Promise<ScanReport> {
-  const entries: WalkEntry[] = [];
-  for (const p of paths) entries.push(...(await walk(p)));
-  return scanEntries(opts.select ? entries.filter((e) => opts.select!(e.relPath)) : entries, opts);
+  const entries = new WalkList();
+  const select = opts.select ?? (() => true);
+  for (const p of paths) for (const e of await walk(p)) if (select(e.relPath)) entries.push(e);
+  return scanEntries(entries, opts);
 }
 
 /** Scans a chosen set of paths under one root (as the action scans changed files); paths stay as given. */
@@ -51,25 +52,22 @@ export async function scanFiles(
   relPaths: readonly string[],
   opts: ScanOptions = {},
 ): Promise<ScanReport> {
-  const entries: WalkEntry[] = [];
-  for (const rel of relPaths) entries.push(...(await walkPath(root, rel)));
+  const entries = new WalkList();
+  for (const rel of relPaths) for (const e of await walkPath(root, rel)) entries.push(e);
   return scanEntries(entries, opts);
 }
 
-export async function scanEntries(
-  entries: readonly WalkEntry[],
-  opts: ScanOptions = {},
-): Promise<ScanReport> {
+export async function scanEntries(entries: EntryList, opts: ScanOptions = {}): Promise<ScanReport> {
   const policy = opts.policy ?? DEFAULT_POLICY;
   const now = opts.now ?? new Date();
   // Bounded concurrency: small files overlap their I/O; large ones take turns (see scan-file.ts).
   prepareScan(entries);
   const progress = progressTracker(entries, opts.onProgress);
-  const files: FileReport[] = await mapConcurrent(entries, SCAN_CONCURRENCY, async (e) => {
+  const files = new FileReports();
+  await mapConcurrent(entries, SCAN_CONCURRENCY, async (e, i) => {
     progress.start(e);
-    const r = await scanEntry(e, policy, now);
+    files.set(i, await scanEntry(e, policy, now));
     progress.done(e);
-    return r;
   });
   markCompanionData(files, policy, now);
   remoteCodeOncePerRepository(files, policy, now, localRepository(entries));
@@ -80,17 +78,23 @@ export async function scanEntries(
   return report;
 }
 
-export function buildReport(files: FileReport[], policy: Readonly<Policy>, notes: string[] = []): ScanReport {
-  const verdict: Verdict = worstVerdict(files.map((f) => f.verdict));
+/** The report of these files (an array is stored as given; a store is taken as it is, not copied). */
+export function buildReport(
+  files: FileReports | readonly FileReport[],
+  policy: Readonly<Policy>,
+  notes: string[] = [],
+): ScanReport {
+  const stored = files instanceof FileReports ? files : FileReports.from(files);
+  const { verdict, maxScore } = stored.summary();
   const blocked =
     !policy.warnOnly && (verdict === 'block' || (verdict === 'incomplete' && policy.failOnIncomplete));
   const report: ScanReport = {
     schemaVersion: 1,
     tool: { name: 'modelgate', version: VERSION },
     verdict,
-    maxScore: files.reduce((m, f) => Math.max(m, f.score), 0),
+    maxScore,
     blocked,
-    files,
+    files: stored,
   };
   if (notes.length > 0) report.notes = notes;
   return report;
@@ -99,17 +103,13 @@ export function buildReport(files: FileReport[], policy: Readonly<Policy>, notes
 /** 0 pass or warn (or warn-only); 1 blocked by policy; 2 incomplete files block. */
 export function exitCodeFor(report: ScanReport): 0 | 1 | 2 {
   if (!report.blocked) return 0;
-  return report.files.some((f) => f.verdict === 'block') ? 1 : 2;
+  return report.files.summary().counts.block > 0 ? 1 : 2;
 }
 
-function progressTracker(entries: readonly WalkEntry[], report: ScanOptions['onProgress']) {
+function progressTracker(entries: EntryList, report: ScanOptions['onProgress']) {
   const size = (e: WalkEntry) => (e.kind === 'file' ? (e.size ?? 0) : 0);
-  const p: ScanProgress = {
-    done: 0,
-    total: entries.length,
-    bytesDone: 0,
-    bytesTotal: entries.reduce((n, e) => n + size(e), 0),
-  };
+  const p: ScanProgress = { done: 0, total: entries.length, bytesDone: 0, bytesTotal: 0 };
+  for (const e of entries) p.bytesTotal += size(e);
   return {
     start(e: WalkEntry) {
       p.current = e.relPath;
@@ -188,8 +188,7 @@ export function finish(
     scoreBreakdown: ev.scoreBreakdown,
     findings: [...ev.findings, ...waiverFindings(ev)],
   };
-  // Shared copies of repeated values: the report is kept for every file until the end (report/intern.ts).
-  if (Object.keys(facts).length > 0) report.facts = internFacts(facts);
+  if (Object.keys(facts).length > 0) report.facts = facts;
   return report;
 }
 
@@ -215,23 +214,27 @@ const COMPANIONS: ReadonlyArray<{
   { formats: ['tfjs-model'], listFact: 'tfjs.weightFiles', as: 'tfjs-weights', ofFact: 'tfjs.weightsOf' },
 ];
 
-function markCompanionData(files: FileReport[], policy: Readonly<Policy>, now: Date): void {
+function markCompanionData(files: FileReports, policy: Readonly<Policy>, now: Date): void {
   for (const kind of COMPANIONS) {
     const referencedBy = new Map<string, string>();
-    for (const f of files) {
+    for (let i = 0; i < files.length; i++) {
+      if (!kind.formats.includes(files.head(i).format)) continue;
+      const f = files.at(i)!;
       const locations = f.facts?.[kind.listFact];
-      if (!kind.formats.includes(f.format) || !Array.isArray(locations)) continue;
+      if (!Array.isArray(locations)) continue;
       const dir = posix.dirname(f.path);
       for (const l of locations) if (typeof l === 'string') referencedBy.set(posix.join(dir, l), f.path);
     }
     if (referencedBy.size === 0) continue;
-    files.forEach((f, i) => {
-      const model = referencedBy.get(posix.normalize(f.path));
+    for (let i = 0; i < files.length; i++) {
       // Unknown content (MG004) or raw data (MG840, what a shard looks like on its own) only.
-      const raw = f.format === 'unknown' || f.format === 'raw-data';
-      if (!raw || !model || f.findings.some((x) => x.ruleId !== 'MG004' && x.ruleId !== 'MG840')) return;
+      const { format } = files.head(i);
+      if (format !== 'unknown' && format !== 'raw-data') continue;
+      const f = files.at(i)!;
+      const model = referencedBy.get(posix.normalize(f.path));
+      if (!model || f.findings.some((x) => x.ruleId !== 'MG004' && x.ruleId !== 'MG840')) continue;
       const ev = evaluateFile([], policy, f, now);
-      files[i] = {
+      files.set(i, {
         ...f,
         format: kind.as,
         verdict: ev.verdict,
@@ -240,7 +243,7 @@ function markCompanionData(files: FileReport[], policy: Readonly<Policy>, now: D
         scoreBreakdown: ev.scoreBreakdown,
         findings: [],
         facts: { ...f.facts, [kind.ofFact]: model },
-      };
-    });
+      });
+    }
   }
 }

@@ -102,7 +102,8 @@ export interface ScanReport {
   maxScore: number;
   /** Whether the policy blocks this scan (verdict block, or incomplete while incomplete files block). */
   blocked: boolean;
-  files: FileReport[];
+  /** Every file's report, in the order scanned (kept as JSON, not objects: see report/file-reports.ts). */
+  files: import('./report/file-reports.js').FileReports;
   /** Report-level notes (policy used, profile, signature summaries); never needed to interpret `files`. */
   notes?: string[];
   /** Model signatures per folder, pins, publishers and AI-BOMs (src/core/trust/phase.ts). */

@@ -398,7 +398,7 @@ describe('pull requests', { timeout: 600_000 }, () => {
       inputs: { comment: 'never' },
     });
     assert.equal(r.code, 1);
-    const f = r.report!.files[0]!;
+    const f = r.report!.files.at(0)!;
     assert.equal(
       f.verdict,
       'block',
@@ -544,7 +544,7 @@ describe('Git LFS', { timeout: 600_000 }, () => {
     // The core reports the pointer itself: incomplete (MG007), so the gate still fails closed.
     assert.equal(r.outputs.verdict, 'incomplete');
     assert.ok(
-      r.report!.files[0]!.findings.some((x) => x.ruleId === 'MG007'),
+      r.report!.files.at(0)!.findings.some((x) => x.ruleId === 'MG007'),
       'e2e.test.ts:539',
     );
     assert.equal(r.code, 1);

@@ -374,7 +374,7 @@ test('merge: combines shards by path (worst wins), recomputes the verdict under 
     () => parseReport(JSON.stringify({ ...m, schemaVersion: 2 }), 'x.json'),
     /not a modelgate report/,
   );
-  const unknownRule = structuredClone(m);
+  const unknownRule = JSON.parse(JSON.stringify(m)) as { files: FileReport[] };
   unknownRule.files[1]!.findings[0]!.ruleId = 'MG999X';
   assert.throws(() => parseReport(JSON.stringify(unknownRule), 'x.json'), /unknown rule id/);
 });

@@ -31,7 +31,7 @@ test('json output follows the contract and an unknown model-named blob is incomp
       ['notes.txt', 'other', 'pass'],
     ],
   );
-  const f = report.files[0]!;
+  const f = report.files.at(0)!;
   assert.equal(f.size, 7);
   assert.match(f.sha256, /^[0-9a-f]{64}$/);
   assert.deepEqual(Object.keys(f), [
@@ -53,7 +53,7 @@ test('--allow-incomplete turns the incomplete exit into 0; a single file keeps i
   const r = await cli(['scan', file, '--format', 'json', '--allow-incomplete']);
   assert.equal(r.code, 0);
   const report = JSON.parse(r.stdout) as ScanReport;
-  assert.equal(report.files[0]!.path, file);
+  assert.equal(report.files.at(0)!.path, file);
   assert.equal(report.blocked, false);
 });
 

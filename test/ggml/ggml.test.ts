@@ -13,7 +13,7 @@ const ids = (r: { findings: Array<{ ruleId: string }> }) =>
   [...new Set(r.findings.map((f) => f.ruleId))].sort();
 
 async function scanOne(name: string) {
-  return (await scanPaths([join(DIR, name)])).files[0]!;
+  return (await scanPaths([join(DIR, name)])).files.at(0)!;
 }
 
 test('ggjt v3, ggmf v1 and unversioned ggml llama files are bound-checked to their last byte and pass', async () => {

@@ -64,7 +64,7 @@ test('`cat evil.pkl | modelgate scan -` reads standard input and blocks it, repo
   const dir = setup();
   const r = await sh('cat evil.pkl | $CLI scan - --format json', dir);
   assert.equal(r.code, 1, r.stdout + r.stderr);
-  const f = json(r).files[0]!;
+  const f = json(r).files.at(0)!;
   assert.equal(f.path, '<stdin>');
   assert.equal(f.format, 'pickle');
   assert.equal(f.verdict, 'block');
@@ -72,7 +72,7 @@ test('`cat evil.pkl | modelgate scan -` reads standard input and blocks it, repo
   // `- < file`: standard input is the file itself.
   const redirected = await sh('$CLI scan - --format json < evil.pkl', dir);
   assert.equal(redirected.code, 1, redirected.stdout + redirected.stderr);
-  assert.equal(json(redirected).files[0]!.verdict, 'block');
+  assert.equal(json(redirected).files.at(0)!.verdict, 'block');
 });
 
 test('/dev/stdin, <(...) and a named pipe given as arguments are read, never skipped', async () => {
@@ -85,8 +85,8 @@ test('/dev/stdin, <(...) and a named pipe given as arguments are read, never ski
   );
   const subst = await sh('$CLI scan <(cat evil.pkl) --format json', dir);
   assert.equal(subst.code, 1, subst.stdout + subst.stderr);
-  assert.match(json(subst).files[0]!.path, /^\/dev\/fd\/\d+$/);
-  assert.equal(json(subst).files[0]!.verdict, 'block');
+  assert.match(json(subst).files.at(0)!.path, /^\/dev\/fd\/\d+$/);
+  assert.equal(json(subst).files.at(0)!.verdict, 'block');
   // A named pipe whose writer comes later: the read waits for it (no early end of stream).
   execFileSync('mkfifo', [join(dir, 'pipe')]);
   const named = await sh(
@@ -94,7 +94,7 @@ test('/dev/stdin, <(...) and a named pipe given as arguments are read, never ski
     dir,
   );
   assert.equal(named.code, 1, named.stdout + named.stderr);
-  assert.equal(json(named).files[0]!.verdict, 'block');
+  assert.equal(json(named).files.at(0)!.verdict, 'block');
 });
 
 test('a stream is bounded by maxFileBytes: past it the stream is incomplete (MG001), not analysed', async () => {
@@ -102,7 +102,7 @@ test('a stream is bounded by maxFileBytes: past it the stream is incomplete (MG0
   writeFileSync(join(dir, 'policy.yml'), 'limits:\n  maxFileBytes: 1000\n');
   const r = await sh('head -c 5000 /dev/zero | $CLI scan - --config policy.yml --format json', dir);
   assert.equal(r.code, 2, r.stdout + r.stderr);
-  const f = json(r).files[0]!;
+  const f = json(r).files.at(0)!;
   assert.deepEqual(rules(f), ['MG001']);
   assert.match(f.findings[0]!.message, /longer than 1000 bytes/);
 });
@@ -112,7 +112,7 @@ test('a link named on the command line is scanned as its target; a dangling link
   symlinkSync('evil.pkl', join(dir, 'model.bin'));
   const link = await sh('$CLI scan model.bin --format json', dir);
   assert.equal(link.code, 1, link.stdout + link.stderr);
-  const f = json(link).files[0]!;
+  const f = json(link).files.at(0)!;
   assert.equal(f.path, 'model.bin');
   assert.equal(f.verdict, 'block');
   assert.equal(f.facts?.linkTarget, join(dir, 'evil.pkl'));
@@ -125,7 +125,7 @@ test('a link named on the command line is scanned as its target; a dangling link
   ] as const) {
     const r = await sh(`$CLI scan ${arg} --format json`, dir);
     assert.equal(r.code, 2, `${arg}: ${r.stdout}${r.stderr}`);
-    const x = json(r).files[0]!;
+    const x = json(r).files.at(0)!;
     assert.deepEqual(rules(x), ['MG011'], arg);
     assert.match(x.findings[0]!.message, why);
   }
@@ -187,5 +187,5 @@ test('a FIFO inside a folder is never opened: the scan does not wait for a write
   });
   const code = await new Promise<number | null>((res) => child.on('close', res));
   assert.equal(code, 2);
-  assert.deepEqual(rules(JSON.parse(out).files[0]), ['MG012']);
+  assert.deepEqual(rules(JSON.parse(out).files.at(0)), ['MG012']);
 });

@@ -12,6 +12,7 @@ import { renderComment, renderSummary } from '../../src/action/render.js';
 import { render } from '../../src/cli/render.js';
 import { DEFAULT_POLICY } from '../../src/core/policy/policy.js';
 import { escapeControl, escapeMarkdown, markdownCode } from '../../src/core/report/escape.js';
+import { FileReports } from '../../src/core/report/file-reports.js';
 import { scanPaths } from '../../src/core/scan.js';
 import type { ScanReport } from '../../src/core/types.js';
 import { tempDir } from '../helpers.js';
@@ -165,7 +166,7 @@ test('property: JSON report of arbitrary path strings is valid JSON with no raw 
         verdict: 'warn',
         maxScore: 30,
         blocked: false,
-        files: [
+        files: FileReports.from([
           {
             path,
             format: 'pickle',
@@ -185,7 +186,7 @@ test('property: JSON report of arbitrary path strings is valid JSON with no raw 
               },
             ],
           },
-        ],
+        ]),
       };
       for (const format of ['json', 'sarif'] as const) {
         const out = render(report, format, { verbose: false });

@@ -95,9 +95,9 @@ test('a FIFO in a folder is incomplete (MG012) and never opened; named on the co
   });
   const direct = await within(10_000, scanPaths([fifo]));
   await writer;
-  assert.equal(direct.files[0]!.verdict, 'block');
-  assert.equal(direct.files[0]!.format, 'pickle');
-  assert.equal(direct.files[0]!.path, fifo);
+  assert.equal(direct.files.at(0)!.verdict, 'block');
+  assert.equal(direct.files.at(0)!.format, 'pickle');
+  assert.equal(direct.files.at(0)!.path, fifo);
 });
 
 test('device files, and links to them, are incomplete (MG010 / MG012) and never read (/dev/zero would never end)', async () => {
@@ -123,10 +123,10 @@ test('device files, and links to them, are incomplete (MG010 / MG012) and never 
   }
   // A device named directly (or through a link) on the command line is not read either.
   const direct = await within(10_000, scanPaths(['/dev/zero']));
-  assert.deepEqual(rules(direct.files[0]!), ['MG012']);
-  assert.match(direct.files[0]!.findings[0]!.message, /character device/);
+  assert.deepEqual(rules(direct.files.at(0)!), ['MG012']);
+  assert.match(direct.files.at(0)!.findings[0]!.message, /character device/);
   const viaLink = await within(10_000, scanPaths([join(dir, 'zero.bin')]));
-  assert.deepEqual(rules(viaLink.files[0]!), ['MG012']);
+  assert.deepEqual(rules(viaLink.files.at(0)!), ['MG012']);
 });
 
 test('deeply nested folders (300 levels) are walked without recursion limits', async () => {
@@ -137,8 +137,8 @@ test('deeply nested folders (300 levels) are walked without recursion limits', a
   writeFileSync(join(p, 'deep.txt'), 'deep');
   const report = await within(20_000, scanPaths([dir]));
   assert.equal(report.files.length, 1);
-  assert.equal(report.files[0]!.path, `${'d/'.repeat(300)}deep.txt`);
-  assert.equal(report.files[0]!.verdict, 'pass');
+  assert.equal(report.files.at(0)!.path, `${'d/'.repeat(300)}deep.txt`);
+  assert.equal(report.files.at(0)!.verdict, 'pass');
 });
 
 test('an empty file and a 0-byte .pt are hashed and reported, not crashed on', async () => {

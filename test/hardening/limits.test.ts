@@ -18,7 +18,7 @@ async function scan(name: string, data: Uint8Array, limits: Partial<Limits>): Pr
   writeFileSync(join(dir, name), data);
   const policy = { ...structuredClone(DEFAULT_POLICY), limits: { ...DEFAULT_LIMITS, ...limits } } as Policy;
   const r = await scanPaths([join(dir, name)], { policy });
-  return r.files[0]!;
+  return r.files.at(0)!;
 }
 
 function assertLimit(f: FileReport, limit: LimitName): void {

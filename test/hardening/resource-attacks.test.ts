@@ -31,7 +31,7 @@ async function scanOne(
   const ms = Date.now() - t0;
   assert.ok(ms < 30_000, `${name} scanned in ${ms} ms`);
   assert.equal(report.files.length, 1);
-  return report.files[0]!;
+  return report.files.at(0)!;
 }
 
 const summary = (f: FileReport) =>

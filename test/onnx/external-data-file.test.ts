@@ -33,10 +33,10 @@ test('the same bytes with no model naming them are raw data: torch.load and pick
   mkdirSync(folder);
   copyFileSync(join(FIXTURES, 'onnx', 'external_ok', 'weights.data'), join(folder, 'weights.ckpt'));
   const r = await scanPaths([folder]);
-  assert.equal(r.files[0]!.format, 'raw-data');
+  assert.equal(r.files.at(0)!.format, 'raw-data');
   assert.deepEqual(
-    r.files[0]!.findings.map((f) => f.ruleId),
+    r.files.at(0)!.findings.map((f) => f.ruleId),
     ['MG840'],
   );
-  assert.equal(r.files[0]!.verdict, 'pass');
+  assert.equal(r.files.at(0)!.verdict, 'pass');
 });

@@ -30,14 +30,14 @@ test('a tensor file with external data: the reference is checked like a model in
   assert.equal(pb.verdict, 'pass');
   assert.deepEqual(pb.facts?.['onnx.externalDataFiles'], ['input_0.data']);
   const trav = await scanPaths([join(DIR, 'traversal')]);
-  assert.deepEqual(ruleIds(trav.files[0]!), ['MG500']);
+  assert.deepEqual(ruleIds(trav.files.at(0)!), ['MG500']);
   assert.equal(trav.verdict, 'block');
 });
 
 test('a tensor whose raw_data does not match its shape is a low anomaly (MG800), not a block', async () => {
   const r = await scanPaths([join(DIR, 'bad_payload')]);
-  assert.deepEqual(ruleIds(r.files[0]!), ['MG800']);
-  assert.equal(r.files[0]!.verdict, 'warn');
+  assert.deepEqual(ruleIds(r.files.at(0)!), ['MG800']);
+  assert.equal(r.files.at(0)!.verdict, 'warn');
 });
 
 test('value detection is strict: the type field must hold a defined enum, text and models are not values', () => {

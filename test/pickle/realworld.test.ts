@@ -50,7 +50,7 @@ test('the real-world benign pickle suite scans without a block, warnings only wh
 });
 
 test('a file of unknown classes only warns once and names the policy allow entries that accept it', async () => {
-  const f = (await scanPaths([join(dir, 'made', 'scientific_unknown_classes.pkl')])).files[0]!;
+  const f = (await scanPaths([join(dir, 'made', 'scientific_unknown_classes.pkl')])).files.at(0)!;
   assert.equal(f.verdict, 'warn');
   assert.equal(f.score, 30);
   const summary = f.findings.find((x) => x.ruleId === 'MG106' && x.score > 0);
@@ -59,7 +59,8 @@ test('a file of unknown classes only warns once and names the policy allow entri
     assert.match(summary.message, new RegExp(`\\{module: labtools\\.records, name: ${name}, reason: `));
   // Under strict (the profile's maxScore 0) the same file blocks.
   const policy = { ...DEFAULT_POLICY, maxScore: 0 };
-  const strict = (await scanPaths([join(dir, 'made', 'scientific_unknown_classes.pkl')], { policy }))
-    .files[0]!;
+  const strict = (
+    await scanPaths([join(dir, 'made', 'scientific_unknown_classes.pkl')], { policy })
+  ).files.at(0)!;
   assert.equal(strict.verdict, 'block');
 });

@@ -15,7 +15,7 @@ const enc = (s: string) => [...new TextEncoder().encode(s)];
 
 test('blobs that pickle.load and torch.load reject before any import (proved by the generator) are raw data', async () => {
   for (const name of ['zeros.bin', 'floats.bin', 'text_int.pt']) {
-    const f = (await scanPaths([join(DIR, name)])).files[0]!;
+    const f = (await scanPaths([join(DIR, name)])).files.at(0)!;
     assert.equal(f.format, 'raw-data', name);
     assert.equal(f.verdict, 'pass', name);
     assert.deepEqual(
@@ -27,7 +27,7 @@ test('blobs that pickle.load and torch.load reject before any import (proved by 
 });
 
 test('a blob whose unpickling imports before it fails is never raw data', async () => {
-  const f = (await scanPaths([join(DIR, 'imports.bin')])).files[0]!;
+  const f = (await scanPaths([join(DIR, 'imports.bin')])).files.at(0)!;
   assert.notEqual(f.format, 'raw-data');
   assert.notEqual(f.verdict, 'pass');
 });

@@ -58,8 +58,8 @@ test('the tarball holds only what runs and its documents; installed offline it f
   const blocked = spawnSync(bin, ['scan', models, '--format', 'json'], { cwd: app, encoding: 'utf8' });
   assert.equal(blocked.status, 1, blocked.stderr);
   const report = JSON.parse(blocked.stdout);
-  assert.equal(report.files[0].verdict, 'block');
-  assert.ok(report.files[0].findings.some((f: { ruleId: string }) => f.ruleId === 'MG100'));
+  assert.equal(report.files.at(0).verdict, 'block');
+  assert.ok(report.files.at(0).findings.some((f: { ruleId: string }) => f.ruleId === 'MG100'));
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   assert.equal(version.stdout.trim(), pkg.version);
 });

@@ -114,7 +114,7 @@ test('a pinned commit already judged costs no request; a branch costs its resolu
   assert.equal(again.bytesRead, 0);
   assert.equal(again.fromCache, true);
   assert.deepEqual(verdicts(again), verdicts(first));
-  assert.equal(again.files[0]!.facts?.['hf.cached'], true);
+  assert.equal(again.files.at(0)!.facts?.['hf.cached'], true);
   const bin = again.files.find((f) => f.path.endsWith('/pytorch_model.bin'))!;
   assert.equal(bin.verdict, 'block', 'a cached analysis of a malicious checkpoint still blocks');
 
@@ -124,7 +124,7 @@ test('a pinned commit already judged costs no request; a branch costs its resolu
   assert.equal(branch.fromCache, true);
   assert.ok(branch.bytesRead < 1024, `${branch.bytesRead}`);
   assert.deepEqual(
-    branch.files[0]!.findings.map((f) => f.ruleId),
+    branch.files.at(0)!.findings.map((f) => f.ruleId),
     ['MG950'],
     'the not-pinned finding comes from the reference, not the cache',
   );
@@ -162,7 +162,7 @@ test('the policy of each run applies to a restored analysis (findings are cached
   const p = await scan(`hf://mallory/evil@${EVIL}`, cache, { policy: pinned });
   assert.equal(p.requests, 0);
   assert.deepEqual(
-    p.files[0]!.findings.map((f) => [f.ruleId, f.location.symbol]),
+    p.files.at(0)!.findings.map((f) => [f.ruleId, f.location.symbol]),
     [
       ['MG630', 'mallory/evil'],
       ['MG610', 'gone.bin'],
@@ -228,7 +228,7 @@ test('incomplete results are never cached', async () => {
   assert.ok(denied.files.some((f) => f.verdict === 'incomplete'));
   assert.equal(store.size, 0);
   const missing = await scan(`hf://acme/big@${'e'.repeat(40)}`, cache);
-  assert.equal(missing.files[0]!.verdict, 'incomplete');
+  assert.equal(missing.files.at(0)!.verdict, 'incomplete');
   assert.equal(store.size, 0);
   // With the token the same commit is complete and cached; a run without a token then restores it (the
   // bytes of a commit cannot change; a loader without access fails on its own).
@@ -257,10 +257,10 @@ test('a tampered or misplaced commit entry is a miss, and the commit is judged a
     (e as unknown as { key: string }).key = 'modelgate-hf-commit-v1-other';
   }, 'an entry copied under another key');
   await tamper((e) => {
-    e.files[0]!.path = 'elsewhere.json';
+    e.files.at(0)!.path = 'elsewhere.json';
   }, 'a file the listing does not have');
   await tamper((e) => {
-    (e.files[1]!.findings as Array<{ ruleId: string }>).push({
+    (e.files.at(1)!.findings as Array<{ ruleId: string }>).push({
       ruleId: 'MG999',
       severity: 'low',
       score: 0,
@@ -269,7 +269,9 @@ test('a tampered or misplaced commit entry is a miss, and the commit is judged a
     } as never);
   }, 'an unknown rule');
   await tamper((e) => {
-    e.files[1]!.findings.push({ ruleId: 'MG951', severity: 'medium', score: 0, message: 'x', location: {} });
+    e.files
+      .at(1)!
+      .findings.push({ ruleId: 'MG951', severity: 'medium', score: 0, message: 'x', location: {} });
   }, 'an incomplete finding (never saved, so never restored)');
   // A well-formed entry that says "clean" cannot be told from a true one: whoever can write the store can
   // whitewash a commit. That is why the action believes only stores its untrusted runs cannot write

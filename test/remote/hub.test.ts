@@ -172,7 +172,7 @@ test('a repository with 2 GiB of safetensors weights is judged reading under 8 M
 
 test('a branch is resolved to its commit and reported as not pinned (warn; strict blocks)', async () => {
   const r = await scan('hf://acme/big@v1');
-  const repo = r.files[0]!;
+  const repo = r.files.at(0)!;
   assert.equal(repo.path, `hf://acme/big@${SHA}`);
   assert.equal(repo.format, 'hf-repository');
   const f = repo.findings.find((x) => x.ruleId === 'MG950');
@@ -180,7 +180,7 @@ test('a branch is resolved to its commit and reported as not pinned (warn; stric
   assert.match(f.message, new RegExp(SHA));
   assert.equal(repo.verdict, 'warn');
   const strict = await scan('hf://acme/big', { policy: { ...DEFAULT_POLICY, maxScore: 0 } });
-  assert.equal(strict.files[0]!.verdict, 'block');
+  assert.equal(strict.files.at(0)!.verdict, 'block');
 });
 
 test('a malicious PyTorch checkpoint on the Hub is downloaded, checked against its sha256 and blocks', async () => {
@@ -200,12 +200,12 @@ test('gated and private repositories without a token are incomplete; with one th
     `hf://acme/gated@${GATED_SHA}/config.json incomplete`,
     `hf://acme/gated@${GATED_SHA}/model.bin incomplete`,
   ]);
-  assert.match(denied.files[1]!.findings[0]!.message, /401.*GatedRepo.*HF_TOKEN/);
+  assert.match(denied.files.at(1)!.findings[0]!.message, /401.*GatedRepo.*HF_TOKEN/);
   assert.deepEqual(rules(denied), ['MG951', 'MG951']);
   // Private: nothing answers.
   const hidden = await scan(`hf://acme/private@${GATED_SHA}`);
   assert.deepEqual(verdicts(hidden), [`hf://acme/private@${GATED_SHA} incomplete`]);
-  assert.match(hidden.files[0]!.findings[0]!.message, /401.*RepoNotFound/);
+  assert.match(hidden.files.at(0)!.findings[0]!.message, /401.*RepoNotFound/);
   const visible = await scan(`hf://acme/private@${GATED_SHA}`, { token: 'hf_secret_token' });
   assert.equal(visible.files.length, 3);
   assert.ok(visible.files.every((f) => f.verdict === 'pass'));
@@ -226,7 +226,7 @@ test('every failure mode is incomplete, never pass', async () => {
   for (const [i, fault] of faults.entries()) {
     for (const [k, kind] of (['ranged', 'whole', 'small'] as const).entries()) {
       const r = await scan(`hf://faults/${fault}-${kind}@${faultSha(i * 3 + k + 1)}`);
-      const file = r.files[1];
+      const file = r.files.at(1);
       assert.ok(file, `${fault}-${kind}: ${JSON.stringify(r.files)}`);
       // A flipped byte inside tensor data that is never read cannot be seen; that is what the Hub's sha256 is for.
       if (fault === 'corrupt' && kind === 'ranged') continue;
@@ -252,11 +252,11 @@ test('missing repository, missing revision and an unreachable Hub are incomplete
   ]) {
     const r = await scan(uri);
     assert.deepEqual(rules(r), ['MG951'], uri);
-    assert.equal(r.files[0]!.verdict, 'incomplete');
+    assert.equal(r.files.at(0)!.verdict, 'incomplete');
   }
   const down = await scan(`hf://acme/big@${SHA}`, { endpoint: 'http://127.0.0.1:9' });
-  assert.equal(down.files[0]!.verdict, 'incomplete');
-  assert.match(down.files[0]!.findings[0]!.message, /connection/);
+  assert.equal(down.files.at(0)!.verdict, 'incomplete');
+  assert.match(down.files.at(0)!.findings[0]!.message, /connection/);
 });
 
 test('hf:// URIs', () => {
@@ -321,15 +321,15 @@ test('a pickle named .safetensors is recognised by its bytes and downloaded whol
 
 test('the publishers allowlist applies to the repository', async () => {
   const allowed = await scan(`hf://acme/big@${SHA}`, { policy: { ...DEFAULT_POLICY, publishers: ['acme'] } });
-  assert.equal(allowed.files[0]!.verdict, 'pass');
+  assert.equal(allowed.files.at(0)!.verdict, 'pass');
   const denied = await scan(`hf://mallory/evil@${SHA2}`, {
     policy: { ...DEFAULT_POLICY, publishers: ['acme'] },
   });
   assert.deepEqual(
-    denied.files[0]!.findings.map((f) => f.ruleId),
+    denied.files.at(0)!.findings.map((f) => f.ruleId),
     ['MG630'],
   );
-  assert.equal(denied.files[0]!.verdict, 'block');
+  assert.equal(denied.files.at(0)!.verdict, 'block');
 });
 
 test('remote code in an hf:// repository is said once for the repository, on config.json', async () => {

@@ -154,9 +154,9 @@ test('CLI: hf:// on the command line, SARIF places the reference finding at its 
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as ScanReport;
   assert.equal(report.verdict, 'warn');
-  assert.equal(report.files[0]!.path, `hf://acme/good@${GOOD_SHA}`);
+  assert.equal(report.files.at(0)!.path, `hf://acme/good@${GOOD_SHA}`);
   assert.deepEqual(
-    report.files[0]!.findings.map((f) => f.ruleId),
+    report.files.at(0)!.findings.map((f) => f.ruleId),
     ['MG950'],
   );
   const strict = await runCli(['scan', 'hf://acme/good', '--profile', 'strict', '--format', 'json'], { env });

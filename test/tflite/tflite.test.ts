@@ -15,12 +15,12 @@ const ids = (r: { findings: Array<{ ruleId: string }> }) =>
 
 async function scanOne(name: string) {
   const r = await scanPaths([join(DIR, name)]);
-  return r.files[0]!;
+  return r.files.at(0)!;
 }
 
 test('a real MediaPipe TFLite model: verified, operators listed, passes', async () => {
   const r = await scanPaths([REAL]);
-  const f = r.files[0]!;
+  const f = r.files.at(0)!;
   assert.equal(f.format, 'tflite');
   assert.equal(f.verdict, 'pass', JSON.stringify(f.findings));
   assert.deepEqual(f.facts?.['tflite.operatorCodes'], [

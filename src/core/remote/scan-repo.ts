@@ -5,6 +5,7 @@ import type { DiskLocation, ScanSettings } from '../context.js';
 import { detectAll, makeProbe } from '../detect.js';
 import { ANALYZERS } from '../formats/registry.js';
 import type { Policy } from '../policy/policy.js';
+import { FileReports } from '../report/file-reports.js';
 import { remoteCodeOncePerRepository } from '../repository-notices.js';
 import { finish } from '../scan.js';
 import { mapConcurrent, scanFileOnDisk, scanSource } from '../scan-file.js';
@@ -316,7 +317,9 @@ function evaluate(
       );
     }
     // One remote-code notice for the whole hf:// repository (see repository-notices.ts).
-    remoteCodeOncePerRepository(files, policy, now, () => hfPath(ref.repoId, sha));
+    const stored = FileReports.from(files);
+    remoteCodeOncePerRepository(stored, policy, now, () => hfPath(ref.repoId, sha));
+    files.splice(0, files.length, ...stored);
     // A lockfile entry for a file the commit does not have: the lock describes other content.
     const prefix = `${hfPath(ref.repoId, sha)}/`;
     for (const key of Object.keys(policy.pins)) {

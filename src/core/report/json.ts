@@ -26,9 +26,10 @@ export function* renderJsonChunks(report: ScanReport): Generator<string> {
     return;
   }
   let buf = outer.slice(0, at + 1);
-  for (let i = 0; i < files.length; i++) {
+  let i = 0;
+  for (const f of files) {
     // JSON strings hold no raw newline, so every line break is the layout's: indent it two levels deeper.
-    buf += `    ${safeJsonStringify(files[i], 2).replace(/\n/g, '\n    ')}${i < files.length - 1 ? ',\n' : ''}`;
+    buf += `    ${safeJsonStringify(f, 2).replace(/\n/g, '\n    ')}${++i < files.length ? ',\n' : ''}`;
     if (buf.length >= CHUNK_CHARS) {
       yield buf;
       buf = '';

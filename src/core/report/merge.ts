@@ -3,6 +3,7 @@ import type { Policy } from '../policy/policy.js';
 import { hasRule } from '../rules/catalogue.js';
 import { buildReport } from '../scan.js';
 import { type FileReport, type ScanReport, SEVERITIES, VERDICTS, verdictRank } from '../types.js';
+import { FileReports } from './file-reports.js';
 
 /**
  * Combining JSON reports (shards of one scan, or the artifact of a read-only scan job). Reports are untrusted
@@ -78,7 +79,7 @@ export function parseReport(text: string, source: string): ScanReport {
   for (const f of r.data.files)
     for (const x of f.findings)
       if (!hasRule(x.ruleId)) throw new ReportError(`${source}: ${f.path}: unknown rule id ${x.ruleId}`);
-  return r.data as ScanReport;
+  return { ...r.data, files: FileReports.from(r.data.files as FileReport[]) } as ScanReport;
 }
 
 /**

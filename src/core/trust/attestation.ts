@@ -200,7 +200,8 @@ export function verifyAttestation(
 export async function folderAttestations(
   dir: string,
   trust: Readonly<TrustSettings>,
-  byDigest: ReadonlyMap<string, string>,
+  /** sha256 → file name in the folder; asked only when the folder holds attestations. */
+  byDigest: () => ReadonlyMap<string, string>,
 ): Promise<AttestationReport[]> {
   let names: string[];
   try {
@@ -209,6 +210,7 @@ export async function folderAttestations(
     return [];
   }
   const out: AttestationReport[] = [];
+  const digests = names.length > 0 ? byDigest() : new Map<string, string>();
   for (const name of names) {
     let entries: unknown[];
     try {
@@ -225,7 +227,7 @@ export async function folderAttestations(
       continue;
     }
     entries.slice(0, 100).forEach((j, i) => {
-      out.push(verifyAttestation(j, trust, byDigest, name, i));
+      out.push(verifyAttestation(j, trust, digests, name, i));
     });
   }
   return out;

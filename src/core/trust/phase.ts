@@ -3,12 +3,14 @@ import { basename, dirname, extname, join, relative } from 'node:path';
 import { isModelExtension } from '../detect.js';
 import { sha256File } from '../hash.js';
 import { evaluateFile, type Policy, waiverFindings } from '../policy/policy.js';
+import type { FileReports } from '../report/file-reports.js';
 import { getRule } from '../rules/catalogue.js';
 import type { FileReport, Finding, FormatId, Severity } from '../types.js';
-import { isInside, toPosix, type WalkEntry } from '../walk.js';
+import { isInside, toPosix } from '../walk.js';
+import type { EntryList } from '../walk-list.js';
 import { type AttestationReport, folderAttestations } from './attestation.js';
 import { type FolderVerification, SIGNATURE_FILE, verifyModelFolder } from './folder.js';
-import { checkPins, type PinReport } from './pins-check.js';
+import { checkPins, type PinItem, type PinReport } from './pins-check.js';
 import { checkPublishers, type PublisherReport } from './publishers.js';
 import { checkSboms, type SbomReport } from './sbom.js';
 
@@ -84,46 +86,73 @@ export interface TrustSummary {
   attestations: Array<AttestationReport & { folder: string }>;
 }
 
-interface Item {
-  entry?: WalkEntry;
-  report: FileReport;
-  added: Finding[];
-}
-
 export interface TrustPhaseResult {
   summary: TrustSummary;
   notes: string[];
 }
 
+/**
+ * Runs the checks over the scan's entries and reports (`files[i]` is the report of `entries[i]`). What is kept
+ * per file is what the checks need for every file (the folder of each model file); the lookups by path and
+ * by digest are built only when a signature, attestation, SBOM or publisher finding needs them, so a scan
+ * of many files without any keeps no per-file table (a 100,000-file scan built 80 MB of them here).
+ */
 export async function runTrustPhase(
-  entries: readonly WalkEntry[],
-  files: FileReport[],
+  entries: EntryList,
+  files: FileReports,
   policy: Readonly<Policy>,
   now: Date,
 ): Promise<TrustPhaseResult> {
-  const items: Item[] = files.map((report, i) => ({ entry: entries[i], report, added: [] }));
-  const byAbs = new Map<string, Item>();
-  for (const it of items) if (it.entry?.kind === 'file') byAbs.set(it.entry.absPath, it);
-  const known = new Map<string, string>();
-  for (const it of items)
-    if (it.entry?.kind === 'file' && it.report.sha256) known.set(it.entry.absPath, it.report.sha256);
   const notes: string[] = [];
   const mode = policy.signatures;
   const warnScore = (ruleId: string) =>
     mode === 'require' ? getRule(ruleId).score : Math.min(10, getRule(ruleId).score);
   const warnSeverity = (ruleId: string): Severity => (mode === 'require' ? getRule(ruleId).severity : 'low');
-  const add = (it: { added: Finding[] }, ruleId: string, message: string, symbol?: string, scored = true) => {
+  /** Findings to add, by report index. */
+  const added = new Map<number, Finding[]>();
+  const finding = (ruleId: string, message: string, symbol?: string, scored = true): Finding => {
     const rule = getRule(ruleId);
-    it.added.push({
+    return {
       ruleId,
       severity: scored ? warnSeverity(ruleId) : rule.severity,
       score: scored ? warnScore(ruleId) : rule.score,
       message,
       location: symbol ? { symbol } : {},
-    });
+    };
+  };
+  const add = (index: number, ruleId: string, message: string, symbol?: string, scored = true) => {
+    const list = added.get(index) ?? [];
+    list.push(finding(ruleId, message, symbol, scored));
+    added.set(index, list);
   };
 
-  // 1. Find the signed folder of every scanned file: the nearest model.sig between its folder and the root.
+  // Built on first use: the report index of a file by absolute path, and the digest of every file read.
+  let byAbs: Map<string, number> | undefined;
+  const indexOf = (abs: string): number | undefined => {
+    if (!byAbs) {
+      byAbs = new Map();
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries.at(i)!;
+        if (e.kind === 'file') byAbs.set(e.absPath, i);
+      }
+    }
+    return byAbs.get(abs);
+  };
+  let knownMap: Map<string, string> | undefined;
+  const known = (): ReadonlyMap<string, string> => {
+    if (!knownMap) {
+      knownMap = new Map();
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries.at(i)!;
+        const { sha256 } = files.head(i);
+        if (e.kind === 'file' && sha256) knownMap.set(e.absPath, sha256);
+      }
+    }
+    return knownMap;
+  };
+
+  // 1. Find the signed folder of every scanned file (the nearest model.sig between its folder and the
+  // root), and the model files: the folders holding them, and whether each is signed.
   const sigCache = new Map<string, boolean>();
   const hasSig = async (dir: string) => {
     let v = sigCache.get(dir);
@@ -136,15 +165,23 @@ export async function runTrustPhase(
     }
     return v;
   };
-  const folderOf = new Map<Item, { dir: string; root: string }>();
   const signedDirs = new Map<string, { root: string }>();
-  for (const it of items) {
-    const e = it.entry;
-    if (e?.kind !== 'file') continue;
-    let dir = dirname(e.absPath);
-    for (;;) {
+  const relFolder = (dir: string, root: string) => toPosix(relative(root, dir));
+  const display = (f: string) => (f === '' ? '.' : f);
+  const unsigned = new Set<string>();
+  /** Model folders (a signed folder, else a model file's own folder): the first model file in each. */
+  const modelDirs = new Map<string, { root: string; first?: number }>();
+  const pinItems: PinItem[] = [];
+  const pinsConfigured = Object.keys(policy.pins).length > 0 || policy.pinChanges.length > 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries.at(i)!;
+    if (e.kind !== 'file') continue;
+    const head = files.head(i);
+    if (pinsConfigured) pinItems.push({ entry: e, report: head, index: i });
+    let signed: string | undefined;
+    for (let dir = dirname(e.absPath); ; ) {
       if (await hasSig(dir)) {
-        folderOf.set(it, { dir, root: e.root });
+        signed = dir;
         if (!signedDirs.has(dir)) signedDirs.set(dir, { root: e.root });
         break;
       }
@@ -153,15 +190,24 @@ export async function runTrustPhase(
       if (up === dir) break;
       dir = up;
     }
+    if (!isModelFile({ format: head.format, path: e.relPath })) continue;
+    const dir = signed ?? dirname(e.absPath);
+    const g = modelDirs.get(dir) ?? { root: e.root };
+    g.first ??= i;
+    modelDirs.set(dir, g);
+    if (signed !== undefined) continue;
+    // 3. (below) Unsigned model files.
+    const folder = display(relFolder(dirname(e.absPath), e.root));
+    unsigned.add(folder);
+    if (mode === 'require')
+      add(i, 'MG600', `${e.relPath} is a model file in ${folder}, which has no ${SIGNATURE_FILE}.`);
   }
-  const relFolder = (dir: string, root: string) => toPosix(relative(root, dir));
-  const display = (f: string) => (f === '' ? '.' : f);
 
   // The report entry of a folder's model.sig, added when the scan did not include it.
-  const sigItem = async (dir: string, root: string): Promise<Item> => {
+  const sigIndex = async (dir: string, root: string): Promise<number> => {
     const abs = join(dir, SIGNATURE_FILE);
-    const found = byAbs.get(abs);
-    if (found) return found;
+    const found = indexOf(abs);
+    if (found !== undefined) return found;
     const rel = relFolder(dir, root);
     const path = rel === '' ? SIGNATURE_FILE : `${rel}/${SIGNATURE_FILE}`;
     let size = 0;
@@ -172,7 +218,7 @@ export async function runTrustPhase(
     } catch {
       // Reported through the verification result.
     }
-    const report: FileReport = {
+    files.push({
       path,
       format: 'model-signature',
       size,
@@ -182,12 +228,9 @@ export async function runTrustPhase(
       severity: 'none',
       scoreBreakdown: {},
       findings: [],
-    };
-    files.push(report);
-    const it: Item = { entry: { kind: 'file', absPath: abs, relPath: path, root }, report, added: [] };
-    items.push(it);
-    byAbs.set(abs, it);
-    return it;
+    });
+    byAbs!.set(abs, files.length - 1);
+    return files.length - 1;
   };
 
   // 2. Verify each signed folder.
@@ -196,137 +239,137 @@ export async function runTrustPhase(
   if (mode !== 'off') {
     for (const [dir, { root }] of [...signedDirs].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const folder = relFolder(dir, root);
-      const v = await verifyModelFolder(dir, policy.trust, { folder, known });
+      const v = await verifyModelFolder(dir, policy.trust, { folder, known: known() });
       const { check, ...rest } = v;
       const summary: FolderSummary = { ...rest, folder: display(folder) };
       // Findings about the folder as a whole go on its model.sig, whose report entry is added only if needed.
-      const sig: { added: Finding[] } = { added: [] };
-      const fileItem = (rel: string) => byAbs.get(join(dir, rel));
+      const sig: Finding[] = [];
+      const onFile = (rel: string, ruleId: string, message: string) => {
+        const i = indexOf(join(dir, rel));
+        if (i !== undefined) add(i, ruleId, message);
+        else sig.push(finding(ruleId, message, rel));
+      };
       if (check) {
         if (check.extra.length) summary.extraFiles = check.extra;
         if (check.modified.length) summary.modifiedFiles = check.modified;
         if (check.missing.length) summary.missingFiles = check.missing;
         if (check.ignored.length) summary.ignoredFiles = check.ignored;
         if (check.sidecars.length) summary.sidecarFiles = check.sidecars;
-        for (const rel of check.modified) {
-          const it = fileItem(rel);
-          const msg = `${rel} differs from the digest signed in ${display(folder)}/${SIGNATURE_FILE}.`;
-          if (it) add(it, 'MG603', msg);
-          else add(sig, 'MG603', msg, rel);
-        }
-        for (const rel of check.extra) {
-          const it = fileItem(rel);
-          const msg = `${rel} is in the signed folder ${display(folder)} but not covered by its signature.`;
-          if (it) add(it, 'MG604', msg);
-          else add(sig, 'MG604', msg, rel);
-        }
-        for (const rel of check.missing) {
-          add(sig, 'MG605', `${rel} is signed but missing from ${display(folder)}.`, rel);
-        }
-        for (const rel of check.symlinks) {
-          add(sig, 'MG606', `${rel} in ${display(folder)} is a symbolic link or not a regular file.`, rel);
-        }
-        if (!check.rootDigestOk) {
-          add(sig, 'MG601', 'The signed root digest does not match the signed list of file digests.');
-        }
+        for (const rel of check.modified)
+          onFile(
+            rel,
+            'MG603',
+            `${rel} differs from the digest signed in ${display(folder)}/${SIGNATURE_FILE}.`,
+          );
+        for (const rel of check.extra)
+          onFile(
+            rel,
+            'MG604',
+            `${rel} is in the signed folder ${display(folder)} but not covered by its signature.`,
+          );
+        for (const rel of check.missing)
+          sig.push(finding('MG605', `${rel} is signed but missing from ${display(folder)}.`, rel));
+        for (const rel of check.symlinks)
+          sig.push(
+            finding('MG606', `${rel} in ${display(folder)} is a symbolic link or not a regular file.`, rel),
+          );
+        if (!check.rootDigestOk)
+          sig.push(
+            finding('MG601', 'The signed root digest does not match the signed list of file digests.'),
+          );
         const relevant = check.ignored.filter(isLoadRelevant);
         if (relevant.length > 0) {
-          add(
-            sig,
-            'MG607',
-            `The signature's ignore_paths leave files the loader reads unprotected: ${relevant.join(', ')}.`,
+          sig.push(
+            finding(
+              'MG607',
+              `The signature's ignore_paths leave files the loader reads unprotected: ${relevant.join(', ')}.`,
+            ),
           );
         }
       }
       if (v.serialization?.allowSymlinks)
-        add(sig, 'MG607', 'The signature was made with allow_symlinks: true.');
+        sig.push(finding('MG607', 'The signature was made with allow_symlinks: true.'));
       if (v.predicateType && v.predicateType !== 'https://model_signing/signature/v1.0') {
-        add(sig, 'MG608', `Legacy signature predicate ${v.predicateType}.`, undefined, false);
+        sig.push(finding('MG608', `Legacy signature predicate ${v.predicateType}.`, undefined, false));
       }
       if (v.status === 'invalid') {
-        add(sig, 'MG601', `Signature of ${display(folder)} does not verify: ${v.problems[0] ?? 'invalid'}.`);
+        sig.push(
+          finding('MG601', `Signature of ${display(folder)} does not verify: ${v.problems[0] ?? 'invalid'}.`),
+        );
       } else if (!v.signerTrusted && (mode === 'require' || trustConfigured)) {
         // Untrusted or unchecked signer: a finding when the policy requires signatures or names signers.
-        add(
-          sig,
-          'MG602',
-          `Signature of ${display(folder)}: ${v.signerProblem ?? 'the signer is not trusted'}.`,
+        sig.push(
+          finding(
+            'MG602',
+            `Signature of ${display(folder)}: ${v.signerProblem ?? 'the signer is not trusted'}.`,
+          ),
         );
       }
-      if (sig.added.length > 0) (await sigItem(dir, root)).added.push(...sig.added);
-      const scanned = byAbs.get(join(dir, SIGNATURE_FILE));
-      if (scanned?.report.format === 'other') scanned.report.format = 'model-signature';
+      if (sig.length > 0) {
+        const i = await sigIndex(dir, root);
+        added.set(i, [...(added.get(i) ?? []), ...sig]);
+      }
+      const scanned = indexOf(join(dir, SIGNATURE_FILE));
+      if (scanned !== undefined && files.head(scanned).format === 'other')
+        files.set(scanned, { ...files.at(scanned)!, format: 'model-signature' });
       folders.push(summary);
     }
   }
 
-  // 3. Unsigned model files.
-  const unsigned = new Set<string>();
-  for (const it of items) {
-    const e = it.entry;
-    if (e?.kind !== 'file' || folderOf.has(it) || !isModelFile(it.report)) continue;
-    const folder = display(relFolder(dirname(e.absPath), e.root));
-    unsigned.add(folder);
-    if (mode === 'require') {
-      add(it, 'MG600', `${it.report.path} is a model file in ${folder}, which has no ${SIGNATURE_FILE}.`);
-    }
-  }
-
   // 4. Pins, publishers, SBOMs.
-  const pinned = await checkPins(items, policy, process.cwd());
-  for (const { item, ruleId, message } of pinned.findings)
-    add(item as Item, ruleId, message, undefined, false);
-  const modelDirs = new Map<string, { root: string; items: Item[] }>();
-  for (const it of items) {
-    const e = it.entry;
-    if (e?.kind !== 'file' || !isModelFile(it.report)) continue;
-    const dir = folderOf.get(it)?.dir ?? dirname(e.absPath);
-    const g = modelDirs.get(dir) ?? { root: e.root, items: [] };
-    g.items.push(it);
-    modelDirs.set(dir, g);
-  }
+  const pinned = await checkPins(pinItems, policy, process.cwd());
+  for (const { item, ruleId, message } of pinned.findings) add(item.index, ruleId, message, undefined, false);
   for (const dir of signedDirs.keys())
-    if (!modelDirs.has(dir)) modelDirs.set(dir, { root: signedDirs.get(dir)!.root, items: [] });
-  // The scanned files under each model folder (in scan order), found by walking up each file's folders
-  // once: testing every file against every folder was quadratic (minutes for 30,000 files in 300 folders).
-  const knownUnder = new Map<string, Array<[string, string]>>();
-  for (const dir of modelDirs.keys()) knownUnder.set(dir, []);
-  for (const entry of known) {
-    for (let dir = dirname(entry[0]); ; ) {
-      knownUnder.get(dir)?.push(entry);
-      const up = dirname(dir);
-      if (up === dir) break;
-      dir = up;
+    if (!modelDirs.has(dir)) modelDirs.set(dir, { root: signedDirs.get(dir)!.root });
+  // The digests of the files under each model folder, by walking up each file's folders once (testing
+  // every file against every folder was quadratic: minutes for 30,000 files in 300 folders); built when
+  // the first folder with attestations or an SBOM asks.
+  let knownUnder: Map<string, Array<[string, string]>> | undefined;
+  const knownIn = (dir: string): ReadonlyArray<[string, string]> => {
+    if (!knownUnder) {
+      knownUnder = new Map();
+      for (const d of modelDirs.keys()) knownUnder.set(d, []);
+      for (const entry of known()) {
+        for (let d = dirname(entry[0]); ; ) {
+          knownUnder.get(d)?.push(entry);
+          const up = dirname(d);
+          if (up === d) break;
+          d = up;
+        }
+      }
     }
-  }
+    return knownUnder.get(dir) ?? [];
+  };
   const publishers: PublisherReport[] = [];
   const sboms: SbomReport[] = [];
   const attestations: TrustSummary['attestations'] = [];
   for (const [dir, g] of [...modelDirs].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const folder = display(relFolder(dir, g.root));
-    const target = (abs: string | undefined): Item | undefined =>
-      (abs ? byAbs.get(abs) : undefined) ?? g.items[0] ?? byAbs.get(join(dir, SIGNATURE_FILE));
+    const target = (abs: string | undefined): number | undefined =>
+      (abs ? indexOf(abs) : undefined) ?? g.first ?? indexOf(join(dir, SIGNATURE_FILE));
     const signer = folders.find((f) => f.folder === folder)?.signer;
     const pub = await checkPublishers(dir, folder, policy, signer?.identity);
     if (pub) {
       publishers.push(pub.report);
       for (const f of pub.findings) {
-        const it = target(f.abs);
-        if (it) add(it, 'MG630', f.message, f.symbol, false);
+        const i = target(f.abs);
+        if (i !== undefined) add(i, 'MG630', f.message, f.symbol, false);
       }
     }
-    const byDigest = new Map<string, string>();
-    for (const [abs, digest] of knownUnder.get(dir) ?? []) {
-      if (!byDigest.has(digest)) byDigest.set(digest, toPosix(relative(dir, abs)));
-    }
+    const byDigest = () => {
+      const m = new Map<string, string>();
+      for (const [abs, digest] of knownIn(dir))
+        if (!m.has(digest)) m.set(digest, toPosix(relative(dir, abs)));
+      return m;
+    };
     const found = mode === 'off' ? [] : await folderAttestations(dir, policy.trust, byDigest);
     for (const a of found) {
       attestations.push({ folder, ...a });
       if (!a.problem) continue;
-      const it = target(join(dir, a.file));
-      if (it)
+      const i = target(join(dir, a.file));
+      if (i !== undefined)
         add(
-          it,
+          i,
           'MG650',
           `${a.file}${a.index ? ` entry ${a.index}` : ''}: attestation ${a.problem}.`,
           a.file,
@@ -336,26 +379,28 @@ export async function runTrustPhase(
     const sb = await checkSboms(dir, folder, policy, known);
     sboms.push(...sb.reports);
     for (const f of sb.findings) {
-      const it = target(f.abs);
-      if (it) add(it, f.ruleId, f.message, f.symbol, false);
+      const i = target(f.abs);
+      if (i !== undefined) add(i, f.ruleId, f.message, f.symbol, false);
     }
   }
 
   // 5. Evaluate again the files that got findings.
-  for (const it of items) {
-    if (it.added.length === 0) continue;
-    const r = it.report;
-    const ev = evaluateFile([...r.findings, ...it.added], policy, { path: r.path, sha256: r.sha256 }, now);
+  for (const [index, extra] of added) {
+    const r = files.at(index)!;
+    const ev = evaluateFile([...r.findings, ...extra], policy, { path: r.path, sha256: r.sha256 }, now);
     // Waivers expired or refused for the new findings are reported like those of the file scan.
     const seen = new Set(ev.findings.map((f) => `${f.ruleId}\u0000${f.message}`));
-    r.findings = [
-      ...ev.findings,
-      ...waiverFindings(ev).filter((f) => !seen.has(`${f.ruleId}\u0000${f.message}`)),
-    ];
-    r.score = ev.score;
-    r.severity = ev.severity;
-    r.verdict = ev.verdict;
-    r.scoreBreakdown = ev.scoreBreakdown;
+    files.set(index, {
+      ...r,
+      findings: [
+        ...ev.findings,
+        ...waiverFindings(ev).filter((f) => !seen.has(`${f.ruleId}\u0000${f.message}`)),
+      ],
+      score: ev.score,
+      severity: ev.severity,
+      verdict: ev.verdict,
+      scoreBreakdown: ev.scoreBreakdown,
+    });
   }
 
   // Signed folders, attestations and unsigned folders are reported through `summary` (rendered by

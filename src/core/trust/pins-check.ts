@@ -15,8 +15,15 @@ export interface PinReport {
   changes: Policy['pinChanges'];
 }
 
+/** A scanned file: where it was found, the digest and size it was read with, and its report's index. */
+export interface PinItem {
+  entry?: WalkEntry;
+  report: Pick<FileReport, 'sha256' | 'size'>;
+  index: number;
+}
+
 export interface PinFinding {
-  item: { entry?: WalkEntry; report: FileReport };
+  item: PinItem;
   ruleId: 'MG610' | 'MG611';
   message: string;
 }
@@ -27,7 +34,7 @@ export interface PinFinding {
  * file (`policy.pinChanges`, computed by the action with diffPins): then MG611 says the pin changed.
  */
 export async function checkPins(
-  items: ReadonlyArray<{ entry?: WalkEntry; report: FileReport }>,
+  items: readonly PinItem[],
   policy: Readonly<Policy>,
   cwd: string,
 ): Promise<{ report: PinReport; findings: PinFinding[] }> {

@@ -223,7 +223,8 @@ export async function checkSboms(
   dir: string,
   folder: string,
   policy: Readonly<Policy>,
-  known: ReadonlyMap<string, string>,
+  /** Absolute path → sha256 of the scanned files; asked only when the folder holds an SBOM. */
+  known: () => ReadonlyMap<string, string>,
 ): Promise<{ reports: SbomReport[]; findings: SbomFinding[] }> {
   const reports: SbomReport[] = [];
   const findings: SbomFinding[] = [];
@@ -309,7 +310,7 @@ export async function checkSboms(
       for (const h of m.hashes) {
         if (!/^sha-?256$/i.test(h.alg)) continue;
         const fileAbs = join(dir, m.name);
-        const actual = known.get(fileAbs);
+        const actual = known().get(fileAbs);
         if (actual && actual !== h.content) {
           findings.push({
             abs,
