@@ -1,4 +1,5 @@
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufjs } from '../lazy.js';
 import { type Budget, BudgetExceededError } from '../limits.js';
 import type { ByteReader } from '../reader.js';
 
@@ -89,6 +90,8 @@ export class ProtoDecoder {
   private messages = 0;
   private steps = 0;
   readonly opts: DecodeOptions;
+  /** protobufjs, loaded: the types this decoder is given were made by it (loadSchema). */
+  private readonly pb = protobufjs.loaded();
 
   constructor(
     private readonly r: ByteReader,
@@ -234,8 +237,8 @@ export class ProtoDecoder {
     depth: number,
   ): Promise<void> | undefined {
     const resolved = field.resolvedType;
-    if (resolved instanceof protobuf.Type) return this.decodeFieldAsync(field, wt, end, out, depth);
-    const isEnum = resolved instanceof protobuf.Enum;
+    if (resolved instanceof this.pb.Type) return this.decodeFieldAsync(field, wt, end, out, depth);
+    const isEnum = resolved instanceof this.pb.Enum;
     const t = isEnum ? 'int32' : field.type;
     if (wt === 0 && (isEnum || VARINT_TYPES.has(t))) {
       const v = this.varintNow(end);
@@ -313,9 +316,9 @@ export class ProtoDecoder {
       return;
     }
     const resolved = field.resolvedType;
-    const isEnum = resolved instanceof protobuf.Enum;
+    const isEnum = resolved instanceof this.pb.Enum;
     const t = isEnum ? 'int32' : field.type;
-    if (resolved instanceof protobuf.Type) {
+    if (resolved instanceof this.pb.Type) {
       if (wt !== 2) return this.mismatch(wt, end, out);
       const len = await this.length(end);
       const prev = out[name] as PMessage | undefined;
@@ -450,9 +453,12 @@ function safe(v: bigint): number | bigint {
   return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/** Parses a schema we wrote (proto2/proto3 text) and returns its root; field names keep their case. */
-export function loadSchema(source: string): protobuf.Root {
-  const root = protobuf.parse(source, { keepCase: true }).root;
+/**
+ * Parses a schema we wrote (proto2/proto3 text) and returns its root; field names keep their case. The first
+ * call loads protobufjs (src/core/lazy.ts), which decoders and the text-format parser then use.
+ */
+export async function loadSchema(source: string): Promise<protobuf.Root> {
+  const root = (await protobufjs()).parse(source, { keepCase: true }).root;
   root.resolveAll();
   return root;
 }

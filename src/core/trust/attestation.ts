@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import type { Bundle } from '@sigstore/bundle';
+import type { TrustMaterial } from '@sigstore/verify';
+import { type Sigstore, sigstore } from '../lazy.js';
 import type { TrustSettings } from '../policy/policy.js';
 import bundledRoot from './trusted_root.json' with { type: 'json' };
 
@@ -101,19 +101,25 @@ export function describeProvenance(predicate: unknown, san?: string): Provenance
   return out;
 }
 
-const tmCache = new Map<string, ReturnType<typeof toTrustMaterial>>();
-function trustMaterial(rootText: string | undefined) {
+const tmCache = new Map<string, TrustMaterial>();
+function trustMaterial(s: Sigstore, rootText: string | undefined): TrustMaterial {
   const key = rootText ?? '<bundled>';
   let tm = tmCache.get(key);
   if (!tm) {
-    tm = toTrustMaterial(TrustedRoot.fromJSON(rootText === undefined ? bundledRoot : JSON.parse(rootText)));
+    tm = s.verify.toTrustMaterial(
+      s.specs.TrustedRoot.fromJSON(rootText === undefined ? bundledRoot : JSON.parse(rootText)),
+    );
     tmCache.set(key, tm);
   }
   return tm;
 }
 
-/** Verifies one attestation bundle; `byDigest` maps sha256 → file names of the folder. */
+/**
+ * Verifies one attestation bundle; `byDigest` maps sha256 → file names of the folder. `s`: the @sigstore
+ * packages (loaded by folderAttestations when a folder has attestations).
+ */
 export function verifyAttestation(
+  s: Sigstore,
   json: unknown,
   trust: Readonly<TrustSettings>,
   byDigest: ReadonlyMap<string, string>,
@@ -123,7 +129,7 @@ export function verifyAttestation(
   const rep: AttestationReport = { file, index, verified: false, trusted: false, subjects: [] };
   let bundle: Bundle;
   try {
-    bundle = bundleFromJSON(json);
+    bundle = s.bundle.bundleFromJSON(json);
   } catch (err) {
     rep.problem = `not a valid Sigstore bundle: ${(err as Error).message}`;
     return rep;
@@ -171,7 +177,9 @@ export function verifyAttestation(
     const thresholds = githubInstance
       ? { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 1 }
       : { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 };
-    const signer = new Verifier(trustMaterial(trust.trustedRoot), thresholds).verify(toSignedEntity(bundle));
+    const signer = new s.verify.Verifier(trustMaterial(s, trust.trustedRoot), thresholds).verify(
+      s.verify.toSignedEntity(bundle),
+    );
     rep.verified = true;
     if (signer.identity?.subjectAlternativeName) rep.identity = signer.identity.subjectAlternativeName;
     if (signer.identity?.extensions?.issuer) rep.issuer = signer.identity.extensions.issuer;
@@ -209,8 +217,10 @@ export async function folderAttestations(
   } catch {
     return [];
   }
+  if (names.length === 0) return [];
+  const s = await sigstore();
   const out: AttestationReport[] = [];
-  const digests = names.length > 0 ? byDigest() : new Map<string, string>();
+  const digests = byDigest();
   for (const name of names) {
     let entries: unknown[];
     try {
@@ -227,7 +237,7 @@ export async function folderAttestations(
       continue;
     }
     entries.slice(0, 100).forEach((j, i) => {
-      out.push(verifyAttestation(j, trust, digests, name, i));
+      out.push(verifyAttestation(s, j, trust, digests, name, i));
     });
   }
   return out;

@@ -85,8 +85,8 @@ export async function verifyModelFolder(
   let sig: SignatureResult;
   let manifest: SignedManifest;
   try {
-    const bundle = parseBundle(await readFile(sigPath, 'utf8'));
-    sig = verifyBundleSignature(bundle, trust, folder);
+    const bundle = await parseBundle(await readFile(sigPath, 'utf8'));
+    sig = await verifyBundleSignature(bundle, trust, folder);
     manifest = parseStatement(sig.payloadType, sig.payload);
   } catch (err) {
     out.status = 'invalid';

@@ -5,11 +5,10 @@ import {
   type KeyObject,
   X509Certificate,
 } from 'node:crypto';
-import { assertBundle, type Bundle, bundleFromJSON } from '@sigstore/bundle';
-import { RFC3161Timestamp, X509Certificate as SigstoreCert } from '@sigstore/core';
-import { Bundle as BundleProto, TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import type { Bundle } from '@sigstore/bundle';
+import type { TrustMaterial } from '@sigstore/verify';
 import picomatch from 'picomatch';
+import { type Sigstore, sigstore } from '../lazy.js';
 import type { TrustedIdentity, TrustedKey, TrustSettings } from '../policy/policy.js';
 import bundledRoot from './trusted_root.json' with { type: 'json' };
 
@@ -72,8 +71,11 @@ export class SignatureFormatError extends Error {
   override name = 'SignatureFormatError';
 }
 
-/** Parses a Sigstore bundle (JSON text) with the base checks; a v0.3 bundle with a chain is accepted. */
-export function parseBundle(text: string): Bundle {
+/**
+ * Parses a Sigstore bundle (JSON text) with the base checks; a v0.3 bundle with a chain is accepted. Loads
+ * the @sigstore packages on first use (src/core/lazy.ts).
+ */
+export async function parseBundle(text: string): Promise<Bundle> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -85,13 +87,16 @@ export function parseBundle(text: string): Bundle {
   if (typeof mediaType !== 'string' || !mediaType.startsWith('application/vnd.dev.sigstore.bundle')) {
     throw new SignatureFormatError(`not a Sigstore bundle (mediaType ${JSON.stringify(mediaType)})`);
   }
+  const { bundle, specs } = await sigstore();
   try {
     const hasChain = Boolean(
       (json as { verificationMaterial?: { x509CertificateChain?: unknown } }).verificationMaterial
         ?.x509CertificateChain,
     );
-    if (!hasChain) return bundleFromJSON(json);
-    const b = BundleProto.fromJSON(json) as unknown as Bundle;
+    if (!hasChain) return bundle.bundleFromJSON(json);
+    const b = specs.Bundle.fromJSON(json) as unknown as Bundle;
+    // TypeScript calls an assertion function only through a name of declared type.
+    const assertBundle: typeof import('@sigstore/bundle').assertBundle = bundle.assertBundle;
     assertBundle(b);
     return b;
   } catch (err) {
@@ -138,13 +143,13 @@ function inScope(paths: readonly string[] | undefined, folder: string): boolean 
   return paths.some((g) => picomatch.isMatch(folder === '' ? '.' : folder, g, { dot: true }));
 }
 
-const rootCache = new Map<string, ReturnType<typeof toTrustMaterial>>();
-function trustMaterial(rootText: string | undefined) {
+const rootCache = new Map<string, TrustMaterial>();
+function trustMaterial(s: Sigstore, rootText: string | undefined): TrustMaterial {
   const key = rootText ?? '<bundled>';
   let tm = rootCache.get(key);
   if (!tm) {
     const json = rootText === undefined ? bundledRoot : JSON.parse(rootText);
-    tm = toTrustMaterial(TrustedRoot.fromJSON(json));
+    tm = s.verify.toTrustMaterial(s.specs.TrustedRoot.fromJSON(json));
     rootCache.set(key, tm);
   }
   return tm;
@@ -155,11 +160,12 @@ function trustMaterial(rootText: string | undefined) {
  * to the scanned root, used with the trusted signers' `paths` globs). Never throws for a bad signature:
  * problems are returned in `problem`.
  */
-export function verifyBundleSignature(
+export async function verifyBundleSignature(
   bundle: Bundle,
   trust: Readonly<TrustSettings>,
   folder: string,
-): SignatureResult {
+): Promise<SignatureResult> {
+  const s = await sigstore();
   const content = bundle.content;
   if (content.$case !== 'dsseEnvelope') {
     return { method: 'unknown', valid: false, trusted: false, problem: 'the bundle holds no DSSE envelope' };
@@ -185,6 +191,7 @@ export function verifyBundleSignature(
       return {
         ...base,
         ...verifyChain(
+          s,
           vm.x509CertificateChain.certificates.map((c) => Buffer.from(c.rawBytes)),
           message,
           sig,
@@ -193,7 +200,7 @@ export function verifyBundleSignature(
         ),
       };
     case 'certificate':
-      return { ...base, ...verifySigstore(bundle, trust, folder) };
+      return { ...base, ...verifySigstore(s, bundle, trust, folder) };
     default:
       return {
         ...base,
@@ -273,6 +280,7 @@ function verifyWithKeys(
 const CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 
 function verifyChain(
+  s: Sigstore,
   ders: Buffer[],
   message: Buffer,
   sig: Buffer,
@@ -303,7 +311,7 @@ function verifyChain(
   }
   if (!sigOk) return fail('the signature does not verify with the leaf certificate in the bundle');
   // 2. The leaf may sign code.
-  const sc = SigstoreCert.parse(Buffer.from(ders[0]!));
+  const sc = s.core.X509Certificate.parse(Buffer.from(ders[0]!));
   const ku = sc.extKeyUsage; // @sigstore/core names the KeyUsage (2.5.29.15) extension so
   const eku = leaf.keyUsage ?? [];
   if (!(ku?.digitalSignature || eku.includes(CODE_SIGNING))) {
@@ -374,21 +382,26 @@ function verifyChain(
   };
 }
 
-function verifySigstore(bundle: Bundle, trust: Readonly<TrustSettings>, folder: string): SignatureResult {
+function verifySigstore(
+  s: Sigstore,
+  bundle: Bundle,
+  trust: Readonly<TrustSettings>,
+  folder: string,
+): SignatureResult {
   let signerKey: KeyObject;
   let san: string | undefined;
   let issuer: string | undefined;
   try {
-    const tm = trustMaterial(trust.trustedRoot);
-    const verifier = new Verifier(tm, {
+    const tm = trustMaterial(s, trust.trustedRoot);
+    const verifier = new s.verify.Verifier(tm, {
       tlogThreshold: 1,
       ctlogThreshold: 1,
       timestampThreshold: 1,
     });
-    const s = verifier.verify(toSignedEntity(bundle));
-    signerKey = s.key;
-    san = s.identity?.subjectAlternativeName;
-    issuer = s.identity?.extensions?.issuer;
+    const signed = verifier.verify(s.verify.toSignedEntity(bundle));
+    signerKey = signed.key;
+    san = signed.identity?.subjectAlternativeName;
+    issuer = signed.identity?.extensions?.issuer;
   } catch (err) {
     const e = err as Error & { code?: string };
     return {
@@ -398,7 +411,7 @@ function verifySigstore(bundle: Bundle, trust: Readonly<TrustSettings>, folder: 
       problem: `Sigstore verification failed against the ${trust.trustedRootSource ? `trusted root ${trust.trustedRootSource}` : 'bundled trusted root'}: ${e.code ? `${e.code}: ` : ''}${e.message}`,
     };
   }
-  const time = signingTime(bundle);
+  const time = signingTime(s, bundle);
   const signer: SignerInfo = {
     method: 'sigstore',
     name: san ?? 'unknown identity',
@@ -444,6 +457,7 @@ function verifySigstore(bundle: Bundle, trust: Readonly<TrustSettings>, folder: 
 
 /** The signing time the verifier relied on: the log's integrated time, else an RFC 3161 timestamp. */
 function signingTime(
+  s: Sigstore,
   bundle: Bundle,
 ): { at: string; source: 'transparency log' | 'timestamp authority' } | undefined {
   for (const e of bundle.verificationMaterial.tlogEntries) {
@@ -453,7 +467,7 @@ function signingTime(
   }
   for (const ts of bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? []) {
     try {
-      const at = RFC3161Timestamp.parse(Buffer.from(ts.signedTimestamp)).signingTime;
+      const at = s.core.RFC3161Timestamp.parse(Buffer.from(ts.signedTimestamp)).signingTime;
       return { at: at.toISOString(), source: 'timestamp authority' };
     } catch {
       // Unreadable here means unverified by the verifier too; it would have failed before this point.

@@ -160,7 +160,7 @@ async function analyze(ctx: AnalysisContext, _d: Detection): Promise<void> {
   if (size !== undefined && size > 2 ** 31) {
     ctx.report('MG510', `The file is ${size} bytes, over the 2 GiB protobuf limit ONNX loaders enforce.`);
   }
-  const { Model } = onnxTypes();
+  const { Model } = await onnxTypes();
   const reader = new ByteReader(src);
   const dec = new ProtoDecoder(reader, {
     budget: ctx.budget,

@@ -200,7 +200,7 @@ async function analyze(ctx: AnalysisContext, _d: Detection): Promise<void> {
     'onnx.valueKinds',
     kinds.map((k) => `${k.replace('Value', '')}Proto`),
   );
-  const types = onnxTypes();
+  const types = await onnxTypes();
   for (const kind of kinds) {
     const dec = new ProtoDecoder(new ByteReader(src), {
       budget: ctx.budget,

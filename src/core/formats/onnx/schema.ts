@@ -166,21 +166,24 @@ type OnnxTypes = Record<
   'Model' | 'Graph' | 'Tensor' | 'Sequence' | 'MapValue' | 'OptionalValue',
   protobuf.Type
 >;
-let types: OnnxTypes | undefined;
+let types: Promise<OnnxTypes> | undefined;
 
-/** The schema's message types, parsed and looked up once per process (every ONNX file and probe uses them). */
-export function onnxTypes(): OnnxTypes {
-  if (types) return types;
-  const root = loadSchema(ONNX_SCHEMA);
-  const t = (n: string) => root.lookupType(`mg.onnx.${n}`);
-  types = {
-    Model: t('Model'),
-    Graph: t('Graph'),
-    Tensor: t('Tensor'),
-    Sequence: t('Sequence'),
-    MapValue: t('MapValue'),
-    OptionalValue: t('OptionalValue'),
-  };
+/**
+ * The schema's message types, parsed and looked up once per process (every ONNX file and probe uses them);
+ * the first call loads protobufjs.
+ */
+export function onnxTypes(): Promise<OnnxTypes> {
+  types ??= loadSchema(ONNX_SCHEMA).then((root) => {
+    const t = (n: string) => root.lookupType(`mg.onnx.${n}`);
+    return {
+      Model: t('Model'),
+      Graph: t('Graph'),
+      Tensor: t('Tensor'),
+      Sequence: t('Sequence'),
+      MapValue: t('MapValue'),
+      OptionalValue: t('OptionalValue'),
+    };
+  });
   return types;
 }
 

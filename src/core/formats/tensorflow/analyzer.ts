@@ -168,7 +168,7 @@ export function detectKerasMetadata(probe: Probe): Detection | undefined {
 }
 
 async function decodeTop(ctx: AnalysisContext, type: 'SavedModel' | 'SavedMetadata'): Promise<PMessage> {
-  const types = tfTypes();
+  const types = await tfTypes();
   const size = ctx.source.size ?? Number.POSITIVE_INFINITY;
   const dec = new ProtoDecoder(new ByteReader(ctx.source), {
     budget: ctx.budget,
@@ -227,9 +227,10 @@ export const savedModelTextAnalyzer: Analyzer = {
       }
       parts.push(c);
     }
+    const { SavedModel } = await tfTypes();
     let sm: PMessage;
     try {
-      sm = parseTextFormat(Buffer.concat(parts).toString('utf8'), tfTypes().SavedModel, {
+      sm = parseTextFormat(Buffer.concat(parts).toString('utf8'), SavedModel, {
         maxDepth: Math.min(ctx.limits.maxStackDepth, 256),
       });
     } catch (err) {

@@ -1,4 +1,5 @@
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufjs } from '../../lazy.js';
 import type { PMessage } from '../../protobuf/decode.js';
 
 /**
@@ -124,6 +125,8 @@ export function parseTextFormat(
   type: protobuf.Type,
   opts: { maxDepth?: number; maxTokens?: number } = {},
 ): PMessage {
+  // `type` came from loadSchema, which loaded protobufjs.
+  const pb = protobufjs.loaded();
   const toks = tokenize(src, opts.maxTokens ?? 20_000_000);
   const maxDepth = opts.maxDepth ?? 200;
   let i = 0;
@@ -157,7 +160,7 @@ export function parseTextFormat(
         if (!v) throw new TextFormatError('missing value', tok.at);
         if (v.t === 'p' && (v.v === '{' || v.v === '<')) {
           i++;
-          const sub = field?.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+          const sub = field?.resolvedType instanceof pb.Type ? field.resolvedType : undefined;
           return parseMessage(sub, v.v === '{' ? '}' : '>', depth + 1, v.at);
         }
         i++;

@@ -110,15 +110,14 @@ message SavedObject {
 }
 `;
 
-let types: { SavedModel: protobuf.Type; SavedMetadata: protobuf.Type } | undefined;
+type TfTypes = { SavedModel: protobuf.Type; SavedMetadata: protobuf.Type };
+let types: Promise<TfTypes> | undefined;
 
-/** The schema's message types, parsed and looked up once per process. */
-export function tfTypes(): { SavedModel: protobuf.Type; SavedMetadata: protobuf.Type } {
-  if (types) return types;
-  const root = loadSchema(TF_SCHEMA);
-  types = {
+/** The schema's message types, parsed and looked up once per process; the first call loads protobufjs. */
+export function tfTypes(): Promise<TfTypes> {
+  types ??= loadSchema(TF_SCHEMA).then((root) => ({
     SavedModel: root.lookupType('mg.tf.SavedModel'),
     SavedMetadata: root.lookupType('mg.tf.SavedMetadata'),
-  };
+  }));
   return types;
 }
