@@ -106,6 +106,10 @@ function auditSelfContained(results) {
       for (const imp of out.imports) {
         if (imp.external && !isBuiltin(imp.path))
           problems.push(`${file}: "${imp.path}" (${imp.kind}) is not bundled`);
+        // The CLI's launcher runs this bundle as a vm.Script, which has no dynamic import() (it throws at
+        // run time): a built-in loaded on first use goes through process.getBuiltinModule (src/core/lazy.ts).
+        else if (imp.external && imp.kind === 'dynamic-import' && file.endsWith('.cjs'))
+          problems.push(`${file}: import("${imp.path}") cannot run in the launcher's vm.Script`);
       }
       const text = readFileSync(file, 'utf8');
       // Functions made by createRequire (ours in the prelude, or a dependency's) may load built-ins only, and so

@@ -1,16 +1,18 @@
 /**
  * Dependencies evaluated on first use instead of when the process starts.
  *
- * The CLI is one CommonJS bundle: a package imported statically is evaluated at its start, on every run, even a
- * scan of one pickle that never reads a protobuf or a signature (protobufjs with `long` and the @sigstore
- * packages cost several milliseconds of a start-up that counts against issue 13's 10x-of-openssl target,
- * bench/README.md "CLI start-up"). esbuild bundles a dynamic `import('name')` of a literal name as a lazily
- * called module wrapper: the package is still IN the bundle (dist/ runs with no node_modules), but its code
- * runs only when the import is awaited. test/bundle/lazy.test.ts checks on the built CLI which packages a
- * pickle scan evaluates.
+ * The CLI is one CommonJS bundle: a package imported statically is evaluated at its start, on every run, even
+ * a scan of one pickle that never reads a protobuf, a signature or Python code (protobufjs with `long`, the
+ * @sigstore packages and @lezer/python's parse tables cost milliseconds each, of a start-up that counts
+ * against issue 13's 10x-of-openssl target: bench/README.md "CLI start-up"). esbuild bundles a dynamic
+ * `import('name')` of a literal name as a lazily called module wrapper: the package is still IN the bundle
+ * (dist/ runs with no node_modules), but its code runs only when the import is awaited. (Node's own
+ * modules are not bundled: a dynamic import of one stays an `import()`, which the CLI's vm.Script cannot run,
+ * and build.mjs refuses it. Load them on first use with the synchronous `process.getBuiltinModule`.)
+ * test/bundle/lazy.test.ts checks on the built CLI what a pickle scan evaluates.
  *
- * Each heavy package has one loader here, so every user shares the same promise and nothing else imports the
- * package at run time (type-only imports are erased and cost nothing).
+ * Each deferred module has one loader here, so every user shares the same promise and nothing else imports
+ * it at run time (type-only imports are erased and cost nothing).
  */
 
 /** A memoised module load. */
@@ -57,3 +59,6 @@ export const sigstore = lazy(async () => {
   return { bundle, core, specs, verify };
 });
 export type Sigstore = Awaited<ReturnType<typeof sigstore>>;
+
+/** @lezer/python and the @lezer runtime under it (its parse tables are built when it is evaluated). */
+export const lezerPython = lazy(() => import('@lezer/python'));

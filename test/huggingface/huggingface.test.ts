@@ -99,7 +99,7 @@ test('class references resolve to files', () => {
   assert.ok(resolveClassReference('../x.Y').problem);
 });
 
-test('python scanner: aliases, from-imports, strings and comments', () => {
+test('python scanner: aliases, from-imports, strings and comments', async () => {
   const src = [
     'from os import system as run_it',
     'import importlib',
@@ -111,7 +111,7 @@ test('python scanner: aliases, from-imports, strings and comments', () => {
     '"""',
     'y = exec(compile(src, "f", "exec"))',
   ].join('\n');
-  const hits = scanPython(src).map((h) => `${h.line}:${h.name}`);
+  const hits = (await scanPython(src)).map((h) => `${h.line}:${h.name}`);
   assert.deepEqual(hits, ['4:os.system', '5:importlib.import_module(socket)', '9:exec', '9:compile']);
 });
 

@@ -9,20 +9,20 @@ import { FIXTURES, tempDir } from '../helpers.js';
 const DIR = join(FIXTURES, 'python');
 const RANK = { none: 0, low: 1, medium: 2, high: 3, critical: 4 } as const;
 
-function worst(src: string): keyof typeof RANK {
+async function worst(src: string): Promise<keyof typeof RANK> {
   let w: keyof typeof RANK = 'none';
-  for (const h of scanPython(src)) {
+  for (const h of await scanPython(src)) {
     const s = (h.severity ?? (h.ruleId === 'MG910' ? 'critical' : 'high')) as keyof typeof RANK;
     if (RANK[s] > RANK[w]) w = s;
   }
   return w;
 }
 
-test('real modelling code (remote code of ChatGLM2 and Qwen, torch and torchvision modules) does not block', () => {
+test('real modelling code (remote code of ChatGLM2 and Qwen, torch and torchvision modules) does not block', async () => {
   const files = readdirSync(join(DIR, 'real')).filter((f) => f.endsWith('.py'));
   assert.ok(files.length >= 12);
   for (const f of files) {
-    const hits = scanPython(readFileSync(join(DIR, 'real', f), 'utf8'));
+    const hits = await scanPython(readFileSync(join(DIR, 'real', f), 'utf8'));
     assert.ok(
       hits.every((h) => h.severity === 'medium' || h.severity === 'low'),
       `${f}: ${JSON.stringify(hits)}`,
@@ -49,7 +49,7 @@ test('every obfuscated or plainly malicious fixture blocks next to a model (writ
   }
 });
 
-test('the techniques scanners missed are critical, with the name they reach', () => {
+test('the techniques scanners missed are critical, with the name they reach', async () => {
   const cases: Array<[string, string]> = [
     ["import sys\nsys.modules['os'].__dict__['sys' + 'tem']('id')", 'os.system'],
     ["__builtins__['__im' + 'port__']('os')", '__import__(os)'],
@@ -67,8 +67,8 @@ test('the techniques scanners missed are critical, with the name they reach', ()
     ["import os\nvars(os)[key]('id')", 'os.__dict__[<computed>]'],
   ];
   for (const [src, name] of cases) {
-    const hits = scanPython(src);
-    assert.equal(worst(src), 'critical', `${src}: ${JSON.stringify(hits)}`);
+    const hits = await scanPython(src);
+    assert.equal(await worst(src), 'critical', `${src}: ${JSON.stringify(hits)}`);
     assert.ok(
       hits.some((h) => h.ruleId === 'MG910' && h.name === name),
       `${src} should name ${name}: ${JSON.stringify(hits.map((h) => h.name))}`,
@@ -76,7 +76,7 @@ test('the techniques scanners missed are critical, with the name they reach', ()
   }
 });
 
-test('plain process, network and eval use is high; ordinary modelling idioms pass', () => {
+test('plain process, network and eval use is high; ordinary modelling idioms pass', async () => {
   for (const src of [
     "import subprocess\nsubprocess.run(['ls'])",
     'import os\nos.system(cmd)',
@@ -84,7 +84,7 @@ test('plain process, network and eval use is high; ordinary modelling idioms pas
     'eval(expr)',
     'from socket import socket\nsocket()',
   ])
-    assert.equal(worst(src), 'high', src);
+    assert.equal(await worst(src), 'high', src);
   for (const src of [
     'import torch\nimport math\nfrom typing import Optional\nx: Optional[int] = None\ny = math.sqrt(2.) * torch.ones(3)',
     "import torch.nn as nn\nact = getattr(nn, config.activation)()\ndtype = getattr(torch, 'float16')",
@@ -93,17 +93,17 @@ test('plain process, network and eval use is high; ordinary modelling idioms pas
     'x = 1. / 8\ny = -1.\nf(0., 6.)',
     "import base64\ntok = base64.b64decode(line).decode('utf-8')",
   ])
-    assert.equal(worst(src), 'none', `${src}: ${JSON.stringify(scanPython(src))}`);
+    assert.equal(await worst(src), 'none', `${src}: ${JSON.stringify(await scanPython(src))}`);
 });
 
-test('code executed from a constant string is analysed too; syntax errors are medium', () => {
-  const hits = scanPython('exec("import os\\nos.system(\'id\')")');
+test('code executed from a constant string is analysed too; syntax errors are medium', async () => {
+  const hits = await scanPython('exec("import os\\nos.system(\'id\')")');
   assert.ok(hits.some((h) => h.name === 'os.system'));
-  const bad = scanPython('def f(:\n    pass\n');
+  const bad = await scanPython('def f(:\n    pass\n');
   assert.ok(bad.some((h) => h.ruleId === 'MG911' && h.severity === 'medium'));
 });
 
-test('getattr by other names, helpers and disguised identifiers resolve to what they reach', () => {
+test('getattr by other names, helpers and disguised identifiers resolve to what they reach', async () => {
   const cases: Array<[string, string]> = [
     ["import operator, os\noperator.attrgetter('sys' + 'tem')(os)('id')", 'os.system'],
     ["import operator, os\noperator.methodcaller('sys' + 'tem', 'id')(os)", 'os.system'],
@@ -125,8 +125,8 @@ test('getattr by other names, helpers and disguised identifiers resolve to what 
     ["__loader__.load_module('o' + 's')", 'load_module(os)'],
   ];
   for (const [src, name] of cases) {
-    const hits = scanPython(src);
-    assert.equal(worst(src), 'critical', `${src}: ${JSON.stringify(hits)}`);
+    const hits = await scanPython(src);
+    assert.equal(await worst(src), 'critical', `${src}: ${JSON.stringify(hits)}`);
     assert.ok(
       hits.some((h) => h.name === name),
       `${src} should name ${name}: ${JSON.stringify(hits.map((h) => h.name))}`,
@@ -134,7 +134,7 @@ test('getattr by other names, helpers and disguised identifiers resolve to what 
   }
 });
 
-test('hijacked modules, stored references, credential files and remote code loaders are high', () => {
+test('hijacked modules, stored references, credential files and remote code loaders are high', async () => {
   for (const src of [
     'from subprocess import *\nPopen(["ls"])',
     "import os\nt = {'run': os.system}",
@@ -149,7 +149,7 @@ test('hijacked modules, stored references, credential files and remote code load
     "import torch\ntorch.hub.load('someone/repo', 'model')",
     "import importlib.util\nimportlib.util.spec_from_file_location('m', '/tmp/m.py')",
   ])
-    assert.ok(RANK[worst(src)] >= RANK.high, `${src}: ${JSON.stringify(scanPython(src))}`);
+    assert.ok(RANK[await worst(src)] >= RANK.high, `${src}: ${JSON.stringify(await scanPython(src))}`);
   // Configuration of other modules, the file's own globals, environment variables, constants passed around
   // and getattr with literal names on classes stay ordinary.
   for (const src of [
@@ -161,5 +161,5 @@ test('hijacked modules, stored references, credential files and remote code load
     "import torch.nn as nn\ndef act(name):\n    return getattr(nn, name)()\nact('GELU')",
     'import copyreg, torch\ncopyreg.pickle(torch.Size, lambda s: (torch.Size, (tuple(s),)))',
   ])
-    assert.ok(RANK[worst(src)] <= RANK.low, `${src}: ${JSON.stringify(scanPython(src))}`);
+    assert.ok(RANK[await worst(src)] <= RANK.low, `${src}: ${JSON.stringify(await scanPython(src))}`);
 });

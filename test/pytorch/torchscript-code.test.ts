@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { analyzeTorchScriptSource } from '../../src/core/formats/pytorch/torchscript-code.js';
 import { parsePython, pythonTokens } from '../../src/core/python/syntax.js';
 
-test('TorchScript code through the shared Python parser: escapes, lines, text the grammar rejects', () => {
+test('TorchScript code through the shared Python parser: escapes, lines, text the grammar rejects', async () => {
   const src = [
     'def forward(self, x):',
     '  s = "a long string \\',
@@ -12,7 +12,7 @@ test('TorchScript code through the shared Python parser: escapes, lines, text th
     '  $ torch.save(x, "/tmp/p") @@',
     '  return torch . ops . evil_ns . run(x)',
   ].join('\n');
-  const hits = analyzeTorchScriptSource(src);
+  const hits = await analyzeTorchScriptSource(src);
   assert.deepEqual(
     hits.map((h) => [h.rule, h.symbol, h.line]),
     [
@@ -23,8 +23,8 @@ test('TorchScript code through the shared Python parser: escapes, lines, text th
   );
 });
 
-test('pythonTokens: comments dropped, strings decoded, f-string fields kept as tokens', () => {
-  const py = parsePython('x = f"{torch.save}" + rb"\\x41"  # torch.load\ny = 0x1F\n');
+test('pythonTokens: comments dropped, strings decoded, f-string fields kept as tokens', async () => {
+  const py = await parsePython('x = f"{torch.save}" + rb"\\x41"  # torch.load\ny = 0x1F\n');
   assert.deepEqual(
     pythonTokens(py).map((t) => `${t.kind}:${t.value}@${t.line}`),
     [

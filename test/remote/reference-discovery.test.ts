@@ -15,8 +15,8 @@ const source = (name: string) => readFileSync(join(REFS, name), 'utf8');
 const brief = (refs: ModelReference[]) =>
   refs.map((r) => [r.line, r.kind, r.repoId, r.revision].filter((x) => x !== undefined));
 
-test('Python data flow: constants, f-strings, concatenation, format, %, conditionals, loops, attributes', () => {
-  const refs = extractReferences('dataflow.py', source('dataflow.py'));
+test('Python data flow: constants, f-strings, concatenation, format, %, conditionals, loops, attributes', async () => {
+  const refs = await extractReferences('dataflow.py', source('dataflow.py'));
   assert.deepEqual(brief(refs), [
     [16, 'hf', 'acme/bert', '0123456789abcdef0123456789abcdef01234567'],
     [17, 'hf', 'acme/base', 'v1.0'],
@@ -41,9 +41,9 @@ test('Python data flow: constants, f-strings, concatenation, format, %, conditio
   assert.match(refs.find((r) => r.line === 33)!.note!, /revision=os\.getenv\("REV", "main"\)/);
 });
 
-test('names without an organisation are Hub repositories; local folders are not', () => {
+test('names without an organisation are Hub repositories; local folders are not', async () => {
   const isLocal = (p: string) => p === 'checkpoints';
-  const refs = extractReferences('canonical.py', source('canonical.py'), isLocal);
+  const refs = await extractReferences('canonical.py', source('canonical.py'), isLocal);
   assert.deepEqual(brief(refs), [
     [5, 'hf', 'distilgpt2'],
     [6, 'hf', 'gpt2'],
@@ -53,7 +53,7 @@ test('names without an organisation are Hub repositories; local folders are not'
   // huggingface_hub's downloads never look for a folder: a same-named folder does not hide them.
   assert.deepEqual(
     brief(
-      extractReferences(
+      await extractReferences(
         'get.py',
         'snapshot_download("checkpoints")\nAutoModel.from_pretrained("checkpoints")',
         isLocal,
@@ -80,8 +80,8 @@ test('names without an organisation are Hub repositories; local folders are not'
     assert.equal(isRepoId(bad), false, bad);
 });
 
-test('what each call reads: one file, a subfolder, allow/ignore patterns, a glob; datasets and Spaces', () => {
-  const refs = extractReferences('selection.py', source('selection.py'));
+test('what each call reads: one file, a subfolder, allow/ignore patterns, a glob; datasets and Spaces', async () => {
+  const refs = await extractReferences('selection.py', source('selection.py'));
   const by = (line: number) => refs.find((r) => r.line === line)!;
   assert.deepEqual(
     refs.map((r) => [r.line, r.kind, r.repoId]),
@@ -129,7 +129,7 @@ test('what each call reads: one file, a subfolder, allow/ignore patterns, a glob
   assert.match(by(17).note!, /dataset repository acme\/corpus/);
 });
 
-test('configs: *_name_or_path and base_model, names without an organisation, interpolation', () => {
+test('configs: *_name_or_path and base_model, names without an organisation, interpolation', async () => {
   const yaml = [
     'base_model: acme/llama',
     'model_name_or_path: gpt2',
@@ -137,15 +137,18 @@ test('configs: *_name_or_path and base_model, names without an organisation, int
     `adapter_name_or_path: \${oc.env:ADAPTER}`,
     'output_dir: out/run',
   ].join('\n');
-  assert.deepEqual(brief(extractReferences('train.yaml', yaml)), [
+  assert.deepEqual(brief(await extractReferences('train.yaml', yaml)), [
     [1, 'hf', 'acme/llama'],
     [2, 'hf', 'gpt2'],
     [4, 'unresolved'],
   ]);
   // Saved configs record where they came from (`_name_or_path` in config.json, `name_or_path` in
   // tokenizer_config.json): provenance, not a load.
-  assert.deepEqual(extractReferences('config.json', '{"_name_or_path": "acme/x"}'), []);
-  assert.deepEqual(extractReferences('tokenizer_config.json', '{"name_or_path": "bert-base-uncased"}'), []);
+  assert.deepEqual(await extractReferences('config.json', '{"_name_or_path": "acme/x"}'), []);
+  assert.deepEqual(
+    await extractReferences('tokenizer_config.json', '{"name_or_path": "bert-base-uncased"}'),
+    [],
+  );
 });
 
 test("fnmatch as huggingface_hub's filter_repo_objects uses it", () => {

@@ -11,7 +11,7 @@ const EVIL_SHA = '1'.repeat(40);
 const GOOD_SHA = '2'.repeat(40);
 const MiB = 2 ** 20;
 
-test('Python: the loading calls, their literal arguments and revisions', () => {
+test('Python: the loading calls, their literal arguments and revisions', async () => {
   const src = [
     'from transformers import AutoModel, pipeline',
     'm = AutoModel.from_pretrained("acme/bert", revision="0123456789abcdef0123456789abcdef01234567")',
@@ -32,7 +32,7 @@ test('Python: the loading calls, their literal arguments and revisions', () => {
     'def from_pretrained(self, name): pass',
     'e = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")',
   ].join('\n');
-  const refs = extractReferences('train.py', src);
+  const refs = await extractReferences('train.py', src);
   const short = refs.map((r) => [r.line, r.kind, r.repoId, r.revision, r.filename, r.via]);
   assert.deepEqual(short, [
     [2, 'hf', 'acme/bert', '0123456789abcdef0123456789abcdef01234567', undefined, 'from_pretrained'],
@@ -48,36 +48,36 @@ test('Python: the loading calls, their literal arguments and revisions', () => {
   ]);
   // A name that is a folder of the repository is a local model.
   assert.deepEqual(
-    extractReferences('a.py', 'AutoModel.from_pretrained("models/bert")', (p) => p === 'models/bert'),
+    await extractReferences('a.py', 'AutoModel.from_pretrained("models/bert")', (p) => p === 'models/bert'),
     [],
   );
 });
 
-test('configs, Ollama Modelfiles and DVC files', () => {
+test('configs, Ollama Modelfiles and DVC files', async () => {
   const yaml =
     'model_name_or_path: acme/llama\nmodel_revision: 0123456789abcdef0123456789abcdef01234567\nlr: 1e-4\n';
   assert.deepEqual(
-    extractReferences('train.yaml', yaml).map((r) => [r.line, r.repoId, r.revision, r.via]),
+    (await extractReferences('train.yaml', yaml)).map((r) => [r.line, r.repoId, r.revision, r.via]),
     [[1, 'acme/llama', '0123456789abcdef0123456789abcdef01234567', 'model_name_or_path']],
   );
   const json = '{\n  "tokenizer_name_or_path": "acme/tok",\n  "output_dir": "out/x"\n}\n';
   assert.deepEqual(
-    extractReferences('args.json', json).map((r) => [r.line, r.repoId, r.revision]),
+    (await extractReferences('args.json', json)).map((r) => [r.line, r.repoId, r.revision]),
     [[2, 'acme/tok', undefined]],
   );
   const modelfile = 'FROM hf.co/acme/model-GGUF:Q4_K_M\nPARAMETER temperature 0.2\n';
   assert.deepEqual(
-    extractReferences('Modelfile', modelfile).map((r) => [r.line, r.kind, r.repoId]),
+    (await extractReferences('Modelfile', modelfile)).map((r) => [r.line, r.kind, r.repoId]),
     [[1, 'hf', 'acme/model-GGUF']],
   );
   assert.deepEqual(
-    extractReferences('Modelfile', 'FROM llama3.2\n').map((r) => r.kind),
+    (await extractReferences('Modelfile', 'FROM llama3.2\n')).map((r) => r.kind),
     ['unsupported'],
   );
-  assert.deepEqual(extractReferences('Modelfile', 'FROM ./model.gguf\n'), []);
+  assert.deepEqual(await extractReferences('Modelfile', 'FROM ./model.gguf\n'), []);
   const dvc = 'outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 123\n  path: model.pt\n';
   assert.deepEqual(
-    extractReferences('model.pt.dvc', dvc).map((r) => [r.line, r.kind]),
+    (await extractReferences('model.pt.dvc', dvc)).map((r) => [r.line, r.kind]),
     [[4, 'unsupported']],
   );
 });

@@ -93,7 +93,7 @@ test('declared ratio over the limit is a bomb even before decoding', async () =>
   assert.ok(f.findings.some((x) => x.ruleId === 'MG210' && x.message.includes('declares')));
 });
 
-test('TorchScript tokenizer: comments, strings, spacing, aliasing, PythonOp, operator strings', () => {
+test('TorchScript tokenizer: comments, strings, spacing, aliasing, PythonOp, operator strings', async () => {
   const src = [
     'def forward(self, x):',
     '  # torch.save(x, "/in/a/comment")',
@@ -105,7 +105,7 @@ test('TorchScript tokenizer: comments, strings, spacing, aliasing, PythonOp, ope
     '  q = ops.myext.thing(x)',
     '  return torch.add(x, 1)',
   ].join('\n');
-  const hits = analyzeTorchScriptSource(src);
+  const hits = await analyzeTorchScriptSource(src);
   const by = (r: string) => hits.filter((h) => h.rule === r).map((h) => h.symbol);
   assert.deepEqual(by('MG322').sort(), ['aten::from_file', 'torch.save']);
   assert.equal(
@@ -117,7 +117,8 @@ test('TorchScript tokenizer: comments, strings, spacing, aliasing, PythonOp, ope
   assert.deepEqual(by('MG326'), ['Tensor.as_strided']);
   assert.deepEqual(by('MG323'), ['myext::thing']);
   assert.equal(
-    analyzeTorchScriptSource('def forward(self, x):\n  return torch.relu(torch.matmul(x, x))\n').length,
+    (await analyzeTorchScriptSource('def forward(self, x):\n  return torch.relu(torch.matmul(x, x))\n'))
+      .length,
     0,
   );
   assert.deepEqual(

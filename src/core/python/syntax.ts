@@ -1,5 +1,5 @@
 import type { SyntaxNode, Tree } from '@lezer/common';
-import { parser } from '@lezer/python';
+import { lezerPython } from '../lazy.js';
 import { stringLiteral } from './escapes.js';
 
 /**
@@ -20,8 +20,9 @@ export interface PySource {
   text(n: SyntaxNode): string;
 }
 
-export function parsePython(src: string): PySource {
-  const tree = parser.parse(src);
+/** Parses `src`; the first call loads the parser (src/core/lazy.ts). */
+export async function parsePython(src: string): Promise<PySource> {
+  const tree = (await lezerPython()).parser.parse(src);
   let errors = 0;
   tree.iterate({
     enter: (n) => {

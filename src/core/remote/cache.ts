@@ -99,45 +99,53 @@ const HEX40 = /^[0-9a-f]{40}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const MAX_ENTRY_BYTES = 64 << 20;
 
-const findingSchema = z.strictObject({
-  ruleId: z.string().max(16),
-  severity: z.enum(SEVERITIES),
-  score: z.number().min(0).max(100),
-  message: z.string().max(10_000),
-  location: z.strictObject({
-    member: z.string().max(4096).optional(),
-    offset: z.number().int().nonnegative().optional(),
-    symbol: z.string().max(4096).optional(),
-    line: z.number().int().positive().optional(),
-  }),
-});
-const fileSchema = z.strictObject({
-  path: z.string().max(1024),
-  format: z.string().max(40),
-  size: z.number().int().nonnegative(),
-  sha256: z.string().regex(HEX64),
-  sha256Source: z.literal('hub').optional(),
-  findings: z.array(findingSchema).max(10_000),
-  facts: z.record(z.string(), z.unknown()),
-});
-const treeSchema = z.strictObject({
-  path: z.string().max(1024),
-  size: z.number().int().nonnegative(),
-  oid: z.string().regex(HEX40),
-  lfs: z.strictObject({ sha256: z.string().regex(HEX64), size: z.number().int().nonnegative() }).optional(),
-});
-const commitSchema = z.strictObject({
-  v: z.literal(ENTRY_VERSION),
-  key: z.string().max(512),
-  sha: z.string().regex(HEX40),
-  tree: z.array(treeSchema).max(1_000_000),
-  files: z.array(fileSchema).max(1_000_000),
-});
-const fileEntrySchema = z.strictObject({
-  v: z.literal(ENTRY_VERSION),
-  key: z.string().max(512),
-  file: fileSchema,
-});
+/**
+ * The entries' schemas, built on first use like the policy's (policy/schema.ts): building zod schemas costs
+ * milliseconds at every start, and only a remote scan with a cache restores an entry.
+ */
+function buildSchemas() {
+  const findingSchema = z.strictObject({
+    ruleId: z.string().max(16),
+    severity: z.enum(SEVERITIES),
+    score: z.number().min(0).max(100),
+    message: z.string().max(10_000),
+    location: z.strictObject({
+      member: z.string().max(4096).optional(),
+      offset: z.number().int().nonnegative().optional(),
+      symbol: z.string().max(4096).optional(),
+      line: z.number().int().positive().optional(),
+    }),
+  });
+  const fileSchema = z.strictObject({
+    path: z.string().max(1024),
+    format: z.string().max(40),
+    size: z.number().int().nonnegative(),
+    sha256: z.string().regex(HEX64),
+    sha256Source: z.literal('hub').optional(),
+    findings: z.array(findingSchema).max(10_000),
+    facts: z.record(z.string(), z.unknown()),
+  });
+  const treeSchema = z.strictObject({
+    path: z.string().max(1024),
+    size: z.number().int().nonnegative(),
+    oid: z.string().regex(HEX40),
+    lfs: z.strictObject({ sha256: z.string().regex(HEX64), size: z.number().int().nonnegative() }).optional(),
+  });
+  const commitSchema = z.strictObject({
+    v: z.literal(ENTRY_VERSION),
+    key: z.string().max(512),
+    sha: z.string().regex(HEX40),
+    tree: z.array(treeSchema).max(1_000_000),
+    files: z.array(fileSchema).max(1_000_000),
+  });
+  const fileEntrySchema = z.strictObject({
+    v: z.literal(ENTRY_VERSION),
+    key: z.string().max(512),
+    file: fileSchema,
+  });
+  return { commitSchema, fileEntrySchema };
+}
+let schemas: ReturnType<typeof buildSchemas> | undefined;
 
 /** What a commit entry holds: the analysis and the key it answers (a copy under another key is refused). */
 export function commitEntry(key: string, a: CommitAnalysis): unknown {
@@ -150,7 +158,8 @@ export function commitEntry(key: string, a: CommitAnalysis): unknown {
  * an unknown rule, a finding of kind incomplete (never saved, so never restored).
  */
 export function readCommitEntry(raw: unknown, key: string, sha: string): CommitAnalysis | undefined {
-  const p = commitSchema.safeParse(raw);
+  schemas ??= buildSchemas();
+  const p = schemas.commitSchema.safeParse(raw);
   if (!p.success || p.data.key !== key || p.data.sha !== sha) return undefined;
   const tree = p.data.tree as TreeFile[];
   const listed = new Map<string, TreeFile>();
@@ -179,7 +188,8 @@ export function readFileEntry(
   key: string,
   expect: { path: string; sha256: string; size: number },
 ): AnalysedFile | undefined {
-  const p = fileEntrySchema.safeParse(raw);
+  schemas ??= buildSchemas();
+  const p = schemas.fileEntrySchema.safeParse(raw);
   if (!p.success || p.data.key !== key) return undefined;
   const f = p.data.file as AnalysedFile;
   if (f.sha256 !== expect.sha256 || f.size !== expect.size || !validFile(f)) return undefined;

@@ -46,7 +46,7 @@ export async function findReferences(entries: readonly WalkEntry[]): Promise<Mod
       continue; // the local scan reports unreadable files
     }
     const isLocal = (p: string) => existsSync(join(dirname(e.absPath), p)) || existsSync(join(e.root, p));
-    out.push(...extractReferences(e.relPath, text, isLocal));
+    out.push(...(await extractReferences(e.relPath, text, isLocal)));
   }
   return out;
 }

@@ -42,8 +42,8 @@ export class PyConstants {
     this.collect(py.tree.topNode);
   }
 
-  static parse(src: string): PyConstants {
-    return new PyConstants(parsePython(src));
+  static async parse(src: string): Promise<PyConstants> {
+    return new PyConstants(await parsePython(src));
   }
 
   private bind(name: string, what: SyntaxNode | 'unknown' | { items: SyntaxNode }): void {

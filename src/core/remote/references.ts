@@ -46,11 +46,11 @@ export function mayHoldReferences(path: string): boolean {
 }
 
 /** References in one text file; `isLocal(p)` tells whether a name is a path that exists in the repository. */
-export function extractReferences(
+export async function extractReferences(
   file: string,
   text: string,
   isLocal: (p: string) => boolean = () => false,
-): ModelReference[] {
+): Promise<ModelReference[]> {
   const base = basename(file);
   const ext = extname(base).toLowerCase();
   if (ext === '.py') return fromPython(file, text, isLocal);
@@ -139,8 +139,12 @@ const CALLS: Record<string, CallSpec[]> = {
 const WRITERS = new Set(['save_pretrained', 'save_model', 'save_to_disk', 'makedirs', 'mkdir']);
 const MAX_REFS_PER_CALL = 16;
 
-function fromPython(file: string, text: string, isLocal: (p: string) => boolean): ModelReference[] {
-  const env = PyConstants.parse(text);
+async function fromPython(
+  file: string,
+  text: string,
+  isLocal: (p: string) => boolean,
+): Promise<ModelReference[]> {
+  const env = await PyConstants.parse(text);
   const py = env.py;
   const written = new Set<string>();
   for (const w of findCalls(py, WRITERS)) {

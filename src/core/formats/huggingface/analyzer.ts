@@ -327,7 +327,7 @@ export const pythonSourceAnalyzer: Analyzer = {
     const text = UTF8.decode(Buffer.concat(parts).subarray(0, MAX_PYTHON_BYTES));
     if ((ctx.source.size ?? got) > MAX_PYTHON_BYTES)
       context += ` (only the first ${MAX_PYTHON_BYTES >> 20} MiB checked for calls)`;
-    const hits = scanPython(text);
+    const hits = await scanPython(text);
     const calls = hits.filter((h) => h.ruleId !== 'MG911');
     ctx.report(
       'MG461',

@@ -8,6 +8,6 @@ import { analyzePython, type PythonHit } from '../python/analyze.js';
 
 export type { PythonHit, PythonRule } from '../python/analyze.js';
 
-export function scanPython(src: string): PythonHit[] {
+export function scanPython(src: string): Promise<PythonHit[]> {
   return analyzePython(src);
 }

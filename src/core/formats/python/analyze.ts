@@ -1,5 +1,5 @@
 import type { SyntaxNode } from '@lezer/common';
-import { parser } from '@lezer/python';
+import { lezerPython } from '../../lazy.js';
 import { foldBuiltin } from './builtins.js';
 import { danger, isDangerousModule, resolveCall, SENSITIVE_PATH } from './effects.js';
 import { PyScope, type PythonHit, REACHABLE_MODULES } from './scope.js';
@@ -21,9 +21,12 @@ export type { PythonHit, PythonRule } from './scope.js';
 
 const MAX_EXEC_DEPTH = 3;
 
-export function analyzePython(source: string, depth = 0): PythonHit[] {
-  return new PyAnalysis(source, depth).run();
+/** Analyses one Python source file; the first call loads the parser (src/core/lazy.ts). */
+export async function analyzePython(source: string): Promise<PythonHit[]> {
+  return new PyAnalysis((await lezerPython()).parser, source, 0).run();
 }
+
+type PythonParser = Awaited<ReturnType<typeof lezerPython>>['parser'];
 
 class PyAnalysis extends PyScope {
   /** Return values of the functions being specialised at a call, innermost last. */
@@ -32,8 +35,16 @@ class PyAnalysis extends PyScope {
   /** How many times each function was specialised (bounded per function). */
   private readonly specialised = new Map<SyntaxNode, number>();
 
+  constructor(
+    private readonly parser: PythonParser,
+    src: string,
+    depth: number,
+  ) {
+    super(src, depth);
+  }
+
   run(): PythonHit[] {
-    const tree = parser.parse(this.src);
+    const tree = this.parser.parse(this.src);
     let errors = 0;
     let firstError = -1;
     tree.iterate({
@@ -525,7 +536,7 @@ class PyAnalysis extends PyScope {
     }
     // Code in a constant string is analysed like the file itself.
     if (isText(arg) && this.depth < MAX_EXEC_DEPTH) {
-      for (const h of analyzePython(arg.v, this.depth + 1))
+      for (const h of new PyAnalysis(this.parser, arg.v, this.depth + 1).run())
         this.hit(h.ruleId ?? 'MG462', h.name, h.why, at, h.severity);
     }
     return fn === 'builtins.compile' ? arg : UNKNOWN;

@@ -83,8 +83,8 @@ function dottedNames(
 }
 
 /** Finds dangerous operations in one TorchScript source file. */
-export function analyzeTorchScriptSource(src: string): CodeHit[] {
-  const toks = pythonTokens(parsePython(src));
+export async function analyzeTorchScriptSource(src: string): Promise<CodeHit[]> {
+  const toks = pythonTokens(await parsePython(src));
   const hits: CodeHit[] = [];
   for (const d of dottedNames(toks)) {
     const p = d.name;

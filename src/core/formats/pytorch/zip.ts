@@ -139,7 +139,7 @@ export const torchscriptFlavor: ZipFlavor = {
       const text = await readMemberText(ctx, e, 'TorchScript source');
       if (text === undefined) continue;
       sources++;
-      hits.push({ member: e.name, hits: analyzeTorchScriptSource(text) });
+      hits.push({ member: e.name, hits: await analyzeTorchScriptSource(text) });
       const module = e.name.slice(`${prefix}/code/`.length, -'.py'.length).split('/').join('.');
       for (const m of text.matchAll(/^class\s+([A-Za-z_][A-Za-z0-9_]*)/gm))
         classes.push({ module, name: m[1]! });
