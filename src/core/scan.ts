@@ -21,6 +21,8 @@ export interface ScanOptions {
   now?: Date;
   /** Told when a file starts and when it is done (a face shows progress; the core prints nothing). */
   onProgress?: (p: ScanProgress) => void;
+  /** Bytes of report JSON held in memory before the reports move to a temporary file (FileReports). */
+  reportMemoryBytes?: number;
 }
 
 export interface ScanProgress {
@@ -63,7 +65,7 @@ export async function scanEntries(entries: EntryList, opts: ScanOptions = {}): P
   // Bounded concurrency: small files overlap their I/O; large ones take turns (see scan-file.ts).
   prepareScan(entries);
   const progress = progressTracker(entries, opts.onProgress);
-  const files = new FileReports();
+  const files = new FileReports({ memoryBytes: opts.reportMemoryBytes });
   await mapConcurrent(entries, SCAN_CONCURRENCY, async (e, i) => {
     progress.start(e);
     files.set(i, await scanEntry(e, policy, now));
