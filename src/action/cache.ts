@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { sha256File } from '../core/hash.js';
 import { evaluateFile, type Policy } from '../core/policy/policy.js';
 import { directoryCache, type RemoteCache } from '../core/remote/cache.js';
+import { FileReports } from '../core/report/file-reports.js';
 import { getRule, hasRule, RULES } from '../core/rules/catalogue.js';
 import type { FileReport, Finding } from '../core/types.js';
 import { SEVERITIES } from '../core/types.js';
@@ -186,15 +187,15 @@ export function cacheAvailable(): boolean {
  */
 export async function scanWithCache(
   entries: readonly WalkEntry[],
-  scan: (entries: WalkEntry[]) => Promise<FileReport[]>,
+  scan: (entries: WalkEntry[]) => Promise<FileReports>,
   cache: ResultCache | undefined,
   saveAllowed: boolean,
-): Promise<{ files: FileReport[]; scanned: number }> {
+): Promise<{ files: FileReports; scanned: number }> {
   if (!cache) {
     const files = await scan([...entries]);
     return { files, scanned: files.length };
   }
-  const files: FileReport[] = [];
+  const files = new FileReports();
   const misses: WalkEntry[] = [];
   for (const e of entries) {
     if (e.kind !== 'file') {
@@ -209,8 +210,10 @@ export async function scanWithCache(
     else misses.push(e);
   }
   const scanned = await scan(misses);
-  if (saveAllowed) for (const f of scanned) await cache.save(f);
-  files.push(...scanned);
+  for (const f of scanned) {
+    if (saveAllowed) await cache.save(f);
+    files.push(f);
+  }
   return { files, scanned: scanned.length };
 }
 

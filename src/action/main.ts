@@ -392,25 +392,22 @@ async function scanMode(
       ctx.notes.push('The cache service was not available: every file was scanned.');
     }
   }
-  const files: FileReport[] = [];
+  const toScan = entries.filter((e) => !lfsFailed.has(e.relPath));
+  const scan = (es: WalkEntry[]) =>
+    scanEntries(es, { policy: pol.policy, now, onProgress: progressLog() }).then((r) => r.files);
+  const r = await scanWithCache(toScan, scan, cache, ev.cacheSaveAllowed);
   // A pointer whose object could not be had is reported as such; its few bytes of text are not the model.
   for (const e of entries) {
     const failed = lfsFailed.get(e.relPath);
-    if (failed) files.push(await lfsFailure(e, failed, pol.policy, now));
+    if (failed) r.files.push(await lfsFailure(e, failed, pol.policy, now));
   }
-  const toScan = entries.filter((e) => !lfsFailed.has(e.relPath));
-  const scan = (es: WalkEntry[]) =>
-    scanEntries(es, { policy: pol.policy, now, onProgress: progressLog() }).then((r) => [...r.files]);
-  const r = await scanWithCache(toScan, scan, cache, ev.cacheSaveAllowed);
-  files.push(...r.files);
   if (cache) {
     const s = cache.stats;
     ctx.notes.push(
       `Cache: ${s.hits} result${s.hits === 1 ? '' : 's'} reused, ${r.scanned} scanned${ev.cacheSaveAllowed ? `, ${s.saved} saved` : ' (results are saved only on trusted events: push to the default branch, merge_group, schedule)'}.`,
     );
   }
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const report = buildReport(files, pol.policy);
+  const report = buildReport(r.files.sortedByPath(), pol.policy);
   // Models the scanned code and configs load from the Hugging Face Hub (input `references`).
   const full = await addReferences(
     report,

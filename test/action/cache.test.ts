@@ -53,7 +53,7 @@ test('scanWithCache: restores hits, scans misses, saves only when allowed and ne
   let scannedPaths: string[] = [];
   const scan = async (es: WalkEntry[]) => {
     scannedPaths = es.map((e) => e.relPath);
-    return [...(await scanEntries(es, { policy: DEFAULT_POLICY })).files];
+    return (await scanEntries(es, { policy: DEFAULT_POLICY })).files;
   };
   const store = new Map<string, string>();
 

@@ -75,6 +75,11 @@ for (const memoryBytes of [4 * 2 ** 20, 4096, 0]) {
     assert.equal(store.summary().counts.block, 101);
     // What JSON writes of a report's files is the list.
     assert.deepEqual(JSON.parse(JSON.stringify({ files: store })).files.length, 400);
+    // Ordered by path, as the walk orders entries (code units), every report unchanged.
+    const sorted = store.sortedByPath();
+    const byPath = [...store].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+    assert.deepEqual([...sorted], byPath);
+    assert.deepEqual(sorted.summary(), store.summary());
     // Nothing is left in the temporary folder: the log is removed as soon as it is opened.
     assert.deepEqual(spillDirs(), before);
     store.close();

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Policy } from '../policy/policy.js';
+import { FileReports } from '../report/file-reports.js';
 import { buildReport, finish } from '../scan.js';
-import type { FileReport, Finding, ScanReport } from '../types.js';
+import type { Finding, ScanReport } from '../types.js';
 import type { WalkEntry } from '../walk.js';
 import type { RemoteCache } from './cache.js';
 import type { HubClient } from './hub.js';
@@ -73,13 +74,14 @@ export async function scanRemote(
   opts: RemoteOptions,
 ): Promise<ScanReport> {
   const { policy, now } = opts;
-  const files: FileReport[] = [...(local?.files ?? [])];
+  // The local report's files, extended (the local report is not used after this).
+  const files = local?.files ?? new FileReports();
   const notes = [...(local?.notes ?? [])];
   const extra = new Map<string, Finding[]>();
   const add = (file: string, f: Finding) => extra.set(file, [...(extra.get(file) ?? []), f]);
 
   const record = (r: RemoteScanResult, label: string) => {
-    files.push(...r.files);
+    for (const f of r.files) files.push(f);
     const gib = (r.totalBytes / 2 ** 30).toFixed(2);
     const note = `${label}: ${r.files.length - 1} files (${gib} GiB) judged reading ${r.bytesRead} bytes in ${r.requests} requests.`;
     notes.push(note);
@@ -132,9 +134,15 @@ export async function scanRemote(
   }
 
   // The reference findings join the findings of the files that hold them.
+  const indexOf = new Map<string, number>();
+  if (extra.size > 0)
+    for (let i = 0; i < files.length; i++) {
+      const { path } = files.at(i)!;
+      if (extra.has(path) && !indexOf.has(path)) indexOf.set(path, i);
+    }
   for (const [path, found] of extra) {
-    const i = files.findIndex((f) => f.path === path);
-    const prev = i >= 0 ? files[i]! : undefined;
+    const i = indexOf.get(path) ?? -1;
+    const prev = i >= 0 ? files.at(i)! : undefined;
     const kept = (prev?.findings ?? []).filter((f) => f.ruleId !== 'MG620' && f.ruleId !== 'MG621');
     const next = finish(
       path,
@@ -146,7 +154,7 @@ export async function scanRemote(
       policy,
       now,
     );
-    if (i >= 0) files[i] = next;
+    if (i >= 0) files.set(i, next);
     else files.push(next);
   }
   const report = buildReport(files, policy, notes);

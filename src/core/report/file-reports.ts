@@ -142,6 +142,16 @@ export class FileReports implements Iterable<FileReport> {
     return out;
   }
 
+  /** A new store with the same reports ordered by path (code-unit order, as the walk orders its entries). */
+  sortedByPath(): FileReports {
+    const paths = this.map((f) => f.path);
+    const order = paths.map((_, i) => i);
+    order.sort((a, b) => (paths[a]! < paths[b]! ? -1 : paths[a]! > paths[b]! ? 1 : a - b));
+    const out = new FileReports({ memoryBytes: this.#log.memoryBytes });
+    for (const i of order) out.push(this.at(i)!);
+    return out;
+  }
+
   /** The reports as an array (what JSON.stringify of a report writes). */
   toJSON(): FileReport[] {
     return [...this];
