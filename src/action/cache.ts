@@ -8,9 +8,9 @@ import { sha256File } from '../core/hash.js';
 import { evaluateFile, type Policy } from '../core/policy/policy.js';
 import { directoryCache, type RemoteCache } from '../core/remote/cache.js';
 import { FileReports } from '../core/report/file-reports.js';
+import { findingShape } from '../core/report/finding-schema.js';
 import { getRule, hasRule, RULES } from '../core/rules/catalogue.js';
 import type { FileReport, Finding } from '../core/types.js';
-import { SEVERITIES } from '../core/types.js';
 import { VERSION } from '../core/version.js';
 import type { WalkEntry } from '../core/walk.js';
 import type { EventInfo } from './event.js';
@@ -47,22 +47,7 @@ const entrySchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   size: z.number().int().nonnegative(),
   format: z.string().max(40),
-  findings: z
-    .array(
-      z.object({
-        ruleId: z.string().max(16),
-        severity: z.enum(SEVERITIES),
-        score: z.number().min(0).max(100),
-        message: z.string().max(10_000),
-        location: z.object({
-          member: z.string().max(4096).optional(),
-          offset: z.number().int().nonnegative().optional(),
-          symbol: z.string().max(4096).optional(),
-          line: z.number().int().positive().optional(),
-        }),
-      }),
-    )
-    .max(10_000),
+  findings: z.array(z.object(findingShape())).max(10_000),
   facts: z.record(z.string(), z.unknown()).optional(),
 });
 type Entry = z.infer<typeof entrySchema>;

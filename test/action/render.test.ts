@@ -12,6 +12,7 @@ import {
   SUMMARY_LIMIT,
 } from '../../src/action/render.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/core/policy/policy.js';
+import { renderJson } from '../../src/core/report/json.js';
 import { mergeReports, parseReport } from '../../src/core/report/merge.js';
 import { renderSarif, SARIF_RESULT_LIMIT } from '../../src/core/report/sarif.js';
 import { buildReport } from '../../src/core/scan.js';
@@ -350,6 +351,14 @@ test('SARIF: at most 25,000 results per run, the most severe kept, the cap said'
   assert.equal(run.results.filter((x: { ruleId: string }) => x.ruleId === 'MG006').length, 13_000);
   assert.equal(run.properties.resultsOmitted, 1000);
   assert.match(run.invocations[0].toolExecutionNotifications[0].message.text, /^1000 results were left out/);
+});
+
+test('a report read back keeps everything a finding and a file carry: line, waiver, Hub digest source', () => {
+  const at = { ...med(), location: { symbol: 'm', line: 7, member: 'a!b', offset: 3 } };
+  const waived = { ...crit(), waived: { reason: 'accepted', expires: '2027-01-01' } };
+  const r = report([file('code.py', [at, waived]), file('hf://o/n@x/w.bin', [], { sha256Source: 'hub' })]);
+  const back = parseReport(renderJson(r), 'r.json');
+  assert.deepEqual([...back.files], [...r.files]);
 });
 
 test('merge: combines shards by path (worst wins), recomputes the verdict under the merging policy, validates input', () => {

@@ -3,8 +3,9 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { ScanSettings } from '../context.js';
+import { findingShape } from '../report/finding-schema.js';
 import { getRule, hasRule, RULES } from '../rules/catalogue.js';
-import { type Finding, type FormatId, SEVERITIES } from '../types.js';
+import type { Finding, FormatId } from '../types.js';
 import { VERSION } from '../version.js';
 import type { TreeFile } from './hub.js';
 import { isSafeRepoPath } from './ref.js';
@@ -104,18 +105,7 @@ const MAX_ENTRY_BYTES = 64 << 20;
  * milliseconds at every start, and only a remote scan with a cache restores an entry.
  */
 function buildSchemas() {
-  const findingSchema = z.strictObject({
-    ruleId: z.string().max(16),
-    severity: z.enum(SEVERITIES),
-    score: z.number().min(0).max(100),
-    message: z.string().max(10_000),
-    location: z.strictObject({
-      member: z.string().max(4096).optional(),
-      offset: z.number().int().nonnegative().optional(),
-      symbol: z.string().max(4096).optional(),
-      line: z.number().int().positive().optional(),
-    }),
-  });
+  const findingSchema = z.strictObject(findingShape());
   const fileSchema = z.strictObject({
     path: z.string().max(1024),
     format: z.string().max(40),

@@ -4,6 +4,7 @@ import { hasRule } from '../rules/catalogue.js';
 import { buildReport } from '../scan.js';
 import { type FileReport, type ScanReport, SEVERITIES, VERDICTS, verdictRank } from '../types.js';
 import { FileReports } from './file-reports.js';
+import { findingShape } from './finding-schema.js';
 
 /**
  * Combining JSON reports (shards of one scan, or the artifact of a read-only scan job). Reports are untrusted
@@ -15,15 +16,7 @@ export const MAX_REPORT_BYTES = 64 * 2 ** 20;
 /** The report's schema, built on first use (building zod schemas costs milliseconds on every start). */
 function buildSchema() {
   const finding = z.object({
-    ruleId: z.string().max(16),
-    severity: z.enum(SEVERITIES),
-    score: z.number().min(0).max(100),
-    message: z.string().max(20_000),
-    location: z.object({
-      member: z.string().max(8192).optional(),
-      offset: z.number().int().nonnegative().optional(),
-      symbol: z.string().max(8192).optional(),
-    }),
+    ...findingShape(),
     waived: z.object({ reason: z.string().max(4000), expires: z.string().max(40) }).optional(),
   });
 
@@ -32,6 +25,7 @@ function buildSchema() {
     format: z.string().max(40),
     size: z.number().int().nonnegative(),
     sha256: z.string().max(64),
+    sha256Source: z.literal('hub').optional(),
     verdict: z.enum(VERDICTS),
     score: z.number().min(0).max(100),
     severity: z.enum(SEVERITIES),
