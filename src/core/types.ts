@@ -110,6 +110,9 @@ export interface ScanReport {
   trust?: import('./trust/phase.js').TrustSummary;
 }
 
+/** A report as JSON writes it (the files are a list). */
+export type ScanReportJson = Omit<ScanReport, 'files'> & { files: FileReport[] };
+
 export function severityForScore(score: number): Severity {
   if (score <= 0) return 'none';
   if (score < 20) return 'low';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, parse } from 'node:path';
 import { before, test } from 'node:test';
 import { scanPaths } from '../../src/core/scan.js';
-import type { FileReport, ScanReport } from '../../src/core/types.js';
+import type { FileReport, ScanReportJson } from '../../src/core/types.js';
 import { buildDist, DIST, DIST_CLI, DIST_DIR, FakeGitHub, makeRepo, runAction } from '../action/harness.js';
 import { FIXTURES, tempDir } from '../helpers.js';
 
@@ -115,7 +115,7 @@ test('dist/cli.js run alone in an empty folder: same verdicts and findings as th
   // The code cache went where it goes by default (CI is not set in this environment), and nowhere else.
   assert.equal(readdirSync(join(tmp, '.cache', 'modelgate')).filter((n) => n.endsWith('.v8cache')).length, 1);
   assert.deepEqual(readdirSync(DIST_DIR).sort(), [parse(DIST_CLI).base, parse(DIST).base].sort());
-  const bundled = JSON.parse(cli.stdout) as ScanReport;
+  const bundled = JSON.parse(cli.stdout) as ScanReportJson;
   const inRepo = await scanPaths([models]);
   const got = summary(bundled.files);
   const want = summary(inRepo.files);

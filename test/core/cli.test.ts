@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { main } from '../../src/cli/main.js';
-import type { ScanReport } from '../../src/core/types.js';
+import type { ScanReportJson } from '../../src/core/types.js';
 import { tempDir } from '../helpers.js';
 
 async function cli(args: string[]) {
@@ -20,7 +20,7 @@ writeFileSync(join(dir, 'mystery.onnx'), Buffer.from([0xde, 0xad, 0xbe, 0xef, 1,
 test('json output follows the contract and an unknown model-named blob is incomplete (exit 2)', async () => {
   const r = await cli(['scan', dir, '--format', 'json']);
   assert.equal(r.code, 2, r.stderr);
-  const report = JSON.parse(r.stdout) as ScanReport;
+  const report = JSON.parse(r.stdout) as ScanReportJson;
   assert.equal(report.schemaVersion, 1);
   assert.equal(report.tool.name, 'modelgate');
   assert.equal(report.verdict, 'incomplete');
@@ -52,7 +52,7 @@ test('--allow-incomplete turns the incomplete exit into 0; a single file keeps i
   const file = join(dir, 'mystery.onnx');
   const r = await cli(['scan', file, '--format', 'json', '--allow-incomplete']);
   assert.equal(r.code, 0);
-  const report = JSON.parse(r.stdout) as ScanReport;
+  const report = JSON.parse(r.stdout) as ScanReportJson;
   assert.equal(report.files.at(0)!.path, file);
   assert.equal(report.blocked, false);
 });

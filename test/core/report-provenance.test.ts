@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { FileReports } from '../../src/core/report/file-reports.js';
 import { renderMarkdown } from '../../src/core/report/markdown.js';
 import { renderText } from '../../src/core/report/text.js';
 import type { ScanReport } from '../../src/core/types.js';
@@ -11,7 +12,7 @@ const report = {
   verdict: 'pass',
   maxScore: 0,
   blocked: false,
-  files: [],
+  files: FileReports.from([]),
   trust: {
     signatures: 'warn',
     trustedRoot: 'bundled',

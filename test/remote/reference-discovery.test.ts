@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { filterRepoPath } from '../../src/core/remote/patterns.js';
 import { isRepoId } from '../../src/core/remote/ref.js';
 import { extractReferences, type ModelReference, referenceReads } from '../../src/core/remote/references.js';
-import type { ScanReport } from '../../src/core/types.js';
+import type { ScanReportJson } from '../../src/core/types.js';
 import { FIXTURES, runCli, tempDir } from '../helpers.js';
 import { type FakeHub, realFile, startFakeHub, virtualSafetensors } from './fake-hub.js';
 
@@ -215,11 +215,11 @@ before(async () => {
 });
 after(() => hub.close());
 
-async function scanRefs(dir: string): Promise<{ code: number; report: ScanReport; stderr: string }> {
+async function scanRefs(dir: string): Promise<{ code: number; report: ScanReportJson; stderr: string }> {
   const r = await runCli(['scan', '--references', dir, '--format', 'json'], {
     env: { HF_ENDPOINT: hub.endpoint, HF_TOKEN: '' },
   });
-  return { code: r.code, report: JSON.parse(r.stdout) as ScanReport, stderr: r.stderr };
+  return { code: r.code, report: JSON.parse(r.stdout) as ScanReportJson, stderr: r.stderr };
 }
 
 test('CLI: a constant naming a malicious repository blocks; computed names are reported at their line', async (t) => {

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { extractReferences } from '../../src/core/remote/references.js';
-import type { ScanReport } from '../../src/core/types.js';
+import type { ScanReportJson } from '../../src/core/types.js';
 import { FIXTURES, runCli, tempDir } from '../helpers.js';
 import { type FakeHub, realFile, startFakeHub, virtualSafetensors } from './fake-hub.js';
 
@@ -127,7 +127,7 @@ test('CLI: a malicious checkpoint behind a pinned reference blocks; an unpinned 
   const env = { HF_ENDPOINT: hub.endpoint, HF_TOKEN: '' };
   const r = await runCli(['scan', '--references', dir, '--format', 'json'], { env });
   assert.equal(r.code, 1, r.stderr);
-  const report = JSON.parse(r.stdout) as ScanReport;
+  const report = JSON.parse(r.stdout) as ScanReportJson;
   const evil = report.files.find((f) => f.path === `hf://mallory/evil@${EVIL_SHA}/pytorch_model.bin`);
   assert.equal(evil?.verdict, 'block');
   const train = report.files.find((f) => f.path === 'src/train.py');
@@ -152,7 +152,7 @@ test('CLI: hf:// on the command line, SARIF places the reference finding at its 
   const env = { HF_ENDPOINT: hub.endpoint };
   const r = await runCli(['scan', 'hf://acme/good', '--format', 'json'], { env });
   assert.equal(r.code, 0, r.stderr);
-  const report = JSON.parse(r.stdout) as ScanReport;
+  const report = JSON.parse(r.stdout) as ScanReportJson;
   assert.equal(report.verdict, 'warn');
   assert.equal(report.files.at(0)!.path, `hf://acme/good@${GOOD_SHA}`);
   assert.deepEqual(

@@ -26,11 +26,17 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
   const out: string[] = [];
   out.push(`### ${ICON[report.verdict]} modelgate: ${report.verdict}${report.blocked ? ' (blocking)' : ''}`);
   out.push('');
-  const shown = report.files.filter(
-    (f) => opts.includeClean || f.findings.length > 0 || f.format !== 'other',
-  );
-  const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
-  for (const f of report.files) counts[f.verdict]++;
+  // The files worth a row, most severe first, chosen and ordered by their heads and paths: a report is read
+  // back whole only for the rows and details written (a scan can hold 100,000 files).
+  const files = report.files;
+  const shown: Array<Pick<FileReport, 'verdict' | 'score' | 'path'> & { i: number }> = [];
+  for (let i = 0; i < files.length; i++) {
+    const { verdict, score, findings, format } = files.head(i);
+    if (opts.includeClean || findings > 0 || format !== 'other')
+      shown.push({ i, verdict, score, path: files.at(i)!.path });
+  }
+  shown.sort(mostSevereFirst);
+  const { counts } = files.summary();
   out.push(
     `${report.files.length} files scanned: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed. Highest score ${report.maxScore}.`,
   );
@@ -38,9 +44,9 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
     out.push('');
     out.push('| File | Verdict | Score | Format | Top findings |');
     out.push('| --- | --- | ---: | --- | --- |');
-    const sorted = sortFiles(shown);
-    const rows = opts.maxFiles !== undefined ? sorted.slice(0, opts.maxFiles) : sorted;
-    for (const f of rows) {
+    const rows = opts.maxFiles !== undefined ? shown.slice(0, opts.maxFiles) : shown;
+    for (const { i } of rows) {
+      const f = files.at(i)!;
       const findings = topOf(f, top)
         .map(
           (x) =>
@@ -51,10 +57,10 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
         `| ${markdownCode(truncate(displayPath(f), 120))} | ${verdictCell(f, opts)} | ${f.score} | ${f.format} | ${findings || '—'} |`,
       );
     }
-    if (rows.length < sorted.length) {
+    if (rows.length < shown.length) {
       out.push('');
       out.push(
-        `… and ${sorted.length - rows.length} more files (the least severe), listed in the full report.`,
+        `… and ${shown.length - rows.length} more files (the least severe), listed in the full report.`,
       );
     }
   }
@@ -77,8 +83,9 @@ export function renderMarkdown(report: ScanReport, opts: MarkdownOptions = {}): 
     for (const n of report.notes) out.push(`- ${escapeMarkdown(truncate(n, 1000))}`);
   }
   if (opts.details) {
-    for (const f of sortFiles(shown)) {
-      if (f.findings.length === 0) continue;
+    for (const { i } of shown) {
+      if (files.head(i).findings === 0) continue;
+      const f = files.at(i)!;
       out.push('');
       out.push(
         `<details><summary>${ICON[f.verdict]} <code>${escapeHtml(truncate(displayPath(f), 200))}</code>: ${verdictText(f, opts)}, score ${f.score}</summary>`,
@@ -133,10 +140,13 @@ export function bySeverity(a: Finding, b: Finding): number {
 }
 
 const ORDER = { block: 0, incomplete: 1, warn: 2, pass: 3 } as const;
+/** Most severe first: verdict, then score, then path (the order of the Markdown table). */
+function mostSevereFirst(a: Pick<FileReport, 'verdict' | 'score' | 'path'>, b: typeof a): number {
+  return ORDER[a.verdict] - ORDER[b.verdict] || b.score - a.score || a.path.localeCompare(b.path);
+}
+
 export function sortFiles(files: FileReport[]): FileReport[] {
-  return [...files].sort(
-    (a, b) => ORDER[a.verdict] - ORDER[b.verdict] || b.score - a.score || a.path.localeCompare(b.path),
-  );
+  return [...files].sort(mostSevereFirst);
 }
 
 /** A file's path for people: `link -> target` when it was reached through a symbolic link. */
