@@ -1,7 +1,7 @@
 import { renderJson, renderJsonChunks } from '../core/report/json.js';
 import { renderMarkdown } from '../core/report/markdown.js';
 import { renderSarif } from '../core/report/sarif.js';
-import { renderText } from '../core/report/text.js';
+import { renderText, renderTextChunks } from '../core/report/text.js';
 import type { ScanReport } from '../core/types.js';
 
 export const FORMATS = ['text', 'json', 'sarif', 'markdown'] as const;
@@ -30,5 +30,7 @@ export function render(report: ScanReport, format: Format, opts: RenderOptions =
 
 /** The same text as `render`, in pieces where the format allows (JSON: one file at a time). */
 export function renderChunks(report: ScanReport, format: Format, opts: RenderOptions = {}): Iterable<string> {
-  return format === 'json' ? renderJsonChunks(report) : [render(report, format, opts)];
+  if (format === 'json') return renderJsonChunks(report);
+  if (format === 'text') return renderTextChunks(report, { verbose: opts.verbose, color: opts.color });
+  return [render(report, format, opts)];
 }

@@ -8,15 +8,34 @@ const MARK = { pass: 'PASS ', warn: 'WARN ', block: 'BLOCK', incomplete: 'INCOMP
 /** SGR colours per verdict (green, yellow, red, magenta), used only when the face asks for colour. */
 const COLOUR = { pass: 32, warn: 33, block: 31, incomplete: 35 } as const;
 
+export interface TextOptions {
+  verbose?: boolean;
+  color?: boolean;
+}
+
 /** One line per file (verdict, score, format, path), then its findings grouped by rule, most severe first. */
-export function renderText(report: ScanReport, opts: { verbose?: boolean; color?: boolean } = {}): string {
+export function renderText(report: ScanReport, opts: TextOptions = {}): string {
+  return [...renderTextChunks(report, opts)].join('');
+}
+
+/** Pieces of about this many characters: a scan of 100,000 files is not written as one string. */
+const CHUNK_CHARS = 1 << 16;
+
+/** The same text as `renderText`, in pieces of about 64 KiB. */
+export function* renderTextChunks(report: ScanReport, opts: TextOptions = {}): Generator<string> {
   const paint = (v: keyof typeof COLOUR, s: string) => (opts.color ? `\x1b[${COLOUR[v]}m${s}\x1b[0m` : s);
-  const lines: string[] = [];
+  let lines: string[] = [];
+  let chars = 0;
   for (const f of report.files) {
+    if (chars >= CHUNK_CHARS) {
+      yield `${lines.join('\n')}\n`;
+      lines = [];
+      chars = 0;
+    }
     if (!opts.verbose && f.format === 'other' && f.findings.length === 0) continue;
-    lines.push(
-      `${paint(f.verdict, MARK[f.verdict].padEnd(10))} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(displayPath(f))}`,
-    );
+    const line = `${paint(f.verdict, MARK[f.verdict].padEnd(10))} ${String(f.score).padStart(3)}  ${f.format.padEnd(16)} ${escapeControl(displayPath(f))}`;
+    lines.push(line);
+    chars += line.length;
     const groups = new Map<string, Finding[]>();
     for (const x of [...f.findings].sort(bySeverity)) {
       const g = groups.get(x.ruleId) ?? [];
@@ -27,10 +46,11 @@ export function renderText(report: ScanReport, opts: { verbose?: boolean; color?
       const rule = getRule(ruleId);
       lines.push(`    ${ruleId} ${fs[0]!.severity.toUpperCase()} ${rule.title}`);
       const shown = opts.verbose ? fs : fs.slice(0, 5);
-      for (const x of shown)
-        lines.push(
-          `      - ${escapeControl(x.message)}${where(x)}${x.waived ? ` [waived: ${escapeControl(x.waived.reason)}]` : ''}`,
-        );
+      for (const x of shown) {
+        const line = `      - ${escapeControl(x.message)}${where(x)}${x.waived ? ` [waived: ${escapeControl(x.waived.reason)}]` : ''}`;
+        lines.push(line);
+        chars += line.length;
+      }
       if (shown.length < fs.length) lines.push(`      … and ${fs.length - shown.length} more`);
     }
   }
@@ -50,13 +70,12 @@ export function renderText(report: ScanReport, opts: { verbose?: boolean; color?
     }
   }
   for (const note of report.notes ?? []) lines.push(`note: ${escapeControl(note)}`);
-  const counts = { pass: 0, warn: 0, block: 0, incomplete: 0 };
-  for (const f of report.files) counts[f.verdict]++;
+  const { counts } = report.files.summary();
   lines.push('');
   lines.push(
     `modelgate ${report.tool.version}: ${paint(report.verdict, report.verdict.toUpperCase())} (${report.files.length} files: ${counts.block} blocked, ${counts.incomplete} incomplete, ${counts.warn} warned, ${counts.pass} passed; max score ${report.maxScore})`,
   );
-  return `${lines.join('\n')}\n`;
+  yield `${lines.join('\n')}\n`;
 }
 
 function where(f: Finding): string {
