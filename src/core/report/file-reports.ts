@@ -282,24 +282,24 @@ class SpillLog {
       file.dir = undefined;
     } catch {
       // Windows keeps an open file: it is removed when the log is closed or the process exits.
-      OPEN_DIRS.add(dir);
+      UNREMOVED.set(dir, fd);
     }
     CLOSE.register(this, { fd, dir: file.dir }, this);
     return file;
   }
 }
 
-/** Folders of logs that could not be removed while open, removed at exit. */
-const OPEN_DIRS = new Set<string>();
+/** Folders of logs that could not be removed while open (folder → descriptor), removed at exit. */
+const UNREMOVED = new Map<string, number>();
 process.once('exit', () => {
-  for (const dir of OPEN_DIRS) rmSync(dir, { recursive: true, force: true });
+  for (const [dir, fd] of UNREMOVED) releaseLog({ fd, dir });
 });
 
 function releaseLog({ fd, dir }: { fd: number; dir: string | undefined }): void {
   closeSync(fd);
   if (dir !== undefined) {
+    UNREMOVED.delete(dir);
     rmSync(dir, { recursive: true, force: true });
-    OPEN_DIRS.delete(dir);
   }
 }
 
