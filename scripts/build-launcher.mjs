@@ -1,6 +1,7 @@
 // Builds the CLI's launcher (src/cli/launcher.ts) with the CLI bundle's text inside it, so that dist/cli.js is
 // one self-contained file, run from any folder alone (as a runner or `npx` runs it), and still compiles the
 // bundle through V8's code cache. Used by build.mjs and by the launcher's tests (a synthetic bundle).
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -10,9 +11,11 @@ const WRAP_TAIL = '\n});';
 
 /**
  * Writes `outfile`: the launcher, with `bundle` (CommonJS source text, ASCII) in CommonJS's wrapper as its
- * MODELGATE_CLI_BUNDLE. Returns esbuild's result (its metafile names the launcher's inputs).
+ * MODELGATE_CLI_BUNDLE, and that text's SHA-256 (which names its code cache) as MODELGATE_CLI_BUNDLE_SHA256.
+ * Returns esbuild's result (its metafile names the launcher's inputs).
  */
 export async function buildLauncher(bundle, outfile) {
+  const wrapped = WRAP_HEAD + bundle + WRAP_TAIL;
   return build({
     entryPoints: [fileURLToPath(new URL('../src/cli/launcher.ts', import.meta.url))],
     outfile,
@@ -27,8 +30,11 @@ export async function buildLauncher(bundle, outfile) {
     logLevel: 'warning',
     metafile: true,
     define: {
-      MODELGATE_CLI_BUNDLE: JSON.stringify(WRAP_HEAD + bundle + WRAP_TAIL),
+      MODELGATE_CLI_BUNDLE: JSON.stringify(wrapped),
       MODELGATE_CLI_WRAP_HEAD: JSON.stringify(WRAP_HEAD),
+      MODELGATE_CLI_BUNDLE_SHA256: JSON.stringify(
+        createHash('sha256').update(wrapped, 'latin1').digest('hex'),
+      ),
     },
   });
 }
