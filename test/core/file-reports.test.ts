@@ -93,6 +93,8 @@ test('a report index never stored is an error, not a report; indices are natural
   assert.throws(() => store.summary(), /never stored/);
   assert.throws(() => store.set(-1, report(1)), /natural number/);
   assert.throws(() => store.set(1.5, report(1)), /natural number/);
+  assert.throws(() => store.head(3), /no file report 3: the store holds 3/);
+  assert.throws(() => store.head(-1), /no file report -1/);
 });
 
 test('a scan whose reports move to a temporary file reports exactly what one held in memory reports', async () => {

@@ -65,7 +65,8 @@ export interface RemoteOptions {
  * Scans `hf://` repositories named on the command line and those the references name, and merges them into
  * the local report: each repository (at each revision) is scanned once; an unpinned reference gets MG950
  * at its line in the file that names it, a reference that cannot be resolved MG953, one of a kind not
- * fetched MG954. The verdict is recomputed over every file.
+ * fetched MG954. The verdict is recomputed over every file. The local report's file store is extended in
+ * place (no copy of a large scan): the local report is not to be used after this.
  */
 export async function scanRemote(
   local: ScanReport | undefined,

@@ -163,6 +163,8 @@ export class FileReports implements Iterable<FileReport> {
   }
 
   #check(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.#length)
+      throw new RangeError(`no file report ${i}: the store holds ${this.#length}`);
     if (this.#bytes[i] === 0) throw new Error(`file report ${i} of ${this.#length} was never stored`);
   }
 
