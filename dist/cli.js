@@ -58,7 +58,7 @@ function unsafeDir(dir) {
 function cacheFile() {
   const dir = cacheDir();
   if (!dir) return void 0;
-  const bundle = "a56ea574aaeb6a7e6aea10ad2d919f899ea2b846d96d20c1c7a90510243c5f50".slice(0, 32);
+  const bundle = "4665f46329fc145d63d16ace01beb68a37f6f904252434ef9b01ea25d8822bdd".slice(0, 32);
   const flags = createHash("sha256").update(`${process.execArgv.join("\0")}
 ${process.env.NODE_OPTIONS ?? ""}`).digest("hex").slice(0, 8);
   return { dir, path: join(dir, `cli-${process.version}-${process.arch}-${bundle}-${flags}.v8cache`) };
@@ -49451,6 +49451,8 @@ var FileReports = class _FileReports {
     this.#log.close();
   }
   #check(i) {
+    if (!Number.isInteger(i) || i < 0 || i >= this.#length)
+      throw new RangeError(`no file report ${i}: the store holds ${this.#length}`);
     if (this.#bytes[i] === 0) throw new Error(`file report ${i} of ${this.#length} was never stored`);
   }
   #reserve(n) {
