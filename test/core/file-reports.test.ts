@@ -86,6 +86,19 @@ for (const memoryBytes of [4 * 2 ** 20, 4096, 0]) {
   });
 }
 
+test('with no writable temporary folder the reports stay in memory and the scan goes on', (t) => {
+  const tmp = process.env.TMPDIR;
+  t.after(() => {
+    if (tmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmp;
+  });
+  process.env.TMPDIR = join(tmpdir(), 'modelgate-no-such-folder', 'x');
+  const all = Array.from({ length: 300 }, (_, i) => report(i));
+  const store = FileReports.from(all, { memoryBytes: 1000 });
+  assert.deepEqual([...store], all.map(plain));
+  assert.deepEqual(store.at(37), plain(all[37]!));
+});
+
 test('a report index never stored is an error, not a report; indices are natural numbers', () => {
   const store = new FileReports({ memoryBytes: 0 });
   store.set(2, report(2));

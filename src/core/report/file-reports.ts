@@ -215,6 +215,8 @@ class SpillLog {
   #file: { fd: number; dir: string | undefined } | undefined;
   /** Bytes in the file (the log's offset of `#mem`'s first byte once spilled). */
   #fileBytes = 0;
+  /** Set when the file could not be made or written: from then on the log grows in memory. */
+  #memoryOnly = false;
   /** The last block read from the file. */
   #window = Buffer.alloc(0);
   #windowAt = 0;
@@ -256,16 +258,23 @@ class SpillLog {
 
   /** Grows the memory buffer while under `memoryBytes`; past it, moves what it holds to the file. */
   #makeRoom(bytes: number): void {
-    if (!this.#file && this.#memUsed + bytes <= this.memoryBytes) {
-      const bigger = Buffer.allocUnsafe(
-        Math.min(this.memoryBytes, Math.max(this.#mem.length * 2, this.#memUsed + bytes)),
-      );
+    if (this.#memoryOnly || (!this.#file && this.#memUsed + bytes <= this.memoryBytes)) {
+      const want = Math.max(this.#mem.length * 2, this.#memUsed + bytes);
+      const bigger = Buffer.allocUnsafe(this.#memoryOnly ? want : Math.min(this.memoryBytes, want));
       this.#mem.copy(bigger, 0, 0, this.#memUsed);
       this.#mem = bigger;
       return;
     }
-    this.#file ??= this.#open();
-    writeFully(this.#file.fd, this.#mem, this.#memUsed, this.#fileBytes);
+    try {
+      this.#file ??= this.#open();
+      writeFully(this.#file.fd, this.#mem, this.#memUsed, this.#fileBytes);
+    } catch {
+      // No temporary file to be had (no writable temporary folder, a full disk): the reports stay in memory,
+      // as they did before this store existed, rather than the scan failing. What was written stays readable.
+      this.#memoryOnly = true;
+      this.#makeRoom(bytes);
+      return;
+    }
     this.#fileBytes += this.#memUsed;
     this.#memUsed = 0;
     // From now on the memory buffer only gathers writes: one block, or one report if larger.
