@@ -58,7 +58,7 @@ function unsafeDir(dir) {
 function cacheFile() {
   const dir = cacheDir();
   if (!dir) return void 0;
-  const bundle = "4665f46329fc145d63d16ace01beb68a37f6f904252434ef9b01ea25d8822bdd".slice(0, 32);
+  const bundle = "4a2febb777cf7f47100f5d57674f3dceeab5e94328fc43e67c17c5a388defb1a".slice(0, 32);
   const flags = createHash("sha256").update(`${process.execArgv.join("\0")}
 ${process.env.NODE_OPTIONS ?? ""}`).digest("hex").slice(0, 8);
   return { dir, path: join(dir, `cli-${process.version}-${process.arch}-${bundle}-${flags}.v8cache`) };
@@ -49487,6 +49487,8 @@ var SpillLog = class {
   #file;
   /** Bytes in the file (the log's offset of `#mem`'s first byte once spilled). */
   #fileBytes = 0;
+  /** Set when the file could not be made or written: from then on the log grows in memory. */
+  #memoryOnly = false;
   /** The last block read from the file. */
   #window = Buffer.alloc(0);
   #windowAt = 0;
@@ -49520,16 +49522,21 @@ var SpillLog = class {
   }
   /** Grows the memory buffer while under `memoryBytes`; past it, moves what it holds to the file. */
   #makeRoom(bytes2) {
-    if (!this.#file && this.#memUsed + bytes2 <= this.memoryBytes) {
-      const bigger = Buffer.allocUnsafe(
-        Math.min(this.memoryBytes, Math.max(this.#mem.length * 2, this.#memUsed + bytes2))
-      );
+    if (this.#memoryOnly || !this.#file && this.#memUsed + bytes2 <= this.memoryBytes) {
+      const want = Math.max(this.#mem.length * 2, this.#memUsed + bytes2);
+      const bigger = Buffer.allocUnsafe(this.#memoryOnly ? want : Math.min(this.memoryBytes, want));
       this.#mem.copy(bigger, 0, 0, this.#memUsed);
       this.#mem = bigger;
       return;
     }
-    this.#file ??= this.#open();
-    writeFully(this.#file.fd, this.#mem, this.#memUsed, this.#fileBytes);
+    try {
+      this.#file ??= this.#open();
+      writeFully(this.#file.fd, this.#mem, this.#memUsed, this.#fileBytes);
+    } catch {
+      this.#memoryOnly = true;
+      this.#makeRoom(bytes2);
+      return;
+    }
     this.#fileBytes += this.#memUsed;
     this.#memUsed = 0;
     if (this.#mem.length > BLOCK || this.#mem.length < bytes2)
