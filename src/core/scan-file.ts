@@ -293,6 +293,7 @@ export function guardSource(src: ByteSource, budget: Budget): ByteSource {
         if (budget.aborted) budget.checkTime();
         return random.read(offset, length);
       },
+      ...(random.readAhead ? { readAhead: true } : {}),
     };
     if (random.preferredRead) guardedRandom.preferredRead = (offset) => random.preferredRead!(offset);
     (guarded as { random?: ByteSource['random'] }).random = guardedRandom;

@@ -26,6 +26,12 @@ export interface RandomAccess {
    * where every byte is a download, answer small at first and more as a read proves sequential.
    */
   preferredRead?(offset: number): number;
+  /**
+   * A read started before it is asked for costs only a copy (a local file): a reader going through the
+   * source in order may read the next chunk while the parser works on this one. Not set where a read is a
+   * download.
+   */
+  readonly readAhead?: boolean;
 }
 
 export const CHUNK_SIZE = 1 << 20;
@@ -57,6 +63,7 @@ export function sliceSource(name: string, parent: RandomAccess, start: number, l
       parent.read(start + clamp(offset, size), clamp(offset + len, size) - clamp(offset, size)),
   };
   if (parent.preferredRead) random.preferredRead = (offset) => parent.preferredRead!(start + offset);
+  if (parent.readAhead) (random as { readAhead?: boolean }).readAhead = true;
   return {
     name,
     size,
@@ -105,6 +112,7 @@ function positionalReads(
 ): RandomAccess {
   return {
     size,
+    readAhead: true,
     async read(offset, length) {
       const n = Math.max(0, Math.min(length, size - offset));
       const buf = Buffer.allocUnsafe(n);
